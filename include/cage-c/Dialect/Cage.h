@@ -1,0 +1,160 @@
+/*===- cage-c/Dialect/Cage.h - C API of the cage dialect -----------*- C -*-===*\
+|*                                                                            *|
+|* The dialect handle, and constructors and accessors of the cage attributes *|
+|* in the style of the MLIR C API: opaque handles, values in, null attribute *|
+|* out on invalid parameters (with a diagnostic on the context).             *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef CAGE_C_DIALECT_CAGE_H
+#define CAGE_C_DIALECT_CAGE_H
+
+#include "mlir-c/IR.h"
+#include "mlir-c/Support.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+MLIR_DECLARE_CAPI_DIALECT_REGISTRATION(Cage, cage);
+
+/* Enum values match the ODS enums (include/cage/Dialect/Cage/IR/CageAttrs.td). */
+
+typedef enum CageGranularity {
+  CageGranularityTensor = 0,
+  CageGranularityRow = 1,
+  CageGranularityGroup = 2,
+} CageGranularity;
+
+typedef enum CageScaleKind {
+  CageScaleKindAbsmax = 0,
+  CageScaleKindRmsGaussian = 1,
+  CageScaleKindOperand = 2,
+} CageScaleKind;
+
+typedef enum CageLevels {
+  CageLevelsInt = 0,
+  CageLevelsCentered = 1,
+} CageLevels;
+
+typedef enum CageRotation {
+  CageRotationNone = 0,
+  CageRotationHadamard = 1,
+} CageRotation;
+
+typedef enum CageRounding {
+  CageRoundingNearest = 0,
+  CageRoundingStochastic = 1,
+} CageRounding;
+
+typedef enum CageEstimator {
+  CageEstimatorIdentity = 0,
+  CageEstimatorClipped = 1,
+} CageEstimator;
+
+typedef enum CageErrorMode {
+  CageErrorModeKeep = 0,
+  CageErrorModeZeroClipped = 1,
+} CageErrorMode;
+
+typedef enum CageCoupling {
+  CageCouplingCoupled = 0,
+  CageCouplingDecoupled = 1,
+} CageCoupling;
+
+typedef enum CageScheduleKind {
+  CageScheduleKindLinearRamp = 0,
+  CageScheduleKindConstant = 1,
+} CageScheduleKind;
+
+/*===----------------------------------------------------------------------===*
+ * #cage.quantizer
+ *===----------------------------------------------------------------------===*/
+
+/** Returns `#cage.quantizer<...>`, or a null attribute (and emits an error on
+ *  the context) when the parameters are invalid. */
+MLIR_CAPI_EXPORTED MlirAttribute
+cageQuantizerAttrGet(MlirContext ctx, int64_t bits, CageGranularity granularity,
+                     int64_t groupSize, CageScaleKind scale, CageLevels levels,
+                     CageRotation rotation, int64_t block,
+                     CageRounding rounding);
+
+/** Returns `#cage.quantizer<bits = bits>` with every other parameter at its
+ *  default, or a null attribute when `bits` is invalid. */
+MLIR_CAPI_EXPORTED MlirAttribute cageQuantizerAttrGetDefault(MlirContext ctx,
+                                                             int64_t bits);
+
+MLIR_CAPI_EXPORTED bool cageAttributeIsAQuantizer(MlirAttribute attr);
+MLIR_CAPI_EXPORTED int64_t cageQuantizerAttrGetBits(MlirAttribute attr);
+MLIR_CAPI_EXPORTED CageGranularity
+cageQuantizerAttrGetGranularity(MlirAttribute attr);
+MLIR_CAPI_EXPORTED int64_t cageQuantizerAttrGetGroupSize(MlirAttribute attr);
+MLIR_CAPI_EXPORTED CageScaleKind cageQuantizerAttrGetScale(MlirAttribute attr);
+MLIR_CAPI_EXPORTED CageLevels cageQuantizerAttrGetLevels(MlirAttribute attr);
+MLIR_CAPI_EXPORTED CageRotation
+cageQuantizerAttrGetRotation(MlirAttribute attr);
+MLIR_CAPI_EXPORTED int64_t cageQuantizerAttrGetBlock(MlirAttribute attr);
+MLIR_CAPI_EXPORTED CageRounding
+cageQuantizerAttrGetRounding(MlirAttribute attr);
+
+/*===----------------------------------------------------------------------===*
+ * #cage.adamw and #cage.sgd
+ *===----------------------------------------------------------------------===*/
+
+/** Returns `#cage.adamw<...>`, or a null attribute when a parameter is out of
+ *  range (0 <= beta < 1, eps > 0, weightDecay >= 0). */
+MLIR_CAPI_EXPORTED MlirAttribute cageAdamWAttrGet(MlirContext ctx, float beta1,
+                                                  float beta2, float eps,
+                                                  float weightDecay);
+MLIR_CAPI_EXPORTED bool cageAttributeIsAAdamW(MlirAttribute attr);
+MLIR_CAPI_EXPORTED float cageAdamWAttrGetBeta1(MlirAttribute attr);
+MLIR_CAPI_EXPORTED float cageAdamWAttrGetBeta2(MlirAttribute attr);
+MLIR_CAPI_EXPORTED float cageAdamWAttrGetEps(MlirAttribute attr);
+MLIR_CAPI_EXPORTED float cageAdamWAttrGetWeightDecay(MlirAttribute attr);
+
+/** Returns `#cage.sgd<...>`, or a null attribute when a parameter is out of
+ *  range (momentum >= 0, 0 <= dampening <= 1, weightDecay >= 0; nesterov
+ *  needs momentum > 0 and dampening = 0). */
+MLIR_CAPI_EXPORTED MlirAttribute cageSGDAttrGet(MlirContext ctx,
+                                                float momentum,
+                                                float dampening, bool nesterov,
+                                                float weightDecay);
+MLIR_CAPI_EXPORTED bool cageAttributeIsASGD(MlirAttribute attr);
+MLIR_CAPI_EXPORTED float cageSGDAttrGetMomentum(MlirAttribute attr);
+MLIR_CAPI_EXPORTED float cageSGDAttrGetDampening(MlirAttribute attr);
+MLIR_CAPI_EXPORTED bool cageSGDAttrGetNesterov(MlirAttribute attr);
+MLIR_CAPI_EXPORTED float cageSGDAttrGetWeightDecay(MlirAttribute attr);
+
+/*===----------------------------------------------------------------------===*
+ * Enum attributes of ops (`estimator`, `error`, `coupling`, `kind`)
+ *===----------------------------------------------------------------------===*/
+
+MLIR_CAPI_EXPORTED MlirAttribute cageEstimatorAttrGet(MlirContext ctx,
+                                                      CageEstimator value);
+MLIR_CAPI_EXPORTED bool cageAttributeIsAEstimator(MlirAttribute attr);
+MLIR_CAPI_EXPORTED CageEstimator cageEstimatorAttrGetValue(MlirAttribute attr);
+
+MLIR_CAPI_EXPORTED MlirAttribute cageErrorModeAttrGet(MlirContext ctx,
+                                                      CageErrorMode value);
+MLIR_CAPI_EXPORTED bool cageAttributeIsAErrorMode(MlirAttribute attr);
+MLIR_CAPI_EXPORTED CageErrorMode cageErrorModeAttrGetValue(MlirAttribute attr);
+
+MLIR_CAPI_EXPORTED MlirAttribute cageCouplingAttrGet(MlirContext ctx,
+                                                     CageCoupling value);
+MLIR_CAPI_EXPORTED bool cageAttributeIsACoupling(MlirAttribute attr);
+MLIR_CAPI_EXPORTED CageCoupling cageCouplingAttrGetValue(MlirAttribute attr);
+
+MLIR_CAPI_EXPORTED MlirAttribute
+cageScheduleKindAttrGet(MlirContext ctx, CageScheduleKind value);
+MLIR_CAPI_EXPORTED bool cageAttributeIsAScheduleKind(MlirAttribute attr);
+MLIR_CAPI_EXPORTED CageScheduleKind
+cageScheduleKindAttrGetValue(MlirAttribute attr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CAGE_C_DIALECT_CAGE_H */

@@ -1,0 +1,30 @@
+/*===- cage-c/Passes.h - Creating and registering cage passes ------*- C -*-===*\
+|*                                                                            *|
+|* Each cage pass has a create function (an owned MlirPass with default      *|
+|* options, for mlirPassManagerAddOwnedPass) and a register function (makes  *|
+|* its argument known to textual pipelines, `name{option=value}` included).  *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef CAGE_C_PASSES_H
+#define CAGE_C_PASSES_H
+
+#include "mlir-c/Pass.h"
+#include "mlir-c/Support.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Registers every cage pass (idempotent). */
+MLIR_CAPI_EXPORTED void cageRegisterPasses(void);
+
+/** cage-verify: whole-function checks of cage ops (on func.func). */
+MLIR_CAPI_EXPORTED MlirPass cageCreateVerifyPass(void);
+MLIR_CAPI_EXPORTED void cageRegisterVerifyPass(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CAGE_C_PASSES_H */

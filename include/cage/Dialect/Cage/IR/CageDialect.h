@@ -1,0 +1,73 @@
+//===- CageDialect.h - The cage dialect -------------------------*- C++ -*-===//
+//
+// C++ declarations of the cage dialect, its attributes and ops. Only the
+// dialect's own glue includes this; everything else uses include/cage-c/.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CAGE_DIALECT_CAGE_IR_CAGEDIALECT_H
+#define CAGE_DIALECT_CAGE_IR_CAGEDIALECT_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "cage/Dialect/Cage/IR/CageEnums.h.inc"
+
+namespace mlir::cage {
+/// Parses an f32 attribute parameter written as a plain number.
+FailureOr<llvm::APFloat> parseF32Parameter(AsmParser &parser);
+/// Prints an f32 value with the fewest digits that read back to the same f32
+/// (`0.9`, `1.0e-08`, `10.0`), rather than the f64-exact `0.899999976`.
+void printF32(llvm::raw_ostream &os, const llvm::APFloat &value);
+} // namespace mlir::cage
+
+#define GET_ATTRDEF_CLASSES
+#include "cage/Dialect/Cage/IR/CageAttrs.h.inc"
+
+#include "cage/Dialect/Cage/IR/CageDialect.h.inc"
+
+namespace mlir::cage {
+
+/// The `{name = value, ...}` dictionary of cage ops: enum-valued attributes
+/// are bare keywords, inherent attributes print in declaration order and are
+/// omitted when equal to their default.
+ParseResult parseCageAttrDict(OpAsmParser &parser, NamedAttrList &attrs);
+void printCageAttrDict(OpAsmPrinter &printer, Operation *op,
+                       function_ref<Attribute(StringRef)> defaultOf);
+template <typename OpT>
+void printCageAttrDict(OpAsmPrinter &printer, OpT op, DictionaryAttr) {
+  typename OpT::Properties defaults;
+  OpT::populateDefaultProperties(op->getName(), defaults);
+  MLIRContext *ctx = op->getContext();
+  printCageAttrDict(printer, op, [&](StringRef name) {
+    return OpT::getInherentAttr(ctx, defaults, name).value_or(Attribute());
+  });
+}
+
+/// `, type($scale)` of cage.ste: the LSQ gradient result has the type of the
+/// scale operand and exists exactly when the operand does.
+ParseResult parseScaleGradType(OpAsmParser &parser, Type &scaleType,
+                               Type &scaleGradType);
+void printScaleGradType(OpAsmPrinter &printer, Operation *op, Type scaleType,
+                        Type scaleGradType);
+
+/// Range checks of optimizer hyper-parameters, shared by the optimizer
+/// attributes and the stand-alone optimizer ops.
+LogicalResult verifyAdamWHyperParameters(
+    llvm::function_ref<InFlightDiagnostic()> emitError, float beta1,
+    float beta2, float eps, float weightDecay);
+LogicalResult
+verifySGDHyperParameters(llvm::function_ref<InFlightDiagnostic()> emitError,
+                         float momentum, float dampening, bool nesterov,
+                         float weightDecay);
+
+} // namespace mlir::cage
+
+#define GET_OP_CLASSES
+#include "cage/Dialect/Cage/IR/CageOps.h.inc"
+
+#endif // CAGE_DIALECT_CAGE_IR_CAGEDIALECT_H

@@ -1,0 +1,318 @@
+//===- CageOps.td - cage operations -------------------------*- tablegen -*-===//
+//
+// Quantize, straight-through estimate, correct and update.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CAGE_DIALECT_CAGE_IR_CAGEOPS_TD
+#define CAGE_DIALECT_CAGE_IR_CAGEOPS_TD
+
+include "cage/Dialect/Cage/IR/CageAttrs.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Cage_F32Tensor : RankedTensorOf<[F32]>;
+
+def Cage_OptimizerAttr : AnyAttrOf<[Cage_AdamWAttr, Cage_SGDAttr]>;
+
+//===----------------------------------------------------------------------===//
+// cage.quantize
+//===----------------------------------------------------------------------===//
+
+def Cage_QuantizeOp : Cage_Op<"quantize",
+    [Pure, AttrSizedOperandSegments, AllTypesMatch<["x", "result"]>]> {
+  let summary = "Fake quantization: Q(x) on the quantizer's grid, in f32";
+  let description = [{
+    Returns Q(x) as defined by the `quantizer` attribute (see
+    `#cage.quantizer`): the values of x snapped to the quantization grid of
+    their group and returned in f32 ("fake" quantization).
+
+    With `scale = operand` the clip value α comes from the `scale(...)`
+    operand, one value per group: shape `[]` for `granularity = tensor`, the
+    leading dimensions of x for `row` (`tensor<64xf32>` for a 64x128 input),
+    the leading dimensions plus n / group_size for `group`
+    (`tensor<64x2xf32>` for 64x256 with `group_size = 128`).
+
+    With `rounding = stochastic` the `seed(...)` operand (i64) keys the
+    Philox4x32-10 stream; the counter is the element's linear index, so the
+    same seed gives the same result on every target.
+
+    The innermost dimension must be divisible by `group_size` (with
+    `granularity = group`) and by `block` (with `rotation = hadamard`) when
+    it is static.
+
+    Examples:
+    ```mlir
+    %q = cage.quantize %x {quantizer = #cage.quantizer<bits = 4, granularity = row>} : tensor<64x128xf32>
+    %q = cage.quantize %x seed(%s) {quantizer = #cage.quantizer<bits = 4, rounding = stochastic>} : tensor<64x128xf32>
+    %q = cage.quantize %x scale(%a) {quantizer = #cage.quantizer<bits = 4, scale = operand>} : tensor<64x128xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins
+    Cage_F32Tensor:$x,
+    Optional<I64>:$seed,
+    Optional<Cage_F32Tensor>:$scale,
+    Cage_QuantizerAttr:$quantizer);
+  let results = (outs Cage_F32Tensor:$result);
+  let assemblyFormat = [{
+    $x (`seed` `(` $seed^ `)`)? (`scale` `(` $scale^ `)`)?
+    `` custom<CageAttrDict>(attr-dict) `:` type($x) (`,` type($scale)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// cage.ste
+//===----------------------------------------------------------------------===//
+
+def Cage_SteOp : Cage_Op<"ste", [Pure, AllTypesMatch<["dy", "x", "dx"]>]> {
+  let summary = "Straight-through estimator: the gradient through Q";
+  let description = [{
+    Maps dy, the gradient with respect to Q(x), to dx, the gradient with
+    respect to x:
+    - `estimator = identity`: dx = dy.
+    - `estimator = clipped`: dx = dy ⊙ mask, mask = 1 where x is not clipped
+      by the quantizer. With `rotation = hadamard`:
+      dx = ((dy·H) ⊙ mask(x·H))·H.
+
+    `cage.ste` takes no seed: it judges clipping and rounding with round half
+    to even whatever the quantizer's rounding mode, so the quantizer
+    attribute of the forward `cage.quantize` can be shared as it is.
+
+    With `scale = operand` it also returns dα, the LSQ gradient with respect
+    to the clip value, one per group (the shape of the `scale` operand):
+    dα = γ · Σ_group dy_i · ∂q_i/∂α, γ = 1 / sqrt(n_group · qmax),
+    qmax = 2^(b−1) − 1 for both grids, and with z = x/s, r = rint(z):
+    - `int`: ∂q/∂α = (r − z) / qmax where qmin ≤ r ≤ qmax; qmin / qmax where
+      r < qmin; 1 where r > qmax.
+    - `centered`, with h = (2^b − 1) / 2 and r = rint(x·h/α + ½):
+      ∂q/∂α = (r − ½) / h − x / α where |x| ≤ α; sign(x) where |x| > α.
+    With rotation, x and dy are taken in the rotated domain (x·H, dy·H).
+
+    Examples:
+    ```mlir
+    %dx = cage.ste %dy, %x {quantizer = #cage.quantizer<bits = 4>, estimator = clipped} : tensor<64x128xf32>
+    %dx, %da = cage.ste %dy, %x scale(%a) {quantizer = #cage.quantizer<bits = 4, scale = operand>, estimator = clipped} : tensor<64x128xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins
+    Cage_F32Tensor:$dy,
+    Cage_F32Tensor:$x,
+    Optional<Cage_F32Tensor>:$scale,
+    Cage_QuantizerAttr:$quantizer,
+    Cage_EstimatorAttr:$estimator);
+  let results = (outs Cage_F32Tensor:$dx, Optional<Cage_F32Tensor>:$dscale);
+  let assemblyFormat = [{
+    $dy `,` $x (`scale` `(` $scale^ `)`)? `` custom<CageAttrDict>(attr-dict)
+    `:` type($x) `` custom<ScaleGradType>(type($scale), type($dscale))
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// cage.quant_error
+//===----------------------------------------------------------------------===//
+
+def Cage_QuantErrorOp : Cage_Op<"quant_error",
+    [Pure, AllTypesMatch<["w", "error_value"]>]> {
+  let summary = "The quantization error e = w − Q(w) that CAGE corrects";
+  let description = [{
+    Returns e = w − Q(w). With `error = zero_clipped`, e = 0 where w is
+    clipped; with rotation, e = ((w·H − q(w·H)) ⊙ not_clipped(w·H))·H. The
+    default is `error = keep`.
+
+    The op has no seed: a quantizer with `rounding = stochastic` is rejected
+    (the correction must be deterministic; give the correction its own
+    quantizer with `rounding = nearest`). `scale = operand` is rejected for
+    the same reason that the op has no scale operand.
+
+    Examples:
+    ```mlir
+    %e = cage.quant_error %w {quantizer = #cage.quantizer<bits = 4>} : tensor<64x128xf32>
+    %e = cage.quant_error %w {quantizer = #cage.quantizer<bits = 4>, error = zero_clipped} : tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins
+    Cage_F32Tensor:$w,
+    Cage_QuantizerAttr:$quantizer,
+    DefaultValuedAttr<Cage_ErrorModeAttr, "::mlir::cage::ErrorMode::Keep">:$error);
+  let results = (outs Cage_F32Tensor:$error_value);
+  let assemblyFormat = "$w `` custom<CageAttrDict>(attr-dict) `:` type($w)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// cage.lambda_schedule
+//===----------------------------------------------------------------------===//
+
+def Cage_LambdaScheduleOp : Cage_Op<"lambda_schedule", [Pure]> {
+  let summary = "The CAGE strength λ_t at step t of T";
+  let description = [{
+    With r = min(f32(t) / f32(T), 1), computed in f32, and s = `silence`:
+    - `kind = linear_ramp`: λ_t = 0 if r ≤ s, else (λ · (r − s)) / (1 − s).
+    - `kind = constant`: λ_t = 0 if r ≤ s, else λ.
+
+    Defaults are the CAGE paper's: λ = 10, s = 0.8, `linear_ramp`.
+    Verified: λ ≥ 0 and finite, 0 ≤ s < 1.
+
+    Example:
+    ```mlir
+    %l = cage.lambda_schedule %t, %T {lambda = 10.0 : f32, silence = 0.8 : f32, kind = linear_ramp}
+    ```
+  }];
+  let arguments = (ins
+    I64:$step,
+    I64:$total,
+    DefaultValuedAttr<F32Attr, "10.0f">:$lambda,
+    DefaultValuedAttr<F32Attr, "0.8f">:$silence,
+    DefaultValuedAttr<Cage_ScheduleKindAttr,
+                      "::mlir::cage::ScheduleKind::LinearRamp">:$kind);
+  let results = (outs F32:$result);
+  let assemblyFormat = "$step `,` $total `` custom<CageAttrDict>(attr-dict)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// cage.adamw
+//===----------------------------------------------------------------------===//
+
+def Cage_AdamWOp : Cage_Op<"adamw", [Pure,
+    AllTypesMatch<["w", "g", "m", "v", "new_w", "new_m", "new_v"]>]> {
+  let summary = "One AdamW step, as torch.optim.AdamW computes it";
+  let description = [{
+    At step t (1-based, i64), with learning rate lr (f32):
+    ```
+    w  ← w · (1 − lr·wd)
+    m  ← β1·m + (1 − β1)·g
+    v  ← β2·v + (1 − β2)·g²
+    m̂ = m / (1 − β1^t),  v̂ = v / (1 − β2^t)
+    w  ← w − lr · m̂ / (sqrt(v̂) + ε)
+    ```
+    Bias corrections 1 − β^t are computed in f32. Returns the new w, m, v.
+    Defaults are the CAGE paper's: β = (0.9, 0.95), ε = 1e-8, wd = 0.1.
+    Verified: 0 ≤ β1, β2 < 1, ε > 0, wd ≥ 0.
+
+    Example:
+    ```mlir
+    %w1, %m1, %v1 = cage.adamw %w, %g, %m, %v, %lr, %t {beta1 = 0.9 : f32, beta2 = 0.95 : f32, eps = 1.0e-08 : f32, weight_decay = 0.1 : f32} : tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins
+    Cage_F32Tensor:$w,
+    Cage_F32Tensor:$g,
+    Cage_F32Tensor:$m,
+    Cage_F32Tensor:$v,
+    F32:$lr,
+    I64:$step,
+    DefaultValuedAttr<F32Attr, "0.9f">:$beta1,
+    DefaultValuedAttr<F32Attr, "0.95f">:$beta2,
+    DefaultValuedAttr<F32Attr, "1.0e-8f">:$eps,
+    DefaultValuedAttr<F32Attr, "0.1f">:$weight_decay);
+  let results = (outs Cage_F32Tensor:$new_w, Cage_F32Tensor:$new_m,
+                      Cage_F32Tensor:$new_v);
+  let assemblyFormat = [{
+    $w `,` $g `,` $m `,` $v `,` $lr `,` $step `` custom<CageAttrDict>(attr-dict)
+    `:` type($w)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// cage.sgd
+//===----------------------------------------------------------------------===//
+
+def Cage_SGDOp : Cage_Op<"sgd", [Pure,
+    AllTypesMatch<["w", "g", "b", "new_w", "new_b"]>]> {
+  let summary = "One SGD-with-momentum step, as torch.optim.SGD computes it";
+  let description = [{
+    With learning rate lr (f32), momentum μ, dampening τ, weight decay wd:
+    ```
+    g  ← g + wd·w
+    b  ← μ·b + (1 − τ)·g                  (only when μ ≠ 0)
+    d  = nesterov ? g + μ·b : b           (d = g when μ = 0)
+    w  ← w − lr·d
+    ```
+    Unlike torch, the buffer starts at zero and the first step also uses
+    b ← μ·b + (1 − τ)·g (torch sets b = g; the two agree unless τ ≠ 0).
+    With μ = 0 the buffer is returned unchanged. Defaults are torch's (all
+    zero, no Nesterov). Verified: μ ≥ 0, 0 ≤ τ ≤ 1, wd ≥ 0; Nesterov needs
+    μ > 0 and τ = 0.
+
+    Example:
+    ```mlir
+    %w1, %b1 = cage.sgd %w, %g, %b, %lr {momentum = 0.9 : f32, dampening = 0.0 : f32, nesterov = false, weight_decay = 0.0 : f32} : tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins
+    Cage_F32Tensor:$w,
+    Cage_F32Tensor:$g,
+    Cage_F32Tensor:$b,
+    F32:$lr,
+    DefaultValuedAttr<F32Attr, "0.0f">:$momentum,
+    DefaultValuedAttr<F32Attr, "0.0f">:$dampening,
+    DefaultValuedAttr<BoolAttr, "false">:$nesterov,
+    DefaultValuedAttr<F32Attr, "0.0f">:$weight_decay);
+  let results = (outs Cage_F32Tensor:$new_w, Cage_F32Tensor:$new_b);
+  let assemblyFormat = [{
+    $w `,` $g `,` $b `,` $lr `` custom<CageAttrDict>(attr-dict) `:` type($w)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// cage.update
+//===----------------------------------------------------------------------===//
+
+def Cage_UpdateOp : Cage_Op<"update", [Pure, AttrSizedOperandSegments]> {
+  let summary = "The fused CAGE step: correction and optimizer in one op";
+  let description = [{
+    One optimizer step with the CAGE correction toward the quantization grid.
+    With e = w − Q(w), taken from w before weight decay (`error =
+    zero_clipped`: e = 0 where w is clipped; see `cage.quant_error`):
+    - `coupling = coupled`: g ← g + λ_t · e, then the optimizer step.
+    - `coupling = decoupled` (the default): the optimizer step with g, then
+      w ← w − (lr · λ_t) · e. For AdamW this equals the gradient-space
+      correction λ_t · diag(sqrt(v̂) + ε) · e passed through Adam's
+      preconditioner: the curvature-aware form that needs no extra state.
+
+    Operands: w, g, the optimizer state (m, v for `#cage.adamw`; the momentum
+    buffer b for `#cage.sgd`), lr (f32), λ_t (f32) and, for AdamW only, the
+    step t (i64). Results: the new w and the new state, in operand order.
+    With λ_t = 0 the update is exactly the plain optimizer step, bit for bit.
+
+    Decoupled CAGE is stable only while lr · λ_t < 1; `cage-verify` reports
+    updates where both are known constants and the product reaches 1.
+
+    The quantizer must use `rounding = nearest` and must not take its scale
+    from an operand (the op has neither a seed nor a scale operand).
+
+    Examples:
+    ```mlir
+    %w1, %m1, %v1 = cage.update %w, %g, %m, %v, %lr, %l, %t {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.adamw<beta1 = 0.9, beta2 = 0.95, eps = 1.0e-08, weight_decay = 0.1>, coupling = decoupled} : tensor<64x128xf32>
+    %w1, %b1 = cage.update %w, %g, %b, %lr, %l {quantizer = #cage.quantizer<bits = 3>, optimizer = #cage.sgd<momentum = 0.9, dampening = 0.0, nesterov = true, weight_decay = 0.0>, coupling = coupled, error = zero_clipped} : tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins
+    Cage_F32Tensor:$w,
+    Cage_F32Tensor:$g,
+    Variadic<Cage_F32Tensor>:$state,
+    F32:$lr,
+    F32:$lambda,
+    Optional<I64>:$step,
+    Cage_QuantizerAttr:$quantizer,
+    Cage_OptimizerAttr:$optimizer,
+    DefaultValuedAttr<Cage_CouplingAttr,
+                      "::mlir::cage::Coupling::Decoupled">:$coupling,
+    DefaultValuedAttr<Cage_ErrorModeAttr, "::mlir::cage::ErrorMode::Keep">:$error);
+  let results = (outs Cage_F32Tensor:$new_w, Variadic<Cage_F32Tensor>:$new_state);
+  let hasCustomAssemblyFormat = 1;
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Number of state tensors the optimizer keeps (2 for AdamW, 1 for SGD).
+    static unsigned getNumStateTensors(::mlir::Attribute optimizer);
+    /// Whether the optimizer needs the step count t.
+    static bool needsStep(::mlir::Attribute optimizer);
+  }];
+}
+
+#endif // CAGE_DIALECT_CAGE_IR_CAGEOPS_TD

@@ -1,0 +1,148 @@
+//===- Dialect.cpp - C API of the cage dialect ----------------------------===//
+
+#include "cage-c/Dialect/Cage.h"
+
+#include "cage/Dialect/Cage/IR/CageDialect.h"
+
+#include "mlir/CAPI/IR.h"
+#include "mlir/CAPI/Registration.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Location.h"
+
+using namespace mlir;
+using namespace mlir::cage;
+
+MLIR_DEFINE_CAPI_DIALECT_REGISTRATION(Cage, cage, CageDialect)
+
+/// Builds an attribute through its verifier: invalid parameters give a null
+/// attribute and an error on the context instead of an assertion.
+template <typename AttrT, typename... Args>
+static MlirAttribute getChecked(MlirContext ctx, Args... args) {
+  MLIRContext *context = unwrap(ctx);
+  auto emitError = [&] { return mlir::emitError(UnknownLoc::get(context)); };
+  return wrap(AttrT::getChecked(emitError, context, args...));
+}
+
+static llvm::APFloat f32(float v) { return llvm::APFloat(v); }
+
+//===----------------------------------------------------------------------===//
+// #cage.quantizer
+//===----------------------------------------------------------------------===//
+
+MlirAttribute cageQuantizerAttrGet(MlirContext ctx, int64_t bits,
+                                   CageGranularity granularity,
+                                   int64_t groupSize, CageScaleKind scale,
+                                   CageLevels levels, CageRotation rotation,
+                                   int64_t block, CageRounding rounding) {
+  return getChecked<QuantizerAttr>(
+      ctx, bits, static_cast<Granularity>(granularity), groupSize,
+      static_cast<ScaleKind>(scale), static_cast<Levels>(levels),
+      static_cast<Rotation>(rotation), block,
+      static_cast<Rounding>(rounding));
+}
+
+MlirAttribute cageQuantizerAttrGetDefault(MlirContext ctx, int64_t bits) {
+  return cageQuantizerAttrGet(ctx, bits, CageGranularityRow, 128,
+                              CageScaleKindAbsmax, CageLevelsInt,
+                              CageRotationNone, 128, CageRoundingNearest);
+}
+
+static QuantizerAttr quantizer(MlirAttribute attr) {
+  return cast<QuantizerAttr>(unwrap(attr));
+}
+
+bool cageAttributeIsAQuantizer(MlirAttribute attr) {
+  return isa<QuantizerAttr>(unwrap(attr));
+}
+int64_t cageQuantizerAttrGetBits(MlirAttribute attr) {
+  return quantizer(attr).getBits();
+}
+CageGranularity cageQuantizerAttrGetGranularity(MlirAttribute attr) {
+  return static_cast<CageGranularity>(quantizer(attr).getGranularity());
+}
+int64_t cageQuantizerAttrGetGroupSize(MlirAttribute attr) {
+  return quantizer(attr).getGroupSize();
+}
+CageScaleKind cageQuantizerAttrGetScale(MlirAttribute attr) {
+  return static_cast<CageScaleKind>(quantizer(attr).getScale());
+}
+CageLevels cageQuantizerAttrGetLevels(MlirAttribute attr) {
+  return static_cast<CageLevels>(quantizer(attr).getLevels());
+}
+CageRotation cageQuantizerAttrGetRotation(MlirAttribute attr) {
+  return static_cast<CageRotation>(quantizer(attr).getRotation());
+}
+int64_t cageQuantizerAttrGetBlock(MlirAttribute attr) {
+  return quantizer(attr).getBlock();
+}
+CageRounding cageQuantizerAttrGetRounding(MlirAttribute attr) {
+  return static_cast<CageRounding>(quantizer(attr).getRounding());
+}
+
+//===----------------------------------------------------------------------===//
+// #cage.adamw and #cage.sgd
+//===----------------------------------------------------------------------===//
+
+MlirAttribute cageAdamWAttrGet(MlirContext ctx, float beta1, float beta2,
+                               float eps, float weightDecay) {
+  return getChecked<AdamWAttr>(ctx, f32(beta1), f32(beta2), f32(eps),
+                               f32(weightDecay));
+}
+bool cageAttributeIsAAdamW(MlirAttribute attr) {
+  return isa<AdamWAttr>(unwrap(attr));
+}
+float cageAdamWAttrGetBeta1(MlirAttribute attr) {
+  return cast<AdamWAttr>(unwrap(attr)).getBeta1().convertToFloat();
+}
+float cageAdamWAttrGetBeta2(MlirAttribute attr) {
+  return cast<AdamWAttr>(unwrap(attr)).getBeta2().convertToFloat();
+}
+float cageAdamWAttrGetEps(MlirAttribute attr) {
+  return cast<AdamWAttr>(unwrap(attr)).getEps().convertToFloat();
+}
+float cageAdamWAttrGetWeightDecay(MlirAttribute attr) {
+  return cast<AdamWAttr>(unwrap(attr)).getWeightDecay().convertToFloat();
+}
+
+MlirAttribute cageSGDAttrGet(MlirContext ctx, float momentum, float dampening,
+                             bool nesterov, float weightDecay) {
+  return getChecked<SGDAttr>(ctx, f32(momentum), f32(dampening), nesterov,
+                             f32(weightDecay));
+}
+bool cageAttributeIsASGD(MlirAttribute attr) {
+  return isa<SGDAttr>(unwrap(attr));
+}
+float cageSGDAttrGetMomentum(MlirAttribute attr) {
+  return cast<SGDAttr>(unwrap(attr)).getMomentum().convertToFloat();
+}
+float cageSGDAttrGetDampening(MlirAttribute attr) {
+  return cast<SGDAttr>(unwrap(attr)).getDampening().convertToFloat();
+}
+bool cageSGDAttrGetNesterov(MlirAttribute attr) {
+  return cast<SGDAttr>(unwrap(attr)).getNesterov();
+}
+float cageSGDAttrGetWeightDecay(MlirAttribute attr) {
+  return cast<SGDAttr>(unwrap(attr)).getWeightDecay().convertToFloat();
+}
+
+//===----------------------------------------------------------------------===//
+// Enum attributes
+//===----------------------------------------------------------------------===//
+
+// The C enums mirror the ODS enums value for value, so each accessor is a
+// cast in both directions.
+#define CAGE_DEFINE_ENUM_ATTR(Name)                                            \
+  MlirAttribute cage##Name##AttrGet(MlirContext ctx, Cage##Name value) {       \
+    return wrap(Name##Attr::get(unwrap(ctx), static_cast<Name>(value)));       \
+  }                                                                            \
+  bool cageAttributeIsA##Name(MlirAttribute attr) {                            \
+    return isa<Name##Attr>(unwrap(attr));                                      \
+  }                                                                            \
+  Cage##Name cage##Name##AttrGetValue(MlirAttribute attr) {                    \
+    return static_cast<Cage##Name>(cast<Name##Attr>(unwrap(attr)).getValue()); \
+  }
+
+CAGE_DEFINE_ENUM_ATTR(Estimator)
+CAGE_DEFINE_ENUM_ATTR(ErrorMode)
+CAGE_DEFINE_ENUM_ATTR(Coupling)
+CAGE_DEFINE_ENUM_ATTR(ScheduleKind)

@@ -1,0 +1,179 @@
+/*===- Verify.c - cage-verify: whole-function checks of cage ops ----------===*\
+|*                                                                            *|
+|* Op verifiers see one op; these checks follow operands to their            *|
+|* definitions: a decoupled cage.update whose lr · λ_t reaches 1 (unstable), *|
+|* a step count t < 1 (AdamW's bias correction divides by 1 − β^t = 0), a    *|
+|* schedule with total steps T < 1 (r = t / T is undefined).                  *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include "cage/Dialect/Cage/Transforms/Passes.h"
+
+#include "cage-c/Dialect/Cage.h"
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/Diagnostics.h"
+
+#include <stdio.h>
+
+typedef struct VerifyState {
+  bool warnOnly;
+  bool failed;
+} VerifyState;
+
+static bool isOp(MlirOperation op, const char *name) {
+  MlirStringRef opName = mlirIdentifierStr(mlirOperationGetName(op));
+  return mlirStringRefEqual(opName, mlirStringRefCreateFromCString(name));
+}
+
+/* The op that defines `value`, or a null operation for block arguments. */
+static MlirOperation definingOp(MlirValue value) {
+  if (mlirValueIsAOpResult(value))
+    return mlirOpResultGetOwner(value);
+  return (MlirOperation){NULL};
+}
+
+/* The value of an arith.constant of float type. */
+static bool constantFloat(MlirValue value, float *result) {
+  MlirOperation def = definingOp(value);
+  if (mlirOperationIsNull(def) || !isOp(def, "arith.constant"))
+    return false;
+  MlirAttribute attr = mlirOperationGetAttributeByName(
+      def, mlirStringRefCreateFromCString("value"));
+  if (!mlirAttributeIsAFloat(attr))
+    return false;
+  *result = (float)mlirFloatAttrGetValueDouble(attr);
+  return true;
+}
+
+/* The value of an arith.constant of integer type. */
+static bool constantInt(MlirValue value, int64_t *result) {
+  MlirOperation def = definingOp(value);
+  if (mlirOperationIsNull(def) || !isOp(def, "arith.constant"))
+    return false;
+  MlirAttribute attr = mlirOperationGetAttributeByName(
+      def, mlirStringRefCreateFromCString("value"));
+  if (!mlirAttributeIsAInteger(attr))
+    return false;
+  *result = mlirIntegerAttrGetValueSInt(attr);
+  return true;
+}
+
+static MlirAttribute attrOf(MlirOperation op, const char *name) {
+  return mlirOperationGetAttributeByName(op,
+                                         mlirStringRefCreateFromCString(name));
+}
+
+/* The largest λ_t that `lambda` takes, when it is known: a constant, or the
+ * λ of a cage.lambda_schedule (both kinds reach λ once t ≥ T). */
+static bool largestLambda(MlirValue lambda, float *result) {
+  if (constantFloat(lambda, result))
+    return true;
+  MlirOperation def = definingOp(lambda);
+  if (mlirOperationIsNull(def) || !isOp(def, "cage.lambda_schedule"))
+    return false;
+  MlirAttribute attr = attrOf(def, "lambda");
+  if (!mlirAttributeIsAFloat(attr))
+    return false;
+  *result = (float)mlirFloatAttrGetValueDouble(attr);
+  return true;
+}
+
+static void report(VerifyState *state, MlirLocation loc, const char *message) {
+  if (state->warnOnly) {
+    cageEmitWarning(loc, message);
+    return;
+  }
+  mlirEmitError(loc, message);
+  state->failed = true;
+}
+
+static void checkStep(VerifyState *state, MlirOperation op, MlirValue step) {
+  int64_t t;
+  if (!constantInt(step, &t) || t >= 1)
+    return;
+  char message[160];
+  snprintf(message, sizeof message,
+           "step count t is 1-based, got t = %lld: the bias correction "
+           "1 - beta^t would be 0",
+           (long long)t);
+  report(state, mlirOperationGetLocation(op), message);
+}
+
+static void checkUpdate(VerifyState *state, MlirOperation op) {
+  intptr_t n = mlirOperationGetNumOperands(op);
+  MlirAttribute optimizer = attrOf(op, "optimizer");
+  bool adamw = cageAttributeIsAAdamW(optimizer);
+  /* Operands: w, g, state..., lr, lambda[, step]. */
+  intptr_t lrIndex = n - (adamw ? 3 : 2);
+  if (adamw)
+    checkStep(state, op, mlirOperationGetOperand(op, n - 1));
+
+  MlirAttribute coupling = attrOf(op, "coupling");
+  bool decoupled = mlirAttributeIsNull(coupling) ||
+                   cageCouplingAttrGetValue(coupling) == CageCouplingDecoupled;
+  float lr, lambda;
+  if (!decoupled ||
+      !constantFloat(mlirOperationGetOperand(op, lrIndex), &lr) ||
+      !largestLambda(mlirOperationGetOperand(op, lrIndex + 1), &lambda))
+    return;
+  float product = lr * lambda;
+  if (product < 1.0f)
+    return;
+  char message[200];
+  snprintf(message, sizeof message,
+           "decoupled CAGE update is unstable: lr * lambda_t reaches %g "
+           "(lr = %g, lambda_t up to %g); it must stay below 1",
+           product, lr, lambda);
+  report(state, mlirOperationGetLocation(op), message);
+}
+
+static void checkSchedule(VerifyState *state, MlirOperation op) {
+  int64_t total;
+  if (!constantInt(mlirOperationGetOperand(op, 1), &total) || total >= 1)
+    return;
+  char message[120];
+  snprintf(message, sizeof message,
+           "total step count T must be at least 1, got T = %lld",
+           (long long)total);
+  report(state, mlirOperationGetLocation(op), message);
+}
+
+static MlirWalkResult visit(MlirOperation op, void *userData) {
+  VerifyState *state = userData;
+  if (isOp(op, "cage.update"))
+    checkUpdate(state, op);
+  else if (isOp(op, "cage.adamw"))
+    checkStep(state, op, mlirOperationGetOperand(op, 5));
+  else if (isOp(op, "cage.lambda_schedule"))
+    checkSchedule(state, op);
+  return MlirWalkResultAdvance;
+}
+
+enum { kWarnOnly };
+
+static void run(MlirOperation op, const CagePassOptionValue *options,
+                CagePassHandle pass) {
+  VerifyState state = {options[kWarnOnly].b, false};
+  mlirOperationWalk(op, visit, &state, MlirWalkPreOrder);
+  if (state.failed)
+    cagePassSignalFailure(pass);
+}
+
+static const CagePassOption verifyOptions[] = {
+    [kWarnOnly] = {"warn-only",
+                   "Report findings as warnings and let the pass succeed",
+                   CagePassOptionBool,
+                   {.b = false}},
+};
+
+const CagePassDefinition cageVerifyPass = {
+    .argument = "cage-verify",
+    .name = "CageVerify",
+    .summary = "Check cage ops against the values that reach them",
+    .anchorOp = "func.func",
+    .options = verifyOptions,
+    .numOptions = sizeof verifyOptions / sizeof verifyOptions[0],
+    .dependentDialects = NULL,
+    .numDependentDialects = 0,
+    .run = run,
+};
