@@ -1,0 +1,88 @@
+// RUN: cage-opt %s --split-input-file --cage-verify --verify-diagnostics | FileCheck %s
+// RUN: cage-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(cage-verify{warn-only=true}))' 2>&1 | FileCheck %s --check-prefix=WARN
+
+// A decoupled update with constant lr and λ_t: lr · λ = 0.5 is stable.
+// CHECK-LABEL: func.func @stable
+func.func @stable(%w: tensor<8x16xf32>, %g: tensor<8x16xf32>, %m: tensor<8x16xf32>, %v: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  %lr = arith.constant 0.05 : f32
+  %l = arith.constant 10.0 : f32
+  %t = arith.constant 1 : i64
+  // CHECK: cage.update
+  %w1, %m1, %v1 = cage.update %w, %g, %m, %v, %lr, %l, %t {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.adamw<>} : tensor<8x16xf32>
+  return %w1 : tensor<8x16xf32>
+}
+
+// -----
+
+// WARN: warning: decoupled CAGE update is unstable: lr * lambda_t reaches 1 (lr = 0.1, lambda_t up to 10); it must stay below 1
+func.func @unstable_constant(%w: tensor<8x16xf32>, %g: tensor<8x16xf32>, %m: tensor<8x16xf32>, %v: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  %lr = arith.constant 0.1 : f32
+  %l = arith.constant 10.0 : f32
+  %t = arith.constant 1 : i64
+  // expected-error @+1 {{decoupled CAGE update is unstable: lr * lambda_t reaches 1 (lr = 0.1, lambda_t up to 10); it must stay below 1}}
+  %w1, %m1, %v1 = cage.update %w, %g, %m, %v, %lr, %l, %t {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.adamw<>} : tensor<8x16xf32>
+  return %w1 : tensor<8x16xf32>
+}
+
+// -----
+
+// λ_t from a schedule reaches its λ once t ≥ T, whatever t is now.
+// WARN: warning: decoupled CAGE update is unstable: lr * lambda_t reaches 2 (lr = 0.1, lambda_t up to 20)
+func.func @unstable_schedule(%w: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>, %t: i64, %T: i64) -> tensor<16xf32> {
+  %lr = arith.constant 0.1 : f32
+  %l = cage.lambda_schedule %t, %T {lambda = 20.0 : f32, kind = constant}
+  // expected-error @+1 {{lr * lambda_t reaches 2 (lr = 0.1, lambda_t up to 20)}}
+  %w1, %b1 = cage.update %w, %g, %b, %lr, %l {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.sgd<momentum = 0.9>} : tensor<16xf32>
+  return %w1 : tensor<16xf32>
+}
+
+// -----
+
+// Coupled CAGE puts λ_t·e into the gradient: no lr · λ_t limit applies.
+// CHECK-LABEL: func.func @coupled_is_not_limited
+func.func @coupled_is_not_limited(%w: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>) -> tensor<16xf32> {
+  %lr = arith.constant 0.5 : f32
+  %l = arith.constant 10.0 : f32
+  %w1, %b1 = cage.update %w, %g, %b, %lr, %l {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.sgd<>, coupling = coupled} : tensor<16xf32>
+  return %w1 : tensor<16xf32>
+}
+
+// -----
+
+// lr or λ_t unknown at compile time: nothing to check.
+// CHECK-LABEL: func.func @unknown_lr
+func.func @unknown_lr(%w: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>, %lr: f32) -> tensor<16xf32> {
+  %l = arith.constant 100.0 : f32
+  %w1, %b1 = cage.update %w, %g, %b, %lr, %l {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.sgd<>} : tensor<16xf32>
+  return %w1 : tensor<16xf32>
+}
+
+// -----
+
+// WARN: warning: step count t is 1-based, got t = 0
+func.func @step_zero_update(%w: tensor<16xf32>, %g: tensor<16xf32>, %m: tensor<16xf32>, %v: tensor<16xf32>, %lr: f32, %l: f32) -> tensor<16xf32> {
+  %t = arith.constant 0 : i64
+  // expected-error @+1 {{step count t is 1-based, got t = 0: the bias correction 1 - beta^t would be 0}}
+  %w1, %m1, %v1 = cage.update %w, %g, %m, %v, %lr, %l, %t {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.adamw<>} : tensor<16xf32>
+  return %w1 : tensor<16xf32>
+}
+
+// -----
+
+// WARN: warning: step count t is 1-based, got t = -3
+func.func @step_negative_adamw(%w: tensor<16xf32>, %g: tensor<16xf32>, %m: tensor<16xf32>, %v: tensor<16xf32>, %lr: f32) -> tensor<16xf32> {
+  %t = arith.constant -3 : i64
+  // expected-error @+1 {{step count t is 1-based, got t = -3}}
+  %w1, %m1, %v1 = cage.adamw %w, %g, %m, %v, %lr, %t : tensor<16xf32>
+  return %w1 : tensor<16xf32>
+}
+
+// -----
+
+// WARN: warning: total step count T must be at least 1, got T = 0
+func.func @total_zero(%t: i64) -> f32 {
+  %T = arith.constant 0 : i64
+  // expected-error @+1 {{total step count T must be at least 1, got T = 0}}
+  %l = cage.lambda_schedule %t, %T
+  return %l : f32
+}
