@@ -1,0 +1,172 @@
+/*===- IR/Builder.h - One call per op for building IR from C ------*- C -*-===*\
+|*                                                                            *|
+|* The MLIR C API creates an op through an MlirOperationState: name,          *|
+|* operands, result types, attributes, regions, create, insert, take the      *|
+|* result. The C API infers no result types and builds no regions, so a       *|
+|* lowering written against it drowns in that. This layer gives each op a     *|
+|* single call, with the result types and attributes (properties) that        *|
+|* MLIR 22 expects in generic form.                                           *|
+|*                                                                            *|
+|* A CageBuilder puts new ops either at a rewriter's insertion point (inside  *|
+|* C rewrite patterns, so that the driver is told about them) or at the end   *|
+|* of a block (bodies and whole functions built from scratch).                *|
+|*                                                                            *|
+|* Errors: input that can be checked here (op names, predicates, map and      *|
+|* iterator texts, counts of sizes and yielded values, types that must be     *|
+|* ranked tensors or functions) is reported with mlirEmitError on the         *|
+|* builder's location, and the call returns a null value or operation         *|
+|* without creating anything. A null operand (the result of such a failed     *|
+|* call, already reported) gives a null result without a second error, so     *|
+|* chains of calls need one check at the end. Type mismatches between         *|
+|* operands are left to the op verifiers (mlirOperationVerify).               *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef CAGE_IR_BUILDER_H
+#define CAGE_IR_BUILDER_H
+
+#include "mlir-c/IR.h"
+#include "mlir-c/Rewrite.h"
+#include "mlir-c/Support.h"
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Where new ops go and the location they get. Exactly one of `rewriter`
+ * and `block` is non-null. `location` may be changed between calls. */
+typedef struct CageBuilder {
+  MlirContext context;
+  MlirLocation location;
+  MlirRewriterBase rewriter;
+  MlirBlock block;
+} CageBuilder;
+
+/** New ops are inserted at the rewriter's current insertion point. */
+MLIR_CAPI_EXPORTED CageBuilder
+cageBuilderAtInsertionPoint(MlirRewriterBase rewriter, MlirLocation location);
+
+/** New ops are appended to the end of `block`, in the order of the calls. */
+MLIR_CAPI_EXPORTED CageBuilder cageBuilderAtEndOfBlock(MlirBlock block,
+                                                       MlirLocation location);
+
+/*===--- arith.constant ---------------------------------------------------===*/
+
+/** A float constant of the given float type (f16, bf16, f32, f64, ...). */
+MLIR_CAPI_EXPORTED MlirValue cageBuildConstantFloat(CageBuilder *b,
+                                                    MlirType type,
+                                                    double value);
+MLIR_CAPI_EXPORTED MlirValue cageBuildConstantF32(CageBuilder *b, float value);
+MLIR_CAPI_EXPORTED MlirValue cageBuildConstantI64(CageBuilder *b,
+                                                  int64_t value);
+MLIR_CAPI_EXPORTED MlirValue cageBuildConstantIndex(CageBuilder *b,
+                                                    int64_t value);
+
+/*===--- Element-wise arith and math ops ----------------------------------===*/
+
+/** A two-operand op whose result has the type of `lhs`, by full name:
+ * "arith.addf", "arith.mulf", "arith.maximumf", "arith.addi", ... */
+MLIR_CAPI_EXPORTED MlirValue cageBuildBinary(CageBuilder *b, const char *opName,
+                                             MlirValue lhs, MlirValue rhs);
+
+/** A one-operand op whose result has the type of its operand, by full name:
+ * "math.sqrt", "math.absf", "math.roundeven", "math.floor", "arith.negf". */
+MLIR_CAPI_EXPORTED MlirValue cageBuildUnary(CageBuilder *b, const char *opName,
+                                            MlirValue operand);
+
+/** A cast to `resultType`, by full name: "arith.sitofp", "arith.fptosi",
+ * "arith.index_cast", "arith.extf", "arith.truncf", ... */
+MLIR_CAPI_EXPORTED MlirValue cageBuildCast(CageBuilder *b, const char *opName,
+                                           MlirValue operand,
+                                           MlirType resultType);
+
+/** arith.cmpf of two scalars (the result is i1), with the predicate as it is
+ * written in the custom form: "olt", "oge", "une", "ord", ... */
+MLIR_CAPI_EXPORTED MlirValue cageBuildCmpF(CageBuilder *b,
+                                           const char *predicate, MlirValue lhs,
+                                           MlirValue rhs);
+
+/** arith.select: `condition ? trueValue : falseValue`. */
+MLIR_CAPI_EXPORTED MlirValue cageBuildSelect(CageBuilder *b,
+                                             MlirValue condition,
+                                             MlirValue trueValue,
+                                             MlirValue falseValue);
+
+/*===--- Tensors ----------------------------------------------------------===*/
+
+/** tensor.dim of dimension `dim` (an index constant is built for it). */
+MLIR_CAPI_EXPORTED MlirValue cageBuildDim(CageBuilder *b, MlirValue tensor,
+                                          intptr_t dim);
+
+/** tensor.empty of a ranked tensor type, with one index value per dynamic
+ * dimension of that type, outermost first. */
+MLIR_CAPI_EXPORTED MlirValue cageBuildEmpty(CageBuilder *b, MlirType tensorType,
+                                            const MlirValue *dynamicSizes,
+                                            intptr_t numDynamicSizes);
+
+/** tensor.empty of the shape and element type of the ranked tensor `like`,
+ * its dynamic sizes read with tensor.dim. */
+MLIR_CAPI_EXPORTED MlirValue cageBuildEmptyLike(CageBuilder *b, MlirValue like);
+
+/** As cageBuildEmptyLike, with another element type (the i8 result of a
+ * quantizer whose input is f32, say). */
+MLIR_CAPI_EXPORTED MlirValue cageBuildEmptyLikeWithElementType(
+    CageBuilder *b, MlirValue like, MlirType elementType);
+
+/*===--- Linalg -----------------------------------------------------------===*/
+
+/** linalg.fill of `init` with the scalar `value`; the result has the type of
+ * `init`. */
+MLIR_CAPI_EXPORTED MlirValue cageBuildFill(CageBuilder *b, MlirValue value,
+                                           MlirValue init);
+
+/** Builds the body of a linalg.generic. `body` appends to the body block;
+ * `args` are its arguments (one element per input, then one per output);
+ * the callback stores the value to yield for each output in `yielded`
+ * (numOutputs entries, null on entry). */
+typedef void (*CageGenericBodyBuilder)(CageBuilder *body, const MlirValue *args,
+                                       intptr_t numArgs, MlirValue *yielded,
+                                       void *userData);
+
+/** What a linalg.generic is made of. Maps are affine_map texts, one per input
+ * then one per output, e.g. "affine_map<(d0, d1) -> (d0)>"; iterator types
+ * are the words "parallel" or "reduction", one per loop. */
+typedef struct CageGenericSpec {
+  const MlirValue *inputs;
+  intptr_t numInputs;
+  const MlirValue *outputs;
+  intptr_t numOutputs;
+  const char *const *indexingMaps;
+  const char *const *iteratorTypes;
+  intptr_t numLoops;
+  CageGenericBodyBuilder body;
+  void *userData;
+} CageGenericSpec;
+
+/** linalg.generic whose results have the types of the outputs. Returns the
+ * op (take its results with mlirOperationGetResult); a null op when a map or
+ * iterator type does not parse or the body leaves a yielded value null. */
+MLIR_CAPI_EXPORTED MlirOperation cageBuildGeneric(CageBuilder *b,
+                                                  const CageGenericSpec *spec);
+
+/*===--- Functions --------------------------------------------------------===*/
+
+/** func.func named `name` of the given function type. Its entry block, whose
+ * arguments are the function's inputs, is stored in `*entryBlock` so that a
+ * builder can fill it (end it with cageBuildReturn). */
+MLIR_CAPI_EXPORTED MlirOperation cageBuildFunc(CageBuilder *b, const char *name,
+                                               MlirType functionType,
+                                               MlirBlock *entryBlock);
+
+/** func.return of `values`. */
+MLIR_CAPI_EXPORTED MlirOperation cageBuildReturn(CageBuilder *b,
+                                                 const MlirValue *values,
+                                                 intptr_t numValues);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CAGE_IR_BUILDER_H */

@@ -1,0 +1,572 @@
+// RUN: cage-capi-builder-test 2>&1 | FileCheck %s
+
+/* The builder layer (lib/IR/Builder.h) on its own, without any lowering:
+ * each test builds a function, prints it and verifies it. */
+
+#include "IR/Builder.h"
+
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+#include "mlir-c/Diagnostics.h"
+#include "mlir-c/Dialect/Arith.h"
+#include "mlir-c/Dialect/Func.h"
+#include "mlir-c/Dialect/Linalg.h"
+#include "mlir-c/Dialect/Math.h"
+#include "mlir-c/Dialect/Tensor.h"
+#include "mlir-c/IR.h"
+#include "mlir-c/Rewrite.h"
+
+#include <stdio.h>
+
+static MlirStringRef str(const char *s) {
+  return mlirStringRefCreateFromCString(s);
+}
+
+/* A module holding one func.func of the signature given as text; `entry`
+ * receives its (empty) entry block. */
+static MlirModule functionModule(MlirContext ctx, const char *name,
+                                 const char *signature, MlirBlock *entry) {
+  MlirLocation loc = mlirLocationUnknownGet(ctx);
+  MlirModule module = mlirModuleCreateEmpty(loc);
+  CageBuilder b = cageBuilderAtEndOfBlock(mlirModuleGetBody(module), loc);
+  cageBuildFunc(&b, name, mlirTypeParseGet(ctx, str(signature)), entry);
+  return module;
+}
+
+static void printToStderr(MlirStringRef text, void *userData) {
+  (void)userData;
+  fwrite(text.data, 1, text.length, stderr);
+}
+
+static void printVerifyAndDestroy(MlirModule module) {
+  MlirOperation op = mlirModuleGetOperation(module);
+  mlirOperationDump(op);
+  fprintf(stderr, "verified: %d\n", mlirOperationVerify(op));
+  mlirModuleDestroy(module);
+}
+
+static void printGenericForm(MlirOperation op) {
+  MlirOpPrintingFlags flags = mlirOpPrintingFlagsCreate();
+  mlirOpPrintingFlagsPrintGenericOpForm(flags);
+  mlirOperationPrintWithFlags(op, flags, printToStderr, NULL);
+  fprintf(stderr, "\n");
+  mlirOpPrintingFlagsDestroy(flags);
+}
+
+static void testConstantsAndMath(MlirContext ctx) {
+  fprintf(stderr, "TEST: constants_and_math\n");
+  MlirBlock entry;
+  MlirModule module =
+      functionModule(ctx, "constants_and_math", "(f32, i64) -> f32", &entry);
+  CageBuilder b = cageBuilderAtEndOfBlock(entry, mlirLocationUnknownGet(ctx));
+  MlirValue x = mlirBlockGetArgument(entry, 0);
+  MlirValue i = mlirBlockGetArgument(entry, 1);
+
+  MlirValue two = cageBuildConstantF32(&b, 2.0f);
+  MlirValue three = cageBuildConstantI64(&b, 3);
+  MlirValue four = cageBuildConstantIndex(&b, 4);
+  MlirValue half = cageBuildConstantFloat(&b, mlirF16TypeGet(ctx), 0.5);
+  MlirValue v = cageBuildBinary(&b, "arith.mulf", x, two);
+  v = cageBuildBinary(&b, "arith.subf", v, x);
+  v = cageBuildBinary(&b, "arith.divf", v, two);
+  v = cageBuildBinary(&b, "arith.maximumf", v, x);
+  v = cageBuildBinary(&b, "arith.minimumf", v, two);
+  v = cageBuildUnary(&b, "math.absf", v);
+  v = cageBuildUnary(&b, "math.sqrt", v);
+  v = cageBuildUnary(&b, "math.roundeven", v);
+  v = cageBuildUnary(&b, "math.floor", v);
+  MlirValue n = cageBuildBinary(&b, "arith.addi", i, three);
+  n = cageBuildBinary(
+      &b, "arith.addi", n,
+      cageBuildCast(&b, "arith.index_cast", four, mlirIntegerTypeGet(ctx, 64)));
+  MlirValue nf = cageBuildCast(&b, "arith.sitofp", n, mlirF32TypeGet(ctx));
+  MlirValue h = cageBuildCast(&b, "arith.extf", half, mlirF32TypeGet(ctx));
+  v = cageBuildBinary(&b, "arith.addf", v, nf);
+  v = cageBuildBinary(&b, "arith.addf", v, h);
+  cageBuildReturn(&b, &v, 1);
+  printVerifyAndDestroy(module);
+}
+
+// CHECK-LABEL: TEST: constants_and_math
+// CHECK:      func.func @constants_and_math(%[[X:.*]]: f32, %[[I:.*]]: i64)
+// CHECK-NEXT:   %[[TWO:.*]] = arith.constant 2.000000e+00 : f32
+// CHECK-NEXT:   %[[THREE:.*]] = arith.constant 3 : i64
+// CHECK-NEXT:   %[[FOUR:.*]] = arith.constant 4 : index
+// CHECK-NEXT:   %[[HALF:.*]] = arith.constant 5.000000e-01 : f16
+// CHECK-NEXT:   %[[V0:.*]] = arith.mulf %[[X]], %[[TWO]] : f32
+// CHECK-NEXT:   %[[V1:.*]] = arith.subf %[[V0]], %[[X]] : f32
+// CHECK-NEXT:   %[[V2:.*]] = arith.divf %[[V1]], %[[TWO]] : f32
+// CHECK-NEXT:   %[[V3:.*]] = arith.maximumf %[[V2]], %[[X]] : f32
+// CHECK-NEXT:   %[[V4:.*]] = arith.minimumf %[[V3]], %[[TWO]] : f32
+// CHECK-NEXT:   %[[V5:.*]] = math.absf %[[V4]] : f32
+// CHECK-NEXT:   %[[V6:.*]] = math.sqrt %[[V5]] : f32
+// CHECK-NEXT:   %[[V7:.*]] = math.roundeven %[[V6]] : f32
+// CHECK-NEXT:   %[[V8:.*]] = math.floor %[[V7]] : f32
+// CHECK-NEXT:   %[[N0:.*]] = arith.addi %[[I]], %[[THREE]] : i64
+// CHECK-NEXT:   %[[N4:.*]] = arith.index_cast %[[FOUR]] : index to i64
+// CHECK-NEXT:   %[[N1:.*]] = arith.addi %[[N0]], %[[N4]] : i64
+// CHECK-NEXT:   %[[NF:.*]] = arith.sitofp %[[N1]] : i64 to f32
+// CHECK-NEXT:   %[[H:.*]] = arith.extf %[[HALF]] : f16 to f32
+// CHECK-NEXT:   %[[V9:.*]] = arith.addf %[[V8]], %[[NF]] : f32
+// CHECK-NEXT:   %[[V10:.*]] = arith.addf %[[V9]], %[[H]] : f32
+// CHECK-NEXT:   return %[[V10]] : f32
+// CHECK:      verified: 1
+
+static void testCmpfSelect(MlirContext ctx) {
+  fprintf(stderr, "TEST: cmpf_select\n");
+  MlirBlock entry;
+  MlirModule module =
+      functionModule(ctx, "cmpf_select", "(f32, f32) -> f32", &entry);
+  CageBuilder b = cageBuilderAtEndOfBlock(entry, mlirLocationUnknownGet(ctx));
+  MlirValue x = mlirBlockGetArgument(entry, 0);
+  MlirValue y = mlirBlockGetArgument(entry, 1);
+
+  MlirValue less = cageBuildCmpF(&b, "olt", x, y);
+  MlirValue min = cageBuildSelect(&b, less, x, y);
+  MlirValue unordered = cageBuildCmpF(&b, "uno", min, min);
+  MlirValue result = cageBuildSelect(&b, unordered, x, min);
+  cageBuildReturn(&b, &result, 1);
+  printGenericForm(mlirOpResultGetOwner(less));
+  printVerifyAndDestroy(module);
+}
+
+// CHECK-LABEL: TEST: cmpf_select
+// The predicate is the i64 value of the enum, not an attribute of its own:
+// CHECK-NEXT: "arith.cmpf"(%{{[a-z0-9]+}}, %{{[a-z0-9]+}})
+// CHECK-SAME:   predicate = 4 : i64}> : (f32, f32) -> i1
+// CHECK:      func.func @cmpf_select(%[[X:.*]]: f32, %[[Y:.*]]: f32) -> f32
+// CHECK-NEXT:   %[[LESS:.*]] = arith.cmpf olt, %[[X]], %[[Y]] : f32
+// CHECK-NEXT:   %[[MIN:.*]] = arith.select %[[LESS]], %[[X]], %[[Y]] : f32
+// CHECK-NEXT:   %[[NAN:.*]] = arith.cmpf uno, %[[MIN]], %[[MIN]] : f32
+// CHECK-NEXT:   %[[R:.*]] = arith.select %[[NAN]], %[[X]], %[[MIN]] : f32
+// CHECK-NEXT:   return %[[R]] : f32
+// CHECK:      verified: 1
+
+static void testEmptyLike(MlirContext ctx) {
+  fprintf(stderr, "TEST: empty_like\n");
+  MlirBlock entry;
+  MlirModule module = functionModule(
+      ctx, "empty_like",
+      "(tensor<?x7x?xf32>) -> (tensor<?x7x?xf32>, tensor<?x7x?xi8>)", &entry);
+  CageBuilder b = cageBuilderAtEndOfBlock(entry, mlirLocationUnknownGet(ctx));
+  MlirValue x = mlirBlockGetArgument(entry, 0);
+
+  MlirValue results[] = {
+      cageBuildEmptyLike(&b, x),
+      cageBuildEmptyLikeWithElementType(&b, x, mlirIntegerTypeGet(ctx, 8))};
+  cageBuildReturn(&b, results, 2);
+  printVerifyAndDestroy(module);
+}
+
+// CHECK-LABEL: TEST: empty_like
+// CHECK:      func.func @empty_like(%[[X:.*]]: tensor<?x7x?xf32>)
+// CHECK-NEXT:   %[[C0:.*]] = arith.constant 0 : index
+// CHECK-NEXT:   %[[D0:.*]] = tensor.dim %[[X]], %[[C0]] : tensor<?x7x?xf32>
+// CHECK-NEXT:   %[[C2:.*]] = arith.constant 2 : index
+// CHECK-NEXT:   %[[D2:.*]] = tensor.dim %[[X]], %[[C2]] : tensor<?x7x?xf32>
+// CHECK-NEXT:   %[[SAME:.*]] = tensor.empty(%[[D0]], %[[D2]])
+// CHECK-SAME:     : tensor<?x7x?xf32>
+// CHECK:        %[[I8:.*]] = tensor.empty(%{{.*}}, %{{.*}}) : tensor<?x7x?xi8>
+// CHECK-NEXT:   return %[[SAME]], %[[I8]]
+// CHECK:      verified: 1
+
+static void testFill(MlirContext ctx) {
+  fprintf(stderr, "TEST: fill\n");
+  MlirBlock entry;
+  MlirModule module =
+      functionModule(ctx, "fill", "(index) -> tensor<?x7xf32>", &entry);
+  CageBuilder b = cageBuilderAtEndOfBlock(entry, mlirLocationUnknownGet(ctx));
+  MlirValue rows = mlirBlockGetArgument(entry, 0);
+
+  MlirValue empty = cageBuildEmpty(
+      &b, mlirTypeParseGet(ctx, str("tensor<?x7xf32>")), &rows, 1);
+  MlirValue filled = cageBuildFill(&b, cageBuildConstantF32(&b, 0.0f), empty);
+  cageBuildReturn(&b, &filled, 1);
+  printGenericForm(mlirOpResultGetOwner(filled));
+  printVerifyAndDestroy(module);
+}
+
+// CHECK-LABEL: TEST: fill
+// The region that mlirLinalgFillBuiltinNamedOpRegion built, and the
+// properties, as the generic form shows them:
+// CHECK-NEXT: "linalg.fill"(%{{[a-z0-9]+}}, %{{[a-z0-9]+}})
+// CHECK-SAME:   <{operandSegmentSizes = array<i32: 1, 1>}> ({
+// CHECK-NEXT: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT:   "linalg.yield"(%[[IN]]) : (f32) -> ()
+// CHECK-NEXT: }) : (f32, tensor<?x7xf32>) -> tensor<?x7xf32>
+// CHECK:      func.func @fill(%[[ROWS:.*]]: index) -> tensor<?x7xf32>
+// CHECK-NEXT:   %[[EMPTY:.*]] = tensor.empty(%[[ROWS]]) : tensor<?x7xf32>
+// CHECK-NEXT:   %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT:   %[[FILLED:.*]] = linalg.fill ins(%[[ZERO]] : f32)
+// CHECK-SAME:     outs(%[[EMPTY]] : tensor<?x7xf32>) -> tensor<?x7xf32>
+// CHECK-NEXT:   return %[[FILLED]] : tensor<?x7xf32>
+// CHECK:      verified: 1
+
+/* y = x * 2 + 1, its constants built inside the body. */
+static void timesTwoPlusOne(CageBuilder *body, const MlirValue *args,
+                            intptr_t numArgs, MlirValue *yielded,
+                            void *userData) {
+  (void)numArgs;
+  (void)userData;
+  MlirValue twice = cageBuildBinary(body, "arith.mulf", args[0],
+                                    cageBuildConstantF32(body, 2.0f));
+  yielded[0] = cageBuildBinary(body, "arith.addf", twice,
+                               cageBuildConstantF32(body, 1.0f));
+}
+
+static void testElementwiseGeneric(MlirContext ctx) {
+  fprintf(stderr, "TEST: elementwise_generic\n");
+  MlirBlock entry;
+  MlirModule module = functionModule(
+      ctx, "elementwise", "(tensor<?x7xf32>) -> tensor<?x7xf32>", &entry);
+  CageBuilder b = cageBuilderAtEndOfBlock(entry, mlirLocationUnknownGet(ctx));
+  MlirValue x = mlirBlockGetArgument(entry, 0);
+
+  MlirValue init = cageBuildEmptyLike(&b, x);
+  const char *maps[] = {"affine_map<(d0, d1) -> (d0, d1)>",
+                        "affine_map<(d0, d1) -> (d0, d1)>"};
+  const char *iterators[] = {"parallel", "parallel"};
+  CageGenericSpec spec = {.inputs = &x,
+                          .numInputs = 1,
+                          .outputs = &init,
+                          .numOutputs = 1,
+                          .indexingMaps = maps,
+                          .iteratorTypes = iterators,
+                          .numLoops = 2,
+                          .body = timesTwoPlusOne};
+  MlirValue y = mlirOperationGetResult(cageBuildGeneric(&b, &spec), 0);
+  cageBuildReturn(&b, &y, 1);
+  printVerifyAndDestroy(module);
+}
+
+// CHECK-LABEL: TEST: elementwise_generic
+// CHECK:      func.func @elementwise(%[[X:.*]]: tensor<?x7xf32>)
+// CHECK:        %[[INIT:.*]] = tensor.empty(%{{.*}}) : tensor<?x7xf32>
+// CHECK-NEXT:   %[[Y:.*]] = linalg.generic {indexing_maps = [
+// CHECK-SAME:     affine_map<(d0, d1) -> (d0, d1)>,
+// CHECK-SAME:     affine_map<(d0, d1) -> (d0, d1)>],
+// CHECK-SAME:     iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME:     ins(%[[X]] : tensor<?x7xf32>)
+// CHECK-SAME:     outs(%[[INIT]] : tensor<?x7xf32>) {
+// CHECK-NEXT:   ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT:     %[[TWO:.*]] = arith.constant 2.000000e+00 : f32
+// CHECK-NEXT:     %[[TWICE:.*]] = arith.mulf %[[IN]], %[[TWO]] : f32
+// CHECK-NEXT:     %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-NEXT:     %[[SUM:.*]] = arith.addf %[[TWICE]], %[[ONE]] : f32
+// CHECK-NEXT:     linalg.yield %[[SUM]] : f32
+// CHECK-NEXT:   } -> tensor<?x7xf32>
+// CHECK-NEXT:   return %[[Y]] : tensor<?x7xf32>
+// CHECK:      verified: 1
+
+/* acc = max(acc, |x|) */
+static void maxAbs(CageBuilder *body, const MlirValue *args, intptr_t numArgs,
+                   MlirValue *yielded, void *userData) {
+  (void)numArgs;
+  (void)userData;
+  MlirValue magnitude = cageBuildUnary(body, "math.absf", args[0]);
+  yielded[0] = cageBuildBinary(body, "arith.maximumf", magnitude, args[1]);
+}
+
+static void testRowReduction(MlirContext ctx) {
+  fprintf(stderr, "TEST: row_reduction\n");
+  MlirBlock entry;
+  MlirModule module = functionModule(
+      ctx, "row_max_abs", "(tensor<?x7xf32>) -> tensor<?xf32>", &entry);
+  CageBuilder b = cageBuilderAtEndOfBlock(entry, mlirLocationUnknownGet(ctx));
+  MlirValue x = mlirBlockGetArgument(entry, 0);
+
+  MlirValue rows = cageBuildDim(&b, x, 0);
+  MlirValue empty =
+      cageBuildEmpty(&b, mlirTypeParseGet(ctx, str("tensor<?xf32>")), &rows, 1);
+  MlirValue init = cageBuildFill(&b, cageBuildConstantF32(&b, 0.0f), empty);
+  const char *maps[] = {"affine_map<(d0, d1) -> (d0, d1)>",
+                        "affine_map<(d0, d1) -> (d0)>"};
+  const char *iterators[] = {"parallel", "reduction"};
+  CageGenericSpec spec = {.inputs = &x,
+                          .numInputs = 1,
+                          .outputs = &init,
+                          .numOutputs = 1,
+                          .indexingMaps = maps,
+                          .iteratorTypes = iterators,
+                          .numLoops = 2,
+                          .body = maxAbs};
+  MlirValue max = mlirOperationGetResult(cageBuildGeneric(&b, &spec), 0);
+  cageBuildReturn(&b, &max, 1);
+  printGenericForm(mlirOpResultGetOwner(max));
+  printVerifyAndDestroy(module);
+}
+
+// CHECK-LABEL: TEST: row_reduction
+// The attributes as MLIR 22 keeps them: properties, enum iterator types.
+// CHECK-NEXT: "linalg.generic"(%{{[a-z0-9]+}}, %{{[a-z0-9]+}})
+// CHECK-SAME:   <{indexing_maps = [
+// CHECK-SAME:   affine_map<(d0, d1) -> (d0, d1)>,
+// CHECK-SAME:   affine_map<(d0, d1) -> (d0)>],
+// CHECK-SAME:   iterator_types = [#linalg.iterator_type<parallel>,
+// CHECK-SAME:                     #linalg.iterator_type<reduction>],
+// CHECK-SAME:   operandSegmentSizes = array<i32: 1, 1>}> ({
+// CHECK:      func.func @row_max_abs(%[[X:.*]]: tensor<?x7xf32>)
+// CHECK-NEXT:   %[[C0:.*]] = arith.constant 0 : index
+// CHECK-NEXT:   %[[ROWS:.*]] = tensor.dim %[[X]], %[[C0]] : tensor<?x7xf32>
+// CHECK-NEXT:   %[[EMPTY:.*]] = tensor.empty(%[[ROWS]]) : tensor<?xf32>
+// CHECK-NEXT:   %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT:   %[[INIT:.*]] = linalg.fill ins(%[[ZERO]] : f32)
+// CHECK-SAME:     outs(%[[EMPTY]] : tensor<?xf32>) -> tensor<?xf32>
+// CHECK-NEXT:   %[[MAX:.*]] = linalg.generic {indexing_maps = [
+// CHECK-SAME:     affine_map<(d0, d1) -> (d0, d1)>,
+// CHECK-SAME:     affine_map<(d0, d1) -> (d0)>],
+// CHECK-SAME:     iterator_types = ["parallel", "reduction"]}
+// CHECK-SAME:     ins(%[[X]] : tensor<?x7xf32>)
+// CHECK-SAME:     outs(%[[INIT]] : tensor<?xf32>) {
+// CHECK-NEXT:   ^bb0(%[[IN:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK-NEXT:     %[[ABS:.*]] = math.absf %[[IN]] : f32
+// CHECK-NEXT:     %[[NEW:.*]] = arith.maximumf %[[ABS]], %[[ACC]] : f32
+// CHECK-NEXT:     linalg.yield %[[NEW]] : f32
+// CHECK-NEXT:   } -> tensor<?xf32>
+// CHECK-NEXT:   return %[[MAX]] : tensor<?xf32>
+// CHECK:      verified: 1
+
+/* Symmetric int8 fake quantization by the scalar input s:
+ * q = clamp(roundeven(x / s), -128, 127) as i8, y = q * s. The clamp bounds
+ * are constants of the function, reaching the body through userData. */
+typedef struct FakeQuantConstants {
+  MlirValue low, high;
+} FakeQuantConstants;
+
+static void fakeQuant(CageBuilder *body, const MlirValue *args,
+                      intptr_t numArgs, MlirValue *yielded, void *userData) {
+  (void)numArgs;
+  const FakeQuantConstants *bounds = userData;
+  MlirValue x = args[0], scale = args[1];
+  MlirValue v = cageBuildUnary(body, "math.roundeven",
+                               cageBuildBinary(body, "arith.divf", x, scale));
+  v = cageBuildSelect(body, cageBuildCmpF(body, "olt", v, bounds->low),
+                      bounds->low, v);
+  v = cageBuildSelect(body, cageBuildCmpF(body, "ogt", v, bounds->high),
+                      bounds->high, v);
+  MlirValue q = cageBuildCast(body, "arith.fptosi", v,
+                              mlirIntegerTypeGet(body->context, 8));
+  v = cageBuildCast(body, "arith.sitofp", q, mlirF32TypeGet(body->context));
+  yielded[0] = cageBuildBinary(body, "arith.mulf", v, scale);
+}
+
+static void testFunctionFromScratch(MlirContext ctx) {
+  fprintf(stderr, "TEST: function_from_scratch\n");
+  MlirLocation loc = mlirLocationUnknownGet(ctx);
+  MlirModule module = mlirModuleCreateEmpty(loc);
+  CageBuilder b = cageBuilderAtEndOfBlock(mlirModuleGetBody(module), loc);
+  int64_t shape[] = {mlirShapedTypeGetDynamicSize(), 7};
+  MlirType f32 = mlirF32TypeGet(ctx);
+  MlirType tensor =
+      mlirRankedTensorTypeGet(2, shape, f32, mlirAttributeGetNull());
+  MlirType inputs[] = {tensor, f32};
+  MlirBlock entry;
+  cageBuildFunc(&b, "fake_quant",
+                mlirFunctionTypeGet(ctx, 2, inputs, 1, &tensor), &entry);
+
+  CageBuilder body = cageBuilderAtEndOfBlock(entry, loc);
+  MlirValue x = mlirBlockGetArgument(entry, 0);
+  MlirValue scale = mlirBlockGetArgument(entry, 1);
+  FakeQuantConstants bounds = {cageBuildConstantF32(&body, -128.0f),
+                               cageBuildConstantF32(&body, 127.0f)};
+  MlirValue ins[] = {x, scale};
+  MlirValue init = cageBuildEmptyLike(&body, x);
+  const char *maps[] = {"affine_map<(d0, d1) -> (d0, d1)>",
+                        "affine_map<(d0, d1) -> ()>",
+                        "affine_map<(d0, d1) -> (d0, d1)>"};
+  const char *iterators[] = {"parallel", "parallel"};
+  CageGenericSpec spec = {.inputs = ins,
+                          .numInputs = 2,
+                          .outputs = &init,
+                          .numOutputs = 1,
+                          .indexingMaps = maps,
+                          .iteratorTypes = iterators,
+                          .numLoops = 2,
+                          .body = fakeQuant,
+                          .userData = &bounds};
+  MlirValue y = mlirOperationGetResult(cageBuildGeneric(&body, &spec), 0);
+  cageBuildReturn(&body, &y, 1);
+  printVerifyAndDestroy(module);
+}
+
+// CHECK-LABEL: TEST: function_from_scratch
+// CHECK:      func.func @fake_quant(%[[X:.*]]: tensor<?x7xf32>, %[[S:.*]]: f32)
+// CHECK-SAME:     -> tensor<?x7xf32> {
+// CHECK-NEXT:   %[[LOW:.*]] = arith.constant -1.280000e+02 : f32
+// CHECK-NEXT:   %[[HIGH:.*]] = arith.constant 1.270000e+02 : f32
+// CHECK:        %[[INIT:.*]] = tensor.empty(%{{.*}}) : tensor<?x7xf32>
+// CHECK-NEXT:   %[[Y:.*]] = linalg.generic {indexing_maps = [
+// CHECK-SAME:     affine_map<(d0, d1) -> (d0, d1)>,
+// CHECK-SAME:     affine_map<(d0, d1) -> ()>,
+// CHECK-SAME:     affine_map<(d0, d1) -> (d0, d1)>],
+// CHECK-SAME:     iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME:     ins(%[[X]], %[[S]] : tensor<?x7xf32>, f32)
+// CHECK-SAME:     outs(%[[INIT]] : tensor<?x7xf32>) {
+// CHECK-NEXT:   ^bb0(%[[IN:.*]]: f32, %[[SCALE:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT:     %[[DIV:.*]] = arith.divf %[[IN]], %[[SCALE]] : f32
+// CHECK-NEXT:     %[[R:.*]] = math.roundeven %[[DIV]] : f32
+// CHECK-NEXT:     %[[LT:.*]] = arith.cmpf olt, %[[R]], %[[LOW]] : f32
+// CHECK-NEXT:     %[[R1:.*]] = arith.select %[[LT]], %[[LOW]], %[[R]] : f32
+// CHECK-NEXT:     %[[GT:.*]] = arith.cmpf ogt, %[[R1]], %[[HIGH]] : f32
+// CHECK-NEXT:     %[[R2:.*]] = arith.select %[[GT]], %[[HIGH]], %[[R1]]
+// CHECK-NEXT:     %[[Q:.*]] = arith.fptosi %[[R2]] : f32 to i8
+// CHECK-NEXT:     %[[QF:.*]] = arith.sitofp %[[Q]] : i8 to f32
+// CHECK-NEXT:     %[[OUT:.*]] = arith.mulf %[[QF]], %[[SCALE]] : f32
+// CHECK-NEXT:     linalg.yield %[[OUT]] : f32
+// CHECK-NEXT:   } -> tensor<?x7xf32>
+// CHECK-NEXT:   return %[[Y]] : tensor<?x7xf32>
+// CHECK:      verified: 1
+
+/* The pattern mode: ops go where an IRRewriter points, here before the
+ * func.return whose operand is then replaced. */
+static void testRewriterInsertionPoint(MlirContext ctx) {
+  fprintf(stderr, "TEST: rewriter_insertion_point\n");
+  MlirBlock entry;
+  MlirModule module = functionModule(ctx, "rewriter", "(f32) -> f32", &entry);
+  MlirLocation loc = mlirLocationUnknownGet(ctx);
+  CageBuilder b = cageBuilderAtEndOfBlock(entry, loc);
+  MlirValue x = mlirBlockGetArgument(entry, 0);
+  MlirOperation ret = cageBuildReturn(&b, &x, 1);
+
+  MlirRewriterBase rewriter = mlirIRRewriterCreateFromOp(ret);
+  CageBuilder r = cageBuilderAtInsertionPoint(rewriter, loc);
+  MlirValue sum =
+      cageBuildBinary(&r, "arith.addf", x, cageBuildConstantF32(&r, 1.0f));
+  mlirOperationSetOperand(ret, 0, sum);
+  mlirIRRewriterDestroy(rewriter);
+  printVerifyAndDestroy(module);
+}
+
+// CHECK-LABEL: TEST: rewriter_insertion_point
+// CHECK:      func.func @rewriter(%[[X:.*]]: f32) -> f32 {
+// CHECK-NEXT:   %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-NEXT:   %[[SUM:.*]] = arith.addf %[[X]], %[[ONE]] : f32
+// CHECK-NEXT:   return %[[SUM]] : f32
+// CHECK:      verified: 1
+
+static MlirLogicalResult printDiagnostic(MlirDiagnostic diagnostic,
+                                         void *userData) {
+  (void)userData;
+  fprintf(stderr, "diagnostic: ");
+  mlirLocationPrint(mlirDiagnosticGetLocation(diagnostic), printToStderr, NULL);
+  fprintf(stderr, ": ");
+  mlirDiagnosticPrint(diagnostic, printToStderr, NULL);
+  fprintf(stderr, "\n");
+  return mlirLogicalResultSuccess();
+}
+
+static void yieldNothing(CageBuilder *body, const MlirValue *args,
+                         intptr_t numArgs, MlirValue *yielded, void *userData) {
+  (void)body;
+  (void)args;
+  (void)numArgs;
+  (void)yielded;
+  (void)userData;
+}
+
+static MlirOperation genericWith(CageBuilder *b, MlirValue x, const char *map,
+                                 const char *iterator,
+                                 CageGenericBodyBuilder body) {
+  const char *maps[] = {map, map};
+  CageGenericSpec spec = {.inputs = &x,
+                          .numInputs = 1,
+                          .outputs = &x,
+                          .numOutputs = 1,
+                          .indexingMaps = maps,
+                          .iteratorTypes = &iterator,
+                          .numLoops = 1,
+                          .body = body};
+  return cageBuildGeneric(b, &spec);
+}
+
+/* Each bad call returns null, reports on the builder's location and leaves
+ * the function untouched. */
+static void testBadInput(MlirContext ctx) {
+  fprintf(stderr, "TEST: bad_input\n");
+  MlirDiagnosticHandlerID handler =
+      mlirContextAttachDiagnosticHandler(ctx, printDiagnostic, NULL, NULL);
+  MlirBlock entry;
+  MlirModule module =
+      functionModule(ctx, "bad_input", "(tensor<?xf32>) -> ()", &entry);
+  CageBuilder b = cageBuilderAtEndOfBlock(
+      entry, mlirLocationFileLineColGet(ctx, str("model.py"), 12, 3));
+  MlirValue x = mlirBlockGetArgument(entry, 0);
+
+  MlirOperation op =
+      genericWith(&b, x, "affine_map<(d0) -> (d1)>", "parallel", maxAbs);
+  fprintf(stderr, "unparsable map gives null: %d\n", mlirOperationIsNull(op));
+  op = genericWith(&b, x, "affine_map<(d0) -> (d0)>", "sequential", maxAbs);
+  fprintf(stderr, "bad iterator gives null: %d\n", mlirOperationIsNull(op));
+  op = genericWith(&b, x, "affine_map<(d0) -> (d0)>", "parallel", yieldNothing);
+  fprintf(stderr, "nothing yielded gives null: %d\n", mlirOperationIsNull(op));
+
+  MlirValue one = cageBuildConstantF32(&b, 1.0f);
+  MlirValue v = cageBuildBinary(&b, "arith.mulff", one, one);
+  fprintf(stderr, "unknown op gives null: %d\n", mlirValueIsNull(v));
+  v = cageBuildCmpF(&b, "less", one, one);
+  fprintf(stderr, "unknown predicate gives null: %d\n", mlirValueIsNull(v));
+  v = cageBuildUnary(&b, "math.sqrt", v);
+  fprintf(stderr, "null operand gives null: %d\n", mlirValueIsNull(v));
+  v = cageBuildDim(&b, x, 1);
+  fprintf(stderr, "dim out of range gives null: %d\n", mlirValueIsNull(v));
+  v = cageBuildEmpty(&b, mlirValueGetType(x), NULL, 0);
+  fprintf(stderr, "missing size gives null: %d\n", mlirValueIsNull(v));
+
+  cageBuildReturn(&b, NULL, 0);
+  mlirContextDetachDiagnosticHandler(ctx, handler);
+  printVerifyAndDestroy(module);
+}
+
+// CHECK-LABEL: TEST: bad_input
+// The parser reports where in the map text it failed, then the builder:
+// CHECK-NEXT: diagnostic: loc("affine_map<(d0) -> (d1)>":1:21):
+// CHECK-SAME:   use of undeclared identifier
+// CHECK-NEXT: diagnostic: loc("model.py":12:3): indexing map 0 is not an
+// CHECK-SAME:   affine_map: 'affine_map<(d0) -> (d1)>'
+// CHECK-NEXT: unparsable map gives null: 1
+// CHECK-NEXT: diagnostic: loc("model.py":12:3): iterator type 0 must be
+// CHECK-SAME:   'parallel' or 'reduction', got 'sequential'
+// CHECK-NEXT: bad iterator gives null: 1
+// CHECK-NEXT: diagnostic: loc("model.py":12:3):
+// CHECK-SAME:   the body of linalg.generic left a yielded value null
+// CHECK-NEXT: nothing yielded gives null: 1
+// CHECK-NEXT: diagnostic: loc("model.py":12:3): 'arith.mulff' is not a
+// CHECK-SAME:   registered operation (is its dialect loaded?)
+// CHECK-NEXT: unknown op gives null: 1
+// CHECK-NEXT: diagnostic: loc("model.py":12:3):
+// CHECK-SAME:   unknown arith.cmpf predicate 'less'
+// CHECK-NEXT: unknown predicate gives null: 1
+// CHECK-NEXT: null operand gives null: 1
+// CHECK-NEXT: diagnostic: loc("model.py":12:3):
+// CHECK-SAME:   tensor.dim of dimension 1 of a rank-1 tensor
+// CHECK-NEXT: dim out of range gives null: 1
+// CHECK-NEXT: diagnostic: loc("model.py":12:3):
+// CHECK-SAME:   tensor.empty needs 1 dynamic sizes, got 0
+// CHECK-NEXT: missing size gives null: 1
+// Only the constant that was built correctly is left:
+// CHECK:      func.func @bad_input(%{{.*}}: tensor<?xf32>) {
+// CHECK-NEXT:   arith.constant 1.000000e+00 : f32
+// CHECK-NEXT:   return
+// CHECK:      verified: 1
+
+int main(void) {
+  MlirContext ctx = mlirContextCreate();
+  MlirDialectHandle dialects[] = {
+      mlirGetDialectHandle__func__(), mlirGetDialectHandle__arith__(),
+      mlirGetDialectHandle__math__(), mlirGetDialectHandle__tensor__(),
+      mlirGetDialectHandle__linalg__()};
+  for (size_t i = 0; i < sizeof dialects / sizeof dialects[0]; ++i)
+    mlirDialectHandleLoadDialect(dialects[i], ctx);
+
+  testConstantsAndMath(ctx);
+  testCmpfSelect(ctx);
+  testEmptyLike(ctx);
+  testFill(ctx);
+  testElementwiseGeneric(ctx);
+  testRowReduction(ctx);
+  testFunctionFromScratch(ctx);
+  testRewriterInsertionPoint(ctx);
+  testBadInput(ctx);
+  mlirContextDestroy(ctx);
+  return 0;
+}
