@@ -20,7 +20,7 @@ demo: build
 	@bash scripts/demo.sh $(BUILD)
 
 check: build
-	cd $(BUILD) && ctest --output-on-failure
+	@bash scripts/check.sh $(BUILD)
 
 # The lit suite under AddressSanitizer and UndefinedBehaviorSanitizer.
 check-sanitizers:
