@@ -4,6 +4,7 @@
 
 #include "cage/Dialect/Cage/IR/CageDialect.h"
 
+#include "mlir/AsmParser/AsmParser.h"
 #include "mlir/CAPI/IR.h"
 #include "mlir/CAPI/Registration.h"
 #include "mlir/IR/Diagnostics.h"
@@ -25,6 +26,22 @@ static MlirAttribute getChecked(MlirContext ctx, Args... args) {
 
 static llvm::APFloat f32(float v) { return llvm::APFloat(v); }
 
+/// The ODS enum for a C enum value. A C enum can hold any int, so a value out
+/// of range gives an error on the context and std::nullopt, not an attribute
+/// that prints as `granularity = ` and cannot be parsed back.
+template <typename EnumT>
+static std::optional<EnumT>
+checkedEnum(MLIRContext *context, int value, StringRef what,
+            std::optional<EnumT> (*symbolize)(uint32_t)) {
+  std::optional<EnumT> result;
+  if (value >= 0)
+    result = symbolize(static_cast<uint32_t>(value));
+  if (!result)
+    mlir::emitError(UnknownLoc::get(context))
+        << what << " has no value " << value;
+  return result;
+}
+
 //===----------------------------------------------------------------------===//
 // #cage.quantizer
 //===----------------------------------------------------------------------===//
@@ -34,17 +51,24 @@ MlirAttribute cageQuantizerAttrGet(MlirContext ctx, int64_t bits,
                                    int64_t groupSize, CageScaleKind scale,
                                    CageLevels levels, CageRotation rotation,
                                    int64_t block, CageRounding rounding) {
-  return getChecked<QuantizerAttr>(
-      ctx, bits, static_cast<Granularity>(granularity), groupSize,
-      static_cast<ScaleKind>(scale), static_cast<Levels>(levels),
-      static_cast<Rotation>(rotation), block,
-      static_cast<Rounding>(rounding));
+  MLIRContext *context = unwrap(ctx);
+  auto g =
+      checkedEnum(context, granularity, "granularity", symbolizeGranularity);
+  auto s = checkedEnum(context, scale, "scale", symbolizeScaleKind);
+  auto l = checkedEnum(context, levels, "levels", symbolizeLevels);
+  auto r = checkedEnum(context, rotation, "rotation", symbolizeRotation);
+  auto rd = checkedEnum(context, rounding, "rounding", symbolizeRounding);
+  if (!g || !s || !l || !r || !rd)
+    return MlirAttribute{nullptr};
+  return getChecked<QuantizerAttr>(ctx, bits, *g, groupSize, *s, *l, *r, block,
+                                   *rd);
 }
 
 MlirAttribute cageQuantizerAttrGetDefault(MlirContext ctx, int64_t bits) {
-  return cageQuantizerAttrGet(ctx, bits, CageGranularityRow, 128,
-                              CageScaleKindAbsmax, CageLevelsInt,
-                              CageRotationNone, 128, CageRoundingNearest);
+  // Parsed rather than built so that the defaults stay where ODS declares
+  // them; the verifier reports a bad `bits` as for any other constructor.
+  std::string text = "#cage.quantizer<bits = " + std::to_string(bits) + ">";
+  return wrap(parseAttribute(text, unwrap(ctx)));
 }
 
 static QuantizerAttr quantizer(MlirAttribute attr) {
@@ -52,7 +76,7 @@ static QuantizerAttr quantizer(MlirAttribute attr) {
 }
 
 bool cageAttributeIsAQuantizer(MlirAttribute attr) {
-  return isa<QuantizerAttr>(unwrap(attr));
+  return isa_and_present<QuantizerAttr>(unwrap(attr));
 }
 int64_t cageQuantizerAttrGetBits(MlirAttribute attr) {
   return quantizer(attr).getBits();
@@ -89,7 +113,7 @@ MlirAttribute cageAdamWAttrGet(MlirContext ctx, float beta1, float beta2,
                                f32(weightDecay));
 }
 bool cageAttributeIsAAdamW(MlirAttribute attr) {
-  return isa<AdamWAttr>(unwrap(attr));
+  return isa_and_present<AdamWAttr>(unwrap(attr));
 }
 float cageAdamWAttrGetBeta1(MlirAttribute attr) {
   return cast<AdamWAttr>(unwrap(attr)).getBeta1().convertToFloat();
@@ -110,7 +134,7 @@ MlirAttribute cageSGDAttrGet(MlirContext ctx, float momentum, float dampening,
                              f32(weightDecay));
 }
 bool cageAttributeIsASGD(MlirAttribute attr) {
-  return isa<SGDAttr>(unwrap(attr));
+  return isa_and_present<SGDAttr>(unwrap(attr));
 }
 float cageSGDAttrGetMomentum(MlirAttribute attr) {
   return cast<SGDAttr>(unwrap(attr)).getMomentum().convertToFloat();
@@ -131,18 +155,21 @@ float cageSGDAttrGetWeightDecay(MlirAttribute attr) {
 
 // The C enums mirror the ODS enums value for value, so each accessor is a
 // cast in both directions.
-#define CAGE_DEFINE_ENUM_ATTR(Name)                                            \
+#define CAGE_DEFINE_ENUM_ATTR(Name, what)                                      \
   MlirAttribute cage##Name##AttrGet(MlirContext ctx, Cage##Name value) {       \
-    return wrap(Name##Attr::get(unwrap(ctx), static_cast<Name>(value)));       \
+    std::optional<Name> v =                                                    \
+        checkedEnum<Name>(unwrap(ctx), value, what, symbolize##Name);          \
+    return v ? wrap(Name##Attr::get(unwrap(ctx), *v))                          \
+             : MlirAttribute{nullptr};                                         \
   }                                                                            \
   bool cageAttributeIsA##Name(MlirAttribute attr) {                            \
-    return isa<Name##Attr>(unwrap(attr));                                      \
+    return isa_and_present<Name##Attr>(unwrap(attr));                          \
   }                                                                            \
   Cage##Name cage##Name##AttrGetValue(MlirAttribute attr) {                    \
     return static_cast<Cage##Name>(cast<Name##Attr>(unwrap(attr)).getValue()); \
   }
 
-CAGE_DEFINE_ENUM_ATTR(Estimator)
-CAGE_DEFINE_ENUM_ATTR(ErrorMode)
-CAGE_DEFINE_ENUM_ATTR(Coupling)
-CAGE_DEFINE_ENUM_ATTR(ScheduleKind)
+CAGE_DEFINE_ENUM_ATTR(Estimator, "estimator")
+CAGE_DEFINE_ENUM_ATTR(ErrorMode, "error")
+CAGE_DEFINE_ENUM_ATTR(Coupling, "coupling")
+CAGE_DEFINE_ENUM_ATTR(ScheduleKind, "kind")

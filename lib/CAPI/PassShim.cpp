@@ -91,8 +91,8 @@ private:
     case CagePassOptionString:
       slot.s = std::make_unique<Option<std::string>>(
           *this, o.argument, desc,
-          llvm::cl::init(std::string(o.defaultValue.s ? o.defaultValue.s
-                                                      : "")));
+          llvm::cl::init(
+              std::string(o.defaultValue.s ? o.defaultValue.s : "")));
       break;
     }
     slots.push_back(std::move(slot));

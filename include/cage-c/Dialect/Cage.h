@@ -1,4 +1,5 @@
-/*===- cage-c/Dialect/Cage.h - C API of the cage dialect -----------*- C -*-===*\
+/*===- cage-c/Dialect/Cage.h - C API of the cage dialect -----------*- C
+-*-===*\
 |*                                                                            *|
 |* The dialect handle, and constructors and accessors of the cage attributes *|
 |* in the style of the MLIR C API: opaque handles, values in, null attribute *|
@@ -21,7 +22,8 @@ extern "C" {
 
 MLIR_DECLARE_CAPI_DIALECT_REGISTRATION(Cage, cage);
 
-/* Enum values match the ODS enums (include/cage/Dialect/Cage/IR/CageAttrs.td). */
+/* Enum values match the ODS enums (include/cage/Dialect/Cage/IR/CageAttrs.td).
+ */
 
 typedef enum CageGranularity {
   CageGranularityTensor = 0,
@@ -76,11 +78,10 @@ typedef enum CageScheduleKind {
 
 /** Returns `#cage.quantizer<...>`, or a null attribute (and emits an error on
  *  the context) when the parameters are invalid. */
-MLIR_CAPI_EXPORTED MlirAttribute
-cageQuantizerAttrGet(MlirContext ctx, int64_t bits, CageGranularity granularity,
-                     int64_t groupSize, CageScaleKind scale, CageLevels levels,
-                     CageRotation rotation, int64_t block,
-                     CageRounding rounding);
+MLIR_CAPI_EXPORTED MlirAttribute cageQuantizerAttrGet(
+    MlirContext ctx, int64_t bits, CageGranularity granularity,
+    int64_t groupSize, CageScaleKind scale, CageLevels levels,
+    CageRotation rotation, int64_t block, CageRounding rounding);
 
 /** Returns `#cage.quantizer<bits = bits>` with every other parameter at its
  *  default, or a null attribute when `bits` is invalid. */
@@ -118,8 +119,7 @@ MLIR_CAPI_EXPORTED float cageAdamWAttrGetWeightDecay(MlirAttribute attr);
 /** Returns `#cage.sgd<...>`, or a null attribute when a parameter is out of
  *  range (momentum >= 0, 0 <= dampening <= 1, weightDecay >= 0; nesterov
  *  needs momentum > 0 and dampening = 0). */
-MLIR_CAPI_EXPORTED MlirAttribute cageSGDAttrGet(MlirContext ctx,
-                                                float momentum,
+MLIR_CAPI_EXPORTED MlirAttribute cageSGDAttrGet(MlirContext ctx, float momentum,
                                                 float dampening, bool nesterov,
                                                 float weightDecay);
 MLIR_CAPI_EXPORTED bool cageAttributeIsASGD(MlirAttribute attr);

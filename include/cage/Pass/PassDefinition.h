@@ -1,4 +1,5 @@
-/*===- cage/Pass/PassDefinition.h - Passes written in C ------------*- C -*-===*\
+/*===- cage/Pass/PassDefinition.h - Passes written in C ------------*- C
+-*-===*\
 |*                                                                            *|
 |* A cage pass is a constant CagePassDefinition: its argument, summary,      *|
 |* anchor op, dependent dialects, typed options and a run function. The C++  *|
@@ -51,10 +52,10 @@ typedef struct CagePassHandle {
 } CagePassHandle;
 
 typedef struct CagePassDefinition {
-  const char *argument;    /* e.g. "cage-verify" */
-  const char *name;        /* e.g. "CageVerify" */
-  const char *summary;     /* one line, shown by --help */
-  const char *anchorOp;    /* e.g. "func.func"; NULL: any op */
+  const char *argument; /* e.g. "cage-verify" */
+  const char *name;     /* e.g. "CageVerify" */
+  const char *summary;  /* one line, shown by --help */
+  const char *anchorOp; /* e.g. "func.func"; NULL: any op */
   const CagePassOption *options;
   intptr_t numOptions;
   MlirDialectHandle (*const *dependentDialects)(void);

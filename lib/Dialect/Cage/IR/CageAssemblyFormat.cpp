@@ -22,8 +22,7 @@ struct KeywordAttr {
   std::string (*choices)();
 };
 
-template <typename AttrT>
-struct EnumKeyword {
+template <typename AttrT> struct EnumKeyword {
   using EnumT = decltype(std::declval<AttrT>().getValue());
 
   static Attribute parse(MLIRContext *ctx, StringRef word) {
@@ -36,18 +35,8 @@ struct EnumKeyword {
       return stringifyEnum(enumAttr.getValue());
     return {};
   }
-  static std::string choices() {
-    std::string list;
-    for (uint32_t i = 0;; ++i) {
-      auto value = static_cast<EnumT>(i);
-      StringRef word = stringifyEnum(value);
-      if (word.empty())
-        return list;
-      list += (i ? ", " : "") + word.str();
-    }
-  }
   static KeywordAttr get(StringRef name) {
-    return {name, parse, print, choices};
+    return {name, parse, print, enumKeywords<EnumT>};
   }
 };
 } // namespace
@@ -112,9 +101,9 @@ ParseResult mlir::cage::parseCageAttrDict(OpAsmParser &parser,
 /// reports inherent attribute names sorted alphabetically.)
 static int printRank(StringRef name) {
   static const StringRef order[] = {
-      "quantizer", "optimizer", "estimator", "coupling",     "error",
-      "lambda",    "silence",   "kind",      "beta1",        "beta2",
-      "eps",       "momentum",  "dampening", "nesterov",     "weight_decay"};
+      "quantizer", "optimizer", "estimator", "coupling", "error",
+      "lambda",    "silence",   "kind",      "beta1",    "beta2",
+      "eps",       "momentum",  "dampening", "nesterov", "weight_decay"};
   const StringRef *it = llvm::find(order, name);
   return static_cast<int>(it - std::begin(order));
 }
@@ -134,7 +123,8 @@ void mlir::cage::printCageAttrDict(
       ordered.emplace_back(name, value);
   }
   llvm::stable_sort(ordered, [](NamedAttribute a, NamedAttribute b) {
-    return printRank(a.getName().getValue()) < printRank(b.getName().getValue());
+    return printRank(a.getName().getValue()) <
+           printRank(b.getName().getValue());
   });
   llvm::append_range(ordered, op->getDiscardableAttrs());
   if (ordered.empty())
@@ -161,8 +151,7 @@ void mlir::cage::printCageAttrDict(
   printer << "}";
 }
 
-ParseResult mlir::cage::parseScaleGradType(OpAsmParser &parser,
-                                           Type &scaleType,
+ParseResult mlir::cage::parseScaleGradType(OpAsmParser &parser, Type &scaleType,
                                            Type &scaleGradType) {
   if (failed(parser.parseOptionalComma()))
     return success();

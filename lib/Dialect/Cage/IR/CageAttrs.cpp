@@ -6,6 +6,7 @@
 
 #include "llvm/Support/Format.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -28,22 +29,45 @@ void mlir::cage::printF32(llvm::raw_ostream &os, const llvm::APFloat &value) {
     return;
   }
   // MLIR reads a float literal as an f64 and rounds it to f32, so the digits
-  // must survive exactly that path.
+  // must survive exactly that path: find the fewest significant digits that
+  // do, in exponent form (whose exponent is that of the rounded value).
   char text[32];
-  for (int digits = 1; digits <= 9; ++digits) {
-    snprintf(text, sizeof text, "%.*g", digits, static_cast<double>(f));
+  int digits = 1;
+  for (; digits < 9; ++digits) {
+    snprintf(text, sizeof text, "%.*e", digits - 1, static_cast<double>(f));
     if (static_cast<float>(strtod(text, nullptr)) == f)
       break;
   }
-  // A float literal needs a '.' before any exponent: 1e-08 -> 1.0e-08.
+  snprintf(text, sizeof text, "%.*e", digits - 1, static_cast<double>(f));
   StringRef str(text);
-  size_t mantissaEnd = str.find('e');
-  StringRef mantissa = str.substr(0, mantissaEnd);
+  size_t expPos = str.find('e');
+  int exponent = std::atoi(text + expPos + 1);
+  // As Python writes floats: positional for 1e-4 <= |f| < 1e16 (`0.9`,
+  // `10.0`, `0.0001`), else exponent form (`1.0e-08`).
+  if (exponent >= -4 && exponent < 16) {
+    snprintf(text, sizeof text, "%.*f", std::max(digits - 1 - exponent, 0),
+             static_cast<double>(f));
+    str = StringRef(text);
+    expPos = StringRef::npos;
+  }
+  // A float literal needs a '.', and before any exponent: 1e-08 -> 1.0e-08.
+  StringRef mantissa = str.substr(0, expPos);
   os << mantissa;
   if (!mantissa.contains('.'))
     os << ".0";
-  if (mantissaEnd != StringRef::npos)
-    os << str.substr(mantissaEnd);
+  if (expPos != StringRef::npos)
+    os << str.substr(expPos);
+}
+
+std::string mlir::cage::f32Text(float f) {
+  if (std::isnan(f))
+    return "nan";
+  if (std::isinf(f))
+    return f < 0 ? "-inf" : "inf";
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  printF32(os, llvm::APFloat(f));
+  return text;
 }
 
 static bool isPositivePowerOf2(int64_t v) {
@@ -53,11 +77,11 @@ static bool isPositivePowerOf2(int64_t v) {
 /// The default of `group_size` and `block`, as declared in CageAttrs.td.
 static constexpr int64_t kDefaultBlockOrGroup = 128;
 
-LogicalResult QuantizerAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                    int64_t bits, Granularity granularity,
-                                    int64_t groupSize, ScaleKind,
-                                    Levels, Rotation rotation, int64_t block,
-                                    Rounding) {
+LogicalResult
+QuantizerAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      int64_t bits, Granularity granularity, int64_t groupSize,
+                      ScaleKind, Levels, Rotation rotation, int64_t block,
+                      Rounding) {
   if (bits < 2 || bits > 8)
     return emitError() << "bits must be in 2..8, got " << bits;
   if (!isPositivePowerOf2(groupSize))
@@ -72,7 +96,9 @@ LogicalResult QuantizerAttr::verify(function_ref<InFlightDiagnostic()> emitError
     return emitError() << "block = " << block
                        << " has no effect without rotation = hadamard";
   if (rotation == Rotation::Hadamard && block == 1)
-    return emitError() << "block = 1 makes the Hadamard rotation the identity";
+    return emitError() << "block = 1 makes the Hadamard rotation the "
+                          "identity: use a block of at least 2, or "
+                          "rotation = none";
   return success();
 }
 
@@ -80,14 +106,15 @@ LogicalResult mlir::cage::verifyAdamWHyperParameters(
     function_ref<InFlightDiagnostic()> emitError, float beta1, float beta2,
     float eps, float weightDecay) {
   if (!(beta1 >= 0.0f && beta1 < 1.0f))
-    return emitError() << "beta1 must be in [0, 1), got " << beta1;
+    return emitError() << "beta1 must be in [0, 1), got " << f32Text(beta1);
   if (!(beta2 >= 0.0f && beta2 < 1.0f))
-    return emitError() << "beta2 must be in [0, 1), got " << beta2;
+    return emitError() << "beta2 must be in [0, 1), got " << f32Text(beta2);
   if (!(eps > 0.0f && std::isfinite(eps)))
-    return emitError() << "eps must be positive and finite, got " << eps;
+    return emitError() << "eps must be positive and finite, got "
+                       << f32Text(eps);
   if (!(weightDecay >= 0.0f && std::isfinite(weightDecay)))
     return emitError() << "weight_decay must be non-negative and finite, got "
-                       << weightDecay;
+                       << f32Text(weightDecay);
   return success();
 }
 
@@ -96,15 +123,18 @@ LogicalResult mlir::cage::verifySGDHyperParameters(
     float dampening, bool nesterov, float weightDecay) {
   if (!(momentum >= 0.0f && std::isfinite(momentum)))
     return emitError() << "momentum must be non-negative and finite, got "
-                       << momentum;
+                       << f32Text(momentum);
   if (!(dampening >= 0.0f && dampening <= 1.0f))
-    return emitError() << "dampening must be in [0, 1], got " << dampening;
+    return emitError() << "dampening must be in [0, 1], got "
+                       << f32Text(dampening);
   if (!(weightDecay >= 0.0f && std::isfinite(weightDecay)))
     return emitError() << "weight_decay must be non-negative and finite, got "
-                       << weightDecay;
+                       << f32Text(weightDecay);
   if (nesterov && (momentum == 0.0f || dampening != 0.0f))
     return emitError()
-           << "nesterov requires a positive momentum and zero dampening";
+           << "nesterov requires a positive momentum and zero dampening, got "
+              "momentum = "
+           << f32Text(momentum) << " and dampening = " << f32Text(dampening);
   return success();
 }
 

@@ -45,26 +45,24 @@ static LogicalResult verifyQuantizerOn(Operation *op, QuantizerAttr q,
                                        RankedTensorType xType, Value scale,
                                        StringRef what) {
   if (xType.getRank() == 0)
-    return op->emitOpError() << "expects " << what
-                             << " of rank at least 1, got " << xType;
+    return op->emitOpError()
+           << "expects " << what << " of rank at least 1, got " << xType;
   int64_t n = xType.getShape().back();
   if (!ShapedType::isDynamic(n)) {
     if (q.getGranularity() == Granularity::Group && n % q.getGroupSize() != 0)
       return op->emitOpError()
              << "innermost dimension of " << what << " (" << n
-             << ") is not divisible by group_size (" << q.getGroupSize()
-             << ")";
+             << ") is not divisible by group_size (" << q.getGroupSize() << ")";
     if (q.getRotation() == Rotation::Hadamard && n % q.getBlock() != 0)
-      return op->emitOpError()
-             << "innermost dimension of " << what << " (" << n
-             << ") is not divisible by the Hadamard block (" << q.getBlock()
-             << ")";
+      return op->emitOpError() << "innermost dimension of " << what << " (" << n
+                               << ") is not divisible by the Hadamard block ("
+                               << q.getBlock() << ")";
   }
 
   bool wantsScale = q.getScale() == ScaleKind::Operand;
   if (wantsScale && !scale)
-    return op->emitOpError()
-           << "quantizer has scale = operand but no scale(...) operand is given";
+    return op->emitOpError() << "quantizer has scale = operand but no "
+                                "scale(...) operand is given";
   if (!wantsScale && scale)
     return op->emitOpError() << "has a scale(...) operand but the quantizer "
                                 "does not have scale = operand";
@@ -75,8 +73,7 @@ static LogicalResult verifyQuantizerOn(Operation *op, QuantizerAttr q,
       return op->emitOpError()
              << "expects a scale operand of type " << expected
              << " (one clip value per "
-             << stringifyGranularity(q.getGranularity()) << "), got "
-             << actual;
+             << stringifyGranularity(q.getGranularity()) << "), got " << actual;
   }
   return success();
 }
@@ -94,10 +91,87 @@ static LogicalResult verifyDeterministicQuantizer(Operation *op,
 }
 
 //===----------------------------------------------------------------------===//
+// Inherent attributes of the wrong kind
+//===----------------------------------------------------------------------===//
+
+/// What a value of the kind of `def` (an attribute's default) looks like.
+static std::string describeKind(StringRef name, Attribute def) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (auto f = dyn_cast<FloatAttr>(def)) {
+    os << "an f32 value, like `" << name << " = ";
+    printF32(os, f.getValue());
+    os << " : f32`";
+  } else if (isa<BoolAttr>(def)) {
+    os << "a boolean, `" << name << " = true` or `" << name << " = false`";
+  } else if (isa<ErrorModeAttr>(def)) {
+    os << "one of " << enumKeywords<ErrorMode>();
+  } else if (isa<CouplingAttr>(def)) {
+    os << "one of " << enumKeywords<Coupling>();
+  } else if (isa<ScheduleKindAttr>(def)) {
+    os << "one of " << enumKeywords<ScheduleKind>();
+  } else {
+    os << "an attribute like " << def;
+  }
+  return text;
+}
+
+/// An attribute with a default is never null once the op exists, unless it
+/// was set to a value of the wrong kind: ops store inherent attributes as
+/// typed properties, and setting one from an attribute of another kind (the
+/// `{lambda = 10}` of the op's custom dictionary, where 10 is an integer, or
+/// a C API caller's attribute list) leaves it null. Report that here, before
+/// anything reads it, rather than crash or silently use the default.
+template <typename OpT> static LogicalResult verifyDefaultedAttrs(OpT op) {
+  typename OpT::Properties defaults;
+  OpT::populateDefaultProperties(op->getName(), defaults);
+  MLIRContext *ctx = op->getContext();
+  for (StringAttr name : op->getName().getAttributeNames()) {
+    if (op->getInherentAttr(name).value_or(Attribute()))
+      continue;
+    Attribute def =
+        OpT::getInherentAttr(ctx, defaults, name).value_or(Attribute());
+    if (!def)
+      continue; // A required attribute: its absence is reported by ODS.
+    return op.emitOpError() << "expects attribute '" << name.getValue()
+                            << "' to be " << describeKind(name.getValue(), def);
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Operand segments
+//===----------------------------------------------------------------------===//
+
+/// ODS checks that the operand segments add up to the operand count and that
+/// an optional operand has at most one value, but not that a non-optional
+/// operand has exactly one: the generic form can give `lambda` no value and
+/// `lr` two, and accessors would then read the wrong operand or past the
+/// end. `names` has one entry per segment, empty for the variadic ones.
+static LogicalResult verifySingleSegments(Operation *op,
+                                          ArrayRef<int32_t> sizes,
+                                          ArrayRef<StringRef> names) {
+  for (auto [size, name] : llvm::zip_equal(sizes, names)) {
+    if (name.empty() || size == 1)
+      continue;
+    InFlightDiagnostic diag = op->emitOpError()
+                              << "expects exactly one value for operand '"
+                              << name << "', got " << size
+                              << " (operandSegmentSizes = array<i32: ";
+    llvm::interleaveComma(sizes, diag);
+    return diag << ">)";
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Op verifiers
 //===----------------------------------------------------------------------===//
 
 LogicalResult QuantizeOp::verify() {
+  if (failed(verifySingleSegments(*this, getProperties().operandSegmentSizes,
+                                  {"x", "", ""})))
+    return failure();
   QuantizerAttr q = getQuantizer();
   if (failed(verifyQuantizerOn(*this, q, getX().getType(), getScale(),
                                "the input")))
@@ -117,16 +191,23 @@ LogicalResult SteOp::verify() {
   if (failed(verifyQuantizerOn(*this, getQuantizer(), getX().getType(),
                                getScale(), "x")))
     return failure();
-  if (bool(getScale()) != bool(getDscale()))
-    return emitOpError() << "returns the scale gradient exactly when it has "
-                            "a scale(...) operand";
+  if (getScale() && !getDscale())
+    return emitOpError() << "has a scale(...) operand but no scale gradient "
+                            "result: expects results (dx, dscale)";
+  if (!getScale() && getDscale())
+    return emitOpError() << "returns a scale gradient but has no scale(...) "
+                            "operand: expects one result (dx)";
   if (getScale() && getScale().getType() != getDscale().getType())
-    return emitOpError()
-           << "scale gradient must have the type of the scale operand";
+    return emitOpError() << "expects the scale gradient to have the type of "
+                            "the scale operand ("
+                         << getScale().getType() << "), got "
+                         << getDscale().getType();
   return success();
 }
 
 LogicalResult QuantErrorOp::verify() {
+  if (failed(verifyDefaultedAttrs(*this)))
+    return failure();
   if (failed(verifyDeterministicQuantizer(*this, getQuantizer())))
     return failure();
   return verifyQuantizerOn(*this, getQuantizer(), getW().getType(), Value(),
@@ -134,17 +215,22 @@ LogicalResult QuantErrorOp::verify() {
 }
 
 LogicalResult LambdaScheduleOp::verify() {
+  if (failed(verifyDefaultedAttrs(*this)))
+    return failure();
   float lambda = getLambda().convertToFloat();
   float silence = getSilence().convertToFloat();
   if (!(lambda >= 0.0f && std::isfinite(lambda)))
     return emitOpError() << "lambda must be non-negative and finite, got "
-                         << lambda;
+                         << f32Text(lambda);
   if (!(silence >= 0.0f && silence < 1.0f))
-    return emitOpError() << "silence must be in [0, 1), got " << silence;
+    return emitOpError() << "silence must be in [0, 1), got "
+                         << f32Text(silence);
   return success();
 }
 
 LogicalResult AdamWOp::verify() {
+  if (failed(verifyDefaultedAttrs(*this)))
+    return failure();
   return verifyAdamWHyperParameters(
       [&] { return emitOpError(); }, getBeta1().convertToFloat(),
       getBeta2().convertToFloat(), getEps().convertToFloat(),
@@ -152,6 +238,8 @@ LogicalResult AdamWOp::verify() {
 }
 
 LogicalResult SGDOp::verify() {
+  if (failed(verifyDefaultedAttrs(*this)))
+    return failure();
   return verifySGDHyperParameters(
       [&] { return emitOpError(); }, getMomentum().convertToFloat(),
       getDampening().convertToFloat(), getNesterov(),
@@ -175,15 +263,35 @@ static StringRef operandNames(Attribute optimizer) {
                                    : "w, g, b, lr, lambda";
 }
 
+static StringRef resultNames(Attribute optimizer) {
+  return isa<AdamWAttr>(optimizer) ? "w, m, v" : "w, b";
+}
+
+/// "2 state tensors and a step".
+static std::string describeOperands(size_t numState, bool hasStep) {
+  return std::to_string(numState) +
+         (numState == 1 ? " state tensor" : " state tensors") +
+         (hasStep ? " and a step" : " and no step");
+}
+
 LogicalResult UpdateOp::verify() {
+  if (failed(verifySingleSegments(*this, getProperties().operandSegmentSizes,
+                                  {"w", "g", "", "lr", "lambda", ""})) ||
+      failed(verifyDefaultedAttrs(*this)))
+    return failure();
   Attribute optimizer = getOptimizer();
   unsigned numState = getNumStateTensors(optimizer);
-  if (getState().size() != numState || bool(getStep()) != needsStep(optimizer))
+  bool wantsStep = needsStep(optimizer);
+  if (getState().size() != numState || bool(getStep()) != wantsStep)
     return emitOpError() << "with " << optimizer << " expects operands ("
-                         << operandNames(optimizer) << ")";
+                         << operandNames(optimizer) << "), "
+                         << describeOperands(numState, wantsStep) << ", got "
+                         << describeOperands(getState().size(),
+                                             bool(getStep()));
   if (getNewState().size() != numState)
-    return emitOpError() << "expects " << numState
-                         << " state results, got " << getNewState().size();
+    return emitOpError() << "with " << optimizer << " expects " << 1 + numState
+                         << " results (" << resultNames(optimizer) << "), got "
+                         << getNumResults();
   Type wType = getW().getType();
   SmallVector<Value> tensors = {getG(), getNewW()};
   llvm::append_range(tensors, getState());
@@ -208,16 +316,24 @@ ParseResult UpdateOp::parse(OpAsmParser &parser, OperationState &result) {
       parser.parseType(tensorType))
     return failure();
 
-  Attribute optimizer = result.attributes.get(getOptimizerAttrName(result.name));
-  if (!isa_and_nonnull<AdamWAttr, SGDAttr>(optimizer))
+  Attribute optimizer =
+      result.attributes.get(getOptimizerAttrName(result.name));
+  if (!optimizer)
     return parser.emitError(operandsLoc)
-           << "expects an 'optimizer' attribute, #cage.adamw or #cage.sgd";
+           << "expects an 'optimizer' attribute, #cage.adamw<...> or "
+              "#cage.sgd<...>";
+  if (!isa<AdamWAttr, SGDAttr>(optimizer))
+    return parser.emitError(operandsLoc)
+           << "expects the 'optimizer' attribute to be #cage.adamw<...> or "
+              "#cage.sgd<...>, got "
+           << optimizer;
   int32_t numState = getNumStateTensors(optimizer);
   int32_t numStep = needsStep(optimizer) ? 1 : 0;
   if (static_cast<int32_t>(operands.size()) != 4 + numState + numStep)
     return parser.emitError(operandsLoc)
-           << "with " << optimizer << " expects operands ("
-           << operandNames(optimizer) << "), got " << operands.size();
+           << "with " << optimizer << " expects " << 4 + numState + numStep
+           << " operands (" << operandNames(optimizer) << "), got "
+           << operands.size();
 
   Builder &b = parser.getBuilder();
   SmallVector<Type> types(2 + numState, tensorType);

@@ -112,8 +112,7 @@ static void checkUpdate(VerifyState *state, MlirOperation op) {
   bool decoupled = mlirAttributeIsNull(coupling) ||
                    cageCouplingAttrGetValue(coupling) == CageCouplingDecoupled;
   float lr, lambda;
-  if (!decoupled ||
-      !constantFloat(mlirOperationGetOperand(op, lrIndex), &lr) ||
+  if (!decoupled || !constantFloat(mlirOperationGetOperand(op, lrIndex), &lr) ||
       !largestLambda(mlirOperationGetOperand(op, lrIndex + 1), &lambda))
     return;
   float product = lr * lambda;

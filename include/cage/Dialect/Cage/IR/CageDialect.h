@@ -23,6 +23,19 @@ FailureOr<llvm::APFloat> parseF32Parameter(AsmParser &parser);
 /// Prints an f32 value with the fewest digits that read back to the same f32
 /// (`0.9`, `1.0e-08`, `10.0`), rather than the f64-exact `0.899999976`.
 void printF32(llvm::raw_ostream &os, const llvm::APFloat &value);
+/// An f32 as a diagnostic shows it: as printF32 writes it, `nan` or `inf`.
+std::string f32Text(float value);
+
+/// "a, b, c": the keywords of an ODS enum, for diagnostics.
+template <typename EnumT> std::string enumKeywords() {
+  std::string list;
+  for (uint32_t i = 0;; ++i) {
+    StringRef word = stringifyEnum(static_cast<EnumT>(i));
+    if (word.empty())
+      return list;
+    list += (i ? ", " : "") + word.str();
+  }
+}
 } // namespace mlir::cage
 
 #define GET_ATTRDEF_CLASSES
@@ -57,9 +70,10 @@ void printScaleGradType(OpAsmPrinter &printer, Operation *op, Type scaleType,
 
 /// Range checks of optimizer hyper-parameters, shared by the optimizer
 /// attributes and the stand-alone optimizer ops.
-LogicalResult verifyAdamWHyperParameters(
-    llvm::function_ref<InFlightDiagnostic()> emitError, float beta1,
-    float beta2, float eps, float weightDecay);
+LogicalResult
+verifyAdamWHyperParameters(llvm::function_ref<InFlightDiagnostic()> emitError,
+                           float beta1, float beta2, float eps,
+                           float weightDecay);
 LogicalResult
 verifySGDHyperParameters(llvm::function_ref<InFlightDiagnostic()> emitError,
                          float momentum, float dampening, bool nesterov,
