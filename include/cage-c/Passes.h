@@ -1,5 +1,4 @@
-/*===- cage-c/Passes.h - Creating and registering cage passes ------*- C
--*-===*\
+/*===- cage-c/Passes.h - Creating and registering cage passes -----*- C -*-===*\
 |*                                                                            *|
 |* Each cage pass has a create function (an owned MlirPass with default      *|
 |* options, for mlirPassManagerAddOwnedPass) and a register function (makes  *|

@@ -1,5 +1,4 @@
-/*===- cage-c/Dialect/Cage.h - C API of the cage dialect -----------*- C
--*-===*\
+/*===- cage-c/Dialect/Cage.h - C API of the cage dialect ----------*- C -*-===*\
 |*                                                                            *|
 |* The dialect handle, and constructors and accessors of the cage attributes *|
 |* in the style of the MLIR C API: opaque handles, values in, null attribute *|
@@ -22,8 +21,7 @@ extern "C" {
 
 MLIR_DECLARE_CAPI_DIALECT_REGISTRATION(Cage, cage);
 
-/* Enum values match the ODS enums (include/cage/Dialect/Cage/IR/CageAttrs.td).
- */
+/* Each enum matches its ODS enum in cage/Dialect/Cage/IR/CageAttrs.td. */
 
 typedef enum CageGranularity {
   CageGranularityTensor = 0,

@@ -1,5 +1,4 @@
-/*===- cage/Pass/PassDefinition.h - Passes written in C ------------*- C
--*-===*\
+/*===- cage/Pass/PassDefinition.h - Passes written in C -----------*- C -*-===*\
 |*                                                                            *|
 |* A cage pass is a constant CagePassDefinition: its argument, summary,      *|
 |* anchor op, dependent dialects, typed options and a run function. The C++  *|

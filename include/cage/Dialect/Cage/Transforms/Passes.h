@@ -1,5 +1,4 @@
-/*===- cage/Dialect/Cage/Transforms/Passes.h - cage passes ---------*- C
--*-===*\
+/*===- cage/Dialect/Cage/Transforms/Passes.h - cage passes --------*- C -*-===*\
 |*                                                                            *|
 |* The definitions of the passes on the cage dialect, for lib/CAPI to create *|
 |* and register. Each is documented in docs/Passes.md.                       *|
