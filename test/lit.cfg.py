@@ -38,5 +38,13 @@ llvm_config.add_tool_substitutions(tools, [config.cage_tools_dir, config.llvm_to
 # silently passing, where the tool is absent.
 if shutil.which("ptxas", path=os.pathsep.join(["/usr/local/cuda/bin", os.environ.get("PATH", "")])):
     config.available_features.add("ptxas")
+# Python modules some tests compare against (Debian's python3-torch).
+import subprocess
+def python_has(module):
+    return subprocess.call([config.python_executable, "-c", "import " + module],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0
+for module in ["numpy", "torch"]:
+    if python_has(module):
+        config.available_features.add(module)
 if config.sanitizers:
     config.available_features.add("sanitizers")

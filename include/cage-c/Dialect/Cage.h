@@ -9,6 +9,7 @@
 #ifndef CAGE_C_DIALECT_CAGE_H
 #define CAGE_C_DIALECT_CAGE_H
 
+#include "cage-c/Dialect/CageEnums.h"
 #include "mlir-c/IR.h"
 #include "mlir-c/Support.h"
 
@@ -20,55 +21,6 @@ extern "C" {
 #endif
 
 MLIR_DECLARE_CAPI_DIALECT_REGISTRATION(Cage, cage);
-
-/* Each enum matches its ODS enum in cage/Dialect/Cage/IR/CageAttrs.td. */
-
-typedef enum CageGranularity {
-  CageGranularityTensor = 0,
-  CageGranularityRow = 1,
-  CageGranularityGroup = 2,
-} CageGranularity;
-
-typedef enum CageScaleKind {
-  CageScaleKindAbsmax = 0,
-  CageScaleKindRmsGaussian = 1,
-  CageScaleKindOperand = 2,
-} CageScaleKind;
-
-typedef enum CageLevels {
-  CageLevelsInt = 0,
-  CageLevelsCentered = 1,
-} CageLevels;
-
-typedef enum CageRotation {
-  CageRotationNone = 0,
-  CageRotationHadamard = 1,
-} CageRotation;
-
-typedef enum CageRounding {
-  CageRoundingNearest = 0,
-  CageRoundingStochastic = 1,
-} CageRounding;
-
-typedef enum CageEstimator {
-  CageEstimatorIdentity = 0,
-  CageEstimatorClipped = 1,
-} CageEstimator;
-
-typedef enum CageErrorMode {
-  CageErrorModeKeep = 0,
-  CageErrorModeZeroClipped = 1,
-} CageErrorMode;
-
-typedef enum CageCoupling {
-  CageCouplingCoupled = 0,
-  CageCouplingDecoupled = 1,
-} CageCoupling;
-
-typedef enum CageScheduleKind {
-  CageScheduleKindLinearRamp = 0,
-  CageScheduleKindConstant = 1,
-} CageScheduleKind;
 
 /*===----------------------------------------------------------------------===*
  * #cage.quantizer
