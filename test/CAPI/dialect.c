@@ -859,6 +859,37 @@ static int testOpVerifierFromC(MlirContext ctx) {
   return !verified && diagnostics == 1 ? 0 : 1;
 }
 
+// An attribute of the wrong kind in an MlirOperationState is dropped when the
+// op stores it as a typed property; the verifier reports it rather than read
+// a null attribute.
+// clang-format off
+// CHECK-LABEL: @testWrongKindAttrFromC
+// CHECK: diagnostic: error: loc("dialect.c":{{[0-9]+}}:1): 'cage.lambda_schedule' op expects attribute 'lambda' to be an f32 value, like `lambda = 10.0 : f32`
+// CHECK-NEXT: verified: 0 diagnostics=1
+// clang-format on
+static int testWrongKindAttrFromC(MlirContext ctx) {
+  fprintf(stderr, "@testWrongKindAttrFromC\n");
+  int diagnostics = 0;
+  MlirDiagnosticHandlerID handler = mlirContextAttachDiagnosticHandler(
+      ctx, handleDiagnostic, &diagnostics, NULL);
+  MlirType i64 = mlirIntegerTypeGet(ctx, 64);
+  MlirType f32 = mlirF32TypeGet(ctx);
+  MlirLocation loc = locAt(ctx, __LINE__);
+  MlirBlock block = mlirBlockCreate(1, &i64, &loc);
+  MlirValue t = mlirBlockGetArgument(block, 0);
+  MlirValue operands[] = {t, t};
+  MlirNamedAttribute lambda =
+      named(ctx, "lambda", mlirIntegerAttrGet(i64, 10));
+  MlirOperation op =
+      appendOp(block, locAt(ctx, __LINE__), "cage.lambda_schedule", 2,
+               operands, 1, &f32, 1, &lambda);
+  bool verified = mlirOperationVerify(op);
+  fprintf(stderr, "verified: %d diagnostics=%d\n", verified, diagnostics);
+  mlirBlockDestroy(block);
+  mlirContextDetachDiagnosticHandler(ctx, handler);
+  return !verified && diagnostics == 1 ? 0 : 1;
+}
+
 //===----------------------------------------------------------------------===//
 // A parsed module, walked from C
 //===----------------------------------------------------------------------===//
@@ -994,6 +1025,7 @@ int main(void) {
   failures += testInvalidParameters(ctx);
   failures += testBuildOps(ctx);
   failures += testOpVerifierFromC(ctx);
+  failures += testWrongKindAttrFromC(ctx);
   failures += testParseAndWalk(ctx);
   mlirContextDestroy(ctx);
   fprintf(stderr, "@main\nfailures: %d\n", failures);

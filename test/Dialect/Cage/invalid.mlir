@@ -433,10 +433,9 @@ func.func @quantize_34(%x: tensor<64x128xf32>) {
 
 // -----
 
-// A quantizer of the wrong kind is dropped by the attribute dictionary: it
-// reads as missing.
+// A quantizer of the wrong kind is rejected where it is written.
 func.func @quantize_35(%x: tensor<64x128xf32>) {
-  // expected-error @+1 {{'cage.quantize' op requires attribute 'quantizer'}}
+  // expected-error @+1 {{expects 'quantizer' to be a #cage.quantizer<...>, got 4 : i64}}
   %0 = cage.quantize %x {quantizer = 4 : i64} : tensor<64x128xf32>
   return
 }
@@ -589,10 +588,9 @@ func.func @ste_8(%dy: tensor<64x128xf32>, %x: tensor<64x128xf32>) {
 
 // -----
 
-// An estimator of the wrong kind is dropped by the attribute dictionary: it
-// reads as missing.
+// An estimator of the wrong kind is rejected where it is written.
 func.func @ste_9(%dy: tensor<64x128xf32>, %x: tensor<64x128xf32>) {
-  // expected-error @+1 {{'cage.ste' op requires attribute 'estimator'}}
+  // expected-error @+1 {{expects 'estimator' to be a keyword, one of identity, clipped, got "clipped"}}
   %0 = cage.ste %dy, %x {quantizer = #cage.quantizer<>, estimator = "clipped"} : tensor<64x128xf32>
   return
 }
@@ -616,7 +614,7 @@ func.func @ste_11(%dy: tensor<64x128xf32>, %x: tensor<64x128xf32>) {
 // -----
 
 func.func @ste_12(%dy: tensor<64x128xf32>, %x: tensor<64x128xf32>) {
-  // expected-error @+1 {{'cage.ste' op requires attribute 'estimator'}}
+  // expected-error @+1 {{expects 'estimator' to be a keyword, one of identity, clipped, got #cage.error<keep>}}
   %0 = cage.ste %dy, %x {quantizer = #cage.quantizer<>, estimator = #cage.error<keep>} : tensor<64x128xf32>
   return
 }
@@ -738,7 +736,7 @@ func.func @quant_error_6(%w: tensor<64x128xf32>) {
 // -----
 
 func.func @quant_error_7(%w: tensor<64x128xf32>) {
-  // expected-error @+1 {{'cage.quant_error' op expects attribute 'error' to be one of keep, zero_clipped}}
+  // expected-error @+1 {{expects 'error' to be a keyword, one of keep, zero_clipped, got "zero_clipped"}}
   %0 = cage.quant_error %w {quantizer = #cage.quantizer<>, error = "zero_clipped"} : tensor<64x128xf32>
   return
 }
@@ -746,7 +744,7 @@ func.func @quant_error_7(%w: tensor<64x128xf32>) {
 // -----
 
 func.func @quant_error_8(%w: tensor<64x128xf32>) {
-  // expected-error @+1 {{'cage.quant_error' op expects attribute 'error' to be one of keep, zero_clipped}}
+  // expected-error @+1 {{expects 'error' to be a keyword, one of keep, zero_clipped, got #cage.coupling<coupled>}}
   %0 = cage.quant_error %w {quantizer = #cage.quantizer<>, error = #cage.coupling<coupled>} : tensor<64x128xf32>
   return
 }
@@ -828,16 +826,16 @@ func.func @lambda_schedule_6(%t: i64) {
 // -----
 
 func.func @lambda_schedule_7(%t: i64) {
-  // expected-error @+1 {{'cage.lambda_schedule' op expects attribute 'kind' to be one of linear_ramp, constant}}
+  // expected-error @+1 {{expects 'kind' to be a keyword, one of linear_ramp, constant, got "constant"}}
   %0 = cage.lambda_schedule %t, %t {kind = "constant"}
   return
 }
 
 // -----
 
-// An integer where an f32 is expected (cage-opt used to crash here).
+// An integer where an f32 is expected.
 func.func @lambda_schedule_8(%t: i64) {
-  // expected-error @+1 {{'cage.lambda_schedule' op expects attribute 'lambda' to be an f32 value, like `lambda = 10.0 : f32`}}
+  // expected-error @+1 {{expects 'lambda' to be an f32 value, like `10.0 : f32`, got 10 : i64}}
   %0 = cage.lambda_schedule %t, %t {lambda = 10}
   return
 }
@@ -845,7 +843,7 @@ func.func @lambda_schedule_8(%t: i64) {
 // -----
 
 func.func @lambda_schedule_9(%t: i64) {
-  // expected-error @+1 {{'cage.lambda_schedule' op expects attribute 'silence' to be an f32 value, like `silence = 0.8 : f32`}}
+  // expected-error @+1 {{expects 'silence' to be an f32 value, like `0.8 : f32`, got 1 : i64}}
   %0 = cage.lambda_schedule %t, %t {silence = 1}
   return
 }
@@ -854,7 +852,7 @@ func.func @lambda_schedule_9(%t: i64) {
 
 // A float literal without `: f32` is an f64.
 func.func @lambda_schedule_10(%t: i64) {
-  // expected-error @+1 {{'cage.lambda_schedule' op attribute 'lambda' failed to satisfy constraint: 32-bit float attribute}}
+  // expected-error @+1 {{expects 'lambda' to be an f32 value, like `10.0 : f32`, got 1.000000e+01 : f64}}
   %0 = cage.lambda_schedule %t, %t {lambda = 10.0}
   return
 }
@@ -959,9 +957,9 @@ func.func @adamw_6(%w: tensor<64x128xf32>, %lr: f32, %t: i64) {
 
 // -----
 
-// An integer where an f32 is expected (cage-opt used to crash here).
+// An integer where an f32 is expected.
 func.func @adamw_7(%w: tensor<64x128xf32>, %lr: f32, %t: i64) {
-  // expected-error @+1 {{'cage.adamw' op expects attribute 'beta1' to be an f32 value, like `beta1 = 0.9 : f32`}}
+  // expected-error @+1 {{expects 'beta1' to be an f32 value, like `0.9 : f32`, got 1 : i64}}
   %0:3 = cage.adamw %w, %w, %w, %w, %lr, %t {beta1 = 1} : tensor<64x128xf32>
   return
 }
@@ -969,7 +967,7 @@ func.func @adamw_7(%w: tensor<64x128xf32>, %lr: f32, %t: i64) {
 // -----
 
 func.func @adamw_8(%w: tensor<64x128xf32>, %lr: f32, %t: i64) {
-  // expected-error @+1 {{'cage.adamw' op attribute 'eps' failed to satisfy constraint: 32-bit float attribute}}
+  // expected-error @+1 {{expects 'eps' to be an f32 value, like `1.0e-08 : f32`, got 1.000000e-08 : f64}}
   %0:3 = cage.adamw %w, %w, %w, %w, %lr, %t {eps = 1.0e-08 : f64} : tensor<64x128xf32>
   return
 }
@@ -1058,9 +1056,9 @@ func.func @sgd_5(%w: tensor<64x128xf32>, %lr: f32) {
 
 // -----
 
-// An integer where a bool is expected (cage-opt used to crash here).
+// An integer where a bool is expected.
 func.func @sgd_6(%w: tensor<64x128xf32>, %lr: f32) {
-  // expected-error @+1 {{'cage.sgd' op expects attribute 'nesterov' to be a boolean, `nesterov = true` or `nesterov = false`}}
+  // expected-error @+1 {{expects 'nesterov' to be `true` or `false`, got 1 : i64}}
   %0:2 = cage.sgd %w, %w, %w, %lr {nesterov = 1} : tensor<64x128xf32>
   return
 }
@@ -1068,7 +1066,7 @@ func.func @sgd_6(%w: tensor<64x128xf32>, %lr: f32) {
 // -----
 
 func.func @sgd_7(%w: tensor<64x128xf32>, %lr: f32) {
-  // expected-error @+1 {{'cage.sgd' op expects attribute 'momentum' to be an f32 value, like `momentum = 0.0 : f32`}}
+  // expected-error @+1 {{expects 'momentum' to be an f32 value, like `0.9 : f32`, got 0 : i64}}
   %0:2 = cage.sgd %w, %w, %w, %lr {momentum = 0} : tensor<64x128xf32>
   return
 }
@@ -1110,7 +1108,7 @@ func.func @update_19(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 // -----
 
 func.func @update_20(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
-  // expected-error @+1 {{expects the 'optimizer' attribute to be #cage.adamw<...> or #cage.sgd<...>, got #cage.quantizer<>}}
+  // expected-error @+1 {{expects 'optimizer' to be a #cage.adamw<...> or #cage.sgd<...>, got #cage.quantizer<>}}
   %0:3 = cage.update %w, %w, %w, %w, %lr, %l, %t {quantizer = #cage.quantizer<>, optimizer = #cage.quantizer<>} : tensor<64x128xf32>
   return
 }
@@ -1118,7 +1116,7 @@ func.func @update_20(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 // -----
 
 func.func @update_21(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
-  // expected-error @+1 {{expects the 'optimizer' attribute to be #cage.adamw<...> or #cage.sgd<...>, got "adamw"}}
+  // expected-error @+1 {{expects 'optimizer' to be a #cage.adamw<...> or #cage.sgd<...>, got "adamw"}}
   %0:3 = cage.update %w, %w, %w, %w, %lr, %l, %t {quantizer = #cage.quantizer<>, optimizer = "adamw"} : tensor<64x128xf32>
   return
 }
@@ -1191,7 +1189,7 @@ func.func @update_29(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 
 // cage.update: verifier
 func.func @update_30(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
-  // expected-error @+1 {{'cage.update' op expects attribute 'coupling' to be one of coupled, decoupled}}
+  // expected-error @+1 {{expects 'coupling' to be a keyword, one of coupled, decoupled, got 1 : i32}}
   %0:3 = cage.update %w, %w, %w, %w, %lr, %l, %t {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>, coupling = 1 : i32} : tensor<64x128xf32>
   return
 }
@@ -1199,7 +1197,7 @@ func.func @update_30(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 // -----
 
 func.func @update_31(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
-  // expected-error @+1 {{'cage.update' op expects attribute 'error' to be one of keep, zero_clipped}}
+  // expected-error @+1 {{expects 'error' to be a keyword, one of keep, zero_clipped, got #cage.coupling<coupled>}}
   %0:3 = cage.update %w, %w, %w, %w, %lr, %l, %t {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>, error = #cage.coupling<coupled>} : tensor<64x128xf32>
   return
 }

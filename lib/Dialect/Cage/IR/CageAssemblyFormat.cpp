@@ -14,15 +14,23 @@ using namespace mlir;
 using namespace mlir::cage;
 
 namespace {
-/// An inherent attribute whose value is written as a bare enum keyword.
-struct KeywordAttr {
+/// How one attribute name of the cage ops is written. Ops store inherent
+/// attributes as typed properties, and one of the wrong kind would be
+/// dropped when the op is created, so the parser checks kinds itself, at the
+/// value, where it can say what was expected.
+struct AttrSyntax {
   StringRef name;
-  Attribute (*parse)(MLIRContext *, StringRef);
-  StringRef (*print)(Attribute);
-  std::string (*choices)();
+  /// For enum values written as bare keywords: keyword -> attribute (null if
+  /// unknown), attribute -> keyword (empty if not this enum), the choices.
+  Attribute (*parseKeyword)(MLIRContext *, StringRef);
+  StringRef (*printKeyword)(Attribute);
+  std::string (*keywords)();
+  /// Whether a parsed value has the right kind, and what that kind is.
+  bool (*isValid)(Attribute);
+  const char *expected;
 };
 
-template <typename AttrT> struct EnumKeyword {
+template <typename AttrT> struct EnumSyntax {
   using EnumT = decltype(std::declval<AttrT>().getValue());
 
   static Attribute parse(MLIRContext *ctx, StringRef word) {
@@ -35,27 +43,88 @@ template <typename AttrT> struct EnumKeyword {
       return stringifyEnum(enumAttr.getValue());
     return {};
   }
-  static KeywordAttr get(StringRef name) {
-    return {name, parse, print, enumKeywords<EnumT>};
+  static bool isValid(Attribute attr) { return isa<AttrT>(attr); }
+  static AttrSyntax get(StringRef name) {
+    return {name, parse, print, enumKeywords<EnumT>, isValid, "a keyword"};
   }
 };
+
+template <typename... AttrTs> static bool isA(Attribute attr) {
+  return isa<AttrTs...>(attr);
+}
+static bool isF32(Attribute attr) {
+  auto f = dyn_cast<FloatAttr>(attr);
+  return f && f.getType().isF32();
+}
+
+AttrSyntax plain(StringRef name, bool (*isValid)(Attribute),
+                 const char *expected) {
+  return {name, nullptr, nullptr, nullptr, isValid, expected};
+}
 } // namespace
 
-static ArrayRef<KeywordAttr> keywordAttrs() {
-  static const KeywordAttr table[] = {
-      EnumKeyword<EstimatorAttr>::get("estimator"),
-      EnumKeyword<ErrorModeAttr>::get("error"),
-      EnumKeyword<CouplingAttr>::get("coupling"),
-      EnumKeyword<ScheduleKindAttr>::get("kind"),
+/// Every attribute of the cage ops, in the order they print: the quantizer,
+/// what modifies it, then hyper-parameters as DESIGN.md writes them (ODS
+/// reports inherent attribute names sorted alphabetically).
+static ArrayRef<AttrSyntax> attrSyntaxes() {
+  static const AttrSyntax table[] = {
+      plain("quantizer", isA<QuantizerAttr>, "a #cage.quantizer<...>"),
+      plain("optimizer", isA<AdamWAttr, SGDAttr>,
+            "a #cage.adamw<...> or #cage.sgd<...>"),
+      EnumSyntax<EstimatorAttr>::get("estimator"),
+      EnumSyntax<CouplingAttr>::get("coupling"),
+      EnumSyntax<ErrorModeAttr>::get("error"),
+      plain("lambda", isF32, "an f32 value, like `10.0 : f32`"),
+      plain("silence", isF32, "an f32 value, like `0.8 : f32`"),
+      EnumSyntax<ScheduleKindAttr>::get("kind"),
+      plain("beta1", isF32, "an f32 value, like `0.9 : f32`"),
+      plain("beta2", isF32, "an f32 value, like `0.95 : f32`"),
+      plain("eps", isF32, "an f32 value, like `1.0e-08 : f32`"),
+      plain("momentum", isF32, "an f32 value, like `0.9 : f32`"),
+      plain("dampening", isF32, "an f32 value, like `0.0 : f32`"),
+      plain("nesterov", isA<BoolAttr>, "`true` or `false`"),
+      plain("weight_decay", isF32, "an f32 value, like `0.1 : f32`"),
   };
   return table;
 }
 
-static const KeywordAttr *lookupKeywordAttr(StringRef name) {
-  for (const KeywordAttr &entry : keywordAttrs())
+static const AttrSyntax *lookupAttrSyntax(StringRef name) {
+  for (const AttrSyntax &entry : attrSyntaxes())
     if (entry.name == name)
       return &entry;
   return nullptr;
+}
+
+static size_t printRank(StringRef name) {
+  const AttrSyntax *entry = lookupAttrSyntax(name);
+  return entry ? entry - attrSyntaxes().begin() : attrSyntaxes().size();
+}
+
+static ParseResult parseValue(OpAsmParser &parser, StringRef name,
+                              Attribute &value) {
+  const AttrSyntax *syntax = lookupAttrSyntax(name);
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef word;
+  if (syntax && syntax->parseKeyword &&
+      succeeded(parser.parseOptionalKeyword(&word))) {
+    value = syntax->parseKeyword(parser.getContext(), word);
+    if (!value)
+      return parser.emitError(loc)
+             << "unknown " << name << " '" << word << "', expected one of "
+             << syntax->keywords();
+    return success();
+  }
+  if (parser.parseAttribute(value))
+    return failure();
+  if (syntax && !syntax->isValid(value)) {
+    InFlightDiagnostic diag = parser.emitError(loc)
+                              << "expects '" << name << "' to be "
+                              << syntax->expected;
+    if (syntax->keywords)
+      diag << ", one of " << syntax->keywords();
+    return diag << ", got " << value;
+  }
+  return success();
 }
 
 ParseResult mlir::cage::parseCageAttrDict(OpAsmParser &parser,
@@ -73,39 +142,13 @@ ParseResult mlir::cage::parseCageAttrDict(OpAsmParser &parser,
     if (attrs.get(name))
       return parser.emitError(nameLoc)
              << "duplicate attribute '" << name << "'";
-    if (failed(parser.parseOptionalEqual())) {
-      attrs.append(name, UnitAttr::get(ctx));
-      continue;
-    }
-    Attribute value;
-    if (const KeywordAttr *keyword = lookupKeywordAttr(name)) {
-      SMLoc wordLoc = parser.getCurrentLocation();
-      StringRef word;
-      if (succeeded(parser.parseOptionalKeyword(&word))) {
-        value = keyword->parse(ctx, word);
-        if (!value)
-          return parser.emitError(wordLoc)
-                 << "unknown " << name << " '" << word << "', expected one of "
-                 << keyword->choices();
-      }
-    }
-    if (!value && parser.parseAttribute(value))
+    Attribute value = UnitAttr::get(ctx);
+    if (succeeded(parser.parseOptionalEqual()) &&
+        parseValue(parser, name, value))
       return failure();
     attrs.append(name, value);
   } while (succeeded(parser.parseOptionalComma()));
   return parser.parseRBrace();
-}
-
-/// The order in which ops print their attributes: the quantizer first, then
-/// what modifies it, then hyper-parameters as DESIGN.md writes them. (ODS
-/// reports inherent attribute names sorted alphabetically.)
-static int printRank(StringRef name) {
-  static const StringRef order[] = {
-      "quantizer", "optimizer", "estimator", "coupling", "error",
-      "lambda",    "silence",   "kind",      "beta1",    "beta2",
-      "eps",       "momentum",  "dampening", "nesterov", "weight_decay"};
-  const StringRef *it = llvm::find(order, name);
-  return static_cast<int>(it - std::begin(order));
 }
 
 static bool isSegmentSizes(StringRef name) {
@@ -115,7 +158,7 @@ static bool isSegmentSizes(StringRef name) {
 void mlir::cage::printCageAttrDict(
     OpAsmPrinter &printer, Operation *op,
     function_ref<Attribute(StringRef)> defaultOf) {
-  // Inherent attributes in declaration order, then discardable ones.
+  // Inherent attributes in the table's order, then discardable ones.
   SmallVector<NamedAttribute> ordered;
   for (StringAttr name : op->getName().getAttributeNames()) {
     Attribute value = op->getInherentAttr(name).value_or(Attribute());
@@ -136,8 +179,10 @@ void mlir::cage::printCageAttrDict(
     if (isa<UnitAttr>(attr.getValue()))
       return;
     printer << " = ";
-    const KeywordAttr *keyword = lookupKeywordAttr(attr.getName().getValue());
-    StringRef word = keyword ? keyword->print(attr.getValue()) : StringRef();
+    const AttrSyntax *syntax = lookupAttrSyntax(attr.getName().getValue());
+    StringRef word = syntax && syntax->printKeyword
+                         ? syntax->printKeyword(attr.getValue())
+                         : StringRef();
     auto floatAttr = dyn_cast<FloatAttr>(attr.getValue());
     if (!word.empty()) {
       printer << word;

@@ -118,10 +118,11 @@ static std::string describeKind(StringRef name, Attribute def) {
 
 /// An attribute with a default is never null once the op exists, unless it
 /// was set to a value of the wrong kind: ops store inherent attributes as
-/// typed properties, and setting one from an attribute of another kind (the
-/// `{lambda = 10}` of the op's custom dictionary, where 10 is an integer, or
-/// a C API caller's attribute list) leaves it null. Report that here, before
-/// anything reads it, rather than crash or silently use the default.
+/// typed properties, and setting one from an attribute of another kind (an
+/// integer `lambda` in the attribute list of an MlirOperationState) leaves it
+/// null. The custom syntax rejects such values when it parses them; ops built
+/// through the C API meet this check instead, before anything reads the
+/// attribute, rather than crash or silently use the default.
 template <typename OpT> static LogicalResult verifyDefaultedAttrs(OpT op) {
   typename OpT::Properties defaults;
   OpT::populateDefaultProperties(op->getName(), defaults);
