@@ -118,6 +118,17 @@ static MlirOperation buildOp(CageBuilder *b, const char *opName,
   return insert(b, mlirOperationCreate(&state));
 }
 
+MlirOperation cageBuildOp(CageBuilder *b, const char *opName,
+                          intptr_t numOperands, const MlirValue *operands,
+                          intptr_t numResults, const MlirType *resultTypes,
+                          intptr_t numAttributes,
+                          const MlirNamedAttribute *attributes) {
+  if (anyNull(operands, numOperands) || !isRegisteredOp(b, opName))
+    return nullOperation;
+  return buildOp(b, opName, numOperands, operands, numResults, resultTypes,
+                 numAttributes, attributes);
+}
+
 static MlirValue buildValue(CageBuilder *b, const char *opName,
                             intptr_t numOperands, const MlirValue *operands,
                             MlirType resultType, intptr_t numAttributes,
@@ -453,6 +464,55 @@ MlirOperation cageBuildGeneric(CageBuilder *b, const CageGenericSpec *spec) {
   mlirRegionAppendOwnedBlock(region, body);
   mlirOperationStateAddOwnedRegions(&state, 1, &region);
   return insert(b, mlirOperationCreate(&state));
+}
+
+/* "(d0, d1, d2)" for rank 3, written at `out`; returns the length. */
+static int dimList(char *out, size_t size, intptr_t rank) {
+  int length = snprintf(out, size, "(");
+  for (intptr_t d = 0; d < rank; ++d)
+    length += snprintf(out + length, size - (size_t)length, "%sd%lld",
+                       d ? ", " : "", (long long)d);
+  return length + snprintf(out + length, size - (size_t)length, ")");
+}
+
+MlirOperation cageBuildElementwise(CageBuilder *b, const MlirValue *inputs,
+                                   intptr_t numInputs, const MlirValue *outputs,
+                                   intptr_t numOutputs,
+                                   CageGenericBodyBuilder body,
+                                   void *userData) {
+  if (numOutputs < 1 || anyNull(outputs, numOutputs) ||
+      !isRankedTensor(b, mlirValueGetType(outputs[0]),
+                      "an output of an element-wise linalg.generic"))
+    return nullOperation;
+  intptr_t rank = mlirShapedTypeGetRank(mlirValueGetType(outputs[0]));
+  char dims[1024];
+  if (rank > 64) {
+    emitError(b, "element-wise ops of rank %lld are not supported",
+              (long long)rank);
+    return nullOperation;
+  }
+  dimList(dims, sizeof dims, rank);
+  char identity[2100], scalar[1100];
+  snprintf(identity, sizeof identity, "affine_map<%s -> %s>", dims, dims);
+  snprintf(scalar, sizeof scalar, "affine_map<%s -> ()>", dims);
+
+  intptr_t numOperands = numInputs + numOutputs;
+  const char **maps = allocArray(numOperands, sizeof *maps);
+  for (intptr_t i = 0; i < numOperands; ++i) {
+    MlirValue v = i < numInputs ? inputs[i] : outputs[i - numInputs];
+    maps[i] = mlirValueIsNull(v) || mlirTypeIsAShaped(mlirValueGetType(v))
+                  ? identity
+                  : scalar;
+  }
+  const char **iterators = allocArray(rank ? rank : 1, sizeof *iterators);
+  for (intptr_t d = 0; d < rank; ++d)
+    iterators[d] = "parallel";
+  CageGenericSpec spec = {inputs,    numInputs, outputs, numOutputs, maps,
+                          iterators, rank,      body,    userData};
+  MlirOperation op = cageBuildGeneric(b, &spec);
+  free(iterators);
+  free(maps);
+  return op;
 }
 
 /*===--- Functions --------------------------------------------------------===*/

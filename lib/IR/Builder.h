@@ -52,6 +52,17 @@ cageBuilderAtInsertionPoint(MlirRewriterBase rewriter, MlirLocation location);
 MLIR_CAPI_EXPORTED CageBuilder cageBuilderAtEndOfBlock(MlirBlock block,
                                                        MlirLocation location);
 
+/*===--- Any op -----------------------------------------------------------===*/
+
+/** The op `opName` with the given operands, result types and attributes
+ * (inherent ones become properties). For ops this layer has no call for,
+ * such as the cage ops a lowering expands into; a null op when `opName` is
+ * not registered or an operand is null. */
+MLIR_CAPI_EXPORTED MlirOperation cageBuildOp(
+    CageBuilder *b, const char *opName, intptr_t numOperands,
+    const MlirValue *operands, intptr_t numResults, const MlirType *resultTypes,
+    intptr_t numAttributes, const MlirNamedAttribute *attributes);
+
 /*===--- arith.constant ---------------------------------------------------===*/
 
 /** A float constant of the given float type (f16, bf16, f32, f64, ...). */
@@ -150,6 +161,15 @@ typedef struct CageGenericSpec {
  * iterator type does not parse or the body leaves a yielded value null. */
 MLIR_CAPI_EXPORTED MlirOperation cageBuildGeneric(CageBuilder *b,
                                                   const CageGenericSpec *spec);
+
+/** An element-wise linalg.generic: identity indexing maps of the rank of
+ * the outputs (all tensors must share it) and all-parallel iterators; a
+ * non-tensor input (a scalar) is read by every iteration. Returns the op, or
+ * a null op as cageBuildGeneric does. */
+MLIR_CAPI_EXPORTED MlirOperation cageBuildElementwise(
+    CageBuilder *b, const MlirValue *inputs, intptr_t numInputs,
+    const MlirValue *outputs, intptr_t numOutputs, CageGenericBodyBuilder body,
+    void *userData);
 
 /*===--- Functions --------------------------------------------------------===*/
 

@@ -258,6 +258,76 @@ static void testElementwiseGeneric(MlirContext ctx) {
 // CHECK-NEXT:   return %[[Y]] : tensor<?x7xf32>
 // CHECK:      verified: 1
 
+/* y = x * s + bias, with s a scalar read by every iteration. */
+static void scaleAndShift(CageBuilder *body, const MlirValue *args,
+                          intptr_t numArgs, MlirValue *yielded,
+                          void *userData) {
+  (void)numArgs;
+  (void)userData;
+  yielded[0] = cageBuildBinary(
+      body, "arith.addf", cageBuildBinary(body, "arith.mulf", args[0], args[1]),
+      args[2]);
+}
+
+static void testElementwise(MlirContext ctx) {
+  fprintf(stderr, "TEST: elementwise\n");
+  MlirBlock entry;
+  MlirModule module = functionModule(
+      ctx, "scale_and_shift",
+      "(tensor<2x?x5xf32>, f32, tensor<2x?x5xf32>) -> tensor<2x?x5xf32>",
+      &entry);
+  CageBuilder b = cageBuilderAtEndOfBlock(entry, mlirLocationUnknownGet(ctx));
+  MlirValue inputs[] = {mlirBlockGetArgument(entry, 0),
+                        mlirBlockGetArgument(entry, 1),
+                        mlirBlockGetArgument(entry, 2)};
+  MlirValue init = cageBuildEmptyLike(&b, inputs[0]);
+  MlirValue y = mlirOperationGetResult(
+      cageBuildElementwise(&b, inputs, 3, &init, 1, scaleAndShift, NULL), 0);
+  cageBuildReturn(&b, &y, 1);
+  printVerifyAndDestroy(module);
+}
+
+// Identity maps of the rank, a `-> ()` map for the scalar, all parallel.
+// CHECK-LABEL: TEST: elementwise
+// CHECK:      func.func @scale_and_shift(%[[X:.*]]: tensor<2x?x5xf32>,
+// CHECK-SAME:     %[[S:.*]]: f32, %[[B:.*]]: tensor<2x?x5xf32>)
+// CHECK:        linalg.generic {indexing_maps = [
+// CHECK-SAME:     affine_map<(d0, d1, d2) -> (d0, d1, d2)>,
+// CHECK-SAME:     affine_map<(d0, d1, d2) -> ()>,
+// CHECK-SAME:     affine_map<(d0, d1, d2) -> (d0, d1, d2)>,
+// CHECK-SAME:     affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+// CHECK-SAME:     iterator_types = ["parallel", "parallel", "parallel"]}
+// CHECK-SAME:     ins(%[[X]], %[[S]], %[[B]] :
+// CHECK-NEXT:   ^bb0(%[[IN:[a-z0-9_]+]]: f32, %[[IS:[a-z0-9_]+]]: f32,
+// CHECK-SAME:       %[[IB:[a-z0-9_]+]]: f32,
+// CHECK-NEXT:     %[[M:.*]] = arith.mulf %[[IN]], %[[IS]] : f32
+// CHECK-NEXT:     %[[A:.*]] = arith.addf %[[M]], %[[IB]] : f32
+// CHECK-NEXT:     linalg.yield %[[A]] : f32
+// CHECK:      verified: 1
+
+static void testAnyOp(MlirContext ctx) {
+  fprintf(stderr, "TEST: any_op\n");
+  MlirBlock entry;
+  MlirModule module = functionModule(ctx, "any_op", "(f32) -> f32", &entry);
+  CageBuilder b = cageBuilderAtEndOfBlock(entry, mlirLocationUnknownGet(ctx));
+  MlirValue x = mlirBlockGetArgument(entry, 0);
+  MlirType f32 = mlirF32TypeGet(ctx);
+  MlirNamedAttribute fastmath = mlirNamedAttributeGet(
+      mlirIdentifierGet(ctx, str("fastmath")),
+      mlirAttributeParseGet(ctx, str("#arith.fastmath<nnan>")));
+  MlirValue operands[] = {x, x};
+  MlirOperation op =
+      cageBuildOp(&b, "arith.maxnumf", 2, operands, 1, &f32, 1, &fastmath);
+  MlirValue y = mlirOperationGetResult(op, 0);
+  cageBuildReturn(&b, &y, 1);
+  printVerifyAndDestroy(module);
+}
+
+// CHECK-LABEL: TEST: any_op
+// CHECK:      %[[Y:.*]] = arith.maxnumf %[[X:.*]], %[[X]] fastmath<nnan> : f32
+// CHECK-NEXT: return %[[Y]] : f32
+// CHECK:      verified: 1
+
 /* acc = max(acc, |x|) */
 static void maxAbs(CageBuilder *body, const MlirValue *args, intptr_t numArgs,
                    MlirValue *yielded, void *userData) {
@@ -563,6 +633,8 @@ int main(void) {
   testEmptyLike(ctx);
   testFill(ctx);
   testElementwiseGeneric(ctx);
+  testElementwise(ctx);
+  testAnyOp(ctx);
   testRowReduction(ctx);
   testFunctionFromScratch(ctx);
   testRewriterInsertionPoint(ctx);
