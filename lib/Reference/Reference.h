@@ -1,0 +1,344 @@
+/*===- Reference/Reference.h - Plain C reference of every cage op -*- C -*-===*\
+|*                                                                            *|
+|* The numerical oracle: straightforward loops computing every op and every  *|
+|* mode of DESIGN.md section 1, against which the compiled CPU and GPU code  *|
+|* is compared (bit for bit for quantize, STE, masks and quant_error; to     *|
+|* 1e-6 relative for the optimizers). No MLIR, only libm.                    *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+/* Conventions of every function below.
+ *
+ * Tensors are dense, row-major float arrays described by (rank, dims):
+ * rank >= 1 and every dims[k] >= 1. The innermost dimension
+ * n = dims[rank - 1] is the "row"; rows = dims[0] * ... * dims[rank - 2]
+ * (1 for rank 1). numel = rows * n, and the linear index of an element is
+ * its offset in the array.
+ *
+ * Status: every entry point returns CageRefOk (0) on success and a non-zero
+ * CageRefStatus otherwise. All arguments are validated before anything is
+ * written; on failure no output (and no in-place state) has been touched.
+ * Outputs may alias inputs of the same shape: results are computed into
+ * scratch memory and copied out at the end (the in-place optimizers read
+ * each element before writing it).
+ *
+ * Floating point: the library is compiled with -ffp-contract=off (no fused
+ * multiply-add: every a * b + c below is two roundings) and without
+ * -ffast-math, on a target with FLT_EVAL_METHOD == 0 (checked at compile
+ * time), and assumes the default rounding mode (round to nearest even). All
+ * arithmetic is in f32 unless a comment says double. NaN and infinite
+ * inputs are outside the contract (no op promises anything for them), with
+ * one exception: the CAGE updates with lambda_t == 0 ignore the quantization
+ * error entirely, whatever it is (see cageRefUpdateAdamW).
+ *
+ * ---------------------------------------------------------------------------
+ * Orders and precisions fixed here where DESIGN.md section 1 leaves them
+ * open; the compiled code must reproduce them.
+ *
+ * Scale groups (1.1). For element (row, col), col in [0, n):
+ *   tensor: group 0 of 1, n_group = numel;
+ *   row:    group row of rows, n_group = n;
+ *   group:  group row * (n / group_size) + col / group_size of
+ *           rows * (n / group_size), n_group = group_size.
+ * In all three cases group g is the contiguous run of linear indices
+ * [g * n_group, (g + 1) * n_group), and its elements are visited in
+ * increasing index order wherever an order matters.
+ * With scale = operand, alpha is a flat array of that many values in group
+ * order, which is the row-major order of the operand's shape ([] for
+ * tensor, the leading dims for row, leading dims + n / group_size for
+ * group). Operand alphas must be finite and > 0.
+ *
+ * Clip value alpha (1.1), over the group's values after rotation:
+ *   absmax:       m = max |x| over the group, scanned in index order with
+ *                 m = (|x| > m) ? |x| : m from m = 0; alpha = m if
+ *                 m > 1e-8f, else 1e-8f.
+ *   rms_gaussian: sum = +0.0, then sum += (double)x * (double)x in
+ *                 increasing index order, in double (each square is exact);
+ *                 mean = (float)(sum / (double)n_group);
+ *                 alpha = (c_b * sqrtf(mean)) + 1e-8f, c_b the f32 constant
+ *                 of the table (2.51393f for b = 4), the product rounded to
+ *                 f32 before the addition.
+ *
+ * Grids (1.1), rnd = the rounding mode:
+ *   int:      qmax = 2^(b-1) - 1, qmin = -2^(b-1) (exact in f32);
+ *             s = alpha / qmax; z = x / s (both f32 divisions);
+ *             r = clamp(rnd(z), qmin, qmax); q = r * s.
+ *             Clipped: rintf(z) < qmin or rintf(z) > qmax.
+ *   centered: step = (2.0f * alpha) / (float)(2^b - 1);
+ *             c = clamp(x, -alpha, alpha); y = (c / step) + 0.5f;
+ *             q = (rnd(y) - 0.5f) * step. Clipped: |x| > alpha.
+ *   nearest:    rnd(y) = rintf(y) (round half to even).
+ *   stochastic: rnd(y) = floorf(y) + (u < y - floorf(y) ? 1.0f : 0.0f),
+ *             u = cageRefPhiloxUniform(seed, i), i = the linear index of the
+ *             element in the (rotated, same-shaped) tensor. Literally a sum:
+ *             rnd(-0.0f) = -0.0f + 0.0f = +0.0f.
+ *   Two consequences of section 1 as written, reproduced as they are:
+ *   - centered + stochastic: for about one alpha in ten, y = -alpha / step
+ *     + 0.5 rounds in f32 to just below 1 - 2^(b-1), so rnd can go down to
+ *     -2^(b-1) (probability ~ an ulp of y, ~5e-7 for b = 4) and Q(-alpha)
+ *     is -alpha - step, a level outside the grid; nothing clamps rnd(y).
+ *   - y - floorf(y) is exact except for y in (-1, 0) with bits below
+ *     2^-24, where it rounds (to 1.0f for tiny |y|: rnd(y) is then always
+ *     0). Deterministic, so reproducible; the bias is below 2^-24.
+ *
+ * Hadamard rotation (1.1), blockwise along the innermost dimension, each
+ * block of B = block elements in place, in f32:
+ *   for h = 1, 2, 4, ..., B/2:
+ *     for each j0 = 0, 2h, 4h, ... < B:  for j = j0 .. j0 + h - 1:
+ *       a = x[j]; b = x[j + h]; x[j] = a + b; x[j + h] = a - b;
+ *   then x[j] = x[j] * (float)(1.0 / sqrt((double)B)) for every j.
+ * This is x * H_B with H[i][j] = (-1)^popcount(i & j) / sqrt(B), up to the
+ * f32 roundings of that order. Q(x) = q(x*H)*H: rotate, find the scales on
+ * the rotated values, quantize, rotate back with the same transform.
+ *
+ * Masks and STE (1.2): clipping is judged with rintf whatever the rounding
+ * mode (no seed). "dy (.) mask" is a select, not a product:
+ * dx = clipped ? +0.0f : dy (so dx keeps dy's bits where not clipped and is
+ * +0.0f, never -0.0f or NaN, where clipped). With rotation:
+ * dx = H(select(clipped(x*H), 0, dy*H)).
+ *
+ * LSQ gradient (1.2), per group, with the group's alpha:
+ *   int:      s = alpha / qmax; z = x / s; r = rintf(z);
+ *             d = (r - z) / qmax if qmin <= r <= qmax,
+ *                 qmin / qmax    if r < qmin, 1.0f if r > qmax.
+ *   centered: h = (float)(2^b - 1) / 2.0f; r = rintf(((x * h) / alpha) + 0.5f);
+ *             d = ((r - 0.5f) / h) - (x / alpha) if |x| <= alpha,
+ *                 1.0f if x > alpha, -1.0f if x < -alpha.
+ *   sum = +0.0, then sum += (double)dy_i * (double)d_i (exact products) in
+ *         double, in increasing index order (so a group of -0.0 terms gives
+ *         +0.0); gamma = 1.0f / sqrtf((float)(n_group * qmax)) (an integer
+ *         product, converted once); dalpha = (float)sum * gamma. With
+ *         rotation x and dy are x*H and dy*H.
+ *
+ * quant_error (1.3): keep: e = w - Q(w), one f32 subtraction per element
+ * (with rotation too). zero_clipped without rotation: e = clipped(w) ? +0.0f
+ * : w - Q(w); with rotation: e = H(clipped(w*H) ? +0.0f : (w*H - q(w*H))).
+ *
+ * lambda_schedule (1.3): r = (float)t / (float)T; r = (r < 1.0f) ? r : 1.0f;
+ *   lambda_t = 0.0f if r <= s, else linear_ramp: (lambda * (r - s)) /
+ *   (1.0f - s), constant: lambda.
+ *
+ * AdamW (1.3), per element, in f32, with bc1 = 1.0f - powf(beta1, (float)t)
+ * and bc2 = 1.0f - powf(beta2, (float)t) computed once per call:
+ *   w = w * (1.0f - lr * wd);
+ *   m = (beta1 * m) + ((1.0f - beta1) * g);
+ *   v = (beta2 * v) + ((1.0f - beta2) * (g * g));
+ *   mhat = m / bc1;  vhat = v / bc2;
+ *   w = w - ((lr * mhat) / (sqrtf(vhat) + eps)).
+ *
+ * SGD (1.3), per element, in f32:
+ *   if (wd != 0) g = g + wd * w;
+ *   if (mu != 0) { b = (mu * b) + ((1.0f - dampening) * g);
+ *                  d = nesterov ? g + mu * b : b; } else d = g;
+ *   w = w - lr * d.
+ * The weight decay is skipped when wd == 0, as torch does (g + 0 * w would
+ * turn a -0.0f gradient into +0.0f).
+ *
+ * CAGE update (1.3): e = quant_error(w) from the w given (before weight
+ * decay). If lambda_t == 0 the correction is skipped altogether (the result
+ * is the plain optimizer step bit for bit, signed zeros included, whatever e
+ * is). Otherwise coupled: g' = g + lambda_t * e, then the optimizer with g';
+ * decoupled: the optimizer with g, then c = lr * lambda_t (f32, once) and
+ * w = w - c * e.
+ * ------------------------------------------------------------------------ */
+
+#ifndef CAGE_REFERENCE_REFERENCE_H
+#define CAGE_REFERENCE_REFERENCE_H
+
+#include "cage-c/Dialect/CageEnums.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define CAGE_REF_EXPORT __declspec(dllexport)
+#elif defined(__GNUC__)
+#define CAGE_REF_EXPORT __attribute__((visibility("default")))
+#else
+#define CAGE_REF_EXPORT
+#endif
+
+/** The status of every entry point; CageRefOk is 0, the others non-zero. */
+typedef enum CageRefStatus {
+  CageRefOk = 0,
+  /** A required pointer is NULL, or a pointer that must be NULL is not. */
+  CageRefErrorNull = 1,
+  /** rank < 1, a dimension < 1, or numel too large. */
+  CageRefErrorShape = 2,
+  /** A quantizer parameter is out of range, or group_size / block does not
+   * divide the innermost dimension, or the quantizer is not allowed here
+   * (stochastic rounding or operand scales for quant_error / update). */
+  CageRefErrorQuantizer = 3,
+  /** Another argument is out of range: an enum, a hyper-parameter, a step
+   * count, an operand alpha that is not finite and > 0. */
+  CageRefErrorArgument = 4,
+  /** Scratch memory could not be allocated. */
+  CageRefErrorMemory = 5,
+} CageRefStatus;
+
+/** A short English description of a status ("ok", "null pointer", ...). */
+CAGE_REF_EXPORT const char *cageRefStatusString(int status);
+
+/** The parameters of #cage.quantizer, field for field. group_size is read
+ * only with granularity = group and block only with rotation = hadamard;
+ * both must then be powers of two dividing the innermost dimension (block
+ * >= 2). bits is 2..8. */
+typedef struct CageRefQuantizer {
+  int64_t bits;
+  CageGranularity granularity;
+  int64_t groupSize;
+  CageScaleKind scale;
+  CageLevels levels;
+  CageRotation rotation;
+  int64_t block;
+  CageRounding rounding;
+} CageRefQuantizer;
+
+/** The defaults of #cage.quantizer<>: 4 bits, row, group_size 128, absmax,
+ * int, no rotation, block 128, nearest. */
+CAGE_REF_EXPORT CageRefQuantizer cageRefQuantizerDefault(void);
+
+/** The hyper-parameters of #cage.adamw (section 1.3). Valid: 0 <= beta1,
+ * beta2 < 1, eps > 0, weightDecay >= 0, all finite. */
+typedef struct CageRefAdamW {
+  float beta1;
+  float beta2;
+  float eps;
+  float weightDecay;
+} CageRefAdamW;
+
+/** The hyper-parameters of #cage.sgd (section 1.3). Valid: momentum >= 0,
+ * 0 <= dampening <= 1, weightDecay >= 0, all finite; nesterov needs
+ * momentum > 0 and dampening == 0. */
+typedef struct CageRefSgd {
+  float momentum;
+  float dampening;
+  bool nesterov;
+  float weightDecay;
+} CageRefSgd;
+
+/*===----------------------------------------------------------------------===*
+ * Philox4x32-10 and stochastic rounding (section 1.4)
+ *===----------------------------------------------------------------------===*/
+
+/** Philox4x32-10 exactly as Random123's philox4x32(ctr, key): 10 rounds,
+ * multipliers 0xD2511F53 / 0xCD9E8D57, Weyl key increments 0x9E3779B9 /
+ * 0xBB67AE85. Writes the 4 output words to out. */
+CAGE_REF_EXPORT int cageRefPhilox4x32(const uint32_t counter[4],
+                                      const uint32_t key[2], uint32_t out[4]);
+
+/** u in [0, 1) for element i under seed: key = (seed low 32 bits, seed high
+ * 32 bits), counter = (i low 32, i high 32, 0, 0), u = (out[0] >> 8) *
+ * 2^-24 (exact in f32). */
+CAGE_REF_EXPORT float cageRefPhiloxUniform(uint64_t seed, uint64_t index);
+
+/** rnd(y) of section 1.4: floorf(y) + (u < y - floorf(y) ? 1 : 0) with
+ * u = cageRefPhiloxUniform(seed, index). */
+CAGE_REF_EXPORT float cageRefRoundStochastic(float y, uint64_t seed,
+                                             uint64_t index);
+
+/*===----------------------------------------------------------------------===*
+ * Quantizer (sections 1.1, 1.2)
+ *===----------------------------------------------------------------------===*/
+
+/** The number of scale groups (alpha values) of quantizer q on a tensor of
+ * shape (rank, dims): the element count of the scale operand's shape. */
+CAGE_REF_EXPORT int cageRefNumGroups(const CageRefQuantizer *q, int64_t rank,
+                                     const int64_t *dims, int64_t *numGroups);
+
+/** y = x * H blockwise along the innermost dimension (block B, a power of
+ * two >= 2 dividing it), by the fast Walsh-Hadamard transform above. Since
+ * H is its own inverse, applying it twice gives x back up to rounding. */
+CAGE_REF_EXPORT int cageRefHadamard(int64_t rank, const int64_t *dims,
+                                    int64_t block, const float *x, float *y);
+
+/** The clip values alpha[numGroups] that scale = absmax or rms_gaussian
+ * finds for x (on x * H with rotation). Fails for scale = operand. */
+CAGE_REF_EXPORT int cageRefClipValues(const CageRefQuantizer *q, int64_t rank,
+                                      const int64_t *dims, const float *x,
+                                      float *alpha);
+
+/** y = Q(x) (cage.quantize). alpha: numGroups values when scale = operand,
+ * else NULL. seed keys the Philox stream when rounding = stochastic and is
+ * ignored otherwise. */
+CAGE_REF_EXPORT int cageRefQuantize(const CageRefQuantizer *q, int64_t rank,
+                                    const int64_t *dims, const float *x,
+                                    const float *alpha, uint64_t seed,
+                                    float *y);
+
+/** clipped[i] = 1 where element i is clipped, else 0, judged with round half
+ * to even whatever q's rounding mode. With rotation, element i is the i-th
+ * element of x * H (the mask lives in the rotated domain). alpha as in
+ * cageRefQuantize. */
+CAGE_REF_EXPORT int cageRefClippedMask(const CageRefQuantizer *q, int64_t rank,
+                                       const int64_t *dims, const float *x,
+                                       const float *alpha,
+                                       unsigned char *clipped);
+
+/** cage.ste: dx from dy (both shaped like x). With scale = operand, alpha
+ * (numGroups values) is required and dalpha (numGroups values) receives the
+ * LSQ gradient; otherwise both must be NULL. The rounding mode of q is
+ * ignored (no seed). */
+CAGE_REF_EXPORT int cageRefSte(const CageRefQuantizer *q,
+                               CageEstimator estimator, int64_t rank,
+                               const int64_t *dims, const float *dy,
+                               const float *x, const float *alpha, float *dx,
+                               float *dalpha);
+
+/** cage.quant_error: e = w - Q(w), keep or zero_clipped. q must have
+ * rounding = nearest and scale != operand, as the op requires. */
+CAGE_REF_EXPORT int cageRefQuantError(const CageRefQuantizer *q,
+                                      CageErrorMode error, int64_t rank,
+                                      const int64_t *dims, const float *w,
+                                      float *e);
+
+/*===----------------------------------------------------------------------===*
+ * Schedule and optimizers (section 1.3)
+ *===----------------------------------------------------------------------===*/
+
+/** cage.lambda_schedule: *lambdaT = lambda_t at step t of total. Valid:
+ * lambda >= 0 and finite, 0 <= silence < 1, total >= 1 (t may be any
+ * value; t <= 0 gives 0). */
+CAGE_REF_EXPORT int cageRefLambdaSchedule(CageScheduleKind kind, float lambda,
+                                          float silence, int64_t t,
+                                          int64_t total, float *lambdaT);
+
+/** cage.adamw, in place on w, m, v (n elements, n >= 0), g read only; lr
+ * finite, t >= 1 (the 1-based count of updates, this one included). */
+CAGE_REF_EXPORT int cageRefAdamW(const CageRefAdamW *opt, int64_t n, float *w,
+                                 const float *g, float *m, float *v, float lr,
+                                 int64_t t);
+
+/** cage.sgd, in place on w and b (n elements, n >= 0), g read only; lr
+ * finite. With momentum 0, b is left untouched (and may be NULL). */
+CAGE_REF_EXPORT int cageRefSgd(const CageRefSgd *opt, int64_t n, float *w,
+                               const float *g, float *b, float lr);
+
+/** cage.update with #cage.adamw: the CAGE step, in place on w, m, v of shape
+ * (rank, dims). q as for cageRefQuantError; lambdaT finite (the op's
+ * lambda operand, i.e. lambda_t). With lambdaT == 0 the result is
+ * cageRefAdamW's, bit for bit. */
+CAGE_REF_EXPORT int
+cageRefUpdateAdamW(const CageRefQuantizer *q, CageErrorMode error,
+                   CageCoupling coupling, const CageRefAdamW *opt, int64_t rank,
+                   const int64_t *dims, float *w, const float *g, float *m,
+                   float *v, float lr, float lambdaT, int64_t t);
+
+/** cage.update with #cage.sgd: as cageRefUpdateAdamW, in place on w and b
+ * (b may be NULL with momentum 0). */
+CAGE_REF_EXPORT int cageRefUpdateSgd(const CageRefQuantizer *q,
+                                     CageErrorMode error, CageCoupling coupling,
+                                     const CageRefSgd *opt, int64_t rank,
+                                     const int64_t *dims, float *w,
+                                     const float *g, float *b, float lr,
+                                     float lambdaT);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CAGE_REFERENCE_REFERENCE_H */
