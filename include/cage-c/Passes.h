@@ -23,6 +23,11 @@ MLIR_CAPI_EXPORTED void cageRegisterPasses(void);
 MLIR_CAPI_EXPORTED MlirPass cageCreateVerifyPass(void);
 MLIR_CAPI_EXPORTED void cageRegisterVerifyPass(void);
 
+/** cage-lower-to-linalg: every cage op to linalg/tensor/arith/math on
+ *  tensors (on func.func). */
+MLIR_CAPI_EXPORTED MlirPass cageCreateLowerToLinalgPass(void);
+MLIR_CAPI_EXPORTED void cageRegisterLowerToLinalgPass(void);
+
 #ifdef __cplusplus
 }
 #endif

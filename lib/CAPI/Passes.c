@@ -2,10 +2,22 @@
 
 #include "cage-c/Passes.h"
 
+#include "cage/Conversion/Passes.h"
 #include "cage/Dialect/Cage/Transforms/Passes.h"
 
 MlirPass cageCreateVerifyPass(void) { return cagePassCreate(&cageVerifyPass); }
 
 void cageRegisterVerifyPass(void) { cagePassRegister(&cageVerifyPass); }
 
-void cageRegisterPasses(void) { cageRegisterVerifyPass(); }
+MlirPass cageCreateLowerToLinalgPass(void) {
+  return cagePassCreate(&cageLowerToLinalgPass);
+}
+
+void cageRegisterLowerToLinalgPass(void) {
+  cagePassRegister(&cageLowerToLinalgPass);
+}
+
+void cageRegisterPasses(void) {
+  cageRegisterVerifyPass();
+  cageRegisterLowerToLinalgPass();
+}

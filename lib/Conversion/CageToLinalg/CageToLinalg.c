@@ -1,0 +1,99 @@
+/*===- CageToLinalg.c - cage-lower-to-linalg ------------------------------===*\
+|*                                                                            *|
+|* Lowers every cage op to linalg, tensor, arith and math on tensors: linalg *|
+|* reductions for the per-group scales, linalg.generic for the element-wise  *|
+|* parts. The patterns live in Quantizer.c and Optimizers.c; this file runs  *|
+|* them: check that every op has a lowering, rewrite, check nothing is left. *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include "cage/Conversion/Passes.h"
+
+#include "Patterns.h"
+
+#include "mlir-c/Diagnostics.h"
+#include "mlir-c/Dialect/Arith.h"
+#include "mlir-c/Dialect/Linalg.h"
+#include "mlir-c/Dialect/Math.h"
+#include "mlir-c/Dialect/Tensor.h"
+
+#include <string.h>
+
+static bool isOp(MlirOperation op, const char *name) {
+  return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
+                            mlirStringRefCreateFromCString(name));
+}
+
+static bool isCageOp(MlirOperation op) {
+  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
+  return name.length > 5 && strncmp(name.data, "cage.", 5) == 0;
+}
+
+static MlirWalkResult checkLowerable(MlirOperation op, void *userData) {
+  bool *ok = userData;
+  if ((isOp(op, "cage.quantize") || isOp(op, "cage.ste") ||
+       isOp(op, "cage.quant_error") || isOp(op, "cage.update")) &&
+      !cageCanLowerQuantizerOp(op))
+    *ok = false;
+  return MlirWalkResultAdvance;
+}
+
+static MlirWalkResult checkLowered(MlirOperation op, void *userData) {
+  bool *ok = userData;
+  if (isCageOp(op)) {
+    mlirEmitError(mlirOperationGetLocation(op),
+                  "cage-lower-to-linalg left this op unlowered");
+    *ok = false;
+  }
+  return MlirWalkResultAdvance;
+}
+
+static bool lower(MlirOperation func) {
+  MlirContext ctx = mlirOperationGetContext(func);
+  MlirRewritePatternSet patterns = mlirRewritePatternSetCreate(ctx);
+  cagePopulateQuantizerLoweringPatterns(ctx, patterns);
+  cagePopulateOptimizerLoweringPatterns(ctx, patterns);
+  MlirFrozenRewritePatternSet frozen = mlirFreezeRewritePattern(patterns);
+  MlirGreedyRewriteDriverConfig config = mlirGreedyRewriteDriverConfigCreate();
+  MlirLogicalResult result =
+      mlirApplyPatternsAndFoldGreedilyWithOp(func, frozen, config);
+  mlirGreedyRewriteDriverConfigDestroy(config);
+  mlirFrozenRewritePatternSetDestroy(frozen);
+  return mlirLogicalResultIsSuccess(result);
+}
+
+static void run(MlirOperation func, const CagePassOptionValue *options,
+                CagePassHandle pass) {
+  (void)options;
+  bool ok = true;
+  mlirOperationWalk(func, checkLowerable, &ok, MlirWalkPreOrder);
+  if (ok && !lower(func)) {
+    mlirEmitError(mlirOperationGetLocation(func),
+                  "cage-lower-to-linalg did not converge");
+    ok = false;
+  }
+  if (ok)
+    mlirOperationWalk(func, checkLowered, &ok, MlirWalkPreOrder);
+  if (!ok)
+    cagePassSignalFailure(pass);
+}
+
+static MlirDialectHandle (*const dependentDialects[])(void) = {
+    mlirGetDialectHandle__arith__,
+    mlirGetDialectHandle__linalg__,
+    mlirGetDialectHandle__math__,
+    mlirGetDialectHandle__tensor__,
+};
+
+const CagePassDefinition cageLowerToLinalgPass = {
+    .argument = "cage-lower-to-linalg",
+    .name = "CageLowerToLinalg",
+    .summary = "Lower cage ops to linalg, tensor, arith and math on tensors",
+    .anchorOp = "func.func",
+    .options = NULL,
+    .numOptions = 0,
+    .dependentDialects = dependentDialects,
+    .numDependentDialects =
+        sizeof dependentDialects / sizeof dependentDialects[0],
+    .run = run,
+};

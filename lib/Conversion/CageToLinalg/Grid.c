@@ -1,0 +1,222 @@
+/*===- Grid.c - The scalar math of a quantizer, in linalg bodies ----------===*\
+|*                                                                            *|
+|* Every formula is written out in the order of its f32 operations, each      *|
+|* one arith/math op; see "Orders" at the top of Quantizer.c. Constants are   *|
+|* built where they are used; the pattern driver hoists them out of the       *|
+|* bodies.                                                                    *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include "Grid.h"
+
+#include "cage-c/Dialect/Cage.h"
+
+#include "mlir-c/BuiltinTypes.h"
+
+LowerQuantizer lowerReadQuantizer(MlirAttribute attr) {
+  LowerQuantizer q = {
+      .bits = cageQuantizerAttrGetBits(attr),
+      .granularity = cageQuantizerAttrGetGranularity(attr),
+      .groupSize = cageQuantizerAttrGetGroupSize(attr),
+      .scale = cageQuantizerAttrGetScale(attr),
+      .levels = cageQuantizerAttrGetLevels(attr),
+      .rotation = cageQuantizerAttrGetRotation(attr),
+      .block = cageQuantizerAttrGetBlock(attr),
+      .rounding = cageQuantizerAttrGetRounding(attr),
+  };
+  return q;
+}
+
+int64_t lowerGridQMax(const LowerQuantizer *q) {
+  return (INT64_C(1) << (q->bits - 1)) - 1;
+}
+
+static int64_t qmin(const LowerQuantizer *q) {
+  return -(INT64_C(1) << (q->bits - 1));
+}
+
+/* 2^b - 1: the number of steps between the centered grid's end levels. */
+static int64_t centeredSteps(const LowerQuantizer *q) {
+  return (INT64_C(1) << q->bits) - 1;
+}
+
+static MlirValue f32(CageBuilder *b, float value) {
+  return cageBuildConstantF32(b, value);
+}
+
+static MlirValue addF(CageBuilder *b, MlirValue x, MlirValue y) {
+  return cageBuildBinary(b, "arith.addf", x, y);
+}
+
+static MlirValue subF(CageBuilder *b, MlirValue x, MlirValue y) {
+  return cageBuildBinary(b, "arith.subf", x, y);
+}
+
+static MlirValue mulF(CageBuilder *b, MlirValue x, MlirValue y) {
+  return cageBuildBinary(b, "arith.mulf", x, y);
+}
+
+static MlirValue divF(CageBuilder *b, MlirValue x, MlirValue y) {
+  return cageBuildBinary(b, "arith.divf", x, y);
+}
+
+/* min(max(x, low), high): NaN-propagating, like every op here. */
+static MlirValue clamp(CageBuilder *b, MlirValue x, MlirValue low,
+                       MlirValue high) {
+  return cageBuildBinary(b, "arith.minimumf",
+                         cageBuildBinary(b, "arith.maximumf", x, low), high);
+}
+
+/*===--- Rounding ---------------------------------------------------------===*/
+
+/* rnd(y) = floor(y) + (u < y - floor(y) ? 1 : 0) (section 1.4), literally:
+ * the sum with 0.0 turns floor(-0.0) = -0.0 into +0.0, as the reference's
+ * does, where a select between floor(y) and floor(y) + 1 would not. */
+static MlirValue roundStochastic(CageBuilder *body, MlirValue y,
+                                 const LowerStochastic *stochastic) {
+  MlirValue u =
+      lowerBuildPhiloxUniform(body, stochastic->keys, stochastic->index);
+  MlirValue down = cageBuildUnary(body, "math.floor", y);
+  MlirValue fraction = subF(body, y, down);
+  MlirValue one = f32(body, 1.0f);
+  MlirValue zero = f32(body, 0.0f);
+  MlirValue up =
+      cageBuildSelect(body, cageBuildCmpF(body, "olt", u, fraction), one, zero);
+  return addF(body, down, up);
+}
+
+static MlirValue roundWith(CageBuilder *body, MlirValue y,
+                           const LowerStochastic *stochastic) {
+  if (!stochastic)
+    return cageBuildUnary(body, "math.roundeven", y);
+  return roundStochastic(body, y, stochastic);
+}
+
+/*===--- Per group --------------------------------------------------------===*/
+
+MlirValue lowerGridStep(CageBuilder *body, const LowerQuantizer *q,
+                        MlirValue alpha) {
+  if (q->levels == CageLevelsInt)
+    return divF(body, alpha, f32(body, (float)lowerGridQMax(q)));
+  MlirValue twice = mulF(body, f32(body, 2.0f), alpha);
+  return divF(body, twice, f32(body, (float)centeredSteps(q)));
+}
+
+int lowerGridNumScales(const LowerQuantizer *q) {
+  return q->levels == CageLevelsInt ? 1 : 2;
+}
+
+void lowerGridReadScales(const LowerQuantizer *q, const MlirValue *args,
+                         MlirValue *alpha, MlirValue *step) {
+  bool isInt = q->levels == CageLevelsInt;
+  *alpha = isInt ? (MlirValue){NULL} : args[0];
+  *step = isInt ? args[0] : args[1];
+}
+
+/* c_b for b = 1..8: the outermost level of the MSE-optimal uniform quantizer
+ * of a standard Gaussian (section 1.1), as f32 constants. */
+static const float kRmsGaussianLevel[] = {0.79788f, 1.49353f, 2.05107f,
+                                          2.51393f, 2.91609f, 3.27660f,
+                                          3.60105f, 3.88494f};
+
+MlirValue lowerGridRmsClipValue(CageBuilder *body, const LowerQuantizer *q,
+                                MlirValue sumOfSquares, MlirValue count) {
+  MlirValue meanF64 = cageBuildBinary(body, "arith.divf", sumOfSquares, count);
+  MlirValue mean = cageBuildCast(body, "arith.truncf", meanF64,
+                                 mlirF32TypeGet(body->context));
+  MlirValue level = f32(body, kRmsGaussianLevel[q->bits - 1]);
+  MlirValue scaled = mulF(body, level, cageBuildUnary(body, "math.sqrt", mean));
+  return addF(body, scaled, f32(body, 1e-8f));
+}
+
+/*===--- Per element ------------------------------------------------------===*/
+
+/* int: z = x / s; r = clamp(rnd(z), qmin, qmax); q = r * s. */
+static MlirValue intValue(CageBuilder *body, const LowerQuantizer *q,
+                          MlirValue x, MlirValue s,
+                          const LowerStochastic *stochastic) {
+  MlirValue low = f32(body, (float)qmin(q));
+  MlirValue high = f32(body, (float)lowerGridQMax(q));
+  MlirValue r = roundWith(body, divF(body, x, s), stochastic);
+  return mulF(body, clamp(body, r, low, high), s);
+}
+
+/* centered: c = clamp(x, -α, α); y = (c / step) + 0.5;
+ * q = (rnd(y) - 0.5) * step. */
+static MlirValue centeredValue(CageBuilder *body, MlirValue x, MlirValue alpha,
+                               MlirValue step,
+                               const LowerStochastic *stochastic) {
+  MlirValue half = f32(body, 0.5f);
+  MlirValue c =
+      clamp(body, x, cageBuildUnary(body, "arith.negf", alpha), alpha);
+  MlirValue r =
+      roundWith(body, addF(body, divF(body, c, step), half), stochastic);
+  return mulF(body, subF(body, r, half), step);
+}
+
+MlirValue lowerGridValue(CageBuilder *body, const LowerQuantizer *q,
+                         MlirValue x, MlirValue alpha, MlirValue step,
+                         const LowerStochastic *stochastic) {
+  if (q->levels == CageLevelsInt)
+    return intValue(body, q, x, step, stochastic);
+  return centeredValue(body, x, alpha, step, stochastic);
+}
+
+MlirValue lowerGridIsClipped(CageBuilder *body, const LowerQuantizer *q,
+                             MlirValue x, MlirValue alpha, MlirValue step) {
+  if (q->levels == CageLevelsCentered)
+    return cageBuildCmpF(body, "ogt", cageBuildUnary(body, "math.absf", x),
+                         alpha);
+  /* int: rint(x / s) outside [qmin, qmax]. */
+  MlirValue r = cageBuildUnary(body, "math.roundeven", divF(body, x, step));
+  MlirValue below = cageBuildCmpF(body, "olt", r, f32(body, (float)qmin(q)));
+  MlirValue above =
+      cageBuildCmpF(body, "ogt", r, f32(body, (float)lowerGridQMax(q)));
+  return cageBuildBinary(body, "arith.ori", below, above);
+}
+
+/* int: z = x / s; r = rint(z); (r - z) / qmax inside the grid, qmin / qmax
+ * below it, 1 above it. */
+static MlirValue intScaleDerivative(CageBuilder *body, const LowerQuantizer *q,
+                                    MlirValue x, MlirValue s) {
+  float qminF = (float)qmin(q), qmaxF = (float)lowerGridQMax(q);
+  MlirValue low = f32(body, qminF);
+  MlirValue high = f32(body, qmaxF);
+  MlirValue belowValue = f32(body, qminF / qmaxF);
+  MlirValue aboveValue = f32(body, 1.0f);
+  MlirValue z = divF(body, x, s);
+  MlirValue r = cageBuildUnary(body, "math.roundeven", z);
+  MlirValue inside = divF(body, subF(body, r, z), high);
+  MlirValue above = cageBuildCmpF(body, "ogt", r, high);
+  MlirValue below = cageBuildCmpF(body, "olt", r, low);
+  MlirValue d = cageBuildSelect(body, above, aboveValue, inside);
+  return cageBuildSelect(body, below, belowValue, d);
+}
+
+/* centered, h = (2^b - 1) / 2: r = rint(((x * h) / α) + 0.5);
+ * ((r - 0.5) / h) - (x / α) where |x| <= α; 1 where x > α, -1 where x < -α. */
+static MlirValue centeredScaleDerivative(CageBuilder *body,
+                                         const LowerQuantizer *q, MlirValue x,
+                                         MlirValue alpha) {
+  MlirValue half = f32(body, 0.5f);
+  MlirValue h = f32(body, (float)centeredSteps(q) / 2.0f);
+  MlirValue plusOne = f32(body, 1.0f);
+  MlirValue minusOne = f32(body, -1.0f);
+  MlirValue y = addF(body, divF(body, mulF(body, x, h), alpha), half);
+  MlirValue r = cageBuildUnary(body, "math.roundeven", y);
+  MlirValue level = divF(body, subF(body, r, half), h);
+  MlirValue inside = subF(body, level, divF(body, x, alpha));
+  MlirValue negAlpha = cageBuildUnary(body, "arith.negf", alpha);
+  MlirValue below = cageBuildCmpF(body, "olt", x, negAlpha);
+  MlirValue above = cageBuildCmpF(body, "ogt", x, alpha);
+  MlirValue d = cageBuildSelect(body, below, minusOne, inside);
+  return cageBuildSelect(body, above, plusOne, d);
+}
+
+MlirValue lowerGridScaleDerivative(CageBuilder *body, const LowerQuantizer *q,
+                                   MlirValue x, MlirValue alpha,
+                                   MlirValue step) {
+  if (q->levels == CageLevelsInt)
+    return intScaleDerivative(body, q, x, step);
+  return centeredScaleDerivative(body, q, x, alpha);
+}

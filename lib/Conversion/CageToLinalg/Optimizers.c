@@ -1,0 +1,364 @@
+/*===- Optimizers.c - Lowering of the schedule and optimizer steps --------===*\
+|*                                                                            *|
+|* cage.lambda_schedule becomes scalar arith; cage.adamw and cage.sgd become *|
+|* one element-wise linalg.generic each, with the per-step scalars (bias     *|
+|* corrections, decay factor) computed once before it; cage.update expands   *|
+|* into cage.quant_error, the optimizer op and the correction, which the     *|
+|* other patterns then lower.                                                *|
+|*                                                                            *|
+|* The arithmetic follows lib/Reference/Reference.h operation for operation *|
+|* (it fixes the orders DESIGN.md §1.3 leaves open), so that the compiled    *|
+|* step matches the reference to the last bit where nothing contracts.      *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include "Patterns.h"
+
+#include "IR/Builder.h"
+#include "cage-c/Dialect/Cage.h"
+
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+
+/*===--- Reading the op ---------------------------------------------------===*/
+
+static MlirAttribute attr(MlirOperation op, const char *name) {
+  return mlirOperationGetAttributeByName(op,
+                                         mlirStringRefCreateFromCString(name));
+}
+
+/* An f32 attribute of the op; every one has a default, so it is present. */
+static float f32Attr(MlirOperation op, const char *name) {
+  return (float)mlirFloatAttrGetValueDouble(attr(op, name));
+}
+
+static MlirValue operand(MlirOperation op, intptr_t i) {
+  return mlirOperationGetOperand(op, i);
+}
+
+/*===--- Building ---------------------------------------------------------===*/
+
+static MlirValue mulf(CageBuilder *b, MlirValue x, MlirValue y) {
+  return cageBuildBinary(b, "arith.mulf", x, y);
+}
+static MlirValue addf(CageBuilder *b, MlirValue x, MlirValue y) {
+  return cageBuildBinary(b, "arith.addf", x, y);
+}
+static MlirValue subf(CageBuilder *b, MlirValue x, MlirValue y) {
+  return cageBuildBinary(b, "arith.subf", x, y);
+}
+static MlirValue divf(CageBuilder *b, MlirValue x, MlirValue y) {
+  return cageBuildBinary(b, "arith.divf", x, y);
+}
+static MlirValue f32(CageBuilder *b, float value) {
+  return cageBuildConstantF32(b, value);
+}
+
+/* 1 - x, as the reference writes (1.0f - beta1). */
+static MlirValue oneMinus(CageBuilder *b, MlirValue x) {
+  return subf(b, f32(b, 1.0f), x);
+}
+
+static MlirValue sitofp(CageBuilder *b, MlirValue i64) {
+  return cageBuildCast(b, "arith.sitofp", i64,
+                       mlirF32TypeGet(mlirValueGetContext(i64)));
+}
+
+static MlirValue result(MlirOperation op, intptr_t i) {
+  return mlirOperationIsNull(op) ? (MlirValue){NULL}
+                                 : mlirOperationGetResult(op, i);
+}
+
+/* Replaces `op` with `values` if all were built; a null value means a build
+ * call failed and reported why, and the pattern then fails. */
+static MlirLogicalResult replace(MlirPatternRewriter rewriter, MlirOperation op,
+                                 intptr_t n, const MlirValue *values) {
+  for (intptr_t i = 0; i < n; ++i)
+    if (mlirValueIsNull(values[i]))
+      return mlirLogicalResultFailure();
+  mlirRewriterBaseReplaceOpWithValues(mlirPatternRewriterAsBase(rewriter), op,
+                                      n, values);
+  return mlirLogicalResultSuccess();
+}
+
+static CageBuilder builderAt(MlirOperation op, MlirPatternRewriter rewriter) {
+  MlirRewriterBase base = mlirPatternRewriterAsBase(rewriter);
+  mlirRewriterBaseSetInsertionPointBefore(base, op);
+  return cageBuilderAtInsertionPoint(base, mlirOperationGetLocation(op));
+}
+
+/*===--- cage.lambda_schedule ---------------------------------------------===*/
+
+/* r = min(t / T, 1); lambda_t = r <= s ? 0 : (linear_ramp: (lambda * (r - s))
+ * / (1 - s); constant: lambda). */
+static MlirLogicalResult lowerLambdaSchedule(MlirRewritePattern pattern,
+                                             MlirOperation op,
+                                             MlirPatternRewriter rewriter,
+                                             void *userData) {
+  (void)pattern, (void)userData;
+  CageBuilder b = builderAt(op, rewriter);
+  MlirValue lambda = f32(&b, f32Attr(op, "lambda"));
+  MlirValue silence = f32(&b, f32Attr(op, "silence"));
+  MlirValue one = f32(&b, 1.0f);
+  MlirValue ratio =
+      divf(&b, sitofp(&b, operand(op, 0)), sitofp(&b, operand(op, 1)));
+  MlirValue r =
+      cageBuildSelect(&b, cageBuildCmpF(&b, "olt", ratio, one), ratio, one);
+  MlirValue active = lambda;
+  if (cageScheduleKindAttrGetValue(attr(op, "kind")) ==
+      CageScheduleKindLinearRamp)
+    active =
+        divf(&b, mulf(&b, lambda, subf(&b, r, silence)), oneMinus(&b, silence));
+  MlirValue lambdaT = cageBuildSelect(&b, cageBuildCmpF(&b, "ole", r, silence),
+                                      f32(&b, 0.0f), active);
+  return replace(rewriter, op, 1, &lambdaT);
+}
+
+/*===--- cage.adamw -------------------------------------------------------===*/
+
+/* The scalars of one AdamW step, computed once before the element-wise op. */
+typedef struct AdamWScalars {
+  MlirValue decay;        /* 1 - lr * wd */
+  MlirValue beta1, beta2; /* β1, β2 */
+  MlirValue oneMinusBeta1, oneMinusBeta2;
+  MlirValue bc1, bc2; /* 1 - β^t */
+  MlirValue lr, eps;
+} AdamWScalars;
+
+/* Operands of the element-wise op: w, g, m, v, then outputs w, m, v. */
+static void adamwBody(CageBuilder *b, const MlirValue *args, intptr_t numArgs,
+                      MlirValue *yielded, void *userData) {
+  (void)numArgs;
+  const AdamWScalars *s = userData;
+  MlirValue w = args[0], g = args[1], m = args[2], v = args[3];
+  MlirValue decayed = mulf(b, w, s->decay);
+  MlirValue m1 = addf(b, mulf(b, s->beta1, m), mulf(b, s->oneMinusBeta1, g));
+  MlirValue v1 =
+      addf(b, mulf(b, s->beta2, v), mulf(b, s->oneMinusBeta2, mulf(b, g, g)));
+  MlirValue mhat = divf(b, m1, s->bc1);
+  MlirValue vhat = divf(b, v1, s->bc2);
+  MlirValue denom = addf(b, cageBuildUnary(b, "math.sqrt", vhat), s->eps);
+  yielded[0] = subf(b, decayed, divf(b, mulf(b, s->lr, mhat), denom));
+  yielded[1] = m1;
+  yielded[2] = v1;
+}
+
+/* 1 - β^t with β^t = powf(β, (float)t). */
+static MlirValue biasCorrection(CageBuilder *b, MlirValue beta,
+                                MlirValue stepF32) {
+  return oneMinus(b, cageBuildBinary(b, "math.powf", beta, stepF32));
+}
+
+static MlirLogicalResult lowerAdamW(MlirRewritePattern pattern,
+                                    MlirOperation op,
+                                    MlirPatternRewriter rewriter,
+                                    void *userData) {
+  (void)pattern, (void)userData;
+  CageBuilder b = builderAt(op, rewriter);
+  MlirValue lr = operand(op, 4);
+  MlirValue stepF32 = sitofp(&b, operand(op, 5));
+  AdamWScalars s;
+  s.lr = lr;
+  s.decay = oneMinus(&b, mulf(&b, lr, f32(&b, f32Attr(op, "weight_decay"))));
+  s.beta1 = f32(&b, f32Attr(op, "beta1"));
+  s.beta2 = f32(&b, f32Attr(op, "beta2"));
+  s.oneMinusBeta1 = oneMinus(&b, s.beta1);
+  s.oneMinusBeta2 = oneMinus(&b, s.beta2);
+  s.bc1 = biasCorrection(&b, s.beta1, stepF32);
+  s.bc2 = biasCorrection(&b, s.beta2, stepF32);
+  s.eps = f32(&b, f32Attr(op, "eps"));
+
+  MlirValue inputs[] = {operand(op, 0), operand(op, 1), operand(op, 2),
+                        operand(op, 3)};
+  MlirValue outputs[3];
+  for (int i = 0; i < 3; ++i)
+    outputs[i] = cageBuildEmptyLike(&b, inputs[0]);
+  MlirOperation step =
+      cageBuildElementwise(&b, inputs, 4, outputs, 3, adamwBody, &s);
+  MlirValue results[] = {result(step, 0), result(step, 1), result(step, 2)};
+  return replace(rewriter, op, 3, results);
+}
+
+/*===--- cage.sgd ---------------------------------------------------------===*/
+
+typedef struct SGDParams {
+  float momentum, dampening, weightDecay;
+  bool nesterov;
+  MlirValue lr;
+} SGDParams;
+
+/* Operands: w, g, b, then outputs w, b. Momentum, dampening, Nesterov and a
+ * zero weight decay are compile-time facts, so the branches are too. */
+static void sgdBody(CageBuilder *b, const MlirValue *args, intptr_t numArgs,
+                    MlirValue *yielded, void *userData) {
+  (void)numArgs;
+  const SGDParams *p = userData;
+  MlirValue w = args[0], g = args[1], buf = args[2];
+  if (p->weightDecay != 0.0f)
+    g = addf(b, g, mulf(b, f32(b, p->weightDecay), w));
+  MlirValue d = g;
+  if (p->momentum != 0.0f) {
+    MlirValue mu = f32(b, p->momentum);
+    buf = addf(b, mulf(b, mu, buf), mulf(b, f32(b, 1.0f - p->dampening), g));
+    d = p->nesterov ? addf(b, g, mulf(b, mu, buf)) : buf;
+  }
+  yielded[0] = subf(b, w, mulf(b, p->lr, d));
+  yielded[1] = buf;
+}
+
+static MlirLogicalResult lowerSGD(MlirRewritePattern pattern, MlirOperation op,
+                                  MlirPatternRewriter rewriter,
+                                  void *userData) {
+  (void)pattern, (void)userData;
+  CageBuilder b = builderAt(op, rewriter);
+  SGDParams p = {f32Attr(op, "momentum"), f32Attr(op, "dampening"),
+                 f32Attr(op, "weight_decay"),
+                 mlirBoolAttrGetValue(attr(op, "nesterov")), operand(op, 3)};
+  MlirValue inputs[] = {operand(op, 0), operand(op, 1), operand(op, 2)};
+  MlirValue outputs[] = {cageBuildEmptyLike(&b, inputs[0]),
+                         cageBuildEmptyLike(&b, inputs[0])};
+  MlirOperation step =
+      cageBuildElementwise(&b, inputs, 3, outputs, 2, sgdBody, &p);
+  MlirValue results[] = {result(step, 0), result(step, 1)};
+  return replace(rewriter, op, 2, results);
+}
+
+/*===--- cage.update ------------------------------------------------------===*/
+
+/* x + c·e, or x itself where λ_t == 0: a zero λ_t skips the correction, so
+ * the update is the plain optimizer step bit for bit (signed zeros, and
+ * whatever e holds, included). `sign` is "arith.addf" (coupled: g + λ·e) or
+ * "arith.subf" (decoupled: w − (lr·λ)·e). */
+typedef struct Correction {
+  MlirValue factor;       /* λ_t or lr·λ_t */
+  MlirValue lambdaIsZero; /* i1 */
+  const char *combine;
+} Correction;
+
+static void correctionBody(CageBuilder *b, const MlirValue *args,
+                           intptr_t numArgs, MlirValue *yielded,
+                           void *userData) {
+  (void)numArgs;
+  const Correction *c = userData;
+  MlirValue x = args[0], e = args[1];
+  MlirValue corrected =
+      cageBuildBinary(b, c->combine, x, mulf(b, c->factor, e));
+  yielded[0] = cageBuildSelect(b, c->lambdaIsZero, x, corrected);
+}
+
+static MlirValue correct(CageBuilder *b, MlirValue x, MlirValue e,
+                         Correction *c) {
+  MlirValue inputs[] = {x, e};
+  MlirValue output = cageBuildEmptyLike(b, x);
+  return result(
+      cageBuildElementwise(b, inputs, 2, &output, 1, correctionBody, c), 0);
+}
+
+static MlirNamedAttribute namedAttr(MlirContext ctx, const char *name,
+                                    MlirAttribute value) {
+  return mlirNamedAttributeGet(
+      mlirIdentifierGet(ctx, mlirStringRefCreateFromCString(name)), value);
+}
+
+static MlirNamedAttribute namedF32(MlirContext ctx, const char *name,
+                                   float value) {
+  return namedAttr(ctx, name,
+                   mlirFloatAttrDoubleGet(ctx, mlirF32TypeGet(ctx), value));
+}
+
+/* The stand-alone optimizer op (cage.adamw or cage.sgd) of `optimizer` on
+ * (w, g, state..., lr[, t]). */
+static MlirOperation buildOptimizer(CageBuilder *b, MlirAttribute optimizer,
+                                    MlirValue w, MlirValue g,
+                                    const MlirValue *state, MlirValue lr,
+                                    MlirValue step) {
+  MlirContext ctx = b->context;
+  MlirType type = mlirValueGetType(w);
+  MlirType types[] = {type, type, type};
+  if (cageAttributeIsAAdamW(optimizer)) {
+    MlirValue operands[] = {w, g, state[0], state[1], lr, step};
+    MlirNamedAttribute attrs[] = {
+        namedF32(ctx, "beta1", cageAdamWAttrGetBeta1(optimizer)),
+        namedF32(ctx, "beta2", cageAdamWAttrGetBeta2(optimizer)),
+        namedF32(ctx, "eps", cageAdamWAttrGetEps(optimizer)),
+        namedF32(ctx, "weight_decay", cageAdamWAttrGetWeightDecay(optimizer))};
+    return cageBuildOp(b, "cage.adamw", 6, operands, 3, types, 4, attrs);
+  }
+  MlirValue operands[] = {w, g, state[0], lr};
+  MlirNamedAttribute attrs[] = {
+      namedF32(ctx, "momentum", cageSGDAttrGetMomentum(optimizer)),
+      namedF32(ctx, "dampening", cageSGDAttrGetDampening(optimizer)),
+      namedAttr(ctx, "nesterov",
+                mlirBoolAttrGet(ctx, cageSGDAttrGetNesterov(optimizer))),
+      namedF32(ctx, "weight_decay", cageSGDAttrGetWeightDecay(optimizer))};
+  return cageBuildOp(b, "cage.sgd", 4, operands, 2, types, 4, attrs);
+}
+
+/* e = w − Q(w) from the w given (before weight decay), then
+ * coupled:   the optimizer on g + λ_t·e;
+ * decoupled: the optimizer on g, then w − (lr·λ_t)·e. */
+static MlirLogicalResult lowerUpdate(MlirRewritePattern pattern,
+                                     MlirOperation op,
+                                     MlirPatternRewriter rewriter,
+                                     void *userData) {
+  (void)pattern, (void)userData;
+  CageBuilder b = builderAt(op, rewriter);
+  MlirAttribute optimizer = attr(op, "optimizer");
+  bool adamw = cageAttributeIsAAdamW(optimizer);
+  intptr_t numState = adamw ? 2 : 1;
+  MlirValue w = operand(op, 0), g = operand(op, 1);
+  MlirValue state[2] = {operand(op, 2),
+                        adamw ? operand(op, 3) : (MlirValue){NULL}};
+  MlirValue lr = operand(op, 2 + numState);
+  MlirValue lambda = operand(op, 3 + numState);
+  MlirValue step = adamw ? operand(op, 6) : (MlirValue){NULL};
+
+  MlirContext ctx = b.context;
+  MlirType type = mlirValueGetType(w);
+  MlirNamedAttribute errorAttrs[] = {
+      namedAttr(ctx, "quantizer", attr(op, "quantizer")),
+      namedAttr(ctx, "error", attr(op, "error"))};
+  MlirValue e = result(
+      cageBuildOp(&b, "cage.quant_error", 1, &w, 1, &type, 2, errorAttrs), 0);
+  MlirValue lambdaIsZero = cageBuildCmpF(&b, "oeq", lambda, f32(&b, 0.0f));
+
+  bool coupled =
+      cageCouplingAttrGetValue(attr(op, "coupling")) == CageCouplingCoupled;
+  MlirOperation step0;
+  MlirValue newW;
+  if (coupled) {
+    Correction c = {lambda, lambdaIsZero, "arith.addf"};
+    step0 = buildOptimizer(&b, optimizer, w, correct(&b, g, e, &c), state, lr,
+                           step);
+    newW = result(step0, 0);
+  } else {
+    step0 = buildOptimizer(&b, optimizer, w, g, state, lr, step);
+    Correction c = {mulf(&b, lr, lambda), lambdaIsZero, "arith.subf"};
+    newW = correct(&b, result(step0, 0), e, &c);
+  }
+  MlirValue results[3] = {newW};
+  for (intptr_t i = 1; i <= numState; ++i)
+    results[i] = result(step0, i);
+  return replace(rewriter, op, 1 + numState, results);
+}
+
+/*===--- Registration -----------------------------------------------------===*/
+
+typedef MlirLogicalResult (*MatchAndRewrite)(MlirRewritePattern, MlirOperation,
+                                             MlirPatternRewriter, void *);
+
+static void addPattern(MlirContext ctx, MlirRewritePatternSet patterns,
+                       const char *root, MatchAndRewrite rewrite) {
+  MlirRewritePatternCallbacks callbacks = {NULL, NULL, rewrite};
+  mlirRewritePatternSetAdd(
+      patterns, mlirOpRewritePatternCreate(mlirStringRefCreateFromCString(root),
+                                           1, ctx, callbacks, NULL, 0, NULL));
+}
+
+void cagePopulateOptimizerLoweringPatterns(MlirContext ctx,
+                                           MlirRewritePatternSet patterns) {
+  addPattern(ctx, patterns, "cage.lambda_schedule", lowerLambdaSchedule);
+  addPattern(ctx, patterns, "cage.adamw", lowerAdamW);
+  addPattern(ctx, patterns, "cage.sgd", lowerSGD);
+  addPattern(ctx, patterns, "cage.update", lowerUpdate);
+}

@@ -1,0 +1,34 @@
+/*===- Patterns.h - Rewrite patterns of cage-lower-to-linalg ------*- C -*-===*\
+|*                                                                            *|
+|* The lowering of each cage op to linalg/tensor/arith/math on tensors, as C *|
+|* rewrite patterns. Quantizer.c lowers what quantizes (cage.quantize,       *|
+|* cage.ste, cage.quant_error); Optimizers.c lowers the schedule and the     *|
+|* optimizer steps (cage.lambda_schedule, cage.adamw, cage.sgd, cage.update, *|
+|* the last by way of cage.quant_error).                                     *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef CAGE_CONVERSION_CAGETOLINALG_PATTERNS_H
+#define CAGE_CONVERSION_CAGETOLINALG_PATTERNS_H
+
+#include "mlir-c/IR.h"
+#include "mlir-c/Rewrite.h"
+
+#include <stdbool.h>
+
+/** Adds the patterns of cage.quantize, cage.ste and cage.quant_error. */
+void cagePopulateQuantizerLoweringPatterns(MlirContext ctx,
+                                           MlirRewritePatternSet patterns);
+
+/** Adds the patterns of cage.lambda_schedule, cage.adamw, cage.sgd and
+ *  cage.update. */
+void cagePopulateOptimizerLoweringPatterns(MlirContext ctx,
+                                           MlirRewritePatternSet patterns);
+
+/** Whether the quantizer patterns can lower `op` (one of the ops they
+ *  handle); if not, emits an error at the op saying why. The pass asks
+ *  before rewriting, so that a combination without a lowering gets one
+ *  diagnostic and never a partial rewrite. */
+bool cageCanLowerQuantizerOp(MlirOperation op);
+
+#endif /* CAGE_CONVERSION_CAGETOLINALG_PATTERNS_H */

@@ -1,0 +1,94 @@
+/*===- Philox.c - Philox4x32-10 inside linalg bodies ----------------------===*\
+|*                                                                            *|
+|* Random123's philox4x32_R(10, ctr, key): round 1 with the key as given,     *|
+|* then for rounds 2..10 bump the key by the Weyl constants and do one more   *|
+|* round. A round, with (hi0, lo0) = M0 * c0 and (hi1, lo1) = M1 * c2 (the    *|
+|* 64-bit products, from arith.mului_extended on i32):                        *|
+|*   c = (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0).                            *|
+|* All i32 arithmetic wraps modulo 2^32, as Random123's uint32_t does.        *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include "Philox.h"
+
+#include "BuilderExtras.h"
+
+#include "mlir-c/BuiltinTypes.h"
+
+/* Random123's PHILOX_M4x32_0/1 and PHILOX_W32_0/1. */
+static const int64_t kMultiplier0 = 0xD2511F53;
+static const int64_t kMultiplier1 = 0xCD9E8D57;
+static const int64_t kWeyl0 = 0x9E3779B9;
+static const int64_t kWeyl1 = 0xBB67AE85;
+
+static const MlirValue nullValue = {NULL};
+
+static MlirType i32Type(CageBuilder *b) {
+  return mlirIntegerTypeGet(b->context, 32);
+}
+
+static MlirValue constantI32(CageBuilder *b, int64_t value) {
+  return lowerBuildConstantInt(b, i32Type(b), value);
+}
+
+/* The low and the high 32 bits of an i64. */
+static MlirValue low32(CageBuilder *b, MlirValue v) {
+  return cageBuildCast(b, "arith.trunci", v, i32Type(b));
+}
+
+static MlirValue high32(CageBuilder *b, MlirValue v) {
+  MlirValue shift = cageBuildConstantI64(b, 32);
+  return low32(b, cageBuildBinary(b, "arith.shrui", v, shift));
+}
+
+void lowerBuildPhiloxKeys(CageBuilder *b, MlirValue seed,
+                          LowerPhiloxKeys *keys) {
+  keys->k0[0] = low32(b, seed);
+  keys->k1[0] = high32(b, seed);
+  MlirValue weyl0 = constantI32(b, kWeyl0);
+  MlirValue weyl1 = constantI32(b, kWeyl1);
+  for (int r = 1; r < kLowerPhiloxRounds; ++r) {
+    keys->k0[r] = cageBuildBinary(b, "arith.addi", keys->k0[r - 1], weyl0);
+    keys->k1[r] = cageBuildBinary(b, "arith.addi", keys->k1[r - 1], weyl1);
+  }
+}
+
+static MlirValue xor3(CageBuilder *b, MlirValue x, MlirValue y, MlirValue z) {
+  return cageBuildBinary(b, "arith.xori",
+                         cageBuildBinary(b, "arith.xori", x, y), z);
+}
+
+/* One Philox round on the counter c[4] with the round key (k0, k1). */
+static void philoxRound(CageBuilder *b, MlirValue c[4], MlirValue m0,
+                        MlirValue m1, MlirValue k0, MlirValue k1) {
+  MlirValue lo0, hi0, lo1, hi1;
+  lowerBuildMulUIExtended(b, m0, c[0], &lo0, &hi0);
+  lowerBuildMulUIExtended(b, m1, c[2], &lo1, &hi1);
+  MlirValue c0 = xor3(b, hi1, c[1], k0);
+  MlirValue c2 = xor3(b, hi0, c[3], k1);
+  c[0] = c0;
+  c[1] = lo1;
+  c[2] = c2;
+  c[3] = lo0;
+}
+
+MlirValue lowerBuildPhiloxUniform(CageBuilder *body,
+                                  const LowerPhiloxKeys *keys,
+                                  MlirValue index) {
+  MlirValue zero = constantI32(body, 0);
+  MlirValue c[4] = {nullValue, nullValue, zero, zero};
+  c[0] = low32(body, index);
+  c[1] = high32(body, index);
+  MlirValue m0 = constantI32(body, kMultiplier0);
+  MlirValue m1 = constantI32(body, kMultiplier1);
+  for (int r = 0; r < kLowerPhiloxRounds; ++r)
+    philoxRound(body, c, m0, m1, keys->k0[r], keys->k1[r]);
+  /* The top 24 bits of out[0]: uitofp of a 24-bit integer and the scaling
+   * by 2^-24 are both exact in f32. */
+  MlirValue bits24 =
+      cageBuildBinary(body, "arith.shrui", c[0], constantI32(body, 8));
+  MlirValue u = cageBuildCast(body, "arith.uitofp", bits24,
+                              mlirF32TypeGet(body->context));
+  return cageBuildBinary(body, "arith.mulf", u,
+                         cageBuildConstantF32(body, 0x1p-24f));
+}

@@ -1,0 +1,34 @@
+/*===- Philox.h - Philox4x32-10 inside linalg bodies --------------*- C -*-===*\
+|*                                                                            *|
+|* The uniform variate of stochastic rounding (DESIGN.md section 1.4), as     *|
+|* arith ops on i32: Random123's Philox4x32-10 with key = (seed low 32,       *|
+|* seed high 32) and counter = (i low 32, i high 32, 0, 0), then              *|
+|* u = (out[0] >> 8) * 2^-24.                                                 *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef CAGE_CONVERSION_CAGETOLINALG_PHILOX_H
+#define CAGE_CONVERSION_CAGETOLINALG_PHILOX_H
+
+#include "IR/Builder.h"
+
+enum { kLowerPhiloxRounds = 10 };
+
+/** The key of each of the ten rounds: (k0, k1) of round r is the seed's key
+ * bumped r times by the Weyl constants. */
+typedef struct LowerPhiloxKeys {
+  MlirValue k0[kLowerPhiloxRounds];
+  MlirValue k1[kLowerPhiloxRounds];
+} LowerPhiloxKeys;
+
+/** The round keys of the i64 `seed`. They depend on the seed alone, so they
+ * are built once, outside the linalg body that draws the numbers. */
+void lowerBuildPhiloxKeys(CageBuilder *b, MlirValue seed,
+                          LowerPhiloxKeys *keys);
+
+/** u in [0, 1) (f32) for the element of i64 linear index `index`; built
+ * inside a linalg body. Null if a key or the index is null. */
+MlirValue lowerBuildPhiloxUniform(CageBuilder *body,
+                                  const LowerPhiloxKeys *keys, MlirValue index);
+
+#endif /* CAGE_CONVERSION_CAGETOLINALG_PHILOX_H */

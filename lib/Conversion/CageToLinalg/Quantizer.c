@@ -1,0 +1,719 @@
+/*===- Quantizer.c - Lowering of cage.quantize, cage.ste, quant_error -----===*\
+|*                                                                            *|
+|* The quantizer ops become linalg.generic ops on tensors: reductions for     *|
+|* the clip value α of each scale group, element-wise ops for q(x), masks,    *|
+|* quantization errors and the LSQ gradient, and one generic per butterfly    *|
+|* stage for the Hadamard rotation (Hadamard.c). The scalar formulas are in   *|
+|* Grid.c, Philox4x32-10 in Philox.c.                                         *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+/* Orders. The compiled code must agree bit for bit with the C reference
+ * (lib/Reference/Reference.h), so every f32 operation below happens in this
+ * order, one arith/math op each (never a multiplication by a reciprocal,
+ * never a fused multiply-add):
+ *
+ * Scale groups. The innermost dimension n of x (after rotation) is viewed
+ * as [n / G, G] with tensor.expand_shape for granularity = group; the
+ * groups are then the trailing loops of every generic: all loops (tensor,
+ * α a 0-d tensor), the innermost (row, α of the leading shape) or the
+ * innermost of the view (group, α of shape [..., n / G]). The operand α of
+ * scale = operand has exactly that shape.
+ *
+ * Clip values, one linalg reduction per group, in increasing index order
+ * (the loops run row-major):
+ *   absmax:       α = maximumf over the group of absf(x), the accumulator
+ *                 starting at 1e-8f (max is exact, so this is
+ *                 max(max |x|, 1e-8f); maximumf propagates NaN).
+ *   rms_gaussian: sum = Σ extf(x)·extf(x) in f64 (squares exact), then per
+ *                 group mean = truncf(sum / f64(n_group)),
+ *                 α = (c_b · sqrt(mean)) + 1e-8f in f32.
+ * Steps, once per group: int s = α / qmax; centered
+ * step = (2 · α) / (2^b − 1).
+ *
+ * Grids, per element:
+ *   int:      r = clamp(rnd(x / s), qmin, qmax) (maximumf, then minimumf);
+ *             q = r · s.
+ *   centered: c = clamp(x, −α, α); q = (rnd((c / step) + 0.5) − 0.5) · step.
+ *   rnd:      nearest: math.roundeven. stochastic: floor(y) + (u <
+ *             y − floor(y) ? 1 : 0), the sum taken with 0 as well (so
+ *             rnd(−0) = +0), u from Philox4x32-10 (Philox.c) with the
+ *             element's row-major linear index in the whole tensor, computed
+ *             from linalg.index and the loop sizes of the generic (the group
+ *             view's row-major order is the tensor's).
+ *   clipped:  int: roundeven(x / s) < qmin or > qmax (whatever the rounding
+ *             mode); centered: absf(x) > α.
+ *
+ * Rotation: Q(x) = H(q(H(x))), the scales and clipping judged on H(x);
+ * H is the f32 fast Walsh-Hadamard transform of Hadamard.c.
+ *
+ * Masks are selects, not products (the reference's reading of "⊙ mask"):
+ *   cage.ste clipped:  dx = H(clipped(H(x)) ? +0 : H(dy)) (H = identity
+ *                      without rotation), so dx is +0, never −0 or NaN,
+ *                      where clipped.
+ *   quant_error:       keep: e = w − Q(w), one f32 subtraction after the
+ *                      rotation back; zero_clipped:
+ *                      e = H(clipped(H(w)) ? +0 : H(w) − q(H(w))).
+ *
+ * LSQ gradient (cage.ste with scale = operand), on H(x), H(dy):
+ *   d = dq/dα (Grid.c): int: z = x / s, r = roundeven(z): (r − z) / qmax
+ *   inside, qmin / qmax (an f32 constant) where r < qmin, 1 where r > qmax;
+ *   centered, h = (2^b − 1) / 2: r = roundeven(((x · h) / α) + 0.5),
+ *   ((r − 0.5) / h) − (x / α) inside, 1 where x > α, −1 where x < −α.
+ *   sum = Σ extf(dy) · extf(d) per group in f64: the product is taken in
+ *   f64 (exact), as the reference does; the brief of this lowering asked
+ *   for the product in f32, extended after, which rounds differently.
+ *   dα = truncf(sum) · γ, γ = 1 / sqrt(f32(n_group · qmax)) (the integer
+ *   product converted once, sqrt and division in f32).
+ *
+ * Rewrites are staged: each pattern builds its ops into a detached block
+ * and moves them before the op only once every value was built, so a
+ * failure leaves the IR as it was. */
+
+#include "Patterns.h"
+#include "QuantizerLowering.h"
+
+#include "BuilderExtras.h"
+#include "Grid.h"
+#include "Hadamard.h"
+#include "Philox.h"
+
+#include "cage-c/Dialect/Cage.h"
+
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+#include "mlir-c/Diagnostics.h"
+
+#include <stdio.h>
+
+static const MlirValue nullValue = {NULL};
+
+/* Loops of the generics go up to rank + 2 (a Hadamard stage). */
+enum { kMaxRank = kLowerMaxLoops - 2 };
+
+static MlirType f64Type(CageBuilder *b) { return mlirF64TypeGet(b->context); }
+
+static MlirValue rotate(CageBuilder *b, const LowerQuantizer *q, MlirValue x) {
+  if (q->rotation != CageRotationHadamard)
+    return x;
+  return lowerBuildHadamard(b, x, q->block);
+}
+
+/*===--- Scale groups -----------------------------------------------------===*/
+
+/* A tensor as the generics iterate it: `rank` loops, the first `groupLoops`
+ * of which pick the scale group (and index the per-group tensors). */
+typedef struct GroupView {
+  MlirValue value;
+  int64_t rank;
+  int64_t groupLoops;
+} GroupView;
+
+static GroupView viewGroups(CageBuilder *b, const LowerQuantizer *q,
+                            MlirValue x) {
+  if (mlirValueIsNull(x))
+    return (GroupView){x, 0, 0};
+  int64_t rank = mlirShapedTypeGetRank(mlirValueGetType(x));
+  GroupView view = {x, rank, rank - 1};
+  if (q->granularity == CageGranularityTensor)
+    view.groupLoops = 0;
+  if (q->granularity == CageGranularityGroup) {
+    view.value = lowerSplitInnermost(b, x, &q->groupSize, 1);
+    view.rank = rank + 1;
+    view.groupLoops = rank;
+  }
+  return view;
+}
+
+/* `v`, shaped like the view, back in the shape of `type`. */
+static MlirValue unviewGroups(CageBuilder *b, const GroupView *view,
+                              MlirValue v, MlirType type) {
+  if (view->rank == mlirShapedTypeGetRank(type))
+    return v;
+  return lowerMergeInnermost(b, v, type);
+}
+
+/* The size of loop `d` of the view: a constant, or tensor.dim. */
+static MlirValue viewSize(CageBuilder *b, const GroupView *view, int64_t d) {
+  if (mlirValueIsNull(view->value))
+    return nullValue;
+  MlirType type = mlirValueGetType(view->value);
+  if (mlirShapedTypeIsDynamicDim(type, d))
+    return cageBuildDim(b, view->value, d);
+  return cageBuildConstantIndex(b, mlirShapedTypeGetDimSize(type, d));
+}
+
+/* n_group, the number of elements in a group (index). */
+static MlirValue groupElementCount(CageBuilder *b, const GroupView *view) {
+  MlirValue count = cageBuildConstantIndex(b, 1);
+  for (int64_t d = view->groupLoops; d < view->rank; ++d)
+    count = cageBuildBinary(b, "arith.muli", count, viewSize(b, view, d));
+  return count;
+}
+
+static MlirValue groupElementCountI64(CageBuilder *b, const GroupView *view) {
+  return cageBuildCast(b, "arith.index_cast", groupElementCount(b, view),
+                       mlirIntegerTypeGet(b->context, 64));
+}
+
+/* tensor.empty with one element per group. */
+static MlirValue emptyPerGroup(CageBuilder *b, const GroupView *view,
+                               MlirType elementType) {
+  if (mlirValueIsNull(view->value))
+    return nullValue;
+  MlirType type = mlirValueGetType(view->value);
+  int64_t shape[kLowerMaxLoops];
+  MlirValue sizes[kLowerMaxLoops];
+  intptr_t numDynamic = 0;
+  for (int64_t d = 0; d < view->groupLoops; ++d) {
+    shape[d] = mlirShapedTypeGetDimSize(type, d);
+    if (mlirShapedTypeIsDynamicDim(type, d))
+      sizes[numDynamic++] = cageBuildDim(b, view->value, d);
+  }
+  MlirType groupsType = mlirRankedTensorTypeGet(
+      view->groupLoops, shape, elementType, mlirAttributeGetNull());
+  return cageBuildEmpty(b, groupsType, sizes, numDynamic);
+}
+
+/*===--- Generics over a view ---------------------------------------------===*/
+
+/* A linalg.generic over the loops of a view. `elements` (shaped like the
+ * view) are read per element, `perGroup` once per group. The result is
+ * per element (all loops parallel) or, with `reduce`, per group (the loops
+ * within a group are reductions). Body arguments: elements, perGroup,
+ * then the output. */
+typedef struct OverGroups {
+  const GroupView *view;
+  const MlirValue *elements;
+  intptr_t numElements;
+  const MlirValue *perGroup;
+  intptr_t numPerGroup;
+  MlirValue init;
+  bool reduce;
+  CageGenericBodyBuilder body;
+  void *userData;
+} OverGroups;
+
+enum { kMaxGenericOperands = 6 };
+
+/* The result of a one-result op, null if the op could not be built. */
+static MlirValue resultOf(MlirOperation op) {
+  return mlirOperationIsNull(op) ? nullValue : mlirOperationGetResult(op, 0);
+}
+
+static MlirValue buildOverGroups(CageBuilder *b, const OverGroups *g) {
+  const GroupView *view = g->view;
+  intptr_t numInputs = g->numElements + g->numPerGroup;
+  MlirValue inputs[kMaxGenericOperands];
+  LowerMapText maps[kMaxGenericOperands + 1];
+  const char *mapTexts[kMaxGenericOperands + 1];
+  for (intptr_t i = 0; i < numInputs; ++i) {
+    bool element = i < g->numElements;
+    inputs[i] = element ? g->elements[i] : g->perGroup[i - g->numElements];
+    mapTexts[i] = lowerPrefixMap(&maps[i], view->rank,
+                                 element ? view->rank : view->groupLoops);
+  }
+  mapTexts[numInputs] = lowerPrefixMap(
+      &maps[numInputs], view->rank, g->reduce ? view->groupLoops : view->rank);
+  const char *iterators[kLowerMaxLoops];
+  for (int64_t d = 0; d < view->rank; ++d)
+    iterators[d] =
+        g->reduce && d >= view->groupLoops ? "reduction" : "parallel";
+
+  CageGenericSpec spec = {.inputs = inputs,
+                          .numInputs = numInputs,
+                          .outputs = &g->init,
+                          .numOutputs = 1,
+                          .indexingMaps = mapTexts,
+                          .iteratorTypes = iterators,
+                          .numLoops = view->rank,
+                          .body = g->body,
+                          .userData = g->userData};
+  return resultOf(cageBuildGeneric(b, &spec));
+}
+
+/* An element-wise generic over the view with one output like the view. */
+static MlirValue mapElements(CageBuilder *b, const GroupView *view,
+                             const MlirValue *elements, intptr_t numElements,
+                             const MlirValue *perGroup, intptr_t numPerGroup,
+                             CageGenericBodyBuilder body, void *userData) {
+  OverGroups g = {view,     elements,    numElements,
+                  perGroup, numPerGroup, cageBuildEmptyLike(b, view->value),
+                  false,    body,        userData};
+  return buildOverGroups(b, &g);
+}
+
+/* A reduction of each group of the view into `init` (one per group). */
+static MlirValue reduceGroups(CageBuilder *b, const GroupView *view,
+                              const MlirValue *elements, intptr_t numElements,
+                              const MlirValue *perGroup, intptr_t numPerGroup,
+                              MlirValue init, CageGenericBodyBuilder body,
+                              void *userData) {
+  OverGroups g = {view, elements, numElements, perGroup, numPerGroup,
+                  init, true,     body,        userData};
+  return buildOverGroups(b, &g);
+}
+
+/* An element-wise generic over the per-group tensor `values` (or any
+ * tensor), one result into `init`. */
+static MlirValue mapGroups(CageBuilder *b, MlirValue values, MlirValue init,
+                           CageGenericBodyBuilder body, void *userData) {
+  return resultOf(
+      cageBuildElementwise(b, &values, 1, &init, 1, body, userData));
+}
+
+/*===--- Bodies -----------------------------------------------------------===*/
+
+/* What the bodies read besides their arguments. */
+typedef struct BodyContext {
+  const LowerQuantizer *q;
+  CageErrorMode error;         /* errorBody */
+  const LowerPhiloxKeys *keys; /* quantizeBody with stochastic rounding */
+  const MlirValue *sizes;      /* ... and the loop sizes of the view */
+  int64_t rank;
+  MlirValue scalar; /* rmsClipValueBody: f64 n_group; lsqFinalBody: γ */
+} BodyContext;
+
+/* acc = maximumf(|x|, acc) */
+static void maxAbsBody(CageBuilder *body, const MlirValue *args,
+                       intptr_t numArgs, MlirValue *yielded, void *userData) {
+  (void)numArgs;
+  (void)userData;
+  yielded[0] =
+      cageBuildBinary(body, "arith.maximumf",
+                      cageBuildUnary(body, "math.absf", args[0]), args[1]);
+}
+
+/* acc = acc + f64(x) * f64(x) */
+static void sumOfSquaresBody(CageBuilder *body, const MlirValue *args,
+                             intptr_t numArgs, MlirValue *yielded,
+                             void *userData) {
+  (void)numArgs;
+  (void)userData;
+  MlirValue x = cageBuildCast(body, "arith.extf", args[0], f64Type(body));
+  yielded[0] = cageBuildBinary(body, "arith.addf", args[1],
+                               cageBuildBinary(body, "arith.mulf", x, x));
+}
+
+static void rmsClipValueBody(CageBuilder *body, const MlirValue *args,
+                             intptr_t numArgs, MlirValue *yielded,
+                             void *userData) {
+  (void)numArgs;
+  const BodyContext *ctx = userData;
+  yielded[0] = lowerGridRmsClipValue(body, ctx->q, args[0], ctx->scalar);
+}
+
+static void gridStepBody(CageBuilder *body, const MlirValue *args,
+                         intptr_t numArgs, MlirValue *yielded, void *userData) {
+  (void)numArgs;
+  const BodyContext *ctx = userData;
+  yielded[0] = lowerGridStep(body, ctx->q, args[0]);
+}
+
+/* The i64 row-major linear index of the current element of a view with
+ * `rank` loops of the given sizes (sizes[0] is not needed). */
+static MlirValue linearIndex(CageBuilder *body, const MlirValue *sizes,
+                             int64_t rank) {
+  MlirValue index = lowerBuildLinalgIndex(body, 0);
+  for (int64_t d = 1; d < rank; ++d) {
+    MlirValue scaled = cageBuildBinary(body, "arith.muli", index, sizes[d]);
+    index = cageBuildBinary(body, "arith.addi", scaled,
+                            lowerBuildLinalgIndex(body, d));
+  }
+  return cageBuildCast(body, "arith.index_cast", index,
+                       mlirIntegerTypeGet(body->context, 64));
+}
+
+/* q(x); args: x, the grid's scales, out. */
+static void quantizeBody(CageBuilder *body, const MlirValue *args,
+                         intptr_t numArgs, MlirValue *yielded, void *userData) {
+  (void)numArgs;
+  const BodyContext *ctx = userData;
+  MlirValue alpha, step;
+  lowerGridReadScales(ctx->q, args + 1, &alpha, &step);
+  LowerStochastic stochastic = {ctx->keys, nullValue};
+  if (ctx->keys)
+    stochastic.index = linearIndex(body, ctx->sizes, ctx->rank);
+  yielded[0] = lowerGridValue(body, ctx->q, args[0], alpha, step,
+                              ctx->keys ? &stochastic : NULL);
+}
+
+/* w - q(w), +0 where clipped with zero_clipped; args: w, scales, out. */
+static void errorBody(CageBuilder *body, const MlirValue *args,
+                      intptr_t numArgs, MlirValue *yielded, void *userData) {
+  (void)numArgs;
+  const BodyContext *ctx = userData;
+  MlirValue alpha, step, w = args[0];
+  lowerGridReadScales(ctx->q, args + 1, &alpha, &step);
+  MlirValue e =
+      cageBuildBinary(body, "arith.subf", w,
+                      lowerGridValue(body, ctx->q, w, alpha, step, NULL));
+  if (ctx->error == CageErrorModeZeroClipped) {
+    MlirValue zero = cageBuildConstantF32(body, 0.0f);
+    MlirValue clipped = lowerGridIsClipped(body, ctx->q, w, alpha, step);
+    e = cageBuildSelect(body, clipped, zero, e);
+  }
+  yielded[0] = e;
+}
+
+/* clipped(x) ? +0 : dy; args: dy, x, scales, out. */
+static void maskBody(CageBuilder *body, const MlirValue *args, intptr_t numArgs,
+                     MlirValue *yielded, void *userData) {
+  (void)numArgs;
+  const BodyContext *ctx = userData;
+  MlirValue alpha, step;
+  lowerGridReadScales(ctx->q, args + 2, &alpha, &step);
+  MlirValue zero = cageBuildConstantF32(body, 0.0f);
+  MlirValue clipped = lowerGridIsClipped(body, ctx->q, args[1], alpha, step);
+  yielded[0] = cageBuildSelect(body, clipped, zero, args[0]);
+}
+
+/* acc = acc + f64(dy) * f64(dq/dα); args: x, dy, scales, acc. */
+static void lsqSumBody(CageBuilder *body, const MlirValue *args,
+                       intptr_t numArgs, MlirValue *yielded, void *userData) {
+  const BodyContext *ctx = userData;
+  MlirValue alpha, step;
+  lowerGridReadScales(ctx->q, args + 2, &alpha, &step);
+  MlirValue d = lowerGridScaleDerivative(body, ctx->q, args[0], alpha, step);
+  MlirValue dy = cageBuildCast(body, "arith.extf", args[1], f64Type(body));
+  MlirValue product =
+      cageBuildBinary(body, "arith.mulf", dy,
+                      cageBuildCast(body, "arith.extf", d, f64Type(body)));
+  yielded[0] = cageBuildBinary(body, "arith.addf", args[numArgs - 1], product);
+}
+
+/* dα = f32(sum) * γ */
+static void lsqFinalBody(CageBuilder *body, const MlirValue *args,
+                         intptr_t numArgs, MlirValue *yielded, void *userData) {
+  (void)numArgs;
+  const BodyContext *ctx = userData;
+  MlirValue sum = cageBuildCast(body, "arith.truncf", args[0],
+                                mlirF32TypeGet(body->context));
+  yielded[0] = cageBuildBinary(body, "arith.mulf", sum, ctx->scalar);
+}
+
+/* a - b */
+static void subtractBody(CageBuilder *body, const MlirValue *args,
+                         intptr_t numArgs, MlirValue *yielded, void *userData) {
+  (void)numArgs;
+  (void)userData;
+  yielded[0] = cageBuildBinary(body, "arith.subf", args[0], args[1]);
+}
+
+/*===--- Clip values and steps --------------------------------------------===*/
+
+static MlirValue absmaxClipValues(CageBuilder *b, const GroupView *view) {
+  MlirType f32 = mlirF32TypeGet(b->context);
+  MlirValue floor = cageBuildConstantF32(b, 1e-8f);
+  MlirValue init = cageBuildFill(b, floor, emptyPerGroup(b, view, f32));
+  return reduceGroups(b, view, &view->value, 1, NULL, 0, init, maxAbsBody,
+                      NULL);
+}
+
+static MlirValue rmsClipValues(CageBuilder *b, const LowerQuantizer *q,
+                               const GroupView *view) {
+  MlirValue zero = cageBuildConstantFloat(b, f64Type(b), 0.0);
+  MlirValue init = cageBuildFill(b, zero, emptyPerGroup(b, view, f64Type(b)));
+  MlirValue sums = reduceGroups(b, view, &view->value, 1, NULL, 0, init,
+                                sumOfSquaresBody, NULL);
+  BodyContext ctx = {.q = q};
+  ctx.scalar = cageBuildCast(b, "arith.sitofp", groupElementCountI64(b, view),
+                             f64Type(b));
+  MlirValue alphas = emptyPerGroup(b, view, mlirF32TypeGet(b->context));
+  return mapGroups(b, sums, alphas, rmsClipValueBody, &ctx);
+}
+
+/* The per-group tensors the grid reads (lowerGridReadScales): from the
+ * operand α with scale = operand, else from the values of the view. */
+typedef struct Scales {
+  MlirValue values[2];
+  intptr_t count;
+} Scales;
+
+static Scales groupScales(CageBuilder *b, const LowerQuantizer *q,
+                          const GroupView *view, MlirValue operand) {
+  MlirValue alpha = operand;
+  if (q->scale == CageScaleKindAbsmax)
+    alpha = absmaxClipValues(b, view);
+  else if (q->scale == CageScaleKindRmsGaussian)
+    alpha = rmsClipValues(b, q, view);
+  BodyContext ctx = {.q = q};
+  MlirValue step =
+      mapGroups(b, alpha, cageBuildEmptyLike(b, alpha), gridStepBody, &ctx);
+  Scales scales = {{step, nullValue}, 1};
+  if (lowerGridNumScales(q) == 2)
+    scales = (Scales){{alpha, step}, 2};
+  return scales;
+}
+
+/*===--- The lowerings ----------------------------------------------------===*/
+
+/* q(x) on the view, with stochastic rounding when `seed` is given. */
+static MlirValue quantizeElements(CageBuilder *b, const LowerQuantizer *q,
+                                  const GroupView *view, const Scales *scales,
+                                  MlirValue seed) {
+  BodyContext ctx = {.q = q};
+  LowerPhiloxKeys keys;
+  MlirValue sizes[kLowerMaxLoops] = {{NULL}};
+  if (!mlirValueIsNull(seed)) {
+    lowerBuildPhiloxKeys(b, seed, &keys);
+    for (int64_t d = 1; d < view->rank; ++d)
+      sizes[d] = viewSize(b, view, d);
+    ctx.keys = &keys;
+    ctx.sizes = sizes;
+    ctx.rank = view->rank;
+  }
+  return mapElements(b, view, &view->value, 1, scales->values, scales->count,
+                     quantizeBody, &ctx);
+}
+
+/* Q(x) = H(q(H(x))) (cage.quantize). */
+static MlirValue buildQuantize(CageBuilder *b, const LowerQuantizer *q,
+                               MlirValue x, MlirValue seed, MlirValue scale) {
+  GroupView view = viewGroups(b, q, rotate(b, q, x));
+  Scales scales = groupScales(b, q, &view, scale);
+  MlirValue y = quantizeElements(b, q, &view, &scales, seed);
+  return rotate(b, q, unviewGroups(b, &view, y, mlirValueGetType(x)));
+}
+
+static MlirValue subtract(CageBuilder *b, MlirValue x, MlirValue y) {
+  MlirValue operands[] = {x, y};
+  MlirValue init = cageBuildEmptyLike(b, x);
+  return resultOf(
+      cageBuildElementwise(b, operands, 2, &init, 1, subtractBody, NULL));
+}
+
+MlirValue lowerBuildQuantError(CageBuilder *b, MlirAttribute quantizer,
+                               CageErrorMode error, MlirValue w) {
+  LowerQuantizer q = lowerReadQuantizer(quantizer);
+  /* keep with rotation subtracts in the unrotated domain: w - H(q(H(w))). */
+  if (q.rotation == CageRotationHadamard && error == CageErrorModeKeep)
+    return subtract(b, w, buildQuantize(b, &q, w, nullValue, nullValue));
+  /* Otherwise the error is taken where q is, in one generic. */
+  GroupView view = viewGroups(b, &q, rotate(b, &q, w));
+  Scales scales = groupScales(b, &q, &view, nullValue);
+  BodyContext ctx = {.q = &q, .error = error};
+  MlirValue e = mapElements(b, &view, &view.value, 1, scales.values,
+                            scales.count, errorBody, &ctx);
+  return rotate(b, &q, unviewGroups(b, &view, e, mlirValueGetType(w)));
+}
+
+/* dα = γ · Σ_group f64(dy) · f64(dq/dα), on the rotated views. */
+static MlirValue scaleGradient(CageBuilder *b, const LowerQuantizer *q,
+                               const GroupView *x, const GroupView *dy,
+                               const Scales *scales, MlirValue alpha) {
+  MlirValue zero = cageBuildConstantFloat(b, f64Type(b), 0.0);
+  MlirValue init = cageBuildFill(
+      b, zero, cageBuildEmptyLikeWithElementType(b, alpha, f64Type(b)));
+  MlirValue elements[] = {x->value, dy->value};
+  BodyContext ctx = {.q = q};
+  MlirValue sums = reduceGroups(b, x, elements, 2, scales->values,
+                                scales->count, init, lsqSumBody, &ctx);
+  /* γ = 1 / sqrt(f32(n_group · qmax)) */
+  MlirValue count = groupElementCountI64(b, x);
+  MlirValue n = cageBuildBinary(b, "arith.muli", count,
+                                cageBuildConstantI64(b, lowerGridQMax(q)));
+  MlirValue root = cageBuildUnary(
+      b, "math.sqrt",
+      cageBuildCast(b, "arith.sitofp", n, mlirF32TypeGet(b->context)));
+  ctx.scalar =
+      cageBuildBinary(b, "arith.divf", cageBuildConstantF32(b, 1.0f), root);
+  return mapGroups(b, sums, cageBuildEmptyLike(b, alpha), lsqFinalBody, &ctx);
+}
+
+/* cage.ste: dx and, with a scale operand, dα. */
+static void buildSte(CageBuilder *b, const LowerQuantizer *q,
+                     CageEstimator estimator, MlirValue dy, MlirValue x,
+                     MlirValue scale, MlirValue *dx, MlirValue *dalpha) {
+  bool clipped = estimator == CageEstimatorClipped;
+  bool wantsScaleGradient = !mlirValueIsNull(scale);
+  *dx = dy;
+  if (!clipped && !wantsScaleGradient)
+    return;
+  GroupView xView = viewGroups(b, q, rotate(b, q, x));
+  GroupView dyView = viewGroups(b, q, rotate(b, q, dy));
+  Scales scales = groupScales(b, q, &xView, scale);
+  if (clipped) {
+    MlirValue elements[] = {dyView.value, xView.value};
+    BodyContext ctx = {.q = q};
+    MlirValue masked = mapElements(b, &xView, elements, 2, scales.values,
+                                   scales.count, maskBody, &ctx);
+    *dx = rotate(b, q, unviewGroups(b, &xView, masked, mlirValueGetType(dy)));
+  }
+  if (wantsScaleGradient)
+    *dalpha = scaleGradient(b, q, &xView, &dyView, &scales, scale);
+}
+
+/*===--- Patterns ---------------------------------------------------------===*/
+
+static MlirAttribute attributeOf(MlirOperation op, const char *name) {
+  return mlirOperationGetAttributeByName(op,
+                                         mlirStringRefCreateFromCString(name));
+}
+
+static bool isSte(MlirOperation op) {
+  return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
+                            mlirStringRefCreateFromCString("cage.ste"));
+}
+
+static LowerQuantizer quantizerOf(MlirOperation op) {
+  return lowerReadQuantizer(attributeOf(op, "quantizer"));
+}
+
+static const char *whyNotLowerable(MlirOperation op, char *reason, size_t size);
+
+/* Builds the replacement values of `op` (one per result) at `b`. */
+typedef void (*LowerOp)(CageBuilder *b, MlirOperation op, MlirValue *results);
+
+static void lowerQuantizeOp(CageBuilder *b, MlirOperation op,
+                            MlirValue *results) {
+  LowerQuantizer q = quantizerOf(op);
+  MlirValue x = mlirOperationGetOperand(op, 0);
+  /* The optional seed (i64) and scale (a tensor) follow x. */
+  MlirValue seed = nullValue, scale = nullValue;
+  for (intptr_t i = 1; i < mlirOperationGetNumOperands(op); ++i) {
+    MlirValue operand = mlirOperationGetOperand(op, i);
+    if (mlirTypeIsARankedTensor(mlirValueGetType(operand)))
+      scale = operand;
+    else
+      seed = operand;
+  }
+  results[0] = buildQuantize(b, &q, x, seed, scale);
+}
+
+static void lowerSteOp(CageBuilder *b, MlirOperation op, MlirValue *results) {
+  LowerQuantizer q = quantizerOf(op);
+  CageEstimator estimator =
+      cageEstimatorAttrGetValue(attributeOf(op, "estimator"));
+  MlirValue dy = mlirOperationGetOperand(op, 0);
+  MlirValue x = mlirOperationGetOperand(op, 1);
+  MlirValue scale = mlirOperationGetNumOperands(op) > 2
+                        ? mlirOperationGetOperand(op, 2)
+                        : nullValue;
+  buildSte(b, &q, estimator, dy, x, scale, &results[0], &results[1]);
+}
+
+static void lowerQuantErrorOp(CageBuilder *b, MlirOperation op,
+                              MlirValue *results) {
+  MlirAttribute error = attributeOf(op, "error");
+  CageErrorMode mode =
+      !mlirAttributeIsNull(error) && cageAttributeIsAErrorMode(error)
+          ? cageErrorModeAttrGetValue(error)
+          : CageErrorModeKeep;
+  results[0] = lowerBuildQuantError(b, attributeOf(op, "quantizer"), mode,
+                                    mlirOperationGetOperand(op, 0));
+}
+
+/* Builds the lowering into a detached block, and only when every
+ * replacement value was built moves the ops before `op` and replaces it:
+ * a failed build is dropped with the block and leaves the IR untouched. */
+static MlirLogicalResult rewriteStaged(MlirOperation op,
+                                       MlirPatternRewriter patternRewriter,
+                                       LowerOp lower) {
+  char reason[96];
+  if (whyNotLowerable(op, reason, sizeof reason))
+    return mlirLogicalResultFailure();
+  MlirBlock staging = mlirBlockCreate(0, NULL, NULL);
+  CageBuilder b =
+      cageBuilderAtEndOfBlock(staging, mlirOperationGetLocation(op));
+  MlirValue results[2] = {nullValue, nullValue};
+  intptr_t numResults = mlirOperationGetNumResults(op);
+  lower(&b, op, results);
+  for (intptr_t i = 0; i < numResults; ++i) {
+    if (mlirValueIsNull(results[i])) {
+      mlirBlockDestroy(staging);
+      return mlirLogicalResultFailure();
+    }
+  }
+  MlirRewriterBase rewriter = mlirPatternRewriterAsBase(patternRewriter);
+  for (MlirOperation built = mlirBlockGetFirstOperation(staging);
+       !mlirOperationIsNull(built); built = mlirBlockGetFirstOperation(staging))
+    mlirRewriterBaseMoveOpBefore(rewriter, built, op);
+  mlirBlockDestroy(staging);
+  mlirRewriterBaseReplaceOpWithValues(rewriter, op, numResults, results);
+  return mlirLogicalResultSuccess();
+}
+
+static MlirLogicalResult rewriteQuantize(MlirRewritePattern pattern,
+                                         MlirOperation op,
+                                         MlirPatternRewriter rewriter,
+                                         void *userData) {
+  (void)pattern;
+  (void)userData;
+  return rewriteStaged(op, rewriter, lowerQuantizeOp);
+}
+
+static MlirLogicalResult rewriteSte(MlirRewritePattern pattern,
+                                    MlirOperation op,
+                                    MlirPatternRewriter rewriter,
+                                    void *userData) {
+  (void)pattern;
+  (void)userData;
+  return rewriteStaged(op, rewriter, lowerSteOp);
+}
+
+static MlirLogicalResult rewriteQuantError(MlirRewritePattern pattern,
+                                           MlirOperation op,
+                                           MlirPatternRewriter rewriter,
+                                           void *userData) {
+  (void)pattern;
+  (void)userData;
+  return rewriteStaged(op, rewriter, lowerQuantErrorOp);
+}
+
+static void
+addPattern(MlirContext ctx, MlirRewritePatternSet patterns, const char *opName,
+           MlirLogicalResult (*rewrite)(MlirRewritePattern, MlirOperation,
+                                        MlirPatternRewriter, void *)) {
+  MlirRewritePatternCallbacks callbacks = {NULL, NULL, rewrite};
+  MlirRewritePattern pattern = mlirOpRewritePatternCreate(
+      mlirStringRefCreateFromCString(opName), 1, ctx, callbacks, NULL, 0, NULL);
+  mlirRewritePatternSetAdd(patterns, pattern);
+}
+
+void cagePopulateQuantizerLoweringPatterns(MlirContext ctx,
+                                           MlirRewritePatternSet patterns) {
+  addPattern(ctx, patterns, "cage.quantize", rewriteQuantize);
+  addPattern(ctx, patterns, "cage.ste", rewriteSte);
+  addPattern(ctx, patterns, "cage.quant_error", rewriteQuantError);
+}
+
+/*===--- What can be lowered ----------------------------------------------===*/
+
+/* Every combination of section 1 lowers; what is left to check is what the
+ * op verifiers already ensure (for IR that was not verified) and the rank
+ * that the loop-map texts have room for. Returns null, or why not. */
+static const char *whyNotLowerable(MlirOperation op, char *reason,
+                                   size_t size) {
+  MlirAttribute quantizer = attributeOf(op, "quantizer");
+  if (mlirAttributeIsNull(quantizer) || !cageAttributeIsAQuantizer(quantizer))
+    return "an op without a #cage.quantizer attribute";
+  MlirAttribute estimator = attributeOf(op, "estimator");
+  if (isSte(op) &&
+      (mlirAttributeIsNull(estimator) || !cageAttributeIsAEstimator(estimator)))
+    return "a cage.ste without an estimator";
+  if (mlirOperationGetNumOperands(op) < 1)
+    return "an op without operands";
+  MlirType type = mlirValueGetType(mlirOperationGetOperand(op, 0));
+  if (!mlirTypeIsARankedTensor(type) ||
+      !mlirTypeIsAF32(mlirShapedTypeGetElementType(type)))
+    return "a quantizer of anything but ranked tensors of f32";
+  int64_t rank = mlirShapedTypeGetRank(type);
+  if (rank >= 1 && rank <= kMaxRank)
+    return NULL;
+  snprintf(reason, size, "a tensor of rank %lld (only 1 to %d)",
+           (long long)rank, (int)kMaxRank);
+  return reason;
+}
+
+bool cageCanLowerQuantizerOp(MlirOperation op) {
+  char buffer[96];
+  const char *reason = whyNotLowerable(op, buffer, sizeof buffer);
+  if (!reason)
+    return true;
+  char message[160];
+  snprintf(message, sizeof message, "cage-lower-to-linalg cannot lower %s",
+           reason);
+  mlirEmitError(mlirOperationGetLocation(op), message);
+  return false;
+}

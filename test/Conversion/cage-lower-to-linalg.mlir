@@ -1,0 +1,169 @@
+// RUN: cage-opt %s --split-input-file --cage-lower-to-linalg | FileCheck %s
+
+// The schedule is scalar arith: r = min(t / T, 1), then r <= s ? 0 : λ_t.
+// CHECK-LABEL: func.func @linear_ramp
+// CHECK-SAME:    (%[[T:.*]]: i64, %[[TT:.*]]: i64)
+// CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG:     %[[S:.*]] = arith.constant 8.000000e-01 : f32
+// CHECK-DAG:     %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-DAG:     %[[TTF:.*]] = arith.sitofp %[[TT]] : i64 to f32
+// CHECK-DAG:     %[[TF:.*]] = arith.sitofp %[[T]] : i64 to f32
+// CHECK:         %[[RATIO:.*]] = arith.divf %[[TF]], %[[TTF]] : f32
+// CHECK:         %[[LT:.*]] = arith.cmpf olt, %[[RATIO]], %[[ONE]] : f32
+// CHECK:         %[[R:.*]] = arith.select %[[LT]], %[[RATIO]], %[[ONE]] : f32
+// CHECK:         %[[RS:.*]] = arith.subf %[[R]], %[[S]] : f32
+// CHECK:         %[[NUM:.*]] = arith.mulf %[[RS]], %{{.*}} : f32
+// CHECK:         %[[RAMP:.*]] = arith.divf %[[NUM]], %{{.*}} : f32
+// CHECK:         %[[SILENT:.*]] = arith.cmpf ole, %[[R]], %[[S]] : f32
+// CHECK:         %[[L:.*]] = arith.select %[[SILENT]], %[[ZERO]], %[[RAMP]]
+// CHECK:         return %[[L]]
+// CHECK-NOT:     cage.
+func.func @linear_ramp(%t: i64, %T: i64) -> f32 {
+  %l = cage.lambda_schedule %t, %T
+  return %l : f32
+}
+
+// -----
+
+// constant: no ramp, λ itself once r > s.
+// CHECK-LABEL: func.func @constant_schedule
+// CHECK-DAG:     %[[LAMBDA:.*]] = arith.constant 3.000000e+00 : f32
+// CHECK-NOT:     arith.mulf
+// CHECK:         %[[SILENT:.*]] = arith.cmpf ole
+// CHECK:         arith.select %[[SILENT]], %{{.*}}, %[[LAMBDA]] : f32
+func.func @constant_schedule(%t: i64, %T: i64) -> f32 {
+  %l = cage.lambda_schedule %t, %T {lambda = 3.0 : f32, silence = 0.5 : f32, kind = constant}
+  return %l : f32
+}
+
+// -----
+
+// AdamW: the step's scalars once, then one element-wise op that reads w, g,
+// m, v and writes w, m, v, in the reference's order of operations.
+// CHECK-LABEL: func.func @adamw
+// CHECK-SAME:    %[[LR:[a-z0-9]+]]: f32, %[[T:[a-z0-9]+]]: i64)
+// CHECK:         %[[TF:.*]] = arith.sitofp %[[T]] : i64 to f32
+// CHECK:         %[[LRWD:.*]] = arith.mulf %[[LR]], %{{.*}} : f32
+// CHECK:         %[[DECAY:.*]] = arith.subf %{{.*}}, %[[LRWD]] : f32
+// CHECK:         %[[P1:.*]] = math.powf %{{.*}}, %[[TF]] : f32
+// CHECK:         %[[BC1:.*]] = arith.subf %{{.*}}, %[[P1]] : f32
+// CHECK:         %[[P2:.*]] = math.powf %{{.*}}, %[[TF]] : f32
+// CHECK:         %[[BC2:.*]] = arith.subf %{{.*}}, %[[P2]] : f32
+// CHECK:         linalg.generic
+// CHECK-SAME:      iterator_types = ["parallel", "parallel"]
+// CHECK-SAME:      outs({{.*}} : tensor<4x?xf32>, tensor<4x?xf32>, tensor<4x?xf32>)
+// CHECK:         ^bb0(%[[W:[a-z0-9_]+]]: f32, %[[G:[a-z0-9_]+]]: f32, %[[M:[a-z0-9_]+]]: f32, %[[V:[a-z0-9_]+]]: f32,
+// CHECK:           %[[WD:.*]] = arith.mulf %[[W]], %[[DECAY]]
+// CHECK:           %[[GG:.*]] = arith.mulf %[[G]], %[[G]]
+// CHECK:           %[[MHAT:.*]] = arith.divf %[[M1:.*]], %[[BC1]]
+// CHECK:           %[[VHAT:.*]] = arith.divf %[[V1:.*]], %[[BC2]]
+// CHECK:           %[[SQRT:.*]] = math.sqrt %[[VHAT]]
+// CHECK:           %[[DEN:.*]] = arith.addf %[[SQRT]], %{{.*}}
+// CHECK:           %[[NUM:.*]] = arith.mulf %[[LR]], %[[MHAT]]
+// CHECK:           %[[DELTA:.*]] = arith.divf %[[NUM]], %[[DEN]]
+// CHECK:           %[[W2:.*]] = arith.subf %[[WD]], %[[DELTA]]
+// CHECK:           linalg.yield %[[W2]], %[[M1]], %[[V1]]
+// CHECK-NOT:     cage.
+func.func @adamw(%w: tensor<4x?xf32>, %g: tensor<4x?xf32>, %m: tensor<4x?xf32>, %v: tensor<4x?xf32>, %lr: f32, %t: i64) -> (tensor<4x?xf32>, tensor<4x?xf32>, tensor<4x?xf32>) {
+  %w1, %m1, %v1 = cage.adamw %w, %g, %m, %v, %lr, %t : tensor<4x?xf32>
+  return %w1, %m1, %v1 : tensor<4x?xf32>, tensor<4x?xf32>, tensor<4x?xf32>
+}
+
+// -----
+
+// SGD with weight decay, momentum and Nesterov: d = g + wd·w,
+// b = μ·b + (1 − τ)·d, w − lr·(d + μ·b).
+// CHECK-LABEL: func.func @sgd_nesterov
+// CHECK-SAME:    %[[LR:[a-z0-9]+]]: f32)
+// CHECK-DAG:     %[[MU:.*]] = arith.constant 0.899999976 : f32
+// CHECK-DAG:     %[[WDC:.*]] = arith.constant 0.00999999977 : f32
+// CHECK:         linalg.generic
+// CHECK-SAME:      iterator_types = ["parallel"]
+// CHECK:         ^bb0(%[[W:[a-z0-9_]+]]: f32, %[[G:[a-z0-9_]+]]: f32, %[[B:[a-z0-9_]+]]: f32,
+// CHECK:           %[[WDW:.*]] = arith.mulf %[[W]], %[[WDC]]
+// CHECK:           %[[D:.*]] = arith.addf %[[G]], %[[WDW]]
+// CHECK:           %[[MB:.*]] = arith.mulf %[[B]], %[[MU]]
+// CHECK:           %[[B1:.*]] = arith.addf %[[MB]], %[[D]]
+// CHECK:           %[[MB1:.*]] = arith.mulf %[[B1]], %[[MU]]
+// CHECK:           %[[NEST:.*]] = arith.addf %[[D]], %[[MB1]]
+// CHECK:           %[[STEP:.*]] = arith.mulf %[[LR]], %[[NEST]]
+// CHECK:           %[[W1:.*]] = arith.subf %[[W]], %[[STEP]]
+// CHECK:           linalg.yield %[[W1]], %[[B1]]
+func.func @sgd_nesterov(%w: tensor<7xf32>, %g: tensor<7xf32>, %b: tensor<7xf32>, %lr: f32) -> (tensor<7xf32>, tensor<7xf32>) {
+  %w1, %b1 = cage.sgd %w, %g, %b, %lr {momentum = 0.9 : f32, nesterov = true, weight_decay = 0.01 : f32} : tensor<7xf32>
+  return %w1, %b1 : tensor<7xf32>, tensor<7xf32>
+}
+
+// -----
+
+// SGD with dampening: (1 − τ)·g is folded to a constant factor.
+// CHECK-LABEL: func.func @sgd_dampening
+// CHECK-DAG:     %[[DAMP:.*]] = arith.constant 7.500000e-01 : f32
+// CHECK:         ^bb0(%[[W:[a-z0-9_]+]]: f32, %[[G:[a-z0-9_]+]]: f32, %[[B:[a-z0-9_]+]]: f32,
+// CHECK:           arith.mulf %[[G]], %[[DAMP]]
+func.func @sgd_dampening(%w: tensor<2x3x5xf32>, %g: tensor<2x3x5xf32>, %b: tensor<2x3x5xf32>, %lr: f32) -> (tensor<2x3x5xf32>, tensor<2x3x5xf32>) {
+  %w1, %b1 = cage.sgd %w, %g, %b, %lr {momentum = 0.5 : f32, dampening = 0.25 : f32} : tensor<2x3x5xf32>
+  return %w1, %b1 : tensor<2x3x5xf32>, tensor<2x3x5xf32>
+}
+
+// -----
+
+// Without momentum the buffer is returned unchanged, and a zero weight decay
+// adds nothing (g + 0·w would turn −0 into +0).
+// CHECK-LABEL: func.func @sgd_plain
+// CHECK:         ^bb0(%[[W:[a-z0-9_]+]]: f32, %[[G:[a-z0-9_]+]]: f32, %[[B:[a-z0-9_]+]]: f32,
+// CHECK-NEXT:      %[[STEP:.*]] = arith.mulf %{{.*}}, %[[G]]
+// CHECK-NEXT:      %[[W1:.*]] = arith.subf %[[W]], %[[STEP]]
+// CHECK-NEXT:      linalg.yield %[[W1]], %[[B]]
+func.func @sgd_plain(%w: tensor<?xf32>, %g: tensor<?xf32>, %b: tensor<?xf32>, %lr: f32) -> (tensor<?xf32>, tensor<?xf32>) {
+  %w1, %b1 = cage.sgd %w, %g, %b, %lr : tensor<?xf32>
+  return %w1, %b1 : tensor<?xf32>, tensor<?xf32>
+}
+
+// -----
+
+// Decoupled CAGE-SGD: e = w − Q(w) from the w given, the plain SGD step,
+// then w − (lr·λ_t)·e, skipped by a select where λ_t == 0.
+// CHECK-LABEL: func.func @update_decoupled
+// CHECK-SAME:    (%[[W:[a-z0-9]+]]: tensor<4x8xf32>, %[[G:[a-z0-9]+]]: tensor<4x8xf32>,
+// CHECK-SAME:     %[[B:[a-z0-9]+]]: tensor<4x8xf32>, %[[LR:[a-z0-9]+]]: f32,
+// CHECK-SAME:     %[[L:[a-z0-9]+]]: f32)
+// CHECK:         %[[E:.*]] = linalg.generic {{.*}} ins(%[[W]], %{{.*}} : tensor<4x8xf32>, tensor<4xf32>)
+// CHECK:           math.roundeven
+// CHECK:         %[[OFF:.*]] = arith.cmpf oeq, %[[L]], %{{.*}} : f32
+// CHECK:         %[[STEP:.*]]:2 = linalg.generic {{.*}} ins(%[[W]], %[[G]], %[[B]] :
+// CHECK:         %[[C:.*]] = arith.mulf %[[LR]], %[[L]] : f32
+// CHECK:         %[[NEW:.*]] = linalg.generic {{.*}} ins(%[[STEP]]#0, %[[E]] :
+// CHECK:         ^bb0(%[[WS:[a-z0-9_]+]]: f32, %[[EE:[a-z0-9_]+]]: f32,
+// CHECK:           %[[CE:.*]] = arith.mulf %[[C]], %[[EE]]
+// CHECK:           %[[WC:.*]] = arith.subf %[[WS]], %[[CE]]
+// CHECK:           %[[R:.*]] = arith.select %[[OFF]], %[[WS]], %[[WC]]
+// CHECK:           linalg.yield %[[R]]
+// CHECK:         return %[[NEW]], %[[STEP]]#1
+// CHECK-NOT:     cage.
+func.func @update_decoupled(%w: tensor<4x8xf32>, %g: tensor<4x8xf32>, %b: tensor<4x8xf32>, %lr: f32, %l: f32) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %w1, %b1 = cage.update %w, %g, %b, %lr, %l {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.sgd<momentum = 0.9>} : tensor<4x8xf32>
+  return %w1, %b1 : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// Coupled CAGE-AdamW: g + λ_t·e (or g where λ_t == 0) feeds the AdamW step.
+// CHECK-LABEL: func.func @update_coupled
+// CHECK-SAME:    (%[[W:[a-z0-9]+]]: tensor<?x64xf32>, %[[G:[a-z0-9]+]]: tensor<?x64xf32>,
+// CHECK-SAME:     %[[M:[a-z0-9]+]]: tensor<?x64xf32>, %[[V:[a-z0-9]+]]: tensor<?x64xf32>,
+// CHECK-SAME:     %[[LR:[a-z0-9]+]]: f32, %[[L:[a-z0-9]+]]: f32, %[[T:[a-z0-9]+]]: i64)
+// CHECK:         %[[OFF:.*]] = arith.cmpf oeq, %[[L]], %{{.*}} : f32
+// CHECK:         %[[GC:.*]] = linalg.generic {{.*}} ins(%[[G]], %[[E:.*]] : tensor<?x64xf32>, tensor<?x64xf32>)
+// CHECK:         ^bb0(%[[GG:[a-z0-9_]+]]: f32, %[[EE:[a-z0-9_]+]]: f32,
+// CHECK:           %[[LE:.*]] = arith.mulf %[[L]], %[[EE]]
+// CHECK:           %[[SUM:.*]] = arith.addf %[[GG]], %[[LE]]
+// CHECK:           arith.select %[[OFF]], %[[GG]], %[[SUM]]
+// CHECK:         math.powf
+// CHECK:         %[[STEP:.*]]:3 = linalg.generic {{.*}} ins(%[[W]], %[[GC]], %[[M]], %[[V]] :
+// CHECK:         return %[[STEP]]#0, %[[STEP]]#1, %[[STEP]]#2
+// CHECK-NOT:     cage.
+func.func @update_coupled(%w: tensor<?x64xf32>, %g: tensor<?x64xf32>, %m: tensor<?x64xf32>, %v: tensor<?x64xf32>, %lr: f32, %l: f32, %t: i64) -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>) {
+  %w1, %m1, %v1 = cage.update %w, %g, %m, %v, %lr, %l, %t {quantizer = #cage.quantizer<bits = 4, granularity = group, group_size = 32>, optimizer = #cage.adamw<>, coupling = coupled, error = zero_clipped} : tensor<?x64xf32>
+  return %w1, %m1, %v1 : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>
+}
