@@ -31,7 +31,8 @@ config.substitutions.append(("%mlir_include", config.mlir_include_dir))
 # Our tools first, then LLVM's (FileCheck, not, split-file).
 llvm_config.with_environment("PATH", config.cage_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
-tools = ["cage-opt", "FileCheck", "not", "split-file", "count"]
+tools = ["cage-opt", "cage-run", "cage-compile", "FileCheck", "not", "split-file",
+         "count"]
 llvm_config.add_tool_substitutions(tools, [config.cage_tools_dir, config.llvm_tools_dir])
 
 # Optional tools become features: a test that needs one is UNSUPPORTED, never
@@ -46,5 +47,9 @@ def python_has(module):
 for module in ["numpy", "torch"]:
     if python_has(module):
         config.available_features.add(module)
+# Linking AOT objects: LLVM's OpenMP runtime next to its tools.
+libomp_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+config.substitutions.append(
+    ("%libomp", "-L%s -lomp -Wl,-rpath,%s" % (libomp_dir, libomp_dir)))
 if config.sanitizers:
     config.available_features.add("sanitizers")

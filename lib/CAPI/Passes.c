@@ -1,6 +1,7 @@
 /*===- Passes.c - C API: create and register cage passes ------------------===*/
 
 #include "cage-c/Passes.h"
+#include "cage-c/Target/CPU.h"
 
 #include "cage/Conversion/Passes.h"
 #include "cage/Dialect/Cage/Transforms/Passes.h"
@@ -20,4 +21,5 @@ void cageRegisterLowerToLinalgPass(void) {
 void cageRegisterPasses(void) {
   cageRegisterVerifyPass();
   cageRegisterLowerToLinalgPass();
+  cageRegisterCPUPasses();
 }

@@ -1,0 +1,138 @@
+/*===- cage-c/Target/CPU.h - CPU pipeline and code generation -----*- C -*-===*\
+|*                                                                            *|
+|* The CPU back end in two steps:                                            *|
+|*                                                                            *|
+|*  1. cage-cpu-pipeline, an MLIR pass pipeline from cage + tensors to the   *|
+|*     LLVM dialect: cage-lower-to-linalg, elementwise fusion, one-shot      *|
+|*     bufferization, tiling for threads and vector registers (transform     *|
+|*     dialect), OpenMP for the outer parallel loops, lowering to LLVM.      *|
+|*  2. cageCPUEmit: LLVM-C from there on: translation to LLVM IR, a          *|
+|*     TargetMachine for the host or a named target, default<O3>, and an    *|
+|*     object file, assembly, LLVM IR or bitcode.                            *|
+|*                                                                            *|
+|* The calling convention of the code (the _mlir_ciface_ entry points and    *|
+|* their memref descriptors) is described in docs/Tools.md.                  *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef CAGE_C_TARGET_CPU_H
+#define CAGE_C_TARGET_CPU_H
+
+#include "mlir-c/IR.h"
+#include "mlir-c/Pass.h"
+#include "mlir-c/Support.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*===----------------------------------------------------------------------===*
+ * The pipeline
+ *===----------------------------------------------------------------------===*/
+
+/** Options of cage-cpu-pipeline; the names in brackets are the pass options
+ *  of `cage-cpu-pipeline{...}`. */
+typedef struct CageCPUPipelineOptions {
+  /** [vectorize] Vectorize linalg ops whose innermost loop is parallel
+   *  (masked vectors of `vectorWidth` lanes); other ops become loops that
+   *  LLVM's loop vectorizer handles where that is exact. */
+  bool vectorize;
+  /** [vector-width] Lanes of the vector tiles (f32 lanes; 16 fills one
+   *  AVX-512 register, two AVX2 ones). Values < 1 mean the default, 16. */
+  int64_t vectorWidth;
+  /** [threads] Run the outer parallel loops on OpenMP threads (libomp;
+   *  OMP_NUM_THREADS at run time). */
+  bool threads;
+  /** [fuse-elementwise] Fuse producer-consumer elementwise linalg ops on
+   *  tensors before bufferization. */
+  bool fuseElementwise;
+  /** [c-interface] Give public functions _mlir_ciface_ wrappers. */
+  bool cInterface;
+} CageCPUPipelineOptions;
+
+/** The defaults: vectorize, 16 lanes, threads, fusion, C interface. */
+MLIR_CAPI_EXPORTED CageCPUPipelineOptions
+cageCPUPipelineOptionsGetDefault(void);
+
+/** Writes the pipeline as one textual pipeline anchored on builtin.module,
+ *  `builtin.module(func.func(cage-lower-to-linalg),canonicalize,...)`, in
+ *  one or more calls to `callback`. Parse it into a pass manager with
+ *  mlirParsePassPipeline (after cageRegisterPasses and
+ *  mlirRegisterAllPasses) to see every pass, e.g. for IR printing. */
+MLIR_CAPI_EXPORTED void
+cageCPUPipelineGetString(const CageCPUPipelineOptions *options,
+                         MlirStringCallback callback, void *userData);
+
+/** Parses the pipeline into `passManager`, which must be anchored on
+ *  builtin.module. On failure, the parser's message goes to
+ *  `errorCallback` (may be NULL). */
+MLIR_CAPI_EXPORTED MlirLogicalResult cageCPUPipelineAddPasses(
+    MlirOpPassManager passManager, const CageCPUPipelineOptions *options,
+    MlirStringCallback errorCallback, void *userData);
+
+/** cage-cpu-pipeline: one pass on builtin.module that runs the whole
+ *  pipeline (with its options as pass options) in a nested pass manager. */
+MLIR_CAPI_EXPORTED MlirPass cageCreateCPUPipelinePass(void);
+
+/** cage-cpu-abi: public functions get read-only tensor arguments
+ *  (bufferization.writable = false, so inputs are never overwritten) and
+ *  llvm.emit_c_interface. */
+MLIR_CAPI_EXPORTED MlirPass cageCreateCPUABIPass(void);
+
+/** cage-cpu-tile: tiles bufferized linalg.generic ops for OpenMP threads
+ *  (scf.forall) and vector registers and vectorizes them, through the
+ *  transform dialect. */
+MLIR_CAPI_EXPORTED MlirPass cageCreateCPUTilePass(void);
+
+/** cage-cpu-check-lowered: fails at the first op left outside the LLVM and
+ *  OpenMP dialects (the upstream conversions are partial). */
+MLIR_CAPI_EXPORTED MlirPass cageCreateCPUCheckLoweredPass(void);
+
+/** Registers cage-cpu-pipeline, cage-cpu-abi, cage-cpu-tile and
+ *  cage-cpu-check-lowered (idempotent; cageRegisterPasses calls it). */
+MLIR_CAPI_EXPORTED void cageRegisterCPUPasses(void);
+
+/*===----------------------------------------------------------------------===*
+ * Code generation
+ *===----------------------------------------------------------------------===*/
+
+typedef enum CageCPUOutputKind {
+  CageCPUOutputObject,   /* relocatable object file (ELF on Linux) */
+  CageCPUOutputAssembly, /* the target's assembly */
+  CageCPUOutputLLVMIR,   /* optimized LLVM IR, as text */
+  CageCPUOutputBitcode,  /* optimized LLVM IR, as bitcode */
+} CageCPUOutputKind;
+
+/** The machine to generate code for. NULL strings mean: the host's triple;
+ *  the host's CPU and features when no triple and no CPU are given, the
+ *  generic CPU of the triple otherwise. */
+typedef struct CageCPUTarget {
+  const char *triple;   /* e.g. "x86_64-unknown-linux-gnu" */
+  const char *cpu;      /* e.g. "skylake-avx512", "haswell", "native" */
+  const char *features; /* e.g. "+avx2,-avx512f" */
+  int optLevel;         /* 0..3 for both default<ON> and code generation */
+} CageCPUTarget;
+
+/** The host, at -O3. */
+MLIR_CAPI_EXPORTED CageCPUTarget cageCPUTargetGetDefault(void);
+
+/** Translates `module` (in the LLVM dialect, e.g. after cage-cpu-pipeline)
+ *  to LLVM IR, sets its triple and data layout from the target machine,
+ *  runs default<ON> and writes the output through `callback` (in one or
+ *  more calls; binary for objects and bitcode). Objects are position
+ *  independent. Errors (an unknown triple, a failed translation) are
+ *  emitted as diagnostics at the module's location. */
+MLIR_CAPI_EXPORTED MlirLogicalResult cageCPUEmit(MlirModule module,
+                                                 const CageCPUTarget *target,
+                                                 CageCPUOutputKind kind,
+                                                 MlirStringCallback callback,
+                                                 void *userData);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CAGE_C_TARGET_CPU_H */

@@ -1,0 +1,435 @@
+/*===- Pipeline.c - cage-cpu-pipeline and cage-cpu-abi --------------------===*\
+|*                                                                            *|
+|* The CPU pipeline is one textual pipeline (cageCPUPipelineGetString). The  *|
+|* pass cage-cpu-pipeline runs it in a nested pass manager, so that           *|
+|* `cage-opt --cage-cpu-pipeline` and `cage-cpu-pipeline{threads=false}` in  *|
+|* a textual pipeline work while the pass shim stays one pass per C          *|
+|* definition. Tools that want to see each pass (IR printing) parse the      *|
+|* string into their own pass manager instead.                               *|
+|*                                                                            *|
+|* cage-cpu-abi fixes what public functions look like from C before          *|
+|* bufferization: tensor arguments are read-only (inputs are never           *|
+|* overwritten by in-place bufferization) and every public function gets a   *|
+|* _mlir_ciface_ wrapper.                                                    *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include "Passes.h"
+
+#include "cage-c/Passes.h"
+#include "cage-c/Target/CPU.h"
+
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+#include "mlir-c/Diagnostics.h"
+#include "mlir-c/Dialect/Affine.h"
+#include "mlir-c/Dialect/Arith.h"
+#include "mlir-c/Dialect/Bufferization.h"
+#include "mlir-c/Dialect/ControlFlow.h"
+#include "mlir-c/Dialect/Func.h"
+#include "mlir-c/Dialect/Index.h"
+#include "mlir-c/Dialect/LLVM.h"
+#include "mlir-c/Dialect/Linalg.h"
+#include "mlir-c/Dialect/Math.h"
+#include "mlir-c/Dialect/MemRef.h"
+#include "mlir-c/Dialect/OpenMP.h"
+#include "mlir-c/Dialect/SCF.h"
+#include "mlir-c/Dialect/Tensor.h"
+#include "mlir-c/Dialect/Transform.h"
+#include "mlir-c/Dialect/UB.h"
+#include "mlir-c/Dialect/Vector.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*===----------------------------------------------------------------------===*
+ * The pipeline string
+ *===----------------------------------------------------------------------===*/
+
+CageCPUPipelineOptions cageCPUPipelineOptionsGetDefault(void) {
+  CageCPUPipelineOptions o = {.vectorize = true,
+                              .vectorWidth = 16,
+                              .threads = true,
+                              .fuseElementwise = true,
+                              .cInterface = true};
+  return o;
+}
+
+/* Writes the pipeline into `buf`; returns false if it does not fit. */
+static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
+                           size_t size) {
+  int64_t width = o->vectorWidth > 0 ? o->vectorWidth : 16;
+  int n = snprintf(
+      buf, size,
+      "builtin.module("
+      /* cage ops to linalg, arith/math on tensors to linalg. */
+      "func.func(cage-lower-to-linalg,convert-elementwise-to-linalg),"
+      "cage-cpu-abi{c-interface=%d},"
+      "canonicalize,%s"
+      /* Tensors to buffers: tensor.empty feeding an insert becomes the
+         destination itself, function boundaries get identity layouts. */
+      "eliminate-empty-tensors,"
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+      "canonicalize,"
+      /* Threads and vectors, on buffers (no false read-after-write
+         conflicts from tiled tensors). */
+      "func.func(linalg-generalize-named-ops),"
+      "cage-cpu-tile{vectorize=%d vector-width=%lld threads=%d},"
+      "func.func(lower-vector-mask),canonicalize,cse,"
+      "func.func(lower-vector-multi-reduction,convert-linalg-to-loops),"
+      "convert-vector-to-scf,%s,"
+      /* To the LLVM dialect. finalize-memref-to-llvm must precede
+         convert-scf-to-cf: convert-scf-to-openmp wraps loop bodies in
+         memref.alloca_scope, which allows one block only. */
+      "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
+      "convert-scf-to-cf,convert-vector-to-llvm,convert-math-to-llvm,"
+      "convert-math-to-libm,convert-to-llvm,canonicalize,"
+      "reconcile-unrealized-casts,cage-cpu-check-lowered)",
+      o->cInterface ? 1 : 0,
+      o->fuseElementwise ? "linalg-fuse-elementwise-ops," : "",
+      o->vectorize ? 1 : 0, (long long)width, o->threads ? 1 : 0,
+      o->threads ? "scf-forall-to-parallel,convert-scf-to-openmp"
+                 : "scf-forall-to-for");
+  return n > 0 && (size_t)n < size;
+}
+
+void cageCPUPipelineGetString(const CageCPUPipelineOptions *options,
+                              MlirStringCallback callback, void *userData) {
+  char buf[2048];
+  if (!pipelineString(options, buf, sizeof buf))
+    return;
+  callback(mlirStringRefCreateFromCString(buf), userData);
+}
+
+MlirLogicalResult
+cageCPUPipelineAddPasses(MlirOpPassManager passManager,
+                         const CageCPUPipelineOptions *options,
+                         MlirStringCallback errorCallback, void *userData) {
+  char buf[2048];
+  if (!pipelineString(options, buf, sizeof buf)) {
+    if (errorCallback)
+      errorCallback(mlirStringRefCreateFromCString("pipeline too long"),
+                    userData);
+    return mlirLogicalResultFailure();
+  }
+  cageRegisterPasses(); /* cage-lower-to-linalg and the CPU passes */
+  return mlirParsePassPipeline(passManager, mlirStringRefCreateFromCString(buf),
+                               errorCallback, userData);
+}
+
+/*===----------------------------------------------------------------------===*
+ * cage-cpu-pipeline
+ *===----------------------------------------------------------------------===*/
+
+enum { kVectorize, kVectorWidth, kThreads, kFuse, kCInterface };
+
+typedef struct Message {
+  char text[1024];
+  size_t length;
+} Message;
+
+static void appendMessage(MlirStringRef s, void *userData) {
+  Message *m = userData;
+  size_t room = sizeof m->text - 1 - m->length;
+  size_t n = s.length < room ? s.length : room;
+  memcpy(m->text + m->length, s.data, n);
+  m->length += n;
+  m->text[m->length] = '\0';
+}
+
+static void runPipeline(MlirOperation op, const CagePassOptionValue *options,
+                        CagePassHandle pass) {
+  CageCPUPipelineOptions o = {.vectorize = options[kVectorize].b,
+                              .vectorWidth = options[kVectorWidth].i,
+                              .threads = options[kThreads].b,
+                              .fuseElementwise = options[kFuse].b,
+                              .cInterface = options[kCInterface].b};
+  MlirLocation loc = mlirOperationGetLocation(op);
+  if (o.vectorWidth < 1 || o.vectorWidth > 1024) {
+    mlirEmitError(loc, "cage-cpu-pipeline: vector-width must be in [1, 1024]");
+    cagePassSignalFailure(pass);
+    return;
+  }
+  MlirContext ctx = mlirOperationGetContext(op);
+  MlirPassManager pm = mlirPassManagerCreateOnOperation(
+      ctx, mlirStringRefCreateFromCString("builtin.module"));
+  Message message = {.length = 0};
+  message.text[0] = '\0';
+  MlirLogicalResult parsed = cageCPUPipelineAddPasses(
+      mlirPassManagerGetAsOpPassManager(pm), &o, appendMessage, &message);
+  if (mlirLogicalResultIsFailure(parsed)) {
+    char text[1200];
+    snprintf(text, sizeof text, "cage-cpu-pipeline: %s", message.text);
+    mlirEmitError(loc, text);
+    cagePassSignalFailure(pass);
+  } else if (mlirLogicalResultIsFailure(mlirPassManagerRunOnOp(pm, op))) {
+    cagePassSignalFailure(pass); /* the failing pass has reported why */
+  }
+  mlirPassManagerDestroy(pm);
+}
+
+static const CagePassOption pipelineOptions[] = {
+    [kVectorize] = {"vectorize",
+                    "Vectorize linalg ops whose innermost loop is parallel "
+                    "(the others become loops for LLVM's vectorizer)",
+                    CagePassOptionBool,
+                    {.b = true}},
+    [kVectorWidth] = {"vector-width",
+                      "Lanes of the vector tiles (16 f32 = one AVX-512 "
+                      "register)",
+                      CagePassOptionInt,
+                      {.i = 16}},
+    [kThreads] = {"threads",
+                  "Run outer parallel loops on OpenMP threads "
+                  "(OMP_NUM_THREADS at run time)",
+                  CagePassOptionBool,
+                  {.b = true}},
+    [kFuse] = {"fuse-elementwise",
+               "Fuse producer-consumer elementwise linalg ops on tensors",
+               CagePassOptionBool,
+               {.b = true}},
+    [kCInterface] = {"c-interface",
+                     "Give public functions _mlir_ciface_ wrappers",
+                     CagePassOptionBool,
+                     {.b = true}},
+};
+
+/* Everything the nested pipeline creates, loaded before the outer pass
+ * manager runs: a nested pass manager must not load dialects while the
+ * outer one is executing. */
+static MlirDialectHandle (*const pipelineDialects[])(void) = {
+    mlirGetDialectHandle__affine__,
+    mlirGetDialectHandle__arith__,
+    mlirGetDialectHandle__bufferization__,
+    mlirGetDialectHandle__cf__,
+    mlirGetDialectHandle__func__,
+    mlirGetDialectHandle__index__,
+    mlirGetDialectHandle__linalg__,
+    mlirGetDialectHandle__llvm__,
+    mlirGetDialectHandle__math__,
+    mlirGetDialectHandle__memref__,
+    mlirGetDialectHandle__omp__,
+    mlirGetDialectHandle__scf__,
+    mlirGetDialectHandle__tensor__,
+    mlirGetDialectHandle__transform__,
+    mlirGetDialectHandle__ub__,
+    mlirGetDialectHandle__vector__,
+};
+
+const CagePassDefinition cageCPUPipelinePass = {
+    .argument = "cage-cpu-pipeline",
+    .name = "CageCPUPipeline",
+    .summary = "Lower cage + tensors to the LLVM dialect for the CPU: "
+               "linalg, bufferization, threads, vectors (nested pipeline)",
+    .anchorOp = "builtin.module",
+    .options = pipelineOptions,
+    .numOptions = sizeof pipelineOptions / sizeof pipelineOptions[0],
+    .dependentDialects = pipelineDialects,
+    .numDependentDialects =
+        sizeof pipelineDialects / sizeof pipelineDialects[0],
+    .run = runPipeline,
+};
+
+/*===----------------------------------------------------------------------===*
+ * cage-cpu-abi
+ *===----------------------------------------------------------------------===*/
+
+static MlirStringRef str(const char *s) {
+  return mlirStringRefCreateFromCString(s);
+}
+
+static bool isOp(MlirOperation op, const char *name) {
+  return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
+                            str(name));
+}
+
+/* Public functions with a body: the ones C callers see. */
+static bool isPublicDefinition(MlirOperation func) {
+  MlirAttribute vis =
+      mlirOperationGetAttributeByName(func, str("sym_visibility"));
+  if (!mlirAttributeIsNull(vis) &&
+      !mlirStringRefEqual(mlirStringAttrGetValue(vis), str("public")))
+    return false;
+  MlirRegion body = mlirOperationGetRegion(func, 0);
+  return !mlirBlockIsNull(mlirRegionGetFirstBlock(body));
+}
+
+/* `dict` with `name = value` set (replaced if present). */
+static MlirAttribute dictionaryWith(MlirContext ctx, MlirAttribute dict,
+                                    MlirStringRef name, MlirAttribute value) {
+  intptr_t n =
+      mlirAttributeIsNull(dict) ? 0 : mlirDictionaryAttrGetNumElements(dict);
+  MlirNamedAttribute *elements =
+      malloc(sizeof(MlirNamedAttribute) * (size_t)(n + 1));
+  MlirIdentifier id = mlirIdentifierGet(ctx, name);
+  intptr_t m = 0;
+  for (intptr_t i = 0; i < n; ++i) {
+    MlirNamedAttribute e = mlirDictionaryAttrGetElement(dict, i);
+    if (!mlirIdentifierEqual(e.name, id))
+      elements[m++] = e;
+  }
+  elements[m++] = mlirNamedAttributeGet(id, value);
+  MlirAttribute result = mlirDictionaryAttrGet(ctx, m, elements);
+  free(elements);
+  return result;
+}
+
+typedef struct ABIState {
+  bool cInterface;
+} ABIState;
+
+static MlirWalkResult fixFunction(MlirOperation op, void *userData) {
+  ABIState *state = userData;
+  if (!isOp(op, "func.func") || !isPublicDefinition(op))
+    return MlirWalkResultAdvance;
+  MlirContext ctx = mlirOperationGetContext(op);
+  if (state->cInterface)
+    mlirOperationSetAttributeByName(op, str("llvm.emit_c_interface"),
+                                    mlirUnitAttrGet(ctx));
+  MlirBlock entry = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
+  intptr_t numArgs = mlirBlockGetNumArguments(entry);
+  MlirAttribute old = mlirOperationGetAttributeByName(op, str("arg_attrs"));
+  bool anyTensor = false;
+  for (intptr_t i = 0; i < numArgs; ++i)
+    anyTensor |=
+        mlirTypeIsATensor(mlirValueGetType(mlirBlockGetArgument(entry, i)));
+  if (!anyTensor || numArgs == 0)
+    return MlirWalkResultAdvance;
+  MlirAttribute *dicts = malloc(sizeof(MlirAttribute) * (size_t)numArgs);
+  for (intptr_t i = 0; i < numArgs; ++i) {
+    MlirAttribute d = mlirAttributeIsNull(old)
+                          ? mlirDictionaryAttrGet(ctx, 0, NULL)
+                          : mlirArrayAttrGetElement(old, i);
+    if (mlirTypeIsATensor(mlirValueGetType(mlirBlockGetArgument(entry, i))))
+      d = dictionaryWith(ctx, d, str("bufferization.writable"),
+                         mlirBoolAttrGet(ctx, 0));
+    dicts[i] = d;
+  }
+  mlirOperationSetAttributeByName(op, str("arg_attrs"),
+                                  mlirArrayAttrGet(ctx, numArgs, dicts));
+  free(dicts);
+  return MlirWalkResultAdvance;
+}
+
+enum { kABICInterface };
+
+static void runABI(MlirOperation op, const CagePassOptionValue *options,
+                   CagePassHandle pass) {
+  (void)pass;
+  ABIState state = {options[kABICInterface].b};
+  mlirOperationWalk(op, fixFunction, &state, MlirWalkPreOrder);
+}
+
+static const CagePassOption abiOptions[] = {
+    [kABICInterface] = {"c-interface",
+                        "Add llvm.emit_c_interface to public functions",
+                        CagePassOptionBool,
+                        {.b = true}},
+};
+
+static MlirDialectHandle (*const abiDialects[])(void) = {
+    mlirGetDialectHandle__bufferization__,
+    mlirGetDialectHandle__llvm__,
+};
+
+const CagePassDefinition cageCPUABIPass = {
+    .argument = "cage-cpu-abi",
+    .name = "CageCPUABI",
+    .summary = "Public functions: read-only tensor arguments "
+               "(bufferization.writable = false) and C interface wrappers",
+    .anchorOp = "builtin.module",
+    .options = abiOptions,
+    .numOptions = 1,
+    .dependentDialects = abiDialects,
+    .numDependentDialects = 2,
+    .run = runABI,
+};
+
+/*===----------------------------------------------------------------------===*
+ * cage-cpu-check-lowered
+ *===----------------------------------------------------------------------===*/
+
+/* The upstream conversions are partial: an op none of them handles stays,
+ * wrapped in unrealized casts, and only the translation to LLVM IR would
+ * notice. This names the first such op at its location. */
+typedef struct Unlowered {
+  MlirOperation op;   /* the first op outside LLVM/OpenMP, not a cast */
+  MlirOperation cast; /* the first unrealized conversion cast */
+} Unlowered;
+
+static MlirWalkResult findUnlowered(MlirOperation op, void *userData) {
+  Unlowered *found = userData;
+  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
+  if (isOp(op, "builtin.module") ||
+      (name.length > 5 && strncmp(name.data, "llvm.", 5) == 0) ||
+      (name.length > 4 && strncmp(name.data, "omp.", 4) == 0))
+    return MlirWalkResultAdvance;
+  if (isOp(op, "builtin.unrealized_conversion_cast")) {
+    if (mlirOperationIsNull(found->cast))
+      found->cast = op;
+    return MlirWalkResultAdvance;
+  }
+  found->op = op;
+  return MlirWalkResultInterrupt;
+}
+
+static void runCheck(MlirOperation op, const CagePassOptionValue *options,
+                     CagePassHandle pass) {
+  (void)options;
+  Unlowered found = {{NULL}, {NULL}};
+  mlirOperationWalk(op, findUnlowered, &found, MlirWalkPreOrder);
+  char text[512];
+  MlirOperation at = found.op;
+  if (!mlirOperationIsNull(found.op)) {
+    MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(found.op));
+    snprintf(text, sizeof text,
+             "cage-cpu-pipeline: '%.*s' was not lowered to the LLVM dialect",
+             (int)name.length, name.data);
+  } else if (!mlirOperationIsNull(found.cast)) {
+    at = found.cast;
+    snprintf(text, sizeof text,
+             "cage-cpu-pipeline: a value here was not lowered to the LLVM "
+             "dialect (an unrealized conversion cast is left)");
+  } else {
+    return;
+  }
+  mlirEmitError(mlirOperationGetLocation(at), text);
+  cagePassSignalFailure(pass);
+}
+
+const CagePassDefinition cageCPUCheckLoweredPass = {
+    .argument = "cage-cpu-check-lowered",
+    .name = "CageCPUCheckLowered",
+    .summary = "Fail at the first op that is not in the LLVM or OpenMP "
+               "dialect (the end of cage-cpu-pipeline)",
+    .anchorOp = "builtin.module",
+    .run = runCheck,
+};
+
+/*===----------------------------------------------------------------------===*
+ * Public create and register functions
+ *===----------------------------------------------------------------------===*/
+
+MlirPass cageCreateCPUPipelinePass(void) {
+  return cagePassCreate(&cageCPUPipelinePass);
+}
+
+MlirPass cageCreateCPUABIPass(void) { return cagePassCreate(&cageCPUABIPass); }
+
+MlirPass cageCreateCPUTilePass(void) {
+  return cagePassCreate(&cageCPUTilePass);
+}
+
+MlirPass cageCreateCPUCheckLoweredPass(void) {
+  return cagePassCreate(&cageCPUCheckLoweredPass);
+}
+
+void cageRegisterCPUPasses(void) {
+  cagePassRegister(&cageCPUPipelinePass);
+  cagePassRegister(&cageCPUABIPass);
+  cagePassRegister(&cageCPUTilePass);
+  cagePassRegister(&cageCPUCheckLoweredPass);
+}

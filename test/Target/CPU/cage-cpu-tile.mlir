@@ -1,0 +1,217 @@
+// cage-cpu-tile on bufferized linalg.generic ops.
+// RUN: cage-opt %s --split-input-file --cage-cpu-tile --canonicalize | FileCheck %s
+// RUN: cage-opt %s --split-input-file --pass-pipeline='builtin.module(cage-cpu-tile{threads=false},canonicalize)' | FileCheck %s --check-prefix=NOTHREADS
+// RUN: cage-opt %s --split-input-file --pass-pipeline='builtin.module(cage-cpu-tile{vectorize=false},canonicalize)' | FileCheck %s --check-prefix=NOVEC
+// RUN: not cage-opt %s --split-input-file --pass-pipeline='builtin.module(cage-cpu-tile{vector-width=2000})' 2>&1 | FileCheck %s --check-prefix=BADWIDTH
+// BADWIDTH: error: cage-cpu-tile: vector-width must be in [1, 1024]
+
+// No tag is left behind.
+// CHECK-NOT: cage.cpu_tile
+// NOTHREADS-NOT: cage.cpu_tile
+// NOVEC-NOT: cage.cpu_tile
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+
+// 2-D elementwise, dynamic: one row per forall iteration (threads), 16-lane
+// tiles along the row, masked 1-D vectors.
+// CHECK-LABEL: func.func @ew2d(
+// CHECK:         scf.forall (%[[I:.*]]) in (%{{.*}}) {
+// CHECK:           scf.for %{{.*}} = %c0 to %{{.*}} step %c16 {
+// CHECK:             %[[MASK:.*]] = vector.create_mask %{{.*}} : vector<16xi1>
+// CHECK:             %[[X:.*]] = vector.transfer_read {{.*}}, %[[MASK]] {in_bounds = [true]} : memref<1x?xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK:             %[[Y:.*]] = arith.mulf %[[X]], %[[X]] : vector<16xf32>
+// CHECK:             vector.transfer_write %[[Y]], {{.*}} : vector<16xf32>, memref<1x?xf32, strided<[?, 1], offset: ?>>
+// CHECK-NOT:       linalg.generic
+// NOTHREADS-LABEL: func.func @ew2d(
+// NOTHREADS-NOT:     scf.forall
+// NOTHREADS:         scf.for
+// NOTHREADS:           scf.for
+// NOTHREADS:             vector.transfer_read {{.*}} vector<16xf32>
+// NOVEC-LABEL: func.func @ew2d(
+// NOVEC:         scf.forall
+// NOVEC-NOT:       vector.
+// NOVEC:           linalg.generic {{.*}} ins(%{{.*}} : memref<1x?xf32, strided<[?, 1], offset: ?>>)
+func.func @ew2d(%a: memref<?x?xf32>, %o: memref<?x?xf32>) {
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<?x?xf32>) outs(%o : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %s = arith.mulf %x, %x : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// 1-D, dynamic: chunks of 64 vectors per forall iteration.
+// CHECK-DAG: #[[CHUNKS:.*]] = affine_map<()[s0] -> (s0 ceildiv 1024)>
+// CHECK-LABEL: func.func @ew1d(
+// CHECK:         %[[N:.*]] = affine.apply #[[CHUNKS]]()
+// CHECK:         scf.forall (%{{.*}}) in (%[[N]]) {
+// CHECK:           scf.for {{.*}} step %c16 {
+// CHECK:             vector.transfer_read {{.*}} vector<16xf32>
+#id1 = affine_map<(d0) -> (d0)>
+func.func @ew1d(%a: memref<?xf32>, %o: memref<?xf32>) {
+  linalg.generic {indexing_maps = [#id1, #id1], iterator_types = ["parallel"]}
+      ins(%a : memref<?xf32>) outs(%o : memref<?xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %s = arith.mulf %x, %x : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Small and static: no threads; rows of 7 are one unmasked vector<7xf32>.
+// CHECK-LABEL: func.func @small(
+// CHECK-NOT:     scf.forall
+// CHECK-NOT:     vector.create_mask
+// CHECK:         scf.for
+// CHECK:           vector.transfer_read {{.*}} : memref<1x7xf32, strided<[7, 1], offset: ?>>, vector<7xf32>
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+func.func @small(%a: memref<4x7xf32>, %o: memref<4x7xf32>) {
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<4x7xf32>) outs(%o : memref<4x7xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %s = arith.mulf %x, %x : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Row reduction: threads over rows, the reduction itself stays a
+// linalg.generic (a loop for LLVM's vectorizer).
+// CHECK-LABEL: func.func @rowsum(
+// CHECK:         scf.forall
+// CHECK-NOT:       vector.
+// CHECK:           linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} ins(%{{.*}} : memref<1x?xf32, strided<[?, 1], offset: ?>>)
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+func.func @rowsum(%a: memref<?x?xf32>, %o: memref<?xf32>) {
+  linalg.generic {indexing_maps = [#id2, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<?x?xf32>) outs(%o : memref<?xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %s = arith.addf %y, %x : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Column reduction: rows one after the other (sums keep their order),
+// vectors along the columns; no threads over a reduction.
+// CHECK-LABEL: func.func @colsum(
+// CHECK-NOT:     scf.forall
+// CHECK:         scf.for %{{.*}} step %c1 {
+// CHECK:           scf.for %{{.*}} step %c16 {
+// CHECK:             %[[A:.*]] = vector.transfer_read {{.*}} vector<16xf32>
+// CHECK:             %[[ACC:.*]] = vector.transfer_read {{.*}} vector<16xf32>
+// CHECK:             arith.addf %[[A]], %[[ACC]] : vector<16xf32>
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+func.func @colsum(%a: memref<?x?xf32>, %o: memref<?xf32>) {
+  linalg.generic {indexing_maps = [#id2, #col], iterator_types = ["reduction", "parallel"]}
+      ins(%a : memref<?x?xf32>) outs(%o : memref<?xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %s = arith.addf %y, %x : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// i1 memrefs hold a byte per element but i1 vectors are bit-packed: threads
+// only, no vectors.
+// CHECK-LABEL: func.func @bool(
+// CHECK:         scf.forall
+// CHECK-NOT:       vector.
+// CHECK:           linalg.generic
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+func.func @bool(%a: memref<?x?xi1>, %o: memref<?x?xi1>) {
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<?x?xi1>) outs(%o : memref<?x?xi1>) {
+  ^bb0(%x: i1, %y: i1):
+    %s = arith.xori %x, %y : i1
+    linalg.yield %s : i1
+  }
+  return
+}
+
+// -----
+
+// A body the vectorizer rejects (a call) stays a tiled linalg.generic.
+// CHECK-LABEL: func.func @call(
+// CHECK:         scf.forall
+// CHECK:           scf.for
+// CHECK-NOT:         vector.
+// CHECK:             linalg.generic
+// CHECK:               func.call @ext
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+func.func private @ext(f32) -> f32
+func.func @call(%a: memref<?x?xf32>, %o: memref<?x?xf32>) {
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<?x?xf32>) outs(%o : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %s = func.call @ext(%x) : (f32) -> f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Already inside a parallel loop: vectors, but no nested threads.
+// CHECK-LABEL: func.func @nested(
+// CHECK:         scf.parallel
+// CHECK-NOT:       scf.forall
+// CHECK:           vector.transfer_read {{.*}} vector<16xf32>
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+func.func @nested(%a: memref<?x?xf32>, %o: memref<?x?xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+        ins(%a : memref<?x?xf32>) outs(%o : memref<?x?xf32>) {
+    ^bb0(%x: f32, %y: f32):
+      %s = arith.mulf %x, %x : f32
+      linalg.yield %s : f32
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Rank 0 and empty ops are left alone (canonicalize erases the empty one).
+// CHECK-LABEL: func.func @scalar(
+// CHECK-NOT:     scf.
+// CHECK:         linalg.generic
+// CHECK-LABEL: func.func @empty(
+// CHECK-NOT:     scf.
+// CHECK:         return
+#id0 = affine_map<() -> ()>
+func.func @scalar(%a: memref<f32>, %o: memref<f32>) {
+  linalg.generic {indexing_maps = [#id0, #id0], iterator_types = []}
+      ins(%a : memref<f32>) outs(%o : memref<f32>) {
+  ^bb0(%x: f32, %y: f32):
+    %s = arith.mulf %x, %x : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+#id1 = affine_map<(d0) -> (d0)>
+func.func @empty(%a: memref<0xf32>, %o: memref<0xf32>) {
+  linalg.generic {indexing_maps = [#id1, #id1], iterator_types = ["parallel"]}
+      ins(%a : memref<0xf32>) outs(%o : memref<0xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %s = arith.mulf %x, %x : f32
+    linalg.yield %s : f32
+  }
+  return
+}
