@@ -88,9 +88,12 @@ static bool isRankedTensor(CageBuilder *b, MlirType type, const char *what) {
   return false;
 }
 
-static MlirNamedAttribute named(CageBuilder *b, const char *name,
-                                MlirAttribute attr) {
-  return mlirNamedAttributeGet(mlirIdentifierGet(b->context, str(name)), attr);
+/* As isRankedTensor for the type of `value`; false without a second error
+ * when `value` is null. */
+static bool isRankedTensorValue(CageBuilder *b, MlirValue value,
+                                const char *what) {
+  return !mlirValueIsNull(value) &&
+         isRankedTensor(b, mlirValueGetType(value), what);
 }
 
 /* Scalar operands of linalg ops are their own element type. */
@@ -129,6 +132,16 @@ MlirOperation cageBuildOp(CageBuilder *b, const char *opName,
                  numAttributes, attributes);
 }
 
+MlirNamedAttribute cageNamedAttribute(CageBuilder *b, const char *name,
+                                      MlirAttribute attr) {
+  return mlirNamedAttributeGet(mlirIdentifierGet(b->context, str(name)), attr);
+}
+
+MlirValue cageOperationGetResult(MlirOperation op, intptr_t index) {
+  return mlirOperationIsNull(op) ? nullValue
+                                 : mlirOperationGetResult(op, index);
+}
+
 static MlirValue buildValue(CageBuilder *b, const char *opName,
                             intptr_t numOperands, const MlirValue *operands,
                             MlirType resultType, intptr_t numAttributes,
@@ -141,7 +154,7 @@ static MlirValue buildValue(CageBuilder *b, const char *opName,
 /*===--- arith.constant ---------------------------------------------------===*/
 
 static MlirValue buildConstant(CageBuilder *b, MlirAttribute value) {
-  MlirNamedAttribute attr = named(b, "value", value);
+  MlirNamedAttribute attr = cageNamedAttribute(b, "value", value);
   return buildValue(b, "arith.constant", 0, NULL, mlirAttributeGetType(value),
                     1, &attr);
 }
@@ -158,14 +171,20 @@ MlirValue cageBuildConstantF32(CageBuilder *b, float value) {
   return cageBuildConstantFloat(b, mlirF32TypeGet(b->context), value);
 }
 
+MlirValue cageBuildConstantInt(CageBuilder *b, MlirType type, int64_t value) {
+  if (!mlirTypeIsAInteger(type) && !mlirTypeIsAIndex(type)) {
+    emitError(b, "an integer constant needs an integer or index type");
+    return nullValue;
+  }
+  return buildConstant(b, mlirIntegerAttrGet(type, value));
+}
+
 MlirValue cageBuildConstantI64(CageBuilder *b, int64_t value) {
-  MlirType i64 = mlirIntegerTypeGet(b->context, 64);
-  return buildConstant(b, mlirIntegerAttrGet(i64, value));
+  return cageBuildConstantInt(b, mlirIntegerTypeGet(b->context, 64), value);
 }
 
 MlirValue cageBuildConstantIndex(CageBuilder *b, int64_t value) {
-  MlirType index = mlirIndexTypeGet(b->context);
-  return buildConstant(b, mlirIntegerAttrGet(index, value));
+  return cageBuildConstantInt(b, mlirIndexTypeGet(b->context), value);
 }
 
 /*===--- Element-wise arith and math ops ----------------------------------===*/
@@ -192,37 +211,75 @@ MlirValue cageBuildCast(CageBuilder *b, const char *opName, MlirValue operand,
   return buildValue(b, opName, 1, &operand, resultType, 0, NULL);
 }
 
-/* arith.cmpf keeps its predicate as the i64 value of arith::CmpFPredicate
- * (an I64EnumAttr: the generic form prints `predicate = 4 : i64`); there is
- * no `#arith<cmpf ...>` attribute to parse. Listed in that enum's order. */
+/* arith.cmpf and arith.cmpi keep their predicate as the i64 value of
+ * arith::CmpFPredicate or arith::CmpIPredicate (I64EnumAttrs: the generic
+ * form prints `predicate = 4 : i64`); there is no `#arith<cmpf ...>`
+ * attribute to parse. Each table lists its enum in order. */
 static const char *const cmpfPredicates[] = {
     "false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord",
     "ueq",   "ugt", "uge", "ult", "ule", "une", "uno", "true"};
+static const char *const cmpiPredicates[] = {"eq",  "ne",  "slt", "sle", "sgt",
+                                             "sge", "ult", "ule", "ugt", "uge"};
 
-static MlirAttribute cmpfPredicate(CageBuilder *b, const char *predicate) {
-  intptr_t count = sizeof cmpfPredicates / sizeof cmpfPredicates[0];
-  for (intptr_t i = 0; i < count; ++i)
-    if (strcmp(predicate, cmpfPredicates[i]) == 0)
-      return mlirIntegerAttrGet(mlirIntegerTypeGet(b->context, 64), i);
-  emitError(b, "unknown arith.cmpf predicate '%s'", predicate);
-  return mlirAttributeGetNull();
+/* What tells arith.cmpf and arith.cmpi apart here. */
+typedef struct Comparison {
+  const char *opName;
+  const char *caller;
+  const char *const *predicates;
+  intptr_t numPredicates;
+} Comparison;
+
+static const Comparison cmpf = {"arith.cmpf", "cageBuildCmpF", cmpfPredicates,
+                                sizeof cmpfPredicates /
+                                    sizeof cmpfPredicates[0]};
+static const Comparison cmpi = {"arith.cmpi", "cageBuildCmpI", cmpiPredicates,
+                                sizeof cmpiPredicates /
+                                    sizeof cmpiPredicates[0]};
+
+static MlirValue buildComparison(CageBuilder *b, const Comparison *cmp,
+                                 const char *predicate, MlirValue lhs,
+                                 MlirValue rhs) {
+  MlirValue operands[] = {lhs, rhs};
+  if (anyNull(operands, 2) || !isRegisteredOp(b, cmp->opName))
+    return nullValue;
+  if (mlirTypeIsAShaped(mlirValueGetType(lhs))) {
+    emitError(b, "%s compares scalars, not shaped values", cmp->caller);
+    return nullValue;
+  }
+  for (intptr_t i = 0; i < cmp->numPredicates; ++i) {
+    if (strcmp(predicate, cmp->predicates[i]) != 0)
+      continue;
+    MlirType i64 = mlirIntegerTypeGet(b->context, 64);
+    MlirNamedAttribute attr =
+        cageNamedAttribute(b, "predicate", mlirIntegerAttrGet(i64, i));
+    return buildValue(b, cmp->opName, 2, operands,
+                      mlirIntegerTypeGet(b->context, 1), 1, &attr);
+  }
+  emitError(b, "unknown %s predicate '%s'", cmp->opName, predicate);
+  return nullValue;
 }
 
 MlirValue cageBuildCmpF(CageBuilder *b, const char *predicate, MlirValue lhs,
                         MlirValue rhs) {
+  return buildComparison(b, &cmpf, predicate, lhs, rhs);
+}
+
+MlirValue cageBuildCmpI(CageBuilder *b, const char *predicate, MlirValue lhs,
+                        MlirValue rhs) {
+  return buildComparison(b, &cmpi, predicate, lhs, rhs);
+}
+
+void cageBuildMulUIExtended(CageBuilder *b, MlirValue lhs, MlirValue rhs,
+                            MlirValue *low, MlirValue *high) {
+  *low = *high = nullValue;
   MlirValue operands[] = {lhs, rhs};
-  if (anyNull(operands, 2))
-    return nullValue;
-  if (mlirTypeIsAShaped(mlirValueGetType(lhs))) {
-    emitError(b, "cageBuildCmpF compares scalars, not shaped values");
-    return nullValue;
-  }
-  MlirAttribute attr = cmpfPredicate(b, predicate);
-  if (mlirAttributeIsNull(attr))
-    return nullValue;
-  MlirNamedAttribute attributes[] = {named(b, "predicate", attr)};
-  return buildValue(b, "arith.cmpf", 2, operands,
-                    mlirIntegerTypeGet(b->context, 1), 1, attributes);
+  if (anyNull(operands, 2) || !isRegisteredOp(b, "arith.mului_extended"))
+    return;
+  MlirType types[] = {mlirValueGetType(lhs), mlirValueGetType(lhs)};
+  MlirOperation op =
+      buildOp(b, "arith.mului_extended", 2, operands, 2, types, 0, NULL);
+  *low = mlirOperationGetResult(op, 0);
+  *high = mlirOperationGetResult(op, 1);
 }
 
 MlirValue cageBuildSelect(CageBuilder *b, MlirValue condition,
@@ -237,11 +294,9 @@ MlirValue cageBuildSelect(CageBuilder *b, MlirValue condition,
 /*===--- Tensors ----------------------------------------------------------===*/
 
 MlirValue cageBuildDim(CageBuilder *b, MlirValue tensor, intptr_t dim) {
-  if (mlirValueIsNull(tensor))
+  if (!isRankedTensorValue(b, tensor, "the operand of tensor.dim"))
     return nullValue;
   MlirType type = mlirValueGetType(tensor);
-  if (!isRankedTensor(b, type, "the operand of tensor.dim"))
-    return nullValue;
   if (dim < 0 || dim >= mlirShapedTypeGetRank(type)) {
     emitError(b, "tensor.dim of dimension %lld of a rank-%lld tensor",
               (long long)dim, (long long)mlirShapedTypeGetRank(type));
@@ -283,11 +338,9 @@ MlirValue cageBuildEmptyLike(CageBuilder *b, MlirValue like) {
 
 MlirValue cageBuildEmptyLikeWithElementType(CageBuilder *b, MlirValue like,
                                             MlirType elementType) {
-  if (mlirValueIsNull(like))
+  if (!isRankedTensorValue(b, like, "the value an empty tensor is made like"))
     return nullValue;
   MlirType likeType = mlirValueGetType(like);
-  if (!isRankedTensor(b, likeType, "the value an empty tensor is made like"))
-    return nullValue;
   intptr_t rank = mlirShapedTypeGetRank(likeType);
   int64_t *shape = allocArray(rank, sizeof *shape);
   MlirValue *dynamicSizes = allocArray(rank, sizeof *dynamicSizes);
@@ -305,13 +358,193 @@ MlirValue cageBuildEmptyLikeWithElementType(CageBuilder *b, MlirValue like,
   return empty;
 }
 
+/* [[0, 1], [2], ...]: the reassociation of consecutive groups of
+ * dimensions, `groupSizes[g]` in group g. */
+static MlirAttribute reassociation(CageBuilder *b, const int64_t *groupSizes,
+                                   intptr_t numGroups) {
+  MlirType i64 = mlirIntegerTypeGet(b->context, 64);
+  MlirAttribute *groups = allocArray(numGroups, sizeof *groups);
+  int64_t next = 0;
+  for (intptr_t g = 0; g < numGroups; ++g) {
+    MlirAttribute *dims = allocArray(groupSizes[g], sizeof *dims);
+    for (int64_t k = 0; k < groupSizes[g]; ++k)
+      dims[k] = mlirIntegerAttrGet(i64, next++);
+    groups[g] = mlirArrayAttrGet(b->context, groupSizes[g], dims);
+    free(dims);
+  }
+  MlirAttribute attr = mlirArrayAttrGet(b->context, numGroups, groups);
+  free(groups);
+  return attr;
+}
+
+/* Whether the reshape `opName` of `source` can be built: both types are
+ * ranked tensors and `groupSizes` splits the dimensions of the higher-ranked
+ * one into consecutive groups, one per dimension of the other. */
+static bool canReshape(CageBuilder *b, const char *opName, MlirValue source,
+                       MlirType resultType, const int64_t *groupSizes) {
+  char sourceWhat[64], resultWhat[64];
+  snprintf(sourceWhat, sizeof sourceWhat, "the source of %s", opName);
+  snprintf(resultWhat, sizeof resultWhat, "the result type of %s", opName);
+  if (!isRankedTensorValue(b, source, sourceWhat) ||
+      !isRegisteredOp(b, opName) || !isRankedTensor(b, resultType, resultWhat))
+    return false;
+  MlirType sourceType = mlirValueGetType(source);
+  bool expand = strcmp(opName, "tensor.expand_shape") == 0;
+  intptr_t numGroups = mlirShapedTypeGetRank(expand ? sourceType : resultType);
+  intptr_t numDims = mlirShapedTypeGetRank(expand ? resultType : sourceType);
+  int64_t total = 0;
+  for (intptr_t g = 0; g < numGroups; ++g) {
+    if (groupSizes[g] < 1) {
+      emitError(b, "%s: reassociation group %lld has %lld dimensions", opName,
+                (long long)g, (long long)groupSizes[g]);
+      return false;
+    }
+    total += groupSizes[g];
+  }
+  if (total != numDims) {
+    emitError(b,
+              "%s: the reassociation groups %lld dimensions, the %s has %lld",
+              opName, (long long)total, expand ? "result" : "source",
+              (long long)numDims);
+    return false;
+  }
+  return true;
+}
+
+MlirValue cageBuildExpandShape(CageBuilder *b, MlirValue source,
+                               MlirType resultType, const int64_t *groupSizes,
+                               const MlirValue *outputSizes) {
+  const char *opName = "tensor.expand_shape";
+  if (!canReshape(b, opName, source, resultType, groupSizes))
+    return nullValue;
+  intptr_t rank = mlirShapedTypeGetRank(resultType);
+  MlirValue *operands = allocArray(1 + rank, sizeof *operands);
+  int64_t *staticSizes = allocArray(rank, sizeof *staticSizes);
+  operands[0] = source;
+  intptr_t numOperands = 1;
+  for (intptr_t d = 0; d < rank; ++d) {
+    staticSizes[d] = mlirShapedTypeGetDimSize(resultType, d);
+    if (mlirShapedTypeIsDynamicDim(resultType, d))
+      operands[numOperands++] = outputSizes[d];
+  }
+  MlirValue expanded = nullValue;
+  if (!anyNull(operands, numOperands)) {
+    intptr_t numGroups = mlirShapedTypeGetRank(mlirValueGetType(source));
+    MlirNamedAttribute attributes[] = {
+        cageNamedAttribute(b, "reassociation",
+                           reassociation(b, groupSizes, numGroups)),
+        cageNamedAttribute(
+            b, "static_output_shape",
+            mlirDenseI64ArrayGet(b->context, rank, staticSizes))};
+    expanded =
+        buildValue(b, opName, numOperands, operands, resultType, 2, attributes);
+  }
+  free(staticSizes);
+  free(operands);
+  return expanded;
+}
+
+MlirValue cageBuildCollapseShape(CageBuilder *b, MlirValue source,
+                                 MlirType resultType,
+                                 const int64_t *groupSizes) {
+  const char *opName = "tensor.collapse_shape";
+  if (!canReshape(b, opName, source, resultType, groupSizes))
+    return nullValue;
+  MlirNamedAttribute attribute = cageNamedAttribute(
+      b, "reassociation",
+      reassociation(b, groupSizes, mlirShapedTypeGetRank(resultType)));
+  return buildValue(b, opName, 1, &source, resultType, 1, &attribute);
+}
+
+MlirValue cageBuildSplitInnermost(CageBuilder *b, MlirValue source,
+                                  const int64_t *tail, intptr_t numTail) {
+  if (!isRankedTensorValue(b, source, "the tensor to split"))
+    return nullValue;
+  MlirType sourceType = mlirValueGetType(source);
+  intptr_t rank = mlirShapedTypeGetRank(sourceType);
+  if (rank < 1) {
+    emitError(b, "a rank-0 tensor has no innermost dimension to split");
+    return nullValue;
+  }
+  int64_t factor = 1;
+  for (intptr_t k = 0; k < numTail; ++k) {
+    if (tail[k] < 1) {
+      emitError(b, "cannot split off a dimension of size %lld",
+                (long long)tail[k]);
+      return nullValue;
+    }
+    factor *= tail[k];
+  }
+  bool dynamic = mlirShapedTypeIsDynamicDim(sourceType, rank - 1);
+  int64_t n = mlirShapedTypeGetDimSize(sourceType, rank - 1);
+  if (!dynamic && n % factor != 0) {
+    emitError(b,
+              "cannot split the innermost dimension of size %lld into parts "
+              "of %lld elements",
+              (long long)n, (long long)factor);
+    return nullValue;
+  }
+
+  intptr_t resultRank = rank + numTail;
+  int64_t *shape = allocArray(resultRank, sizeof *shape);
+  MlirValue *sizes = allocArray(resultRank, sizeof *sizes);
+  for (intptr_t d = 0; d < rank; ++d) {
+    bool dynamicDim = mlirShapedTypeIsDynamicDim(sourceType, d);
+    int64_t size = mlirShapedTypeGetDimSize(sourceType, d);
+    sizes[d] = dynamicDim ? cageBuildDim(b, source, d) : nullValue;
+    shape[d] = dynamicDim || d < rank - 1 ? size : size / factor;
+  }
+  if (dynamic)
+    sizes[rank - 1] = cageBuildBinary(b, "arith.divui", sizes[rank - 1],
+                                      cageBuildConstantIndex(b, factor));
+  for (intptr_t k = 0; k < numTail; ++k) {
+    shape[rank + k] = tail[k];
+    sizes[rank + k] = nullValue;
+  }
+  int64_t *groupSizes = allocArray(rank, sizeof *groupSizes);
+  for (intptr_t d = 0; d < rank; ++d)
+    groupSizes[d] = d < rank - 1 ? 1 : 1 + numTail;
+  MlirType resultType = mlirRankedTensorTypeGet(
+      resultRank, shape, mlirShapedTypeGetElementType(sourceType),
+      mlirAttributeGetNull());
+  MlirValue split =
+      cageBuildExpandShape(b, source, resultType, groupSizes, sizes);
+  free(groupSizes);
+  free(sizes);
+  free(shape);
+  return split;
+}
+
+MlirValue cageBuildMergeInnermost(CageBuilder *b, MlirValue source,
+                                  MlirType resultType) {
+  if (!isRankedTensorValue(b, source, "the tensor to merge") ||
+      !isRankedTensor(b, resultType, "the type of the merged tensor"))
+    return nullValue;
+  MlirType sourceType = mlirValueGetType(source);
+  intptr_t rank = mlirShapedTypeGetRank(resultType);
+  intptr_t sourceRank = mlirShapedTypeGetRank(sourceType);
+  if (rank < 1 || sourceRank < rank) {
+    emitError(b,
+              "cannot merge the innermost dimensions of a rank-%lld tensor "
+              "into a rank-%lld tensor",
+              (long long)sourceRank, (long long)rank);
+    return nullValue;
+  }
+  int64_t *groupSizes = allocArray(rank, sizeof *groupSizes);
+  for (intptr_t d = 0; d < rank; ++d)
+    groupSizes[d] = d < rank - 1 ? 1 : 1 + sourceRank - rank;
+  MlirValue merged = cageBuildCollapseShape(b, source, resultType, groupSizes);
+  free(groupSizes);
+  return merged;
+}
+
 /*===--- Linalg -----------------------------------------------------------===*/
 
 static MlirNamedAttribute operandSegmentSizes(CageBuilder *b, int32_t numInputs,
                                               int32_t numOutputs) {
   int32_t sizes[] = {numInputs, numOutputs};
-  return named(b, "operandSegmentSizes",
-               mlirDenseI32ArrayGet(b->context, 2, sizes));
+  return cageNamedAttribute(b, "operandSegmentSizes",
+                            mlirDenseI32ArrayGet(b->context, 2, sizes));
 }
 
 MlirValue cageBuildFill(CageBuilder *b, MlirValue value, MlirValue init) {
@@ -334,6 +567,20 @@ MlirValue cageBuildFill(CageBuilder *b, MlirValue value, MlirValue init) {
    * API exposes only for an op already created with an empty region. */
   mlirLinalgFillBuiltinNamedOpRegion(fill);
   return mlirOperationGetResult(insert(b, fill), 0);
+}
+
+MlirValue cageBuildLinalgIndex(CageBuilder *b, int64_t dim) {
+  if (!isRegisteredOp(b, "linalg.index"))
+    return nullValue;
+  if (dim < 0) {
+    emitError(b, "linalg.index of loop %lld", (long long)dim);
+    return nullValue;
+  }
+  MlirType i64 = mlirIntegerTypeGet(b->context, 64);
+  MlirNamedAttribute attribute =
+      cageNamedAttribute(b, "dim", mlirIntegerAttrGet(i64, dim));
+  return buildValue(b, "linalg.index", 0, NULL, mlirIndexTypeGet(b->context), 1,
+                    &attribute);
 }
 
 /* Parses one element of an array attribute, reporting what is wrong with
@@ -456,7 +703,8 @@ MlirOperation cageBuildGeneric(CageBuilder *b, const CageGenericSpec *spec) {
     mlirOperationStateAddResults(&state, 1, &type);
   }
   MlirNamedAttribute attributes[] = {
-      named(b, "indexing_maps", maps), named(b, "iterator_types", iterators),
+      cageNamedAttribute(b, "indexing_maps", maps),
+      cageNamedAttribute(b, "iterator_types", iterators),
       operandSegmentSizes(b, (int32_t)spec->numInputs,
                           (int32_t)spec->numOutputs)};
   mlirOperationStateAddAttributes(&state, 3, attributes);
@@ -464,15 +712,6 @@ MlirOperation cageBuildGeneric(CageBuilder *b, const CageGenericSpec *spec) {
   mlirRegionAppendOwnedBlock(region, body);
   mlirOperationStateAddOwnedRegions(&state, 1, &region);
   return insert(b, mlirOperationCreate(&state));
-}
-
-/* "(d0, d1, d2)" for rank 3, written at `out`; returns the length. */
-static int dimList(char *out, size_t size, intptr_t rank) {
-  int length = snprintf(out, size, "(");
-  for (intptr_t d = 0; d < rank; ++d)
-    length += snprintf(out + length, size - (size_t)length, "%sd%lld",
-                       d ? ", " : "", (long long)d);
-  return length + snprintf(out + length, size - (size_t)length, ")");
 }
 
 MlirOperation cageBuildElementwise(CageBuilder *b, const MlirValue *inputs,
@@ -485,24 +724,22 @@ MlirOperation cageBuildElementwise(CageBuilder *b, const MlirValue *inputs,
                       "an output of an element-wise linalg.generic"))
     return nullOperation;
   intptr_t rank = mlirShapedTypeGetRank(mlirValueGetType(outputs[0]));
-  char dims[1024];
-  if (rank > 64) {
+  if (rank > kCageMaxLoops) {
     emitError(b, "element-wise ops of rank %lld are not supported",
               (long long)rank);
     return nullOperation;
   }
-  dimList(dims, sizeof dims, rank);
-  char identity[2100], scalar[1100];
-  snprintf(identity, sizeof identity, "affine_map<%s -> %s>", dims, dims);
-  snprintf(scalar, sizeof scalar, "affine_map<%s -> ()>", dims);
+  CageMapText identity, scalar;
+  cagePrefixMapText(&identity, rank, rank);
+  cagePrefixMapText(&scalar, rank, 0);
 
   intptr_t numOperands = numInputs + numOutputs;
   const char **maps = allocArray(numOperands, sizeof *maps);
   for (intptr_t i = 0; i < numOperands; ++i) {
     MlirValue v = i < numInputs ? inputs[i] : outputs[i - numInputs];
     maps[i] = mlirValueIsNull(v) || mlirTypeIsAShaped(mlirValueGetType(v))
-                  ? identity
-                  : scalar;
+                  ? identity.text
+                  : scalar.text;
   }
   const char **iterators = allocArray(rank ? rank : 1, sizeof *iterators);
   for (intptr_t d = 0; d < rank; ++d)
@@ -513,6 +750,59 @@ MlirOperation cageBuildElementwise(CageBuilder *b, const MlirValue *inputs,
   free(iterators);
   free(maps);
   return op;
+}
+
+/*===--- affine_map texts -------------------------------------------------===*/
+
+/* Appends as much of `text` as fits before `end`; returns the new end of
+ * the string. */
+static char *appendText(char *at, const char *end, const char *text) {
+  size_t room = (size_t)(end - at);
+  size_t length = strlen(text);
+  if (length >= room)
+    length = room - 1;
+  memcpy(at, text, length);
+  at[length] = '\0';
+  return at + length;
+}
+
+static char *appendResult(char *at, const char *end, int64_t result) {
+  char text[24];
+  if (result == kCageMapZero || result == kCageMapOne)
+    snprintf(text, sizeof text, "%d", result == kCageMapOne);
+  else
+    snprintf(text, sizeof text, "d%lld", (long long)result);
+  return appendText(at, end, text);
+}
+
+/* The map text of `results`, or of the loops 0, ..., numResults - 1 when
+ * `results` is null. */
+static const char *writeMapText(CageMapText *map, int64_t numDims,
+                                const int64_t *results, int64_t numResults) {
+  char *at = map->text;
+  const char *end = map->text + sizeof map->text;
+  at = appendText(at, end, "affine_map<(");
+  for (int64_t d = 0; d < numDims; ++d) {
+    at = appendText(at, end, d ? ", " : "");
+    at = appendResult(at, end, d);
+  }
+  at = appendText(at, end, ") -> (");
+  for (int64_t r = 0; r < numResults; ++r) {
+    at = appendText(at, end, r ? ", " : "");
+    at = appendResult(at, end, results ? results[r] : r);
+  }
+  appendText(at, end, ")>");
+  return map->text;
+}
+
+const char *cageMapText(CageMapText *map, int64_t numDims,
+                        const int64_t *results, int64_t numResults) {
+  return writeMapText(map, numDims, results, numResults);
+}
+
+const char *cagePrefixMapText(CageMapText *map, int64_t numDims,
+                              int64_t numResults) {
+  return writeMapText(map, numDims, NULL, numResults);
 }
 
 /*===--- Functions --------------------------------------------------------===*/
@@ -544,8 +834,9 @@ MlirOperation cageBuildFunc(CageBuilder *b, const char *name,
   MlirOperationState state =
       mlirOperationStateGet(str("func.func"), b->location);
   MlirNamedAttribute attributes[] = {
-      named(b, "sym_name", mlirStringAttrGet(b->context, str(name))),
-      named(b, "function_type", mlirTypeAttrGet(functionType))};
+      cageNamedAttribute(b, "sym_name",
+                         mlirStringAttrGet(b->context, str(name))),
+      cageNamedAttribute(b, "function_type", mlirTypeAttrGet(functionType))};
   mlirOperationStateAddAttributes(&state, 2, attributes);
   MlirRegion body = functionBody(b, functionType, entryBlock);
   mlirOperationStateAddOwnedRegions(&state, 1, &body);

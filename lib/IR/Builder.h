@@ -12,13 +12,13 @@
 |* of a block (bodies and whole functions built from scratch).                *|
 |*                                                                            *|
 |* Errors: input that can be checked here (op names, predicates, map and      *|
-|* iterator texts, counts of sizes and yielded values, types that must be     *|
-|* ranked tensors or functions) is reported with mlirEmitError on the         *|
-|* builder's location, and the call returns a null value or operation         *|
-|* without creating anything. A null operand (the result of such a failed     *|
-|* call, already reported) gives a null result without a second error, so     *|
-|* chains of calls need one check at the end. Type mismatches between         *|
-|* operands are left to the op verifiers (mlirOperationVerify).               *|
+|* iterator texts, counts of sizes and yielded values, reassociation groups,  *|
+|* types that must be ranked tensors, integers or functions) is reported with *|
+|* mlirEmitError on the builder's location, and the call returns a null value *|
+|* or operation without creating anything. A null operand (the result of such *|
+|* a failed call, already reported) gives a null result without a second      *|
+|* error, so chains of calls need one check at the end. Type mismatches       *|
+|* between operands are left to the op verifiers (mlirOperationVerify).       *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -63,6 +63,17 @@ MLIR_CAPI_EXPORTED MlirOperation cageBuildOp(
     const MlirValue *operands, intptr_t numResults, const MlirType *resultTypes,
     intptr_t numAttributes, const MlirNamedAttribute *attributes);
 
+/** The attribute `attr` under the name `name`, for cageBuildOp. */
+MLIR_CAPI_EXPORTED MlirNamedAttribute cageNamedAttribute(CageBuilder *b,
+                                                         const char *name,
+                                                         MlirAttribute attr);
+
+/** Result `index` of `op`, or null when `op` is null: the result of an op
+ * that a call returning an operation (cageBuildOp, cageBuildGeneric, ...)
+ * could not build, so that such results can be chained like values. */
+MLIR_CAPI_EXPORTED MlirValue cageOperationGetResult(MlirOperation op,
+                                                    intptr_t index);
+
 /*===--- arith.constant ---------------------------------------------------===*/
 
 /** A float constant of the given float type (f16, bf16, f32, f64, ...). */
@@ -70,6 +81,11 @@ MLIR_CAPI_EXPORTED MlirValue cageBuildConstantFloat(CageBuilder *b,
                                                     MlirType type,
                                                     double value);
 MLIR_CAPI_EXPORTED MlirValue cageBuildConstantF32(CageBuilder *b, float value);
+
+/** An integer constant of the given integer or index type (i1, i32, i64,
+ * index, ...); `value` is truncated to the width of the type. */
+MLIR_CAPI_EXPORTED MlirValue cageBuildConstantInt(CageBuilder *b, MlirType type,
+                                                  int64_t value);
 MLIR_CAPI_EXPORTED MlirValue cageBuildConstantI64(CageBuilder *b,
                                                   int64_t value);
 MLIR_CAPI_EXPORTED MlirValue cageBuildConstantIndex(CageBuilder *b,
@@ -99,6 +115,20 @@ MLIR_CAPI_EXPORTED MlirValue cageBuildCmpF(CageBuilder *b,
                                            const char *predicate, MlirValue lhs,
                                            MlirValue rhs);
 
+/** arith.cmpi of two scalar integers or indices (the result is i1), with the
+ * predicate as it is written in the custom form: "eq", "ne", "slt", "ult",
+ * ... */
+MLIR_CAPI_EXPORTED MlirValue cageBuildCmpI(CageBuilder *b,
+                                           const char *predicate, MlirValue lhs,
+                                           MlirValue rhs);
+
+/** arith.mului_extended: the low and the high half of the double-width
+ * unsigned product of two integers of one type, stored in `*low` and
+ * `*high` (both null when the op is not built). */
+MLIR_CAPI_EXPORTED void cageBuildMulUIExtended(CageBuilder *b, MlirValue lhs,
+                                               MlirValue rhs, MlirValue *low,
+                                               MlirValue *high);
+
 /** arith.select: `condition ? trueValue : falseValue`. */
 MLIR_CAPI_EXPORTED MlirValue cageBuildSelect(CageBuilder *b,
                                              MlirValue condition,
@@ -126,12 +156,50 @@ MLIR_CAPI_EXPORTED MlirValue cageBuildEmptyLike(CageBuilder *b, MlirValue like);
 MLIR_CAPI_EXPORTED MlirValue cageBuildEmptyLikeWithElementType(
     CageBuilder *b, MlirValue like, MlirType elementType);
 
+/** tensor.expand_shape of the ranked tensor `source` into `resultType`:
+ * source dimension k becomes `groupSizes[k]` consecutive result dimensions
+ * (the reassociation; the sizes must add up to the result's rank).
+ * `outputSizes` has one index value per result dimension, of which only
+ * those of the dynamic dimensions are read (MLIR 22 takes them as
+ * operands). */
+MLIR_CAPI_EXPORTED MlirValue cageBuildExpandShape(CageBuilder *b,
+                                                  MlirValue source,
+                                                  MlirType resultType,
+                                                  const int64_t *groupSizes,
+                                                  const MlirValue *outputSizes);
+
+/** tensor.collapse_shape of the ranked tensor `source` into `resultType`:
+ * result dimension k is made of `groupSizes[k]` consecutive source
+ * dimensions (the sizes must add up to the source's rank). */
+MLIR_CAPI_EXPORTED MlirValue cageBuildCollapseShape(CageBuilder *b,
+                                                    MlirValue source,
+                                                    MlirType resultType,
+                                                    const int64_t *groupSizes);
+
+/** `source` ([..., n]) viewed as [..., n / F, tail...] by
+ * tensor.expand_shape, with F the product of the `numTail` static sizes in
+ * `tail`, which must divide n (a dynamic n is divided with arith.divui). */
+MLIR_CAPI_EXPORTED MlirValue cageBuildSplitInnermost(CageBuilder *b,
+                                                     MlirValue source,
+                                                     const int64_t *tail,
+                                                     intptr_t numTail);
+
+/** The inverse of cageBuildSplitInnermost: `source` collapsed into
+ * `resultType` (of a rank from 1 to that of `source`) by merging its
+ * innermost dimensions into one, the others kept. */
+MLIR_CAPI_EXPORTED MlirValue cageBuildMergeInnermost(CageBuilder *b,
+                                                     MlirValue source,
+                                                     MlirType resultType);
+
 /*===--- Linalg -----------------------------------------------------------===*/
 
 /** linalg.fill of `init` with the scalar `value`; the result has the type of
  * `init`. */
 MLIR_CAPI_EXPORTED MlirValue cageBuildFill(CageBuilder *b, MlirValue value,
                                            MlirValue init);
+
+/** linalg.index of loop `dim` (in the body of a linalg.generic). */
+MLIR_CAPI_EXPORTED MlirValue cageBuildLinalgIndex(CageBuilder *b, int64_t dim);
 
 /** Builds the body of a linalg.generic. `body` appends to the body block;
  * `args` are its arguments (one element per input, then one per output);
@@ -163,13 +231,43 @@ MLIR_CAPI_EXPORTED MlirOperation cageBuildGeneric(CageBuilder *b,
                                                   const CageGenericSpec *spec);
 
 /** An element-wise linalg.generic: identity indexing maps of the rank of
- * the outputs (all tensors must share it) and all-parallel iterators; a
- * non-tensor input (a scalar) is read by every iteration. Returns the op, or
- * a null op as cageBuildGeneric does. */
+ * the outputs (all tensors must share it; at most kCageMaxLoops) and
+ * all-parallel iterators; a non-tensor input (a scalar) is read by every
+ * iteration. Returns the op, or a null op as cageBuildGeneric does. */
 MLIR_CAPI_EXPORTED MlirOperation cageBuildElementwise(
     CageBuilder *b, const MlirValue *inputs, intptr_t numInputs,
     const MlirValue *outputs, intptr_t numOutputs, CageGenericBodyBuilder body,
     void *userData);
+
+/*===--- affine_map texts for cageBuildGeneric ----------------------------===*/
+
+/** The most loops (dimensions) a map text has room for, and so the highest
+ * rank cageBuildElementwise takes. */
+enum { kCageMaxLoops = 64 };
+
+/** Results of cageMapText that are the constants 0 and 1 rather than loop
+ * dimensions. */
+enum { kCageMapZero = -1, kCageMapOne = -2 };
+
+/** Room for one map text of up to kCageMaxLoops dimensions and results. */
+typedef struct CageMapText {
+  char text[16 + 12 * kCageMaxLoops];
+} CageMapText;
+
+/** Writes "affine_map<(d0, ..., dN-1) -> (r0, ...)>" with N = `numDims`
+ * into `map` and returns it; `results[k]` is a loop dimension, kCageMapZero
+ * or kCageMapOne. Up to kCageMaxLoops dimensions and results always fit; a
+ * text that does not is cut short, and cageBuildGeneric reports it as not
+ * an affine_map. */
+MLIR_CAPI_EXPORTED const char *cageMapText(CageMapText *map, int64_t numDims,
+                                           const int64_t *results,
+                                           int64_t numResults);
+
+/** As cageMapText, with the first `numResults` loops of `numDims` as the
+ * results: the identity when they are equal, the map of a reduction's
+ * output (or, with none, of a scalar) otherwise. */
+MLIR_CAPI_EXPORTED const char *
+cagePrefixMapText(CageMapText *map, int64_t numDims, int64_t numResults);
 
 /*===--- Functions --------------------------------------------------------===*/
 

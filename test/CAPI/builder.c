@@ -17,6 +17,7 @@
 #include "mlir-c/Rewrite.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static MlirStringRef str(const char *s) {
   return mlirStringRefCreateFromCString(s);
@@ -619,6 +620,313 @@ static void testBadInput(MlirContext ctx) {
 // CHECK-NEXT:   return
 // CHECK:      verified: 1
 
+/*===--- Integer ops, reshapes, linalg.index, map texts, results ----------===*/
+
+/* A function under test whose builder reports at "model.py":12:3, with the
+ * diagnostics printed, so that each test can end with its bad input. */
+typedef struct Checked {
+  MlirModule module;
+  MlirBlock entry;
+  CageBuilder b;
+  MlirDiagnosticHandlerID handler;
+} Checked;
+
+static Checked beginChecked(MlirContext ctx, const char *name,
+                            const char *signature) {
+  fprintf(stderr, "TEST: %s\n", name);
+  Checked c;
+  c.handler =
+      mlirContextAttachDiagnosticHandler(ctx, printDiagnostic, NULL, NULL);
+  c.module = functionModule(ctx, name, signature, &c.entry);
+  c.b = cageBuilderAtEndOfBlock(
+      c.entry, mlirLocationFileLineColGet(ctx, str("model.py"), 12, 3));
+  return c;
+}
+
+static void endChecked(MlirContext ctx, Checked *c, const MlirValue *results,
+                       intptr_t numResults) {
+  cageBuildReturn(&c->b, results, numResults);
+  mlirContextDetachDiagnosticHandler(ctx, c->handler);
+  printVerifyAndDestroy(c->module);
+}
+
+static void testConstantInt(MlirContext ctx) {
+  Checked c = beginChecked(ctx, "constant_int", "() -> (i1, i32, index)");
+  MlirValue results[3];
+  results[0] = cageBuildConstantInt(&c.b, mlirIntegerTypeGet(ctx, 1), 1);
+  results[1] =
+      cageBuildConstantInt(&c.b, mlirIntegerTypeGet(ctx, 32), 0xD2511F53);
+  results[2] = cageBuildConstantInt(&c.b, mlirIndexTypeGet(ctx), 7);
+  MlirValue v = cageBuildConstantInt(&c.b, mlirF32TypeGet(ctx), 1);
+  fprintf(stderr, "float type gives null: %d\n", mlirValueIsNull(v));
+  endChecked(ctx, &c, results, 3);
+}
+
+// The value is truncated to the type (0xD2511F53 as i32):
+// CHECK-LABEL: TEST: constant_int
+// CHECK-NEXT: diagnostic: loc("model.py":12:3):
+// CHECK-SAME:   an integer constant needs an integer or index type
+// CHECK-NEXT: float type gives null: 1
+// CHECK:      func.func @constant_int() -> (i1, i32, index) {
+// CHECK-NEXT:   %[[TRUE:.*]] = arith.constant true
+// CHECK-NEXT:   %[[M0:.*]] = arith.constant -766435501 : i32
+// CHECK-NEXT:   %[[SEVEN:.*]] = arith.constant 7 : index
+// CHECK-NEXT:   return %[[TRUE]], %[[M0]], %[[SEVEN]] : i1, i32, index
+// CHECK:      verified: 1
+
+static void testCmpI(MlirContext ctx) {
+  Checked c =
+      beginChecked(ctx, "cmpi", "(index, index, tensor<4xi64>) -> (i1, i1)");
+  MlirValue i = mlirBlockGetArgument(c.entry, 0);
+  MlirValue j = mlirBlockGetArgument(c.entry, 1);
+  MlirValue t = mlirBlockGetArgument(c.entry, 2);
+  MlirValue results[2];
+  results[0] = cageBuildCmpI(&c.b, "ult", i, j);
+  results[1] = cageBuildCmpI(&c.b, "eq", i, cageBuildConstantIndex(&c.b, 0));
+  printGenericForm(mlirOpResultGetOwner(results[0]));
+  MlirValue v = cageBuildCmpI(&c.b, "less", i, j);
+  fprintf(stderr, "unknown predicate gives null: %d\n", mlirValueIsNull(v));
+  v = cageBuildCmpI(&c.b, "eq", t, t);
+  fprintf(stderr, "tensors give null: %d\n", mlirValueIsNull(v));
+  endChecked(ctx, &c, results, 2);
+}
+
+// CHECK-LABEL: TEST: cmpi
+// The predicate is the i64 value of arith::CmpIPredicate (ult is 6):
+// CHECK-NEXT: "arith.cmpi"(%{{[a-z0-9]+}}, %{{[a-z0-9]+}})
+// CHECK-SAME:   <{predicate = 6 : i64}> : (index, index) -> i1
+// CHECK-NEXT: diagnostic: loc("model.py":12:3):
+// CHECK-SAME:   unknown arith.cmpi predicate 'less'
+// CHECK-NEXT: unknown predicate gives null: 1
+// CHECK-NEXT: diagnostic: loc("model.py":12:3):
+// CHECK-SAME:   cageBuildCmpI compares scalars, not shaped values
+// CHECK-NEXT: tensors give null: 1
+// CHECK:      func.func @cmpi(%[[I:.*]]: index, %[[J:.*]]: index,
+// CHECK-NEXT:   %[[LT:.*]] = arith.cmpi ult, %[[I]], %[[J]] : index
+// CHECK-NEXT:   %[[C0:.*]] = arith.constant 0 : index
+// CHECK-NEXT:   %[[EQ:.*]] = arith.cmpi eq, %[[I]], %[[C0]] : index
+// CHECK-NEXT:   return %[[LT]], %[[EQ]] : i1, i1
+// CHECK:      verified: 1
+
+static void testMulUIExtended(MlirContext ctx) {
+  Checked c = beginChecked(ctx, "mului_extended", "(i32, i32) -> (i32, i32)");
+  MlirValue x = mlirBlockGetArgument(c.entry, 0);
+  MlirValue y = mlirBlockGetArgument(c.entry, 1);
+  MlirValue results[2];
+  cageBuildMulUIExtended(&c.b, x, y, &results[0], &results[1]);
+  MlirValue low, high;
+  cageBuildMulUIExtended(&c.b, x, (MlirValue){NULL}, &low, &high);
+  fprintf(stderr, "null operand gives null: %d %d\n", mlirValueIsNull(low),
+          mlirValueIsNull(high));
+  endChecked(ctx, &c, results, 2);
+}
+
+// A null operand is no new error; nothing is built for it.
+// CHECK-LABEL: TEST: mului_extended
+// CHECK-NEXT: null operand gives null: 1 1
+// CHECK:      func.func @mului_extended(%[[X:.*]]: i32, %[[Y:.*]]: i32)
+// CHECK-NEXT:   %[[LO:.*]], %[[HI:.*]] = arith.mului_extended %[[X]], %[[Y]]
+// CHECK-SAME:     : i32
+// CHECK-NEXT:   return %[[LO]], %[[HI]] : i32, i32
+// CHECK:      verified: 1
+
+/* y = x + f32(the index of loop 1) */
+static void addColumnIndex(CageBuilder *body, const MlirValue *args,
+                           intptr_t numArgs, MlirValue *yielded,
+                           void *userData) {
+  (void)numArgs;
+  (void)userData;
+  MlirValue column =
+      cageBuildCast(body, "arith.index_cast", cageBuildLinalgIndex(body, 1),
+                    mlirIntegerTypeGet(body->context, 64));
+  MlirValue columnF32 = cageBuildCast(body, "arith.sitofp", column,
+                                      mlirF32TypeGet(body->context));
+  yielded[0] = cageBuildBinary(body, "arith.addf", args[0], columnF32);
+}
+
+static void testLinalgIndex(MlirContext ctx) {
+  Checked c =
+      beginChecked(ctx, "linalg_index", "(tensor<?x4xf32>) -> tensor<?x4xf32>");
+  MlirValue x = mlirBlockGetArgument(c.entry, 0);
+  MlirValue init = cageBuildEmptyLike(&c.b, x);
+  MlirValue y = cageOperationGetResult(
+      cageBuildElementwise(&c.b, &x, 1, &init, 1, addColumnIndex, NULL), 0);
+  MlirValue v = cageBuildLinalgIndex(&c.b, -1);
+  fprintf(stderr, "negative loop gives null: %d\n", mlirValueIsNull(v));
+  endChecked(ctx, &c, &y, 1);
+}
+
+// CHECK-LABEL: TEST: linalg_index
+// CHECK-NEXT: diagnostic: loc("model.py":12:3): linalg.index of loop -1
+// CHECK-NEXT: negative loop gives null: 1
+// CHECK:      func.func @linalg_index(%[[X:.*]]: tensor<?x4xf32>)
+// CHECK:        linalg.generic
+// CHECK:        ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT:     %[[J:.*]] = linalg.index 1 : index
+// CHECK-NEXT:     %[[J64:.*]] = arith.index_cast %[[J]] : index to i64
+// CHECK-NEXT:     %[[JF:.*]] = arith.sitofp %[[J64]] : i64 to f32
+// CHECK-NEXT:     %[[Y:.*]] = arith.addf %[[IN]], %[[JF]] : f32
+// CHECK-NEXT:     linalg.yield %[[Y]] : f32
+// CHECK:      verified: 1
+
+static void testExpandCollapseShape(MlirContext ctx) {
+  Checked c = beginChecked(ctx, "expand_collapse_shape",
+                           "(tensor<?x12xf32>) -> tensor<?x12xf32>");
+  MlirValue x = mlirBlockGetArgument(c.entry, 0);
+  MlirType expandedType = mlirTypeParseGet(ctx, str("tensor<?x3x4xf32>"));
+  int64_t groups[] = {1, 2};
+  MlirValue sizes[] = {cageBuildDim(&c.b, x, 0), {NULL}, {NULL}};
+  MlirValue expanded =
+      cageBuildExpandShape(&c.b, x, expandedType, groups, sizes);
+  MlirValue y =
+      cageBuildCollapseShape(&c.b, expanded, mlirValueGetType(x), groups);
+  printGenericForm(mlirOpResultGetOwner(expanded));
+
+  int64_t badGroups[] = {1, 1};
+  MlirValue v = cageBuildExpandShape(&c.b, x, expandedType, badGroups, sizes);
+  fprintf(stderr, "expand with bad groups gives null: %d\n",
+          mlirValueIsNull(v));
+  int64_t emptyGroup[] = {0, 3};
+  v = cageBuildCollapseShape(&c.b, expanded, mlirValueGetType(x), emptyGroup);
+  fprintf(stderr, "collapse with an empty group gives null: %d\n",
+          mlirValueIsNull(v));
+  endChecked(ctx, &c, &y, 1);
+}
+
+// CHECK-LABEL: TEST: expand_collapse_shape
+// The properties: the reassociation, and the static sizes with the dynamic
+// one as ShapedType::kDynamic (its value is the operand after the source):
+// CHECK-NEXT: "tensor.expand_shape"(%{{[a-z0-9]+}}, %{{[a-z0-9]+}})
+// CHECK-SAME:   <{reassociation = {{\[\[}}0], [1, 2]],
+// CHECK-SAME:   static_output_shape = array<i64: -9223372036854775808, 3, 4>}>
+// CHECK-NEXT: diagnostic: loc("model.py":12:3): tensor.expand_shape:
+// CHECK-SAME:   the reassociation groups 2 dimensions, the result has 3
+// CHECK-NEXT: expand with bad groups gives null: 1
+// CHECK-NEXT: diagnostic: loc("model.py":12:3): tensor.collapse_shape:
+// CHECK-SAME:   reassociation group 0 has 0 dimensions
+// CHECK-NEXT: collapse with an empty group gives null: 1
+// CHECK:      func.func @expand_collapse_shape(%[[X:.*]]: tensor<?x12xf32>)
+// CHECK-NEXT:   %[[C0:.*]] = arith.constant 0 : index
+// CHECK-NEXT:   %[[ROWS:.*]] = tensor.dim %[[X]], %[[C0]] : tensor<?x12xf32>
+// CHECK-NEXT:   %[[E:.*]] = tensor.expand_shape %[[X]] {{\[\[}}0], [1, 2]]
+// CHECK-SAME:     output_shape [%[[ROWS]], 3, 4]
+// CHECK-SAME:     : tensor<?x12xf32> into tensor<?x3x4xf32>
+// CHECK-NEXT:   %[[C:.*]] = tensor.collapse_shape %[[E]] {{\[\[}}0], [1, 2]]
+// CHECK-SAME:     : tensor<?x3x4xf32> into tensor<?x12xf32>
+// CHECK-NEXT:   return %[[C]] : tensor<?x12xf32>
+// CHECK:      verified: 1
+
+static void testSplitMergeInnermost(MlirContext ctx) {
+  Checked c = beginChecked(ctx, "split_merge_innermost",
+                           "(tensor<2x?xf32>, tensor<3x16xf32>) -> "
+                           "(tensor<2x?xf32>, tensor<3x16xf32>)");
+  MlirValue x = mlirBlockGetArgument(c.entry, 0);
+  MlirValue s = mlirBlockGetArgument(c.entry, 1);
+  int64_t pairs[] = {2, 4};
+  int64_t eights[] = {8};
+  MlirValue results[2];
+  MlirValue xs = cageBuildSplitInnermost(&c.b, x, pairs, 2);
+  results[0] = cageBuildMergeInnermost(&c.b, xs, mlirValueGetType(x));
+  MlirValue ss = cageBuildSplitInnermost(&c.b, s, eights, 1);
+  results[1] = cageBuildMergeInnermost(&c.b, ss, mlirValueGetType(s));
+
+  int64_t threes[] = {3};
+  MlirValue v = cageBuildSplitInnermost(&c.b, s, threes, 1);
+  fprintf(stderr, "split into uneven parts gives null: %d\n",
+          mlirValueIsNull(v));
+  MlirType rank3 = mlirTypeParseGet(ctx, str("tensor<3x16x1xf32>"));
+  v = cageBuildMergeInnermost(&c.b, s, rank3);
+  fprintf(stderr, "merge into a higher rank gives null: %d\n",
+          mlirValueIsNull(v));
+  endChecked(ctx, &c, results, 2);
+}
+
+// A dynamic innermost size is divided by the product of the tail (8):
+// CHECK-LABEL: TEST: split_merge_innermost
+// CHECK-NEXT: diagnostic: loc("model.py":12:3): cannot split the innermost
+// CHECK-SAME:   dimension of size 16 into parts of 3 elements
+// CHECK-NEXT: split into uneven parts gives null: 1
+// CHECK-NEXT: diagnostic: loc("model.py":12:3): cannot merge the innermost
+// CHECK-SAME:   dimensions of a rank-2 tensor into a rank-3 tensor
+// CHECK-NEXT: merge into a higher rank gives null: 1
+// CHECK:      func.func @split_merge_innermost(%[[X:.*]]: tensor<2x?xf32>,
+// CHECK-SAME:     %[[S:.*]]: tensor<3x16xf32>)
+// CHECK-NEXT:   %[[C1:.*]] = arith.constant 1 : index
+// CHECK-NEXT:   %[[N:.*]] = tensor.dim %[[X]], %[[C1]] : tensor<2x?xf32>
+// CHECK-NEXT:   %[[C8:.*]] = arith.constant 8 : index
+// CHECK-NEXT:   %[[G:.*]] = arith.divui %[[N]], %[[C8]] : index
+// CHECK-NEXT:   %[[XS:.*]] = tensor.expand_shape %[[X]] {{\[\[}}0], [1, 2, 3]]
+// CHECK-SAME:     output_shape [2, %[[G]], 2, 4]
+// CHECK-SAME:     : tensor<2x?xf32> into tensor<2x?x2x4xf32>
+// CHECK-NEXT:   %[[XM:.*]] = tensor.collapse_shape %[[XS]]
+// CHECK-SAME:     {{\[\[}}0], [1, 2, 3]]
+// CHECK-SAME:     : tensor<2x?x2x4xf32> into tensor<2x?xf32>
+// CHECK-NEXT:   %[[SS:.*]] = tensor.expand_shape %[[S]] {{\[\[}}0], [1, 2]]
+// CHECK-SAME:     output_shape [3, 2, 8]
+// CHECK-SAME:     : tensor<3x16xf32> into tensor<3x2x8xf32>
+// CHECK-NEXT:   %[[SM:.*]] = tensor.collapse_shape %[[SS]] {{\[\[}}0], [1, 2]]
+// CHECK-SAME:     : tensor<3x2x8xf32> into tensor<3x16xf32>
+// CHECK-NEXT:   return %[[XM]], %[[SM]]
+// CHECK:      verified: 1
+
+/* The texts alone: cageBuildGeneric parses them (tested above). */
+static void testMapText(MlirContext ctx) {
+  (void)ctx;
+  fprintf(stderr, "TEST: map_text\n");
+  CageMapText map;
+  int64_t pairs[] = {0, kCageMapZero, 2};
+  fprintf(stderr, "%s\n", cageMapText(&map, 3, pairs, 3));
+  int64_t swapped[] = {1, 0, kCageMapOne};
+  fprintf(stderr, "%s\n", cageMapText(&map, 2, swapped, 3));
+  fprintf(stderr, "%s\n", cagePrefixMapText(&map, 3, 3));
+  fprintf(stderr, "%s\n", cagePrefixMapText(&map, 3, 1));
+  fprintf(stderr, "%s\n", cagePrefixMapText(&map, 2, 0));
+  fprintf(stderr, "%s\n", cagePrefixMapText(&map, 0, 0));
+  const char *text = cagePrefixMapText(&map, kCageMaxLoops, kCageMaxLoops);
+  fprintf(stderr, "%d loops fit: %d\n", (int)kCageMaxLoops,
+          text[strlen(text) - 1] == '>');
+  text = cagePrefixMapText(&map, 4 * kCageMaxLoops, 4 * kCageMaxLoops);
+  fprintf(stderr, "%d loops are cut short: %d\n", 4 * (int)kCageMaxLoops,
+          text[strlen(text) - 1] != '>');
+}
+
+// CHECK-LABEL: TEST: map_text
+// CHECK-NEXT: affine_map<(d0, d1, d2) -> (d0, 0, d2)>
+// CHECK-NEXT: affine_map<(d0, d1) -> (d1, d0, 1)>
+// CHECK-NEXT: affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-NEXT: affine_map<(d0, d1, d2) -> (d0)>
+// CHECK-NEXT: affine_map<(d0, d1) -> ()>
+// CHECK-NEXT: affine_map<() -> ()>
+// CHECK-NEXT: 64 loops fit: 1
+// CHECK-NEXT: 256 loops are cut short: 1
+
+/* cageBuildOp with attributes by name, its result taken even when the op
+ * could not be built. */
+static void testOperationResult(MlirContext ctx) {
+  Checked c = beginChecked(ctx, "operation_result", "(f32) -> f32");
+  MlirValue x = mlirBlockGetArgument(c.entry, 0);
+  MlirType f32 = mlirF32TypeGet(ctx);
+  MlirNamedAttribute fast = cageNamedAttribute(
+      &c.b, "fastmath",
+      mlirAttributeParseGet(ctx, str("#arith.fastmath<fast>")));
+  MlirValue operands[] = {x, x};
+  MlirValue y = cageOperationGetResult(
+      cageBuildOp(&c.b, "arith.mulf", 2, operands, 1, &f32, 1, &fast), 0);
+  MlirValue v = cageOperationGetResult(
+      cageBuildOp(&c.b, "arith.mulff", 2, operands, 1, &f32, 0, NULL), 0);
+  fprintf(stderr, "the result of no op is null: %d\n", mlirValueIsNull(v));
+  endChecked(ctx, &c, &y, 1);
+}
+
+// CHECK-LABEL: TEST: operation_result
+// CHECK-NEXT: diagnostic: loc("model.py":12:3): 'arith.mulff' is not a
+// CHECK-SAME:   registered operation (is its dialect loaded?)
+// CHECK-NEXT: the result of no op is null: 1
+// CHECK:      func.func @operation_result(%[[X:.*]]: f32) -> f32 {
+// CHECK-NEXT:   %[[Y:.*]] = arith.mulf %[[X]], %[[X]] fastmath<fast> : f32
+// CHECK-NEXT:   return %[[Y]] : f32
+// CHECK:      verified: 1
+
 int main(void) {
   MlirContext ctx = mlirContextCreate();
   MlirDialectHandle dialects[] = {
@@ -639,6 +947,14 @@ int main(void) {
   testFunctionFromScratch(ctx);
   testRewriterInsertionPoint(ctx);
   testBadInput(ctx);
+  testConstantInt(ctx);
+  testCmpI(ctx);
+  testMulUIExtended(ctx);
+  testLinalgIndex(ctx);
+  testExpandCollapseShape(ctx);
+  testSplitMergeInnermost(ctx);
+  testMapText(ctx);
+  testOperationResult(ctx);
   mlirContextDestroy(ctx);
   return 0;
 }

@@ -19,9 +19,22 @@
 
 #include <string.h>
 
-static bool isOp(MlirOperation op, const char *name) {
+void lowerAddPattern(MlirContext ctx, MlirRewritePatternSet patterns,
+                     const char *opName, LowerMatchAndRewrite rewrite) {
+  MlirRewritePatternCallbacks callbacks = {NULL, NULL, rewrite};
+  MlirRewritePattern pattern = mlirOpRewritePatternCreate(
+      mlirStringRefCreateFromCString(opName), 1, ctx, callbacks, NULL, 0, NULL);
+  mlirRewritePatternSetAdd(patterns, pattern);
+}
+
+bool lowerIsOp(MlirOperation op, const char *name) {
   return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
                             mlirStringRefCreateFromCString(name));
+}
+
+MlirAttribute lowerAttribute(MlirOperation op, const char *name) {
+  return mlirOperationGetAttributeByName(op,
+                                         mlirStringRefCreateFromCString(name));
 }
 
 static bool isCageOp(MlirOperation op) {
@@ -31,8 +44,8 @@ static bool isCageOp(MlirOperation op) {
 
 static MlirWalkResult checkLowerable(MlirOperation op, void *userData) {
   bool *ok = userData;
-  if ((isOp(op, "cage.quantize") || isOp(op, "cage.ste") ||
-       isOp(op, "cage.quant_error") || isOp(op, "cage.update")) &&
+  if ((lowerIsOp(op, "cage.quantize") || lowerIsOp(op, "cage.ste") ||
+       lowerIsOp(op, "cage.quant_error") || lowerIsOp(op, "cage.update")) &&
       !cageCanLowerQuantizerOp(op))
     *ok = false;
   return MlirWalkResultAdvance;
@@ -54,6 +67,8 @@ static bool lower(MlirOperation func) {
   cagePopulateQuantizerLoweringPatterns(ctx, patterns);
   cagePopulateOptimizerLoweringPatterns(ctx, patterns);
   MlirFrozenRewritePatternSet frozen = mlirFreezeRewritePattern(patterns);
+  // Freezing moves the patterns out but leaves the (now empty) set to us.
+  mlirRewritePatternSetDestroy(patterns);
   MlirGreedyRewriteDriverConfig config = mlirGreedyRewriteDriverConfigCreate();
   MlirLogicalResult result =
       mlirApplyPatternsAndFoldGreedilyWithOp(func, frozen, config);

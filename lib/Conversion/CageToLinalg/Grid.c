@@ -40,26 +40,6 @@ static int64_t centeredSteps(const LowerQuantizer *q) {
   return (INT64_C(1) << q->bits) - 1;
 }
 
-static MlirValue f32(CageBuilder *b, float value) {
-  return cageBuildConstantF32(b, value);
-}
-
-static MlirValue addF(CageBuilder *b, MlirValue x, MlirValue y) {
-  return cageBuildBinary(b, "arith.addf", x, y);
-}
-
-static MlirValue subF(CageBuilder *b, MlirValue x, MlirValue y) {
-  return cageBuildBinary(b, "arith.subf", x, y);
-}
-
-static MlirValue mulF(CageBuilder *b, MlirValue x, MlirValue y) {
-  return cageBuildBinary(b, "arith.mulf", x, y);
-}
-
-static MlirValue divF(CageBuilder *b, MlirValue x, MlirValue y) {
-  return cageBuildBinary(b, "arith.divf", x, y);
-}
-
 /* min(max(x, low), high): NaN-propagating, like every op here. */
 static MlirValue clamp(CageBuilder *b, MlirValue x, MlirValue low,
                        MlirValue high) {
@@ -77,12 +57,12 @@ static MlirValue roundStochastic(CageBuilder *body, MlirValue y,
   MlirValue u =
       lowerBuildPhiloxUniform(body, stochastic->keys, stochastic->index);
   MlirValue down = cageBuildUnary(body, "math.floor", y);
-  MlirValue fraction = subF(body, y, down);
-  MlirValue one = f32(body, 1.0f);
-  MlirValue zero = f32(body, 0.0f);
+  MlirValue fraction = cageBuildBinary(body, "arith.subf", y, down);
+  MlirValue one = cageBuildConstantF32(body, 1.0f);
+  MlirValue zero = cageBuildConstantF32(body, 0.0f);
   MlirValue up =
       cageBuildSelect(body, cageBuildCmpF(body, "olt", u, fraction), one, zero);
-  return addF(body, down, up);
+  return cageBuildBinary(body, "arith.addf", down, up);
 }
 
 static MlirValue roundWith(CageBuilder *body, MlirValue y,
@@ -97,9 +77,12 @@ static MlirValue roundWith(CageBuilder *body, MlirValue y,
 MlirValue lowerGridStep(CageBuilder *body, const LowerQuantizer *q,
                         MlirValue alpha) {
   if (q->levels == CageLevelsInt)
-    return divF(body, alpha, f32(body, (float)lowerGridQMax(q)));
-  MlirValue twice = mulF(body, f32(body, 2.0f), alpha);
-  return divF(body, twice, f32(body, (float)centeredSteps(q)));
+    return cageBuildBinary(body, "arith.divf", alpha,
+                           cageBuildConstantF32(body, (float)lowerGridQMax(q)));
+  MlirValue twice = cageBuildBinary(body, "arith.mulf",
+                                    cageBuildConstantF32(body, 2.0f), alpha);
+  return cageBuildBinary(body, "arith.divf", twice,
+                         cageBuildConstantF32(body, (float)centeredSteps(q)));
 }
 
 int lowerGridNumScales(const LowerQuantizer *q) {
@@ -124,9 +107,11 @@ MlirValue lowerGridRmsClipValue(CageBuilder *body, const LowerQuantizer *q,
   MlirValue meanF64 = cageBuildBinary(body, "arith.divf", sumOfSquares, count);
   MlirValue mean = cageBuildCast(body, "arith.truncf", meanF64,
                                  mlirF32TypeGet(body->context));
-  MlirValue level = f32(body, kRmsGaussianLevel[q->bits - 1]);
-  MlirValue scaled = mulF(body, level, cageBuildUnary(body, "math.sqrt", mean));
-  return addF(body, scaled, f32(body, 1e-8f));
+  MlirValue level = cageBuildConstantF32(body, kRmsGaussianLevel[q->bits - 1]);
+  MlirValue scaled = cageBuildBinary(body, "arith.mulf", level,
+                                     cageBuildUnary(body, "math.sqrt", mean));
+  return cageBuildBinary(body, "arith.addf", scaled,
+                         cageBuildConstantF32(body, 1e-8f));
 }
 
 /*===--- Per element ------------------------------------------------------===*/
@@ -135,10 +120,11 @@ MlirValue lowerGridRmsClipValue(CageBuilder *body, const LowerQuantizer *q,
 static MlirValue intValue(CageBuilder *body, const LowerQuantizer *q,
                           MlirValue x, MlirValue s,
                           const LowerStochastic *stochastic) {
-  MlirValue low = f32(body, (float)qmin(q));
-  MlirValue high = f32(body, (float)lowerGridQMax(q));
-  MlirValue r = roundWith(body, divF(body, x, s), stochastic);
-  return mulF(body, clamp(body, r, low, high), s);
+  MlirValue low = cageBuildConstantF32(body, (float)qmin(q));
+  MlirValue high = cageBuildConstantF32(body, (float)lowerGridQMax(q));
+  MlirValue r =
+      roundWith(body, cageBuildBinary(body, "arith.divf", x, s), stochastic);
+  return cageBuildBinary(body, "arith.mulf", clamp(body, r, low, high), s);
 }
 
 /* centered: c = clamp(x, -α, α); y = (c / step) + 0.5;
@@ -146,12 +132,14 @@ static MlirValue intValue(CageBuilder *body, const LowerQuantizer *q,
 static MlirValue centeredValue(CageBuilder *body, MlirValue x, MlirValue alpha,
                                MlirValue step,
                                const LowerStochastic *stochastic) {
-  MlirValue half = f32(body, 0.5f);
+  MlirValue half = cageBuildConstantF32(body, 0.5f);
   MlirValue c =
       clamp(body, x, cageBuildUnary(body, "arith.negf", alpha), alpha);
-  MlirValue r =
-      roundWith(body, addF(body, divF(body, c, step), half), stochastic);
-  return mulF(body, subF(body, r, half), step);
+  MlirValue y = cageBuildBinary(
+      body, "arith.addf", cageBuildBinary(body, "arith.divf", c, step), half);
+  MlirValue r = roundWith(body, y, stochastic);
+  return cageBuildBinary(body, "arith.mulf",
+                         cageBuildBinary(body, "arith.subf", r, half), step);
 }
 
 MlirValue lowerGridValue(CageBuilder *body, const LowerQuantizer *q,
@@ -168,10 +156,12 @@ MlirValue lowerGridIsClipped(CageBuilder *body, const LowerQuantizer *q,
     return cageBuildCmpF(body, "ogt", cageBuildUnary(body, "math.absf", x),
                          alpha);
   /* int: rint(x / s) outside [qmin, qmax]. */
-  MlirValue r = cageBuildUnary(body, "math.roundeven", divF(body, x, step));
-  MlirValue below = cageBuildCmpF(body, "olt", r, f32(body, (float)qmin(q)));
-  MlirValue above =
-      cageBuildCmpF(body, "ogt", r, f32(body, (float)lowerGridQMax(q)));
+  MlirValue r = cageBuildUnary(body, "math.roundeven",
+                               cageBuildBinary(body, "arith.divf", x, step));
+  MlirValue below =
+      cageBuildCmpF(body, "olt", r, cageBuildConstantF32(body, (float)qmin(q)));
+  MlirValue above = cageBuildCmpF(
+      body, "ogt", r, cageBuildConstantF32(body, (float)lowerGridQMax(q)));
   return cageBuildBinary(body, "arith.ori", below, above);
 }
 
@@ -180,13 +170,14 @@ MlirValue lowerGridIsClipped(CageBuilder *body, const LowerQuantizer *q,
 static MlirValue intScaleDerivative(CageBuilder *body, const LowerQuantizer *q,
                                     MlirValue x, MlirValue s) {
   float qminF = (float)qmin(q), qmaxF = (float)lowerGridQMax(q);
-  MlirValue low = f32(body, qminF);
-  MlirValue high = f32(body, qmaxF);
-  MlirValue belowValue = f32(body, qminF / qmaxF);
-  MlirValue aboveValue = f32(body, 1.0f);
-  MlirValue z = divF(body, x, s);
+  MlirValue low = cageBuildConstantF32(body, qminF);
+  MlirValue high = cageBuildConstantF32(body, qmaxF);
+  MlirValue belowValue = cageBuildConstantF32(body, qminF / qmaxF);
+  MlirValue aboveValue = cageBuildConstantF32(body, 1.0f);
+  MlirValue z = cageBuildBinary(body, "arith.divf", x, s);
   MlirValue r = cageBuildUnary(body, "math.roundeven", z);
-  MlirValue inside = divF(body, subF(body, r, z), high);
+  MlirValue inside = cageBuildBinary(
+      body, "arith.divf", cageBuildBinary(body, "arith.subf", r, z), high);
   MlirValue above = cageBuildCmpF(body, "ogt", r, high);
   MlirValue below = cageBuildCmpF(body, "olt", r, low);
   MlirValue d = cageBuildSelect(body, above, aboveValue, inside);
@@ -198,14 +189,18 @@ static MlirValue intScaleDerivative(CageBuilder *body, const LowerQuantizer *q,
 static MlirValue centeredScaleDerivative(CageBuilder *body,
                                          const LowerQuantizer *q, MlirValue x,
                                          MlirValue alpha) {
-  MlirValue half = f32(body, 0.5f);
-  MlirValue h = f32(body, (float)centeredSteps(q) / 2.0f);
-  MlirValue plusOne = f32(body, 1.0f);
-  MlirValue minusOne = f32(body, -1.0f);
-  MlirValue y = addF(body, divF(body, mulF(body, x, h), alpha), half);
+  MlirValue half = cageBuildConstantF32(body, 0.5f);
+  MlirValue h = cageBuildConstantF32(body, (float)centeredSteps(q) / 2.0f);
+  MlirValue plusOne = cageBuildConstantF32(body, 1.0f);
+  MlirValue minusOne = cageBuildConstantF32(body, -1.0f);
+  MlirValue scaled = cageBuildBinary(
+      body, "arith.divf", cageBuildBinary(body, "arith.mulf", x, h), alpha);
+  MlirValue y = cageBuildBinary(body, "arith.addf", scaled, half);
   MlirValue r = cageBuildUnary(body, "math.roundeven", y);
-  MlirValue level = divF(body, subF(body, r, half), h);
-  MlirValue inside = subF(body, level, divF(body, x, alpha));
+  MlirValue level = cageBuildBinary(
+      body, "arith.divf", cageBuildBinary(body, "arith.subf", r, half), h);
+  MlirValue inside = cageBuildBinary(
+      body, "arith.subf", level, cageBuildBinary(body, "arith.divf", x, alpha));
   MlirValue negAlpha = cageBuildUnary(body, "arith.negf", alpha);
   MlirValue below = cageBuildCmpF(body, "olt", x, negAlpha);
   MlirValue above = cageBuildCmpF(body, "ogt", x, alpha);

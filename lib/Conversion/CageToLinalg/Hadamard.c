@@ -15,8 +15,6 @@
 
 #include "Hadamard.h"
 
-#include "BuilderExtras.h"
-
 #include "mlir-c/BuiltinTypes.h"
 
 #include <math.h>
@@ -32,10 +30,9 @@ static void butterfly(CageBuilder *body, const MlirValue *args,
   (void)numArgs;
   const StageBody *stage = userData;
   MlirValue a = args[0], b = args[1];
-  MlirValue zero =
-      lowerBuildConstantInt(body, mlirIndexTypeGet(body->context), 0);
-  MlirValue isLow = lowerBuildCmpI(
-      body, "eq", lowerBuildLinalgIndex(body, stage->halfLoop), zero);
+  MlirValue zero = cageBuildConstantIndex(body, 0);
+  MlirValue isLow = cageBuildCmpI(
+      body, "eq", cageBuildLinalgIndex(body, stage->halfLoop), zero);
   MlirValue sum = cageBuildBinary(body, "arith.addf", a, b);
   MlirValue difference = cageBuildBinary(body, "arith.subf", a, b);
   MlirValue y = cageBuildSelect(body, isLow, sum, difference);
@@ -50,24 +47,24 @@ static void butterfly(CageBuilder *body, const MlirValue *args,
 static MlirValue hadamardStage(CageBuilder *b, MlirValue x, int64_t h,
                                MlirValue norm) {
   int64_t tail[] = {2, h};
-  MlirValue pairs = lowerSplitInnermost(b, x, tail, 2);
+  MlirValue pairs = cageBuildSplitInnermost(b, x, tail, 2);
   if (mlirValueIsNull(pairs))
     return pairs;
   /* Loops: the leading dims, then g (span), t (half), k (offset). */
   int64_t rank = mlirShapedTypeGetRank(mlirValueGetType(x));
   int64_t numLoops = rank + 2, t = rank;
-  int64_t lowResults[kLowerMaxLoops], highResults[kLowerMaxLoops];
+  int64_t lowResults[kCageMaxLoops], highResults[kCageMaxLoops];
   for (int64_t d = 0; d < numLoops; ++d)
     lowResults[d] = highResults[d] = d;
-  lowResults[t] = kLowerMapZero;
-  highResults[t] = kLowerMapOne;
+  lowResults[t] = kCageMapZero;
+  highResults[t] = kCageMapOne;
 
-  LowerMapText maps[3];
+  CageMapText maps[3];
   const char *mapTexts[] = {
-      lowerMapText(&maps[0], numLoops, lowResults, numLoops),
-      lowerMapText(&maps[1], numLoops, highResults, numLoops),
-      lowerPrefixMap(&maps[2], numLoops, numLoops)};
-  const char *iterators[kLowerMaxLoops];
+      cageMapText(&maps[0], numLoops, lowResults, numLoops),
+      cageMapText(&maps[1], numLoops, highResults, numLoops),
+      cagePrefixMapText(&maps[2], numLoops, numLoops)};
+  const char *iterators[kCageMaxLoops];
   for (int64_t d = 0; d < numLoops; ++d)
     iterators[d] = "parallel";
   MlirValue inputs[] = {pairs, pairs};
@@ -82,11 +79,8 @@ static MlirValue hadamardStage(CageBuilder *b, MlirValue x, int64_t h,
                           .numLoops = numLoops,
                           .body = butterfly,
                           .userData = &stage};
-  MlirOperation generic = cageBuildGeneric(b, &spec);
-  if (mlirOperationIsNull(generic))
-    return (MlirValue){NULL};
-  return lowerMergeInnermost(b, mlirOperationGetResult(generic, 0),
-                             mlirValueGetType(x));
+  MlirValue mixed = cageOperationGetResult(cageBuildGeneric(b, &spec), 0);
+  return cageBuildMergeInnermost(b, mixed, mlirValueGetType(x));
 }
 
 MlirValue lowerBuildHadamard(CageBuilder *b, MlirValue x, int64_t block) {

@@ -22,14 +22,9 @@
 
 /*===--- Reading the op ---------------------------------------------------===*/
 
-static MlirAttribute attr(MlirOperation op, const char *name) {
-  return mlirOperationGetAttributeByName(op,
-                                         mlirStringRefCreateFromCString(name));
-}
-
 /* An f32 attribute of the op; every one has a default, so it is present. */
 static float f32Attr(MlirOperation op, const char *name) {
-  return (float)mlirFloatAttrGetValueDouble(attr(op, name));
+  return (float)mlirFloatAttrGetValueDouble(lowerAttribute(op, name));
 }
 
 static MlirValue operand(MlirOperation op, intptr_t i) {
@@ -38,35 +33,14 @@ static MlirValue operand(MlirOperation op, intptr_t i) {
 
 /*===--- Building ---------------------------------------------------------===*/
 
-static MlirValue mulf(CageBuilder *b, MlirValue x, MlirValue y) {
-  return cageBuildBinary(b, "arith.mulf", x, y);
-}
-static MlirValue addf(CageBuilder *b, MlirValue x, MlirValue y) {
-  return cageBuildBinary(b, "arith.addf", x, y);
-}
-static MlirValue subf(CageBuilder *b, MlirValue x, MlirValue y) {
-  return cageBuildBinary(b, "arith.subf", x, y);
-}
-static MlirValue divf(CageBuilder *b, MlirValue x, MlirValue y) {
-  return cageBuildBinary(b, "arith.divf", x, y);
-}
-static MlirValue f32(CageBuilder *b, float value) {
-  return cageBuildConstantF32(b, value);
-}
-
 /* 1 - x, as the reference writes (1.0f - beta1). */
 static MlirValue oneMinus(CageBuilder *b, MlirValue x) {
-  return subf(b, f32(b, 1.0f), x);
+  return cageBuildBinary(b, "arith.subf", cageBuildConstantF32(b, 1.0f), x);
 }
 
 static MlirValue sitofp(CageBuilder *b, MlirValue i64) {
   return cageBuildCast(b, "arith.sitofp", i64,
                        mlirF32TypeGet(mlirValueGetContext(i64)));
-}
-
-static MlirValue result(MlirOperation op, intptr_t i) {
-  return mlirOperationIsNull(op) ? (MlirValue){NULL}
-                                 : mlirOperationGetResult(op, i);
 }
 
 /* Replaces `op` with `values` if all were built; a null value means a build
@@ -97,20 +71,23 @@ static MlirLogicalResult lowerLambdaSchedule(MlirRewritePattern pattern,
                                              void *userData) {
   (void)pattern, (void)userData;
   CageBuilder b = builderAt(op, rewriter);
-  MlirValue lambda = f32(&b, f32Attr(op, "lambda"));
-  MlirValue silence = f32(&b, f32Attr(op, "silence"));
-  MlirValue one = f32(&b, 1.0f);
-  MlirValue ratio =
-      divf(&b, sitofp(&b, operand(op, 0)), sitofp(&b, operand(op, 1)));
+  MlirValue lambda = cageBuildConstantF32(&b, f32Attr(op, "lambda"));
+  MlirValue silence = cageBuildConstantF32(&b, f32Attr(op, "silence"));
+  MlirValue one = cageBuildConstantF32(&b, 1.0f);
+  MlirValue ratio = cageBuildBinary(
+      &b, "arith.divf", sitofp(&b, operand(op, 0)), sitofp(&b, operand(op, 1)));
   MlirValue r =
       cageBuildSelect(&b, cageBuildCmpF(&b, "olt", ratio, one), ratio, one);
   MlirValue active = lambda;
-  if (cageScheduleKindAttrGetValue(attr(op, "kind")) ==
+  if (cageScheduleKindAttrGetValue(lowerAttribute(op, "kind")) ==
       CageScheduleKindLinearRamp)
-    active =
-        divf(&b, mulf(&b, lambda, subf(&b, r, silence)), oneMinus(&b, silence));
+    active = cageBuildBinary(
+        &b, "arith.divf",
+        cageBuildBinary(&b, "arith.mulf", lambda,
+                        cageBuildBinary(&b, "arith.subf", r, silence)),
+        oneMinus(&b, silence));
   MlirValue lambdaT = cageBuildSelect(&b, cageBuildCmpF(&b, "ole", r, silence),
-                                      f32(&b, 0.0f), active);
+                                      cageBuildConstantF32(&b, 0.0f), active);
   return replace(rewriter, op, 1, &lambdaT);
 }
 
@@ -131,14 +108,22 @@ static void adamwBody(CageBuilder *b, const MlirValue *args, intptr_t numArgs,
   (void)numArgs;
   const AdamWScalars *s = userData;
   MlirValue w = args[0], g = args[1], m = args[2], v = args[3];
-  MlirValue decayed = mulf(b, w, s->decay);
-  MlirValue m1 = addf(b, mulf(b, s->beta1, m), mulf(b, s->oneMinusBeta1, g));
-  MlirValue v1 =
-      addf(b, mulf(b, s->beta2, v), mulf(b, s->oneMinusBeta2, mulf(b, g, g)));
-  MlirValue mhat = divf(b, m1, s->bc1);
-  MlirValue vhat = divf(b, v1, s->bc2);
-  MlirValue denom = addf(b, cageBuildUnary(b, "math.sqrt", vhat), s->eps);
-  yielded[0] = subf(b, decayed, divf(b, mulf(b, s->lr, mhat), denom));
+  MlirValue decayed = cageBuildBinary(b, "arith.mulf", w, s->decay);
+  MlirValue m1 = cageBuildBinary(
+      b, "arith.addf", cageBuildBinary(b, "arith.mulf", s->beta1, m),
+      cageBuildBinary(b, "arith.mulf", s->oneMinusBeta1, g));
+  MlirValue v1 = cageBuildBinary(
+      b, "arith.addf", cageBuildBinary(b, "arith.mulf", s->beta2, v),
+      cageBuildBinary(b, "arith.mulf", s->oneMinusBeta2,
+                      cageBuildBinary(b, "arith.mulf", g, g)));
+  MlirValue mhat = cageBuildBinary(b, "arith.divf", m1, s->bc1);
+  MlirValue vhat = cageBuildBinary(b, "arith.divf", v1, s->bc2);
+  MlirValue denom = cageBuildBinary(
+      b, "arith.addf", cageBuildUnary(b, "math.sqrt", vhat), s->eps);
+  yielded[0] = cageBuildBinary(
+      b, "arith.subf", decayed,
+      cageBuildBinary(b, "arith.divf",
+                      cageBuildBinary(b, "arith.mulf", s->lr, mhat), denom));
   yielded[1] = m1;
   yielded[2] = v1;
 }
@@ -159,14 +144,15 @@ static MlirLogicalResult lowerAdamW(MlirRewritePattern pattern,
   MlirValue stepF32 = sitofp(&b, operand(op, 5));
   AdamWScalars s;
   s.lr = lr;
-  s.decay = oneMinus(&b, mulf(&b, lr, f32(&b, f32Attr(op, "weight_decay"))));
-  s.beta1 = f32(&b, f32Attr(op, "beta1"));
-  s.beta2 = f32(&b, f32Attr(op, "beta2"));
+  MlirValue weightDecay = cageBuildConstantF32(&b, f32Attr(op, "weight_decay"));
+  s.decay = oneMinus(&b, cageBuildBinary(&b, "arith.mulf", lr, weightDecay));
+  s.beta1 = cageBuildConstantF32(&b, f32Attr(op, "beta1"));
+  s.beta2 = cageBuildConstantF32(&b, f32Attr(op, "beta2"));
   s.oneMinusBeta1 = oneMinus(&b, s.beta1);
   s.oneMinusBeta2 = oneMinus(&b, s.beta2);
   s.bc1 = biasCorrection(&b, s.beta1, stepF32);
   s.bc2 = biasCorrection(&b, s.beta2, stepF32);
-  s.eps = f32(&b, f32Attr(op, "eps"));
+  s.eps = cageBuildConstantF32(&b, f32Attr(op, "eps"));
 
   MlirValue inputs[] = {operand(op, 0), operand(op, 1), operand(op, 2),
                         operand(op, 3)};
@@ -175,7 +161,9 @@ static MlirLogicalResult lowerAdamW(MlirRewritePattern pattern,
     outputs[i] = cageBuildEmptyLike(&b, inputs[0]);
   MlirOperation step =
       cageBuildElementwise(&b, inputs, 4, outputs, 3, adamwBody, &s);
-  MlirValue results[] = {result(step, 0), result(step, 1), result(step, 2)};
+  MlirValue results[] = {cageOperationGetResult(step, 0),
+                         cageOperationGetResult(step, 1),
+                         cageOperationGetResult(step, 2)};
   return replace(rewriter, op, 3, results);
 }
 
@@ -194,15 +182,24 @@ static void sgdBody(CageBuilder *b, const MlirValue *args, intptr_t numArgs,
   (void)numArgs;
   const SGDParams *p = userData;
   MlirValue w = args[0], g = args[1], buf = args[2];
-  if (p->weightDecay != 0.0f)
-    g = addf(b, g, mulf(b, f32(b, p->weightDecay), w));
+  if (p->weightDecay != 0.0f) {
+    MlirValue weightDecay = cageBuildConstantF32(b, p->weightDecay);
+    g = cageBuildBinary(b, "arith.addf", g,
+                        cageBuildBinary(b, "arith.mulf", weightDecay, w));
+  }
   MlirValue d = g;
   if (p->momentum != 0.0f) {
-    MlirValue mu = f32(b, p->momentum);
-    buf = addf(b, mulf(b, mu, buf), mulf(b, f32(b, 1.0f - p->dampening), g));
-    d = p->nesterov ? addf(b, g, mulf(b, mu, buf)) : buf;
+    MlirValue mu = cageBuildConstantF32(b, p->momentum);
+    buf = cageBuildBinary(
+        b, "arith.addf", cageBuildBinary(b, "arith.mulf", mu, buf),
+        cageBuildBinary(b, "arith.mulf",
+                        cageBuildConstantF32(b, 1.0f - p->dampening), g));
+    d = p->nesterov ? cageBuildBinary(b, "arith.addf", g,
+                                      cageBuildBinary(b, "arith.mulf", mu, buf))
+                    : buf;
   }
-  yielded[0] = subf(b, w, mulf(b, p->lr, d));
+  yielded[0] = cageBuildBinary(b, "arith.subf", w,
+                               cageBuildBinary(b, "arith.mulf", p->lr, d));
   yielded[1] = buf;
 }
 
@@ -213,13 +210,15 @@ static MlirLogicalResult lowerSGD(MlirRewritePattern pattern, MlirOperation op,
   CageBuilder b = builderAt(op, rewriter);
   SGDParams p = {f32Attr(op, "momentum"), f32Attr(op, "dampening"),
                  f32Attr(op, "weight_decay"),
-                 mlirBoolAttrGetValue(attr(op, "nesterov")), operand(op, 3)};
+                 mlirBoolAttrGetValue(lowerAttribute(op, "nesterov")),
+                 operand(op, 3)};
   MlirValue inputs[] = {operand(op, 0), operand(op, 1), operand(op, 2)};
   MlirValue outputs[] = {cageBuildEmptyLike(&b, inputs[0]),
                          cageBuildEmptyLike(&b, inputs[0])};
   MlirOperation step =
       cageBuildElementwise(&b, inputs, 3, outputs, 2, sgdBody, &p);
-  MlirValue results[] = {result(step, 0), result(step, 1)};
+  MlirValue results[] = {cageOperationGetResult(step, 0),
+                         cageOperationGetResult(step, 1)};
   return replace(rewriter, op, 2, results);
 }
 
@@ -241,8 +240,8 @@ static void correctionBody(CageBuilder *b, const MlirValue *args,
   (void)numArgs;
   const Correction *c = userData;
   MlirValue x = args[0], e = args[1];
-  MlirValue corrected =
-      cageBuildBinary(b, c->combine, x, mulf(b, c->factor, e));
+  MlirValue corrected = cageBuildBinary(
+      b, c->combine, x, cageBuildBinary(b, "arith.mulf", c->factor, e));
   yielded[0] = cageBuildSelect(b, c->lambdaIsZero, x, corrected);
 }
 
@@ -250,20 +249,15 @@ static MlirValue correct(CageBuilder *b, MlirValue x, MlirValue e,
                          Correction *c) {
   MlirValue inputs[] = {x, e};
   MlirValue output = cageBuildEmptyLike(b, x);
-  return result(
+  return cageOperationGetResult(
       cageBuildElementwise(b, inputs, 2, &output, 1, correctionBody, c), 0);
 }
 
-static MlirNamedAttribute namedAttr(MlirContext ctx, const char *name,
-                                    MlirAttribute value) {
-  return mlirNamedAttributeGet(
-      mlirIdentifierGet(ctx, mlirStringRefCreateFromCString(name)), value);
-}
-
-static MlirNamedAttribute namedF32(MlirContext ctx, const char *name,
+static MlirNamedAttribute namedF32(CageBuilder *b, const char *name,
                                    float value) {
-  return namedAttr(ctx, name,
-                   mlirFloatAttrDoubleGet(ctx, mlirF32TypeGet(ctx), value));
+  MlirContext ctx = b->context;
+  return cageNamedAttribute(
+      b, name, mlirFloatAttrDoubleGet(ctx, mlirF32TypeGet(ctx), value));
 }
 
 /* The stand-alone optimizer op (cage.adamw or cage.sgd) of `optimizer` on
@@ -272,25 +266,25 @@ static MlirOperation buildOptimizer(CageBuilder *b, MlirAttribute optimizer,
                                     MlirValue w, MlirValue g,
                                     const MlirValue *state, MlirValue lr,
                                     MlirValue step) {
-  MlirContext ctx = b->context;
   MlirType type = mlirValueGetType(w);
   MlirType types[] = {type, type, type};
   if (cageAttributeIsAAdamW(optimizer)) {
     MlirValue operands[] = {w, g, state[0], state[1], lr, step};
     MlirNamedAttribute attrs[] = {
-        namedF32(ctx, "beta1", cageAdamWAttrGetBeta1(optimizer)),
-        namedF32(ctx, "beta2", cageAdamWAttrGetBeta2(optimizer)),
-        namedF32(ctx, "eps", cageAdamWAttrGetEps(optimizer)),
-        namedF32(ctx, "weight_decay", cageAdamWAttrGetWeightDecay(optimizer))};
+        namedF32(b, "beta1", cageAdamWAttrGetBeta1(optimizer)),
+        namedF32(b, "beta2", cageAdamWAttrGetBeta2(optimizer)),
+        namedF32(b, "eps", cageAdamWAttrGetEps(optimizer)),
+        namedF32(b, "weight_decay", cageAdamWAttrGetWeightDecay(optimizer))};
     return cageBuildOp(b, "cage.adamw", 6, operands, 3, types, 4, attrs);
   }
   MlirValue operands[] = {w, g, state[0], lr};
   MlirNamedAttribute attrs[] = {
-      namedF32(ctx, "momentum", cageSGDAttrGetMomentum(optimizer)),
-      namedF32(ctx, "dampening", cageSGDAttrGetDampening(optimizer)),
-      namedAttr(ctx, "nesterov",
-                mlirBoolAttrGet(ctx, cageSGDAttrGetNesterov(optimizer))),
-      namedF32(ctx, "weight_decay", cageSGDAttrGetWeightDecay(optimizer))};
+      namedF32(b, "momentum", cageSGDAttrGetMomentum(optimizer)),
+      namedF32(b, "dampening", cageSGDAttrGetDampening(optimizer)),
+      cageNamedAttribute(
+          b, "nesterov",
+          mlirBoolAttrGet(b->context, cageSGDAttrGetNesterov(optimizer))),
+      namedF32(b, "weight_decay", cageSGDAttrGetWeightDecay(optimizer))};
   return cageBuildOp(b, "cage.sgd", 4, operands, 2, types, 4, attrs);
 }
 
@@ -303,7 +297,7 @@ static MlirLogicalResult lowerUpdate(MlirRewritePattern pattern,
                                      void *userData) {
   (void)pattern, (void)userData;
   CageBuilder b = builderAt(op, rewriter);
-  MlirAttribute optimizer = attr(op, "optimizer");
+  MlirAttribute optimizer = lowerAttribute(op, "optimizer");
   bool adamw = cageAttributeIsAAdamW(optimizer);
   intptr_t numState = adamw ? 2 : 1;
   MlirValue w = operand(op, 0), g = operand(op, 1);
@@ -313,52 +307,42 @@ static MlirLogicalResult lowerUpdate(MlirRewritePattern pattern,
   MlirValue lambda = operand(op, 3 + numState);
   MlirValue step = adamw ? operand(op, 6) : (MlirValue){NULL};
 
-  MlirContext ctx = b.context;
   MlirType type = mlirValueGetType(w);
   MlirNamedAttribute errorAttrs[] = {
-      namedAttr(ctx, "quantizer", attr(op, "quantizer")),
-      namedAttr(ctx, "error", attr(op, "error"))};
-  MlirValue e = result(
+      cageNamedAttribute(&b, "quantizer", lowerAttribute(op, "quantizer")),
+      cageNamedAttribute(&b, "error", lowerAttribute(op, "error"))};
+  MlirValue e = cageOperationGetResult(
       cageBuildOp(&b, "cage.quant_error", 1, &w, 1, &type, 2, errorAttrs), 0);
-  MlirValue lambdaIsZero = cageBuildCmpF(&b, "oeq", lambda, f32(&b, 0.0f));
+  MlirValue lambdaIsZero =
+      cageBuildCmpF(&b, "oeq", lambda, cageBuildConstantF32(&b, 0.0f));
 
-  bool coupled =
-      cageCouplingAttrGetValue(attr(op, "coupling")) == CageCouplingCoupled;
+  bool coupled = cageCouplingAttrGetValue(lowerAttribute(op, "coupling")) ==
+                 CageCouplingCoupled;
   MlirOperation step0;
   MlirValue newW;
   if (coupled) {
     Correction c = {lambda, lambdaIsZero, "arith.addf"};
     step0 = buildOptimizer(&b, optimizer, w, correct(&b, g, e, &c), state, lr,
                            step);
-    newW = result(step0, 0);
+    newW = cageOperationGetResult(step0, 0);
   } else {
     step0 = buildOptimizer(&b, optimizer, w, g, state, lr, step);
-    Correction c = {mulf(&b, lr, lambda), lambdaIsZero, "arith.subf"};
-    newW = correct(&b, result(step0, 0), e, &c);
+    Correction c = {cageBuildBinary(&b, "arith.mulf", lr, lambda), lambdaIsZero,
+                    "arith.subf"};
+    newW = correct(&b, cageOperationGetResult(step0, 0), e, &c);
   }
   MlirValue results[3] = {newW};
   for (intptr_t i = 1; i <= numState; ++i)
-    results[i] = result(step0, i);
+    results[i] = cageOperationGetResult(step0, i);
   return replace(rewriter, op, 1 + numState, results);
 }
 
 /*===--- Registration -----------------------------------------------------===*/
 
-typedef MlirLogicalResult (*MatchAndRewrite)(MlirRewritePattern, MlirOperation,
-                                             MlirPatternRewriter, void *);
-
-static void addPattern(MlirContext ctx, MlirRewritePatternSet patterns,
-                       const char *root, MatchAndRewrite rewrite) {
-  MlirRewritePatternCallbacks callbacks = {NULL, NULL, rewrite};
-  mlirRewritePatternSetAdd(
-      patterns, mlirOpRewritePatternCreate(mlirStringRefCreateFromCString(root),
-                                           1, ctx, callbacks, NULL, 0, NULL));
-}
-
 void cagePopulateOptimizerLoweringPatterns(MlirContext ctx,
                                            MlirRewritePatternSet patterns) {
-  addPattern(ctx, patterns, "cage.lambda_schedule", lowerLambdaSchedule);
-  addPattern(ctx, patterns, "cage.adamw", lowerAdamW);
-  addPattern(ctx, patterns, "cage.sgd", lowerSGD);
-  addPattern(ctx, patterns, "cage.update", lowerUpdate);
+  lowerAddPattern(ctx, patterns, "cage.lambda_schedule", lowerLambdaSchedule);
+  lowerAddPattern(ctx, patterns, "cage.adamw", lowerAdamW);
+  lowerAddPattern(ctx, patterns, "cage.sgd", lowerSGD);
+  lowerAddPattern(ctx, patterns, "cage.update", lowerUpdate);
 }

@@ -5,6 +5,7 @@
 |* cage.ste, cage.quant_error); Optimizers.c lowers the schedule and the     *|
 |* optimizer steps (cage.lambda_schedule, cage.adamw, cage.sgd, cage.update, *|
 |* the last by way of cage.quant_error).                                     *|
+|* CageToLinalg.c runs them and holds the few helpers they share.           *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -30,5 +31,22 @@ void cagePopulateOptimizerLoweringPatterns(MlirContext ctx,
  *  before rewriting, so that a combination without a lowering gets one
  *  diagnostic and never a partial rewrite. */
 bool cageCanLowerQuantizerOp(MlirOperation op);
+
+/*===--- Shared by the pattern files --------------------------------------===*/
+
+/** A pattern's matchAndRewrite. */
+typedef MlirLogicalResult (*LowerMatchAndRewrite)(MlirRewritePattern,
+                                                  MlirOperation,
+                                                  MlirPatternRewriter, void *);
+
+/** Adds to `patterns` the pattern `rewrite` of ops named `opName`. */
+void lowerAddPattern(MlirContext ctx, MlirRewritePatternSet patterns,
+                     const char *opName, LowerMatchAndRewrite rewrite);
+
+/** Whether `op` is named `name`. */
+bool lowerIsOp(MlirOperation op, const char *name);
+
+/** The attribute `name` of `op`, null if it has none. */
+MlirAttribute lowerAttribute(MlirOperation op, const char *name);
 
 #endif /* CAGE_CONVERSION_CAGETOLINALG_PATTERNS_H */

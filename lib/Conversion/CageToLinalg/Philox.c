@@ -11,8 +11,6 @@
 
 #include "Philox.h"
 
-#include "BuilderExtras.h"
-
 #include "mlir-c/BuiltinTypes.h"
 
 /* Random123's PHILOX_M4x32_0/1 and PHILOX_W32_0/1. */
@@ -25,10 +23,6 @@ static const MlirValue nullValue = {NULL};
 
 static MlirType i32Type(CageBuilder *b) {
   return mlirIntegerTypeGet(b->context, 32);
-}
-
-static MlirValue constantI32(CageBuilder *b, int64_t value) {
-  return lowerBuildConstantInt(b, i32Type(b), value);
 }
 
 /* The low and the high 32 bits of an i64. */
@@ -45,8 +39,8 @@ void lowerBuildPhiloxKeys(CageBuilder *b, MlirValue seed,
                           LowerPhiloxKeys *keys) {
   keys->k0[0] = low32(b, seed);
   keys->k1[0] = high32(b, seed);
-  MlirValue weyl0 = constantI32(b, kWeyl0);
-  MlirValue weyl1 = constantI32(b, kWeyl1);
+  MlirValue weyl0 = cageBuildConstantInt(b, i32Type(b), kWeyl0);
+  MlirValue weyl1 = cageBuildConstantInt(b, i32Type(b), kWeyl1);
   for (int r = 1; r < kLowerPhiloxRounds; ++r) {
     keys->k0[r] = cageBuildBinary(b, "arith.addi", keys->k0[r - 1], weyl0);
     keys->k1[r] = cageBuildBinary(b, "arith.addi", keys->k1[r - 1], weyl1);
@@ -62,8 +56,8 @@ static MlirValue xor3(CageBuilder *b, MlirValue x, MlirValue y, MlirValue z) {
 static void philoxRound(CageBuilder *b, MlirValue c[4], MlirValue m0,
                         MlirValue m1, MlirValue k0, MlirValue k1) {
   MlirValue lo0, hi0, lo1, hi1;
-  lowerBuildMulUIExtended(b, m0, c[0], &lo0, &hi0);
-  lowerBuildMulUIExtended(b, m1, c[2], &lo1, &hi1);
+  cageBuildMulUIExtended(b, m0, c[0], &lo0, &hi0);
+  cageBuildMulUIExtended(b, m1, c[2], &lo1, &hi1);
   MlirValue c0 = xor3(b, hi1, c[1], k0);
   MlirValue c2 = xor3(b, hi0, c[3], k1);
   c[0] = c0;
@@ -75,18 +69,18 @@ static void philoxRound(CageBuilder *b, MlirValue c[4], MlirValue m0,
 MlirValue lowerBuildPhiloxUniform(CageBuilder *body,
                                   const LowerPhiloxKeys *keys,
                                   MlirValue index) {
-  MlirValue zero = constantI32(body, 0);
+  MlirValue zero = cageBuildConstantInt(body, i32Type(body), 0);
   MlirValue c[4] = {nullValue, nullValue, zero, zero};
   c[0] = low32(body, index);
   c[1] = high32(body, index);
-  MlirValue m0 = constantI32(body, kMultiplier0);
-  MlirValue m1 = constantI32(body, kMultiplier1);
+  MlirValue m0 = cageBuildConstantInt(body, i32Type(body), kMultiplier0);
+  MlirValue m1 = cageBuildConstantInt(body, i32Type(body), kMultiplier1);
   for (int r = 0; r < kLowerPhiloxRounds; ++r)
     philoxRound(body, c, m0, m1, keys->k0[r], keys->k1[r]);
   /* The top 24 bits of out[0]: uitofp of a 24-bit integer and the scaling
    * by 2^-24 are both exact in f32. */
-  MlirValue bits24 =
-      cageBuildBinary(body, "arith.shrui", c[0], constantI32(body, 8));
+  MlirValue bits24 = cageBuildBinary(
+      body, "arith.shrui", c[0], cageBuildConstantInt(body, i32Type(body), 8));
   MlirValue u = cageBuildCast(body, "arith.uitofp", bits24,
                               mlirF32TypeGet(body->context));
   return cageBuildBinary(body, "arith.mulf", u,

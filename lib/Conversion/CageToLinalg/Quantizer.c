@@ -71,9 +71,7 @@
  * failure leaves the IR as it was. */
 
 #include "Patterns.h"
-#include "QuantizerLowering.h"
 
-#include "BuilderExtras.h"
 #include "Grid.h"
 #include "Hadamard.h"
 #include "Philox.h"
@@ -88,8 +86,11 @@
 
 static const MlirValue nullValue = {NULL};
 
-/* Loops of the generics go up to rank + 2 (a Hadamard stage). */
-enum { kMaxRank = kLowerMaxLoops - 2 };
+/* The ranks lowered: 1 to kMaxRank. A generic has up to rank + 2 loops (a
+ * Hadamard stage), so at most 40, within the kCageMaxLoops that the
+ * builder's map texts have room for. */
+enum { kMaxRank = 38 };
+_Static_assert(kMaxRank + 2 <= kCageMaxLoops, "map texts too short");
 
 static MlirType f64Type(CageBuilder *b) { return mlirF64TypeGet(b->context); }
 
@@ -118,7 +119,7 @@ static GroupView viewGroups(CageBuilder *b, const LowerQuantizer *q,
   if (q->granularity == CageGranularityTensor)
     view.groupLoops = 0;
   if (q->granularity == CageGranularityGroup) {
-    view.value = lowerSplitInnermost(b, x, &q->groupSize, 1);
+    view.value = cageBuildSplitInnermost(b, x, &q->groupSize, 1);
     view.rank = rank + 1;
     view.groupLoops = rank;
   }
@@ -130,7 +131,7 @@ static MlirValue unviewGroups(CageBuilder *b, const GroupView *view,
                               MlirValue v, MlirType type) {
   if (view->rank == mlirShapedTypeGetRank(type))
     return v;
-  return lowerMergeInnermost(b, v, type);
+  return cageBuildMergeInnermost(b, v, type);
 }
 
 /* The size of loop `d` of the view: a constant, or tensor.dim. */
@@ -162,8 +163,8 @@ static MlirValue emptyPerGroup(CageBuilder *b, const GroupView *view,
   if (mlirValueIsNull(view->value))
     return nullValue;
   MlirType type = mlirValueGetType(view->value);
-  int64_t shape[kLowerMaxLoops];
-  MlirValue sizes[kLowerMaxLoops];
+  int64_t shape[kCageMaxLoops];
+  MlirValue sizes[kCageMaxLoops];
   intptr_t numDynamic = 0;
   for (int64_t d = 0; d < view->groupLoops; ++d) {
     shape[d] = mlirShapedTypeGetDimSize(type, d);
@@ -196,26 +197,21 @@ typedef struct OverGroups {
 
 enum { kMaxGenericOperands = 6 };
 
-/* The result of a one-result op, null if the op could not be built. */
-static MlirValue resultOf(MlirOperation op) {
-  return mlirOperationIsNull(op) ? nullValue : mlirOperationGetResult(op, 0);
-}
-
 static MlirValue buildOverGroups(CageBuilder *b, const OverGroups *g) {
   const GroupView *view = g->view;
   intptr_t numInputs = g->numElements + g->numPerGroup;
   MlirValue inputs[kMaxGenericOperands];
-  LowerMapText maps[kMaxGenericOperands + 1];
+  CageMapText maps[kMaxGenericOperands + 1];
   const char *mapTexts[kMaxGenericOperands + 1];
   for (intptr_t i = 0; i < numInputs; ++i) {
     bool element = i < g->numElements;
     inputs[i] = element ? g->elements[i] : g->perGroup[i - g->numElements];
-    mapTexts[i] = lowerPrefixMap(&maps[i], view->rank,
-                                 element ? view->rank : view->groupLoops);
+    mapTexts[i] = cagePrefixMapText(&maps[i], view->rank,
+                                    element ? view->rank : view->groupLoops);
   }
-  mapTexts[numInputs] = lowerPrefixMap(
+  mapTexts[numInputs] = cagePrefixMapText(
       &maps[numInputs], view->rank, g->reduce ? view->groupLoops : view->rank);
-  const char *iterators[kLowerMaxLoops];
+  const char *iterators[kCageMaxLoops];
   for (int64_t d = 0; d < view->rank; ++d)
     iterators[d] =
         g->reduce && d >= view->groupLoops ? "reduction" : "parallel";
@@ -229,7 +225,7 @@ static MlirValue buildOverGroups(CageBuilder *b, const OverGroups *g) {
                           .numLoops = view->rank,
                           .body = g->body,
                           .userData = g->userData};
-  return resultOf(cageBuildGeneric(b, &spec));
+  return cageOperationGetResult(cageBuildGeneric(b, &spec), 0);
 }
 
 /* An element-wise generic over the view with one output like the view. */
@@ -258,8 +254,8 @@ static MlirValue reduceGroups(CageBuilder *b, const GroupView *view,
  * tensor), one result into `init`. */
 static MlirValue mapGroups(CageBuilder *b, MlirValue values, MlirValue init,
                            CageGenericBodyBuilder body, void *userData) {
-  return resultOf(
-      cageBuildElementwise(b, &values, 1, &init, 1, body, userData));
+  return cageOperationGetResult(
+      cageBuildElementwise(b, &values, 1, &init, 1, body, userData), 0);
 }
 
 /*===--- Bodies -----------------------------------------------------------===*/
@@ -314,11 +310,11 @@ static void gridStepBody(CageBuilder *body, const MlirValue *args,
  * `rank` loops of the given sizes (sizes[0] is not needed). */
 static MlirValue linearIndex(CageBuilder *body, const MlirValue *sizes,
                              int64_t rank) {
-  MlirValue index = lowerBuildLinalgIndex(body, 0);
+  MlirValue index = cageBuildLinalgIndex(body, 0);
   for (int64_t d = 1; d < rank; ++d) {
     MlirValue scaled = cageBuildBinary(body, "arith.muli", index, sizes[d]);
     index = cageBuildBinary(body, "arith.addi", scaled,
-                            lowerBuildLinalgIndex(body, d));
+                            cageBuildLinalgIndex(body, d));
   }
   return cageBuildCast(body, "arith.index_cast", index,
                        mlirIntegerTypeGet(body->context, 64));
@@ -454,7 +450,7 @@ static MlirValue quantizeElements(CageBuilder *b, const LowerQuantizer *q,
                                   MlirValue seed) {
   BodyContext ctx = {.q = q};
   LowerPhiloxKeys keys;
-  MlirValue sizes[kLowerMaxLoops] = {{NULL}};
+  MlirValue sizes[kCageMaxLoops] = {{NULL}};
   if (!mlirValueIsNull(seed)) {
     lowerBuildPhiloxKeys(b, seed, &keys);
     for (int64_t d = 1; d < view->rank; ++d)
@@ -479,23 +475,25 @@ static MlirValue buildQuantize(CageBuilder *b, const LowerQuantizer *q,
 static MlirValue subtract(CageBuilder *b, MlirValue x, MlirValue y) {
   MlirValue operands[] = {x, y};
   MlirValue init = cageBuildEmptyLike(b, x);
-  return resultOf(
-      cageBuildElementwise(b, operands, 2, &init, 1, subtractBody, NULL));
+  return cageOperationGetResult(
+      cageBuildElementwise(b, operands, 2, &init, 1, subtractBody, NULL), 0);
 }
 
-MlirValue lowerBuildQuantError(CageBuilder *b, MlirAttribute quantizer,
-                               CageErrorMode error, MlirValue w) {
-  LowerQuantizer q = lowerReadQuantizer(quantizer);
+/* e = w - Q(w) (cage.quant_error, error = keep) or, with zero_clipped, the
+ * same with e = +0 where w is clipped (with rotation
+ * e = H(clipped(w·H) ? +0 : w·H - q(w·H))). */
+static MlirValue buildQuantError(CageBuilder *b, const LowerQuantizer *q,
+                                 CageErrorMode error, MlirValue w) {
   /* keep with rotation subtracts in the unrotated domain: w - H(q(H(w))). */
-  if (q.rotation == CageRotationHadamard && error == CageErrorModeKeep)
-    return subtract(b, w, buildQuantize(b, &q, w, nullValue, nullValue));
+  if (q->rotation == CageRotationHadamard && error == CageErrorModeKeep)
+    return subtract(b, w, buildQuantize(b, q, w, nullValue, nullValue));
   /* Otherwise the error is taken where q is, in one generic. */
-  GroupView view = viewGroups(b, &q, rotate(b, &q, w));
-  Scales scales = groupScales(b, &q, &view, nullValue);
-  BodyContext ctx = {.q = &q, .error = error};
+  GroupView view = viewGroups(b, q, rotate(b, q, w));
+  Scales scales = groupScales(b, q, &view, nullValue);
+  BodyContext ctx = {.q = q, .error = error};
   MlirValue e = mapElements(b, &view, &view.value, 1, scales.values,
                             scales.count, errorBody, &ctx);
-  return rotate(b, &q, unviewGroups(b, &view, e, mlirValueGetType(w)));
+  return rotate(b, q, unviewGroups(b, &view, e, mlirValueGetType(w)));
 }
 
 /* dα = γ · Σ_group f64(dy) · f64(dq/dα), on the rotated views. */
@@ -546,18 +544,8 @@ static void buildSte(CageBuilder *b, const LowerQuantizer *q,
 
 /*===--- Patterns ---------------------------------------------------------===*/
 
-static MlirAttribute attributeOf(MlirOperation op, const char *name) {
-  return mlirOperationGetAttributeByName(op,
-                                         mlirStringRefCreateFromCString(name));
-}
-
-static bool isSte(MlirOperation op) {
-  return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
-                            mlirStringRefCreateFromCString("cage.ste"));
-}
-
 static LowerQuantizer quantizerOf(MlirOperation op) {
-  return lowerReadQuantizer(attributeOf(op, "quantizer"));
+  return lowerReadQuantizer(lowerAttribute(op, "quantizer"));
 }
 
 static const char *whyNotLowerable(MlirOperation op, char *reason, size_t size);
@@ -584,7 +572,7 @@ static void lowerQuantizeOp(CageBuilder *b, MlirOperation op,
 static void lowerSteOp(CageBuilder *b, MlirOperation op, MlirValue *results) {
   LowerQuantizer q = quantizerOf(op);
   CageEstimator estimator =
-      cageEstimatorAttrGetValue(attributeOf(op, "estimator"));
+      cageEstimatorAttrGetValue(lowerAttribute(op, "estimator"));
   MlirValue dy = mlirOperationGetOperand(op, 0);
   MlirValue x = mlirOperationGetOperand(op, 1);
   MlirValue scale = mlirOperationGetNumOperands(op) > 2
@@ -595,13 +583,13 @@ static void lowerSteOp(CageBuilder *b, MlirOperation op, MlirValue *results) {
 
 static void lowerQuantErrorOp(CageBuilder *b, MlirOperation op,
                               MlirValue *results) {
-  MlirAttribute error = attributeOf(op, "error");
+  LowerQuantizer q = quantizerOf(op);
+  MlirAttribute error = lowerAttribute(op, "error");
   CageErrorMode mode =
       !mlirAttributeIsNull(error) && cageAttributeIsAErrorMode(error)
           ? cageErrorModeAttrGetValue(error)
           : CageErrorModeKeep;
-  results[0] = lowerBuildQuantError(b, attributeOf(op, "quantizer"), mode,
-                                    mlirOperationGetOperand(op, 0));
+  results[0] = buildQuantError(b, &q, mode, mlirOperationGetOperand(op, 0));
 }
 
 /* Builds the lowering into a detached block, and only when every
@@ -661,21 +649,11 @@ static MlirLogicalResult rewriteQuantError(MlirRewritePattern pattern,
   return rewriteStaged(op, rewriter, lowerQuantErrorOp);
 }
 
-static void
-addPattern(MlirContext ctx, MlirRewritePatternSet patterns, const char *opName,
-           MlirLogicalResult (*rewrite)(MlirRewritePattern, MlirOperation,
-                                        MlirPatternRewriter, void *)) {
-  MlirRewritePatternCallbacks callbacks = {NULL, NULL, rewrite};
-  MlirRewritePattern pattern = mlirOpRewritePatternCreate(
-      mlirStringRefCreateFromCString(opName), 1, ctx, callbacks, NULL, 0, NULL);
-  mlirRewritePatternSetAdd(patterns, pattern);
-}
-
 void cagePopulateQuantizerLoweringPatterns(MlirContext ctx,
                                            MlirRewritePatternSet patterns) {
-  addPattern(ctx, patterns, "cage.quantize", rewriteQuantize);
-  addPattern(ctx, patterns, "cage.ste", rewriteSte);
-  addPattern(ctx, patterns, "cage.quant_error", rewriteQuantError);
+  lowerAddPattern(ctx, patterns, "cage.quantize", rewriteQuantize);
+  lowerAddPattern(ctx, patterns, "cage.ste", rewriteSte);
+  lowerAddPattern(ctx, patterns, "cage.quant_error", rewriteQuantError);
 }
 
 /*===--- What can be lowered ----------------------------------------------===*/
@@ -685,11 +663,11 @@ void cagePopulateQuantizerLoweringPatterns(MlirContext ctx,
  * that the loop-map texts have room for. Returns null, or why not. */
 static const char *whyNotLowerable(MlirOperation op, char *reason,
                                    size_t size) {
-  MlirAttribute quantizer = attributeOf(op, "quantizer");
+  MlirAttribute quantizer = lowerAttribute(op, "quantizer");
   if (mlirAttributeIsNull(quantizer) || !cageAttributeIsAQuantizer(quantizer))
     return "an op without a #cage.quantizer attribute";
-  MlirAttribute estimator = attributeOf(op, "estimator");
-  if (isSte(op) &&
+  MlirAttribute estimator = lowerAttribute(op, "estimator");
+  if (lowerIsOp(op, "cage.ste") &&
       (mlirAttributeIsNull(estimator) || !cageAttributeIsAEstimator(estimator)))
     return "a cage.ste without an estimator";
   if (mlirOperationGetNumOperands(op) < 1)
