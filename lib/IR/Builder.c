@@ -269,19 +269,6 @@ MlirValue cageBuildCmpI(CageBuilder *b, const char *predicate, MlirValue lhs,
   return buildComparison(b, &cmpi, predicate, lhs, rhs);
 }
 
-void cageBuildMulUIExtended(CageBuilder *b, MlirValue lhs, MlirValue rhs,
-                            MlirValue *low, MlirValue *high) {
-  *low = *high = nullValue;
-  MlirValue operands[] = {lhs, rhs};
-  if (anyNull(operands, 2) || !isRegisteredOp(b, "arith.mului_extended"))
-    return;
-  MlirType types[] = {mlirValueGetType(lhs), mlirValueGetType(lhs)};
-  MlirOperation op =
-      buildOp(b, "arith.mului_extended", 2, operands, 2, types, 0, NULL);
-  *low = mlirOperationGetResult(op, 0);
-  *high = mlirOperationGetResult(op, 1);
-}
-
 MlirValue cageBuildSelect(CageBuilder *b, MlirValue condition,
                           MlirValue trueValue, MlirValue falseValue) {
   MlirValue operands[] = {condition, trueValue, falseValue};

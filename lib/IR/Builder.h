@@ -122,13 +122,6 @@ MLIR_CAPI_EXPORTED MlirValue cageBuildCmpI(CageBuilder *b,
                                            const char *predicate, MlirValue lhs,
                                            MlirValue rhs);
 
-/** arith.mului_extended: the low and the high half of the double-width
- * unsigned product of two integers of one type, stored in `*low` and
- * `*high` (both null when the op is not built). */
-MLIR_CAPI_EXPORTED void cageBuildMulUIExtended(CageBuilder *b, MlirValue lhs,
-                                               MlirValue rhs, MlirValue *low,
-                                               MlirValue *high);
-
 /** arith.select: `condition ? trueValue : falseValue`. */
 MLIR_CAPI_EXPORTED MlirValue cageBuildSelect(CageBuilder *b,
                                              MlirValue condition,

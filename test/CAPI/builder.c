@@ -708,28 +708,6 @@ static void testCmpI(MlirContext ctx) {
 // CHECK-NEXT:   return %[[LT]], %[[EQ]] : i1, i1
 // CHECK:      verified: 1
 
-static void testMulUIExtended(MlirContext ctx) {
-  Checked c = beginChecked(ctx, "mului_extended", "(i32, i32) -> (i32, i32)");
-  MlirValue x = mlirBlockGetArgument(c.entry, 0);
-  MlirValue y = mlirBlockGetArgument(c.entry, 1);
-  MlirValue results[2];
-  cageBuildMulUIExtended(&c.b, x, y, &results[0], &results[1]);
-  MlirValue low, high;
-  cageBuildMulUIExtended(&c.b, x, (MlirValue){NULL}, &low, &high);
-  fprintf(stderr, "null operand gives null: %d %d\n", mlirValueIsNull(low),
-          mlirValueIsNull(high));
-  endChecked(ctx, &c, results, 2);
-}
-
-// A null operand is no new error; nothing is built for it.
-// CHECK-LABEL: TEST: mului_extended
-// CHECK-NEXT: null operand gives null: 1 1
-// CHECK:      func.func @mului_extended(%[[X:.*]]: i32, %[[Y:.*]]: i32)
-// CHECK-NEXT:   %[[LO:.*]], %[[HI:.*]] = arith.mului_extended %[[X]], %[[Y]]
-// CHECK-SAME:     : i32
-// CHECK-NEXT:   return %[[LO]], %[[HI]] : i32, i32
-// CHECK:      verified: 1
-
 /* y = x + f32(the index of loop 1) */
 static void addColumnIndex(CageBuilder *body, const MlirValue *args,
                            intptr_t numArgs, MlirValue *yielded,
@@ -949,7 +927,6 @@ int main(void) {
   testBadInput(ctx);
   testConstantInt(ctx);
   testCmpI(ctx);
-  testMulUIExtended(ctx);
   testLinalgIndex(ctx);
   testExpandCollapseShape(ctx);
   testSplitMergeInnermost(ctx);

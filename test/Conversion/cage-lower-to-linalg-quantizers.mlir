@@ -169,15 +169,15 @@ func.func @quantize_centered_operand(%x: tensor<?x?xf32>, %a: tensor<?xf32>) -> 
 
 // Stochastic rounding: the ten round keys from the seed once (9 Weyl bumps
 // of each half), then in the body the element's linear index, Philox4x32-10
-// on i32 (18 products: the first round's M1 · 0 and the last round's unused
-// M0 · c0 fold away), u = (out0 >> 8) · 2^-24 and floor(y) + (u < frac).
+// on i32 (18 widening products, extui to i64 · the multiplier: the first
+// round's M1 · 0 and the last round's unused M0 · c0 fold away), u = (out0 >> 8) · 2^-24 and floor(y) + (u < frac).
 // No round-half-even anywhere.
 // CHECK-LABEL: func.func @quantize_stochastic
 // CHECK-SAME:    (%[[X:.*]]: tensor<3x?xf32>, %[[SEED:.*]]: i64)
 // CHECK-DAG:     %[[W0:.*]] = arith.constant -1640531527 : i32
 // CHECK-DAG:     %[[W1:.*]] = arith.constant -1150833019 : i32
-// CHECK-DAG:     %[[M0:.*]] = arith.constant -766435501 : i32
-// CHECK-DAG:     %[[M1:.*]] = arith.constant -845247145 : i32
+// CHECK-DAG:     %[[M0:.*]] = arith.constant 3528531795 : i64
+// CHECK-DAG:     %[[M1:.*]] = arith.constant 3449720151 : i64
 // CHECK-DAG:     %[[ULP:.*]] = arith.constant 5.96046448E-8 : f32
 // CHECK-NOT:     math.roundeven
 // CHECK:         %[[K0:.*]] = arith.trunci %[[SEED]] : i64 to i32
@@ -192,7 +192,8 @@ func.func @quantize_centered_operand(%x: tensor<?x?xf32>, %a: tensor<?xf32>) -> 
 // CHECK:           %[[LIN:.*]] = arith.addi %[[ROW]], %[[I1]] : index
 // CHECK:           arith.index_cast %[[LIN]] : index to i64
 // CHECK:           %[[Y:.*]] = arith.divf
-// CHECK-COUNT-18:  arith.mului_extended
+// CHECK-COUNT-18:  arith.muli %{{.*}}, %{{.*}} : i64
+// CHECK-NOT:       arith.mului_extended
 // CHECK:           %[[TOP:.*]] = arith.shrui %{{.*}}, %{{.*}} : i32
 // CHECK:           %[[UI:.*]] = arith.uitofp %[[TOP]] : i32 to f32
 // CHECK:           %[[U:.*]] = arith.mulf %[[UI]], %[[ULP]] : f32

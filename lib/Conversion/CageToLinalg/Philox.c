@@ -3,7 +3,7 @@
 |* Random123's philox4x32_R(10, ctr, key): round 1 with the key as given,     *|
 |* then for rounds 2..10 bump the key by the Weyl constants and do one more   *|
 |* round. A round, with (hi0, lo0) = M0 * c0 and (hi1, lo1) = M1 * c2 (the    *|
-|* 64-bit products, from arith.mului_extended on i32):                        *|
+|* 64-bit products of the zero-extended i32 operands):                        *|
 |*   c = (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0).                            *|
 |* All i32 arithmetic wraps modulo 2^32, as Random123's uint32_t does.        *|
 |*                                                                            *|
@@ -52,12 +52,25 @@ static MlirValue xor3(CageBuilder *b, MlirValue x, MlirValue y, MlirValue z) {
                          cageBuildBinary(b, "arith.xori", x, y), z);
 }
 
+/* The 64-bit product of an i32 and a multiplier given as a zero-extended
+ * i64. Not arith.mului_extended: once vectorized it becomes an n-D vector
+ * op that ArithToLLVM does not convert, while extui/muli/shrui/trunci do. */
+static void mulWide(CageBuilder *b, MlirValue m, MlirValue x, MlirValue *lo,
+                    MlirValue *hi) {
+  MlirValue product = cageBuildBinary(
+      b, "arith.muli",
+      cageBuildCast(b, "arith.extui", x, mlirIntegerTypeGet(b->context, 64)),
+      m);
+  *lo = low32(b, product);
+  *hi = high32(b, product);
+}
+
 /* One Philox round on the counter c[4] with the round key (k0, k1). */
 static void philoxRound(CageBuilder *b, MlirValue c[4], MlirValue m0,
                         MlirValue m1, MlirValue k0, MlirValue k1) {
   MlirValue lo0, hi0, lo1, hi1;
-  cageBuildMulUIExtended(b, m0, c[0], &lo0, &hi0);
-  cageBuildMulUIExtended(b, m1, c[2], &lo1, &hi1);
+  mulWide(b, m0, c[0], &lo0, &hi0);
+  mulWide(b, m1, c[2], &lo1, &hi1);
   MlirValue c0 = xor3(b, hi1, c[1], k0);
   MlirValue c2 = xor3(b, hi0, c[3], k1);
   c[0] = c0;
@@ -73,8 +86,8 @@ MlirValue lowerBuildPhiloxUniform(CageBuilder *body,
   MlirValue c[4] = {nullValue, nullValue, zero, zero};
   c[0] = low32(body, index);
   c[1] = high32(body, index);
-  MlirValue m0 = cageBuildConstantInt(body, i32Type(body), kMultiplier0);
-  MlirValue m1 = cageBuildConstantInt(body, i32Type(body), kMultiplier1);
+  MlirValue m0 = cageBuildConstantI64(body, kMultiplier0);
+  MlirValue m1 = cageBuildConstantI64(body, kMultiplier1);
   for (int r = 0; r < kLowerPhiloxRounds; ++r)
     philoxRound(body, c, m0, m1, keys->k0[r], keys->k1[r]);
   /* The top 24 bits of out[0]: uitofp of a 24-bit integer and the scaling
