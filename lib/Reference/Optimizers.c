@@ -185,6 +185,69 @@ static void decoupledCorrection(float *w, const float *e, int64_t numel,
     w[i] = w[i] - c * e[i];
 }
 
+/* One plain optimizer step of w with the gradient g, its options and state
+ * in `step`. */
+typedef int (*OptimizerStep)(const void *step, int64_t numel, float *w,
+                             const float *g, float lr);
+
+typedef struct AdamWStep {
+  const CageRefAdamW *opt;
+  float *m, *v;
+  int64_t t;
+} AdamWStep;
+
+static int adamWStep(const void *step, int64_t numel, float *w, const float *g,
+                     float lr) {
+  const AdamWStep *s = step;
+  return cageRefAdamW(s->opt, numel, w, g, s->m, s->v, lr, s->t);
+}
+
+typedef struct SgdStep {
+  const CageRefSgd *opt;
+  float *b;
+} SgdStep;
+
+static int sgdStep(const void *step, int64_t numel, float *w, const float *g,
+                   float lr) {
+  const SgdStep *s = step;
+  return cageRefSgd(s->opt, numel, w, g, s->b, lr);
+}
+
+/* 1.3 for lambda_t != 0: e = w - Q(w) from w as given, then the optimizer
+ * step coupled (with g + lambda_t * e) or decoupled (with g, then
+ * w <- w - (lr lambda_t) e). */
+static int correctedStep(const CageRefQuantizer *q, CageErrorMode error,
+                         CageCoupling coupling, int64_t rank,
+                         const int64_t *dims, int64_t numel, float *w,
+                         const float *g, float lr, float lambdaT,
+                         OptimizerStep stepFn, const void *step) {
+  float *e = refAllocFloats(numel);
+  if (!e)
+    return CageRefErrorMemory;
+  int status = cageRefQuantError(q, error, rank, dims, w, e);
+  if (status != CageRefOk) {
+    free(e);
+    return status;
+  }
+  if (coupling == CageCouplingCoupled) {
+    /* coupled: g <- g + lambda_t * e, then the optimizer step. */
+    float *corrected = coupledGradient(g, e, numel, lambdaT);
+    if (!corrected) {
+      free(e);
+      return CageRefErrorMemory;
+    }
+    status = stepFn(step, numel, w, corrected, lr);
+    free(corrected);
+  } else {
+    /* decoupled: the optimizer step with g, then w <- w - (lr lambda_t) e. */
+    status = stepFn(step, numel, w, g, lr);
+    if (status == CageRefOk)
+      decoupledCorrection(w, e, numel, lr, lambdaT);
+  }
+  free(e);
+  return status;
+}
+
 int cageRefUpdateAdamW(const CageRefQuantizer *q, CageErrorMode error,
                        CageCoupling coupling, const CageRefAdamW *opt,
                        int64_t rank, const int64_t *dims, float *w,
@@ -205,33 +268,10 @@ int cageRefUpdateAdamW(const CageRefQuantizer *q, CageErrorMode error,
   /* 1.3: with lambda_t = 0, exactly the plain optimizer step. */
   if (lambdaT == 0.0f)
     return cageRefAdamW(opt, numel, w, g, m, v, lr, t);
-
-  /* 1.3: e = w - Q(w), from w before weight decay. */
-  float *e = refAllocFloats(numel);
-  if (!e)
-    return CageRefErrorMemory;
-  status = cageRefQuantError(q, error, rank, dims, w, e);
-  if (status != CageRefOk) {
-    free(e);
-    return status;
-  }
-  if (coupling == CageCouplingCoupled) {
-    /* coupled: g <- g + lambda_t * e, then the optimizer step. */
-    float *corrected = coupledGradient(g, e, numel, lambdaT);
-    if (!corrected) {
-      free(e);
-      return CageRefErrorMemory;
-    }
-    status = cageRefAdamW(opt, numel, w, corrected, m, v, lr, t);
-    free(corrected);
-  } else {
-    /* decoupled: the optimizer step with g, then w <- w - (lr lambda_t) e. */
-    status = cageRefAdamW(opt, numel, w, g, m, v, lr, t);
-    if (status == CageRefOk)
-      decoupledCorrection(w, e, numel, lr, lambdaT);
-  }
-  free(e);
-  return status;
+  /* 1.3: e from w before weight decay. */
+  AdamWStep step = {opt, m, v, t};
+  return correctedStep(q, error, coupling, rank, dims, numel, w, g, lr, lambdaT,
+                       adamWStep, &step);
 }
 
 int cageRefUpdateSgd(const CageRefQuantizer *q, CageErrorMode error,
@@ -251,31 +291,7 @@ int cageRefUpdateSgd(const CageRefQuantizer *q, CageErrorMode error,
   /* 1.3: with lambda_t = 0, exactly the plain optimizer step. */
   if (lambdaT == 0.0f)
     return cageRefSgd(opt, numel, w, g, b, lr);
-
-  /* 1.3: e = w - Q(w), from w as given. */
-  float *e = refAllocFloats(numel);
-  if (!e)
-    return CageRefErrorMemory;
-  status = cageRefQuantError(q, error, rank, dims, w, e);
-  if (status != CageRefOk) {
-    free(e);
-    return status;
-  }
-  if (coupling == CageCouplingCoupled) {
-    /* coupled: g <- g + lambda_t * e, then the optimizer step. */
-    float *corrected = coupledGradient(g, e, numel, lambdaT);
-    if (!corrected) {
-      free(e);
-      return CageRefErrorMemory;
-    }
-    status = cageRefSgd(opt, numel, w, corrected, b, lr);
-    free(corrected);
-  } else {
-    /* decoupled: the optimizer step with g, then w <- w - (lr lambda_t) e. */
-    status = cageRefSgd(opt, numel, w, g, b, lr);
-    if (status == CageRefOk)
-      decoupledCorrection(w, e, numel, lr, lambdaT);
-  }
-  free(e);
-  return status;
+  SgdStep step = {opt, b};
+  return correctedStep(q, error, coupling, rank, dims, numel, w, g, lr, lambdaT,
+                       sgdStep, &step);
 }

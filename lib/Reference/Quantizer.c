@@ -181,21 +181,29 @@ int cageRefClipValues(const CageRefQuantizer *q, int64_t rank,
  * Q, masks, quant_error
  *===----------------------------------------------------------------------===*/
 
-int cageRefQuantize(const CageRefQuantizer *q, int64_t rank,
-                    const int64_t *dims, const float *x, const float *alpha,
-                    uint64_t seed, float *y) {
-  int64_t numel;
-  int status = refCheckQuantizer(q, rank, dims, &numel);
+/* The checks of an op on x with an optional alpha operand and a result
+ * `out`, then refPrepare: x * H in *xr and the clip values in *clip. */
+static int checkAndPrepare(const CageRefQuantizer *q, int64_t rank,
+                           const int64_t *dims, const float *x,
+                           const float *alpha, const void *out, int64_t *numel,
+                           float **xr, float **clip) {
+  int status = refCheckQuantizer(q, rank, dims, numel);
   if (status != CageRefOk)
     return status;
-  if (!x || !y)
+  if (!x || !out)
     return CageRefErrorNull;
   status = refCheckAlphaOperand(q, rank, dims, alpha);
   if (status != CageRefOk)
     return status;
+  return refPrepare(q, rank, dims, *numel, x, alpha, xr, clip);
+}
 
+int cageRefQuantize(const CageRefQuantizer *q, int64_t rank,
+                    const int64_t *dims, const float *x, const float *alpha,
+                    uint64_t seed, float *y) {
+  int64_t numel;
   float *xr, *clip;
-  status = refPrepare(q, rank, dims, numel, x, alpha, &xr, &clip);
+  int status = checkAndPrepare(q, rank, dims, x, alpha, y, &numel, &xr, &clip);
   if (status != CageRefOk)
     return status;
   /* q(x * H), element by element with its group's alpha; the stochastic
@@ -218,17 +226,9 @@ int cageRefClippedMask(const CageRefQuantizer *q, int64_t rank,
                        const int64_t *dims, const float *x, const float *alpha,
                        unsigned char *clipped) {
   int64_t numel;
-  int status = refCheckQuantizer(q, rank, dims, &numel);
-  if (status != CageRefOk)
-    return status;
-  if (!x || !clipped)
-    return CageRefErrorNull;
-  status = refCheckAlphaOperand(q, rank, dims, alpha);
-  if (status != CageRefOk)
-    return status;
-
   float *xr, *clip;
-  status = refPrepare(q, rank, dims, numel, x, alpha, &xr, &clip);
+  int status =
+      checkAndPrepare(q, rank, dims, x, alpha, clipped, &numel, &xr, &clip);
   if (status != CageRefOk)
     return status;
   int64_t groups = refGroupCount(q, rank, dims);

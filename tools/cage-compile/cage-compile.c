@@ -74,22 +74,6 @@ static ToolDiagnostics diag = {"cage-compile", NULL, 0};
  * Command line
  *===----------------------------------------------------------------------===*/
 
-static bool flagValue(int argc, char **argv, int *i, const char *name,
-                      const char **value) {
-  size_t n = strlen(name);
-  const char *arg = argv[*i];
-  if (strncmp(arg, name, n) != 0)
-    return false;
-  if (arg[n] == '=') {
-    *value = arg + n + 1;
-    return true;
-  }
-  if (arg[n] != '\0')
-    return false;
-  *value = *i + 1 < argc ? argv[++*i] : NULL;
-  return true;
-}
-
 static bool needValue(const char *flag, const char *value) {
   if (value && *value)
     return true;
@@ -107,15 +91,15 @@ static int parseArgs(int argc, char **argv, Options *o) {
     const char *arg = argv[i], *value;
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
       return 2;
-    if (flagValue(argc, argv, &i, "-o", &value)) {
+    if (toolFlagValue(argc, argv, &i, "-o", &value)) {
       if (!needValue("-o", value))
         return 1;
       o->output = value;
-    } else if (flagValue(argc, argv, &i, "--header", &value)) {
+    } else if (toolFlagValue(argc, argv, &i, "--header", &value)) {
       if (!needValue("--header", value))
         return 1;
       o->header = value;
-    } else if (flagValue(argc, argv, &i, "--emit", &value)) {
+    } else if (toolFlagValue(argc, argv, &i, "--emit", &value)) {
       if (!needValue("--emit", value))
         return 1;
       if (strcmp(value, "obj") == 0)
@@ -131,21 +115,21 @@ static int parseArgs(int argc, char **argv, Options *o) {
                   value);
         return 1;
       }
-    } else if (flagValue(argc, argv, &i, "--target-triple", &value)) {
+    } else if (toolFlagValue(argc, argv, &i, "--target-triple", &value)) {
       if (!needValue("--target-triple", value))
         return 1;
       o->target.triple = value;
-    } else if (flagValue(argc, argv, &i, "--target-cpu", &value)) {
+    } else if (toolFlagValue(argc, argv, &i, "--target-cpu", &value)) {
       if (!needValue("--target-cpu", value))
         return 1;
       o->target.cpu = value;
-    } else if (flagValue(argc, argv, &i, "--target-features", &value)) {
+    } else if (toolFlagValue(argc, argv, &i, "--target-features", &value)) {
       if (!value) {
         toolError(&diag, "--target-features needs a value");
         return 1;
       }
       o->target.features = value;
-    } else if (flagValue(argc, argv, &i, "--vector-width", &value)) {
+    } else if (toolFlagValue(argc, argv, &i, "--vector-width", &value)) {
       char *end;
       long n = value ? strtol(value, &end, 10) : 0;
       if (!value || *end || n < 1 || n > 1024) {
@@ -162,15 +146,8 @@ static int parseArgs(int argc, char **argv, Options *o) {
       o->pipeline.threads = false;
     } else if (strcmp(arg, "--print-ir-after-all") == 0) {
       o->printIR = true;
-    } else if (arg[0] == '-' && arg[1] != '\0') {
-      toolError(&diag, "unknown option '%s' (see --help)", arg);
+    } else if (!toolInputFileArg(&diag, arg, &o->file)) {
       return 1;
-    } else if (o->file) {
-      toolError(&diag, "more than one input file ('%s' and '%s')", o->file,
-                arg);
-      return 1;
-    } else {
-      o->file = arg;
     }
   }
   if (!o->file) {

@@ -191,6 +191,45 @@ bool toolRunPipeline(MlirContext ctx, ToolDiagnostics *diagnostics,
 }
 
 /*===----------------------------------------------------------------------===*
+ * Command line
+ *===----------------------------------------------------------------------===*/
+
+bool toolFlagValue(int argc, char **argv, int *i, const char *name,
+                   const char **value) {
+  size_t n = strlen(name);
+  const char *arg = argv[*i];
+  if (strncmp(arg, name, n) != 0)
+    return false;
+  if (arg[n] == '=') {
+    *value = arg + n + 1;
+    return true;
+  }
+  if (arg[n] != '\0')
+    return false;
+  if (*i + 1 >= argc) {
+    *value = NULL;
+    return true;
+  }
+  *value = argv[++*i];
+  return true;
+}
+
+bool toolInputFileArg(ToolDiagnostics *diagnostics, const char *arg,
+                      const char **file) {
+  if (arg[0] == '-' && arg[1] != '\0') {
+    toolError(diagnostics, "unknown option '%s' (see --help)", arg);
+    return false;
+  }
+  if (*file) {
+    toolError(diagnostics, "more than one input file ('%s' and '%s')", *file,
+              arg);
+    return false;
+  }
+  *file = arg;
+  return true;
+}
+
+/*===----------------------------------------------------------------------===*
  * Types
  *===----------------------------------------------------------------------===*/
 

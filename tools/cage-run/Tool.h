@@ -52,6 +52,22 @@ void toolError(ToolDiagnostics *diagnostics, const char *format, ...)
 #endif
     ;
 
+/*===----------------------------------------------------------------------===*
+ * Command line
+ *===----------------------------------------------------------------------===*/
+
+/** Whether argv[*i] is the flag `name`, as `name VALUE` or `name=VALUE`;
+ *  then its value in *value (null when `name` is the last argument) and *i
+ *  advanced past what it consumed. */
+bool toolFlagValue(int argc, char **argv, int *i, const char *name,
+                   const char **value);
+
+/** Takes `arg`, which is not a known option, as the one input file in
+ *  *file; else false after printing that it is an unknown option or a
+ *  second input file. */
+bool toolInputFileArg(ToolDiagnostics *diagnostics, const char *arg,
+                      const char **file);
+
 /** The textual form of a type, into buf. */
 void toolTypeString(MlirType type, char *buf, size_t size);
 

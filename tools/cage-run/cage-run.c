@@ -82,27 +82,6 @@ static ToolDiagnostics diag = {"cage-run", NULL, 0};
  * Command line
  *===----------------------------------------------------------------------===*/
 
-/* `--name VALUE` or `--name=VALUE`; advances *i past what it consumed. */
-static bool flagValue(int argc, char **argv, int *i, const char *name,
-                      const char **value) {
-  size_t n = strlen(name);
-  const char *arg = argv[*i];
-  if (strncmp(arg, name, n) != 0)
-    return false;
-  if (arg[n] == '=') {
-    *value = arg + n + 1;
-    return true;
-  }
-  if (arg[n] != '\0')
-    return false;
-  if (*i + 1 >= argc) {
-    *value = NULL;
-    return true;
-  }
-  *value = argv[++*i];
-  return true;
-}
-
 static bool parseLong(const char *s, long *value) {
   if (!s || !*s)
     return false;
@@ -124,13 +103,13 @@ static int parseArgs(int argc, char **argv, Options *o) {
     const char *arg = argv[i], *value;
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
       return 2;
-    if (flagValue(argc, argv, &i, "--entry", &value)) {
+    if (toolFlagValue(argc, argv, &i, "--entry", &value)) {
       if (!value || !*value) {
         toolError(&diag, "--entry needs a function name");
         return 1;
       }
       o->entry = value;
-    } else if (flagValue(argc, argv, &i, "--in", &value)) {
+    } else if (toolFlagValue(argc, argv, &i, "--in", &value)) {
       if (!value) {
         toolError(&diag, "--in needs a .npy file");
         return 1;
@@ -140,7 +119,7 @@ static int parseArgs(int argc, char **argv, Options *o) {
         return 1;
       }
       o->ins[o->numIns++] = value;
-    } else if (flagValue(argc, argv, &i, "--out-arg", &value)) {
+    } else if (toolFlagValue(argc, argv, &i, "--out-arg", &value)) {
       const char *eq = value ? strchr(value, '=') : NULL;
       char index[32];
       long n;
@@ -159,7 +138,7 @@ static int parseArgs(int argc, char **argv, Options *o) {
         return 1;
       }
       o->outArgs[o->numOutArgs++] = (OutArg){n, eq + 1};
-    } else if (flagValue(argc, argv, &i, "--out", &value)) {
+    } else if (toolFlagValue(argc, argv, &i, "--out", &value)) {
       if (!value) {
         toolError(&diag, "--out needs a .npy file");
         return 1;
@@ -169,7 +148,7 @@ static int parseArgs(int argc, char **argv, Options *o) {
         return 1;
       }
       o->outs[o->numOuts++] = value;
-    } else if (flagValue(argc, argv, &i, "--repeat", &value)) {
+    } else if (toolFlagValue(argc, argv, &i, "--repeat", &value)) {
       if (!parseLong(value, &o->repeat) || o->repeat < 1) {
         toolError(&diag, "--repeat needs a positive count, not '%s'",
                   value ? value : "");
@@ -181,15 +160,8 @@ static int parseArgs(int argc, char **argv, Options *o) {
       o->vectorize = false;
     } else if (strcmp(arg, "--no-threads") == 0) {
       o->threads = false;
-    } else if (arg[0] == '-' && arg[1] != '\0') {
-      toolError(&diag, "unknown option '%s' (see --help)", arg);
+    } else if (!toolInputFileArg(&diag, arg, &o->file)) {
       return 1;
-    } else if (o->file) {
-      toolError(&diag, "more than one input file ('%s' and '%s')", o->file,
-                arg);
-      return 1;
-    } else {
-      o->file = arg;
     }
   }
   if (!o->file) {
