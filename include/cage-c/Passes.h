@@ -23,6 +23,22 @@ MLIR_CAPI_EXPORTED void cageRegisterPasses(void);
 MLIR_CAPI_EXPORTED MlirPass cageCreateVerifyPass(void);
 MLIR_CAPI_EXPORTED void cageRegisterVerifyPass(void);
 
+/** cage-fuse-correction: the unfused spellings of a CAGE step
+ *  (cage.quant_error, the correction, cage.adamw/cage.sgd) to one
+ *  cage.update (on func.func). */
+MLIR_CAPI_EXPORTED MlirPass cageCreateFuseCorrectionPass(void);
+MLIR_CAPI_EXPORTED void cageRegisterFuseCorrectionPass(void);
+
+/** cage-expand-update: each cage.update to its unfused spelling, the
+ *  inverse of cage-fuse-correction (on func.func). */
+MLIR_CAPI_EXPORTED MlirPass cageCreateExpandUpdatePass(void);
+MLIR_CAPI_EXPORTED void cageRegisterExpandUpdatePass(void);
+
+/** cage-fuse-multi-tensor: the updates of a function that share their
+ *  hyper-parameters to one cage.multi_update (on func.func). */
+MLIR_CAPI_EXPORTED MlirPass cageCreateFuseMultiTensorPass(void);
+MLIR_CAPI_EXPORTED void cageRegisterFuseMultiTensorPass(void);
+
 /** cage-lower-to-linalg: every cage op to linalg/tensor/arith/math on
  *  tensors (on func.func). */
 MLIR_CAPI_EXPORTED MlirPass cageCreateLowerToLinalgPass(void);

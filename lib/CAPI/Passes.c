@@ -18,8 +18,35 @@ void cageRegisterLowerToLinalgPass(void) {
   cagePassRegister(&cageLowerToLinalgPass);
 }
 
+MlirPass cageCreateFuseCorrectionPass(void) {
+  return cagePassCreate(&cageFuseCorrectionPass);
+}
+
+void cageRegisterFuseCorrectionPass(void) {
+  cagePassRegister(&cageFuseCorrectionPass);
+}
+
+MlirPass cageCreateExpandUpdatePass(void) {
+  return cagePassCreate(&cageExpandUpdatePass);
+}
+
+void cageRegisterExpandUpdatePass(void) {
+  cagePassRegister(&cageExpandUpdatePass);
+}
+
+MlirPass cageCreateFuseMultiTensorPass(void) {
+  return cagePassCreate(&cageFuseMultiTensorPass);
+}
+
+void cageRegisterFuseMultiTensorPass(void) {
+  cagePassRegister(&cageFuseMultiTensorPass);
+}
+
 void cageRegisterPasses(void) {
   cageRegisterVerifyPass();
+  cageRegisterFuseCorrectionPass();
+  cageRegisterExpandUpdatePass();
+  cageRegisterFuseMultiTensorPass();
   cageRegisterLowerToLinalgPass();
   cageRegisterCPUPasses();
 }

@@ -32,6 +32,7 @@ static const char usage[] =
     "                    [--target-triple=T] [--target-cpu=C]\n"
     "                    [--target-features=F] [--vector-width=N]\n"
     "                    [--no-vectorize] [--no-threads] "
+    "[--no-fuse-updates] "
     "[--print-ir-after-all]\n"
     "\n"
     "Compiles FILE ahead of time for the CPU through cage-cpu-pipeline and\n"
@@ -53,6 +54,8 @@ static const char usage[] =
     "  --no-vectorize         cage-cpu-pipeline{vectorize=false}\n"
     "  --no-threads           cage-cpu-pipeline{threads=false}: the object\n"
     "                         then needs no libomp\n"
+    "  --no-fuse-updates      cage-cpu-pipeline{fuse-updates=false}: no\n"
+    "                         cage-fuse-correction, cage-fuse-multi-tensor\n"
     "  --print-ir-after-all   print the module after every pass to stderr\n"
     "  --help                 this text\n"
     "\n"
@@ -144,6 +147,8 @@ static int parseArgs(int argc, char **argv, Options *o) {
       o->pipeline.vectorize = false;
     } else if (strcmp(arg, "--no-threads") == 0) {
       o->pipeline.threads = false;
+    } else if (strcmp(arg, "--no-fuse-updates") == 0) {
+      o->pipeline.fuseUpdates = false;
     } else if (strcmp(arg, "--print-ir-after-all") == 0) {
       o->printIR = true;
     } else if (!toolInputFileArg(&diag, arg, &o->file)) {

@@ -38,6 +38,7 @@ static const char usage[] =
     "usage: cage-run FILE.mlir --entry F [--in A.npy]... [--out R.npy]...\n"
     "                [--out-arg N=FILE.npy]... [--repeat N]\n"
     "                [--print-ir-after-all] [--no-vectorize] [--no-threads]\n"
+    "                [--no-fuse-updates]\n"
     "\n"
     "JIT-compiles FILE through cage-cpu-pipeline and calls the public\n"
     "function F once (or N times).\n"
@@ -53,6 +54,7 @@ static const char usage[] =
     "  --print-ir-after-all  print the module after every pass to stderr\n"
     "  --no-vectorize        cage-cpu-pipeline{vectorize=false}\n"
     "  --no-threads          cage-cpu-pipeline{threads=false} (no OpenMP)\n"
+    "  --no-fuse-updates     cage-cpu-pipeline{fuse-updates=false}\n"
     "  --help                this text\n"
     "\n"
     "dtypes: f16, f32, f64 (float16/32/64), i1 (bool), i8, i16, i32, i64,\n"
@@ -73,7 +75,7 @@ typedef struct Options {
   OutArg outArgs[MAX_VALUES];
   int numOutArgs;
   long repeat;
-  bool printIR, vectorize, threads;
+  bool printIR, vectorize, threads, fuseUpdates;
 } Options;
 
 static ToolDiagnostics diag = {"cage-run", NULL, 0};
@@ -98,7 +100,7 @@ static bool parseLong(const char *s, long *value) {
 static int parseArgs(int argc, char **argv, Options *o) {
   memset(o, 0, sizeof *o);
   o->repeat = 1;
-  o->vectorize = o->threads = true;
+  o->vectorize = o->threads = o->fuseUpdates = true;
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i], *value;
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
@@ -160,6 +162,8 @@ static int parseArgs(int argc, char **argv, Options *o) {
       o->vectorize = false;
     } else if (strcmp(arg, "--no-threads") == 0) {
       o->threads = false;
+    } else if (strcmp(arg, "--no-fuse-updates") == 0) {
+      o->fuseUpdates = false;
     } else if (!toolInputFileArg(&diag, arg, &o->file)) {
       return 1;
     }
@@ -589,6 +593,7 @@ int main(int argc, char **argv) {
   CageCPUPipelineOptions pipeline = cageCPUPipelineOptionsGetDefault();
   pipeline.vectorize = o.vectorize;
   pipeline.threads = o.threads;
+  pipeline.fuseUpdates = o.fuseUpdates;
   if (!toolRunPipeline(ctx, &diag, module, &pipeline, o.printIR))
     goto done;
 

@@ -46,6 +46,11 @@ typedef struct CageCPUPipelineOptions {
   /** [threads] Run the outer parallel loops on OpenMP threads (libomp;
    *  OMP_NUM_THREADS at run time). */
   bool threads;
+  /** [fuse-updates] Run cage-fuse-correction and cage-fuse-multi-tensor
+   *  before lowering: unfused CAGE steps become cage.update, and the
+   *  updates of a function that share hyper-parameters one
+   *  cage.multi_update (one parallel region). */
+  bool fuseUpdates;
   /** [fuse-elementwise] Fuse producer-consumer elementwise linalg ops on
    *  tensors before bufferization. */
   bool fuseElementwise;
@@ -53,7 +58,8 @@ typedef struct CageCPUPipelineOptions {
   bool cInterface;
 } CageCPUPipelineOptions;
 
-/** The defaults: vectorize, 16 lanes, threads, fusion, C interface. */
+/** The defaults: vectorize, 16 lanes, threads, update fusion, elementwise
+ *  fusion, C interface. */
 MLIR_CAPI_EXPORTED CageCPUPipelineOptions
 cageCPUPipelineOptionsGetDefault(void);
 

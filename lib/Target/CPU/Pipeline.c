@@ -51,6 +51,7 @@ CageCPUPipelineOptions cageCPUPipelineOptionsGetDefault(void) {
   CageCPUPipelineOptions o = {.vectorize = true,
                               .vectorWidth = 16,
                               .threads = true,
+                              .fuseUpdates = true,
                               .fuseElementwise = true,
                               .cInterface = true};
   return o;
@@ -63,8 +64,9 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
   int n = snprintf(
       buf, size,
       "builtin.module("
-      /* cage ops to linalg, arith/math on tensors to linalg. */
-      "func.func(cage-lower-to-linalg,convert-elementwise-to-linalg),"
+      /* CAGE steps fused, cage ops to linalg, arith/math on tensors to
+         linalg. */
+      "func.func(%scage-lower-to-linalg,convert-elementwise-to-linalg),"
       "cage-cpu-abi{c-interface=%d},"
       "canonicalize,%s"
       /* Tensors to buffers: tensor.empty feeding an insert becomes the
@@ -88,6 +90,7 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
       "convert-scf-to-cf,convert-vector-to-llvm,convert-math-to-llvm,"
       "convert-math-to-libm,convert-to-llvm,canonicalize,"
       "reconcile-unrealized-casts,cage-cpu-check-lowered)",
+      o->fuseUpdates ? "cage-fuse-correction,cage-fuse-multi-tensor," : "",
       o->cInterface ? 1 : 0,
       o->fuseElementwise ? "linalg-fuse-elementwise-ops," : "",
       o->vectorize ? 1 : 0, (long long)width, o->threads ? 1 : 0,
@@ -124,7 +127,7 @@ cageCPUPipelineAddPasses(MlirOpPassManager passManager,
  * cage-cpu-pipeline
  *===----------------------------------------------------------------------===*/
 
-enum { kVectorize, kVectorWidth, kThreads, kFuse, kCInterface };
+enum { kVectorize, kVectorWidth, kThreads, kFuseUpdates, kFuse, kCInterface };
 
 typedef struct Message {
   char text[1024];
@@ -145,6 +148,7 @@ static void runPipeline(MlirOperation op, const CagePassOptionValue *options,
   CageCPUPipelineOptions o = {.vectorize = options[kVectorize].b,
                               .vectorWidth = options[kVectorWidth].i,
                               .threads = options[kThreads].b,
+                              .fuseUpdates = options[kFuseUpdates].b,
                               .fuseElementwise = options[kFuse].b,
                               .cInterface = options[kCInterface].b};
   MlirLocation loc = mlirOperationGetLocation(op);
@@ -187,6 +191,11 @@ static const CagePassOption pipelineOptions[] = {
                   "(OMP_NUM_THREADS at run time)",
                   CagePassOptionBool,
                   {.b = true}},
+    [kFuseUpdates] = {"fuse-updates",
+                      "Fuse unfused CAGE steps into cage.update and the "
+                      "updates of a function into cage.multi_update",
+                      CagePassOptionBool,
+                      {.b = true}},
     [kFuse] = {"fuse-elementwise",
                "Fuse producer-consumer elementwise linalg ops on tensors",
                CagePassOptionBool,

@@ -15,6 +15,9 @@ extern "C" {
 #endif
 
 extern const CagePassDefinition cageVerifyPass;
+extern const CagePassDefinition cageFuseCorrectionPass;
+extern const CagePassDefinition cageExpandUpdatePass;
+extern const CagePassDefinition cageFuseMultiTensorPass;
 
 #ifdef __cplusplus
 }
