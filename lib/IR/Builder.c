@@ -792,6 +792,232 @@ const char *cagePrefixMapText(CageMapText *map, int64_t numDims,
   return writeMapText(map, numDims, NULL, numResults);
 }
 
+/*===--- Slices and parallel loops ---------------------------------------===*/
+
+/* MLIR's "dynamic" marker in static offset and size arrays. */
+static const int64_t kDynamic = INT64_MIN;
+
+/* The static array of `count` slice indices (kDynamic where a value is
+ * given), and the values appended to `operands` from `*numOperands` on. */
+static MlirAttribute sliceIndices(CageBuilder *b, const CageSliceIndex *indices,
+                                  intptr_t count, MlirValue *operands,
+                                  intptr_t *numOperands, int32_t *numDynamic) {
+  int64_t *statics = allocArray(count, sizeof *statics);
+  *numDynamic = 0;
+  for (intptr_t d = 0; d < count; ++d) {
+    bool dynamic = !mlirValueIsNull(indices[d].value);
+    statics[d] = dynamic ? kDynamic : indices[d].constant;
+    if (dynamic) {
+      operands[(*numOperands)++] = indices[d].value;
+      ++*numDynamic;
+    }
+  }
+  MlirAttribute attr = mlirDenseI64ArrayGet(b->context, count, statics);
+  free(statics);
+  return attr;
+}
+
+/* extract_slice (no dest), insert_slice and parallel_insert_slice share
+ * their operands (source, [dest], offsets, sizes, strides) and properties. */
+static MlirOperation buildSliceOp(CageBuilder *b, const char *opName,
+                                  MlirValue source, MlirValue dest,
+                                  const CageSliceIndex *offsets,
+                                  const CageSliceIndex *sizes, intptr_t rank,
+                                  intptr_t numResults, MlirType resultType) {
+  MlirValue *operands = allocArray(2 + 2 * rank, sizeof *operands);
+  intptr_t numOperands = 0;
+  operands[numOperands++] = source;
+  if (!mlirValueIsNull(dest))
+    operands[numOperands++] = dest;
+  int32_t numOffsets, numSizes;
+  MlirAttribute staticOffsets =
+      sliceIndices(b, offsets, rank, operands, &numOperands, &numOffsets);
+  MlirAttribute staticSizes =
+      sliceIndices(b, sizes, rank, operands, &numOperands, &numSizes);
+  int64_t *ones = allocArray(rank, sizeof *ones);
+  for (intptr_t d = 0; d < rank; ++d)
+    ones[d] = 1;
+  /* source, [dest], offsets, sizes, strides (all static) */
+  bool hasDest = !mlirValueIsNull(dest);
+  int32_t segments[5] = {1, 1, numOffsets, numSizes, 0};
+  intptr_t numSegments = hasDest ? 5 : 4;
+  if (!hasDest)
+    memmove(segments + 1, segments + 2, 3 * sizeof *segments);
+  MlirNamedAttribute attributes[] = {
+      cageNamedAttribute(b, "static_offsets", staticOffsets),
+      cageNamedAttribute(b, "static_sizes", staticSizes),
+      cageNamedAttribute(b, "static_strides",
+                         mlirDenseI64ArrayGet(b->context, rank, ones)),
+      cageNamedAttribute(
+          b, "operandSegmentSizes",
+          mlirDenseI32ArrayGet(b->context, numSegments, segments))};
+  MlirOperation op = nullOperation;
+  if (!anyNull(operands, numOperands) && isRegisteredOp(b, opName))
+    op = buildOp(b, opName, numOperands, operands, numResults, &resultType, 4,
+                 attributes);
+  free(ones);
+  free(operands);
+  return op;
+}
+
+MlirValue cageBuildExtractSlice(CageBuilder *b, MlirValue source,
+                                const CageSliceIndex *offsets,
+                                const CageSliceIndex *sizes,
+                                MlirType resultType) {
+  if (!isRankedTensorValue(b, source, "the source of tensor.extract_slice"))
+    return nullValue;
+  intptr_t rank = mlirShapedTypeGetRank(mlirValueGetType(source));
+  return cageOperationGetResult(buildSliceOp(b, "tensor.extract_slice", source,
+                                             nullValue, offsets, sizes, rank, 1,
+                                             resultType),
+                                0);
+}
+
+MlirValue cageBuildInsertSlice(CageBuilder *b, MlirValue source, MlirValue dest,
+                               const CageSliceIndex *offsets,
+                               const CageSliceIndex *sizes) {
+  if (mlirValueIsNull(source) ||
+      !isRankedTensorValue(b, dest, "the destination of tensor.insert_slice"))
+    return nullValue;
+  MlirType type = mlirValueGetType(dest);
+  return cageOperationGetResult(
+      buildSliceOp(b, "tensor.insert_slice", source, dest, offsets, sizes,
+                   mlirShapedTypeGetRank(type), 1, type),
+      0);
+}
+
+MlirOperation cageBuildParallelInsertSlice(CageBuilder *b, MlirValue source,
+                                           MlirValue dest,
+                                           const CageSliceIndex *offsets,
+                                           const CageSliceIndex *sizes) {
+  if (mlirValueIsNull(source) ||
+      !isRankedTensorValue(b, dest,
+                           "the destination of tensor.parallel_insert_slice"))
+    return nullOperation;
+  intptr_t rank = mlirShapedTypeGetRank(mlirValueGetType(dest));
+  return buildSliceOp(b, "tensor.parallel_insert_slice", source, dest, offsets,
+                      sizes, rank, 0, mlirValueGetType(dest));
+}
+
+MlirOperation cageBuildForall(CageBuilder *b, MlirValue upperBound,
+                              const MlirValue *sharedOuts,
+                              intptr_t numSharedOuts,
+                              CageForallBodyBuilder body, void *userData) {
+  if (mlirValueIsNull(upperBound) || anyNull(sharedOuts, numSharedOuts) ||
+      !isRegisteredOp(b, "scf.forall"))
+    return nullOperation;
+  MlirType *types = allocArray(1 + numSharedOuts, sizeof *types);
+  MlirLocation *locations = allocArray(1 + numSharedOuts, sizeof *locations);
+  types[0] = mlirIndexTypeGet(b->context);
+  locations[0] = b->location;
+  for (intptr_t i = 0; i < numSharedOuts; ++i) {
+    types[1 + i] = mlirValueGetType(sharedOuts[i]);
+    locations[1 + i] = b->location;
+  }
+  MlirBlock block = mlirBlockCreate(1 + numSharedOuts, types, locations);
+  MlirBlock parallelBlock = mlirBlockCreate(0, NULL, NULL);
+  MlirValue *blockOuts = allocArray(numSharedOuts, sizeof *blockOuts);
+  for (intptr_t i = 0; i < numSharedOuts; ++i)
+    blockOuts[i] = mlirBlockGetArgument(block, 1 + i);
+  CageBuilder bodyBuilder = cageBuilderAtEndOfBlock(block, b->location);
+  CageBuilder parallelBuilder =
+      cageBuilderAtEndOfBlock(parallelBlock, b->location);
+  body(&bodyBuilder, mlirBlockGetArgument(block, 0), blockOuts,
+       &parallelBuilder, userData);
+  free(blockOuts);
+
+  MlirOperationState terminator =
+      mlirOperationStateGet(str("scf.forall.in_parallel"), b->location);
+  MlirRegion parallelRegion = mlirRegionCreate();
+  mlirRegionAppendOwnedBlock(parallelRegion, parallelBlock);
+  mlirOperationStateAddOwnedRegions(&terminator, 1, &parallelRegion);
+  mlirBlockAppendOwnedOperation(block, mlirOperationCreate(&terminator));
+
+  MlirOperationState state =
+      mlirOperationStateGet(str("scf.forall"), b->location);
+  mlirOperationStateAddOperands(&state, 1, &upperBound);
+  mlirOperationStateAddOperands(&state, numSharedOuts, sharedOuts);
+  mlirOperationStateAddResults(&state, numSharedOuts, types + 1);
+  int64_t zero = 0, one = 1;
+  int32_t segments[] = {0, 1, 0, (int32_t)numSharedOuts};
+  MlirNamedAttribute attributes[] = {
+      cageNamedAttribute(b, "staticLowerBound",
+                         mlirDenseI64ArrayGet(b->context, 1, &zero)),
+      cageNamedAttribute(b, "staticUpperBound",
+                         mlirDenseI64ArrayGet(b->context, 1, &kDynamic)),
+      cageNamedAttribute(b, "staticStep",
+                         mlirDenseI64ArrayGet(b->context, 1, &one)),
+      cageNamedAttribute(b, "operandSegmentSizes",
+                         mlirDenseI32ArrayGet(b->context, 4, segments))};
+  mlirOperationStateAddAttributes(&state, 4, attributes);
+  MlirRegion region = mlirRegionCreate();
+  mlirRegionAppendOwnedBlock(region, block);
+  mlirOperationStateAddOwnedRegions(&state, 1, &region);
+  free(locations);
+  free(types);
+  return insert(b, mlirOperationCreate(&state));
+}
+
+MlirOperation cageBuildFor(CageBuilder *b, MlirValue lowerBound,
+                           MlirValue upperBound, MlirValue step,
+                           const MlirValue *inits, intptr_t numInits,
+                           CageForBodyBuilder body, void *userData) {
+  MlirValue bounds[] = {lowerBound, upperBound, step};
+  if (anyNull(bounds, 3) || anyNull(inits, numInits) ||
+      !isRegisteredOp(b, "scf.for"))
+    return nullOperation;
+  MlirType *types = allocArray(1 + numInits, sizeof *types);
+  MlirLocation *locations = allocArray(1 + numInits, sizeof *locations);
+  types[0] = mlirIndexTypeGet(b->context);
+  locations[0] = b->location;
+  for (intptr_t i = 0; i < numInits; ++i) {
+    types[1 + i] = mlirValueGetType(inits[i]);
+    locations[1 + i] = b->location;
+  }
+  MlirBlock block = mlirBlockCreate(1 + numInits, types, locations);
+  MlirValue *args = allocArray(1 + numInits, sizeof *args);
+  for (intptr_t i = 0; i < 1 + numInits; ++i)
+    args[i] = mlirBlockGetArgument(block, i);
+  MlirValue *yielded = allocArray(numInits, sizeof *yielded);
+  CageBuilder bodyBuilder = cageBuilderAtEndOfBlock(block, b->location);
+  body(&bodyBuilder, args[0], args + 1, yielded, userData);
+  MlirOperation op = nullOperation;
+  if (anyNull(yielded, numInits)) {
+    mlirBlockDestroy(block);
+  } else {
+    buildOp(&bodyBuilder, "scf.yield", numInits, yielded, 0, NULL, 0, NULL);
+    MlirOperationState state =
+        mlirOperationStateGet(str("scf.for"), b->location);
+    mlirOperationStateAddOperands(&state, 3, bounds);
+    mlirOperationStateAddOperands(&state, numInits, inits);
+    mlirOperationStateAddResults(&state, numInits, types + 1);
+    MlirRegion region = mlirRegionCreate();
+    mlirRegionAppendOwnedBlock(region, block);
+    mlirOperationStateAddOwnedRegions(&state, 1, &region);
+    op = insert(b, mlirOperationCreate(&state));
+  }
+  free(yielded);
+  free(args);
+  free(locations);
+  free(types);
+  return op;
+}
+
+MlirValue cageBuildExtract(CageBuilder *b, MlirValue tensor,
+                           const MlirValue *indices, intptr_t numIndices) {
+  if (!isRankedTensorValue(b, tensor, "the operand of tensor.extract") ||
+      anyNull(indices, numIndices) || !isRegisteredOp(b, "tensor.extract"))
+    return nullValue;
+  MlirValue *operands = allocArray(1 + numIndices, sizeof *operands);
+  operands[0] = tensor;
+  for (intptr_t i = 0; i < numIndices; ++i)
+    operands[1 + i] = indices[i];
+  MlirValue value = buildValue(b, "tensor.extract", 1 + numIndices, operands,
+                               elementType(tensor), 0, NULL);
+  free(operands);
+  return value;
+}
+
 /*===--- Functions --------------------------------------------------------===*/
 
 static MlirRegion functionBody(CageBuilder *b, MlirType functionType,

@@ -262,6 +262,73 @@ MLIR_CAPI_EXPORTED const char *cageMapText(CageMapText *map, int64_t numDims,
 MLIR_CAPI_EXPORTED const char *
 cagePrefixMapText(CageMapText *map, int64_t numDims, int64_t numResults);
 
+/*===--- Slices and parallel loops ---------------------------------------===*/
+
+/** An offset or size of a slice: the index `value` when it is non-null,
+ * else the constant `constant`. */
+typedef struct CageSliceIndex {
+  MlirValue value;
+  int64_t constant;
+} CageSliceIndex;
+
+/** tensor.extract_slice of `source` at `offsets` with `sizes` (one each per
+ * dimension of `source`) and unit strides, of type `resultType` (whose
+ * static sizes must match; unit dimensions may be dropped). */
+MLIR_CAPI_EXPORTED MlirValue cageBuildExtractSlice(
+    CageBuilder *b, MlirValue source, const CageSliceIndex *offsets,
+    const CageSliceIndex *sizes, MlirType resultType);
+
+/** tensor.insert_slice of `source` into `dest` at `offsets` with `sizes`
+ * (one each per dimension of `dest`) and unit strides; the result has the
+ * type of `dest`. */
+MLIR_CAPI_EXPORTED MlirValue cageBuildInsertSlice(CageBuilder *b,
+                                                  MlirValue source,
+                                                  MlirValue dest,
+                                                  const CageSliceIndex *offsets,
+                                                  const CageSliceIndex *sizes);
+
+/** tensor.parallel_insert_slice, as cageBuildInsertSlice, for the
+ * terminator of an scf.forall (cageBuildForall's `inParallel`). */
+MLIR_CAPI_EXPORTED MlirOperation cageBuildParallelInsertSlice(
+    CageBuilder *b, MlirValue source, MlirValue dest,
+    const CageSliceIndex *offsets, const CageSliceIndex *sizes);
+
+/** Builds the body of an scf.forall: `body` appends to the loop's block,
+ * whose arguments are the induction variable `iv` and the shared outputs;
+ * `inParallel` appends to the block of its scf.forall.in_parallel
+ * terminator (only tensor.parallel_insert_slice belongs there). */
+typedef void (*CageForallBodyBuilder)(CageBuilder *body, MlirValue iv,
+                                      const MlirValue *sharedOuts,
+                                      CageBuilder *inParallel, void *userData);
+
+/** A one-dimensional scf.forall from 0 to `upperBound` (index) by 1 with
+ * the tensors `sharedOuts`; its results have their types. Returns the op,
+ * or a null op when an operand is null. */
+MLIR_CAPI_EXPORTED MlirOperation cageBuildForall(
+    CageBuilder *b, MlirValue upperBound, const MlirValue *sharedOuts,
+    intptr_t numSharedOuts, CageForallBodyBuilder body, void *userData);
+
+/** Builds the body of an scf.for: appends to the loop's block, whose
+ * arguments are the induction variable `iv` and the iteration arguments,
+ * and stores the values to yield (one per iteration argument) in
+ * `yielded`. */
+typedef void (*CageForBodyBuilder)(CageBuilder *body, MlirValue iv,
+                                   const MlirValue *iterArgs,
+                                   MlirValue *yielded, void *userData);
+
+/** scf.for from `lowerBound` to `upperBound` by `step` (all index) carrying
+ * `inits`; its results have their types. Returns the op, or a null op when
+ * an operand or a yielded value is null. */
+MLIR_CAPI_EXPORTED MlirOperation
+cageBuildFor(CageBuilder *b, MlirValue lowerBound, MlirValue upperBound,
+             MlirValue step, const MlirValue *inits, intptr_t numInits,
+             CageForBodyBuilder body, void *userData);
+
+/** tensor.extract of the element at `indices` (one index per dimension). */
+MLIR_CAPI_EXPORTED MlirValue cageBuildExtract(CageBuilder *b, MlirValue tensor,
+                                              const MlirValue *indices,
+                                              intptr_t numIndices);
+
 /*===--- Functions --------------------------------------------------------===*/
 
 /** func.func named `name` of the given function type. Its entry block, whose

@@ -122,24 +122,47 @@ func.func @sgd_plain(%w: tensor<?xf32>, %g: tensor<?xf32>, %b: tensor<?xf32>, %l
 
 // -----
 
-// Decoupled CAGE-SGD: e = w − Q(w) from the w given, the plain SGD step,
-// then w − (lr·λ_t)·e, skipped by a select where λ_t == 0.
+// Decoupled CAGE-SGD, fused: one scf.forall over chunks of rows, in each row
+// the scale (a scalar max loop) and one element-wise generic that reads g
+// and updates w and b in place: e = w − Q(w), the SGD step, then
+// w − (lr·λ_t)·e, skipped by a select where λ_t == 0. No cage op and no
+// parameter-sized tensor.empty remain.
 // CHECK-LABEL: func.func @update_decoupled
 // CHECK-SAME:    (%[[W:[a-z0-9]+]]: tensor<4x8xf32>, %[[G:[a-z0-9]+]]: tensor<4x8xf32>,
 // CHECK-SAME:     %[[B:[a-z0-9]+]]: tensor<4x8xf32>, %[[LR:[a-z0-9]+]]: f32,
 // CHECK-SAME:     %[[L:[a-z0-9]+]]: f32)
-// CHECK:         %[[E:.*]] = linalg.generic {{.*}} ins(%[[W]], %{{.*}} : tensor<4x8xf32>, tensor<4xf32>)
-// CHECK:           math.roundeven
+// CHECK-NOT:     tensor.empty
 // CHECK:         %[[OFF:.*]] = arith.cmpf oeq, %[[L]], %{{.*}} : f32
-// CHECK:         %[[STEP:.*]]:2 = linalg.generic {{.*}} ins(%[[W]], %[[G]], %[[B]] :
 // CHECK:         %[[C:.*]] = arith.mulf %[[LR]], %[[L]] : f32
-// CHECK:         %[[NEW:.*]] = linalg.generic {{.*}} ins(%[[STEP]]#0, %[[E]] :
-// CHECK:         ^bb0(%[[WS:[a-z0-9_]+]]: f32, %[[EE:[a-z0-9_]+]]: f32,
-// CHECK:           %[[CE:.*]] = arith.mulf %[[C]], %[[EE]]
-// CHECK:           %[[WC:.*]] = arith.subf %[[WS]], %[[CE]]
-// CHECK:           %[[R:.*]] = arith.select %[[OFF]], %[[WS]], %[[WC]]
-// CHECK:           linalg.yield %[[R]]
-// CHECK:         return %[[NEW]], %[[STEP]]#1
+// CHECK:         %[[LOOP:.*]]:2 = scf.forall (%{{.*}}) in (%{{.*}}) shared_outs(%[[WO:.*]] = %[[W]], %[[BO:.*]] = %[[B]])
+// CHECK:           tensor.extract_slice %[[WO]]
+// CHECK:           tensor.extract_slice %[[BO]]
+// CHECK:           scf.for
+// CHECK:             %[[GROW:.*]] = tensor.extract_slice %[[G]]
+// CHECK:             %[[WROW:.*]] = tensor.extract_slice %{{.*}} : tensor<?x8xf32> to tensor<8xf32>
+// CHECK:             %[[BROW:.*]] = tensor.extract_slice %{{.*}} : tensor<?x8xf32> to tensor<8xf32>
+// CHECK:             %[[MAX:.*]] = scf.for {{.*}} -> (f32)
+// CHECK:               tensor.extract %[[WROW]]
+// CHECK:               math.absf
+// CHECK:               arith.maximumf
+// CHECK:             %[[S:.*]] = arith.divf %[[MAX]]
+// CHECK:             linalg.generic {{.*}} ins(%[[GROW]] : tensor<8xf32>) outs(%[[WROW]], %[[BROW]] : tensor<8xf32>, tensor<8xf32>)
+// CHECK:             ^bb0(%[[GG:[a-z0-9_]+]]: f32, %[[WW:[a-z0-9_]+]]: f32, %[[BB:[a-z0-9_]+]]: f32):
+// CHECK:               arith.divf %[[WW]], %[[S]]
+// CHECK:               math.roundeven
+// CHECK:               %[[Q:.*]] = arith.mulf %{{.*}}, %[[S]]
+// CHECK:               %[[E:.*]] = arith.subf %[[WW]], %[[Q]]
+// CHECK:               %[[B1:.*]] = arith.addf %{{.*}}, %[[GG]]
+// CHECK:               %[[STEP:.*]] = arith.mulf %[[LR]], %[[B1]]
+// CHECK:               %[[W1:.*]] = arith.subf %[[WW]], %[[STEP]]
+// CHECK:               %[[CE:.*]] = arith.mulf %[[C]], %[[E]]
+// CHECK:               %[[WC:.*]] = arith.subf %[[W1]], %[[CE]]
+// CHECK:               %[[R:.*]] = arith.select %[[OFF]], %[[W1]], %[[WC]]
+// CHECK:               linalg.yield %[[R]], %[[B1]]
+// CHECK:           scf.forall.in_parallel
+// CHECK:             tensor.parallel_insert_slice %{{.*}} into %[[WO]]
+// CHECK:             tensor.parallel_insert_slice %{{.*}} into %[[BO]]
+// CHECK:         return %[[LOOP]]#0, %[[LOOP]]#1
 // CHECK-NOT:     cage.
 func.func @update_decoupled(%w: tensor<4x8xf32>, %g: tensor<4x8xf32>, %b: tensor<4x8xf32>, %lr: f32, %l: f32) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
   %w1, %b1 = cage.update %w, %g, %b, %lr, %l {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.sgd<momentum = 0.9>} : tensor<4x8xf32>
@@ -148,20 +171,34 @@ func.func @update_decoupled(%w: tensor<4x8xf32>, %g: tensor<4x8xf32>, %b: tensor
 
 // -----
 
-// Coupled CAGE-AdamW: g + λ_t·e (or g where λ_t == 0) feeds the AdamW step.
+// Coupled CAGE-AdamW with group scales, fused: per row, per group of 32,
+// the group's scale and one generic; g + λ_t·e (or g where λ_t == 0) feeds
+// the AdamW step in the same body. Chunks are counted at run time for a
+// dynamic number of rows.
 // CHECK-LABEL: func.func @update_coupled
 // CHECK-SAME:    (%[[W:[a-z0-9]+]]: tensor<?x64xf32>, %[[G:[a-z0-9]+]]: tensor<?x64xf32>,
 // CHECK-SAME:     %[[M:[a-z0-9]+]]: tensor<?x64xf32>, %[[V:[a-z0-9]+]]: tensor<?x64xf32>,
 // CHECK-SAME:     %[[LR:[a-z0-9]+]]: f32, %[[L:[a-z0-9]+]]: f32, %[[T:[a-z0-9]+]]: i64)
-// CHECK:         %[[OFF:.*]] = arith.cmpf oeq, %[[L]], %{{.*}} : f32
-// CHECK:         %[[GC:.*]] = linalg.generic {{.*}} ins(%[[G]], %[[E:.*]] : tensor<?x64xf32>, tensor<?x64xf32>)
-// CHECK:         ^bb0(%[[GG:[a-z0-9_]+]]: f32, %[[EE:[a-z0-9_]+]]: f32,
-// CHECK:           %[[LE:.*]] = arith.mulf %[[L]], %[[EE]]
-// CHECK:           %[[SUM:.*]] = arith.addf %[[GG]], %[[LE]]
-// CHECK:           arith.select %[[OFF]], %[[GG]], %[[SUM]]
+// CHECK-NOT:     tensor.empty
+// CHECK:         %[[ROWS:.*]] = tensor.dim %[[W]]
+// CHECK:         %[[N:.*]] = arith.muli %[[ROWS]], %c64
+// CHECK:         arith.ceildivui %[[N]], %c65536
 // CHECK:         math.powf
-// CHECK:         %[[STEP:.*]]:3 = linalg.generic {{.*}} ins(%[[W]], %[[GC]], %[[M]], %[[V]] :
-// CHECK:         return %[[STEP]]#0, %[[STEP]]#1, %[[STEP]]#2
+// CHECK:         %[[OFF:.*]] = arith.cmpf oeq, %[[L]], %{{.*}} : f32
+// CHECK:         %[[LOOP:.*]]:3 = scf.forall (%{{.*}}) in (%{{.*}}) shared_outs(%{{.*}} = %[[W]], %{{.*}} = %[[M]], %{{.*}} = %[[V]])
+// CHECK:           scf.for
+// CHECK:             scf.for %{{.*}} = %c0 to %c2
+// CHECK:               tensor.extract_slice %[[G]]{{.*}} [1, 32] [1, 1] : tensor<?x64xf32> to tensor<32xf32>
+// CHECK:               scf.for %{{.*}} = %c0 to %c32 {{.*}} -> (f32)
+// CHECK:               linalg.generic {{.*}} outs(%{{.*}}, %{{.*}}, %{{.*}} : tensor<32xf32>, tensor<32xf32>, tensor<32xf32>)
+// CHECK:               ^bb0(%[[GG:[a-z0-9_]+]]: f32, %[[WW:[a-z0-9_]+]]: f32,
+// CHECK:                 %[[E:.*]] = arith.select %{{.*}}, %cst{{.*}}, %{{.*}} : f32
+// CHECK:                 %[[LE:.*]] = arith.mulf %[[L]], %[[E]]
+// CHECK:                 %[[SUM:.*]] = arith.addf %[[GG]], %[[LE]]
+// CHECK:                 %[[GC:.*]] = arith.select %[[OFF]], %[[GG]], %[[SUM]]
+// CHECK:                 arith.mulf %[[GC]], %{{.*}}
+// CHECK:                 math.sqrt
+// CHECK:         return %[[LOOP]]#0, %[[LOOP]]#1, %[[LOOP]]#2
 // CHECK-NOT:     cage.
 func.func @update_coupled(%w: tensor<?x64xf32>, %g: tensor<?x64xf32>, %m: tensor<?x64xf32>, %v: tensor<?x64xf32>, %lr: f32, %l: f32, %t: i64) -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>) {
   %w1, %m1, %v1 = cage.update %w, %g, %m, %v, %lr, %l, %t {quantizer = #cage.quantizer<bits = 4, granularity = group, group_size = 32>, optimizer = #cage.adamw<>, coupling = coupled, error = zero_clipped} : tensor<?x64xf32>

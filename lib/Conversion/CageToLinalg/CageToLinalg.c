@@ -9,12 +9,14 @@
 
 #include "cage/Conversion/Passes.h"
 
+#include "FusedUpdate.h"
 #include "Patterns.h"
 
 #include "mlir-c/Diagnostics.h"
 #include "mlir-c/Dialect/Arith.h"
 #include "mlir-c/Dialect/Linalg.h"
 #include "mlir-c/Dialect/Math.h"
+#include "mlir-c/Dialect/SCF.h"
 #include "mlir-c/Dialect/Tensor.h"
 
 #include <string.h>
@@ -45,7 +47,9 @@ static bool isCageOp(MlirOperation op) {
 static MlirWalkResult checkLowerable(MlirOperation op, void *userData) {
   bool *ok = userData;
   if ((lowerIsOp(op, "cage.quantize") || lowerIsOp(op, "cage.ste") ||
-       lowerIsOp(op, "cage.quant_error") || lowerIsOp(op, "cage.update")) &&
+       lowerIsOp(op, "cage.quant_error") || lowerIsOp(op, "cage.update") ||
+       (lowerIsOp(op, "cage.multi_update") &&
+        !mlirAttributeIsNull(lowerAttribute(op, "quantizer")))) &&
       !cageCanLowerQuantizerOp(op))
     *ok = false;
   return MlirWalkResultAdvance;
@@ -66,6 +70,7 @@ static bool lower(MlirOperation func) {
   MlirRewritePatternSet patterns = mlirRewritePatternSetCreate(ctx);
   cagePopulateQuantizerLoweringPatterns(ctx, patterns);
   cagePopulateOptimizerLoweringPatterns(ctx, patterns);
+  cagePopulateMultiUpdateLoweringPatterns(ctx, patterns);
   MlirFrozenRewritePatternSet frozen = mlirFreezeRewritePattern(patterns);
   // Freezing moves the patterns out but leaves the (now empty) set to us.
   mlirRewritePatternSetDestroy(patterns);
@@ -94,9 +99,8 @@ static void run(MlirOperation func, const CagePassOptionValue *options,
 }
 
 static MlirDialectHandle (*const dependentDialects[])(void) = {
-    mlirGetDialectHandle__arith__,
-    mlirGetDialectHandle__linalg__,
-    mlirGetDialectHandle__math__,
+    mlirGetDialectHandle__arith__,  mlirGetDialectHandle__linalg__,
+    mlirGetDialectHandle__math__,   mlirGetDialectHandle__scf__,
     mlirGetDialectHandle__tensor__,
 };
 

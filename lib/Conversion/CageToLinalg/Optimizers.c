@@ -12,6 +12,8 @@
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
+#include "Optimizers.h"
+#include "FusedUpdate.h"
 #include "Patterns.h"
 
 #include "IR/Builder.h"
@@ -91,23 +93,69 @@ static MlirLogicalResult lowerLambdaSchedule(MlirRewritePattern pattern,
   return replace(rewriter, op, 1, &lambdaT);
 }
 
-/*===--- cage.adamw -------------------------------------------------------===*/
+/*===--- Optimizer steps, shared with FusedUpdate.c -----------------------===*/
 
-/* The scalars of one AdamW step, computed once before the element-wise op. */
-typedef struct AdamWScalars {
-  MlirValue decay;        /* 1 - lr * wd */
-  MlirValue beta1, beta2; /* β1, β2 */
-  MlirValue oneMinusBeta1, oneMinusBeta2;
-  MlirValue bc1, bc2; /* 1 - β^t */
-  MlirValue lr, eps;
-} AdamWScalars;
+LowerOptimizer lowerReadOptimizerAttr(MlirAttribute attr) {
+  LowerOptimizer o = {.adamw = cageAttributeIsAAdamW(attr)};
+  if (o.adamw) {
+    o.beta1 = cageAdamWAttrGetBeta1(attr);
+    o.beta2 = cageAdamWAttrGetBeta2(attr);
+    o.eps = cageAdamWAttrGetEps(attr);
+    o.weightDecay = cageAdamWAttrGetWeightDecay(attr);
+  } else {
+    o.momentum = cageSGDAttrGetMomentum(attr);
+    o.dampening = cageSGDAttrGetDampening(attr);
+    o.nesterov = cageSGDAttrGetNesterov(attr);
+    o.weightDecay = cageSGDAttrGetWeightDecay(attr);
+  }
+  return o;
+}
 
-/* Operands of the element-wise op: w, g, m, v, then outputs w, m, v. */
-static void adamwBody(CageBuilder *b, const MlirValue *args, intptr_t numArgs,
-                      MlirValue *yielded, void *userData) {
-  (void)numArgs;
-  const AdamWScalars *s = userData;
-  MlirValue w = args[0], g = args[1], m = args[2], v = args[3];
+/* cage.adamw and cage.sgd carry the parameters as attributes of their own. */
+static LowerOptimizer readOptimizerOp(MlirOperation op) {
+  LowerOptimizer o = {.adamw = lowerIsOp(op, "cage.adamw"),
+                      .weightDecay = f32Attr(op, "weight_decay")};
+  if (o.adamw) {
+    o.beta1 = f32Attr(op, "beta1");
+    o.beta2 = f32Attr(op, "beta2");
+    o.eps = f32Attr(op, "eps");
+  } else {
+    o.momentum = f32Attr(op, "momentum");
+    o.dampening = f32Attr(op, "dampening");
+    o.nesterov = mlirBoolAttrGetValue(lowerAttribute(op, "nesterov"));
+  }
+  return o;
+}
+
+/* 1 - β^t with β^t = powf(β, (float)t). */
+static MlirValue biasCorrection(CageBuilder *b, MlirValue beta,
+                                MlirValue stepF32) {
+  return oneMinus(b, cageBuildBinary(b, "math.powf", beta, stepF32));
+}
+
+LowerOptimizerStep lowerBuildOptimizerStep(CageBuilder *b,
+                                           const LowerOptimizer *o,
+                                           MlirValue lr, MlirValue step) {
+  LowerOptimizerStep s = {.optimizer = *o, .lr = lr};
+  if (!o->adamw)
+    return s;
+  MlirValue stepF32 = sitofp(b, step);
+  MlirValue weightDecay = cageBuildConstantF32(b, o->weightDecay);
+  s.decay = oneMinus(b, cageBuildBinary(b, "arith.mulf", lr, weightDecay));
+  s.beta1 = cageBuildConstantF32(b, o->beta1);
+  s.beta2 = cageBuildConstantF32(b, o->beta2);
+  s.oneMinusBeta1 = oneMinus(b, s.beta1);
+  s.oneMinusBeta2 = oneMinus(b, s.beta2);
+  s.bc1 = biasCorrection(b, s.beta1, stepF32);
+  s.bc2 = biasCorrection(b, s.beta2, stepF32);
+  s.eps = cageBuildConstantF32(b, o->eps);
+  return s;
+}
+
+static void adamwElement(CageBuilder *b, const LowerOptimizerStep *s,
+                         MlirValue w, MlirValue g, const MlirValue *state,
+                         MlirValue *results) {
+  MlirValue m = state[0], v = state[1];
   MlirValue decayed = cageBuildBinary(b, "arith.mulf", w, s->decay);
   MlirValue m1 = cageBuildBinary(
       b, "arith.addf", cageBuildBinary(b, "arith.mulf", s->beta1, m),
@@ -120,106 +168,84 @@ static void adamwBody(CageBuilder *b, const MlirValue *args, intptr_t numArgs,
   MlirValue vhat = cageBuildBinary(b, "arith.divf", v1, s->bc2);
   MlirValue denom = cageBuildBinary(
       b, "arith.addf", cageBuildUnary(b, "math.sqrt", vhat), s->eps);
-  yielded[0] = cageBuildBinary(
+  results[0] = cageBuildBinary(
       b, "arith.subf", decayed,
       cageBuildBinary(b, "arith.divf",
                       cageBuildBinary(b, "arith.mulf", s->lr, mhat), denom));
-  yielded[1] = m1;
-  yielded[2] = v1;
+  results[1] = m1;
+  results[2] = v1;
 }
 
-/* 1 - β^t with β^t = powf(β, (float)t). */
-static MlirValue biasCorrection(CageBuilder *b, MlirValue beta,
-                                MlirValue stepF32) {
-  return oneMinus(b, cageBuildBinary(b, "math.powf", beta, stepF32));
-}
-
-static MlirLogicalResult lowerAdamW(MlirRewritePattern pattern,
-                                    MlirOperation op,
-                                    MlirPatternRewriter rewriter,
-                                    void *userData) {
-  (void)pattern, (void)userData;
-  CageBuilder b = builderAt(op, rewriter);
-  MlirValue lr = operand(op, 4);
-  MlirValue stepF32 = sitofp(&b, operand(op, 5));
-  AdamWScalars s;
-  s.lr = lr;
-  MlirValue weightDecay = cageBuildConstantF32(&b, f32Attr(op, "weight_decay"));
-  s.decay = oneMinus(&b, cageBuildBinary(&b, "arith.mulf", lr, weightDecay));
-  s.beta1 = cageBuildConstantF32(&b, f32Attr(op, "beta1"));
-  s.beta2 = cageBuildConstantF32(&b, f32Attr(op, "beta2"));
-  s.oneMinusBeta1 = oneMinus(&b, s.beta1);
-  s.oneMinusBeta2 = oneMinus(&b, s.beta2);
-  s.bc1 = biasCorrection(&b, s.beta1, stepF32);
-  s.bc2 = biasCorrection(&b, s.beta2, stepF32);
-  s.eps = cageBuildConstantF32(&b, f32Attr(op, "eps"));
-
-  MlirValue inputs[] = {operand(op, 0), operand(op, 1), operand(op, 2),
-                        operand(op, 3)};
-  MlirValue outputs[3];
-  for (int i = 0; i < 3; ++i)
-    outputs[i] = cageBuildEmptyLike(&b, inputs[0]);
-  MlirOperation step =
-      cageBuildElementwise(&b, inputs, 4, outputs, 3, adamwBody, &s);
-  MlirValue results[] = {cageOperationGetResult(step, 0),
-                         cageOperationGetResult(step, 1),
-                         cageOperationGetResult(step, 2)};
-  return replace(rewriter, op, 3, results);
-}
-
-/*===--- cage.sgd ---------------------------------------------------------===*/
-
-typedef struct SGDParams {
-  float momentum, dampening, weightDecay;
-  bool nesterov;
-  MlirValue lr;
-} SGDParams;
-
-/* Operands: w, g, b, then outputs w, b. Momentum, dampening, Nesterov and a
- * zero weight decay are compile-time facts, so the branches are too. */
-static void sgdBody(CageBuilder *b, const MlirValue *args, intptr_t numArgs,
-                    MlirValue *yielded, void *userData) {
-  (void)numArgs;
-  const SGDParams *p = userData;
-  MlirValue w = args[0], g = args[1], buf = args[2];
-  if (p->weightDecay != 0.0f) {
-    MlirValue weightDecay = cageBuildConstantF32(b, p->weightDecay);
+/* Momentum, dampening, Nesterov and a zero weight decay are compile-time
+ * facts, so the branches are too. */
+static void sgdElement(CageBuilder *b, const LowerOptimizerStep *s, MlirValue w,
+                       MlirValue g, const MlirValue *state,
+                       MlirValue *results) {
+  const LowerOptimizer *o = &s->optimizer;
+  MlirValue buf = state[0];
+  if (o->weightDecay != 0.0f) {
+    MlirValue weightDecay = cageBuildConstantF32(b, o->weightDecay);
     g = cageBuildBinary(b, "arith.addf", g,
                         cageBuildBinary(b, "arith.mulf", weightDecay, w));
   }
   MlirValue d = g;
-  if (p->momentum != 0.0f) {
-    MlirValue mu = cageBuildConstantF32(b, p->momentum);
+  if (o->momentum != 0.0f) {
+    MlirValue mu = cageBuildConstantF32(b, o->momentum);
     buf = cageBuildBinary(
         b, "arith.addf", cageBuildBinary(b, "arith.mulf", mu, buf),
         cageBuildBinary(b, "arith.mulf",
-                        cageBuildConstantF32(b, 1.0f - p->dampening), g));
-    d = p->nesterov ? cageBuildBinary(b, "arith.addf", g,
+                        cageBuildConstantF32(b, 1.0f - o->dampening), g));
+    d = o->nesterov ? cageBuildBinary(b, "arith.addf", g,
                                       cageBuildBinary(b, "arith.mulf", mu, buf))
                     : buf;
   }
-  yielded[0] = cageBuildBinary(b, "arith.subf", w,
-                               cageBuildBinary(b, "arith.mulf", p->lr, d));
-  yielded[1] = buf;
+  results[0] = cageBuildBinary(b, "arith.subf", w,
+                               cageBuildBinary(b, "arith.mulf", s->lr, d));
+  results[1] = buf;
 }
 
-static MlirLogicalResult lowerSGD(MlirRewritePattern pattern, MlirOperation op,
-                                  MlirPatternRewriter rewriter,
-                                  void *userData) {
+void lowerBuildOptimizerElement(CageBuilder *body, const LowerOptimizerStep *s,
+                                MlirValue w, MlirValue g,
+                                const MlirValue *state, MlirValue *results) {
+  if (s->optimizer.adamw)
+    adamwElement(body, s, w, g, state, results);
+  else
+    sgdElement(body, s, w, g, state, results);
+}
+
+/*===--- cage.adamw and cage.sgd ------------------------------------------===*/
+
+/* Body arguments: w, g, the state, then the outputs. */
+static void optimizerBody(CageBuilder *b, const MlirValue *args,
+                          intptr_t numArgs, MlirValue *yielded,
+                          void *userData) {
+  (void)numArgs;
+  lowerBuildOptimizerElement(b, userData, args[0], args[1], args + 2, yielded);
+}
+
+/* One element-wise generic: w, g, state in; w, state out. */
+static MlirLogicalResult lowerOptimizer(MlirRewritePattern pattern,
+                                        MlirOperation op,
+                                        MlirPatternRewriter rewriter,
+                                        void *userData) {
   (void)pattern, (void)userData;
   CageBuilder b = builderAt(op, rewriter);
-  SGDParams p = {f32Attr(op, "momentum"), f32Attr(op, "dampening"),
-                 f32Attr(op, "weight_decay"),
-                 mlirBoolAttrGetValue(lowerAttribute(op, "nesterov")),
-                 operand(op, 3)};
-  MlirValue inputs[] = {operand(op, 0), operand(op, 1), operand(op, 2)};
-  MlirValue outputs[] = {cageBuildEmptyLike(&b, inputs[0]),
-                         cageBuildEmptyLike(&b, inputs[0])};
-  MlirOperation step =
-      cageBuildElementwise(&b, inputs, 3, outputs, 2, sgdBody, &p);
-  MlirValue results[] = {cageOperationGetResult(step, 0),
-                         cageOperationGetResult(step, 1)};
-  return replace(rewriter, op, 2, results);
+  LowerOptimizer o = readOptimizerOp(op);
+  intptr_t numState = o.adamw ? 2 : 1;
+  MlirValue lr = operand(op, 2 + numState);
+  MlirValue step = o.adamw ? operand(op, 5) : (MlirValue){NULL};
+  LowerOptimizerStep s = lowerBuildOptimizerStep(&b, &o, lr, step);
+  MlirValue inputs[4], outputs[3];
+  for (intptr_t i = 0; i < 2 + numState; ++i)
+    inputs[i] = operand(op, i);
+  for (intptr_t i = 0; i < 1 + numState; ++i)
+    outputs[i] = cageBuildEmptyLike(&b, inputs[0]);
+  MlirOperation generic = cageBuildElementwise(
+      &b, inputs, 2 + numState, outputs, 1 + numState, optimizerBody, &s);
+  MlirValue results[3];
+  for (intptr_t i = 0; i < 1 + numState; ++i)
+    results[i] = cageOperationGetResult(generic, i);
+  return replace(rewriter, op, 1 + numState, results);
 }
 
 /*===--- cage.update ------------------------------------------------------===*/
@@ -296,6 +322,8 @@ static MlirLogicalResult lowerUpdate(MlirRewritePattern pattern,
                                      MlirPatternRewriter rewriter,
                                      void *userData) {
   (void)pattern, (void)userData;
+  if (lowerCanFuseUpdate(op))
+    return lowerFusedUpdate(op, rewriter);
   CageBuilder b = builderAt(op, rewriter);
   MlirAttribute optimizer = lowerAttribute(op, "optimizer");
   bool adamw = cageAttributeIsAAdamW(optimizer);
@@ -342,7 +370,7 @@ static MlirLogicalResult lowerUpdate(MlirRewritePattern pattern,
 void cagePopulateOptimizerLoweringPatterns(MlirContext ctx,
                                            MlirRewritePatternSet patterns) {
   lowerAddPattern(ctx, patterns, "cage.lambda_schedule", lowerLambdaSchedule);
-  lowerAddPattern(ctx, patterns, "cage.adamw", lowerAdamW);
-  lowerAddPattern(ctx, patterns, "cage.sgd", lowerSGD);
+  lowerAddPattern(ctx, patterns, "cage.adamw", lowerOptimizer);
+  lowerAddPattern(ctx, patterns, "cage.sgd", lowerOptimizer);
   lowerAddPattern(ctx, patterns, "cage.update", lowerUpdate);
 }

@@ -73,6 +73,7 @@
 #include "Patterns.h"
 
 #include "Grid.h"
+#include "Groups.h"
 #include "Hadamard.h"
 #include "Philox.h"
 
@@ -102,20 +103,12 @@ static MlirValue rotate(CageBuilder *b, const LowerQuantizer *q, MlirValue x) {
 
 /*===--- Scale groups -----------------------------------------------------===*/
 
-/* A tensor as the generics iterate it: `rank` loops, the first `groupLoops`
- * of which pick the scale group (and index the per-group tensors). */
-typedef struct GroupView {
-  MlirValue value;
-  int64_t rank;
-  int64_t groupLoops;
-} GroupView;
-
-static GroupView viewGroups(CageBuilder *b, const LowerQuantizer *q,
-                            MlirValue x) {
+LowerGroupView lowerViewGroups(CageBuilder *b, const LowerQuantizer *q,
+                               MlirValue x) {
   if (mlirValueIsNull(x))
-    return (GroupView){x, 0, 0};
+    return (LowerGroupView){x, 0, 0};
   int64_t rank = mlirShapedTypeGetRank(mlirValueGetType(x));
-  GroupView view = {x, rank, rank - 1};
+  LowerGroupView view = {x, rank, rank - 1};
   if (q->granularity == CageGranularityTensor)
     view.groupLoops = 0;
   if (q->granularity == CageGranularityGroup) {
@@ -127,7 +120,7 @@ static GroupView viewGroups(CageBuilder *b, const LowerQuantizer *q,
 }
 
 /* `v`, shaped like the view, back in the shape of `type`. */
-static MlirValue unviewGroups(CageBuilder *b, const GroupView *view,
+static MlirValue unviewGroups(CageBuilder *b, const LowerGroupView *view,
                               MlirValue v, MlirType type) {
   if (view->rank == mlirShapedTypeGetRank(type))
     return v;
@@ -135,7 +128,8 @@ static MlirValue unviewGroups(CageBuilder *b, const GroupView *view,
 }
 
 /* The size of loop `d` of the view: a constant, or tensor.dim. */
-static MlirValue viewSize(CageBuilder *b, const GroupView *view, int64_t d) {
+static MlirValue viewSize(CageBuilder *b, const LowerGroupView *view,
+                          int64_t d) {
   if (mlirValueIsNull(view->value))
     return nullValue;
   MlirType type = mlirValueGetType(view->value);
@@ -145,20 +139,21 @@ static MlirValue viewSize(CageBuilder *b, const GroupView *view, int64_t d) {
 }
 
 /* n_group, the number of elements in a group (index). */
-static MlirValue groupElementCount(CageBuilder *b, const GroupView *view) {
+static MlirValue groupElementCount(CageBuilder *b, const LowerGroupView *view) {
   MlirValue count = cageBuildConstantIndex(b, 1);
   for (int64_t d = view->groupLoops; d < view->rank; ++d)
     count = cageBuildBinary(b, "arith.muli", count, viewSize(b, view, d));
   return count;
 }
 
-static MlirValue groupElementCountI64(CageBuilder *b, const GroupView *view) {
+static MlirValue groupElementCountI64(CageBuilder *b,
+                                      const LowerGroupView *view) {
   return cageBuildCast(b, "arith.index_cast", groupElementCount(b, view),
                        mlirIntegerTypeGet(b->context, 64));
 }
 
 /* tensor.empty with one element per group. */
-static MlirValue emptyPerGroup(CageBuilder *b, const GroupView *view,
+static MlirValue emptyPerGroup(CageBuilder *b, const LowerGroupView *view,
                                MlirType elementType) {
   if (mlirValueIsNull(view->value))
     return nullValue;
@@ -178,39 +173,28 @@ static MlirValue emptyPerGroup(CageBuilder *b, const GroupView *view,
 
 /*===--- Generics over a view ---------------------------------------------===*/
 
-/* A linalg.generic over the loops of a view. `elements` (shaped like the
- * view) are read per element, `perGroup` once per group. The result is
- * per element (all loops parallel) or, with `reduce`, per group (the loops
- * within a group are reductions). Body arguments: elements, perGroup,
- * then the output. */
-typedef struct OverGroups {
-  const GroupView *view;
-  const MlirValue *elements;
-  intptr_t numElements;
-  const MlirValue *perGroup;
-  intptr_t numPerGroup;
-  MlirValue init;
-  bool reduce;
-  CageGenericBodyBuilder body;
-  void *userData;
-} OverGroups;
+enum { kMaxGenericOperands = 10 };
 
-enum { kMaxGenericOperands = 6 };
-
-static MlirValue buildOverGroups(CageBuilder *b, const OverGroups *g) {
-  const GroupView *view = g->view;
+MlirOperation lowerBuildOverGroups(CageBuilder *b, const LowerOverGroups *g) {
+  const LowerGroupView *view = g->view;
   intptr_t numInputs = g->numElements + g->numPerGroup;
+  intptr_t numOperands = numInputs + g->numOutputs;
+  if (numOperands > kMaxGenericOperands) {
+    mlirEmitError(b->location, "cage-lower-to-linalg: too many operands");
+    return (MlirOperation){NULL};
+  }
   MlirValue inputs[kMaxGenericOperands];
-  CageMapText maps[kMaxGenericOperands + 1];
-  const char *mapTexts[kMaxGenericOperands + 1];
+  CageMapText maps[kMaxGenericOperands];
+  const char *mapTexts[kMaxGenericOperands];
   for (intptr_t i = 0; i < numInputs; ++i) {
     bool element = i < g->numElements;
     inputs[i] = element ? g->elements[i] : g->perGroup[i - g->numElements];
     mapTexts[i] = cagePrefixMapText(&maps[i], view->rank,
                                     element ? view->rank : view->groupLoops);
   }
-  mapTexts[numInputs] = cagePrefixMapText(
-      &maps[numInputs], view->rank, g->reduce ? view->groupLoops : view->rank);
+  for (intptr_t i = numInputs; i < numOperands; ++i)
+    mapTexts[i] = cagePrefixMapText(&maps[i], view->rank,
+                                    g->reduce ? view->groupLoops : view->rank);
   const char *iterators[kCageMaxLoops];
   for (int64_t d = 0; d < view->rank; ++d)
     iterators[d] =
@@ -218,35 +202,39 @@ static MlirValue buildOverGroups(CageBuilder *b, const OverGroups *g) {
 
   CageGenericSpec spec = {.inputs = inputs,
                           .numInputs = numInputs,
-                          .outputs = &g->init,
-                          .numOutputs = 1,
+                          .outputs = g->outputs,
+                          .numOutputs = g->numOutputs,
                           .indexingMaps = mapTexts,
                           .iteratorTypes = iterators,
                           .numLoops = view->rank,
                           .body = g->body,
                           .userData = g->userData};
-  return cageOperationGetResult(cageBuildGeneric(b, &spec), 0);
+  return cageBuildGeneric(b, &spec);
+}
+
+static MlirValue buildOverGroups(CageBuilder *b, const LowerOverGroups *g) {
+  return cageOperationGetResult(lowerBuildOverGroups(b, g), 0);
 }
 
 /* An element-wise generic over the view with one output like the view. */
-static MlirValue mapElements(CageBuilder *b, const GroupView *view,
+static MlirValue mapElements(CageBuilder *b, const LowerGroupView *view,
                              const MlirValue *elements, intptr_t numElements,
                              const MlirValue *perGroup, intptr_t numPerGroup,
                              CageGenericBodyBuilder body, void *userData) {
-  OverGroups g = {view,     elements,    numElements,
-                  perGroup, numPerGroup, cageBuildEmptyLike(b, view->value),
-                  false,    body,        userData};
+  MlirValue init = cageBuildEmptyLike(b, view->value);
+  LowerOverGroups g = {view,  elements, numElements, perGroup, numPerGroup,
+                       &init, 1,        false,       body,     userData};
   return buildOverGroups(b, &g);
 }
 
 /* A reduction of each group of the view into `init` (one per group). */
-static MlirValue reduceGroups(CageBuilder *b, const GroupView *view,
+static MlirValue reduceGroups(CageBuilder *b, const LowerGroupView *view,
                               const MlirValue *elements, intptr_t numElements,
                               const MlirValue *perGroup, intptr_t numPerGroup,
                               MlirValue init, CageGenericBodyBuilder body,
                               void *userData) {
-  OverGroups g = {view, elements, numElements, perGroup, numPerGroup,
-                  init, true,     body,        userData};
+  LowerOverGroups g = {view,  elements, numElements, perGroup, numPerGroup,
+                       &init, 1,        true,        body,     userData};
   return buildOverGroups(b, &g);
 }
 
@@ -334,22 +322,27 @@ static void quantizeBody(CageBuilder *body, const MlirValue *args,
                               ctx->keys ? &stochastic : NULL);
 }
 
+MlirValue lowerErrorValue(CageBuilder *body, const LowerQuantizer *q,
+                          CageErrorMode error, MlirValue w,
+                          const MlirValue *scales) {
+  MlirValue alpha, step;
+  lowerGridReadScales(q, scales, &alpha, &step);
+  MlirValue e = cageBuildBinary(body, "arith.subf", w,
+                                lowerGridValue(body, q, w, alpha, step, NULL));
+  if (error == CageErrorModeZeroClipped) {
+    MlirValue zero = cageBuildConstantF32(body, 0.0f);
+    MlirValue clipped = lowerGridIsClipped(body, q, w, alpha, step);
+    e = cageBuildSelect(body, clipped, zero, e);
+  }
+  return e;
+}
+
 /* w - q(w), +0 where clipped with zero_clipped; args: w, scales, out. */
 static void errorBody(CageBuilder *body, const MlirValue *args,
                       intptr_t numArgs, MlirValue *yielded, void *userData) {
   (void)numArgs;
   const BodyContext *ctx = userData;
-  MlirValue alpha, step, w = args[0];
-  lowerGridReadScales(ctx->q, args + 1, &alpha, &step);
-  MlirValue e =
-      cageBuildBinary(body, "arith.subf", w,
-                      lowerGridValue(body, ctx->q, w, alpha, step, NULL));
-  if (ctx->error == CageErrorModeZeroClipped) {
-    MlirValue zero = cageBuildConstantF32(body, 0.0f);
-    MlirValue clipped = lowerGridIsClipped(body, ctx->q, w, alpha, step);
-    e = cageBuildSelect(body, clipped, zero, e);
-  }
-  yielded[0] = e;
+  yielded[0] = lowerErrorValue(body, ctx->q, ctx->error, args[0], args + 1);
 }
 
 /* clipped(x) ? +0 : dy; args: dy, x, scales, out. */
@@ -398,7 +391,7 @@ static void subtractBody(CageBuilder *body, const MlirValue *args,
 
 /*===--- Clip values and steps --------------------------------------------===*/
 
-static MlirValue absmaxClipValues(CageBuilder *b, const GroupView *view) {
+static MlirValue absmaxClipValues(CageBuilder *b, const LowerGroupView *view) {
   MlirType f32 = mlirF32TypeGet(b->context);
   MlirValue floor = cageBuildConstantF32(b, 1e-8f);
   MlirValue init = cageBuildFill(b, floor, emptyPerGroup(b, view, f32));
@@ -407,7 +400,7 @@ static MlirValue absmaxClipValues(CageBuilder *b, const GroupView *view) {
 }
 
 static MlirValue rmsClipValues(CageBuilder *b, const LowerQuantizer *q,
-                               const GroupView *view) {
+                               const LowerGroupView *view) {
   MlirValue zero = cageBuildConstantFloat(b, f64Type(b), 0.0);
   MlirValue init = cageBuildFill(b, zero, emptyPerGroup(b, view, f64Type(b)));
   MlirValue sums = reduceGroups(b, view, &view->value, 1, NULL, 0, init,
@@ -419,15 +412,8 @@ static MlirValue rmsClipValues(CageBuilder *b, const LowerQuantizer *q,
   return mapGroups(b, sums, alphas, rmsClipValueBody, &ctx);
 }
 
-/* The per-group tensors the grid reads (lowerGridReadScales): from the
- * operand α with scale = operand, else from the values of the view. */
-typedef struct Scales {
-  MlirValue values[2];
-  intptr_t count;
-} Scales;
-
-static Scales groupScales(CageBuilder *b, const LowerQuantizer *q,
-                          const GroupView *view, MlirValue operand) {
+LowerScales lowerGroupScales(CageBuilder *b, const LowerQuantizer *q,
+                             const LowerGroupView *view, MlirValue operand) {
   MlirValue alpha = operand;
   if (q->scale == CageScaleKindAbsmax)
     alpha = absmaxClipValues(b, view);
@@ -436,9 +422,9 @@ static Scales groupScales(CageBuilder *b, const LowerQuantizer *q,
   BodyContext ctx = {.q = q};
   MlirValue step =
       mapGroups(b, alpha, cageBuildEmptyLike(b, alpha), gridStepBody, &ctx);
-  Scales scales = {{step, nullValue}, 1};
+  LowerScales scales = {{step, nullValue}, 1};
   if (lowerGridNumScales(q) == 2)
-    scales = (Scales){{alpha, step}, 2};
+    scales = (LowerScales){{alpha, step}, 2};
   return scales;
 }
 
@@ -446,8 +432,8 @@ static Scales groupScales(CageBuilder *b, const LowerQuantizer *q,
 
 /* q(x) on the view, with stochastic rounding when `seed` is given. */
 static MlirValue quantizeElements(CageBuilder *b, const LowerQuantizer *q,
-                                  const GroupView *view, const Scales *scales,
-                                  MlirValue seed) {
+                                  const LowerGroupView *view,
+                                  const LowerScales *scales, MlirValue seed) {
   BodyContext ctx = {.q = q};
   LowerPhiloxKeys keys;
   MlirValue sizes[kCageMaxLoops] = {{NULL}};
@@ -466,8 +452,8 @@ static MlirValue quantizeElements(CageBuilder *b, const LowerQuantizer *q,
 /* Q(x) = H(q(H(x))) (cage.quantize). */
 static MlirValue buildQuantize(CageBuilder *b, const LowerQuantizer *q,
                                MlirValue x, MlirValue seed, MlirValue scale) {
-  GroupView view = viewGroups(b, q, rotate(b, q, x));
-  Scales scales = groupScales(b, q, &view, scale);
+  LowerGroupView view = lowerViewGroups(b, q, rotate(b, q, x));
+  LowerScales scales = lowerGroupScales(b, q, &view, scale);
   MlirValue y = quantizeElements(b, q, &view, &scales, seed);
   return rotate(b, q, unviewGroups(b, &view, y, mlirValueGetType(x)));
 }
@@ -488,8 +474,8 @@ static MlirValue buildQuantError(CageBuilder *b, const LowerQuantizer *q,
   if (q->rotation == CageRotationHadamard && error == CageErrorModeKeep)
     return subtract(b, w, buildQuantize(b, q, w, nullValue, nullValue));
   /* Otherwise the error is taken where q is, in one generic. */
-  GroupView view = viewGroups(b, q, rotate(b, q, w));
-  Scales scales = groupScales(b, q, &view, nullValue);
+  LowerGroupView view = lowerViewGroups(b, q, rotate(b, q, w));
+  LowerScales scales = lowerGroupScales(b, q, &view, nullValue);
   BodyContext ctx = {.q = q, .error = error};
   MlirValue e = mapElements(b, &view, &view.value, 1, scales.values,
                             scales.count, errorBody, &ctx);
@@ -498,8 +484,9 @@ static MlirValue buildQuantError(CageBuilder *b, const LowerQuantizer *q,
 
 /* dα = γ · Σ_group f64(dy) · f64(dq/dα), on the rotated views. */
 static MlirValue scaleGradient(CageBuilder *b, const LowerQuantizer *q,
-                               const GroupView *x, const GroupView *dy,
-                               const Scales *scales, MlirValue alpha) {
+                               const LowerGroupView *x,
+                               const LowerGroupView *dy,
+                               const LowerScales *scales, MlirValue alpha) {
   MlirValue zero = cageBuildConstantFloat(b, f64Type(b), 0.0);
   MlirValue init = cageBuildFill(
       b, zero, cageBuildEmptyLikeWithElementType(b, alpha, f64Type(b)));
@@ -528,9 +515,9 @@ static void buildSte(CageBuilder *b, const LowerQuantizer *q,
   *dx = dy;
   if (!clipped && !wantsScaleGradient)
     return;
-  GroupView xView = viewGroups(b, q, rotate(b, q, x));
-  GroupView dyView = viewGroups(b, q, rotate(b, q, dy));
-  Scales scales = groupScales(b, q, &xView, scale);
+  LowerGroupView xView = lowerViewGroups(b, q, rotate(b, q, x));
+  LowerGroupView dyView = lowerViewGroups(b, q, rotate(b, q, dy));
+  LowerScales scales = lowerGroupScales(b, q, &xView, scale);
   if (clipped) {
     MlirValue elements[] = {dyView.value, xView.value};
     BodyContext ctx = {.q = q};

@@ -1,0 +1,598 @@
+/*===- FusedUpdate.c - cage.update and cage.multi_update in one pass ------===*\
+|*                                                                            *|
+|* The fused CAGE step reads w, g, m, v once and writes w, m, v once (28    *|
+|* bytes per f32 parameter with AdamW), with no parameter-sized temporary:  *|
+|* the quantization error, the corrected gradient and the stepped w live in *|
+|* registers. All parameters of one op share one parallel loop:             *|
+|*                                                                            *|
+|*   scf.forall %c in (C) shared_outs(w_k, state_k for every parameter k) { *|
+|*     for every parameter k: the rows of k that chunk c owns, [lo, hi),    *|
+|*       scf.for r in [lo, hi), for every scale group u of row r:           *|
+|*         α = max |w| over u (or the rms clip value), one scalar loop      *|
+|*         one element-wise linalg.generic over u: e = w − q(w), the        *|
+|*         coupled correction, the optimizer step, the decoupled one        *|
+|*     scf.forall.in_parallel: the rows [lo, hi) of every w_k and state_k   *|
+|*   }                                                                      *|
+|*                                                                            *|
+|* Each tensor is viewed as rows × n (rank 1 as one row, rank > 2 with the  *|
+|* leading dimensions collapsed). The parameters' elements are laid end to  *|
+|* end and cut into C chunks of about kChunkElements; a row belongs to the  *|
+|* chunk that holds its first element, so chunks are balanced by size       *|
+|* across tensors and a thread sees each row whole. The scale of a group is *|
+|* computed just before the group is updated, while it is in the L1 cache;  *|
+|* only granularity = tensor computes its scale in a pass of its own first. *|
+|*                                                                            *|
+|* The arithmetic per element is that of the unfused spelling (Quantizer.c, *|
+|* Optimizers.c and the correction of cage-expand-update), in the same      *|
+|* order, so fused and unfused steps agree bit for bit:                     *|
+|*   e  = w − q(w) (zero_clipped: +0 where w is clipped)                    *|
+|*   coupled:   g  ← select(λ_t == 0, g, g + λ_t·e)                         *|
+|*   the optimizer element step (Optimizers.h) on w, g, state               *|
+|*   decoupled: w1 ← select(λ_t == 0, w1, w1 − (lr·λ_t)·e)                  *|
+|* Quantizers with a Hadamard rotation mix the elements of a block before   *|
+|* quantizing; they take the unfused lowering (Optimizers.c).               *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include "FusedUpdate.h"
+
+#include "Groups.h"
+#include "Optimizers.h"
+#include "Patterns.h"
+
+#include "cage-c/Dialect/Cage.h"
+
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Chunks of the parameters' elements handed to threads: large enough that
+ * the per-chunk bookkeeping for every parameter is noise, small enough that
+ * two threads get balanced work from a few million elements. */
+enum { kChunkElements = 1 << 16 };
+
+static const MlirValue nullValue = {NULL};
+
+/*===--- The step being lowered -------------------------------------------===*/
+
+/* One parameter: its tensors as given and viewed as rows × n. */
+typedef struct Param {
+  MlirValue tensors[4]; /* w, g, state... */
+  MlirValue rows2d[4];
+  MlirValue numRows, numCols; /* index */
+  MlirValue offset;           /* of its first element, laid end to end */
+  MlirValue tensorScales[2];  /* granularity = tensor: the scalars */
+} Param;
+
+typedef struct Fused {
+  intptr_t numParams, numState;
+  Param *params;
+  bool quantized; /* a CAGE update, not a plain optimizer step */
+  LowerQuantizer q;
+  CageErrorMode error;
+  bool coupled;
+  LowerOptimizerStep step;
+  MlirValue lambda, lambdaIsZero, factor; /* factor = lr·λ_t (decoupled) */
+  MlirValue chunkSize;                    /* elements per chunk */
+} Fused;
+
+static MlirValue constantIndex(CageBuilder *b, int64_t value) {
+  return cageBuildConstantIndex(b, value);
+}
+
+/* Dimension `d` of a ranked tensor: a constant when static. */
+static MlirValue dimOf(CageBuilder *b, MlirValue tensor, intptr_t d) {
+  MlirType type = mlirValueGetType(tensor);
+  if (mlirShapedTypeIsDynamicDim(type, d))
+    return cageBuildDim(b, tensor, d);
+  return constantIndex(b, mlirShapedTypeGetDimSize(type, d));
+}
+
+/*===--- Rows × n views ---------------------------------------------------===*/
+
+static MlirType rowsType(MlirValue x) {
+  MlirType type = mlirValueGetType(x);
+  intptr_t rank = mlirShapedTypeGetRank(type);
+  int64_t shape[2] = {1, mlirShapedTypeGetDimSize(type, rank - 1)};
+  for (intptr_t d = 0; d + 1 < rank; ++d) {
+    int64_t size = mlirShapedTypeGetDimSize(type, d);
+    if (mlirShapedTypeIsDynamicDim(type, d) || shape[0] == INT64_MIN)
+      shape[0] = INT64_MIN;
+    else
+      shape[0] *= size;
+  }
+  return mlirRankedTensorTypeGet(2, shape, mlirShapedTypeGetElementType(type),
+                                 mlirAttributeGetNull());
+}
+
+/* `x` as rows × n: rank 1 as one row, higher ranks with the leading
+ * dimensions merged. */
+static MlirValue asRows(CageBuilder *b, MlirValue x) {
+  intptr_t rank = mlirShapedTypeGetRank(mlirValueGetType(x));
+  if (rank == 2)
+    return x;
+  if (rank == 1) {
+    int64_t groups[] = {2};
+    MlirValue sizes[] = {constantIndex(b, 1), dimOf(b, x, 0)};
+    return cageBuildExpandShape(b, x, rowsType(x), groups, sizes);
+  }
+  int64_t groups[] = {rank - 1, 1};
+  return cageBuildCollapseShape(b, x, rowsType(x), groups);
+}
+
+/* The inverse of asRows: `rows` back in the shape of `like`. */
+static MlirValue fromRows(CageBuilder *b, MlirValue rows, MlirValue like) {
+  MlirType type = mlirValueGetType(like);
+  intptr_t rank = mlirShapedTypeGetRank(type);
+  if (rank == 2)
+    return rows;
+  if (rank == 1) {
+    int64_t groups[] = {2};
+    return cageBuildCollapseShape(b, rows, type, groups);
+  }
+  int64_t groups[] = {rank - 1, 1};
+  MlirValue *sizes = calloc((size_t)rank, sizeof *sizes);
+  for (intptr_t d = 0; d < rank; ++d)
+    sizes[d] = dimOf(b, like, d);
+  MlirValue expanded = cageBuildExpandShape(b, rows, type, groups, sizes);
+  free(sizes);
+  return expanded;
+}
+
+/*===--- Scales of one group ----------------------------------------------===*/
+
+typedef struct ClipLoop {
+  const LowerQuantizer *q;
+  MlirValue unit; /* 1-d tensor */
+} ClipLoop;
+
+/* absmax: acc = maximumf(|x|, acc); rms_gaussian: acc + f64(x)·f64(x). */
+static void clipLoopBody(CageBuilder *body, MlirValue iv,
+                         const MlirValue *iterArgs, MlirValue *yielded,
+                         void *userData) {
+  const ClipLoop *loop = userData;
+  MlirValue x = cageBuildExtract(body, loop->unit, &iv, 1);
+  if (loop->q->scale == CageScaleKindAbsmax) {
+    yielded[0] =
+        cageBuildBinary(body, "arith.maximumf",
+                        cageBuildUnary(body, "math.absf", x), iterArgs[0]);
+    return;
+  }
+  MlirValue wide =
+      cageBuildCast(body, "arith.extf", x, mlirF64TypeGet(body->context));
+  yielded[0] = cageBuildBinary(body, "arith.addf", iterArgs[0],
+                               cageBuildBinary(body, "arith.mulf", wide, wide));
+}
+
+/* The scalars the grid reads (lowerGridReadScales) for the group `unit` of
+ * `size` elements, in increasing index order as Quantizer.c's reductions. */
+static void unitScales(CageBuilder *b, const LowerQuantizer *q, MlirValue unit,
+                       MlirValue size, MlirValue *scales) {
+  bool absmax = q->scale == CageScaleKindAbsmax;
+  MlirType f64 = mlirF64TypeGet(b->context);
+  MlirValue init = absmax ? cageBuildConstantF32(b, 1e-8f)
+                          : cageBuildConstantFloat(b, f64, 0.0);
+  ClipLoop loop = {q, unit};
+  MlirValue acc = cageOperationGetResult(
+      cageBuildFor(b, constantIndex(b, 0), size, constantIndex(b, 1), &init, 1,
+                   clipLoopBody, &loop),
+      0);
+  MlirValue alpha = acc;
+  if (!absmax) {
+    MlirValue count =
+        cageBuildCast(b, "arith.sitofp",
+                      cageBuildCast(b, "arith.index_cast", size,
+                                    mlirIntegerTypeGet(b->context, 64)),
+                      f64);
+    alpha = lowerGridRmsClipValue(b, q, acc, count);
+  }
+  MlirValue step = lowerGridStep(b, q, alpha);
+  scales[0] = step;
+  if (lowerGridNumScales(q) == 2) {
+    scales[0] = alpha;
+    scales[1] = step;
+  }
+}
+
+/* granularity = tensor: the scales of the whole of `w`, before the loop. */
+static void tensorScales(CageBuilder *b, const LowerQuantizer *q, MlirValue w,
+                         MlirValue *scales) {
+  LowerGroupView view = lowerViewGroups(b, q, w);
+  LowerScales perGroup = lowerGroupScales(b, q, &view, nullValue);
+  for (intptr_t i = 0; i < perGroup.count; ++i)
+    scales[i] = cageBuildExtract(b, perGroup.values[i], NULL, 0);
+}
+
+/*===--- The element step -------------------------------------------------===*/
+
+typedef struct Element {
+  const Fused *f;
+  const MlirValue *scales;
+} Element;
+
+/* Body arguments: g, then the outputs w and the state, which the element
+ * reads: a generic that read w as an input and wrote it as an output would
+ * make bufferization copy w. */
+static void elementBody(CageBuilder *body, const MlirValue *args,
+                        intptr_t numArgs, MlirValue *yielded, void *userData) {
+  (void)numArgs;
+  const Element *el = userData;
+  const Fused *f = el->f;
+  MlirValue g = args[0], w = args[1], e = nullValue;
+  if (f->quantized) {
+    e = lowerErrorValue(body, &f->q, f->error, w, el->scales);
+    if (f->coupled) {
+      MlirValue corrected =
+          cageBuildBinary(body, "arith.addf", g,
+                          cageBuildBinary(body, "arith.mulf", f->lambda, e));
+      g = cageBuildSelect(body, f->lambdaIsZero, g, corrected);
+    }
+  }
+  lowerBuildOptimizerElement(body, &f->step, w, g, args + 2, yielded);
+  if (f->quantized && !f->coupled) {
+    MlirValue w1 = yielded[0];
+    MlirValue corrected =
+        cageBuildBinary(body, "arith.subf", w1,
+                        cageBuildBinary(body, "arith.mulf", f->factor, e));
+    yielded[0] = cageBuildSelect(body, f->lambdaIsZero, w1, corrected);
+  }
+}
+
+/*===--- Loops over rows and groups ---------------------------------------===*/
+
+/* A group of one row: `size` elements from column `column`. */
+typedef struct Unit {
+  const Fused *f;
+  const Param *p;
+  MlirValue row;          /* in the chunk */
+  MlirValue firstRow;     /* of the chunk, in the tensor */
+  MlirValue column, size; /* index */
+  int64_t staticSize;     /* or INT64_MIN */
+} Unit;
+
+static MlirValue unitSlice(CageBuilder *b, const Unit *u, MlirValue from,
+                           MlirValue rowInFrom) {
+  CageSliceIndex offsets[] = {{rowInFrom, 0}, {u->column, 0}};
+  CageSliceIndex sizes[] = {{nullValue, 1}, {u->size, 0}};
+  if (u->staticSize != INT64_MIN)
+    sizes[1] = (CageSliceIndex){nullValue, u->staticSize};
+  MlirType type = mlirRankedTensorTypeGet(
+      1, &u->staticSize, mlirF32TypeGet(b->context), mlirAttributeGetNull());
+  return cageBuildExtractSlice(b, from, offsets, sizes, type);
+}
+
+static MlirValue unitInsert(CageBuilder *b, const Unit *u, MlirValue value,
+                            MlirValue into) {
+  CageSliceIndex offsets[] = {{u->row, 0}, {u->column, 0}};
+  CageSliceIndex sizes[] = {{nullValue, 1}, {u->size, 0}};
+  if (u->staticSize != INT64_MIN)
+    sizes[1] = (CageSliceIndex){nullValue, u->staticSize};
+  return cageBuildInsertSlice(b, value, into, offsets, sizes);
+}
+
+/* Updates one group of the chunk tensors `chunk` (w, state...) in place. */
+static void updateUnit(CageBuilder *b, const Unit *u, const MlirValue *chunk,
+                       MlirValue *updated) {
+  const Fused *f = u->f;
+  intptr_t numOut = 1 + f->numState;
+  MlirValue rowInTensor = cageBuildBinary(b, "arith.addi", u->firstRow, u->row);
+  MlirValue g = unitSlice(b, u, u->p->rows2d[1], rowInTensor), outputs[3];
+  for (intptr_t i = 0; i < numOut; ++i)
+    outputs[i] = unitSlice(b, u, chunk[i], u->row);
+
+  MlirValue scales[2] = {u->p->tensorScales[0], u->p->tensorScales[1]};
+  if (f->quantized && f->q.granularity != CageGranularityTensor)
+    unitScales(b, &f->q, outputs[0], u->size, scales);
+  Element el = {f, scales};
+  MlirOperation generic =
+      cageBuildElementwise(b, &g, 1, outputs, numOut, elementBody, &el);
+  for (intptr_t i = 0; i < numOut; ++i)
+    updated[i] = unitInsert(b, u, cageOperationGetResult(generic, i), chunk[i]);
+}
+
+/* The groups of row `row` of the chunk: one (the row) or n / G. */
+typedef struct RowLoop {
+  Unit unit;
+  int64_t numCols; /* static n, or INT64_MIN */
+} RowLoop;
+
+static void groupLoopBody(CageBuilder *body, MlirValue iv,
+                          const MlirValue *iterArgs, MlirValue *yielded,
+                          void *userData) {
+  Unit u = *(const Unit *)userData;
+  u.column = cageBuildBinary(body, "arith.muli", iv, u.size);
+  updateUnit(body, &u, iterArgs, yielded);
+}
+
+static void rowLoopBody(CageBuilder *body, MlirValue iv,
+                        const MlirValue *iterArgs, MlirValue *yielded,
+                        void *userData) {
+  const RowLoop *loop = userData;
+  Unit u = loop->unit;
+  u.row = iv;
+  const Fused *f = u.f;
+  if (!f->quantized || f->q.granularity != CageGranularityGroup) {
+    u.column = constantIndex(body, 0);
+    u.size = u.p->numCols;
+    u.staticSize = loop->numCols;
+    updateUnit(body, &u, iterArgs, yielded);
+    return;
+  }
+  u.staticSize = f->q.groupSize;
+  u.size = constantIndex(body, f->q.groupSize);
+  MlirValue numGroups =
+      cageBuildBinary(body, "arith.divui", u.p->numCols, u.size);
+  MlirOperation groups = cageBuildFor(body, constantIndex(body, 0), numGroups,
+                                      constantIndex(body, 1), iterArgs,
+                                      1 + f->numState, groupLoopBody, &u);
+  for (intptr_t i = 0; i < 1 + f->numState; ++i)
+    yielded[i] = cageOperationGetResult(groups, i);
+}
+
+/*===--- Chunks -----------------------------------------------------------===*/
+
+/* clamp(ceil((chunkStart − offset) / n), 0, rows): the first row of `p` whose
+ * first element is at or after `chunkStart`. */
+static MlirValue firstRowFrom(CageBuilder *b, const Param *p,
+                              MlirValue chunkStart) {
+  MlirValue divisor =
+      cageBuildBinary(b, "arith.maxui", p->numCols, constantIndex(b, 1));
+  MlirValue row = cageBuildBinary(
+      b, "arith.ceildivsi",
+      cageBuildBinary(b, "arith.subi", chunkStart, p->offset), divisor);
+  row = cageBuildBinary(b, "arith.maxsi", row, constantIndex(b, 0));
+  return cageBuildBinary(b, "arith.minsi", row, p->numRows);
+}
+
+static void chunkBody(CageBuilder *body, MlirValue iv,
+                      const MlirValue *sharedOuts, CageBuilder *inParallel,
+                      void *userData) {
+  const Fused *f = userData;
+  intptr_t numOut = 1 + f->numState;
+  MlirValue start = cageBuildBinary(body, "arith.muli", iv, f->chunkSize);
+  MlirValue end = cageBuildBinary(body, "arith.addi", start, f->chunkSize);
+  for (intptr_t k = 0; k < f->numParams; ++k) {
+    const Param *p = &f->params[k];
+    const MlirValue *outs = sharedOuts + k * numOut;
+    MlirValue lo = firstRowFrom(body, p, start);
+    MlirValue count =
+        cageBuildBinary(body, "arith.subi", firstRowFrom(body, p, end), lo);
+    int64_t numCols = mlirShapedTypeGetDimSize(mlirValueGetType(outs[0]), 1);
+    bool staticCols = !mlirShapedTypeIsDynamicDim(mlirValueGetType(outs[0]), 1);
+    CageSliceIndex offsets[] = {{lo, 0}, {nullValue, 0}};
+    CageSliceIndex sizes[] = {{count, 0}, {p->numCols, 0}};
+    if (staticCols)
+      sizes[1] = (CageSliceIndex){nullValue, numCols};
+    int64_t shape[] = {INT64_MIN, staticCols ? numCols : INT64_MIN};
+    MlirType chunkType = mlirRankedTensorTypeGet(
+        2, shape, mlirF32TypeGet(body->context), mlirAttributeGetNull());
+    MlirValue chunk[3];
+    for (intptr_t i = 0; i < numOut; ++i)
+      chunk[i] =
+          cageBuildExtractSlice(body, outs[i], offsets, sizes, chunkType);
+
+    RowLoop loop = {{f, p, nullValue, lo, nullValue, nullValue, INT64_MIN},
+                    staticCols ? numCols : INT64_MIN};
+    MlirOperation rows =
+        cageBuildFor(body, constantIndex(body, 0), count,
+                     constantIndex(body, 1), chunk, numOut, rowLoopBody, &loop);
+    for (intptr_t i = 0; i < numOut; ++i)
+      cageBuildParallelInsertSlice(inParallel, cageOperationGetResult(rows, i),
+                                   outs[i], offsets, sizes);
+  }
+}
+
+/*===--- Building the step ------------------------------------------------===*/
+
+/* Views, sizes and offsets of the parameters, the scalars of the step, then
+ * the loop; stores the new w and state of every parameter in `results`. */
+static bool buildFused(CageBuilder *b, Fused *f, MlirValue lr, MlirValue step,
+                       MlirValue *results) {
+  intptr_t numTensors = 2 + f->numState, numOut = 1 + f->numState;
+  MlirValue total = constantIndex(b, 0);
+  for (intptr_t k = 0; k < f->numParams; ++k) {
+    Param *p = &f->params[k];
+    for (intptr_t i = 0; i < numTensors; ++i)
+      p->rows2d[i] = asRows(b, p->tensors[i]);
+    p->numRows = dimOf(b, p->rows2d[0], 0);
+    p->numCols = dimOf(b, p->rows2d[0], 1);
+    p->offset = total;
+    total = cageBuildBinary(
+        b, "arith.addi", total,
+        cageBuildBinary(b, "arith.muli", p->numRows, p->numCols));
+    if (f->quantized && f->q.granularity == CageGranularityTensor)
+      tensorScales(b, &f->q, p->tensors[0], p->tensorScales);
+  }
+  MlirValue chunkElements = constantIndex(b, kChunkElements);
+  MlirValue numChunks = cageBuildBinary(
+      b, "arith.maxui",
+      cageBuildBinary(b, "arith.ceildivui", total, chunkElements),
+      constantIndex(b, 1));
+  f->chunkSize = cageBuildBinary(b, "arith.ceildivui", total, numChunks);
+
+  f->step = lowerBuildOptimizerStep(b, &f->step.optimizer, lr, step);
+  if (f->quantized) {
+    f->lambdaIsZero =
+        cageBuildCmpF(b, "oeq", f->lambda, cageBuildConstantF32(b, 0.0f));
+    if (!f->coupled)
+      f->factor = cageBuildBinary(b, "arith.mulf", lr, f->lambda);
+  }
+
+  intptr_t numShared = f->numParams * numOut;
+  MlirValue *shared = calloc((size_t)numShared, sizeof *shared);
+  for (intptr_t k = 0; k < f->numParams; ++k) {
+    shared[k * numOut] = f->params[k].rows2d[0];
+    for (intptr_t i = 0; i < f->numState; ++i)
+      shared[k * numOut + 1 + i] = f->params[k].rows2d[2 + i];
+  }
+  MlirOperation loop =
+      cageBuildForall(b, numChunks, shared, numShared, chunkBody, f);
+  free(shared);
+  for (intptr_t k = 0; k < f->numParams; ++k)
+    for (intptr_t i = 0; i < numOut; ++i) {
+      MlirValue original = f->params[k].tensors[i == 0 ? 0 : 1 + i];
+      results[k * numOut + i] =
+          fromRows(b, cageOperationGetResult(loop, k * numOut + i), original);
+    }
+  for (intptr_t i = 0; i < f->numParams * numOut; ++i)
+    if (mlirValueIsNull(results[i]))
+      return false;
+  return true;
+}
+
+/*===--- The ops ----------------------------------------------------------===*/
+
+bool lowerCanFuseUpdate(MlirOperation op) {
+  MlirAttribute quantizer = lowerAttribute(op, "quantizer");
+  if (!mlirAttributeIsNull(quantizer) &&
+      lowerReadQuantizer(quantizer).rotation == CageRotationHadamard)
+    return false;
+  /* Rows need a dimension: a 0-d tensor (of a plain optimizer step) is
+   * stepped on its own. And MLIR 22's expand-strided-metadata crashes on a
+   * memref.expand_shape that splits one dynamic size into several dynamic
+   * ones, which viewing such a tensor back from rows × n would need. */
+  for (intptr_t i = 0; i < mlirOperationGetNumOperands(op); ++i) {
+    MlirType type = mlirValueGetType(mlirOperationGetOperand(op, i));
+    if (!mlirTypeIsARankedTensor(type))
+      continue;
+    intptr_t rank = mlirShapedTypeGetRank(type), numDynamic = 0;
+    for (intptr_t d = 0; d + 1 < rank; ++d)
+      numDynamic += mlirShapedTypeIsDynamicDim(type, d) ? 1 : 0;
+    if (rank == 0 || numDynamic > 1)
+      return false;
+  }
+  return true;
+}
+
+/* Operands of cage.update: w, g, state..., lr, λ_t[, t]; of
+ * cage.multi_update: (w, g, state...) per parameter, lr[, λ_t][, t]. */
+MlirLogicalResult lowerFusedUpdate(MlirOperation op,
+                                   MlirPatternRewriter rewriter) {
+  MlirRewriterBase base = mlirPatternRewriterAsBase(rewriter);
+  mlirRewriterBaseSetInsertionPointBefore(base, op);
+  CageBuilder b =
+      cageBuilderAtInsertionPoint(base, mlirOperationGetLocation(op));
+
+  Fused f = {0};
+  MlirAttribute quantizer = lowerAttribute(op, "quantizer");
+  f.step.optimizer = lowerReadOptimizerAttr(lowerAttribute(op, "optimizer"));
+  f.numState = f.step.optimizer.adamw ? 2 : 1;
+  f.quantized = !mlirAttributeIsNull(quantizer);
+  intptr_t numScalars =
+      1 + (f.quantized ? 1 : 0) + (f.step.optimizer.adamw ? 1 : 0);
+  intptr_t numOperands = mlirOperationGetNumOperands(op);
+  intptr_t numTensors = 2 + f.numState;
+  f.numParams = (numOperands - numScalars) / numTensors;
+  MlirValue lr = mlirOperationGetOperand(op, numOperands - numScalars);
+  if (f.quantized) {
+    f.q = lowerReadQuantizer(quantizer);
+    f.error = cageErrorModeAttrGetValue(lowerAttribute(op, "error"));
+    f.coupled = cageCouplingAttrGetValue(lowerAttribute(op, "coupling")) ==
+                CageCouplingCoupled;
+    f.lambda = mlirOperationGetOperand(op, numOperands - numScalars + 1);
+  }
+  MlirValue step = f.step.optimizer.adamw
+                       ? mlirOperationGetOperand(op, numOperands - 1)
+                       : nullValue;
+
+  f.params = calloc((size_t)f.numParams, sizeof *f.params);
+  for (intptr_t k = 0; k < f.numParams; ++k)
+    for (intptr_t i = 0; i < numTensors; ++i)
+      f.params[k].tensors[i] = mlirOperationGetOperand(op, k * numTensors + i);
+  intptr_t numResults = f.numParams * (1 + f.numState);
+  MlirValue *results = calloc((size_t)numResults, sizeof *results);
+  bool built = buildFused(&b, &f, lr, step, results);
+  if (built)
+    mlirRewriterBaseReplaceOpWithValues(base, op, numResults, results);
+  free(results);
+  free(f.params);
+  return built ? mlirLogicalResultSuccess() : mlirLogicalResultFailure();
+}
+
+static MlirNamedAttribute namedF32(CageBuilder *b, const char *name,
+                                   float value) {
+  return cageNamedAttribute(
+      b, name,
+      mlirFloatAttrDoubleGet(b->context, mlirF32TypeGet(b->context), value));
+}
+
+/* The attributes of the stand-alone cage.adamw or cage.sgd op. */
+static intptr_t optimizerOpAttributes(CageBuilder *b, MlirAttribute attr,
+                                      MlirNamedAttribute *attrs) {
+  LowerOptimizer o = lowerReadOptimizerAttr(attr);
+  attrs[0] = namedF32(b, "weight_decay", o.weightDecay);
+  if (o.adamw) {
+    attrs[1] = namedF32(b, "beta1", o.beta1);
+    attrs[2] = namedF32(b, "beta2", o.beta2);
+    attrs[3] = namedF32(b, "eps", o.eps);
+  } else {
+    attrs[1] = namedF32(b, "momentum", o.momentum);
+    attrs[2] = namedF32(b, "dampening", o.dampening);
+    attrs[3] = cageNamedAttribute(b, "nesterov",
+                                  mlirBoolAttrGet(b->context, o.nesterov));
+  }
+  return 4;
+}
+
+/* cage.multi_update that lowerCanFuseUpdate rejects (a Hadamard rotation, a
+ * 0-d tensor): one cage.update, cage.adamw or cage.sgd per parameter. */
+static MlirLogicalResult splitMultiUpdate(MlirOperation op,
+                                          MlirPatternRewriter rewriter) {
+  MlirRewriterBase base = mlirPatternRewriterAsBase(rewriter);
+  mlirRewriterBaseSetInsertionPointBefore(base, op);
+  CageBuilder b =
+      cageBuilderAtInsertionPoint(base, mlirOperationGetLocation(op));
+  MlirAttribute optimizer = lowerAttribute(op, "optimizer");
+  bool adamw = cageAttributeIsAAdamW(optimizer);
+  intptr_t numTensors = adamw ? 4 : 3, numOut = numTensors - 1;
+  bool quantized = !mlirAttributeIsNull(lowerAttribute(op, "quantizer"));
+  intptr_t numScalars = 1 + (quantized ? 1 : 0) + (adamw ? 1 : 0);
+  intptr_t numOperands = mlirOperationGetNumOperands(op);
+  intptr_t numParams = (numOperands - numScalars) / numTensors;
+  const char *names[] = {"quantizer", "optimizer", "coupling", "error"};
+  MlirNamedAttribute attrs[4];
+  intptr_t numAttrs = 4;
+  const char *opName = "cage.update";
+  if (quantized) {
+    for (int i = 0; i < 4; ++i)
+      attrs[i] = cageNamedAttribute(&b, names[i], lowerAttribute(op, names[i]));
+  } else {
+    numAttrs = optimizerOpAttributes(&b, optimizer, attrs);
+    opName = adamw ? "cage.adamw" : "cage.sgd";
+  }
+  MlirValue *results = calloc((size_t)(numParams * numOut), sizeof *results);
+  for (intptr_t k = 0; k < numParams; ++k) {
+    MlirValue operands[7];
+    for (intptr_t i = 0; i < numTensors; ++i)
+      operands[i] = mlirOperationGetOperand(op, k * numTensors + i);
+    for (intptr_t i = 0; i < numScalars; ++i)
+      operands[numTensors + i] =
+          mlirOperationGetOperand(op, numOperands - numScalars + i);
+    MlirType type = mlirValueGetType(operands[0]);
+    MlirType types[] = {type, type, type};
+    MlirOperation update =
+        cageBuildOp(&b, opName, numTensors + numScalars, operands, numOut,
+                    types, numAttrs, attrs);
+    for (intptr_t i = 0; i < numOut; ++i)
+      results[k * numOut + i] = cageOperationGetResult(update, i);
+  }
+  mlirRewriterBaseReplaceOpWithValues(base, op, numParams * numOut, results);
+  free(results);
+  return mlirLogicalResultSuccess();
+}
+
+static MlirLogicalResult lowerMultiUpdate(MlirRewritePattern pattern,
+                                          MlirOperation op,
+                                          MlirPatternRewriter rewriter,
+                                          void *userData) {
+  (void)pattern, (void)userData;
+  return lowerCanFuseUpdate(op) ? lowerFusedUpdate(op, rewriter)
+                                : splitMultiUpdate(op, rewriter);
+}
+
+void cagePopulateMultiUpdateLoweringPatterns(MlirContext ctx,
+                                             MlirRewritePatternSet patterns) {
+  lowerAddPattern(ctx, patterns, "cage.multi_update", lowerMultiUpdate);
+}

@@ -1,0 +1,30 @@
+/*===- FusedUpdate.h - The fused CAGE step ------------------------*- C -*-===*\
+|*                                                                            *|
+|* cage.update and cage.multi_update lowered to one parallel loop that       *|
+|* touches every parameter once (see FusedUpdate.c).                          *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef CAGE_CONVERSION_CAGETOLINALG_FUSEDUPDATE_H
+#define CAGE_CONVERSION_CAGETOLINALG_FUSEDUPDATE_H
+
+#include "mlir-c/IR.h"
+#include "mlir-c/Rewrite.h"
+
+#include <stdbool.h>
+
+/** Whether the update `op` (cage.update or cage.multi_update) has a fused
+ * lowering: not with a Hadamard rotation, a 0-d tensor, or a tensor of
+ * rank > 2 with more than one dynamic leading dimension. */
+bool lowerCanFuseUpdate(MlirOperation op);
+
+/** Replaces `op` (one lowerCanFuseUpdate accepts) by its fused loop. */
+MlirLogicalResult lowerFusedUpdate(MlirOperation op,
+                                   MlirPatternRewriter rewriter);
+
+/** Adds the pattern of cage.multi_update: the fused loop, or with a
+ * Hadamard rotation one cage.update per parameter. */
+void cagePopulateMultiUpdateLoweringPatterns(MlirContext ctx,
+                                             MlirRewritePatternSet patterns);
+
+#endif /* CAGE_CONVERSION_CAGETOLINALG_FUSEDUPDATE_H */
