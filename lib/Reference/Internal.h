@@ -50,6 +50,17 @@ float *refAllocFloats(int64_t count);
 /** x = x * H in place, blockwise over numel elements (block divides numel). */
 void refHadamardInPlace(float *x, int64_t numel, int64_t block);
 
+/* Philox and bf16 (Philox.c). */
+
+/** The four Philox4x32-10 output words for element index under seed, with
+ * section 1.4's key = (seed low 32, seed high 32) and counter = (index low
+ * 32, index high 32, 0, 0). */
+void refPhiloxWords(uint64_t seed, uint64_t index, uint32_t out[4]);
+
+/** The bf16 bits of x stochastically rounded with the Philox output word
+ * `word` (Reference.h, "bf16 optimizer state": r = word >> 8). */
+uint16_t refBf16RoundStochastic(float x, uint32_t word);
+
 /* Clip values and grids (Quantizer.c). */
 
 /** alpha[g] for every group g of the already rotated values xr, for

@@ -1,7 +1,8 @@
 /*===- Optimizers.c - lambda schedule, AdamW, SGD and the CAGE update -----===*\
 |*                                                                            *|
 |* DESIGN.md section 1.3, in f32, in the operation order written there (and  *|
-|* in Reference.h).                                                          *|
+|* in Reference.h); the same steps with m, v / b stored as bf16 with         *|
+|* stochastic rounding (Reference.h, "bf16 optimizer state").                *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -72,11 +73,15 @@ int cageRefLambdaSchedule(CageScheduleKind kind, float lambda, float silence,
 }
 
 /*===----------------------------------------------------------------------===*
- * AdamW and SGD
+ * AdamW and SGD: one element-wise step each, shared by the f32-state and the
+ * bf16-state entry points (which differ only in how m, v / b are loaded and
+ * stored).
  *===----------------------------------------------------------------------===*/
 
-int cageRefAdamW(const CageRefAdamW *opt, int64_t n, float *w, const float *g,
-                 float *m, float *v, float lr, int64_t t) {
+/* The checks of cageRefAdamW and cageRefAdamWBf16State, in this order. */
+static int checkAdamWCall(const CageRefAdamW *opt, int64_t n, const float *w,
+                          const float *g, const void *m, const void *v,
+                          float lr, int64_t t) {
   int status = checkAdamW(opt);
   if (status != CageRefOk)
     return status;
@@ -84,58 +89,145 @@ int cageRefAdamW(const CageRefAdamW *opt, int64_t n, float *w, const float *g,
     return CageRefErrorNull;
   if (n < 0 || !isfinite(lr) || t < 1)
     return CageRefErrorArgument;
-  float beta1 = opt->beta1, beta2 = opt->beta2;
-  /* 1.3: the bias corrections 1 - beta^t, in f32, beta^t = powf(beta, t). */
-  float correction1 = 1.0f - powf(beta1, (float)t);
-  float correction2 = 1.0f - powf(beta2, (float)t);
+  return CageRefOk;
+}
+
+/* The checks of cageRefSgd and cageRefSgdBf16State, in this order. */
+static int checkSgdCall(const CageRefSgd *opt, int64_t n, const float *w,
+                        const float *g, const void *b, float lr) {
+  int status = checkSgd(opt);
+  if (status != CageRefOk)
+    return status;
+  if (!w || !g || (opt->momentum != 0.0f && !b))
+    return CageRefErrorNull;
+  if (n < 0 || !isfinite(lr))
+    return CageRefErrorArgument;
+  return CageRefOk;
+}
+
+/* AdamW's constants, computed once per call. */
+typedef struct AdamWConstants {
+  float beta1, beta2, eps, lr;
+  float decay;       /* 1 - lr * wd */
+  float correction1; /* 1 - beta1^t */
+  float correction2; /* 1 - beta2^t */
+} AdamWConstants;
+
+static AdamWConstants adamWConstants(const CageRefAdamW *opt, float lr,
+                                     int64_t t) {
+  AdamWConstants c;
+  c.beta1 = opt->beta1;
+  c.beta2 = opt->beta2;
+  c.eps = opt->eps;
+  c.lr = lr;
   /* 1.3: the decay factor 1 - lr * wd, in f32. */
-  float decay = 1.0f - lr * opt->weightDecay;
-  for (int64_t i = 0; i < n; ++i) {
-    float gi = g[i];
-    /* w <- w * (1 - lr * wd) */
-    float wi = w[i] * decay;
-    /* m <- beta1 * m + (1 - beta1) * g */
-    float mi = beta1 * m[i] + (1.0f - beta1) * gi;
-    /* v <- beta2 * v + (1 - beta2) * g^2 */
-    float vi = beta2 * v[i] + (1.0f - beta2) * (gi * gi);
-    /* mhat = m / (1 - beta1^t), vhat = v / (1 - beta2^t) */
-    float mhat = mi / correction1;
-    float vhat = vi / correction2;
-    /* w <- w - lr * mhat / (sqrt(vhat) + eps) */
-    wi = wi - (lr * mhat) / (sqrtf(vhat) + opt->eps);
-    w[i] = wi;
-    m[i] = mi;
-    v[i] = vi;
+  c.decay = 1.0f - lr * opt->weightDecay;
+  /* 1.3: the bias corrections 1 - beta^t, in f32, beta^t = powf(beta, t). */
+  c.correction1 = 1.0f - powf(opt->beta1, (float)t);
+  c.correction2 = 1.0f - powf(opt->beta2, (float)t);
+  return c;
+}
+
+/* One element of AdamW, in f32: *w, *m, *v in and out. */
+static void adamWElement(const AdamWConstants *c, float g, float *w, float *m,
+                         float *v) {
+  /* w <- w * (1 - lr * wd) */
+  float wi = *w * c->decay;
+  /* m <- beta1 * m + (1 - beta1) * g */
+  float mi = c->beta1 * *m + (1.0f - c->beta1) * g;
+  /* v <- beta2 * v + (1 - beta2) * g^2 */
+  float vi = c->beta2 * *v + (1.0f - c->beta2) * (g * g);
+  /* mhat = m / (1 - beta1^t), vhat = v / (1 - beta2^t) */
+  float mhat = mi / c->correction1;
+  float vhat = vi / c->correction2;
+  /* w <- w - lr * mhat / (sqrt(vhat) + eps) */
+  *w = wi - (c->lr * mhat) / (sqrtf(vhat) + c->eps);
+  *m = mi;
+  *v = vi;
+}
+
+/* One element of SGD, in f32: *w in and out, *b too when momentum != 0 (b is
+ * not touched otherwise). */
+static void sgdElement(const CageRefSgd *opt, float lr, float g, float *w,
+                       float *b) {
+  float mu = opt->momentum;
+  float gi = g;
+  /* g <- g + wd * w (skipped when wd = 0, as torch does) */
+  if (opt->weightDecay != 0.0f)
+    gi = gi + opt->weightDecay * *w;
+  float d = gi;
+  if (mu != 0.0f) {
+    /* b <- mu * b + (1 - dampening) * g, from b = 0 on the first step */
+    float bi = mu * *b + (1.0f - opt->dampening) * gi;
+    /* d = nesterov ? g + mu * b : b */
+    d = opt->nesterov ? gi + mu * bi : bi;
+    *b = bi;
   }
+  /* w <- w - lr * d */
+  *w = *w - lr * d;
+}
+
+int cageRefAdamW(const CageRefAdamW *opt, int64_t n, float *w, const float *g,
+                 float *m, float *v, float lr, int64_t t) {
+  int status = checkAdamWCall(opt, n, w, g, m, v, lr, t);
+  if (status != CageRefOk)
+    return status;
+  AdamWConstants c = adamWConstants(opt, lr, t);
+  for (int64_t i = 0; i < n; ++i)
+    adamWElement(&c, g[i], &w[i], &m[i], &v[i]);
   return CageRefOk;
 }
 
 int cageRefSgd(const CageRefSgd *opt, int64_t n, float *w, const float *g,
                float *b, float lr) {
-  int status = checkSgd(opt);
+  int status = checkSgdCall(opt, n, w, g, b, lr);
   if (status != CageRefOk)
     return status;
-  int useMomentum = opt->momentum != 0.0f;
-  if (!w || !g || (useMomentum && !b))
-    return CageRefErrorNull;
-  if (n < 0 || !isfinite(lr))
-    return CageRefErrorArgument;
-  float mu = opt->momentum;
+  for (int64_t i = 0; i < n; ++i)
+    sgdElement(opt, lr, g[i], &w[i], opt->momentum != 0.0f ? &b[i] : NULL);
+  return CageRefOk;
+}
+
+/* bf16 state: load exactly, step in f32 as above, store with stochastic
+ * rounding, the Philox words of element i under seed: out[0] for m and b,
+ * out[1] for v. */
+
+int cageRefAdamWBf16State(const CageRefAdamW *opt, int64_t n, float *w,
+                          const float *g, uint16_t *m, uint16_t *v, float lr,
+                          int64_t t, uint64_t seed) {
+  int status = checkAdamWCall(opt, n, w, g, m, v, lr, t);
+  if (status != CageRefOk)
+    return status;
+  AdamWConstants c = adamWConstants(opt, lr, t);
   for (int64_t i = 0; i < n; ++i) {
-    float gi = g[i];
-    /* g <- g + wd * w (skipped when wd = 0, as torch does) */
-    if (opt->weightDecay != 0.0f)
-      gi = gi + opt->weightDecay * w[i];
-    float d = gi;
-    if (useMomentum) {
-      /* b <- mu * b + (1 - dampening) * g, from b = 0 on the first step */
-      float bi = mu * b[i] + (1.0f - opt->dampening) * gi;
-      /* d = nesterov ? g + mu * b : b */
-      d = opt->nesterov ? gi + mu * bi : bi;
-      b[i] = bi;
-    }
-    /* w <- w - lr * d */
-    w[i] = w[i] - lr * d;
+    float mi = cageRefF32FromBf16(m[i]);
+    float vi = cageRefF32FromBf16(v[i]);
+    adamWElement(&c, g[i], &w[i], &mi, &vi);
+    uint32_t words[4];
+    refPhiloxWords(seed, (uint64_t)i, words);
+    m[i] = refBf16RoundStochastic(mi, words[0]);
+    v[i] = refBf16RoundStochastic(vi, words[1]);
+  }
+  return CageRefOk;
+}
+
+int cageRefSgdBf16State(const CageRefSgd *opt, int64_t n, float *w,
+                        const float *g, uint16_t *b, float lr, uint64_t seed) {
+  int status = checkSgdCall(opt, n, w, g, b, lr);
+  if (status != CageRefOk)
+    return status;
+  if (opt->momentum == 0.0f) {
+    /* b is neither read nor written: the f32 step without momentum. */
+    for (int64_t i = 0; i < n; ++i)
+      sgdElement(opt, lr, g[i], &w[i], NULL);
+    return CageRefOk;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    float bi = cageRefF32FromBf16(b[i]);
+    sgdElement(opt, lr, g[i], &w[i], &bi);
+    uint32_t words[4];
+    refPhiloxWords(seed, (uint64_t)i, words);
+    b[i] = refBf16RoundStochastic(bi, words[0]);
   }
   return CageRefOk;
 }
@@ -202,6 +294,20 @@ static int adamWStep(const void *step, int64_t numel, float *w, const float *g,
   return cageRefAdamW(s->opt, numel, w, g, s->m, s->v, lr, s->t);
 }
 
+typedef struct AdamWBf16Step {
+  const CageRefAdamW *opt;
+  uint16_t *m, *v;
+  int64_t t;
+  uint64_t seed;
+} AdamWBf16Step;
+
+static int adamWBf16Step(const void *step, int64_t numel, float *w,
+                         const float *g, float lr) {
+  const AdamWBf16Step *s = step;
+  return cageRefAdamWBf16State(s->opt, numel, w, g, s->m, s->v, lr, s->t,
+                               s->seed);
+}
+
 typedef struct SgdStep {
   const CageRefSgd *opt;
   float *b;
@@ -211,6 +317,18 @@ static int sgdStep(const void *step, int64_t numel, float *w, const float *g,
                    float lr) {
   const SgdStep *s = step;
   return cageRefSgd(s->opt, numel, w, g, s->b, lr);
+}
+
+typedef struct SgdBf16Step {
+  const CageRefSgd *opt;
+  uint16_t *b;
+  uint64_t seed;
+} SgdBf16Step;
+
+static int sgdBf16Step(const void *step, int64_t numel, float *w,
+                       const float *g, float lr) {
+  const SgdBf16Step *s = step;
+  return cageRefSgdBf16State(s->opt, numel, w, g, s->b, lr, s->seed);
 }
 
 /* 1.3 for lambda_t != 0: e = w - Q(w) from w as given, then the optimizer
@@ -248,14 +366,16 @@ static int correctedStep(const CageRefQuantizer *q, CageErrorMode error,
   return status;
 }
 
-int cageRefUpdateAdamW(const CageRefQuantizer *q, CageErrorMode error,
-                       CageCoupling coupling, const CageRefAdamW *opt,
-                       int64_t rank, const int64_t *dims, float *w,
-                       const float *g, float *m, float *v, float lr,
-                       float lambdaT, int64_t t) {
-  int64_t numel;
+/* The checks of cageRefUpdateAdamW and cageRefUpdateAdamWBf16State, in this
+ * order; sets *numel. */
+static int checkUpdateAdamW(const CageRefQuantizer *q, CageErrorMode error,
+                            CageCoupling coupling, const CageRefAdamW *opt,
+                            int64_t rank, const int64_t *dims, const float *w,
+                            const float *g, const void *m, const void *v,
+                            float lr, float lambdaT, int64_t t,
+                            int64_t *numel) {
   int status =
-      checkUpdate(q, error, coupling, rank, dims, w, g, lr, lambdaT, &numel);
+      checkUpdate(q, error, coupling, rank, dims, w, g, lr, lambdaT, numel);
   if (status != CageRefOk)
     return status;
   status = checkAdamW(opt);
@@ -265,6 +385,38 @@ int cageRefUpdateAdamW(const CageRefQuantizer *q, CageErrorMode error,
     return CageRefErrorNull;
   if (t < 1)
     return CageRefErrorArgument;
+  return CageRefOk;
+}
+
+/* The checks of cageRefUpdateSgd and cageRefUpdateSgdBf16State, in this
+ * order; sets *numel. */
+static int checkUpdateSgd(const CageRefQuantizer *q, CageErrorMode error,
+                          CageCoupling coupling, const CageRefSgd *opt,
+                          int64_t rank, const int64_t *dims, const float *w,
+                          const float *g, const void *b, float lr,
+                          float lambdaT, int64_t *numel) {
+  int status =
+      checkUpdate(q, error, coupling, rank, dims, w, g, lr, lambdaT, numel);
+  if (status != CageRefOk)
+    return status;
+  status = checkSgd(opt);
+  if (status != CageRefOk)
+    return status;
+  if (opt->momentum != 0.0f && !b)
+    return CageRefErrorNull;
+  return CageRefOk;
+}
+
+int cageRefUpdateAdamW(const CageRefQuantizer *q, CageErrorMode error,
+                       CageCoupling coupling, const CageRefAdamW *opt,
+                       int64_t rank, const int64_t *dims, float *w,
+                       const float *g, float *m, float *v, float lr,
+                       float lambdaT, int64_t t) {
+  int64_t numel;
+  int status = checkUpdateAdamW(q, error, coupling, opt, rank, dims, w, g, m, v,
+                                lr, lambdaT, t, &numel);
+  if (status != CageRefOk)
+    return status;
   /* 1.3: with lambda_t = 0, exactly the plain optimizer step. */
   if (lambdaT == 0.0f)
     return cageRefAdamW(opt, numel, w, g, m, v, lr, t);
@@ -279,19 +431,49 @@ int cageRefUpdateSgd(const CageRefQuantizer *q, CageErrorMode error,
                      const int64_t *dims, float *w, const float *g, float *b,
                      float lr, float lambdaT) {
   int64_t numel;
-  int status =
-      checkUpdate(q, error, coupling, rank, dims, w, g, lr, lambdaT, &numel);
+  int status = checkUpdateSgd(q, error, coupling, opt, rank, dims, w, g, b, lr,
+                              lambdaT, &numel);
   if (status != CageRefOk)
     return status;
-  status = checkSgd(opt);
-  if (status != CageRefOk)
-    return status;
-  if (opt->momentum != 0.0f && !b)
-    return CageRefErrorNull;
   /* 1.3: with lambda_t = 0, exactly the plain optimizer step. */
   if (lambdaT == 0.0f)
     return cageRefSgd(opt, numel, w, g, b, lr);
   SgdStep step = {opt, b};
   return correctedStep(q, error, coupling, rank, dims, numel, w, g, lr, lambdaT,
                        sgdStep, &step);
+}
+
+int cageRefUpdateAdamWBf16State(const CageRefQuantizer *q, CageErrorMode error,
+                                CageCoupling coupling, const CageRefAdamW *opt,
+                                int64_t rank, const int64_t *dims, float *w,
+                                const float *g, uint16_t *m, uint16_t *v,
+                                float lr, float lambdaT, int64_t t,
+                                uint64_t seed) {
+  int64_t numel;
+  int status = checkUpdateAdamW(q, error, coupling, opt, rank, dims, w, g, m, v,
+                                lr, lambdaT, t, &numel);
+  if (status != CageRefOk)
+    return status;
+  if (lambdaT == 0.0f)
+    return cageRefAdamWBf16State(opt, numel, w, g, m, v, lr, t, seed);
+  AdamWBf16Step step = {opt, m, v, t, seed};
+  return correctedStep(q, error, coupling, rank, dims, numel, w, g, lr, lambdaT,
+                       adamWBf16Step, &step);
+}
+
+int cageRefUpdateSgdBf16State(const CageRefQuantizer *q, CageErrorMode error,
+                              CageCoupling coupling, const CageRefSgd *opt,
+                              int64_t rank, const int64_t *dims, float *w,
+                              const float *g, uint16_t *b, float lr,
+                              float lambdaT, uint64_t seed) {
+  int64_t numel;
+  int status = checkUpdateSgd(q, error, coupling, opt, rank, dims, w, g, b, lr,
+                              lambdaT, &numel);
+  if (status != CageRefOk)
+    return status;
+  if (lambdaT == 0.0f)
+    return cageRefSgdBf16State(opt, numel, w, g, b, lr, seed);
+  SgdBf16Step step = {opt, b, seed};
+  return correctedStep(q, error, coupling, rank, dims, numel, w, g, lr, lambdaT,
+                       sgdBf16Step, &step);
 }

@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Random123's PHILOX_M4x32_0, PHILOX_M4x32_1, PHILOX_W32_0, PHILOX_W32_1. */
 static const uint32_t kPhiloxM0 = UINT32_C(0xD2511F53);
@@ -63,13 +64,17 @@ int cageRefPhilox4x32(const uint32_t counter[4], const uint32_t key[2],
   return CageRefOk;
 }
 
-float cageRefPhiloxUniform(uint64_t seed, uint64_t index) {
+void refPhiloxWords(uint64_t seed, uint64_t index, uint32_t out[4]) {
   /* 1.4: key = (seed low 32, seed high 32), counter = (i low 32, i high 32,
    * 0, 0). */
   uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
   uint32_t counter[4] = {(uint32_t)index, (uint32_t)(index >> 32), 0, 0};
-  uint32_t out[4];
   cageRefPhilox4x32(counter, key, out);
+}
+
+float cageRefPhiloxUniform(uint64_t seed, uint64_t index) {
+  uint32_t out[4];
+  refPhiloxWords(seed, index, out);
   /* 1.4: u = (out[0] >> 8) * 2^-24; a 24-bit integer times a power of two,
    * exact in f32. */
   return (float)(out[0] >> 8) * 0x1p-24f;
@@ -83,4 +88,43 @@ float cageRefRoundStochastic(float y, uint64_t seed, uint64_t index) {
   /* Literally floor(y) + 0 or floor(y) + 1: rnd(-0.0f) is +0.0f. */
   float up = u < fraction ? 1.0f : 0.0f;
   return down + up;
+}
+
+/*===----------------------------------------------------------------------===*
+ * bf16 with stochastic rounding (the optimizers' bf16 state)
+ *===----------------------------------------------------------------------===*/
+
+uint16_t refBf16RoundStochastic(float x, uint32_t word) {
+  uint32_t bits;
+  memcpy(&bits, &x, sizeof bits);
+  uint16_t truncated = (uint16_t)(bits >> 16);
+  uint32_t low = bits & UINT32_C(0xFFFF);
+  /* NaN: quiet, sign and the top 7 payload bits kept. */
+  if ((bits & UINT32_C(0x7F800000)) == UINT32_C(0x7F800000) &&
+      (bits & UINT32_C(0x007FFFFF)) != 0)
+    return (uint16_t)(truncated | 0x0040u);
+  /* On the bf16 grid (+-0 and +-Inf included): exact. */
+  if (low == 0)
+    return truncated;
+  /* 1.4's u < frac in units of the bf16 ulp at |x|: u = r 2^-24 and
+   * frac = low 2^-16, so u < frac <=> r < low 2^8, exactly, in integers. The
+   * + 1 is the next bf16 away from zero (a carry out of the mantissa bumps
+   * the exponent; from 0x7F7F it reaches 0x7F80, Inf). */
+  uint32_t r = word >> 8;
+  return r < (low << 8) ? (uint16_t)(truncated + 1u) : truncated;
+}
+
+uint16_t cageRefBf16FromF32Stochastic(float x, uint64_t seed, uint64_t index,
+                                      int word) {
+  uint32_t out[4];
+  refPhiloxWords(seed, index, out);
+  return refBf16RoundStochastic(x, out[(unsigned)word & 3u]);
+}
+
+float cageRefF32FromBf16(uint16_t h) {
+  /* Exact: a bf16 is the high half of an f32. */
+  uint32_t bits = (uint32_t)h << 16;
+  float x;
+  memcpy(&x, &bits, sizeof x);
+  return x;
 }

@@ -2,8 +2,9 @@
 |*                                                                            *|
 |* The numerical oracle: straightforward loops computing every op and every  *|
 |* mode of DESIGN.md section 1, against which the compiled CPU and GPU code  *|
-|* is compared (bit for bit for quantize, STE, masks and quant_error; to     *|
-|* 1e-6 relative for the optimizers). No MLIR, only libm.                    *|
+|* is compared (bit for bit for quantize, STE, masks, quant_error and the    *|
+|* stored bf16 optimizer state; to 1e-6 relative for the optimizers' f32     *|
+|* results). No MLIR, only libm.                                             *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -28,8 +29,10 @@
  * time), and assumes the default rounding mode (round to nearest even). All
  * arithmetic is in f32 unless a comment says double. NaN and infinite
  * inputs are outside the contract (no op promises anything for them), with
- * one exception: the CAGE updates with lambda_t == 0 ignore the quantization
- * error entirely, whatever it is (see cageRefUpdateAdamW).
+ * two exceptions: the CAGE updates with lambda_t == 0 ignore the quantization
+ * error entirely, whatever it is (see cageRefUpdateAdamW); and the bf16
+ * store of the bf16-state optimizers is defined for every f32, NaN and
+ * infinities included (see "bf16 optimizer state").
  *
  * ---------------------------------------------------------------------------
  * Orders and precisions fixed here where DESIGN.md section 1 leaves them
@@ -140,6 +143,60 @@
  * is). Otherwise coupled: g' = g + lambda_t * e, then the optimizer with g';
  * decoupled: the optimizer with g, then c = lr * lambda_t (f32, once) and
  * w = w - c * e.
+ *
+ * bf16 optimizer state (the *Bf16State entry points: cage.adamw, cage.sgd
+ * and cage.update with m, v or b stored as bf16). A bf16 is a uint16_t
+ * holding the high 16 bits of an f32 (sign, 8 exponent bits, the top 7
+ * mantissa bits); w and g stay f32, the arithmetic is f32.
+ *   load:  the f32 whose bits are (uint32_t)h << 16 (exact).
+ *   step:  exactly the f32 step above (AdamW, SGD, the CAGE update: the same
+ *          operations in the same order, the same per-call constants), on
+ *          the loaded m, v / b. w is written from those f32 results, so it is
+ *          bit for bit the f32 step's w from the same (loaded) state, and
+ *          SGD's Nesterov term uses the f32 b before its store. The new f32
+ *          m, v / b are then stored as below. With momentum == 0, b is
+ *          neither read nor written (and may be NULL).
+ *   store: element i (its linear index in the tensor; 0 .. n-1 for the
+ *          plain steps) makes one Philox4x32-10 call with section 1.4's
+ *          key = (seed low 32, seed high 32), counter = (i low 32, i high 32,
+ *          0, 0); m and b are rounded with word = out[0], v with out[1].
+ *          x (the new f32 value) becomes h = bf16sr(x, word): with u32 the
+ *          bits of x and lo = u32 & 0xFFFF,
+ *            x NaN:        h = (u32 >> 16) | 0x0040 (a quiet NaN; sign and
+ *                          the top 7 payload bits kept);
+ *            else lo == 0: h = u32 >> 16 (exact: +-0, +-Inf and every value
+ *                          on the bf16 grid);
+ *            else:         h = (u32 >> 16) + ((word >> 8) < (lo << 8) ? 1 : 0),
+ *                          an unsigned 32-bit comparison of a 24-bit r =
+ *                          word >> 8 with lo * 2^8.
+ *          u32 >> 16 is x truncated toward zero; + 1 (an integer add on the
+ *          bits, the sign bit untouched) is the next bf16 away from zero,
+ *          the carry going into the exponent where the mantissa is full
+ *          (0x3F7F + 1 = 0x3F80 = 1.0; 0x007F + 1 = 0x0080, the smallest
+ *          normal: subnormals are on the same grid). This is rnd() of
+ *          section 1.4 applied to |x| in units of the bf16 ulp at |x|:
+ *          u = r * 2^-24 < frac = lo * 2^-16 <=> r < lo * 2^8, so a value
+ *          rounds up (magnitude up: a negative value away from zero) with
+ *          probability lo / 2^16 exactly, and E[h] = x (unbiased). Nothing
+ *          saturates: rounding up the largest finite bf16 0x7F7F
+ *          (3.38953139e38) gives 0x7F80 = Inf (0xFF80 = -Inf below zero), so
+ *          an f32 beyond it is stored as +-Inf with probability lo / 2^16.
+ *   seed:  the caller passes a new seed every step (seed = t, for example).
+ *          With a fixed seed element i draws the same words every step, so
+ *          its roundings are correlated across steps (a state that stays
+ *          between the same two bf16 values rounds the same way every time,
+ *          and the rounding is no longer unbiased over time). Two tensors
+ *          stepped with the same seed draw the same words index by index,
+ *          and cage.quantize with rounding = stochastic under the same seed
+ *          uses out[0] of the same counters: give them different seeds where
+ *          that correlation matters.
+ *   exactness: the stored bf16 state is part of the oracle bit for bit. m, v
+ *          and b come from multiplications and additions only (no powf, no
+ *          division, no sqrt), so compiled code without contraction into
+ *          FMA reproduces them exactly; a one-ulp difference in the f32
+ *          value would change lo by one and flip the store with probability
+ *          2^-16 into a whole bf16 ulp (2^-8 relative) apart. w keeps the
+ *          optimizers' 1e-6 tolerance.
  * ------------------------------------------------------------------------ */
 
 #ifndef CAGE_REFERENCE_REFERENCE_H
@@ -241,6 +298,16 @@ CAGE_REF_EXPORT float cageRefPhiloxUniform(uint64_t seed, uint64_t index);
 CAGE_REF_EXPORT float cageRefRoundStochastic(float y, uint64_t seed,
                                              uint64_t index);
 
+/** bf16sr(x, word) of "bf16 optimizer state" above with word = out[word & 3]
+ * of the Philox4x32-10 call for (seed, index): word 0 is what m and the SGD
+ * buffer b use, word 1 is v's. Returns the bf16 bits. */
+CAGE_REF_EXPORT uint16_t cageRefBf16FromF32Stochastic(float x, uint64_t seed,
+                                                      uint64_t index, int word);
+
+/** The f32 value of the bf16 bits h: the f32 with bits (uint32_t)h << 16
+ * (exact; NaN payloads and signed zeros kept). */
+CAGE_REF_EXPORT float cageRefF32FromBf16(uint16_t h);
+
 /*===----------------------------------------------------------------------===*
  * Quantizer (sections 1.1, 1.2)
  *===----------------------------------------------------------------------===*/
@@ -336,6 +403,45 @@ CAGE_REF_EXPORT int cageRefUpdateSgd(const CageRefQuantizer *q,
                                      const int64_t *dims, float *w,
                                      const float *g, float *b, float lr,
                                      float lambdaT);
+
+/*===----------------------------------------------------------------------===*
+ * Optimizers with bf16 state ("bf16 optimizer state" above)
+ *===----------------------------------------------------------------------===*/
+
+/** cageRefAdamW with m and v stored as bf16 (n elements each, updated in
+ * place): the f32 step on the loaded m, v, then m, v stored with stochastic
+ * rounding under seed (element i uses index i; m word 0, v word 1). The same
+ * validation and statuses as cageRefAdamW; seed may be any value (vary it
+ * from step to step). */
+CAGE_REF_EXPORT int cageRefAdamWBf16State(const CageRefAdamW *opt, int64_t n,
+                                          float *w, const float *g, uint16_t *m,
+                                          uint16_t *v, float lr, int64_t t,
+                                          uint64_t seed);
+
+/** cageRefSgd with the momentum buffer b stored as bf16 (word 0). With
+ * momentum 0, b is untouched (and may be NULL) and seed is unused. */
+CAGE_REF_EXPORT int cageRefSgdBf16State(const CageRefSgd *opt, int64_t n,
+                                        float *w, const float *g, uint16_t *b,
+                                        float lr, uint64_t seed);
+
+/** cageRefUpdateAdamW with bf16 m, v: the CAGE step of (rank, dims) (e from
+ * w before weight decay, coupled or decoupled) whose optimizer step is
+ * cageRefAdamWBf16State's, element i being the linear index in the tensor.
+ * With lambdaT == 0 the result is cageRefAdamWBf16State's, bit for bit. The
+ * same validation and statuses as cageRefUpdateAdamW. */
+CAGE_REF_EXPORT int
+cageRefUpdateAdamWBf16State(const CageRefQuantizer *q, CageErrorMode error,
+                            CageCoupling coupling, const CageRefAdamW *opt,
+                            int64_t rank, const int64_t *dims, float *w,
+                            const float *g, uint16_t *m, uint16_t *v, float lr,
+                            float lambdaT, int64_t t, uint64_t seed);
+
+/** cageRefUpdateSgd with a bf16 buffer b (may be NULL with momentum 0), as
+ * cageRefUpdateAdamWBf16State. */
+CAGE_REF_EXPORT int cageRefUpdateSgdBf16State(
+    const CageRefQuantizer *q, CageErrorMode error, CageCoupling coupling,
+    const CageRefSgd *opt, int64_t rank, const int64_t *dims, float *w,
+    const float *g, uint16_t *b, float lr, float lambdaT, uint64_t seed);
 
 #ifdef __cplusplus
 }
