@@ -36,9 +36,11 @@
 
 #include "FusedUpdate.h"
 
+#include "Bf16.h"
 #include "Groups.h"
 #include "Optimizers.h"
 #include "Patterns.h"
+#include "Philox.h"
 
 #include "cage-c/Dialect/Cage.h"
 
@@ -75,7 +77,9 @@ typedef struct Fused {
   bool coupled;
   LowerOptimizerStep step;
   MlirValue lambda, lambdaIsZero, factor; /* factor = lr·λ_t (decoupled) */
-  MlirValue chunkSize;                    /* elements per chunk */
+  bool bf16State;       /* m, v (b) stored as bf16, rounded stochastically */
+  LowerPhiloxKeys keys; /* ... from the seed */
+  MlirValue chunkSize;  /* elements per chunk */
 } Fused;
 
 static MlirValue constantIndex(CageBuilder *b, int64_t value) {
@@ -210,7 +214,24 @@ static void tensorScales(CageBuilder *b, const LowerQuantizer *q, MlirValue w,
 typedef struct Element {
   const Fused *f;
   const MlirValue *scales;
+  MlirValue firstIndex; /* bf16 state: the linear index of the unit's first
+                           element in the tensor */
 } Element;
+
+/* The state stored as bf16: Philox words 0 (m, b) and 1 (v) of the
+ * element's linear index, as the reference draws them. */
+static void storeBf16State(CageBuilder *body, const Element *el,
+                           intptr_t numState, MlirValue *state) {
+  MlirValue index =
+      cageBuildCast(body, "arith.index_cast",
+                    cageBuildBinary(body, "arith.addi", el->firstIndex,
+                                    cageBuildLinalgIndex(body, 0)),
+                    mlirIntegerTypeGet(body->context, 64));
+  MlirValue words[4];
+  lowerBuildPhilox(body, &el->f->keys, index, words);
+  for (intptr_t i = 0; i < numState; ++i)
+    state[i] = lowerBuildBf16StoreStochastic(body, state[i], words[i]);
+}
 
 /* Body arguments: g, then the outputs w and the state, which the element
  * reads: a generic that read w as an input and wrote it as an output would
@@ -221,6 +242,10 @@ static void elementBody(CageBuilder *body, const MlirValue *args,
   const Element *el = userData;
   const Fused *f = el->f;
   MlirValue g = args[0], w = args[1], e = nullValue;
+  MlirValue state[2] = {args[2], f->numState > 1 ? args[3] : nullValue};
+  if (f->bf16State)
+    for (intptr_t i = 0; i < f->numState; ++i)
+      state[i] = lowerBuildBf16Load(body, state[i]);
   if (f->quantized) {
     e = lowerErrorValue(body, &f->q, f->error, w, el->scales);
     if (f->coupled) {
@@ -230,7 +255,7 @@ static void elementBody(CageBuilder *body, const MlirValue *args,
       g = cageBuildSelect(body, f->lambdaIsZero, g, corrected);
     }
   }
-  lowerBuildOptimizerElement(body, &f->step, w, g, args + 2, yielded);
+  lowerBuildOptimizerElement(body, &f->step, w, g, state, yielded);
   if (f->quantized && !f->coupled) {
     MlirValue w1 = yielded[0];
     MlirValue corrected =
@@ -238,6 +263,8 @@ static void elementBody(CageBuilder *body, const MlirValue *args,
                         cageBuildBinary(body, "arith.mulf", f->factor, e));
     yielded[0] = cageBuildSelect(body, f->lambdaIsZero, w1, corrected);
   }
+  if (f->bf16State)
+    storeBf16State(body, el, f->numState, yielded + 1);
 }
 
 /*===--- Loops over rows and groups ---------------------------------------===*/
@@ -259,7 +286,8 @@ static MlirValue unitSlice(CageBuilder *b, const Unit *u, MlirValue from,
   if (u->staticSize != INT64_MIN)
     sizes[1] = (CageSliceIndex){nullValue, u->staticSize};
   MlirType type = mlirRankedTensorTypeGet(
-      1, &u->staticSize, mlirF32TypeGet(b->context), mlirAttributeGetNull());
+      1, &u->staticSize, mlirShapedTypeGetElementType(mlirValueGetType(from)),
+      mlirAttributeGetNull());
   return cageBuildExtractSlice(b, from, offsets, sizes, type);
 }
 
@@ -285,7 +313,12 @@ static void updateUnit(CageBuilder *b, const Unit *u, const MlirValue *chunk,
   MlirValue scales[2] = {u->p->tensorScales[0], u->p->tensorScales[1]};
   if (f->quantized && f->q.granularity != CageGranularityTensor)
     unitScales(b, &f->q, outputs[0], u->size, scales);
-  Element el = {f, scales};
+  Element el = {f, scales, nullValue};
+  if (f->bf16State)
+    el.firstIndex = cageBuildBinary(
+        b, "arith.addi",
+        cageBuildBinary(b, "arith.muli", rowInTensor, u->p->numCols),
+        u->column);
   MlirOperation generic =
       cageBuildElementwise(b, &g, 1, outputs, numOut, elementBody, &el);
   for (intptr_t i = 0; i < numOut; ++i)
@@ -366,12 +399,13 @@ static void chunkBody(CageBuilder *body, MlirValue iv,
     if (staticCols)
       sizes[1] = (CageSliceIndex){nullValue, numCols};
     int64_t shape[] = {INT64_MIN, staticCols ? numCols : INT64_MIN};
-    MlirType chunkType = mlirRankedTensorTypeGet(
-        2, shape, mlirF32TypeGet(body->context), mlirAttributeGetNull());
     MlirValue chunk[3];
     for (intptr_t i = 0; i < numOut; ++i)
-      chunk[i] =
-          cageBuildExtractSlice(body, outs[i], offsets, sizes, chunkType);
+      chunk[i] = cageBuildExtractSlice(
+          body, outs[i], offsets, sizes,
+          mlirRankedTensorTypeGet(
+              2, shape, mlirShapedTypeGetElementType(mlirValueGetType(outs[i])),
+              mlirAttributeGetNull()));
 
     RowLoop loop = {{f, p, nullValue, lo, nullValue, nullValue, INT64_MIN},
                     staticCols ? numCols : INT64_MIN};
@@ -480,22 +514,31 @@ MlirLogicalResult lowerFusedUpdate(MlirOperation op,
   f.step.optimizer = lowerReadOptimizerAttr(lowerAttribute(op, "optimizer"));
   f.numState = f.step.optimizer.adamw ? 2 : 1;
   f.quantized = !mlirAttributeIsNull(quantizer);
+  intptr_t numTensors = 2 + f.numState;
+  MlirType stateType = mlirValueGetType(mlirOperationGetOperand(op, 2));
+  f.bf16State = mlirTypeIsABF16(mlirShapedTypeGetElementType(stateType));
+  /* cage.update: w, g, state..., lr, λ_t[, t][, seed]; cage.multi_update:
+   * (w, g, state...) per parameter, lr[, λ_t][, t]. */
   intptr_t numScalars =
       1 + (f.quantized ? 1 : 0) + (f.step.optimizer.adamw ? 1 : 0);
-  intptr_t numOperands = mlirOperationGetNumOperands(op);
-  intptr_t numTensors = 2 + f.numState;
-  f.numParams = (numOperands - numScalars) / numTensors;
-  MlirValue lr = mlirOperationGetOperand(op, numOperands - numScalars);
+  f.numParams =
+      lowerIsOp(op, "cage.update")
+          ? 1
+          : (mlirOperationGetNumOperands(op) - numScalars) / numTensors;
+  intptr_t scalar = f.numParams * numTensors;
+  MlirValue lr = mlirOperationGetOperand(op, scalar++);
   if (f.quantized) {
     f.q = lowerReadQuantizer(quantizer);
     f.error = cageErrorModeAttrGetValue(lowerAttribute(op, "error"));
     f.coupled = cageCouplingAttrGetValue(lowerAttribute(op, "coupling")) ==
                 CageCouplingCoupled;
-    f.lambda = mlirOperationGetOperand(op, numOperands - numScalars + 1);
+    f.lambda = mlirOperationGetOperand(op, scalar++);
   }
   MlirValue step = f.step.optimizer.adamw
-                       ? mlirOperationGetOperand(op, numOperands - 1)
+                       ? mlirOperationGetOperand(op, scalar++)
                        : nullValue;
+  if (f.bf16State)
+    lowerBuildPhiloxKeys(&b, mlirOperationGetOperand(op, scalar), &f.keys);
 
   f.params = calloc((size_t)f.numParams, sizeof *f.params);
   for (intptr_t k = 0; k < f.numParams; ++k)

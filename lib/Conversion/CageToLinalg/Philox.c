@@ -19,8 +19,6 @@ static const int64_t kMultiplier1 = 0xCD9E8D57;
 static const int64_t kWeyl0 = 0x9E3779B9;
 static const int64_t kWeyl1 = 0xBB67AE85;
 
-static const MlirValue nullValue = {NULL};
-
 static MlirType i32Type(CageBuilder *b) {
   return mlirIntegerTypeGet(b->context, 32);
 }
@@ -79,21 +77,28 @@ static void philoxRound(CageBuilder *b, MlirValue c[4], MlirValue m0,
   c[3] = lo0;
 }
 
-MlirValue lowerBuildPhiloxUniform(CageBuilder *body,
-                                  const LowerPhiloxKeys *keys,
-                                  MlirValue index) {
+void lowerBuildPhilox(CageBuilder *body, const LowerPhiloxKeys *keys,
+                      MlirValue index, MlirValue out[4]) {
   MlirValue zero = cageBuildConstantInt(body, i32Type(body), 0);
-  MlirValue c[4] = {nullValue, nullValue, zero, zero};
-  c[0] = low32(body, index);
-  c[1] = high32(body, index);
+  out[0] = low32(body, index);
+  out[1] = high32(body, index);
+  out[2] = out[3] = zero;
   MlirValue m0 = cageBuildConstantI64(body, kMultiplier0);
   MlirValue m1 = cageBuildConstantI64(body, kMultiplier1);
   for (int r = 0; r < kLowerPhiloxRounds; ++r)
-    philoxRound(body, c, m0, m1, keys->k0[r], keys->k1[r]);
+    philoxRound(body, out, m0, m1, keys->k0[r], keys->k1[r]);
+}
+
+MlirValue lowerBuildPhiloxUniform(CageBuilder *body,
+                                  const LowerPhiloxKeys *keys,
+                                  MlirValue index) {
+  MlirValue out[4];
+  lowerBuildPhilox(body, keys, index, out);
   /* The top 24 bits of out[0]: uitofp of a 24-bit integer and the scaling
    * by 2^-24 are both exact in f32. */
-  MlirValue bits24 = cageBuildBinary(
-      body, "arith.shrui", c[0], cageBuildConstantInt(body, i32Type(body), 8));
+  MlirValue bits24 =
+      cageBuildBinary(body, "arith.shrui", out[0],
+                      cageBuildConstantInt(body, i32Type(body), 8));
   MlirValue u = cageBuildCast(body, "arith.uitofp", bits24,
                               mlirF32TypeGet(body->context));
   return cageBuildBinary(body, "arith.mulf", u,

@@ -26,8 +26,14 @@ typedef struct LowerPhiloxKeys {
 void lowerBuildPhiloxKeys(CageBuilder *b, MlirValue seed,
                           LowerPhiloxKeys *keys);
 
-/** u in [0, 1) (f32) for the element of i64 linear index `index`; built
- * inside a linalg body. Null if a key or the index is null. */
+/** The four output words (i32) of Philox4x32-10 for the element of i64
+ * linear index `index`: counter = (index low 32, index high 32, 0, 0);
+ * built inside a linalg body. */
+void lowerBuildPhilox(CageBuilder *body, const LowerPhiloxKeys *keys,
+                      MlirValue index, MlirValue out[4]);
+
+/** u in [0, 1) (f32) from out[0], for the element of i64 linear index `index`;
+ * built inside a linalg body. Null if a key or the index is null. */
 MlirValue lowerBuildPhiloxUniform(CageBuilder *body,
                                   const LowerPhiloxKeys *keys, MlirValue index);
 

@@ -1429,3 +1429,362 @@ func.func @quantize_46(%a: tensor<?xf32>) {
   %0 = "cage.quantize"(%a) <{operandSegmentSizes = array<i32: 0, 0, 1>, quantizer = #cage.quantizer<granularity = group, scale = operand>}> : (tensor<?xf32>) -> tensor<?xf32>
   return
 }
+
+// -----
+
+// cage.multi_update: parse errors of its custom syntax
+func.func @multi_update_1(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
+  // expected-error @+1 {{expects one parenthesised group of tensors per parameter, like (%w, %g, %m, %v), before lr}}
+  %0:3 = cage.multi_update %w, %w, %w, %w, %lr, %l, %t {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_2(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
+  // expected-error @+1 {{expects an 'optimizer' attribute, #cage.adamw<...> or #cage.sgd<...>}}
+  %0:3 = cage.multi_update (%w, %w, %w, %w), %lr, %l, %t {quantizer = #cage.quantizer<>} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_3(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
+  // expected-error @+1 {{expects 'optimizer' to be a #cage.adamw<...> or #cage.sgd<...>, got #cage.quantizer<>}}
+  %0:3 = cage.multi_update (%w, %w, %w, %w), %lr, %l, %t {quantizer = #cage.quantizer<>, optimizer = #cage.quantizer<>} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_4(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
+  // expected-error @+1 {{expects 'quantizer' to be a #cage.quantizer<...>, got #cage.adamw<>}}
+  %0:3 = cage.multi_update (%w, %w, %w, %w), %lr, %l, %t {quantizer = #cage.adamw<>, optimizer = #cage.adamw<>} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_5(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
+  // expected-error @+1 {{with #cage.adamw<> expects 4 tensors per parameter (w, g, m, v), got 3}}
+  %0:3 = cage.multi_update (%w, %w, %w), %lr, %l, %t {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+// The second group is the wrong one: the error points at it.
+func.func @multi_update_6(%w: tensor<64x128xf32>, %lr: f32, %l: f32) {
+  %0:4 = cage.multi_update (%w, %w, %w),
+                           // expected-error @+1 {{with #cage.sgd<momentum = 0.9> expects 3 tensors per parameter (w, g, b), got 4}}
+                           (%w, %w, %w, %w), %lr, %l {quantizer = #cage.quantizer<>, optimizer = #cage.sgd<momentum = 0.9>} : tensor<64x128xf32>, tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_7(%w: tensor<64x128xf32>, %lr: f32, %l: f32) {
+  // expected-error @+1 {{with #cage.sgd<> expects 3 tensors per parameter (w, g, b), got 0}}
+  %0:2 = cage.multi_update (), %lr, %l {quantizer = #cage.quantizer<>, optimizer = #cage.sgd<>} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_8(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
+  // expected-error @+1 {{with #cage.adamw<> and a quantizer expects 3 scalar operands after the tensors (lr, lambda, step), got 2}}
+  %0:3 = cage.multi_update (%w, %w, %w, %w), %lr, %t {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_9(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
+  // expected-error @+1 {{with #cage.adamw<> and no quantizer expects 2 scalar operands after the tensors (lr, step), got 3}}
+  %0:3 = cage.multi_update (%w, %w, %w, %w), %lr, %l, %t {optimizer = #cage.adamw<>} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_10(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
+  // expected-error @+1 {{with #cage.sgd<> and a quantizer expects 2 scalar operands after the tensors (lr, lambda), got 3}}
+  %0:2 = cage.multi_update (%w, %w, %w), %lr, %l, %t {quantizer = #cage.quantizer<>, optimizer = #cage.sgd<>} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_11(%w: tensor<64x128xf32>, %lr: f32) {
+  // expected-error @+1 {{with #cage.sgd<> and no quantizer expects 1 scalar operand after the tensors (lr), got 0}}
+  %0:2 = cage.multi_update (%w, %w, %w) {optimizer = #cage.sgd<>} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_12(%w: tensor<64x128xf32>, %b: tensor<8xf32>, %lr: f32) {
+  // expected-error @+1 {{expects one tensor type per parameter, 2 types, got 1}}
+  %0:4 = cage.multi_update (%w, %w, %w), (%b, %b, %b), %lr {optimizer = #cage.sgd<>} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_13(%w: tensor<64x128xf32>, %lr: f32) {
+  // expected-error @+1 {{expects one tensor type per parameter, 1 type, got 2}}
+  %0:2 = cage.multi_update (%w, %w, %w), %lr {optimizer = #cage.sgd<>} : tensor<64x128xf32>, tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_14(%w: tensor<64x128xf32>, %lr: f32) {
+  // expected-error @+1 {{invalid kind of type specified: expected builtin.tensor, but found 'f32'}}
+  %0:2 = cage.multi_update (%w, %w, %w), %lr {optimizer = #cage.sgd<>} : f32
+  return
+}
+
+// -----
+
+func.func @multi_update_15(%w: tensor<64x128xf32>, %b: tensor<8xf32>, %lr: f32) {
+  // expected-note @-1 {{prior use here}}
+  // expected-error @+1 {{use of value '%b' expects different type than prior uses: 'tensor<64x128xf32>' vs 'tensor<8xf32>'}}
+  %0:4 = cage.multi_update (%w, %w, %w), (%w, %b, %w), %lr {optimizer = #cage.sgd<>} : tensor<64x128xf32>, tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_16(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
+  // expected-error @+1 {{unknown coupling 'both', expected one of coupled, decoupled}}
+  %0:3 = cage.multi_update (%w, %w, %w, %w), %lr, %l, %t {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>, coupling = both} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_17(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
+  // expected-error @+1 {{expects 'error' to be a keyword, one of keep, zero_clipped, got 1 : i32}}
+  %0:3 = cage.multi_update (%w, %w, %w, %w), %lr, %l, %t {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>, error = 1 : i32} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_18(%w: tensor<64x128xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{beta1 must be in [0, 1), got 1.0}}
+  %0:3 = cage.multi_update (%w, %w, %w, %w), %lr, %t {optimizer = #cage.adamw<beta1 = 1.0>} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+// cage.multi_update: verifier
+func.func @multi_update_19(%w: tensor<64x128xf32>, %lr: f32) {
+  // expected-error @+1 {{'cage.multi_update' op has coupling = coupled but no quantizer: coupling applies to the CAGE correction, which needs a quantizer}}
+  %0:2 = cage.multi_update (%w, %w, %w), %lr {optimizer = #cage.sgd<>, coupling = coupled} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_20(%w: tensor<64x128xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{'cage.multi_update' op has error = zero_clipped but no quantizer: the error mode applies to the CAGE correction, which needs a quantizer}}
+  %0:3 = cage.multi_update (%w, %w, %w, %w), %lr, %t {optimizer = #cage.adamw<>, error = zero_clipped} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_21(%w: tensor<64x128xf32>, %lr: f32, %l: f32) {
+  // expected-error @+1 {{'cage.multi_update' op has no seed operand: its quantizer must use rounding = nearest}}
+  %0:2 = cage.multi_update (%w, %w, %w), %lr, %l {quantizer = #cage.quantizer<rounding = stochastic>, optimizer = #cage.sgd<>} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_22(%w: tensor<64x128xf32>, %lr: f32, %l: f32) {
+  // expected-error @+1 {{'cage.multi_update' op has no scale operand: its quantizer cannot have scale = operand}}
+  %0:2 = cage.multi_update (%w, %w, %w), %lr, %l {quantizer = #cage.quantizer<scale = operand>, optimizer = #cage.sgd<>} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+// The quantizer must apply to every w, not only the first.
+func.func @multi_update_23(%w: tensor<64x128xf32>, %x: tensor<64x96xf32>, %lr: f32, %l: f32) {
+  // expected-error @+1 {{'cage.multi_update' op innermost dimension of w of parameter #1 (96) is not divisible by group_size (64)}}
+  %0:4 = cage.multi_update (%w, %w, %w), (%x, %x, %x), %lr, %l {quantizer = #cage.quantizer<granularity = group, group_size = 64>, optimizer = #cage.sgd<>} : tensor<64x128xf32>, tensor<64x96xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_24(%w: tensor<64x128xf32>, %x: tensor<64x96xf32>, %lr: f32, %l: f32) {
+  // expected-error @+1 {{'cage.multi_update' op innermost dimension of w of parameter #1 (96) is not divisible by the Hadamard block (128)}}
+  %0:4 = cage.multi_update (%w, %w, %w), (%x, %x, %x), %lr, %l {quantizer = #cage.quantizer<rotation = hadamard>, optimizer = #cage.sgd<>} : tensor<64x128xf32>, tensor<64x96xf32>
+  return
+}
+
+// -----
+
+func.func @multi_update_25(%w: tensor<f32>, %lr: f32, %l: f32) {
+  // expected-error @+1 {{'cage.multi_update' op expects w of parameter #0 of rank at least 1, got 'tensor<f32>'}}
+  %0:2 = cage.multi_update (%w, %w, %w), %lr, %l {quantizer = #cage.quantizer<granularity = tensor>, optimizer = #cage.sgd<>} : tensor<f32>
+  return
+}
+
+// -----
+
+func.func @multi_update_26(%w: tensor<64x128xbf16>, %lr: f32) {
+  // expected-error @+1 {{'cage.multi_update' op operand #0 must be variadic of ranked tensor of 32-bit float values, but got 'tensor<64x128xbf16>'}}
+  %0:2 = cage.multi_update (%w, %w, %w), %lr {optimizer = #cage.sgd<>} : tensor<64x128xbf16>
+  return
+}
+
+// -----
+
+// cage.multi_update, generic form
+func.func @multi_update_27(%w: tensor<64x128xf32>, %lr: f32) {
+  // expected-error @+1 {{'cage.multi_update' op requires attribute 'optimizer'}}
+  %0:2 = "cage.multi_update"(%w, %w, %w, %lr) <{operandSegmentSizes = array<i32: 3, 1, 0, 0>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  return
+}
+
+// -----
+
+func.func @multi_update_28(%w: tensor<64x128xf32>, %lr: f32) {
+  // expected-error @+1 {{'cage.multi_update' op attribute 'optimizer' failed to satisfy constraint: AdamW hyper-parameters for `cage.update` or SGD-with-momentum hyper-parameters for `cage.update`}}
+  %0:2 = "cage.multi_update"(%w, %w, %w, %lr) <{operandSegmentSizes = array<i32: 3, 1, 0, 0>, optimizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  return
+}
+
+// -----
+
+func.func @multi_update_29(%w: tensor<64x128xf32>, %lr: f32) {
+  // expected-error @+1 {{Invalid attribute `quantizer` in property conversion: #cage.sgd<>}}
+  %0:2 = "cage.multi_update"(%w, %w, %w, %lr) <{operandSegmentSizes = array<i32: 3, 1, 0, 0>, optimizer = #cage.sgd<>, quantizer = #cage.sgd<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  return
+}
+
+// -----
+
+func.func @multi_update_30(%lr: f32) {
+  // expected-error @+1 {{'cage.multi_update' op expects at least one parameter, a group of 3 tensors (w, g, b) with #cage.sgd<>, got none}}
+  "cage.multi_update"(%lr) <{operandSegmentSizes = array<i32: 0, 1, 0, 0>, optimizer = #cage.sgd<>}> : (f32) -> ()
+  return
+}
+
+// -----
+
+func.func @multi_update_31(%w: tensor<64x128xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{'cage.multi_update' op with #cage.adamw<> expects 4 tensors per parameter (w, g, m, v), got 6 tensors, not a multiple of 4}}
+  %0:3 = "cage.multi_update"(%w, %w, %w, %w, %w, %w, %lr, %t) <{operandSegmentSizes = array<i32: 6, 1, 0, 1>, optimizer = #cage.adamw<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
+  return
+}
+
+// -----
+
+func.func @multi_update_32(%w: tensor<64x128xf32>, %lr: f32) {
+  // expected-error @+1 {{'cage.multi_update' op with #cage.sgd<> expects 2 results per parameter (w, b), 4 for 2 parameters, got 3}}
+  %0:3 = "cage.multi_update"(%w, %w, %w, %w, %w, %w, %lr) <{operandSegmentSizes = array<i32: 6, 1, 0, 0>, optimizer = #cage.sgd<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
+  return
+}
+
+// -----
+
+func.func @multi_update_33(%w: tensor<64x128xf32>, %lr: f32) {
+  // expected-error @+1 {{'cage.multi_update' op with #cage.sgd<> expects 2 results per parameter (w, b), 2 for 1 parameter, got 0}}
+  "cage.multi_update"(%w, %w, %w, %lr) <{operandSegmentSizes = array<i32: 3, 1, 0, 0>, optimizer = #cage.sgd<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32) -> ()
+  return
+}
+
+// -----
+
+func.func @multi_update_34(%w: tensor<64x128xf32>, %lr: f32) {
+  // expected-error @+1 {{'cage.multi_update' op has a quantizer but no lambda operand: the CAGE correction needs lambda_t}}
+  %0:2 = "cage.multi_update"(%w, %w, %w, %lr) <{operandSegmentSizes = array<i32: 3, 1, 0, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  return
+}
+
+// -----
+
+func.func @multi_update_35(%w: tensor<64x128xf32>, %lr: f32, %l: f32) {
+  // expected-error @+1 {{'cage.multi_update' op has a lambda operand but no quantizer: without a quantizer there is no CAGE correction for lambda_t to scale}}
+  %0:2 = "cage.multi_update"(%w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 3, 1, 1, 0>, optimizer = #cage.sgd<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  return
+}
+
+// -----
+
+func.func @multi_update_36(%w: tensor<64x128xf32>, %lr: f32, %l: f32) {
+  // expected-error @+1 {{'cage.multi_update' op with #cage.adamw<> expects a step operand (i64) after lr, lambda}}
+  %0:3 = "cage.multi_update"(%w, %w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 4, 1, 1, 0>, optimizer = #cage.adamw<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
+  return
+}
+
+// -----
+
+func.func @multi_update_37(%w: tensor<64x128xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{'cage.multi_update' op with #cage.sgd<momentum = 0.9> expects no step operand, got one}}
+  %0:2 = "cage.multi_update"(%w, %w, %w, %lr, %t) <{operandSegmentSizes = array<i32: 3, 1, 0, 1>, optimizer = #cage.sgd<momentum = 0.9>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  return
+}
+
+// -----
+
+func.func @multi_update_38(%w: tensor<64x128xf32>, %g: tensor<32x128xf32>, %lr: f32) {
+  // expected-error @+1 {{'cage.multi_update' op expects the tensors and results of parameter #1 to have the type of its w ('tensor<64x128xf32>'), got 'tensor<32x128xf32>'}}
+  %0:4 = "cage.multi_update"(%g, %g, %g, %w, %g, %w, %lr) <{operandSegmentSizes = array<i32: 6, 1, 0, 0>, optimizer = #cage.sgd<>}> : (tensor<32x128xf32>, tensor<32x128xf32>, tensor<32x128xf32>, tensor<64x128xf32>, tensor<32x128xf32>, tensor<64x128xf32>, f32) -> (tensor<32x128xf32>, tensor<32x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
+  return
+}
+
+// -----
+
+func.func @multi_update_39(%w: tensor<64x128xf32>, %lr: f32) {
+  // expected-error @+1 {{'cage.multi_update' op expects the tensors and results of parameter #0 to have the type of its w ('tensor<64x128xf32>'), got 'tensor<?x128xf32>'}}
+  %0:2 = "cage.multi_update"(%w, %w, %w, %lr) <{operandSegmentSizes = array<i32: 3, 1, 0, 0>, optimizer = #cage.sgd<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32) -> (tensor<64x128xf32>, tensor<?x128xf32>)
+  return
+}
+
+// -----
+
+func.func @multi_update_40(%w: tensor<64x128xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{'cage.multi_update' op expects exactly one value for operand 'lr', got 0 (operandSegmentSizes = array<i32: 3, 0, 0, 1>)}}
+  %0:2 = "cage.multi_update"(%w, %w, %w, %t) <{operandSegmentSizes = array<i32: 3, 0, 0, 1>, optimizer = #cage.sgd<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  return
+}
+
+// -----
+
+func.func @multi_update_41(%w: tensor<64x128xf32>, %lr: f32) {
+  // expected-error @+1 {{'cage.multi_update' op expects exactly one value for operand 'lr', got 2 (operandSegmentSizes = array<i32: 2, 2, 0, 0>)}}
+  %0:2 = "cage.multi_update"(%w, %w, %lr, %lr) <{operandSegmentSizes = array<i32: 2, 2, 0, 0>, optimizer = #cage.sgd<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  return
+}
+
+// -----
+
+func.func @multi_update_42(%w: tensor<64x128xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{'cage.multi_update' op operand #4 must be 32-bit float, but got 'i64'}}
+  %0:2 = "cage.multi_update"(%w, %w, %w, %lr, %t) <{operandSegmentSizes = array<i32: 3, 1, 1, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  return
+}
+
+// -----
+
+func.func @multi_update_43(%w: tensor<64x128xf32>, %lr: f32) {
+  // expected-error @+1 {{'cage.multi_update' op operand count (4) does not match with the total size (5) specified in attribute 'operandSegmentSizes'}}
+  %0:2 = "cage.multi_update"(%w, %w, %w, %lr) <{operandSegmentSizes = array<i32: 3, 1, 1, 0>, optimizer = #cage.sgd<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  return
+}
+
+// -----
+
+func.func @multi_update_44(%w: tensor<64x128xf32>, %lr: f32) {
+  // expected-error @+1 {{Invalid attribute `coupling` in property conversion: #cage.error<keep>}}
+  %0:2 = "cage.multi_update"(%w, %w, %w, %lr) <{coupling = #cage.error<keep>, operandSegmentSizes = array<i32: 3, 1, 0, 0>, optimizer = #cage.sgd<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  return
+}

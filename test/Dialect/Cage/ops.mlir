@@ -537,3 +537,65 @@ func.func @attribute_spellings(%x: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i6
   %4 = cage.quantize %x {unit_tag, quantizer = #cage.quantizer<>, my.tag = 7 : i32} : tensor<64x128xf32>
   return
 }
+
+//===----------------------------------------------------------------------===//
+// cage.multi_update: one group of tensors per parameter, one type each.
+//===----------------------------------------------------------------------===//
+
+// The three examples of the op's description.
+// CHECK-LABEL: func.func @multi_update_adamw(
+// CHECK-SAME:    %[[WA:[^:]+]]: tensor<512x512xf32>, %[[GA:[^:]+]]: tensor<512x512xf32>, %[[MA:[^:]+]]: tensor<512x512xf32>, %[[VA:[^:]+]]: tensor<512x512xf32>, %[[WB:[^:]+]]: tensor<64x128xf32>, %[[GB:[^:]+]]: tensor<64x128xf32>, %[[MB:[^:]+]]: tensor<64x128xf32>, %[[VB:[^:]+]]: tensor<64x128xf32>, %[[LR:[^:]+]]: f32, %[[L:[^:]+]]: f32, %[[T:[^:]+]]: i64
+// CHECK:         %[[R:.*]]:6 = cage.multi_update (%[[WA]], %[[GA]], %[[MA]], %[[VA]]), (%[[WB]], %[[GB]], %[[MB]], %[[VB]]), %[[LR]], %[[L]], %[[T]] {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : tensor<512x512xf32>, tensor<64x128xf32>
+// CHECK:         return %[[R]]#0, %[[R]]#1, %[[R]]#2, %[[R]]#3, %[[R]]#4, %[[R]]#5 : tensor<512x512xf32>, tensor<512x512xf32>, tensor<512x512xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>
+// GENERIC-LABEL: sym_name = "multi_update_adamw"
+// GENERIC:         "cage.multi_update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{coupling = #cage.coupling<decoupled>, error = #cage.error<keep>, operandSegmentSizes = array<i32: 8, 1, 1, 1>, optimizer = #cage.adamw<>, quantizer = #cage.quantizer<>}> : (tensor<512x512xf32>, tensor<512x512xf32>, tensor<512x512xf32>, tensor<512x512xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32, i64) -> (tensor<512x512xf32>, tensor<512x512xf32>, tensor<512x512xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
+func.func @multi_update_adamw(%wa: tensor<512x512xf32>, %ga: tensor<512x512xf32>, %ma: tensor<512x512xf32>, %va: tensor<512x512xf32>, %wb: tensor<64x128xf32>, %gb: tensor<64x128xf32>, %mb: tensor<64x128xf32>, %vb: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) -> (tensor<512x512xf32>, tensor<512x512xf32>, tensor<512x512xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>) {
+  %r:6 = cage.multi_update (%wa, %ga, %ma, %va), (%wb, %gb, %mb, %vb), %lr, %l, %t {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.adamw<>} : tensor<512x512xf32>, tensor<64x128xf32>
+  return %r#0, %r#1, %r#2, %r#3, %r#4, %r#5 : tensor<512x512xf32>, tensor<512x512xf32>, tensor<512x512xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>
+}
+
+// CHECK-LABEL: func.func @multi_update_sgd(
+// CHECK-SAME:    %[[WA:[^:]+]]: tensor<7x129xf32>, %[[GA:[^:]+]]: tensor<7x129xf32>, %[[BA:[^:]+]]: tensor<7x129xf32>, %[[WB:[^:]+]]: tensor<3xf32>, %[[GB:[^:]+]]: tensor<3xf32>, %[[BB:[^:]+]]: tensor<3xf32>, %[[LR:[^:]+]]: f32, %[[L:[^:]+]]: f32
+// CHECK:         %{{.*}}:4 = cage.multi_update (%[[WA]], %[[GA]], %[[BA]]), (%[[WB]], %[[GB]], %[[BB]]), %[[LR]], %[[L]] {quantizer = #cage.quantizer<>, optimizer = #cage.sgd<momentum = 0.9>, coupling = coupled} : tensor<7x129xf32>, tensor<3xf32>
+// GENERIC-LABEL: sym_name = "multi_update_sgd"
+// GENERIC:         "cage.multi_update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{coupling = #cage.coupling<coupled>, error = #cage.error<keep>, operandSegmentSizes = array<i32: 6, 1, 1, 0>, optimizer = #cage.sgd<momentum = 0.9>, quantizer = #cage.quantizer<>}> : (tensor<7x129xf32>, tensor<7x129xf32>, tensor<7x129xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, f32, f32) -> (tensor<7x129xf32>, tensor<7x129xf32>, tensor<3xf32>, tensor<3xf32>)
+func.func @multi_update_sgd(%wa: tensor<7x129xf32>, %ga: tensor<7x129xf32>, %ba: tensor<7x129xf32>, %wb: tensor<3xf32>, %gb: tensor<3xf32>, %bb: tensor<3xf32>, %lr: f32, %l: f32) {
+  %r:4 = cage.multi_update (%wa, %ga, %ba), (%wb, %gb, %bb), %lr, %l {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.sgd<momentum = 0.9>, coupling = coupled} : tensor<7x129xf32>, tensor<3xf32>
+  return
+}
+
+// Without a quantizer: the plain optimizer step, no lambda operand.
+// CHECK-LABEL: func.func @multi_update_plain(
+// CHECK-SAME:    %[[WA:[^:]+]]: tensor<8xf32>, %[[GA:[^:]+]]: tensor<8xf32>, %[[MA:[^:]+]]: tensor<8xf32>, %[[VA:[^:]+]]: tensor<8xf32>, %[[WB:[^:]+]]: tensor<2x2xf32>, %[[GB:[^:]+]]: tensor<2x2xf32>, %[[MB:[^:]+]]: tensor<2x2xf32>, %[[VB:[^:]+]]: tensor<2x2xf32>, %[[LR:[^:]+]]: f32, %[[T:[^:]+]]: i64
+// CHECK:         %{{.*}}:6 = cage.multi_update (%[[WA]], %[[GA]], %[[MA]], %[[VA]]), (%[[WB]], %[[GB]], %[[MB]], %[[VB]]), %[[LR]], %[[T]] {optimizer = #cage.adamw<>} : tensor<8xf32>, tensor<2x2xf32>
+// GENERIC-LABEL: sym_name = "multi_update_plain"
+// GENERIC:         "cage.multi_update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{coupling = #cage.coupling<decoupled>, error = #cage.error<keep>, operandSegmentSizes = array<i32: 8, 1, 0, 1>, optimizer = #cage.adamw<>}> : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>, f32, i64) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>)
+func.func @multi_update_plain(%wa: tensor<8xf32>, %ga: tensor<8xf32>, %ma: tensor<8xf32>, %va: tensor<8xf32>, %wb: tensor<2x2xf32>, %gb: tensor<2x2xf32>, %mb: tensor<2x2xf32>, %vb: tensor<2x2xf32>, %lr: f32, %t: i64) {
+  %r:6 = cage.multi_update (%wa, %ga, %ma, %va), (%wb, %gb, %mb, %vb), %lr, %t {optimizer = #cage.adamw<>} : tensor<8xf32>, tensor<2x2xf32>
+  return
+}
+
+// One parameter; plain SGD (lr is the only scalar); rank 0 is fine without
+// a quantizer, as on cage.sgd; every attribute spelled out, defaults
+// included; three parameters with dynamic shapes; a discardable attribute.
+// CHECK-LABEL: func.func @multi_update_forms(
+// CHECK-SAME:    %[[X:[^:]+]]: tensor<16xf32>, %[[S:[^:]+]]: tensor<f32>, %[[D:[^:]+]]: tensor<?x128xf32>, %[[E:[^:]+]]: tensor<?x?xf32>, %[[LR:[^:]+]]: f32, %[[L:[^:]+]]: f32, %[[T:[^:]+]]: i64
+// CHECK:         cage.multi_update (%[[X]], %[[X]], %[[X]]), %[[LR]] {optimizer = #cage.sgd<>} : tensor<16xf32>
+// CHECK:         cage.multi_update (%[[S]], %[[S]], %[[S]], %[[S]]), (%[[X]], %[[X]], %[[X]], %[[X]]), %[[LR]], %[[T]] {optimizer = #cage.adamw<beta2 = 0.999, weight_decay = 0.01>} : tensor<f32>, tensor<16xf32>
+// CHECK:         cage.multi_update (%[[X]], %[[X]], %[[X]], %[[X]]), %[[LR]], %[[L]], %[[T]] {quantizer = #cage.quantizer<bits = 3>, optimizer = #cage.adamw<>} : tensor<16xf32>
+// CHECK:         %{{.*}}:6 = cage.multi_update (%[[D]], %[[D]], %[[D]]), (%[[E]], %[[E]], %[[E]]), (%[[X]], %[[X]], %[[X]]), %[[LR]], %[[L]] {quantizer = #cage.quantizer<>, optimizer = #cage.sgd<momentum = 0.9, nesterov = true>, error = zero_clipped} : tensor<?x128xf32>, tensor<?x?xf32>, tensor<16xf32>
+// CHECK:         cage.multi_update (%[[X]], %[[X]], %[[X]]), %[[LR]] {optimizer = #cage.sgd<>, my.tag = 3 : i32} : tensor<16xf32>
+// GENERIC-LABEL: sym_name = "multi_update_forms"
+// GENERIC:         "cage.multi_update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{coupling = #cage.coupling<decoupled>, error = #cage.error<keep>, operandSegmentSizes = array<i32: 3, 1, 0, 0>, optimizer = #cage.sgd<>}> : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, f32) -> (tensor<16xf32>, tensor<16xf32>)
+// GENERIC:         operandSegmentSizes = array<i32: 8, 1, 0, 1>
+// GENERIC:         operandSegmentSizes = array<i32: 4, 1, 1, 1>
+// GENERIC:         "cage.multi_update"({{.*}}) <{coupling = #cage.coupling<decoupled>, error = #cage.error<zero_clipped>, operandSegmentSizes = array<i32: 9, 1, 1, 0>, optimizer = #cage.sgd<momentum = 0.9, nesterov = true>, quantizer = #cage.quantizer<>}> : (tensor<?x128xf32>, tensor<?x128xf32>, tensor<?x128xf32>, tensor<?x?xf32>, tensor<?x?xf32>, tensor<?x?xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, f32, f32) -> (tensor<?x128xf32>, tensor<?x128xf32>, tensor<?x?xf32>, tensor<?x?xf32>, tensor<16xf32>, tensor<16xf32>)
+// GENERIC:         "cage.multi_update"({{.*}}) <{coupling = #cage.coupling<decoupled>, error = #cage.error<keep>, operandSegmentSizes = array<i32: 3, 1, 0, 0>, optimizer = #cage.sgd<>}> {my.tag = 3 : i32}
+func.func @multi_update_forms(%x: tensor<16xf32>, %s: tensor<f32>, %d: tensor<?x128xf32>, %e: tensor<?x?xf32>, %lr: f32, %l: f32, %t: i64) {
+  %0:2 = cage.multi_update (%x, %x, %x), %lr {optimizer = #cage.sgd<>} : tensor<16xf32>
+  %1:6 = cage.multi_update (%s, %s, %s, %s), (%x, %x, %x, %x), %lr, %t {optimizer = #cage.adamw<beta1 = 0.9, beta2 = 0.999, eps = 1.0e-08, weight_decay = 0.01>, coupling = decoupled, error = keep} : tensor<f32>, tensor<16xf32>
+  %2:3 = cage.multi_update (%x, %x, %x, %x), %lr, %l, %t {optimizer = #cage.adamw<>, quantizer = #cage.quantizer<bits = 3, granularity = row, rounding = nearest>, coupling = #cage.coupling<decoupled>} : tensor<16xf32>
+  %3:6 = cage.multi_update (%d, %d, %d), (%e, %e, %e), (%x, %x, %x), %lr, %l {quantizer = #cage.quantizer<>, optimizer = #cage.sgd<momentum = 0.9, nesterov = true>, error = zero_clipped} : tensor<?x128xf32>, tensor<?x?xf32>, tensor<16xf32>
+  %4:2 = cage.multi_update (%x, %x, %x), %lr {my.tag = 3 : i32, optimizer = #cage.sgd<>} : tensor<16xf32>
+  return
+}

@@ -355,5 +355,237 @@ void UpdateOp::print(OpAsmPrinter &p) {
   p << " : " << getW().getType();
 }
 
+//===----------------------------------------------------------------------===//
+// cage.multi_update
+//===----------------------------------------------------------------------===//
+
+unsigned MultiUpdateOp::getNumTensorsPerParam(Attribute optimizer) {
+  return 2 + UpdateOp::getNumStateTensors(optimizer);
+}
+
+unsigned MultiUpdateOp::getNumResultsPerParam(Attribute optimizer) {
+  return 1 + UpdateOp::getNumStateTensors(optimizer);
+}
+
+unsigned MultiUpdateOp::getNumParams() {
+  return getTensors().size() / getNumTensorsPerParam(getOptimizer());
+}
+
+OperandRange MultiUpdateOp::getParamTensors(unsigned k) {
+  unsigned size = getNumTensorsPerParam(getOptimizer());
+  return getTensors().slice(k * size, size);
+}
+
+ResultRange MultiUpdateOp::getParamResults(unsigned k) {
+  unsigned size = getNumResultsPerParam(getOptimizer());
+  return getResults().slice(k * size, size);
+}
+
+/// "w, g, m, v" or "w, g, b": the tensors of one parameter.
+static StringRef paramTensorNames(Attribute optimizer) {
+  return isa<AdamWAttr>(optimizer) ? "w, g, m, v" : "w, g, b";
+}
+
+/// "lr, lambda, step": the scalar operands after the tensors.
+static std::string scalarNames(bool hasLambda, bool hasStep) {
+  return std::string("lr") + (hasLambda ? ", lambda" : "") +
+         (hasStep ? ", step" : "");
+}
+
+LogicalResult MultiUpdateOp::verify() {
+  if (failed(verifySingleSegments(*this, getProperties().operandSegmentSizes,
+                                  {"", "lr", "", ""})) ||
+      failed(verifyDefaultedAttrs(*this)))
+    return failure();
+  Attribute optimizer = getOptimizer();
+  unsigned perParam = getNumTensorsPerParam(optimizer);
+  unsigned resultsPerParam = getNumResultsPerParam(optimizer);
+  size_t numTensors = getTensors().size();
+  if (numTensors == 0)
+    return emitOpError() << "expects at least one parameter, a group of "
+                         << perParam << " tensors ("
+                         << paramTensorNames(optimizer) << ") with "
+                         << optimizer << ", got none";
+  if (numTensors % perParam != 0)
+    return emitOpError() << "with " << optimizer << " expects " << perParam
+                         << " tensors per parameter ("
+                         << paramTensorNames(optimizer) << "), got "
+                         << numTensors << " tensors, not a multiple of "
+                         << perParam;
+  size_t numParams = numTensors / perParam;
+  if (getNumResults() != numParams * resultsPerParam)
+    return emitOpError() << "with " << optimizer << " expects "
+                         << resultsPerParam << " results per parameter ("
+                         << resultNames(optimizer) << "), "
+                         << numParams * resultsPerParam << " for " << numParams
+                         << (numParams == 1 ? " parameter" : " parameters")
+                         << ", got " << getNumResults();
+
+  QuantizerAttr quantizer = getQuantizerAttr();
+  if (quantizer && !getLambda())
+    return emitOpError() << "has a quantizer but no lambda operand: the CAGE "
+                            "correction needs lambda_t";
+  if (!quantizer && getLambda())
+    return emitOpError() << "has a lambda operand but no quantizer: without a "
+                            "quantizer there is no CAGE correction for "
+                            "lambda_t to scale";
+  bool wantsStep = UpdateOp::needsStep(optimizer);
+  if (wantsStep && !getStep())
+    return emitOpError() << "with " << optimizer
+                         << " expects a step operand (i64) after "
+                         << scalarNames(bool(getLambda()), false);
+  if (!wantsStep && getStep())
+    return emitOpError() << "with " << optimizer
+                         << " expects no step operand, got one";
+  if (!quantizer && getCoupling() != Coupling::Decoupled)
+    return emitOpError() << "has coupling = "
+                         << stringifyCoupling(getCoupling())
+                         << " but no quantizer: coupling applies to the CAGE "
+                            "correction, which needs a quantizer";
+  if (!quantizer && getError() != ErrorMode::Keep)
+    return emitOpError() << "has error = " << stringifyErrorMode(getError())
+                         << " but no quantizer: the error mode applies to the "
+                            "CAGE correction, which needs a quantizer";
+
+  for (size_t k = 0; k < numParams; ++k) {
+    ValueRange tensors = getTensors().slice(k * perParam, perParam);
+    ValueRange results =
+        getResults().slice(k * resultsPerParam, resultsPerParam);
+    Type wType = tensors[0].getType();
+    for (Value v : llvm::concat<const Value>(tensors, results))
+      if (v.getType() != wType)
+        return emitOpError() << "expects the tensors and results of parameter #"
+                             << k << " to have the type of its w (" << wType
+                             << "), got " << v.getType();
+  }
+
+  if (!quantizer)
+    return success();
+  if (failed(verifyDeterministicQuantizer(*this, quantizer)))
+    return failure();
+  for (size_t k = 0; k < numParams; ++k) {
+    std::string what = "w of parameter #" + std::to_string(k);
+    if (failed(verifyQuantizerOn(
+            *this, quantizer,
+            cast<RankedTensorType>(getTensors()[k * perParam].getType()),
+            Value(), what)))
+      return failure();
+  }
+  return success();
+}
+
+/// `(%w, %g, %m, %v), (%w2, ...), %lr[, %lambda][, %step] {...} : T1, T2`.
+ParseResult MultiUpdateOp::parse(OpAsmParser &parser, OperationState &result) {
+  using Operands = SmallVector<OpAsmParser::UnresolvedOperand>;
+  SmallVector<Operands> groups;
+  SmallVector<SMLoc> groupLocs;
+  Operands scalars;
+  SMLoc opLoc = parser.getCurrentLocation();
+  if (failed(parser.parseOptionalLParen()))
+    return parser.emitError(opLoc)
+           << "expects one parenthesised group of tensors per parameter, "
+              "like (%w, %g, %m, %v), before lr";
+  groupLocs.push_back(opLoc);
+  SMLoc scalarsLoc;
+  while (true) {
+    groups.emplace_back();
+    if (parser.parseOperandList(groups.back()) || parser.parseRParen())
+      return failure();
+    scalarsLoc = parser.getCurrentLocation();
+    if (failed(parser.parseOptionalComma()))
+      break;
+    SMLoc next = parser.getCurrentLocation();
+    if (failed(parser.parseOptionalLParen())) {
+      scalarsLoc = next;
+      if (parser.parseOperandList(scalars))
+        return failure();
+      break;
+    }
+    groupLocs.push_back(next);
+  }
+  SMLoc typesLoc;
+  SmallVector<RankedTensorType> types;
+  if (parseCageAttrDict(parser, result.attributes) || parser.parseColon())
+    return failure();
+  typesLoc = parser.getCurrentLocation();
+  do {
+    if (parser.parseType(types.emplace_back()))
+      return failure();
+  } while (succeeded(parser.parseOptionalComma()));
+
+  Attribute optimizer =
+      result.attributes.get(getOptimizerAttrName(result.name));
+  // parseCageAttrDict has checked its kind.
+  if (!optimizer)
+    return parser.emitError(opLoc)
+           << "expects an 'optimizer' attribute, #cage.adamw<...> or "
+              "#cage.sgd<...>";
+  int32_t perParam = getNumTensorsPerParam(optimizer);
+  for (auto [group, loc] : llvm::zip_equal(groups, groupLocs))
+    if (static_cast<int32_t>(group.size()) != perParam)
+      return parser.emitError(loc)
+             << "with " << optimizer << " expects " << perParam
+             << " tensors per parameter (" << paramTensorNames(optimizer)
+             << "), got " << group.size();
+  if (types.size() != groups.size())
+    return parser.emitError(typesLoc)
+           << "expects one tensor type per parameter, " << groups.size()
+           << (groups.size() == 1 ? " type" : " types") << ", got "
+           << types.size();
+  bool hasLambda =
+      bool(result.attributes.get(getQuantizerAttrName(result.name)));
+  bool hasStep = UpdateOp::needsStep(optimizer);
+  size_t numScalars = 1 + hasLambda + hasStep;
+  if (scalars.size() != numScalars)
+    return parser.emitError(scalarsLoc)
+           << "with " << optimizer << (hasLambda ? " and a" : " and no")
+           << " quantizer expects " << numScalars << " scalar operand"
+           << (numScalars == 1 ? "" : "s") << " after the tensors ("
+           << scalarNames(hasLambda, hasStep) << "), got " << scalars.size();
+
+  Builder &b = parser.getBuilder();
+  for (auto [group, loc, type] : llvm::zip_equal(groups, groupLocs, types))
+    if (parser.resolveOperands(group, type, loc, result.operands))
+      return failure();
+  SmallVector<Type> scalarTypes(1 + hasLambda, b.getF32Type());
+  if (hasStep)
+    scalarTypes.push_back(b.getI64Type());
+  if (parser.resolveOperands(scalars, scalarTypes, scalarsLoc, result.operands))
+    return failure();
+  result.addAttribute(
+      getOperandSegmentSizesAttrName(result.name),
+      b.getDenseI32ArrayAttr({static_cast<int32_t>(groups.size()) * perParam, 1,
+                              hasLambda ? 1 : 0, hasStep ? 1 : 0}));
+  int32_t resultsPerParam = getNumResultsPerParam(optimizer);
+  for (RankedTensorType type : types)
+    result.types.append(resultsPerParam, type);
+  return success();
+}
+
+void MultiUpdateOp::print(OpAsmPrinter &p) {
+  // An op that fails its verifier is printed in the generic form, so the
+  // layout can be trusted here; still never read out of range.
+  Attribute optimizer = getOptimizer();
+  size_t perParam = isa_and_nonnull<AdamWAttr, SGDAttr>(optimizer)
+                        ? getNumTensorsPerParam(optimizer)
+                        : 1;
+  OperandRange tensors = getTensors();
+  SmallVector<Type> types;
+  for (size_t first = 0; first < tensors.size(); first += perParam) {
+    ValueRange group =
+        tensors.slice(first, std::min(perParam, tensors.size() - first));
+    p << (first ? ", (" : " (") << group << ')';
+    types.push_back(group[0].getType());
+  }
+  p << ", " << getLr();
+  if (Value lambda = getLambda())
+    p << ", " << lambda;
+  if (Value step = getStep())
+    p << ", " << step;
+  printCageAttrDict(p, *this, DictionaryAttr());
+  p << " : ";
+  llvm::interleaveComma(types, p);
+}
+
 #define GET_OP_CLASSES
 #include "cage/Dialect/Cage/IR/CageOps.cpp.inc"

@@ -315,4 +315,108 @@ def Cage_UpdateOp : Cage_Op<"update", [Pure, AttrSizedOperandSegments]> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// cage.multi_update
+//===----------------------------------------------------------------------===//
+
+def Cage_MultiUpdateOp : Cage_Op<"multi_update",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "One optimizer step of N parameters that share its settings";
+  let description = [{
+    The optimizer step of N ≥ 1 parameters (tensors of any shapes) that share
+    the optimizer, the quantizer, the coupling, the error mode and the
+    scalars lr, λ_t and t, in one op, so that a lowering can update all of
+    them in one parallel region (balanced by size) rather than one loop nest
+    per tensor. `cage-fuse-multi-tensor` creates it from `cage.update`,
+    `cage.adamw` and `cage.sgd` ops.
+
+    Parameter k gets exactly the step of the op it replaces:
+    - with a `quantizer`: the CAGE update of `cage.update` (correction
+      toward the grid with λ_t, `coupling` and `error` as there), which needs
+      the λ_t operand;
+    - without one: the plain optimizer step of `cage.adamw` (for
+      `#cage.adamw<...>`) or `cage.sgd` (for `#cage.sgd<...>`), with the
+      optimizer attribute's hyper-parameters; there is no λ_t operand, and
+      `coupling` and `error` must be left at their defaults.
+
+    See `cage.update`, `cage.adamw` and `cage.sgd` for the math. Parameters
+    are independent: the result for one never depends on another's tensors.
+
+    Layout. With S state tensors per parameter (S = 2 for AdamW: m, v; S = 1
+    for SGD: the momentum buffer b) and N parameters:
+    - operands `[k·(2+S), (k+1)·(2+S))`, for k in [0, N): w_k, g_k, then the
+      state of parameter k (m_k, v_k or b_k);
+    - operand N·(2+S): lr (f32);
+    - operand N·(2+S) + 1, present exactly when there is a quantizer: λ_t
+      (f32);
+    - the last operand, present exactly for AdamW: the step t (i64);
+    - results `[k·(1+S), (k+1)·(1+S))`: the new w_k, then the new state of
+      parameter k, in operand order (result k·(1+S) + j).
+
+    `operandSegmentSizes` is `[N·(2+S), 1, 0 or 1, 0 or 1]` (tensors, lr,
+    λ_t, t). Every tensor of parameter k, operands and results, has the type
+    of w_k (a ranked f32 tensor, static or dynamic); the parameters' types
+    may all differ.
+
+    Syntax: one parenthesised group of tensors per parameter, then lr, λ_t
+    (with a quantizer) and t (AdamW), the attribute dictionary, and one
+    tensor type per parameter, the type of all its tensors and results:
+    ```
+    cage.multi_update (w, g, state...) [, (w, g, state...)]... , lr [, lambda] [, step]
+                      {optimizer = ..., [quantizer = ..., coupling = ..., error = ...]}
+                      : type [, type]...
+    ```
+    The parser checks each group against the optimizer (4 tensors for AdamW,
+    3 for SGD) and the scalars against the quantizer and optimizer.
+
+    The quantizer, when present, must use `rounding = nearest` and must not
+    take its scale from an operand, and it must apply to every w (group
+    size and Hadamard block divide the innermost dimension, rank ≥ 1), as on
+    `cage.update`.
+
+    Examples:
+    ```mlir
+    %r:6 = cage.multi_update (%wa, %ga, %ma, %va), (%wb, %gb, %mb, %vb), %lr, %l, %t {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.adamw<>} : tensor<512x512xf32>, tensor<64x128xf32>
+    %r:4 = cage.multi_update (%wa, %ga, %ba), (%wb, %gb, %bb), %lr, %l {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.sgd<momentum = 0.9>, coupling = coupled} : tensor<7x129xf32>, tensor<3xf32>
+    %r:6 = cage.multi_update (%wa, %ga, %ma, %va), (%wb, %gb, %mb, %vb), %lr, %t {optimizer = #cage.adamw<>} : tensor<8xf32>, tensor<2x2xf32>
+    ```
+    In the first, `%r#0, %r#1, %r#2` are the new w, m, v of the 512x512
+    parameter and `%r#3, %r#4, %r#5` those of the 64x128 one.
+  }];
+  let arguments = (ins
+    Variadic<Cage_F32Tensor>:$tensors,
+    F32:$lr,
+    Optional<F32>:$lambda,
+    Optional<I64>:$step,
+    OptionalAttr<Cage_QuantizerAttr>:$quantizer,
+    Cage_OptimizerAttr:$optimizer,
+    DefaultValuedAttr<Cage_CouplingAttr,
+                      "::mlir::cage::Coupling::Decoupled">:$coupling,
+    DefaultValuedAttr<Cage_ErrorModeAttr, "::mlir::cage::ErrorMode::Keep">:$error);
+  let results = (outs Variadic<Cage_F32Tensor>:$results);
+  let hasCustomAssemblyFormat = 1;
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Operand tensors per parameter: w, g and the state (2 + S).
+    static unsigned getNumTensorsPerParam(::mlir::Attribute optimizer);
+    /// Results per parameter: the new w and the new state (1 + S).
+    static unsigned getNumResultsPerParam(::mlir::Attribute optimizer);
+    /// The number of parameters N (of a verified op).
+    unsigned getNumParams();
+    /// The operand tensors of parameter k: w, g, state.
+    ::mlir::OperandRange getParamTensors(unsigned k);
+    ::mlir::Value getParamW(unsigned k) { return getParamTensors(k)[0]; }
+    ::mlir::Value getParamG(unsigned k) { return getParamTensors(k)[1]; }
+    ::mlir::OperandRange getParamState(unsigned k) {
+      return getParamTensors(k).drop_front(2);
+    }
+    /// The results of parameter k: the new w, then the new state.
+    ::mlir::ResultRange getParamResults(unsigned k);
+    ::mlir::Value getParamNewW(unsigned k) { return getParamResults(k)[0]; }
+    ::mlir::ResultRange getParamNewState(unsigned k) {
+      return getParamResults(k).drop_front(1);
+    }
+  }];
+}
+
 #endif // CAGE_DIALECT_CAGE_IR_CAGEOPS_TD
