@@ -787,27 +787,27 @@ static int testBuildOps(MlirContext ctx) {
   // cage.update with AdamW: decoupled (the default, spelled out here).
   MlirValue updateAdamWOperands[] = {arg[kW], arg[kG],       arg[kM],   arg[kV],
                                      lr,      defaultLambda, arg[kStep]};
-  int32_t updateAdamWSegments[] = {1, 1, 2, 1, 1, 1};
+  int32_t updateAdamWSegments[] = {1, 1, 2, 1, 1, 1, 0};
   MlirNamedAttribute updateAdamWAttrs[] = {
       named(ctx, "quantizer", cageQuantizerAttrGetDefault(ctx, 4)),
       named(ctx, "optimizer", cageAdamWAttrGet(ctx, 0.9f, 0.95f, 1e-8f, 0.1f)),
       named(ctx, "coupling", cageCouplingAttrGet(ctx, CageCouplingDecoupled)),
       named(ctx, "operandSegmentSizes",
-            mlirDenseI32ArrayGet(ctx, 6, updateAdamWSegments))};
+            mlirDenseI32ArrayGet(ctx, 7, updateAdamWSegments))};
   MlirOperation updateAdamW =
       appendOp(body, locAt(ctx, __LINE__), "cage.update", 7,
                updateAdamWOperands, 3, adamwResults, 4, updateAdamWAttrs);
 
   // cage.update with SGD: coupled, zero_clipped, no step operand.
   MlirValue updateSGDOperands[] = {arg[kW], arg[kG], arg[kB], lr, lambda};
-  int32_t updateSGDSegments[] = {1, 1, 1, 1, 1, 0};
+  int32_t updateSGDSegments[] = {1, 1, 1, 1, 1, 0, 0};
   MlirNamedAttribute updateSGDAttrs[] = {
       named(ctx, "quantizer", cageQuantizerAttrGetDefault(ctx, 3)),
       named(ctx, "optimizer", cageSGDAttrGet(ctx, 0.9f, 0.0f, true, 0.0f)),
       named(ctx, "coupling", cageCouplingAttrGet(ctx, CageCouplingCoupled)),
       named(ctx, "error", cageErrorModeAttrGet(ctx, CageErrorModeZeroClipped)),
       named(ctx, "operandSegmentSizes",
-            mlirDenseI32ArrayGet(ctx, 6, updateSGDSegments))};
+            mlirDenseI32ArrayGet(ctx, 7, updateSGDSegments))};
   MlirOperation updateSGD =
       appendOp(body, locAt(ctx, __LINE__), "cage.update", 5, updateSGDOperands,
                2, sgdResults, 5, updateSGDAttrs);
@@ -878,11 +878,10 @@ static int testWrongKindAttrFromC(MlirContext ctx) {
   MlirBlock block = mlirBlockCreate(1, &i64, &loc);
   MlirValue t = mlirBlockGetArgument(block, 0);
   MlirValue operands[] = {t, t};
-  MlirNamedAttribute lambda =
-      named(ctx, "lambda", mlirIntegerAttrGet(i64, 10));
+  MlirNamedAttribute lambda = named(ctx, "lambda", mlirIntegerAttrGet(i64, 10));
   MlirOperation op =
-      appendOp(block, locAt(ctx, __LINE__), "cage.lambda_schedule", 2,
-               operands, 1, &f32, 1, &lambda);
+      appendOp(block, locAt(ctx, __LINE__), "cage.lambda_schedule", 2, operands,
+               1, &f32, 1, &lambda);
   bool verified = mlirOperationVerify(op);
   fprintf(stderr, "verified: %d diagnostics=%d\n", verified, diagnostics);
   mlirBlockDestroy(block);

@@ -12,6 +12,7 @@
 #include "FusedUpdate.h"
 #include "Patterns.h"
 
+#include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/Diagnostics.h"
 #include "mlir-c/Dialect/Arith.h"
 #include "mlir-c/Dialect/Linalg.h"
@@ -44,8 +45,23 @@ static bool isCageOp(MlirOperation op) {
   return name.length > 5 && strncmp(name.data, "cage.", 5) == 0;
 }
 
+/* bf16 state has the fused lowering only (FusedUpdate.c). */
+static bool hasBf16State(MlirOperation op) {
+  if (!lowerIsOp(op, "cage.update"))
+    return false;
+  MlirType state = mlirValueGetType(mlirOperationGetOperand(op, 2));
+  return mlirTypeIsABF16(mlirShapedTypeGetElementType(state));
+}
+
 static MlirWalkResult checkLowerable(MlirOperation op, void *userData) {
   bool *ok = userData;
+  if (hasBf16State(op) && !lowerCanFuseUpdate(op)) {
+    mlirEmitError(mlirOperationGetLocation(op),
+                  "cage-lower-to-linalg cannot lower a cage.update with bf16 "
+                  "optimizer state and a Hadamard rotation, or with a tensor "
+                  "of rank > 2 with more than one dynamic leading dimension");
+    *ok = false;
+  }
   if ((lowerIsOp(op, "cage.quantize") || lowerIsOp(op, "cage.ste") ||
        lowerIsOp(op, "cage.quant_error") || lowerIsOp(op, "cage.update") ||
        (lowerIsOp(op, "cage.multi_update") &&

@@ -595,12 +595,16 @@ static MlirLogicalResult splitMultiUpdate(MlirOperation op,
   intptr_t numOperands = mlirOperationGetNumOperands(op);
   intptr_t numParams = (numOperands - numScalars) / numTensors;
   const char *names[] = {"quantizer", "optimizer", "coupling", "error"};
-  MlirNamedAttribute attrs[4];
-  intptr_t numAttrs = 4;
+  MlirNamedAttribute attrs[5];
+  intptr_t numAttrs = 5;
   const char *opName = "cage.update";
   if (quantized) {
     for (int i = 0; i < 4; ++i)
       attrs[i] = cageNamedAttribute(&b, names[i], lowerAttribute(op, names[i]));
+    /* w, g, state..., lr, λ_t[, t]; no seed (f32 state) */
+    int32_t segments[] = {1, 1, (int32_t)(numTensors - 2), 1, 1, adamw, 0};
+    attrs[4] = cageNamedAttribute(&b, "operandSegmentSizes",
+                                  mlirDenseI32ArrayGet(b.context, 7, segments));
   } else {
     numAttrs = optimizerOpAttributes(&b, optimizer, attrs);
     opName = adamw ? "cage.adamw" : "cage.sgd";

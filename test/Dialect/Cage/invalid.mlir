@@ -1263,7 +1263,7 @@ func.func @update_38(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 // cage.update, generic form
 func.func @update_39(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
   // expected-error @+1 {{'cage.update' op requires attribute 'optimizer'}}
-  %0:3 = "cage.update"(%w, %w, %w, %w, %lr, %l, %t) <{operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 1>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
+  %0:3 = "cage.update"(%w, %w, %w, %w, %lr, %l, %t) <{operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 1, 0>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
@@ -1271,7 +1271,7 @@ func.func @update_39(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 
 func.func @update_40(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
   // expected-error @+1 {{'cage.update' op attribute 'optimizer' failed to satisfy constraint: AdamW hyper-parameters for `cage.update` or SGD-with-momentum hyper-parameters for `cage.update`}}
-  %0:3 = "cage.update"(%w, %w, %w, %w, %lr, %l, %t) <{operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 1>, optimizer = #cage.quantizer<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
+  %0:3 = "cage.update"(%w, %w, %w, %w, %lr, %l, %t) <{operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 1, 0>, optimizer = #cage.quantizer<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
@@ -1279,7 +1279,7 @@ func.func @update_40(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 
 func.func @update_41(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
   // expected-error @+1 {{'cage.update' op with #cage.adamw<> expects operands (w, g, m, v, lr, lambda, step), 2 state tensors and a step, got 2 state tensors and no step}}
-  %0:3 = "cage.update"(%w, %w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 0>, optimizer = #cage.adamw<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
+  %0:3 = "cage.update"(%w, %w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 0, 0>, optimizer = #cage.adamw<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
@@ -1287,7 +1287,7 @@ func.func @update_41(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 
 func.func @update_42(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
   // expected-error @+1 {{'cage.update' op with #cage.adamw<> expects operands (w, g, m, v, lr, lambda, step), 2 state tensors and a step, got 1 state tensor and a step}}
-  %0:3 = "cage.update"(%w, %w, %w, %lr, %l, %t) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1>, optimizer = #cage.adamw<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
+  %0:3 = "cage.update"(%w, %w, %w, %lr, %l, %t) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0>, optimizer = #cage.adamw<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
@@ -1295,7 +1295,7 @@ func.func @update_42(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 
 func.func @update_43(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
   // expected-error @+1 {{'cage.update' op with #cage.sgd<> expects operands (w, g, b, lr, lambda), 1 state tensor and no step, got 2 state tensors and no step}}
-  %0:2 = "cage.update"(%w, %w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  %0:2 = "cage.update"(%w, %w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 0, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
@@ -1303,7 +1303,7 @@ func.func @update_43(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 
 func.func @update_44(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
   // expected-error @+1 {{'cage.update' op with #cage.sgd<> expects operands (w, g, b, lr, lambda), 1 state tensor and no step, got 1 state tensor and a step}}
-  %0:2 = "cage.update"(%w, %w, %w, %lr, %l, %t) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  %0:2 = "cage.update"(%w, %w, %w, %lr, %l, %t) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
@@ -1311,7 +1311,7 @@ func.func @update_44(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 
 func.func @update_45(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
   // expected-error @+1 {{'cage.update' op with #cage.sgd<> expects 2 results (w, b), got 3}}
-  %0:3 = "cage.update"(%w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
+  %0:3 = "cage.update"(%w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
@@ -1319,23 +1319,23 @@ func.func @update_45(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 
 func.func @update_46(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
   // expected-error @+1 {{'cage.update' op with #cage.adamw<> expects 3 results (w, m, v), got 2}}
-  %0:2 = "cage.update"(%w, %w, %w, %w, %lr, %l, %t) <{operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 1>, optimizer = #cage.adamw<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  %0:2 = "cage.update"(%w, %w, %w, %w, %lr, %l, %t) <{operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 1, 0>, optimizer = #cage.adamw<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
 // -----
 
 func.func @update_47(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64, %g: tensor<32x128xf32>) {
-  // expected-error @+1 {{'cage.update' op expects g, the optimizer state and the results to have the type of w ('tensor<64x128xf32>'), got 'tensor<32x128xf32>'}}
-  %0:2 = "cage.update"(%w, %g, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<32x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  // expected-error @+1 {{'cage.update' op expects g and the new w to have the type of w ('tensor<64x128xf32>'), got 'tensor<32x128xf32>'}}
+  %0:2 = "cage.update"(%w, %g, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<32x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
 // -----
 
 func.func @update_48(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
-  // expected-error @+1 {{'cage.update' op expects g, the optimizer state and the results to have the type of w ('tensor<64x128xf32>'), got 'tensor<?x128xf32>'}}
-  %0:2 = "cage.update"(%w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<?x128xf32>)
+  // expected-error @+1 {{'cage.update' op expects every state tensor and new state to have one type ('tensor<64x128xf32>'), got 'tensor<?x128xf32>'}}
+  %0:2 = "cage.update"(%w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<?x128xf32>)
   return
 }
 
@@ -1343,7 +1343,7 @@ func.func @update_48(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 
 func.func @update_49(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
   // expected-error @+1 {{'cage.update' op operand #4 must be 32-bit float, but got 'i64'}}
-  %0:2 = "cage.update"(%w, %w, %w, %lr, %t) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  %0:2 = "cage.update"(%w, %w, %w, %lr, %t) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
@@ -1351,7 +1351,7 @@ func.func @update_49(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 
 func.func @update_50(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
   // expected-error @+1 {{'cage.update' op operand count (5) does not match with the total size (6) specified in attribute 'operandSegmentSizes'}}
-  %0:2 = "cage.update"(%w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  %0:2 = "cage.update"(%w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
@@ -1359,7 +1359,7 @@ func.func @update_50(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 
 func.func @update_51(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
   // expected-error @+1 {{'cage.update' op operand count (5) does not match with the total size (6) specified in attribute 'operandSegmentSizes'}}
-  %0:2 = "cage.update"(%w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 2, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  %0:2 = "cage.update"(%w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 2, 0, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
@@ -1368,8 +1368,8 @@ func.func @update_51(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 // ODS checks that the segments add up, not that each non-optional operand
 // has one value (used to be accepted).
 func.func @update_52(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
-  // expected-error @+1 {{'cage.update' op expects exactly one value for operand 'w', got 2 (operandSegmentSizes = array<i32: 2, 0, 1, 1, 1, 0>)}}
-  %0:2 = "cage.update"(%w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 2, 0, 1, 1, 1, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  // expected-error @+1 {{'cage.update' op expects exactly one value for operand 'w', got 2 (operandSegmentSizes = array<i32: 2, 0, 1, 1, 1, 0, 0>)}}
+  %0:2 = "cage.update"(%w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 2, 0, 1, 1, 1, 0, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
@@ -1385,7 +1385,7 @@ func.func @update_53(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 
 func.func @update_54(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
   // expected-error @+1 {{'cage.update' op expected 1 or more results}}
-  "cage.update"(%w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> ()
+  "cage.update"(%w, %w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> ()
   return
 }
 
@@ -1393,31 +1393,31 @@ func.func @update_54(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 
 func.func @update_55(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
   // expected-error @+1 {{Invalid attribute `coupling` in property conversion: #cage.error<keep>}}
-  %0:2 = "cage.update"(%w, %w, %w, %lr, %l) <{coupling = #cage.error<keep>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  %0:2 = "cage.update"(%w, %w, %w, %lr, %l) <{coupling = #cage.error<keep>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
 // -----
 
 func.func @update_56(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
-  // expected-error @+1 {{'cage.update' op expects exactly one value for operand 'lambda', got 0 (operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>)}}
-  %0:2 = "cage.update"(%w, %w, %w, %lr) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  // expected-error @+1 {{'cage.update' op expects exactly one value for operand 'lambda', got 0 (operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0>)}}
+  %0:2 = "cage.update"(%w, %w, %w, %lr) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
 // -----
 
 func.func @update_57(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
-  // expected-error @+1 {{'cage.update' op expects exactly one value for operand 'lr', got 2 (operandSegmentSizes = array<i32: 1, 1, 1, 2, 1, 0>)}}
-  %0:2 = "cage.update"(%w, %w, %w, %lr, %l, %l) <{operandSegmentSizes = array<i32: 1, 1, 1, 2, 1, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  // expected-error @+1 {{'cage.update' op expects exactly one value for operand 'lr', got 2 (operandSegmentSizes = array<i32: 1, 1, 1, 2, 1, 0, 0>)}}
+  %0:2 = "cage.update"(%w, %w, %w, %lr, %l, %l) <{operandSegmentSizes = array<i32: 1, 1, 1, 2, 1, 0, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
 // -----
 
 func.func @update_58(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
-  // expected-error @+1 {{'cage.update' op expects exactly one value for operand 'g', got 0 (operandSegmentSizes = array<i32: 1, 0, 1, 1, 1, 0>)}}
-  %0:2 = "cage.update"(%w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 0, 1, 1, 1, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  // expected-error @+1 {{'cage.update' op expects exactly one value for operand 'g', got 0 (operandSegmentSizes = array<i32: 1, 0, 1, 1, 1, 0, 0>)}}
+  %0:2 = "cage.update"(%w, %w, %lr, %l) <{operandSegmentSizes = array<i32: 1, 0, 1, 1, 1, 0, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
   return
 }
 
@@ -1786,5 +1786,56 @@ func.func @multi_update_43(%w: tensor<64x128xf32>, %lr: f32) {
 func.func @multi_update_44(%w: tensor<64x128xf32>, %lr: f32) {
   // expected-error @+1 {{Invalid attribute `coupling` in property conversion: #cage.error<keep>}}
   %0:2 = "cage.multi_update"(%w, %w, %w, %lr) <{coupling = #cage.error<keep>, operandSegmentSizes = array<i32: 3, 1, 0, 0>, optimizer = #cage.sgd<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+  return
+}
+
+// -----
+
+// bf16 optimizer state: a seed is required with it and only with it, the
+// state has the shape of w, one element type for all state tensors.
+func.func @bf16_no_seed(%w: tensor<64x128xf32>, %m: tensor<64x128xbf16>, %lr: f32, %l: f32, %t: i64) {
+  // expected-error @+1 {{'cage.update' op with bf16 optimizer state expects a seed(%s) operand for the stochastic rounding of the stored state}}
+  %0:3 = cage.update %w, %w, %m, %m, %lr, %l, %t {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : tensor<64x128xf32>, tensor<64x128xbf16>
+  return
+}
+
+// -----
+
+func.func @f32_seed(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
+  // expected-error @+1 {{'cage.update' op expects a seed operand only with bf16 optimizer state}}
+  %0:3 = cage.update %w, %w, %w, %w, %lr, %l, %t seed(%t) {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @bf16_shape(%w: tensor<64x128xf32>, %m: tensor<32x128xbf16>, %lr: f32, %l: f32, %s: i64) {
+  // expected-error @+1 {{'cage.update' op expects the optimizer state to have the shape of w ('tensor<64x128xf32>'), got 'tensor<32x128xbf16>'}}
+  %0:2 = cage.update %w, %w, %m, %lr, %l seed(%s) {quantizer = #cage.quantizer<>, optimizer = #cage.sgd<momentum = 0.9>} : tensor<64x128xf32>, tensor<32x128xbf16>
+  return
+}
+
+// -----
+
+func.func @f16_state(%w: tensor<64x128xf32>, %m: tensor<64x128xf16>, %lr: f32, %l: f32, %s: i64) {
+  // expected-error @+1 {{'cage.update' op operand #2 must be variadic of ranked tensor of 32-bit float or bfloat16 type values, but got 'tensor<64x128xf16>'}}
+  %0:2 = cage.update %w, %w, %m, %lr, %l seed(%s) {quantizer = #cage.quantizer<>, optimizer = #cage.sgd<momentum = 0.9>} : tensor<64x128xf32>, tensor<64x128xf16>
+  return
+}
+
+// -----
+
+func.func @mixed_state(%w: tensor<64x128xf32>, %m: tensor<64x128xbf16>, %lr: f32, %l: f32, %t: i64, %s: i64) {
+  // expected-error @+1 {{'cage.update' op expects every state tensor and new state to have one type ('tensor<64x128xbf16>'), got 'tensor<64x128xf32>'}}
+  %0:3 = "cage.update"(%w, %w, %m, %w, %lr, %l, %t, %s) <{operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 1, 1>, optimizer = #cage.adamw<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xbf16>, tensor<64x128xf32>, f32, f32, i64, i64) -> (tensor<64x128xf32>, tensor<64x128xbf16>, tensor<64x128xf32>)
+  return
+}
+
+// -----
+
+func.func @seed_type(%w: tensor<64x128xf32>, %m: tensor<64x128xbf16>, %lr: f32, %l: f32, %t: i64, %s: i32) {
+  // expected-note @-1 {{prior use here}}
+  // expected-error @+1 {{use of value '%s' expects different type than prior uses: 'i64' vs 'i32'}}
+  %0:3 = cage.update %w, %w, %m, %m, %lr, %l, %t seed(%s) {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : tensor<64x128xf32>, tensor<64x128xbf16>
   return
 }

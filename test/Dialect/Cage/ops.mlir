@@ -127,7 +127,7 @@ func.func @design_sgd(%w: tensor<64x128xf32>, %g: tensor<64x128xf32>, %b: tensor
 // CHECK:         %[[W1:.*]], %[[S1:.*]]:2 = cage.update %[[W]], %[[G]], %[[M]], %[[V]], %[[LR]], %[[L]], %[[T]] {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : tensor<64x128xf32>
 // CHECK:         return %[[W1]], %[[S1]]#0, %[[S1]]#1
 // GENERIC-LABEL: sym_name = "design_update_adamw"
-// GENERIC:         "cage.update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{coupling = #cage.coupling<decoupled>, error = #cage.error<keep>, operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 1>, optimizer = #cage.adamw<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
+// GENERIC:         "cage.update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{coupling = #cage.coupling<decoupled>, error = #cage.error<keep>, operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 1, 0>, optimizer = #cage.adamw<>, quantizer = #cage.quantizer<>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32, i64) -> (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>)
 func.func @design_update_adamw(%w: tensor<64x128xf32>, %g: tensor<64x128xf32>, %m: tensor<64x128xf32>, %v: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) -> (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>) {
   %w1, %m1, %v1 = cage.update %w, %g, %m, %v, %lr, %l, %t {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.adamw<beta1 = 0.9, beta2 = 0.95, eps = 1.0e-08, weight_decay = 0.1>, coupling = decoupled} : tensor<64x128xf32>
   return %w1, %m1, %v1 : tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>
@@ -137,7 +137,7 @@ func.func @design_update_adamw(%w: tensor<64x128xf32>, %g: tensor<64x128xf32>, %
 // CHECK-SAME:    %[[W:[^:]+]]: tensor<64x128xf32>, %[[G:[^:]+]]: tensor<64x128xf32>, %[[B:[^:]+]]: tensor<64x128xf32>, %[[LR:[^:]+]]: f32, %[[L:[^:]+]]: f32
 // CHECK:         %{{.*}}, %{{.*}} = cage.update %[[W]], %[[G]], %[[B]], %[[LR]], %[[L]] {quantizer = #cage.quantizer<bits = 3>, optimizer = #cage.sgd<momentum = 0.9, nesterov = true>, coupling = coupled, error = zero_clipped} : tensor<64x128xf32>
 // GENERIC-LABEL: sym_name = "design_update_sgd"
-// GENERIC:         "cage.update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{coupling = #cage.coupling<coupled>, error = #cage.error<zero_clipped>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0>, optimizer = #cage.sgd<momentum = 0.9, nesterov = true>, quantizer = #cage.quantizer<bits = 3>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+// GENERIC:         "cage.update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{coupling = #cage.coupling<coupled>, error = #cage.error<zero_clipped>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0>, optimizer = #cage.sgd<momentum = 0.9, nesterov = true>, quantizer = #cage.quantizer<bits = 3>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xf32>, f32, f32) -> (tensor<64x128xf32>, tensor<64x128xf32>)
 func.func @design_update_sgd(%w: tensor<64x128xf32>, %g: tensor<64x128xf32>, %b: tensor<64x128xf32>, %lr: f32, %l: f32) -> (tensor<64x128xf32>, tensor<64x128xf32>) {
   %w1, %b1 = cage.update %w, %g, %b, %lr, %l {quantizer = #cage.quantizer<bits = 3>, optimizer = #cage.sgd<momentum = 0.9, dampening = 0.0, nesterov = true, weight_decay = 0.0>, coupling = coupled, error = zero_clipped} : tensor<64x128xf32>
   return %w1, %b1 : tensor<64x128xf32>, tensor<64x128xf32>
@@ -412,8 +412,8 @@ func.func @sgd(%w: tensor<64x128xf32>, %g: tensor<64x128xf32>, %b: tensor<64x128
 // CHECK:         cage.update %[[W]], %[[G]], %[[M]], %[[V]], %[[LR]], %[[L]], %[[T]] {quantizer = #cage.quantizer<rotation = hadamard, block = 64>, optimizer = #cage.adamw<weight_decay = 0.05>, coupling = coupled} : tensor<64x128xf32>
 // CHECK:         cage.update %[[W]], %[[G]], %[[M]], %[[V]], %[[LR]], %[[L]], %[[T]] {quantizer = #cage.quantizer<levels = centered>, optimizer = #cage.adamw<>, error = zero_clipped} : tensor<64x128xf32>
 // GENERIC-LABEL: sym_name = "update_adamw"
-// GENERIC:         "cage.update"(%{{.*}}) <{coupling = #cage.coupling<decoupled>, error = #cage.error<keep>, operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 1>, optimizer = #cage.adamw<>, quantizer = #cage.quantizer<>}>
-// GENERIC:         "cage.update"(%{{.*}}) <{coupling = #cage.coupling<coupled>, error = #cage.error<zero_clipped>, operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 1>, optimizer = #cage.adamw<beta1 = 0.8, beta2 = 0.999, eps = 1.0e-06, weight_decay = 0.0>, quantizer = #cage.quantizer<bits = 2, granularity = tensor, scale = rms_gaussian>}>
+// GENERIC:         "cage.update"(%{{.*}}) <{coupling = #cage.coupling<decoupled>, error = #cage.error<keep>, operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 1, 0>, optimizer = #cage.adamw<>, quantizer = #cage.quantizer<>}>
+// GENERIC:         "cage.update"(%{{.*}}) <{coupling = #cage.coupling<coupled>, error = #cage.error<zero_clipped>, operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 1, 0>, optimizer = #cage.adamw<beta1 = 0.8, beta2 = 0.999, eps = 1.0e-06, weight_decay = 0.0>, quantizer = #cage.quantizer<bits = 2, granularity = tensor, scale = rms_gaussian>}>
 func.func @update_adamw(%w: tensor<64x128xf32>, %g: tensor<64x128xf32>, %m: tensor<64x128xf32>, %v: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
   %0:3 = cage.update %w, %g, %m, %v, %lr, %l, %t {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>, coupling = decoupled, error = keep} : tensor<64x128xf32>
   %1:3 = cage.update %w, %g, %m, %v, %lr, %l, %t {error = zero_clipped, coupling = coupled, optimizer = #cage.adamw<weight_decay = 0.0, eps = 1.0e-6, beta2 = 0.999, beta1 = 0.8>, quantizer = #cage.quantizer<scale = rms_gaussian, granularity = tensor, bits = 2>} : tensor<64x128xf32>
@@ -428,8 +428,8 @@ func.func @update_adamw(%w: tensor<64x128xf32>, %g: tensor<64x128xf32>, %m: tens
 // CHECK:         cage.update %[[W]], %[[G]], %[[B]], %[[LR]], %[[L]] {quantizer = #cage.quantizer<>, optimizer = #cage.sgd<momentum = 0.9, dampening = 0.5, weight_decay = 0.0001>, error = zero_clipped} : tensor<64x128xf32>
 // CHECK:         cage.update %[[W]], %[[G]], %[[B]], %[[LR]], %[[L]] {quantizer = #cage.quantizer<bits = 8, granularity = group, group_size = 64>, optimizer = #cage.sgd<momentum = 0.9, nesterov = true>, coupling = coupled} : tensor<64x128xf32>
 // GENERIC-LABEL: sym_name = "update_sgd"
-// GENERIC:         "cage.update"(%{{.*}}) <{coupling = #cage.coupling<decoupled>, error = #cage.error<keep>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}>
-// GENERIC:         "cage.update"(%{{.*}}) <{coupling = #cage.coupling<decoupled>, error = #cage.error<zero_clipped>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0>, optimizer = #cage.sgd<momentum = 0.9, dampening = 0.5, weight_decay = 0.0001>, quantizer = #cage.quantizer<>}>
+// GENERIC:         "cage.update"(%{{.*}}) <{coupling = #cage.coupling<decoupled>, error = #cage.error<keep>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0>, optimizer = #cage.sgd<>, quantizer = #cage.quantizer<>}>
+// GENERIC:         "cage.update"(%{{.*}}) <{coupling = #cage.coupling<decoupled>, error = #cage.error<zero_clipped>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0>, optimizer = #cage.sgd<momentum = 0.9, dampening = 0.5, weight_decay = 0.0001>, quantizer = #cage.quantizer<>}>
 func.func @update_sgd(%w: tensor<64x128xf32>, %g: tensor<64x128xf32>, %b: tensor<64x128xf32>, %lr: f32, %l: f32) {
   %0:2 = cage.update %w, %g, %b, %lr, %l {quantizer = #cage.quantizer<>, optimizer = #cage.sgd<>} : tensor<64x128xf32>
   %1:2 = cage.update %w, %g, %b, %lr, %l {optimizer = #cage.sgd<weight_decay = 0.0001, nesterov = false, dampening = 0.5, momentum = 0.9>, quantizer = #cage.quantizer<>, error = zero_clipped, coupling = decoupled} : tensor<64x128xf32>
@@ -597,5 +597,19 @@ func.func @multi_update_forms(%x: tensor<16xf32>, %s: tensor<f32>, %d: tensor<?x
   %2:3 = cage.multi_update (%x, %x, %x, %x), %lr, %l, %t {optimizer = #cage.adamw<>, quantizer = #cage.quantizer<bits = 3, granularity = row, rounding = nearest>, coupling = #cage.coupling<decoupled>} : tensor<16xf32>
   %3:6 = cage.multi_update (%d, %d, %d), (%e, %e, %e), (%x, %x, %x), %lr, %l {quantizer = #cage.quantizer<>, optimizer = #cage.sgd<momentum = 0.9, nesterov = true>, error = zero_clipped} : tensor<?x128xf32>, tensor<?x?xf32>, tensor<16xf32>
   %4:2 = cage.multi_update (%x, %x, %x), %lr {my.tag = 3 : i32, optimizer = #cage.sgd<>} : tensor<16xf32>
+  return
+}
+
+// cage.update with its optimizer state in bf16: the state's type follows the
+// type of w, and the seed of the stochastic rounding of the stored state.
+// CHECK-LABEL: func.func @update_bf16_state
+// CHECK: cage.update %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} seed(%{{.*}}) {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : tensor<64x128xf32>, tensor<64x128xbf16>
+// CHECK: cage.update %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} seed(%{{.*}}) {quantizer = #cage.quantizer<bits = 3>, optimizer = #cage.sgd<momentum = 0.9>, coupling = coupled} : tensor<?x7xf32>, tensor<?x7xbf16>
+// GENERIC-LABEL: sym_name = "update_bf16_state"
+// GENERIC: "cage.update"({{.*}}) <{{{.*}}operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 1, 1>{{.*}}}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64x128xbf16>, tensor<64x128xbf16>, f32, f32, i64, i64) -> (tensor<64x128xf32>, tensor<64x128xbf16>, tensor<64x128xbf16>)
+// GENERIC: "cage.update"({{.*}}) <{{{.*}}operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 1>{{.*}}}> : (tensor<?x7xf32>, tensor<?x7xf32>, tensor<?x7xbf16>, f32, f32, i64) -> (tensor<?x7xf32>, tensor<?x7xbf16>)
+func.func @update_bf16_state(%w: tensor<64x128xf32>, %m: tensor<64x128xbf16>, %v: tensor<64x128xbf16>, %wd: tensor<?x7xf32>, %b: tensor<?x7xbf16>, %lr: f32, %l: f32, %t: i64, %s: i64) {
+  %0:3 = cage.update %w, %w, %m, %v, %lr, %l, %t seed(%s) {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : tensor<64x128xf32>, tensor<64x128xbf16>
+  %1:2 = cage.update %wd, %wd, %b, %lr, %l seed(%s) {quantizer = #cage.quantizer<bits = 3>, optimizer = #cage.sgd<momentum = 0.9>, coupling = coupled} : tensor<?x7xf32>, tensor<?x7xbf16>
   return
 }

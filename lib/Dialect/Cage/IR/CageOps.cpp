@@ -277,7 +277,7 @@ static std::string describeOperands(size_t numState, bool hasStep) {
 
 LogicalResult UpdateOp::verify() {
   if (failed(verifySingleSegments(*this, getProperties().operandSegmentSizes,
-                                  {"w", "g", "", "lr", "lambda", ""})) ||
+                                  {"w", "g", "", "lr", "lambda", "", ""})) ||
       failed(verifyDefaultedAttrs(*this)))
     return failure();
   Attribute optimizer = getOptimizer();
@@ -293,15 +293,30 @@ LogicalResult UpdateOp::verify() {
     return emitOpError() << "with " << optimizer << " expects " << 1 + numState
                          << " results (" << resultNames(optimizer) << "), got "
                          << getNumResults();
-  Type wType = getW().getType();
-  SmallVector<Value> tensors = {getG(), getNewW()};
-  llvm::append_range(tensors, getState());
-  llvm::append_range(tensors, getNewState());
-  for (Value v : tensors)
+  auto wType = cast<RankedTensorType>(getW().getType());
+  for (Value v : {getG(), getNewW()})
     if (v.getType() != wType)
-      return emitOpError() << "expects g, the optimizer state and the results "
-                              "to have the type of w ("
+      return emitOpError() << "expects g and the new w to have the type of w ("
                            << wType << "), got " << v.getType();
+  Type stateType = getState().front().getType();
+  for (Value v : llvm::concat<Value>(getState(), getNewState()))
+    if (v.getType() != stateType)
+      return emitOpError() << "expects every state tensor and new state to "
+                              "have one type ("
+                           << stateType << "), got " << v.getType();
+  auto stateTensor = cast<RankedTensorType>(stateType);
+  if (stateTensor.getShape() != wType.getShape())
+    return emitOpError() << "expects the optimizer state to have the shape of "
+                            "w ("
+                         << wType << "), got " << stateType;
+  bool bf16State = stateTensor.getElementType().isBF16();
+  if (bf16State != bool(getSeed()))
+    return emitOpError() << (bf16State
+                                 ? "with bf16 optimizer state expects a "
+                                   "seed(%s) operand for the stochastic "
+                                   "rounding of the stored state"
+                                 : "expects a seed operand only with bf16 "
+                                   "optimizer state");
   if (failed(verifyDeterministicQuantizer(*this, getQuantizer())))
     return failure();
   return verifyQuantizerOn(*this, getQuantizer(), getW().getType(), Value(),
@@ -311,10 +326,22 @@ LogicalResult UpdateOp::verify() {
 ParseResult UpdateOp::parse(OpAsmParser &parser, OperationState &result) {
   SMLoc operandsLoc = parser.getCurrentLocation();
   SmallVector<OpAsmParser::UnresolvedOperand> operands;
-  RankedTensorType tensorType;
-  if (parser.parseOperandList(operands) ||
-      parseCageAttrDict(parser, result.attributes) || parser.parseColon() ||
+  OpAsmParser::UnresolvedOperand seed;
+  bool hasSeed = false;
+  RankedTensorType tensorType, stateType;
+  if (parser.parseOperandList(operands))
+    return failure();
+  if (succeeded(parser.parseOptionalKeyword("seed"))) {
+    if (parser.parseLParen() || parser.parseOperand(seed) ||
+        parser.parseRParen())
+      return failure();
+    hasSeed = true;
+  }
+  if (parseCageAttrDict(parser, result.attributes) || parser.parseColon() ||
       parser.parseType(tensorType))
+    return failure();
+  stateType = tensorType;
+  if (succeeded(parser.parseOptionalComma()) && parser.parseType(stateType))
     return failure();
 
   Attribute optimizer =
@@ -337,22 +364,30 @@ ParseResult UpdateOp::parse(OpAsmParser &parser, OperationState &result) {
            << operands.size();
 
   Builder &b = parser.getBuilder();
-  SmallVector<Type> types(2 + numState, tensorType);
+  SmallVector<Type> types = {tensorType, tensorType};
+  types.append(numState, stateType);
   types.append({b.getF32Type(), b.getF32Type()});
   if (numStep)
     types.push_back(b.getI64Type());
-  if (parser.resolveOperands(operands, types, operandsLoc, result.operands))
+  if (parser.resolveOperands(operands, types, operandsLoc, result.operands) ||
+      (hasSeed && parser.resolveOperand(seed, b.getI64Type(), result.operands)))
     return failure();
-  result.addAttribute(getOperandSegmentSizesAttrName(result.name),
-                      b.getDenseI32ArrayAttr({1, 1, numState, 1, 1, numStep}));
-  result.addTypes(SmallVector<Type>(1 + numState, tensorType));
+  result.addAttribute(
+      getOperandSegmentSizesAttrName(result.name),
+      b.getDenseI32ArrayAttr({1, 1, numState, 1, 1, numStep, hasSeed ? 1 : 0}));
+  result.addTypes(tensorType);
+  result.addTypes(SmallVector<Type>(numState, stateType));
   return success();
 }
 
 void UpdateOp::print(OpAsmPrinter &p) {
-  p << ' ' << getOperands();
+  p << ' ' << getOperands().drop_back(getSeed() ? 1 : 0);
+  if (Value seed = getSeed())
+    p << " seed(" << seed << ')';
   printCageAttrDict(p, *this, DictionaryAttr());
   p << " : " << getW().getType();
+  if (getState().front().getType() != getW().getType())
+    p << ", " << getState().front().getType();
 }
 
 //===----------------------------------------------------------------------===//

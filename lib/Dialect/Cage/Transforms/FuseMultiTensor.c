@@ -100,9 +100,9 @@ static bool f32Attr(MlirOperation op, const char *name, float *value) {
   return true;
 }
 
-/* cage.update w, g, state..., lr, lambda[, step]: exactly the operands of
- * the current definition (operandSegmentSizes [1, 1, S, 1, 1, 0|1]), all
- * tensors f32 of one type. */
+/* cage.update w, g, state..., lr, lambda[, step] with f32 state (so no
+ * seed: operandSegmentSizes [1, 1, S, 1, 1, 0|1, 0]), all tensors f32 of
+ * one type. */
 static bool updateCandidate(MlirOperation op, Candidate *c) {
   static const char *const names[] = {"quantizer", "optimizer", "coupling",
                                       "error", "operandSegmentSizes"};
@@ -113,13 +113,14 @@ static bool updateCandidate(MlirOperation op, Candidate *c) {
   if (!adamw && !cageAttributeIsASGD(optimizer))
     return false;
   intptr_t numState = adamw ? 2 : 1;
-  int32_t expected[] = {1, 1, (int32_t)numState, 1, 1, adamw ? 1 : 0};
+  int32_t expected[] = {1, 1, (int32_t)numState, 1, 1, adamw ? 1 : 0, 0};
+  enum { kNumSegments = sizeof expected / sizeof expected[0] };
   MlirAttribute segments = attrOf(op, "operandSegmentSizes");
   if (mlirAttributeIsNull(segments) ||
       !mlirAttributeIsADenseI32Array(segments) ||
-      mlirDenseArrayGetNumElements(segments) != 6)
+      mlirDenseArrayGetNumElements(segments) != kNumSegments)
     return false;
-  for (intptr_t i = 0; i < 6; ++i)
+  for (intptr_t i = 0; i < kNumSegments; ++i)
     if (mlirDenseI32ArrayGetElement(segments, i) != expected[i])
       return false;
   intptr_t numTensors = 2 + numState;
