@@ -86,3 +86,44 @@ func.func @total_zero(%t: i64) -> f32 {
   %l = cage.lambda_schedule %t, %T
   return %l : f32
 }
+
+// -----
+
+// bf16 state: the seed follows the step, which is still found.
+// WARN: warning: step count t is 1-based, got t = 0
+// WARN: warning: decoupled CAGE update is unstable: lr * lambda_t reaches 2 (lr = 0.2, lambda_t up to 10); it must stay below 1
+func.func @bf16_state(%w: tensor<16xf32>, %g: tensor<16xf32>, %m: tensor<16xbf16>, %v: tensor<16xbf16>, %s: i64) -> tensor<16xf32> {
+  %t = arith.constant 0 : i64
+  %lr = arith.constant 0.2 : f32
+  %l = arith.constant 10.0 : f32
+  // expected-error @+2 {{step count t is 1-based, got t = 0: the bias correction 1 - beta^t would be 0}}
+  // expected-error @+1 {{decoupled CAGE update is unstable: lr * lambda_t reaches 2 (lr = 0.2, lambda_t up to 10); it must stay below 1}}
+  %w1, %m1, %v1 = cage.update %w, %g, %m, %v, %lr, %l, %t seed(%s) {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.adamw<>} : tensor<16xf32>, tensor<16xbf16>
+  return %w1 : tensor<16xf32>
+}
+
+// -----
+
+// cage.multi_update: the same checks on its shared scalars.
+// WARN: warning: step count t is 1-based, got t = 0
+// WARN: warning: decoupled CAGE update is unstable: lr * lambda_t reaches 2 (lr = 0.2, lambda_t up to 10); it must stay below 1
+func.func @multi(%a: tensor<16xf32>, %b: tensor<4x4xf32>) -> tensor<16xf32> {
+  %t = arith.constant 0 : i64
+  %lr = arith.constant 0.2 : f32
+  %l = arith.constant 10.0 : f32
+  // expected-error @+2 {{step count t is 1-based, got t = 0: the bias correction 1 - beta^t would be 0}}
+  // expected-error @+1 {{decoupled CAGE update is unstable: lr * lambda_t reaches 2 (lr = 0.2, lambda_t up to 10); it must stay below 1}}
+  %r:6 = cage.multi_update (%a, %a, %a, %a), (%b, %b, %b, %b), %lr, %l, %t {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.adamw<>} : tensor<16xf32>, tensor<4x4xf32>
+  return %r#0 : tensor<16xf32>
+}
+
+// -----
+
+// A plain multi-tensor AdamW step has no λ_t; its t is checked.
+// WARN: warning: step count t is 1-based, got t = 0
+func.func @multi_plain(%a: tensor<16xf32>, %b: tensor<4x4xf32>, %lr: f32) -> tensor<16xf32> {
+  %t = arith.constant 0 : i64
+  // expected-error @+1 {{step count t is 1-based, got t = 0: the bias correction 1 - beta^t would be 0}}
+  %r:6 = cage.multi_update (%a, %a, %a, %a), (%b, %b, %b, %b), %lr, %t {optimizer = #cage.adamw<>} : tensor<16xf32>, tensor<4x4xf32>
+  return %r#0 : tensor<16xf32>
+}

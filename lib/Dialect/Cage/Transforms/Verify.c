@@ -99,14 +99,20 @@ static void checkStep(VerifyState *state, MlirOperation op, MlirValue step) {
   report(state, mlirOperationGetLocation(op), message);
 }
 
+/* cage.update (w, g, state..., lr, lambda[, step][, seed]) and
+ * cage.multi_update ((w, g, state...) per parameter, lr[, lambda][, step]). */
 static void checkUpdate(VerifyState *state, MlirOperation op) {
   intptr_t n = mlirOperationGetNumOperands(op);
   MlirAttribute optimizer = attrOf(op, "optimizer");
   bool adamw = cageAttributeIsAAdamW(optimizer);
-  /* Operands: w, g, state..., lr, lambda[, step]. */
-  intptr_t lrIndex = n - (adamw ? 3 : 2);
+  bool cage = !mlirAttributeIsNull(attrOf(op, "quantizer"));
+  intptr_t lrIndex = isOp(op, "cage.update")
+                         ? 2 + (adamw ? 2 : 1)
+                         : n - 1 - (cage ? 1 : 0) - (adamw ? 1 : 0);
   if (adamw)
-    checkStep(state, op, mlirOperationGetOperand(op, n - 1));
+    checkStep(state, op, mlirOperationGetOperand(op, lrIndex + (cage ? 2 : 1)));
+  if (!cage)
+    return;
 
   MlirAttribute coupling = attrOf(op, "coupling");
   bool decoupled = mlirAttributeIsNull(coupling) ||
@@ -139,7 +145,7 @@ static void checkSchedule(VerifyState *state, MlirOperation op) {
 
 static MlirWalkResult visit(MlirOperation op, void *userData) {
   VerifyState *state = userData;
-  if (isOp(op, "cage.update"))
+  if (isOp(op, "cage.update") || isOp(op, "cage.multi_update"))
     checkUpdate(state, op);
   else if (isOp(op, "cage.adamw"))
     checkStep(state, op, mlirOperationGetOperand(op, 5));
