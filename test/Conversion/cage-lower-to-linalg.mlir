@@ -123,7 +123,7 @@ func.func @sgd_plain(%w: tensor<?xf32>, %g: tensor<?xf32>, %b: tensor<?xf32>, %l
 // -----
 
 // Decoupled CAGE-SGD, fused: one scf.forall over chunks of rows, in each row
-// the scale (a scalar max loop) and one element-wise generic that reads g
+// the scale (a max loop over the bits of |w|) and one element-wise generic that reads g
 // and updates w and b in place: e = w − Q(w), the SGD step, then
 // w − (lr·λ_t)·e, skipped by a select where λ_t == 0. No cage op and no
 // parameter-sized tensor.empty remain.
@@ -141,10 +141,12 @@ func.func @sgd_plain(%w: tensor<?xf32>, %g: tensor<?xf32>, %b: tensor<?xf32>, %l
 // CHECK:             %[[GROW:.*]] = tensor.extract_slice %[[G]]
 // CHECK:             %[[WROW:.*]] = tensor.extract_slice %{{.*}} : tensor<?x8xf32> to tensor<8xf32>
 // CHECK:             %[[BROW:.*]] = tensor.extract_slice %{{.*}} : tensor<?x8xf32> to tensor<8xf32>
-// CHECK:             %[[MAX:.*]] = scf.for {{.*}} -> (f32)
-// CHECK:               tensor.extract %[[WROW]]
-// CHECK:               math.absf
-// CHECK:               arith.maximumf
+// CHECK:             %[[MAXBITS:.*]] = scf.for {{.*}} -> (i32)
+// CHECK:               %[[X:.*]] = tensor.extract %[[WROW]]
+// CHECK:               %[[XBITS:.*]] = arith.bitcast %[[X]] : f32 to i32
+// CHECK:               %[[ABS:.*]] = arith.andi %[[XBITS]], %c2147483647_i32
+// CHECK:               arith.maxui %[[ABS]]
+// CHECK:             %[[MAX:.*]] = arith.bitcast %[[MAXBITS]] : i32 to f32
 // CHECK:             %[[S:.*]] = arith.divf %[[MAX]]
 // CHECK:             linalg.generic {{.*}} ins(%[[GROW]] : tensor<8xf32>) outs(%[[WROW]], %[[BROW]] : tensor<8xf32>, tensor<8xf32>)
 // CHECK:             ^bb0(%[[GG:[a-z0-9_]+]]: f32, %[[WW:[a-z0-9_]+]]: f32, %[[BB:[a-z0-9_]+]]: f32):
@@ -189,7 +191,7 @@ func.func @update_decoupled(%w: tensor<4x8xf32>, %g: tensor<4x8xf32>, %b: tensor
 // CHECK:           scf.for
 // CHECK:             scf.for %{{.*}} = %c0 to %c2
 // CHECK:               tensor.extract_slice %[[G]]{{.*}} [1, 32] [1, 1] : tensor<?x64xf32> to tensor<32xf32>
-// CHECK:               scf.for %{{.*}} = %c0 to %c32 {{.*}} -> (f32)
+// CHECK:               scf.for %{{.*}} = %c0 to %c32 {{.*}} -> (i32)
 // CHECK:               linalg.generic {{.*}} outs(%{{.*}}, %{{.*}}, %{{.*}} : tensor<32xf32>, tensor<32xf32>, tensor<32xf32>)
 // CHECK:               ^bb0(%[[GG:[a-z0-9_]+]]: f32, %[[WW:[a-z0-9_]+]]: f32,
 // CHECK:                 %[[E:.*]] = arith.select %{{.*}}, %cst{{.*}}, %{{.*}} : f32

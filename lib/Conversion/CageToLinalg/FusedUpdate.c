@@ -152,16 +152,23 @@ typedef struct ClipLoop {
   MlirValue unit; /* 1-d tensor */
 } ClipLoop;
 
-/* absmax: acc = maximumf(|x|, acc); rms_gaussian: acc + f64(x)·f64(x). */
+/* absmax: max |x| as the unsigned maximum of the bits of |x| (the sign bit
+ * cleared), which orders non-negative floats as their values do and puts
+ * every NaN above +Inf: the maximumf of Quantizer.c's reduction, NaN
+ * propagation included, in one vector instruction (vpmaxud) instead of the
+ * compare-and-blend sequence that maximumf's NaN and signed-zero rules need
+ * on x86. rms_gaussian: acc + f64(x)·f64(x). */
 static void clipLoopBody(CageBuilder *body, MlirValue iv,
                          const MlirValue *iterArgs, MlirValue *yielded,
                          void *userData) {
   const ClipLoop *loop = userData;
   MlirValue x = cageBuildExtract(body, loop->unit, &iv, 1);
   if (loop->q->scale == CageScaleKindAbsmax) {
-    yielded[0] =
-        cageBuildBinary(body, "arith.maximumf",
-                        cageBuildUnary(body, "math.absf", x), iterArgs[0]);
+    MlirType i32 = mlirIntegerTypeGet(body->context, 32);
+    MlirValue magnitude = cageBuildBinary(
+        body, "arith.andi", cageBuildCast(body, "arith.bitcast", x, i32),
+        cageBuildConstantInt(body, i32, 0x7FFFFFFF));
+    yielded[0] = cageBuildBinary(body, "arith.maxui", magnitude, iterArgs[0]);
     return;
   }
   MlirValue wide =
@@ -176,7 +183,10 @@ static void unitScales(CageBuilder *b, const LowerQuantizer *q, MlirValue unit,
                        MlirValue size, MlirValue *scales) {
   bool absmax = q->scale == CageScaleKindAbsmax;
   MlirType f64 = mlirF64TypeGet(b->context);
-  MlirValue init = absmax ? cageBuildConstantF32(b, 1e-8f)
+  MlirType i32 = mlirIntegerTypeGet(b->context, 32);
+  /* The accumulator starts at 1e-8f (absmax: its bits). */
+  MlirValue init = absmax ? cageBuildCast(b, "arith.bitcast",
+                                          cageBuildConstantF32(b, 1e-8f), i32)
                           : cageBuildConstantFloat(b, f64, 0.0);
   ClipLoop loop = {q, unit};
   MlirValue acc = cageOperationGetResult(
@@ -184,7 +194,9 @@ static void unitScales(CageBuilder *b, const LowerQuantizer *q, MlirValue unit,
                    clipLoopBody, &loop),
       0);
   MlirValue alpha = acc;
-  if (!absmax) {
+  if (absmax) {
+    alpha = cageBuildCast(b, "arith.bitcast", acc, mlirF32TypeGet(b->context));
+  } else {
     MlirValue count =
         cageBuildCast(b, "arith.sitofp",
                       cageBuildCast(b, "arith.index_cast", size,
