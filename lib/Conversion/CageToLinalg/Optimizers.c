@@ -2,9 +2,10 @@
 |*                                                                            *|
 |* cage.lambda_schedule becomes scalar arith; cage.adamw and cage.sgd become *|
 |* one element-wise linalg.generic each, with the per-step scalars (bias     *|
-|* corrections, decay factor) computed once before it; cage.update expands   *|
-|* into cage.quant_error, the optimizer op and the correction, which the     *|
-|* other patterns then lower.                                                *|
+|* corrections, decay factor) computed once before it; cage.update is       *|
+|* lowered fused (FusedUpdate.c) or, where that cannot be, expanded into     *|
+|* its unfused spelling (cage-expand-update), which the other patterns then *|
+|* lower.                                                                    *|
 |*                                                                            *|
 |* The arithmetic follows lib/Reference/Reference.h operation for operation *|
 |* (it fixes the orders DESIGN.md §1.3 leaves open), so that the compiled    *|
@@ -13,11 +14,13 @@
 \*===----------------------------------------------------------------------===*/
 
 #include "Optimizers.h"
+
 #include "FusedUpdate.h"
 #include "Patterns.h"
 
 #include "IR/Builder.h"
 #include "cage-c/Dialect/Cage.h"
+#include "cage/Dialect/Cage/Transforms/ExpandUpdate.h"
 
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
@@ -250,73 +253,9 @@ static MlirLogicalResult lowerOptimizer(MlirRewritePattern pattern,
 
 /*===--- cage.update ------------------------------------------------------===*/
 
-/* x + c·e, or x itself where λ_t == 0: a zero λ_t skips the correction, so
- * the update is the plain optimizer step bit for bit (signed zeros, and
- * whatever e holds, included). `sign` is "arith.addf" (coupled: g + λ·e) or
- * "arith.subf" (decoupled: w − (lr·λ)·e). */
-typedef struct Correction {
-  MlirValue factor;       /* λ_t or lr·λ_t */
-  MlirValue lambdaIsZero; /* i1 */
-  const char *combine;
-} Correction;
-
-static void correctionBody(CageBuilder *b, const MlirValue *args,
-                           intptr_t numArgs, MlirValue *yielded,
-                           void *userData) {
-  (void)numArgs;
-  const Correction *c = userData;
-  MlirValue x = args[0], e = args[1];
-  MlirValue corrected = cageBuildBinary(
-      b, c->combine, x, cageBuildBinary(b, "arith.mulf", c->factor, e));
-  yielded[0] = cageBuildSelect(b, c->lambdaIsZero, x, corrected);
-}
-
-static MlirValue correct(CageBuilder *b, MlirValue x, MlirValue e,
-                         Correction *c) {
-  MlirValue inputs[] = {x, e};
-  MlirValue output = cageBuildEmptyLike(b, x);
-  return cageOperationGetResult(
-      cageBuildElementwise(b, inputs, 2, &output, 1, correctionBody, c), 0);
-}
-
-static MlirNamedAttribute namedF32(CageBuilder *b, const char *name,
-                                   float value) {
-  MlirContext ctx = b->context;
-  return cageNamedAttribute(
-      b, name, mlirFloatAttrDoubleGet(ctx, mlirF32TypeGet(ctx), value));
-}
-
-/* The stand-alone optimizer op (cage.adamw or cage.sgd) of `optimizer` on
- * (w, g, state..., lr[, t]). */
-static MlirOperation buildOptimizer(CageBuilder *b, MlirAttribute optimizer,
-                                    MlirValue w, MlirValue g,
-                                    const MlirValue *state, MlirValue lr,
-                                    MlirValue step) {
-  MlirType type = mlirValueGetType(w);
-  MlirType types[] = {type, type, type};
-  if (cageAttributeIsAAdamW(optimizer)) {
-    MlirValue operands[] = {w, g, state[0], state[1], lr, step};
-    MlirNamedAttribute attrs[] = {
-        namedF32(b, "beta1", cageAdamWAttrGetBeta1(optimizer)),
-        namedF32(b, "beta2", cageAdamWAttrGetBeta2(optimizer)),
-        namedF32(b, "eps", cageAdamWAttrGetEps(optimizer)),
-        namedF32(b, "weight_decay", cageAdamWAttrGetWeightDecay(optimizer))};
-    return cageBuildOp(b, "cage.adamw", 6, operands, 3, types, 4, attrs);
-  }
-  MlirValue operands[] = {w, g, state[0], lr};
-  MlirNamedAttribute attrs[] = {
-      namedF32(b, "momentum", cageSGDAttrGetMomentum(optimizer)),
-      namedF32(b, "dampening", cageSGDAttrGetDampening(optimizer)),
-      cageNamedAttribute(
-          b, "nesterov",
-          mlirBoolAttrGet(b->context, cageSGDAttrGetNesterov(optimizer))),
-      namedF32(b, "weight_decay", cageSGDAttrGetWeightDecay(optimizer))};
-  return cageBuildOp(b, "cage.sgd", 4, operands, 2, types, 4, attrs);
-}
-
-/* e = w − Q(w) from the w given (before weight decay), then
- * coupled:   the optimizer on g + λ_t·e;
- * decoupled: the optimizer on g, then w − (lr·λ_t)·e. */
+/* Fused where FusedUpdate.c can; otherwise (a Hadamard rotation, shapes it
+ * cannot view as rows) its unfused spelling, cage.quant_error + the
+ * optimizer op + the correction, which the other patterns then lower. */
 static MlirLogicalResult lowerUpdate(MlirRewritePattern pattern,
                                      MlirOperation op,
                                      MlirPatternRewriter rewriter,
@@ -325,44 +264,10 @@ static MlirLogicalResult lowerUpdate(MlirRewritePattern pattern,
   if (lowerCanFuseUpdate(op))
     return lowerFusedUpdate(op, rewriter);
   CageBuilder b = builderAt(op, rewriter);
-  MlirAttribute optimizer = lowerAttribute(op, "optimizer");
-  bool adamw = cageAttributeIsAAdamW(optimizer);
-  intptr_t numState = adamw ? 2 : 1;
-  MlirValue w = operand(op, 0), g = operand(op, 1);
-  MlirValue state[2] = {operand(op, 2),
-                        adamw ? operand(op, 3) : (MlirValue){NULL}};
-  MlirValue lr = operand(op, 2 + numState);
-  MlirValue lambda = operand(op, 3 + numState);
-  MlirValue step = adamw ? operand(op, 6) : (MlirValue){NULL};
-
-  MlirType type = mlirValueGetType(w);
-  MlirNamedAttribute errorAttrs[] = {
-      cageNamedAttribute(&b, "quantizer", lowerAttribute(op, "quantizer")),
-      cageNamedAttribute(&b, "error", lowerAttribute(op, "error"))};
-  MlirValue e = cageOperationGetResult(
-      cageBuildOp(&b, "cage.quant_error", 1, &w, 1, &type, 2, errorAttrs), 0);
-  MlirValue lambdaIsZero =
-      cageBuildCmpF(&b, "oeq", lambda, cageBuildConstantF32(&b, 0.0f));
-
-  bool coupled = cageCouplingAttrGetValue(lowerAttribute(op, "coupling")) ==
-                 CageCouplingCoupled;
-  MlirOperation step0;
-  MlirValue newW;
-  if (coupled) {
-    Correction c = {lambda, lambdaIsZero, "arith.addf"};
-    step0 = buildOptimizer(&b, optimizer, w, correct(&b, g, e, &c), state, lr,
-                           step);
-    newW = cageOperationGetResult(step0, 0);
-  } else {
-    step0 = buildOptimizer(&b, optimizer, w, g, state, lr, step);
-    Correction c = {cageBuildBinary(&b, "arith.mulf", lr, lambda), lambdaIsZero,
-                    "arith.subf"};
-    newW = correct(&b, cageOperationGetResult(step0, 0), e, &c);
-  }
-  MlirValue results[3] = {newW};
-  for (intptr_t i = 1; i <= numState; ++i)
-    results[i] = cageOperationGetResult(step0, i);
-  return replace(rewriter, op, 1 + numState, results);
+  MlirValue results[kCageUpdateMaxResults];
+  if (!cageExpandUpdate(&b, op, results))
+    return mlirLogicalResultFailure();
+  return replace(rewriter, op, mlirOperationGetNumResults(op), results);
 }
 
 /*===--- Registration -----------------------------------------------------===*/

@@ -1,17 +1,1186 @@
-/* PLACEHOLDER: a helper is writing this pass; a no-op until then. */
+/*===- FuseCorrection.c - cage-fuse-correction ----------------------------===*\
+|*                                                                            *|
+|* Finds the unfused spellings of a CAGE step (cage.quant_error, the          *|
+|* correction written in arith or linalg on tensors, cage.adamw/cage.sgd)     *|
+|* and rewrites each into one cage.update, when that gives the same bits.     *|
+|*                                                                            *|
+|* How. For each optimizer op, a small evaluator turns the tensor values      *|
+|* around it into expression trees: arith.mulf/addf/subf/select/cmpf (on      *|
+|* tensors or scalars), element-wise linalg ops (linalg.generic with identity *|
+|* maps and parallel loops, linalg.add/sub/mul/select/elementwise/map), whose *|
+|* body is evaluated with its block arguments standing for the expressions    *|
+|* of its operands, and broadcasts of scalars (tensor.splat, linalg.fill,     *|
+|* tensor.from_elements, linalg.broadcast of a 0-d tensor, inputs read        *|
+|* through a map to constant indices). Anything else is a leaf: an opaque     *|
+|* value. The trees are then matched against the two CAGE templates           *|
+|*                                                                            *|
+|*   coupled:    optimizer g operand = select(λ == 0, g, g + λ·e)             *|
+|*   decoupled:  w2 = select(λ == 0, w1, w1 − (lr·λ)·e), w1 = optimizer's w   *|
+|*                                                                            *|
+|* with e a cage.quant_error of the optimizer's w operand, λ a scalar, lr     *|
+|* the optimizer's lr; the select may be missing (below). Products and sums   *|
+|* may be commuted, which is exact in IEEE arithmetic; nothing else may       *|
+|* differ: no reassociation, no other sign, scalar or operand order.          *|
+|*                                                                            *|
+|* The select. cage.update is the plain optimizer step where λ_t = 0          *|
+|* (DESIGN.md §1.3); `g + 0·e` is not: it turns a −0 gradient into +0 and     *|
+|* gives NaN where e is not finite. So the form without the select is fused   *|
+|* only when λ is a nonzero constant (then exact) or with the option          *|
+|* ignore-signed-zeros.                                                       *|
+|*                                                                            *|
+|* Refusals are silent: the IR stays as it is. Besides a template mismatch,   *|
+|* the pass refuses when fusing would duplicate work (the error, the scaled   *|
+|* error or the corrected value has users outside the step), when types       *|
+|* differ, when the operands cannot be placed so that they dominate the new   *|
+|* op, and when the cage.update it would build fails verification (checked    *|
+|* on a detached op whose diagnostics are swallowed).                         *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
 #include "cage/Dialect/Cage/Transforms/Passes.h"
 
-#include "mlir-c/Diagnostics.h"
+/* lib/IR is not on this library's include path. */
+#include "IR/Builder.h"
 
-static void run(MlirOperation op, const CagePassOptionValue *options,
-                CagePassHandle pass) {
-  (void)op, (void)options, (void)pass; /* no-op until written */
+#include "cage-c/Dialect/Cage.h"
+
+#include "mlir-c/AffineExpr.h"
+#include "mlir-c/AffineMap.h"
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+#include "mlir-c/Diagnostics.h"
+#include "mlir-c/Dialect/Arith.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*===--- Small helpers ----------------------------------------------------===*/
+
+static MlirStringRef str(const char *s) {
+  return mlirStringRefCreateFromCString(s);
 }
+
+static bool isOp(MlirOperation op, const char *name) {
+  return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
+                            str(name));
+}
+
+static bool hasPrefix(MlirOperation op, const char *prefix) {
+  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
+  size_t n = strlen(prefix);
+  return name.length >= n && strncmp(name.data, prefix, n) == 0;
+}
+
+static MlirAttribute attribute(MlirOperation op, const char *name) {
+  return mlirOperationGetAttributeByName(op, str(name));
+}
+
+static MlirOperation definingOp(MlirValue value) {
+  if (mlirValueIsAOpResult(value))
+    return mlirOpResultGetOwner(value);
+  return (MlirOperation){NULL};
+}
+
+static bool isShaped(MlirValue value) {
+  return mlirTypeIsAShaped(mlirValueGetType(value));
+}
+
+static MlirType elementType(MlirType type) {
+  return mlirTypeIsAShaped(type) ? mlirShapedTypeGetElementType(type) : type;
+}
+
+/*===--- Dominance, within nested regions ---------------------------------===*/
+
+/* The ancestor of `op` (op itself included) that lies in `block`, or null. */
+static MlirOperation ancestorIn(MlirBlock block, MlirOperation op) {
+  while (!mlirOperationIsNull(op)) {
+    MlirBlock parent = mlirOperationGetBlock(op);
+    if (mlirBlockIsNull(parent))
+      break;
+    if (mlirBlockEqual(parent, block))
+      return op;
+    op = mlirBlockGetParentOperation(parent);
+  }
+  return (MlirOperation){NULL};
+}
+
+/* Whether `value` is visible at `op`: defined before it in its block or in
+ * an enclosing one. Conservative across blocks of a CFG: false there. */
+static bool dominates(MlirValue value, MlirOperation op) {
+  if (mlirValueIsABlockArgument(value))
+    return !mlirOperationIsNull(
+        ancestorIn(mlirBlockArgumentGetOwner(value), op));
+  MlirOperation def = mlirOpResultGetOwner(value);
+  MlirOperation at = ancestorIn(mlirOperationGetBlock(def), op);
+  return !mlirOperationIsNull(at) && !mlirOperationEqual(at, def) &&
+         mlirOperationIsBeforeInBlock(def, at);
+}
+
+/* Whether `op` comes before `user` (or an op that holds it) in op's block. */
+static bool properlyDominatesUser(MlirOperation op, MlirOperation user) {
+  MlirOperation at = ancestorIn(mlirOperationGetBlock(op), user);
+  return !mlirOperationIsNull(at) && !mlirOperationEqual(at, op) &&
+         mlirOperationIsBeforeInBlock(op, at);
+}
+
+/*===--- Expressions ------------------------------------------------------===*/
+
+typedef enum NodeKind {
+  kOther,    /* cannot be part of a CAGE step; matches nothing */
+  kLeaf,     /* an opaque value: a tensor read element for element, or a
+                scalar read everywhere */
+  kElement,  /* element 0 of the tensor `value`, read everywhere (a 0-d or
+                broadcast operand) */
+  kConstant, /* a float constant, scalar or splat */
+  kMul,
+  kAdd,
+  kSub,
+  kSelect, /* condition, true value, false value */
+  kCmp,    /* arith.cmpf `predicate` of two operands */
+} NodeKind;
+
+typedef struct Node {
+  NodeKind kind;
+  bool uniform;    /* the same value at every element */
+  MlirValue value; /* the value it was read from (kElement: the tensor) */
+  double constant; /* kConstant */
+  MlirType type;   /* kConstant: its element type */
+  int64_t predicate;
+  int operands[3];
+} Node;
+
+enum {
+  kMaxNodes = 512,
+  kMaxDepth = 48,
+  kMaxScopes = 8,
+  kMaxInterior = 128,
+  kMaxErase = 256,
+};
+
+/* arith::CmpFPredicate. */
+enum { kPredicateOEQ = 1, kPredicateUNE = 13 };
+
+/* A linalg op whose body is being evaluated: its block arguments stand for
+ * its operands. */
+typedef struct Scope {
+  MlirOperation op;
+  MlirBlock body;
+} Scope;
+
+/* An op the evaluator looked through: part of the step if it matches. */
+typedef struct Interior {
+  MlirOperation op;
+  bool uniform; /* computes a scalar or a broadcast scalar only */
+} Interior;
+
+typedef struct Matcher {
+  MlirContext context;
+  MlirAttribute parallel; /* #linalg.iterator_type<parallel>, when parsed */
+  Node nodes[kMaxNodes];
+  int numNodes;
+  Scope scopes[kMaxScopes];
+  int numScopes;
+  Interior interior[kMaxInterior];
+  int numInterior;
+  bool overflow;
+} Matcher;
+
+static void reset(Matcher *m) {
+  m->numNodes = 1; /* node 0: kOther, for overflows */
+  m->nodes[0] = (Node){.kind = kOther};
+  m->numScopes = 0;
+  m->numInterior = 0;
+  m->overflow = false;
+}
+
+static int newNode(Matcher *m, NodeKind kind, MlirValue value, bool uniform) {
+  if (m->numNodes == kMaxNodes) {
+    m->overflow = true;
+    return 0;
+  }
+  int n = m->numNodes++;
+  m->nodes[n] = (Node){.kind = kind, .uniform = uniform, .value = value};
+  return n;
+}
+
+static int other(Matcher *m) {
+  return newNode(m, kOther, (MlirValue){NULL}, 0);
+}
+
+static int leaf(Matcher *m, MlirValue value) {
+  return newNode(m, kLeaf, value, !isShaped(value));
+}
+
+/* Whether `op` lies directly in the body of a linalg op being evaluated. */
+static bool inScope(Matcher *m, MlirOperation op) {
+  MlirBlock block = mlirOperationGetBlock(op);
+  for (int i = 0; i < m->numScopes; ++i)
+    if (mlirBlockEqual(block, m->scopes[i].body))
+      return true;
+  return false;
+}
+
+/* Notes `op` as looked through (ops in bodies go with their linalg op). */
+static void record(Matcher *m, MlirOperation op, bool uniform) {
+  if (inScope(m, op))
+    return;
+  for (int i = 0; i < m->numInterior; ++i)
+    if (mlirOperationEqual(m->interior[i].op, op)) {
+      m->interior[i].uniform = m->interior[i].uniform && uniform;
+      return;
+    }
+  if (m->numInterior == kMaxInterior) {
+    m->overflow = true;
+    return;
+  }
+  m->interior[m->numInterior++] = (Interior){op, uniform};
+}
+
+static bool isInterior(Matcher *m, MlirOperation op) {
+  for (int i = 0; i < m->numInterior; ++i)
+    if (mlirOperationEqual(m->interior[i].op, op))
+      return true;
+  return false;
+}
+
+static int eval(Matcher *m, MlirValue value, int depth);
+
+/* The float constant of an arith.constant: a float or a float splat. */
+static bool floatConstant(MlirOperation op, double *result, MlirType *type) {
+  MlirAttribute attr = attribute(op, "value");
+  if (mlirAttributeIsNull(attr))
+    return false;
+  if (mlirAttributeIsADenseElements(attr)) {
+    if (!mlirDenseElementsAttrIsSplat(attr))
+      return false;
+    attr = mlirDenseElementsAttrGetSplatValue(attr);
+  }
+  if (!mlirAttributeIsAFloat(attr))
+    return false;
+  *result = mlirFloatAttrGetValueDouble(attr);
+  *type = mlirAttributeGetType(attr);
+  return true;
+}
+
+/* An operand read at one element for all iterations (a 0-d tensor, or a
+ * map to constant indices): its expression if that is uniform, else the
+ * element. */
+static int evalElement(Matcher *m, MlirValue tensor, int depth) {
+  int n = eval(m, tensor, depth + 1);
+  if (m->nodes[n].uniform)
+    return n;
+  if (m->nodes[n].kind == kLeaf && isShaped(tensor) &&
+      mlirTypeIsARankedTensor(mlirValueGetType(tensor)))
+    return newNode(m, kElement, tensor, true);
+  return other(m);
+}
+
+/* How a linalg operand is read by the loops. */
+typedef enum Access { kAccessBad, kAccessIdentity, kAccessElement } Access;
+
+static Access mapAccess(MlirAttribute mapAttr) {
+  if (!mlirAttributeIsAAffineMap(mapAttr))
+    return kAccessBad;
+  MlirAffineMap map = mlirAffineMapAttrGetValue(mapAttr);
+  if (mlirAffineMapIsIdentity(map))
+    return kAccessIdentity;
+  intptr_t n = mlirAffineMapGetNumResults(map);
+  for (intptr_t i = 0; i < n; ++i) {
+    MlirAffineExpr expr = mlirAffineMapGetResult(map, i);
+    if (!mlirAffineExprIsAConstant(expr) ||
+        mlirAffineConstantExprGetValue(expr) != 0)
+      return kAccessBad;
+  }
+  return kAccessElement;
+}
+
+/* How operand `i` of the element-wise linalg op `op` is read: named ops
+ * without maps read every tensor with the identity, scalars everywhere. */
+static Access operandAccess(MlirOperation op, intptr_t i) {
+  MlirValue operand = mlirOperationGetOperand(op, i);
+  if (!isShaped(operand))
+    return kAccessElement;
+  MlirAttribute maps = attribute(op, "indexing_maps");
+  if (mlirAttributeIsNull(maps))
+    return kAccessIdentity;
+  if (!mlirAttributeIsAArray(maps) || i >= mlirArrayAttrGetNumElements(maps))
+    return kAccessBad;
+  return mapAccess(mlirArrayAttrGetElement(maps, i));
+}
+
+static bool isElementwiseLinalgName(MlirOperation op) {
+  static const char *const names[] = {
+      "linalg.generic", "linalg.add",         "linalg.sub", "linalg.mul",
+      "linalg.select",  "linalg.elementwise", "linalg.map",
+  };
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
+    if (isOp(op, names[i]))
+      return true;
+  return false;
+}
+
+/* Whether `op` is an element-wise linalg op on tensors that only computes:
+ * all loops parallel, outputs written with the identity, inputs read with
+ * the identity or at one element, a body of arith and math ops. */
+static bool isElementwiseLinalg(Matcher *m, MlirOperation op) {
+  if (!isElementwiseLinalgName(op) || mlirOperationGetNumRegions(op) != 1)
+    return false;
+  intptr_t numResults = mlirOperationGetNumResults(op);
+  intptr_t numOperands = mlirOperationGetNumOperands(op);
+  if (numResults < 1 || numOperands < numResults)
+    return false;
+  for (intptr_t i = 0; i < numResults; ++i)
+    if (!mlirTypeIsARankedTensor(
+            mlirValueGetType(mlirOperationGetResult(op, i))))
+      return false;
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
+  if (mlirBlockIsNull(body))
+    return false;
+  /* linalg.map has no block arguments for its init. */
+  intptr_t numInputs = numOperands - numResults;
+  intptr_t numArgs = mlirBlockGetNumArguments(body);
+  if (numArgs != numOperands &&
+      !(isOp(op, "linalg.map") && numArgs == numInputs))
+    return false;
+  MlirAttribute iterators = attribute(op, "iterator_types");
+  if (!mlirAttributeIsNull(iterators)) {
+    if (!mlirAttributeIsAArray(iterators))
+      return false;
+    if (mlirAttributeIsNull(m->parallel))
+      m->parallel = mlirAttributeParseGet(
+          m->context, str("#linalg.iterator_type<parallel>"));
+    for (intptr_t i = 0; i < mlirArrayAttrGetNumElements(iterators); ++i)
+      if (!mlirAttributeEqual(mlirArrayAttrGetElement(iterators, i),
+                              m->parallel))
+        return false;
+  }
+  for (intptr_t i = 0; i < numOperands; ++i) {
+    Access access = operandAccess(op, i);
+    if (access == kAccessBad || (i >= numInputs && access != kAccessIdentity))
+      return false;
+  }
+  for (MlirOperation inner = mlirBlockGetFirstOperation(body);
+       !mlirOperationIsNull(inner); inner = mlirOperationGetNextInBlock(inner))
+    if (!hasPrefix(inner, "arith.") && !hasPrefix(inner, "math.") &&
+        !isOp(inner, "linalg.yield") && !isOp(inner, "linalg.index"))
+      return false;
+  return true;
+}
+
+/* Result `index` of an element-wise linalg op: its body's yielded value,
+ * with the block arguments standing for the operands. */
+static int evalLinalg(Matcher *m, MlirOperation op, intptr_t index, int depth) {
+  if (m->numScopes == kMaxScopes)
+    return other(m);
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
+  MlirOperation yield = mlirBlockGetTerminator(body);
+  if (mlirOperationIsNull(yield) || !isOp(yield, "linalg.yield") ||
+      mlirOperationGetNumOperands(yield) != mlirOperationGetNumResults(op))
+    return other(m);
+  m->scopes[m->numScopes++] = (Scope){op, body};
+  int n = eval(m, mlirOperationGetOperand(yield, index), depth + 1);
+  --m->numScopes;
+  record(m, op, m->nodes[n].uniform);
+  return n;
+}
+
+/* A block argument of a body being evaluated: the operand it reads. */
+static int evalBlockArgument(Matcher *m, MlirValue arg, int depth) {
+  MlirBlock owner = mlirBlockArgumentGetOwner(arg);
+  for (int s = m->numScopes - 1; s >= 0; --s) {
+    if (!mlirBlockEqual(owner, m->scopes[s].body))
+      continue;
+    MlirOperation op = m->scopes[s].op;
+    intptr_t i = mlirBlockArgumentGetArgNumber(arg);
+    MlirValue operand = mlirOperationGetOperand(op, i);
+    /* Evaluated outside this scope and those inside it (the operand is
+     * defined outside the op), which are restored afterwards. */
+    int saved = m->numScopes;
+    Scope inner[kMaxScopes];
+    memcpy(inner, m->scopes + s, (size_t)(saved - s) * sizeof *inner);
+    m->numScopes = s;
+    int n = operandAccess(op, i) == kAccessIdentity
+                ? eval(m, operand, depth + 1)
+                : evalElement(m, operand, depth);
+    memcpy(m->scopes + s, inner, (size_t)(saved - s) * sizeof *inner);
+    m->numScopes = saved;
+    return n;
+  }
+  return leaf(m, arg);
+}
+
+static int binary(Matcher *m, NodeKind kind, MlirOperation op, int depth) {
+  int a = eval(m, mlirOperationGetOperand(op, 0), depth + 1);
+  int b = eval(m, mlirOperationGetOperand(op, 1), depth + 1);
+  bool uniform = m->nodes[a].uniform && m->nodes[b].uniform;
+  int n = newNode(m, kind, mlirOperationGetResult(op, 0), uniform);
+  m->nodes[n].operands[0] = a;
+  m->nodes[n].operands[1] = b;
+  record(m, op, uniform);
+  return n;
+}
+
+static int eval(Matcher *m, MlirValue value, int depth) {
+  if (depth > kMaxDepth || m->overflow)
+    return other(m);
+  if (mlirValueIsABlockArgument(value))
+    return evalBlockArgument(m, value, depth);
+  MlirOperation op = definingOp(value);
+  bool inBody = inScope(m, op);
+  intptr_t numOperands = mlirOperationGetNumOperands(op);
+
+  if (isOp(op, "arith.constant")) {
+    double c;
+    MlirType type;
+    if (!floatConstant(op, &c, &type))
+      return leaf(m, value);
+    int n = newNode(m, kConstant, value, true);
+    m->nodes[n].constant = c;
+    m->nodes[n].type = type;
+    record(m, op, true);
+    return n;
+  }
+  if (isOp(op, "arith.mulf") && numOperands == 2)
+    return binary(m, kMul, op, depth);
+  if (isOp(op, "arith.addf") && numOperands == 2)
+    return binary(m, kAdd, op, depth);
+  if (isOp(op, "arith.subf") && numOperands == 2)
+    return binary(m, kSub, op, depth);
+  if (isOp(op, "arith.cmpf") && numOperands == 2) {
+    MlirAttribute predicate = attribute(op, "predicate");
+    if (!mlirAttributeIsAInteger(predicate))
+      return other(m);
+    int n = binary(m, kCmp, op, depth);
+    m->nodes[n].predicate = mlirIntegerAttrGetValueInt(predicate);
+    return n;
+  }
+  if (isOp(op, "arith.select") && numOperands == 3) {
+    int c = eval(m, mlirOperationGetOperand(op, 0), depth + 1);
+    int t = eval(m, mlirOperationGetOperand(op, 1), depth + 1);
+    int f = eval(m, mlirOperationGetOperand(op, 2), depth + 1);
+    bool uniform =
+        m->nodes[c].uniform && m->nodes[t].uniform && m->nodes[f].uniform;
+    int n = newNode(m, kSelect, value, uniform);
+    m->nodes[n].operands[0] = c;
+    m->nodes[n].operands[1] = t;
+    m->nodes[n].operands[2] = f;
+    record(m, op, uniform);
+    return n;
+  }
+  if (inBody) /* math ops, linalg.index: not part of a CAGE step */
+    return other(m);
+
+  /* Broadcasts of a scalar. */
+  if ((isOp(op, "tensor.splat") && numOperands >= 1) ||
+      (isOp(op, "linalg.fill") && numOperands == 2 &&
+       !isShaped(mlirOperationGetOperand(op, 0))) ||
+      (isOp(op, "tensor.from_elements") && numOperands == 1)) {
+    int n = eval(m, mlirOperationGetOperand(op, 0), depth + 1);
+    if (!m->nodes[n].uniform)
+      return other(m);
+    record(m, op, true);
+    return n;
+  }
+  if (isOp(op, "linalg.broadcast") && numOperands == 2 &&
+      mlirOperationGetNumResults(op) == 1) {
+    MlirValue input = mlirOperationGetOperand(op, 0);
+    MlirType type = mlirValueGetType(input);
+    if (mlirTypeIsARankedTensor(type) && mlirShapedTypeGetRank(type) == 0) {
+      int n = evalElement(m, input, depth);
+      if (m->nodes[n].kind != kOther)
+        record(m, op, true);
+      return n;
+    }
+    return leaf(m, value);
+  }
+  if (isElementwiseLinalg(m, op))
+    return evalLinalg(m, op, mlirOpResultGetResultNumber(value), depth);
+  return leaf(m, value);
+}
+
+/* Whether two expressions compute the same value: the same leaves and
+ * constants combined by the same ops, products and sums maybe commuted. */
+static bool same(Matcher *m, int a, int b, int depth) {
+  if (a == b)
+    return m->nodes[a].kind != kOther;
+  const Node *x = &m->nodes[a], *y = &m->nodes[b];
+  if (x->kind != y->kind || depth > kMaxDepth ||
+      (x->kind == kCmp && x->predicate != y->predicate))
+    return false;
+  switch (x->kind) {
+  case kOther:
+    return false;
+  case kLeaf:
+  case kElement:
+    return mlirValueEqual(x->value, y->value);
+  case kConstant:
+    return memcmp(&x->constant, &y->constant, sizeof x->constant) == 0 &&
+           mlirTypeEqual(x->type, y->type);
+  case kCmp: /* oeq and une are symmetric; other predicates only in order */
+  case kMul:
+  case kAdd:
+  case kSub:
+  case kSelect: {
+    if (mlirValueEqual(x->value, y->value))
+      return true;
+    int n = x->kind == kSelect ? 3 : 2;
+    bool inOrder = true;
+    for (int i = 0; i < n && inOrder; ++i)
+      inOrder = same(m, x->operands[i], y->operands[i], depth + 1);
+    if (inOrder)
+      return true;
+    bool symmetric = x->kind == kMul || x->kind == kAdd ||
+                     (x->kind == kCmp && (x->predicate == kPredicateOEQ ||
+                                          x->predicate == kPredicateUNE));
+    return symmetric && same(m, x->operands[0], y->operands[1], depth + 1) &&
+           same(m, x->operands[1], y->operands[0], depth + 1);
+  }
+  }
+  return false;
+}
+
+/*===--- The CAGE templates -----------------------------------------------===*/
+
+typedef struct Step {
+  MlirOperation optimizer; /* cage.adamw or cage.sgd */
+  MlirValue w;             /* its w operand */
+  bool adamw;
+  bool coupled;
+  MlirOperation quantError;
+  MlirValue root;     /* coupled: the optimizer's g; decoupled: the new w */
+  MlirValue gradient; /* the update's g */
+  int lambda;         /* λ_t */
+  bool guarded;       /* with the λ_t = 0 select */
+} Step;
+
+static bool isZero(const Node *n) {
+  return n->kind == kConstant && n->constant == 0.0;
+}
+
+/* `cond` is λ == 0 (oeq) or λ != 0 (une), with the constant 0 (either sign)
+ * on either side; stores λ and whether the test is negated. */
+static bool matchZeroTest(Matcher *m, int cond, int *lambda, bool *negated) {
+  const Node *c = &m->nodes[cond];
+  if (c->kind != kCmp ||
+      (c->predicate != kPredicateOEQ && c->predicate != kPredicateUNE))
+    return false;
+  *negated = c->predicate == kPredicateUNE;
+  for (int k = 0; k < 2; ++k)
+    if (isZero(&m->nodes[c->operands[1 - k]])) {
+      *lambda = c->operands[k];
+      return true;
+    }
+  return false;
+}
+
+/* `n` is the error e = w − Q(w) of the step's w: a cage.quant_error. */
+static bool isErrorOf(Matcher *m, int n, Step *step) {
+  const Node *e = &m->nodes[n];
+  if (e->kind != kLeaf || !mlirValueIsAOpResult(e->value))
+    return false;
+  MlirOperation op = mlirOpResultGetOwner(e->value);
+  if (!isOp(op, "cage.quant_error") || mlirOperationGetNumOperands(op) != 1 ||
+      !mlirValueEqual(mlirOperationGetOperand(op, 0), step->w))
+    return false;
+  step->quantError = op;
+  return true;
+}
+
+/* `n` is s·e (either order); stores s. */
+static bool matchScaledError(Matcher *m, int n, Step *step, int *scale) {
+  const Node *p = &m->nodes[n];
+  if (p->kind != kMul)
+    return false;
+  for (int k = 0; k < 2; ++k)
+    if (isErrorOf(m, p->operands[k], step)) {
+      *scale = p->operands[1 - k];
+      return true;
+    }
+  return false;
+}
+
+/* Splits the top of the correction into its arms: with the select,
+ * `select(λ == 0, x, corrected)` (or `select(λ != 0, corrected, x)`);
+ * without, the correction itself. */
+static void splitSelect(Matcher *m, int top, Step *step, int *plain,
+                        int *corrected) {
+  const Node *s = &m->nodes[top];
+  bool negated;
+  int lambda;
+  if (s->kind == kSelect &&
+      matchZeroTest(m, s->operands[0], &lambda, &negated)) {
+    step->guarded = true;
+    step->lambda = lambda;
+    *plain = s->operands[negated ? 2 : 1];
+    *corrected = s->operands[negated ? 1 : 2];
+    return;
+  }
+  step->guarded = false;
+  step->lambda = -1;
+  *plain = -1;
+  *corrected = top;
+}
+
+/* The λ found in the correction: it must be the λ of the select, if any. */
+static bool acceptLambda(Matcher *m, Step *step, int lambda) {
+  if (step->guarded)
+    return same(m, step->lambda, lambda, 0);
+  step->lambda = lambda;
+  return true;
+}
+
+/* Coupled: the optimizer's g is [select(λ == 0, g, ] g + λ·e [)]. */
+static bool matchCoupled(Matcher *m, Step *step) {
+  step->coupled = true;
+  step->root = mlirOperationGetOperand(step->optimizer, 1);
+  int plain, corrected;
+  splitSelect(m, eval(m, step->root, 0), step, &plain, &corrected);
+  const Node *sum = &m->nodes[corrected];
+  if (sum->kind != kAdd)
+    return false;
+  for (int k = 0; k < 2; ++k) {
+    int g = sum->operands[k], scale;
+    if (m->nodes[g].kind != kLeaf || !isShaped(m->nodes[g].value) ||
+        !matchScaledError(m, sum->operands[1 - k], step, &scale))
+      continue;
+    if (step->guarded && !same(m, plain, g, 0))
+      continue;
+    if (!acceptLambda(m, step, scale))
+      continue;
+    step->gradient = m->nodes[g].value;
+    return true;
+  }
+  return false;
+}
+
+/* Decoupled: `root` is [select(λ == 0, w1, ] w1 − (lr·λ)·e [)], w1 the
+ * optimizer's new w. */
+static bool matchDecoupled(Matcher *m, Step *step, MlirValue root) {
+  step->coupled = false;
+  step->root = root;
+  step->gradient = mlirOperationGetOperand(step->optimizer, 1);
+  MlirValue w1 = mlirOperationGetResult(step->optimizer, 0);
+  intptr_t lrIndex = step->adamw ? 4 : 3;
+  int lr = eval(m, mlirOperationGetOperand(step->optimizer, lrIndex), 0);
+  int plain, corrected;
+  splitSelect(m, eval(m, root, 0), step, &plain, &corrected);
+  const Node *difference = &m->nodes[corrected];
+  if (difference->kind != kSub)
+    return false;
+  const Node *x = &m->nodes[difference->operands[0]];
+  if (x->kind != kLeaf || !mlirValueEqual(x->value, w1))
+    return false;
+  if (step->guarded && !same(m, plain, difference->operands[0], 0))
+    return false;
+  int factor;
+  if (!matchScaledError(m, difference->operands[1], step, &factor))
+    return false;
+  const Node *f = &m->nodes[factor];
+  if (f->kind != kMul)
+    return false;
+  for (int k = 0; k < 2; ++k)
+    if (same(m, f->operands[k], lr, 0) &&
+        acceptLambda(m, step, f->operands[1 - k]))
+      return true;
+  return false;
+}
+
+/*===--- Checks before rewriting ------------------------------------------===*/
+
+/* A tensor.dim of a tensor of the step (the size of a tensor.empty, say):
+ * it reads w's shape, and is pointed at w when the step is rewritten. */
+static bool isDimOfStep(const Step *step, MlirOpOperand use) {
+  MlirOperation user = mlirOpOperandGetOwner(use);
+  return isOp(user, "tensor.dim") && mlirOpOperandGetOperandNumber(use) == 0 &&
+         dominates(step->w, user);
+}
+
+/* Whether every use of `value` is by an op of the step or reads its shape. */
+static bool usedOnlyInside(Matcher *m, const Step *step, MlirValue value) {
+  for (MlirOpOperand use = mlirValueGetFirstUse(value);
+       !mlirOpOperandIsNull(use); use = mlirOpOperandGetNextUse(use))
+    if (!isInterior(m, mlirOpOperandGetOwner(use)) && !isDimOfStep(step, use))
+      return false;
+  return true;
+}
+
+/* Fusing must not leave work behind: the error, every tensor the step
+ * computes and (decoupled) the optimizer's new w are used by the step only;
+ * the coupled correction's result only as the optimizer's g. */
+static bool isSelfContained(Matcher *m, const Step *step) {
+  if (!usedOnlyInside(m, step, mlirOperationGetResult(step->quantError, 0)))
+    return false;
+  if (!step->coupled &&
+      !usedOnlyInside(m, step, mlirOperationGetResult(step->optimizer, 0)))
+    return false;
+  for (int i = 0; i < m->numInterior; ++i) {
+    if (m->interior[i].uniform)
+      continue;
+    MlirOperation op = m->interior[i].op;
+    for (intptr_t r = 0; r < mlirOperationGetNumResults(op); ++r) {
+      MlirValue result = mlirOperationGetResult(op, r);
+      if (!step->coupled && mlirValueEqual(result, step->root))
+        continue; /* replaced by the update's new w */
+      for (MlirOpOperand use = mlirValueGetFirstUse(result);
+           !mlirOpOperandIsNull(use); use = mlirOpOperandGetNextUse(use)) {
+        MlirOperation user = mlirOpOperandGetOwner(use);
+        if (isInterior(m, user) || isDimOfStep(step, use))
+          continue;
+        if (step->coupled && mlirValueEqual(result, step->root) &&
+            mlirOperationEqual(user, step->optimizer) &&
+            mlirOpOperandGetOperandNumber(use) == 1)
+          continue;
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+/* Whether λ can be given to an op at `at`: its value is an f32 visible
+ * there, or it can be made there (a constant, an element of a visible
+ * tensor). */
+static bool canPlaceLambda(Matcher *m, const Step *step, MlirOperation at) {
+  const Node *l = &m->nodes[step->lambda];
+  if (!l->uniform)
+    return false;
+  if (!mlirValueIsNull(l->value) &&
+      mlirTypeIsAF32(mlirValueGetType(l->value)) && dominates(l->value, at))
+    return true;
+  if (l->kind == kConstant)
+    return mlirTypeIsAF32(l->type);
+  if (l->kind == kElement)
+    return mlirTypeIsAF32(elementType(mlirValueGetType(l->value))) &&
+           dominates(l->value, at);
+  return false;
+}
+
+/* Builds λ where the rewriter points, if it is not there already; the ops
+ * made are stored in `made` (at most 2) so that a refusal can erase them. */
+static MlirValue placeLambda(Matcher *m, const Step *step, MlirOperation at,
+                             CageBuilder *b, MlirOperation *made,
+                             int *numMade) {
+  const Node *l = &m->nodes[step->lambda];
+  if (!mlirValueIsNull(l->value) &&
+      mlirTypeIsAF32(mlirValueGetType(l->value)) && dominates(l->value, at))
+    return l->value;
+  MlirValue result;
+  if (l->kind == kConstant) {
+    result = cageBuildConstantF32(b, (float)l->constant);
+  } else {
+    intptr_t rank = mlirShapedTypeGetRank(mlirValueGetType(l->value));
+    if (rank > kCageMaxLoops)
+      return (MlirValue){NULL};
+    MlirValue operands[1 + kCageMaxLoops];
+    operands[0] = l->value;
+    if (rank > 0) {
+      MlirValue zero = cageBuildConstantIndex(b, 0);
+      made[(*numMade)++] = definingOp(zero);
+      for (intptr_t i = 0; i < rank; ++i)
+        operands[1 + i] = zero;
+    }
+    MlirType f32 = mlirF32TypeGet(b->context);
+    result = cageOperationGetResult(
+        cageBuildOp(b, "tensor.extract", 1 + rank, operands, 1, &f32, 0, NULL),
+        0);
+  }
+  if (!mlirValueIsNull(result))
+    made[(*numMade)++] = definingOp(result);
+  return result;
+}
+
+/*===--- Building the update ----------------------------------------------===*/
+
+static float f32Attr(MlirOperation op, const char *name) {
+  return (float)mlirFloatAttrGetValueDouble(attribute(op, name));
+}
+
+/* #cage.adamw<...> or #cage.sgd<...> with the optimizer op's parameters. */
+static MlirAttribute optimizerAttr(MlirContext ctx, const Step *step) {
+  MlirOperation op = step->optimizer;
+  if (step->adamw)
+    return cageAdamWAttrGet(ctx, f32Attr(op, "beta1"), f32Attr(op, "beta2"),
+                            f32Attr(op, "eps"), f32Attr(op, "weight_decay"));
+  return cageSGDAttrGet(ctx, f32Attr(op, "momentum"), f32Attr(op, "dampening"),
+                        mlirBoolAttrGetValue(attribute(op, "nesterov")),
+                        f32Attr(op, "weight_decay"));
+}
+
+/* Swallows the diagnostics of the detached update being verified (they
+ * carry its unique location), lets every other through. */
+static MlirLogicalResult swallowProbe(MlirDiagnostic diagnostic,
+                                      void *userData) {
+  MlirLocation *probe = userData;
+  return mlirLocationEqual(mlirDiagnosticGetLocation(diagnostic), *probe)
+             ? mlirLogicalResultSuccess()
+             : mlirLogicalResultFailure();
+}
+
+/* A detached op built with `probe` as its location, if it verifies (its
+ * diagnostics swallowed); a null op if not. */
+static MlirOperation createVerified(MlirOperationState *state,
+                                    MlirLocation probe) {
+  MlirContext ctx = mlirLocationGetContext(probe);
+  MlirDiagnosticHandlerID handler =
+      mlirContextAttachDiagnosticHandler(ctx, swallowProbe, &probe, NULL);
+  MlirOperation op = mlirOperationCreate(state);
+  bool valid = !mlirOperationIsNull(op) && mlirOperationVerify(op);
+  mlirContextDetachDiagnosticHandler(ctx, handler);
+  if (valid)
+    return op;
+  if (!mlirOperationIsNull(op))
+    mlirOperationDestroy(op);
+  return (MlirOperation){NULL};
+}
+
+/* The cage.update of `step`, detached, if it verifies; a null op (and no
+ * diagnostic) if not. Operand segments: w, g, state, lr, λ_t, t (AdamW),
+ * seed (bf16 state only: none here). */
+static MlirOperation buildUpdate(const Step *step, MlirValue lambda) {
+  MlirOperation opt = step->optimizer;
+  MlirContext ctx = mlirOperationGetContext(opt);
+  intptr_t numState = step->adamw ? 2 : 1;
+  MlirValue operands[7];
+  intptr_t n = 0;
+  operands[n++] = step->w;
+  operands[n++] = step->gradient;
+  for (intptr_t i = 0; i < numState; ++i)
+    operands[n++] = mlirOperationGetOperand(opt, 2 + i);
+  operands[n++] = mlirOperationGetOperand(opt, 2 + numState); /* lr */
+  operands[n++] = lambda;
+  if (step->adamw)
+    operands[n++] = mlirOperationGetOperand(opt, 5); /* t */
+  int32_t segments[] = {1, 1, (int32_t)numState, 1, 1, step->adamw ? 1 : 0, 0};
+
+  MlirAttribute optimizer = optimizerAttr(ctx, step);
+  MlirAttribute quantizer = attribute(step->quantError, "quantizer");
+  MlirAttribute error = attribute(step->quantError, "error");
+  if (mlirAttributeIsNull(optimizer) || mlirAttributeIsNull(quantizer) ||
+      mlirAttributeIsNull(error))
+    return (MlirOperation){NULL};
+  MlirType type = mlirValueGetType(step->w);
+  MlirType types[] = {type, type, type};
+  MlirLocation probe = mlirLocationNameGet(
+      ctx, str("cage-fuse-correction probe"), mlirLocationUnknownGet(ctx));
+
+  MlirNamedAttribute attrs[] = {
+      mlirNamedAttributeGet(mlirIdentifierGet(ctx, str("quantizer")),
+                            quantizer),
+      mlirNamedAttributeGet(mlirIdentifierGet(ctx, str("optimizer")),
+                            optimizer),
+      mlirNamedAttributeGet(
+          mlirIdentifierGet(ctx, str("coupling")),
+          cageCouplingAttrGet(ctx, step->coupled ? CageCouplingCoupled
+                                                 : CageCouplingDecoupled)),
+      mlirNamedAttributeGet(mlirIdentifierGet(ctx, str("error")), error),
+      mlirNamedAttributeGet(mlirIdentifierGet(ctx, str("operandSegmentSizes")),
+                            mlirDenseI32ArrayGet(ctx, 7, segments)),
+  };
+  MlirOperationState state = mlirOperationStateGet(str("cage.update"), probe);
+  mlirOperationStateAddOperands(&state, n, operands);
+  mlirOperationStateAddResults(&state, 1 + numState, types);
+  mlirOperationStateAddAttributes(&state, sizeof attrs / sizeof attrs[0],
+                                  attrs);
+  return createVerified(&state, probe);
+}
+
+/* The location of the update: those of the ops it replaces, fused. */
+static MlirLocation stepLocation(const Step *step) {
+  MlirLocation locs[3];
+  intptr_t n = 0;
+  locs[n++] = mlirOperationGetLocation(step->quantError);
+  locs[n++] = mlirOperationGetLocation(step->optimizer);
+  MlirOperation root = definingOp(step->root);
+  if (!step->coupled && !mlirOperationIsNull(root))
+    locs[n++] = mlirOperationGetLocation(root);
+  MlirContext ctx = mlirOperationGetContext(step->optimizer);
+  return mlirLocationFusedGet(ctx, n, locs, (MlirAttribute){NULL});
+}
+
+/*===--- Rewriting --------------------------------------------------------===*/
+
+/* Ops to erase once dead, without repeats. */
+typedef struct EraseList {
+  MlirOperation ops[kMaxErase];
+  int size;
+} EraseList;
+
+static void addToErase(EraseList *list, MlirOperation op) {
+  if (mlirOperationIsNull(op))
+    return;
+  for (int i = 0; i < list->size; ++i)
+    if (mlirOperationEqual(list->ops[i], op))
+      return;
+  if (list->size < kMaxErase)
+    list->ops[list->size++] = op;
+}
+
+static bool isDead(MlirOperation op) {
+  for (intptr_t r = 0; r < mlirOperationGetNumResults(op); ++r)
+    if (!mlirOpOperandIsNull(
+            mlirValueGetFirstUse(mlirOperationGetResult(op, r))))
+      return false;
+  return true;
+}
+
+/* What an erased op leaves dead besides the step: the inits of linalg ops,
+ * their sizes, constants. */
+static bool isCheapLeftover(MlirOperation op) {
+  return isOp(op, "tensor.empty") || isOp(op, "tensor.dim") ||
+         isOp(op, "arith.constant");
+}
+
+/* Erases the ops of `list` that have become dead, and the cheap ops that
+ * only they used, until nothing more dies. */
+static void eraseDead(MlirRewriterBase rewriter, EraseList *list) {
+  bool erased[kMaxErase] = {false};
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (int i = 0; i < list->size; ++i) {
+      if (erased[i] || !isDead(list->ops[i]))
+        continue;
+      MlirOperation op = list->ops[i];
+      for (intptr_t k = 0; k < mlirOperationGetNumOperands(op); ++k) {
+        MlirOperation def = definingOp(mlirOperationGetOperand(op, k));
+        if (!mlirOperationIsNull(def) && isCheapLeftover(def))
+          addToErase(list, def);
+      }
+      mlirRewriterBaseEraseOp(rewriter, op);
+      erased[i] = true;
+      changed = true;
+    }
+  }
+}
+
+/* Points the tensor.dim ops that read the shape of `value` at w. */
+static void retargetDimsOf(const Step *step, MlirRewriterBase rewriter,
+                           MlirValue value) {
+  MlirOpOperand use = mlirValueGetFirstUse(value);
+  while (!mlirOpOperandIsNull(use)) {
+    MlirOpOperand next = mlirOpOperandGetNextUse(use);
+    if (isDimOfStep(step, use)) {
+      MlirOperation dim = mlirOpOperandGetOwner(use);
+      mlirRewriterBaseStartOpModification(rewriter, dim);
+      mlirOperationSetOperand(dim, 0, step->w);
+      mlirRewriterBaseFinalizeOpModification(rewriter, dim);
+    }
+    use = next;
+  }
+}
+
+/* The tensors of the step that die are all shaped like w: sizes read from
+ * them are read from w, so that they do not keep the step alive. */
+static void retargetDims(Matcher *m, const Step *step,
+                         MlirRewriterBase rewriter) {
+  retargetDimsOf(step, rewriter, mlirOperationGetResult(step->quantError, 0));
+  if (!step->coupled)
+    retargetDimsOf(step, rewriter, mlirOperationGetResult(step->optimizer, 0));
+  for (int i = 0; i < m->numInterior; ++i) {
+    if (m->interior[i].uniform)
+      continue;
+    MlirOperation op = m->interior[i].op;
+    for (intptr_t r = 0; r < mlirOperationGetNumResults(op); ++r)
+      retargetDimsOf(step, rewriter, mlirOperationGetResult(op, r));
+  }
+}
+
+typedef struct FuseState {
+  Matcher *matcher;
+  MlirRewriterBase rewriter;
+  bool ignoreSignedZeros;
+} FuseState;
+
+/* Checks what the templates leave open and, if all holds, rewrites. */
+static bool rewriteStep(FuseState *s, Step *step) {
+  Matcher *m = s->matcher;
+  if (m->overflow || step->lambda < 0)
+    return false;
+  /* Without the select, g + λ·e differs from cage.update where λ = 0. */
+  const Node *l = &m->nodes[step->lambda];
+  if (!step->guarded && !s->ignoreSignedZeros &&
+      !(l->kind == kConstant && l->constant != 0.0))
+    return false;
+  /* The update's new w replaces the root: same type. (That g and the state
+   * have w's type is left to the verifier of cage.update, in buildUpdate.) */
+  if (!mlirTypeEqual(mlirValueGetType(step->root), mlirValueGetType(step->w)))
+    return false;
+  if (!isSelfContained(m, step))
+    return false;
+
+  /* Where the update goes: in place of the optimizer, where λ is visible;
+   * else (decoupled) in place of the correction, if the optimizer's state
+   * results are used only after it. */
+  MlirOperation at = step->optimizer;
+  if (!canPlaceLambda(m, step, at)) {
+    if (step->coupled)
+      return false;
+    at = definingOp(step->root);
+    if (!canPlaceLambda(m, step, at))
+      return false;
+    for (intptr_t r = 1; r < mlirOperationGetNumResults(step->optimizer); ++r)
+      for (MlirOpOperand use =
+               mlirValueGetFirstUse(mlirOperationGetResult(step->optimizer, r));
+           !mlirOpOperandIsNull(use); use = mlirOpOperandGetNextUse(use))
+        if (!properlyDominatesUser(at, mlirOpOperandGetOwner(use)))
+          return false;
+  }
+
+  /* g flows into the step, so it is visible there; checked all the same. */
+  if (!dominates(step->gradient, at))
+    return false;
+
+  MlirRewriterBase rewriter = s->rewriter;
+  mlirRewriterBaseSetInsertionPointBefore(rewriter, at);
+  MlirLocation loc = stepLocation(step);
+  CageBuilder b = cageBuilderAtInsertionPoint(rewriter, loc);
+  MlirOperation made[2];
+  int numMade = 0;
+  MlirValue lambda = placeLambda(m, step, at, &b, made, &numMade);
+  MlirOperation update = mlirValueIsNull(lambda) ? (MlirOperation){NULL}
+                                                 : buildUpdate(step, lambda);
+  if (mlirOperationIsNull(update)) {
+    for (int i = numMade - 1; i >= 0; --i)
+      mlirRewriterBaseEraseOp(rewriter, made[i]);
+    return false;
+  }
+  mlirOperationSetLocation(update, loc);
+  mlirRewriterBaseInsert(rewriter, update);
+
+  retargetDims(m, step, rewriter);
+  EraseList dead = {.size = 0};
+  intptr_t numResults = mlirOperationGetNumResults(update);
+  if (step->coupled) {
+    MlirValue results[3];
+    for (intptr_t i = 0; i < numResults; ++i)
+      results[i] = mlirOperationGetResult(update, i);
+    mlirRewriterBaseReplaceOpWithValues(rewriter, step->optimizer, numResults,
+                                        results);
+  } else {
+    mlirRewriterBaseReplaceAllUsesWith(rewriter, step->root,
+                                       mlirOperationGetResult(update, 0));
+    for (intptr_t i = 1; i < numResults; ++i)
+      mlirRewriterBaseReplaceAllUsesWith(
+          rewriter, mlirOperationGetResult(step->optimizer, i),
+          mlirOperationGetResult(update, i));
+    addToErase(&dead, step->optimizer);
+  }
+  for (int i = 0; i < m->numInterior; ++i)
+    addToErase(&dead, m->interior[i].op);
+  addToErase(&dead, step->quantError);
+  eraseDead(rewriter, &dead);
+  return true;
+}
+
+static bool tryCoupled(FuseState *s, MlirOperation optimizer, bool adamw) {
+  Matcher *m = s->matcher;
+  reset(m);
+  Step step = {.optimizer = optimizer,
+               .w = mlirOperationGetOperand(optimizer, 0),
+               .adamw = adamw};
+  return matchCoupled(m, &step) && rewriteStep(s, &step);
+}
+
+/* The decoupled correction reads the optimizer's new w: try each op that
+ * does as the end of the step. */
+static bool tryDecoupled(FuseState *s, MlirOperation optimizer, bool adamw) {
+  Matcher *m = s->matcher;
+  MlirValue w1 = mlirOperationGetResult(optimizer, 0);
+  for (MlirOpOperand use = mlirValueGetFirstUse(w1); !mlirOpOperandIsNull(use);
+       use = mlirOpOperandGetNextUse(use)) {
+    MlirOperation user = mlirOpOperandGetOwner(use);
+    for (intptr_t r = 0; r < mlirOperationGetNumResults(user); ++r) {
+      MlirValue root = mlirOperationGetResult(user, r);
+      if (!mlirTypeIsARankedTensor(mlirValueGetType(root)))
+        continue;
+      reset(m);
+      Step step = {.optimizer = optimizer,
+                   .w = mlirOperationGetOperand(optimizer, 0),
+                   .adamw = adamw};
+      if (matchDecoupled(m, &step, root) && rewriteStep(s, &step))
+        return true;
+    }
+  }
+  return false;
+}
+
+/* The optimizer ops of the function, collected before any is rewritten. */
+typedef struct OpList {
+  MlirOperation *ops;
+  intptr_t size, capacity;
+} OpList;
+
+static MlirWalkResult collect(MlirOperation op, void *userData) {
+  if (!isOp(op, "cage.adamw") && !isOp(op, "cage.sgd"))
+    return MlirWalkResultAdvance;
+  OpList *list = userData;
+  if (list->size == list->capacity) {
+    intptr_t capacity = list->capacity ? 2 * list->capacity : 16;
+    MlirOperation *ops = realloc(list->ops, (size_t)capacity * sizeof *ops);
+    if (!ops)
+      abort();
+    list->ops = ops;
+    list->capacity = capacity;
+  }
+  list->ops[list->size++] = op;
+  return MlirWalkResultAdvance;
+}
+
+enum { kIgnoreSignedZeros };
+
+static void run(MlirOperation func, const CagePassOptionValue *options,
+                CagePassHandle pass) {
+  (void)pass; /* not fusing is never an error */
+  OpList optimizers = {NULL, 0, 0};
+  mlirOperationWalk(func, collect, &optimizers, MlirWalkPostOrder);
+  if (optimizers.size == 0)
+    return;
+  Matcher *matcher = calloc(1, sizeof *matcher);
+  if (!matcher)
+    abort();
+  matcher->context = mlirOperationGetContext(func);
+  FuseState state = {matcher, mlirIRRewriterCreateFromOp(func),
+                     options[kIgnoreSignedZeros].b};
+  for (intptr_t i = 0; i < optimizers.size; ++i) {
+    MlirOperation op = optimizers.ops[i];
+    bool adamw = isOp(op, "cage.adamw");
+    /* The operand counts the ops verify, read defensively. */
+    if (mlirOperationGetNumOperands(op) != (adamw ? 6 : 4) ||
+        mlirOperationGetNumResults(op) != (adamw ? 3 : 2))
+      continue;
+    if (!tryCoupled(&state, op, adamw))
+      tryDecoupled(&state, op, adamw);
+  }
+  mlirIRRewriterDestroy(state.rewriter);
+  free(matcher);
+  free(optimizers.ops);
+}
+
+static const CagePassOption fuseOptions[] = {
+    [kIgnoreSignedZeros] =
+        {"ignore-signed-zeros",
+         "Also fuse corrections written without the lambda_t == 0 select "
+         "when lambda_t is not a nonzero constant (where lambda_t = 0 the "
+         "step then differs in the sign of zeros and for non-finite w)",
+         CagePassOptionBool,
+         {.b = false}},
+};
+
+static MlirDialectHandle (*const dependentDialects[])(void) = {
+    mlirGetDialectHandle__arith__,
+};
 
 const CagePassDefinition cageFuseCorrectionPass = {
     .argument = "cage-fuse-correction",
-    .name = "FuseCorrection",
-    .summary = "placeholder",
+    .name = "CageFuseCorrection",
+    .summary = "Fuse cage.quant_error, the CAGE correction and "
+               "cage.adamw/cage.sgd into cage.update where the result is "
+               "the same",
     .anchorOp = "func.func",
+    .options = fuseOptions,
+    .numOptions = sizeof fuseOptions / sizeof fuseOptions[0],
+    .dependentDialects = dependentDialects,
+    .numDependentDialects =
+        sizeof dependentDialects / sizeof dependentDialects[0],
     .run = run,
 };
