@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make demo`: compiles the MLP training step of examples/ ahead of time with
 # cage-compile, links it with its C driver, and trains the W4A4 MLP with
-# CAGE-AdamW for 200 steps, printing the loss as it falls. The example graphs
-# go through cage-verify first.
+# CAGE-AdamW for 200 steps, printing the loss as it falls; then again with
+# the AdamW moments in bf16 (examples/mlp_train_step_bf16.mlir) beside the
+# f32 run, ending with both final losses. The example graphs go through
+# cage-verify first.
 set -euo pipefail
 build=${1:-build}
 bin="$build/bin"
@@ -14,12 +16,19 @@ for f in examples/*.mlir; do
   "$bin/cage-opt" --cage-verify "$f" > /dev/null && echo "ok"
 done
 
-echo "== cage-compile examples/mlp_train_step.mlir -o $out/step.o --header $out/mlp_train_step.h"
-"$bin/cage-compile" examples/mlp_train_step.mlir -o "$out/step.o" \
-  --header "$out/mlp_train_step.h"
+for step in mlp_train_step mlp_train_step_bf16; do
+  echo "== cage-compile examples/$step.mlir -o $out/$step.o --header $out/$step.h"
+  "$bin/cage-compile" "examples/$step.mlir" -o "$out/$step.o" \
+    --header "$out/$step.h"
+done
 libomp=/usr/lib/llvm-22/lib
-cc -std=c11 -O2 -I"$out" examples/mlp_train.c "$out/step.o" -o "$out/mlp_train" \
+cc -std=c11 -O2 -I"$out" examples/mlp_train.c "$out/mlp_train_step.o" \
+  "$out/mlp_train_step_bf16.o" -o "$out/mlp_train" \
   -L"$libomp" -lomp -Wl,-rpath,"$libomp" -lm
 
 echo "== $out/mlp_train: 200 steps of W4A4 CAGE-AdamW on a synthetic 4-class task"
 "$out/mlp_train" --steps 200
+
+echo "== $out/mlp_train --state both: the same with the AdamW moments in bf16"
+echo "   (stochastic rounding), side by side with f32 from the same start"
+"$out/mlp_train" --steps 200 --state both | grep -E '^(AdamW|step +(1|50|100|150|200) |final)'

@@ -300,6 +300,10 @@ def Cage_UpdateOp : Cage_Op<"update", [Pure, AttrSizedOperandSegments]> {
     The rounding is unbiased; vary the seed from step to step (a fixed seed
     correlates the rounding across steps). 20 bytes per parameter instead
     of 28 with AdamW. lib/Reference/Reference.h defines it bit for bit.
+    bf16 state is lowered only by the fused step, which does not take
+    quantizers with a Hadamard rotation nor tensors of rank > 2 with more
+    than one dynamic leading dimension: cage-lower-to-linalg refuses those
+    with a diagnostic.
 
     Examples:
     ```mlir
