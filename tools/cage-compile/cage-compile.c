@@ -245,13 +245,14 @@ static bool writeFile(const char *path, const Output *out, bool binary) {
  *===----------------------------------------------------------------------===*/
 
 #define MAX_FUNCTIONS 1024
-#define MAX_VALUES 256
 
+/* A training step passes w, g and the state of every parameter: hundreds of
+ * arguments are common, so they are counted, not bounded. */
 typedef struct Function {
   char name[256];
   char signature[1024]; /* the MLIR function type, for a comment */
   int numArgs, numResults;
-  ToolValueType args[MAX_VALUES], results[MAX_VALUES];
+  ToolValueType *args, *results;
 } Function;
 
 typedef struct Signatures {
@@ -319,11 +320,13 @@ static MlirWalkResult collect(MlirOperation op, void *userData) {
   toolTypeString(type, f->signature, sizeof f->signature);
   f->numArgs = (int)mlirFunctionTypeGetNumInputs(type);
   f->numResults = (int)mlirFunctionTypeGetNumResults(type);
-  if (f->numArgs > MAX_VALUES || f->numResults > MAX_VALUES) {
-    toolError(&diag, "'%s' has more than %d arguments or results", f->name,
-              MAX_VALUES);
+  ++s->count; /* from here on its arrays are freed with the others */
+  f->args = calloc((size_t)f->numArgs + 1, sizeof *f->args);
+  f->results = calloc((size_t)f->numResults + 1, sizeof *f->results);
+  if (!f->args || !f->results) {
+    toolError(&diag, "out of memory");
     s->failed = true;
-    return MlirWalkResultSkip;
+    return MlirWalkResultInterrupt;
   }
   for (int i = 0; i < f->numArgs; ++i)
     if (!describe(op, mlirFunctionTypeGetInput(type, i), "argument", i,
@@ -337,7 +340,6 @@ static MlirWalkResult collect(MlirOperation op, void *userData) {
       s->failed = true;
       return MlirWalkResultSkip;
     }
-  ++s->count;
   return MlirWalkResultSkip;
 }
 
@@ -522,6 +524,10 @@ int main(int argc, char **argv) {
 
 done:
   free(out.data);
+  for (int k = 0; k < signatures.count; ++k) {
+    free(signatures.functions[k].args);
+    free(signatures.functions[k].results);
+  }
   free(signatures.functions);
   if (!mlirModuleIsNull(module))
     mlirModuleDestroy(module);

@@ -32,7 +32,7 @@
 #define CAGE_LIBOMP_PATH "libomp.so"
 #endif
 
-#define MAX_VALUES 256
+#define MAX_VALUES 1024
 
 static const char usage[] =
     "usage: cage-run FILE.mlir --entry F [--in A.npy]... [--out R.npy]...\n"
