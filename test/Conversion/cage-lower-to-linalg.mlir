@@ -176,7 +176,7 @@ func.func @update_decoupled(%w: tensor<4x8xf32>, %g: tensor<4x8xf32>, %b: tensor
 // Coupled CAGE-AdamW with group scales, fused: per row, per group of 32,
 // the group's scale and one generic; g + λ_t·e (or g where λ_t == 0) feeds
 // the AdamW step in the same body. Chunks are counted at run time for a
-// dynamic number of rows.
+// dynamic number of rows: N / 8192, at most 256.
 // CHECK-LABEL: func.func @update_coupled
 // CHECK-SAME:    (%[[W:[a-z0-9]+]]: tensor<?x64xf32>, %[[G:[a-z0-9]+]]: tensor<?x64xf32>,
 // CHECK-SAME:     %[[M:[a-z0-9]+]]: tensor<?x64xf32>, %[[V:[a-z0-9]+]]: tensor<?x64xf32>,
@@ -184,7 +184,8 @@ func.func @update_decoupled(%w: tensor<4x8xf32>, %g: tensor<4x8xf32>, %b: tensor
 // CHECK-NOT:     tensor.empty
 // CHECK:         %[[ROWS:.*]] = tensor.dim %[[W]]
 // CHECK:         %[[N:.*]] = arith.muli %[[ROWS]], %c64
-// CHECK:         arith.ceildivui %[[N]], %c65536
+// CHECK:         %[[BY8K:.*]] = arith.ceildivui %[[N]], %c8192
+// CHECK:         arith.minui %[[BY8K]], %c256
 // CHECK:         math.powf
 // CHECK:         %[[OFF:.*]] = arith.cmpf oeq, %[[L]], %{{.*}} : f32
 // CHECK:         %[[LOOP:.*]]:3 = scf.forall (%{{.*}}) in (%{{.*}}) shared_outs(%{{.*}} = %[[W]], %{{.*}} = %[[M]], %{{.*}} = %[[V]])

@@ -16,11 +16,12 @@
 |*                                                                            *|
 |* Each tensor is viewed as rows × n (rank 1 as one row, rank > 2 with the  *|
 |* leading dimensions collapsed). The parameters' elements are laid end to  *|
-|* end and cut into C chunks of about kChunkElements; a row belongs to the  *|
-|* chunk that holds its first element, so chunks are balanced by size       *|
-|* across tensors and a thread sees each row whole. The scale of a group is *|
-|* computed just before the group is updated, while it is in the L1 cache;  *|
-|* only granularity = tensor computes its scale in a pass of its own first. *|
+|* end and cut into C equal chunks (see kMinChunkElements); a row belongs   *|
+|* to the chunk that holds its first element, so chunks are balanced by     *|
+|* size across tensors and a thread sees each row whole. The scale of a     *|
+|* group is computed just before the group is updated, while it is in the   *|
+|* L1 cache; only granularity = tensor computes its scale in a pass of its  *|
+|* own first.                                                                *|
 |*                                                                            *|
 |* The arithmetic per element is that of the unfused spelling (Quantizer.c, *|
 |* Optimizers.c and the correction of cage-expand-update), in the same      *|
@@ -50,10 +51,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Chunks of the parameters' elements handed to threads: large enough that
- * the per-chunk bookkeeping for every parameter is noise, small enough that
- * two threads get balanced work from a few million elements. */
-enum { kChunkElements = 1 << 16 };
+/* Chunks of the parameters' elements handed to threads: at least
+ * kMinChunkElements, so that a small step still spreads over threads
+ * (65536 elements make 8 chunks) while a chunk stays worth a thread's
+ * wake-up, and at most kMaxChunks, so that the per-chunk bookkeeping, which
+ * visits every parameter, stays below 1% of a large step. */
+enum { kMinChunkElements = 1 << 13, kMaxChunks = 256 };
 
 static const MlirValue nullValue = {NULL};
 
@@ -451,10 +454,13 @@ static bool buildFused(CageBuilder *b, Fused *f, MlirValue lr, MlirValue step,
     if (f->quantized && f->q.granularity == CageGranularityTensor)
       tensorScales(b, &f->q, p->tensors[0], p->tensorScales);
   }
-  MlirValue chunkElements = constantIndex(b, kChunkElements);
   MlirValue numChunks = cageBuildBinary(
       b, "arith.maxui",
-      cageBuildBinary(b, "arith.ceildivui", total, chunkElements),
+      cageBuildBinary(
+          b, "arith.minui",
+          cageBuildBinary(b, "arith.ceildivui", total,
+                          constantIndex(b, kMinChunkElements)),
+          constantIndex(b, kMaxChunks)),
       constantIndex(b, 1));
   f->chunkSize = cageBuildBinary(b, "arith.ceildivui", total, numChunks);
 

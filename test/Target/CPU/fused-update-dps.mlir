@@ -5,7 +5,7 @@
 // in place: one OpenMP parallel region per function, no allocation, no copy
 // (the scale of each row or group is a scalar in a register, the error and
 // the corrected gradient never reach memory). Each function has more than
-// 65536 elements, so its loop has several chunks and a parallel region.
+// 8192 elements, so its loop has several chunks and a parallel region.
 // Compiled as written (--no-fuse-updates), the same functions allocate
 // the error and the corrected gradient.
 // RUN: cage-compile %s -o %t.o
