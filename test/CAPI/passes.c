@@ -4,8 +4,8 @@
 |*                                                                            *|
 |* Registers everything from C (upstream dialects and passes, the cage       *|
 |* dialect and passes), runs cage-verify created with cageCreateVerifyPass   *|
-|* and from textual pipelines, prints pipelines back and shows how a bad     *|
-|* pipeline is reported.                                                     *|
+|* and from textual pipelines, prints pipelines back, runs the fusion passes *|
+|* from their create functions and shows how a bad pipeline is reported.     *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -172,6 +172,23 @@ static const char *const kStableUpdate =
     "#cage.quantizer<bits = 4>, optimizer = #cage.adamw<>} : "
     "tensor<4x8xf32>\n"
     "  return %w1 : tensor<4x8xf32>\n"
+    "}\n"
+    "}\n";
+
+// Two AdamW updates that share lr, λ and t.
+static const char *const kTwoUpdates =
+    "module {\n"
+    "func.func @two(%wa: tensor<4x8xf32>, %ga: tensor<4x8xf32>,\n"
+    "    %ma: tensor<4x8xf32>, %va: tensor<4x8xf32>, %wb: tensor<16xf32>,\n"
+    "    %gb: tensor<16xf32>, %mb: tensor<16xf32>, %vb: tensor<16xf32>,\n"
+    "    %lr: f32, %l: f32, %t: i64) -> (tensor<4x8xf32>, tensor<16xf32>) {\n"
+    "  %wa1, %ma1, %va1 = cage.update %wa, %ga, %ma, %va, %lr, %l, %t "
+    "{quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.adamw<>} : "
+    "tensor<4x8xf32>\n"
+    "  %wb1, %mb1, %vb1 = cage.update %wb, %gb, %mb, %vb, %lr, %l, %t "
+    "{quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.adamw<>} : "
+    "tensor<16xf32>\n"
+    "  return %wa1, %wb1 : tensor<4x8xf32>, tensor<16xf32>\n"
     "}\n"
     "}\n";
 
@@ -356,6 +373,81 @@ static int testAddPipelineWarnOnly(MlirContext ctx) {
 }
 
 //===----------------------------------------------------------------------===//
+// The fusion passes
+//===----------------------------------------------------------------------===//
+
+/* The number of ops named `name` in `module`. */
+typedef struct OpCount {
+  const char *name;
+  int count;
+} OpCount;
+
+static MlirWalkResult countOp(MlirOperation op, void *userData) {
+  OpCount *c = userData;
+  if (mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
+                         str(c->name)))
+    ++c->count;
+  return MlirWalkResultAdvance;
+}
+
+static int countOps(MlirModule module, const char *name) {
+  OpCount c = {name, 0};
+  mlirOperationWalk(mlirModuleGetOperation(module), countOp, &c,
+                    MlirWalkPreOrder);
+  return c.count;
+}
+
+/* Runs `pass` (owned by the pass manager) on every func.func of `module`. */
+static bool runFuncPass(MlirContext ctx, MlirModule module, MlirPass pass) {
+  MlirPassManager pm =
+      mlirPassManagerCreateOnOperation(ctx, str("builtin.module"));
+  mlirOpPassManagerAddOwnedPass(
+      mlirPassManagerGetNestedUnder(pm, str("func.func")), pass);
+  DiagnosticCounts counts;
+  bool succeeded = runAndReport(ctx, pm, module, &counts);
+  mlirPassManagerDestroy(pm);
+  return succeeded && counts.errors == 0;
+}
+
+// Two updates sharing their scalars: cage-expand-update writes each in its
+// unfused spelling, cage-fuse-correction gives the updates back, and
+// cage-fuse-multi-tensor makes one cage.multi_update of them.
+// CHECK-LABEL: @testFusionPasses
+// CHECK: run: success, 0 error(s), 0 warning(s)
+// CHECK-NEXT: expanded: 0 cage.update, 2 cage.quant_error, 2 cage.adamw
+// CHECK: run: success, 0 error(s), 0 warning(s)
+// CHECK-NEXT: fused: 2 cage.update, 0 cage.quant_error, 0 cage.adamw
+// CHECK: run: success, 0 error(s), 0 warning(s)
+// CHECK-NEXT: multi-tensor: 0 cage.update, 1 cage.multi_update
+static int testFusionPasses(MlirContext ctx) {
+  fprintf(stderr, "@testFusionPasses\n");
+  MlirModule module = parse(ctx, "two.mlir", kTwoUpdates);
+  if (mlirModuleIsNull(module))
+    return 1;
+  bool ok = runFuncPass(ctx, module, cageCreateExpandUpdatePass());
+  fprintf(stderr,
+          "expanded: %d cage.update, %d cage.quant_error, %d "
+          "cage.adamw\n",
+          countOps(module, "cage.update"), countOps(module, "cage.quant_error"),
+          countOps(module, "cage.adamw"));
+  ok = ok && countOps(module, "cage.quant_error") == 2;
+  ok = runFuncPass(ctx, module, cageCreateFuseCorrectionPass()) && ok;
+  fprintf(stderr,
+          "fused: %d cage.update, %d cage.quant_error, %d "
+          "cage.adamw\n",
+          countOps(module, "cage.update"), countOps(module, "cage.quant_error"),
+          countOps(module, "cage.adamw"));
+  ok = ok && countOps(module, "cage.update") == 2;
+  ok = runFuncPass(ctx, module, cageCreateFuseMultiTensorPass()) && ok;
+  fprintf(stderr, "multi-tensor: %d cage.update, %d cage.multi_update\n",
+          countOps(module, "cage.update"),
+          countOps(module, "cage.multi_update"));
+  ok = ok && countOps(module, "cage.multi_update") == 1;
+  mlirModuleDestroy(module);
+  return ok ? 0 : 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Bad pipelines
 //===----------------------------------------------------------------------===//
 
@@ -426,6 +518,7 @@ int main(void) {
   failures += testCreateVerifyPassSucceeds(ctx);
   failures += testParsePassPipelineWarnOnly(ctx);
   failures += testAddPipelineWarnOnly(ctx);
+  failures += testFusionPasses(ctx);
   failures += testBadPipelines(ctx);
   mlirContextDestroy(ctx);
   fprintf(stderr, "@main\nfailures: %d\n", failures);
