@@ -329,3 +329,73 @@ func.func @locations(%a: tensor<4xf32>, %b: tensor<5xf32>, %lr: f32) -> (tensor<
   %b1:2 = cage.sgd %b, %b, %b, %lr : tensor<5xf32> loc("b.py":2:2)
   return %a1#0, %b1#0 : tensor<4xf32>, tensor<5xf32>
 }
+
+// -----
+
+// The in-place form of docs/Tools.md: each parameter written back right
+// after its update. The write-backs move below the fused op, in their order.
+// CHECK-LABEL: func.func @write_backs(
+// CHECK-SAME:    %[[WA:[^:]+]]: memref<8x16xf32>, %[[GA:[^:]+]]: memref<8x16xf32>, %[[WB:[^:]+]]: memref<32xf32>, %[[GB:[^:]+]]: memref<32xf32>
+// CHECK:         %[[R:.*]]:4 = cage.multi_update
+// CHECK-NEXT:    bufferization.materialize_in_destination %[[R]]#0 in restrict writable %[[WA]]
+// CHECK-NEXT:    bufferization.materialize_in_destination %[[R]]#1 in restrict writable %[[GA]]
+// CHECK-NEXT:    bufferization.materialize_in_destination %[[R]]#2 in restrict writable %[[WB]]
+// CHECK-NEXT:    bufferization.materialize_in_destination %[[R]]#3 in restrict writable %[[GB]]
+// CHECK-NEXT:    return
+func.func @write_backs(%wa: memref<8x16xf32>, %ga: memref<8x16xf32>, %wb: memref<32xf32>, %gb: memref<32xf32>, %lr: f32, %l: f32) {
+  %wat = bufferization.to_tensor %wa restrict writable : memref<8x16xf32> to tensor<8x16xf32>
+  %gat = bufferization.to_tensor %ga restrict writable : memref<8x16xf32> to tensor<8x16xf32>
+  %wa1, %ba1 = cage.update %wat, %gat, %gat, %lr, %l {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.sgd<momentum = 0.9>} : tensor<8x16xf32>
+  bufferization.materialize_in_destination %wa1 in restrict writable %wa : (tensor<8x16xf32>, memref<8x16xf32>) -> ()
+  bufferization.materialize_in_destination %ba1 in restrict writable %ga : (tensor<8x16xf32>, memref<8x16xf32>) -> ()
+  %wbt = bufferization.to_tensor %wb restrict writable : memref<32xf32> to tensor<32xf32>
+  %gbt = bufferization.to_tensor %gb restrict writable : memref<32xf32> to tensor<32xf32>
+  %wb1, %bb1 = cage.update %wbt, %gbt, %gbt, %lr, %l {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.sgd<momentum = 0.9>} : tensor<32xf32>
+  bufferization.materialize_in_destination %wb1 in restrict writable %wb : (tensor<32xf32>, memref<32xf32>) -> ()
+  bufferization.materialize_in_destination %bb1 in restrict writable %gb : (tensor<32xf32>, memref<32xf32>) -> ()
+  return
+}
+
+// -----
+
+// A write-back that a later op reads (here the second update's input comes
+// from the same buffer) must stay where it is: the first update is left
+// alone, and so nothing is fused.
+// CHECK-LABEL: func.func @write_back_read_again(
+// CHECK-NOT:     cage.multi_update
+// CHECK-COUNT-2: cage.update
+func.func @write_back_read_again(%wa: memref<32xf32>, %ga: memref<32xf32>, %gb: memref<32xf32>, %lr: f32, %l: f32) {
+  %wat = bufferization.to_tensor %wa restrict writable : memref<32xf32> to tensor<32xf32>
+  %gat = bufferization.to_tensor %ga restrict writable : memref<32xf32> to tensor<32xf32>
+  %wa1, %ba1 = cage.update %wat, %gat, %gat, %lr, %l {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.sgd<momentum = 0.9>} : tensor<32xf32>
+  bufferization.materialize_in_destination %wa1 in restrict writable %wa : (tensor<32xf32>, memref<32xf32>) -> ()
+  %again = bufferization.to_tensor %wa restrict writable : memref<32xf32> to tensor<32xf32>
+  %gbt = bufferization.to_tensor %gb restrict writable : memref<32xf32> to tensor<32xf32>
+  %wb1, %bb1 = cage.update %again, %gbt, %gbt, %lr, %l {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.sgd<momentum = 0.9>} : tensor<32xf32>
+  bufferization.materialize_in_destination %wb1 in restrict writable %wa : (tensor<32xf32>, memref<32xf32>) -> ()
+  bufferization.materialize_in_destination %ba1 in restrict writable %ga : (tensor<32xf32>, memref<32xf32>) -> ()
+  bufferization.materialize_in_destination %bb1 in restrict writable %gb : (tensor<32xf32>, memref<32xf32>) -> ()
+  return
+}
+
+// -----
+
+// An op with unknown memory effects between a write-back and the last
+// member (a call) keeps the write-back, and its update, in place.
+// CHECK-LABEL: func.func @write_back_then_call(
+// CHECK-NOT:     cage.multi_update
+func.func private @observe()
+func.func @write_back_then_call(%wa: memref<32xf32>, %ga: memref<32xf32>, %wb: memref<32xf32>, %gb: memref<32xf32>, %lr: f32, %l: f32) {
+  %wat = bufferization.to_tensor %wa restrict writable : memref<32xf32> to tensor<32xf32>
+  %gat = bufferization.to_tensor %ga restrict writable : memref<32xf32> to tensor<32xf32>
+  %wa1, %ba1 = cage.update %wat, %gat, %gat, %lr, %l {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.sgd<momentum = 0.9>} : tensor<32xf32>
+  bufferization.materialize_in_destination %wa1 in restrict writable %wa : (tensor<32xf32>, memref<32xf32>) -> ()
+  func.call @observe() : () -> ()
+  %wbt = bufferization.to_tensor %wb restrict writable : memref<32xf32> to tensor<32xf32>
+  %gbt = bufferization.to_tensor %gb restrict writable : memref<32xf32> to tensor<32xf32>
+  %wb1, %bb1 = cage.update %wbt, %gbt, %gbt, %lr, %l {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.sgd<momentum = 0.9>} : tensor<32xf32>
+  bufferization.materialize_in_destination %ba1 in restrict writable %ga : (tensor<32xf32>, memref<32xf32>) -> ()
+  bufferization.materialize_in_destination %wb1 in restrict writable %wb : (tensor<32xf32>, memref<32xf32>) -> ()
+  bufferization.materialize_in_destination %bb1 in restrict writable %gb : (tensor<32xf32>, memref<32xf32>) -> ()
+  return
+}

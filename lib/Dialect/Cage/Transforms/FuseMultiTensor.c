@@ -234,21 +234,82 @@ static MlirOperation ancestorIn(MlirBlock block, MlirOperation op) {
   return op;
 }
 
+/* Ops that touch no memory, which a write-back may move across. */
+static bool touchesNoMemory(MlirOperation op) {
+  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
+  static const char *const prefixes[] = {"arith.", "math.", "tensor.", "cage."};
+  for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; ++i)
+    if (name.length > strlen(prefixes[i]) &&
+        strncmp(name.data, prefixes[i], strlen(prefixes[i])) == 0)
+      return true;
+  return false;
+}
+
+/* A write-back of a member's result that may move below the group:
+ * bufferization.materialize_in_destination into a memref, with nothing
+ * between it and `position` that could see the memref: only ops that touch
+ * no memory, reads of other buffers (bufferization.to_tensor) and
+ * write-backs into other buffers. The in-place form of a training step
+ * (docs/Tools.md) writes each parameter back right after its update; the
+ * group then still fuses. */
+static bool isMovableWriteBack(MlirOperation user, MlirOperation position) {
+  if (!isOp(user, "bufferization.materialize_in_destination") ||
+      mlirOperationGetNumResults(user) != 0)
+    return false;
+  MlirValue dest = mlirOperationGetOperand(user, 1);
+  for (MlirOperation op = mlirOperationGetNextInBlock(user);
+       !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
+    bool buffered = isOp(op, "bufferization.to_tensor") ||
+                    isOp(op, "bufferization.materialize_in_destination");
+    if (buffered) {
+      intptr_t memref = isOp(op, "bufferization.to_tensor") ? 0 : 1;
+      if (mlirOperationGetNumOperands(op) <= memref ||
+          mlirValueEqual(mlirOperationGetOperand(op, memref), dest))
+        return false;
+    } else if (!touchesNoMemory(op) || mlirOperationGetNumRegions(op) != 0) {
+      return false;
+    }
+    if (mlirOperationEqual(op, position))
+      return true;
+  }
+  return false;
+}
+
 /* Every use of every result of `op` is (inside) an op of `block` after
- * `position`. */
+ * `position`, or a write-back that can move there. */
 static bool usesAllAfter(MlirOperation op, MlirBlock block,
                          MlirOperation position) {
   for (intptr_t i = 0, e = mlirOperationGetNumResults(op); i < e; ++i) {
     MlirValue result = mlirOperationGetResult(op, i);
     for (MlirOpOperand use = mlirValueGetFirstUse(result);
          !mlirOpOperandIsNull(use); use = mlirOpOperandGetNextUse(use)) {
-      MlirOperation user = ancestorIn(block, mlirOpOperandGetOwner(use));
-      if (mlirOperationIsNull(user) ||
-          !mlirOperationIsBeforeInBlock(position, user))
+      MlirOperation owner = mlirOpOperandGetOwner(use);
+      MlirOperation user = ancestorIn(block, owner);
+      if (mlirOperationIsNull(user))
+        return false;
+      if (mlirOperationIsBeforeInBlock(position, user))
+        continue;
+      if (!mlirOperationEqual(user, owner) ||
+          !isMovableWriteBack(user, position))
         return false;
     }
   }
   return true;
+}
+
+/* Whether `op` uses a result of a member that is not dropped. */
+static bool usesMember(MlirOperation op, Candidate *const *members,
+                       intptr_t numMembers) {
+  for (intptr_t k = 0; k < mlirOperationGetNumOperands(op); ++k) {
+    MlirValue v = mlirOperationGetOperand(op, k);
+    if (!mlirValueIsAOpResult(v))
+      continue;
+    MlirOperation owner = mlirOpResultGetOwner(v);
+    for (intptr_t i = 0; i < numMembers; ++i)
+      if (!members[i]->dropped && mlirOperationEqual(owner, members[i]->op))
+        return true;
+  }
+  return false;
 }
 
 /* Drops the members whose results are used at or before the last member,
@@ -341,6 +402,19 @@ static void fuse(Candidate *const *members, intptr_t numMembers,
   mlirOperationStateAddAttributes(&state, numAttrs, attrs);
   MlirOperation multi = mlirOperationCreate(&state);
   mlirBlockInsertOwnedOperationAfter(block, last, multi);
+
+  /* The write-backs that legalize let stay between the members move below
+   * the new op, in their order. */
+  MlirOperation below = multi;
+  for (MlirOperation op = first->op; !mlirOperationEqual(op, last);) {
+    MlirOperation next = mlirOperationGetNextInBlock(op);
+    if (isOp(op, "bufferization.materialize_in_destination") &&
+        usesMember(op, members, numMembers)) {
+      mlirOperationMoveAfter(op, below);
+      below = op;
+    }
+    op = next;
+  }
 
   r = 0;
   for (intptr_t i = 0; i < numMembers; ++i) {
