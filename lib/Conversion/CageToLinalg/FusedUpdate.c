@@ -44,6 +44,7 @@
 #include "Philox.h"
 
 #include "cage-c/Dialect/Cage.h"
+#include "cage/Dialect/Cage/Transforms/ExpandUpdate.h"
 
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
@@ -456,11 +457,10 @@ static bool buildFused(CageBuilder *b, Fused *f, MlirValue lr, MlirValue step,
   }
   MlirValue numChunks = cageBuildBinary(
       b, "arith.maxui",
-      cageBuildBinary(
-          b, "arith.minui",
-          cageBuildBinary(b, "arith.ceildivui", total,
-                          constantIndex(b, kMinChunkElements)),
-          constantIndex(b, kMaxChunks)),
+      cageBuildBinary(b, "arith.minui",
+                      cageBuildBinary(b, "arith.ceildivui", total,
+                                      constantIndex(b, kMinChunkElements)),
+                      constantIndex(b, kMaxChunks)),
       constantIndex(b, 1));
   f->chunkSize = cageBuildBinary(b, "arith.ceildivui", total, numChunks);
 
@@ -572,31 +572,6 @@ MlirLogicalResult lowerFusedUpdate(MlirOperation op,
   return built ? mlirLogicalResultSuccess() : mlirLogicalResultFailure();
 }
 
-static MlirNamedAttribute namedF32(CageBuilder *b, const char *name,
-                                   float value) {
-  return cageNamedAttribute(
-      b, name,
-      mlirFloatAttrDoubleGet(b->context, mlirF32TypeGet(b->context), value));
-}
-
-/* The attributes of the stand-alone cage.adamw or cage.sgd op. */
-static intptr_t optimizerOpAttributes(CageBuilder *b, MlirAttribute attr,
-                                      MlirNamedAttribute *attrs) {
-  LowerOptimizer o = lowerReadOptimizerAttr(attr);
-  attrs[0] = namedF32(b, "weight_decay", o.weightDecay);
-  if (o.adamw) {
-    attrs[1] = namedF32(b, "beta1", o.beta1);
-    attrs[2] = namedF32(b, "beta2", o.beta2);
-    attrs[3] = namedF32(b, "eps", o.eps);
-  } else {
-    attrs[1] = namedF32(b, "momentum", o.momentum);
-    attrs[2] = namedF32(b, "dampening", o.dampening);
-    attrs[3] = cageNamedAttribute(b, "nesterov",
-                                  mlirBoolAttrGet(b->context, o.nesterov));
-  }
-  return 4;
-}
-
 /* cage.multi_update that lowerCanFuseUpdate rejects (a Hadamard rotation, a
  * 0-d tensor): one cage.update, cage.adamw or cage.sgd per parameter. */
 static MlirLogicalResult splitMultiUpdate(MlirOperation op,
@@ -612,36 +587,39 @@ static MlirLogicalResult splitMultiUpdate(MlirOperation op,
   intptr_t numScalars = 1 + (quantized ? 1 : 0) + (adamw ? 1 : 0);
   intptr_t numOperands = mlirOperationGetNumOperands(op);
   intptr_t numParams = (numOperands - numScalars) / numTensors;
+  MlirValue scalars[3]; /* lr[, λ_t][, t] */
+  for (intptr_t i = 0; i < numScalars; ++i)
+    scalars[i] = mlirOperationGetOperand(op, numOperands - numScalars + i);
+  /* cage.update: its attributes, and w, g, state..., lr, λ_t[, t] without a
+   * seed (the state is f32). */
   const char *names[] = {"quantizer", "optimizer", "coupling", "error"};
   MlirNamedAttribute attrs[5];
-  intptr_t numAttrs = 5;
-  const char *opName = "cage.update";
-  if (quantized) {
-    for (int i = 0; i < 4; ++i)
-      attrs[i] = cageNamedAttribute(&b, names[i], lowerAttribute(op, names[i]));
-    /* w, g, state..., lr, λ_t[, t]; no seed (f32 state) */
-    int32_t segments[] = {1, 1, (int32_t)(numTensors - 2), 1, 1, adamw, 0};
-    attrs[4] = cageNamedAttribute(&b, "operandSegmentSizes",
-                                  mlirDenseI32ArrayGet(b.context, 7, segments));
-  } else {
-    numAttrs = optimizerOpAttributes(&b, optimizer, attrs);
-    opName = adamw ? "cage.adamw" : "cage.sgd";
-  }
+  for (int i = 0; i < 4; ++i)
+    attrs[i] = cageNamedAttribute(&b, names[i], lowerAttribute(op, names[i]));
+  int32_t segments[] = {1, 1, (int32_t)(numTensors - 2), 1, 1, adamw, 0};
+  attrs[4] = cageNamedAttribute(&b, "operandSegmentSizes",
+                                mlirDenseI32ArrayGet(b.context, 7, segments));
+
   MlirValue *results = calloc((size_t)(numParams * numOut), sizeof *results);
   for (intptr_t k = 0; k < numParams; ++k) {
     MlirValue operands[7];
     for (intptr_t i = 0; i < numTensors; ++i)
       operands[i] = mlirOperationGetOperand(op, k * numTensors + i);
-    for (intptr_t i = 0; i < numScalars; ++i)
-      operands[numTensors + i] =
-          mlirOperationGetOperand(op, numOperands - numScalars + i);
-    MlirType type = mlirValueGetType(operands[0]);
-    MlirType types[] = {type, type, type};
-    MlirOperation update =
-        cageBuildOp(&b, opName, numTensors + numScalars, operands, numOut,
-                    types, numAttrs, attrs);
+    MlirOperation step;
+    if (quantized) {
+      for (intptr_t i = 0; i < numScalars; ++i)
+        operands[numTensors + i] = scalars[i];
+      MlirType type = mlirValueGetType(operands[0]);
+      MlirType types[] = {type, type, type};
+      step = cageBuildOp(&b, "cage.update", numTensors + numScalars, operands,
+                         numOut, types, 5, attrs);
+    } else {
+      step = cageBuildOptimizerOp(&b, optimizer, operands[0], operands[1],
+                                  operands + 2, scalars[0],
+                                  adamw ? scalars[1] : nullValue);
+    }
     for (intptr_t i = 0; i < numOut; ++i)
-      results[k * numOut + i] = cageOperationGetResult(update, i);
+      results[k * numOut + i] = cageOperationGetResult(step, i);
   }
   mlirRewriterBaseReplaceOpWithValues(base, op, numParams * numOut, results);
   free(results);

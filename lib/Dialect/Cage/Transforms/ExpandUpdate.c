@@ -115,12 +115,10 @@ static MlirNamedAttribute namedF32(CageBuilder *b, const char *name,
       b, name, mlirFloatAttrDoubleGet(ctx, mlirF32TypeGet(ctx), value));
 }
 
-/* The stand-alone optimizer op (cage.adamw or cage.sgd) of `optimizer` on
- * (w, g, state..., lr[, t]). */
-static MlirOperation buildOptimizer(CageBuilder *b, MlirAttribute optimizer,
-                                    MlirValue w, MlirValue g,
-                                    const MlirValue *state, MlirValue lr,
-                                    MlirValue step) {
+MlirOperation cageBuildOptimizerOp(CageBuilder *b, MlirAttribute optimizer,
+                                   MlirValue w, MlirValue g,
+                                   const MlirValue *state, MlirValue lr,
+                                   MlirValue step) {
   MlirType type = mlirValueGetType(w);
   MlirType types[] = {type, type, type};
   if (cageAttributeIsAAdamW(optimizer)) {
@@ -176,11 +174,11 @@ bool cageExpandUpdate(CageBuilder *b, MlirOperation op, MlirValue *results) {
   MlirValue newW;
   if (coupled) {
     Correction c = {lambda, lambdaIsZero, "arith.addf"};
-    step0 =
-        buildOptimizer(b, optimizer, w, correct(b, g, e, &c), state, lr, step);
+    step0 = cageBuildOptimizerOp(b, optimizer, w, correct(b, g, e, &c), state,
+                                 lr, step);
     newW = cageOperationGetResult(step0, 0);
   } else {
-    step0 = buildOptimizer(b, optimizer, w, g, state, lr, step);
+    step0 = cageBuildOptimizerOp(b, optimizer, w, g, state, lr, step);
     Correction c = {cageBuildBinary(b, "arith.mulf", lr, lambda), lambdaIsZero,
                     "arith.subf"};
     newW = correct(b, cageOperationGetResult(step0, 0), e, &c);

@@ -63,6 +63,16 @@ bool cageUpdateIsExpandable(MlirOperation op);
 bool cageExpandUpdate(struct CageBuilder *b, MlirOperation op,
                       MlirValue *results);
 
+/** The stand-alone optimizer op of the #cage.adamw or #cage.sgd attribute
+ *  `optimizer` (cage.adamw or cage.sgd, its hyper-parameters as the op's
+ *  attributes) on (w, g, state..., lr[, t]): `state` holds m, v (AdamW) or
+ *  b (SGD), `step` is t for AdamW and ignored for SGD. Results: the new w,
+ *  then the new state, of w's type. */
+MlirOperation cageBuildOptimizerOp(struct CageBuilder *b,
+                                   MlirAttribute optimizer, MlirValue w,
+                                   MlirValue g, const MlirValue *state,
+                                   MlirValue lr, MlirValue step);
+
 #ifdef __cplusplus
 }
 #endif
