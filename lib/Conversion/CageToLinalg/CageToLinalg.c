@@ -20,8 +20,6 @@
 #include "mlir-c/Dialect/SCF.h"
 #include "mlir-c/Dialect/Tensor.h"
 
-#include <string.h>
-
 void lowerAddPattern(MlirContext ctx, MlirRewritePatternSet patterns,
                      const char *opName, LowerMatchAndRewrite rewrite) {
   MlirRewritePatternCallbacks callbacks = {NULL, NULL, rewrite};
@@ -30,24 +28,9 @@ void lowerAddPattern(MlirContext ctx, MlirRewritePatternSet patterns,
   mlirRewritePatternSetAdd(patterns, pattern);
 }
 
-bool lowerIsOp(MlirOperation op, const char *name) {
-  return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
-                            mlirStringRefCreateFromCString(name));
-}
-
-MlirAttribute lowerAttribute(MlirOperation op, const char *name) {
-  return mlirOperationGetAttributeByName(op,
-                                         mlirStringRefCreateFromCString(name));
-}
-
-static bool isCageOp(MlirOperation op) {
-  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
-  return name.length > 5 && strncmp(name.data, "cage.", 5) == 0;
-}
-
 /* bf16 state has the fused lowering only (FusedUpdate.c). */
 static bool hasBf16State(MlirOperation op) {
-  if (!lowerIsOp(op, "cage.update"))
+  if (!cageOpIs(op, "cage.update"))
     return false;
   MlirType state = mlirValueGetType(mlirOperationGetOperand(op, 2));
   return mlirTypeIsABF16(mlirShapedTypeGetElementType(state));
@@ -62,10 +45,10 @@ static MlirWalkResult checkLowerable(MlirOperation op, void *userData) {
                   "of rank > 2 with more than one dynamic leading dimension");
     *ok = false;
   }
-  if ((lowerIsOp(op, "cage.quantize") || lowerIsOp(op, "cage.ste") ||
-       lowerIsOp(op, "cage.quant_error") || lowerIsOp(op, "cage.update") ||
-       (lowerIsOp(op, "cage.multi_update") &&
-        !mlirAttributeIsNull(lowerAttribute(op, "quantizer")))) &&
+  if ((cageOpIs(op, "cage.quantize") || cageOpIs(op, "cage.ste") ||
+       cageOpIs(op, "cage.quant_error") || cageOpIs(op, "cage.update") ||
+       (cageOpIs(op, "cage.multi_update") &&
+        !mlirAttributeIsNull(cageOpAttribute(op, "quantizer")))) &&
       !cageCanLowerQuantizerOp(op))
     *ok = false;
   return MlirWalkResultAdvance;
@@ -73,7 +56,7 @@ static MlirWalkResult checkLowerable(MlirOperation op, void *userData) {
 
 static MlirWalkResult checkLowered(MlirOperation op, void *userData) {
   bool *ok = userData;
-  if (isCageOp(op)) {
+  if (cageOpHasPrefix(op, "cage.")) {
     mlirEmitError(mlirOperationGetLocation(op),
                   "cage-lower-to-linalg left this op unlowered");
     *ok = false;

@@ -497,7 +497,7 @@ static bool buildFused(CageBuilder *b, Fused *f, MlirValue lr, MlirValue step,
 /*===--- The ops ----------------------------------------------------------===*/
 
 bool lowerCanFuseUpdate(MlirOperation op) {
-  MlirAttribute quantizer = lowerAttribute(op, "quantizer");
+  MlirAttribute quantizer = cageOpAttribute(op, "quantizer");
   if (!mlirAttributeIsNull(quantizer) &&
       lowerReadQuantizer(quantizer).rotation == CageRotationHadamard)
     return false;
@@ -528,8 +528,8 @@ MlirLogicalResult lowerFusedUpdate(MlirOperation op,
       cageBuilderAtInsertionPoint(base, mlirOperationGetLocation(op));
 
   Fused f = {0};
-  MlirAttribute quantizer = lowerAttribute(op, "quantizer");
-  f.step.optimizer = lowerReadOptimizerAttr(lowerAttribute(op, "optimizer"));
+  MlirAttribute quantizer = cageOpAttribute(op, "quantizer");
+  f.step.optimizer = lowerReadOptimizerAttr(cageOpAttribute(op, "optimizer"));
   f.numState = f.step.optimizer.adamw ? 2 : 1;
   f.quantized = !mlirAttributeIsNull(quantizer);
   intptr_t numTensors = 2 + f.numState;
@@ -540,15 +540,15 @@ MlirLogicalResult lowerFusedUpdate(MlirOperation op,
   intptr_t numScalars =
       1 + (f.quantized ? 1 : 0) + (f.step.optimizer.adamw ? 1 : 0);
   f.numParams =
-      lowerIsOp(op, "cage.update")
+      cageOpIs(op, "cage.update")
           ? 1
           : (mlirOperationGetNumOperands(op) - numScalars) / numTensors;
   intptr_t scalar = f.numParams * numTensors;
   MlirValue lr = mlirOperationGetOperand(op, scalar++);
   if (f.quantized) {
     f.q = lowerReadQuantizer(quantizer);
-    f.error = cageErrorModeAttrGetValue(lowerAttribute(op, "error"));
-    f.coupled = cageCouplingAttrGetValue(lowerAttribute(op, "coupling")) ==
+    f.error = cageErrorModeAttrGetValue(cageOpAttribute(op, "error"));
+    f.coupled = cageCouplingAttrGetValue(cageOpAttribute(op, "coupling")) ==
                 CageCouplingCoupled;
     f.lambda = mlirOperationGetOperand(op, scalar++);
   }
@@ -580,10 +580,10 @@ static MlirLogicalResult splitMultiUpdate(MlirOperation op,
   mlirRewriterBaseSetInsertionPointBefore(base, op);
   CageBuilder b =
       cageBuilderAtInsertionPoint(base, mlirOperationGetLocation(op));
-  MlirAttribute optimizer = lowerAttribute(op, "optimizer");
+  MlirAttribute optimizer = cageOpAttribute(op, "optimizer");
   bool adamw = cageAttributeIsAAdamW(optimizer);
   intptr_t numTensors = adamw ? 4 : 3, numOut = numTensors - 1;
-  bool quantized = !mlirAttributeIsNull(lowerAttribute(op, "quantizer"));
+  bool quantized = !mlirAttributeIsNull(cageOpAttribute(op, "quantizer"));
   intptr_t numScalars = 1 + (quantized ? 1 : 0) + (adamw ? 1 : 0);
   intptr_t numOperands = mlirOperationGetNumOperands(op);
   intptr_t numParams = (numOperands - numScalars) / numTensors;
@@ -595,7 +595,7 @@ static MlirLogicalResult splitMultiUpdate(MlirOperation op,
   const char *names[] = {"quantizer", "optimizer", "coupling", "error"};
   MlirNamedAttribute attrs[5];
   for (int i = 0; i < 4; ++i)
-    attrs[i] = cageNamedAttribute(&b, names[i], lowerAttribute(op, names[i]));
+    attrs[i] = cageNamedAttribute(&b, names[i], cageOpAttribute(op, names[i]));
   int32_t segments[] = {1, 1, (int32_t)(numTensors - 2), 1, 1, adamw, 0};
   attrs[4] = cageNamedAttribute(&b, "operandSegmentSizes",
                                 mlirDenseI32ArrayGet(b.context, 7, segments));

@@ -29,7 +29,7 @@
 
 /* An f32 attribute of the op; every one has a default, so it is present. */
 static float f32Attr(MlirOperation op, const char *name) {
-  return (float)mlirFloatAttrGetValueDouble(lowerAttribute(op, name));
+  return (float)mlirFloatAttrGetValueDouble(cageOpAttribute(op, name));
 }
 
 static MlirValue operand(MlirOperation op, intptr_t i) {
@@ -84,7 +84,7 @@ static MlirLogicalResult lowerLambdaSchedule(MlirRewritePattern pattern,
   MlirValue r =
       cageBuildSelect(&b, cageBuildCmpF(&b, "olt", ratio, one), ratio, one);
   MlirValue active = lambda;
-  if (cageScheduleKindAttrGetValue(lowerAttribute(op, "kind")) ==
+  if (cageScheduleKindAttrGetValue(cageOpAttribute(op, "kind")) ==
       CageScheduleKindLinearRamp)
     active = cageBuildBinary(
         &b, "arith.divf",
@@ -116,7 +116,7 @@ LowerOptimizer lowerReadOptimizerAttr(MlirAttribute attr) {
 
 /* cage.adamw and cage.sgd carry the parameters as attributes of their own. */
 static LowerOptimizer readOptimizerOp(MlirOperation op) {
-  LowerOptimizer o = {.adamw = lowerIsOp(op, "cage.adamw"),
+  LowerOptimizer o = {.adamw = cageOpIs(op, "cage.adamw"),
                       .weightDecay = f32Attr(op, "weight_decay")};
   if (o.adamw) {
     o.beta1 = f32Attr(op, "beta1");
@@ -125,7 +125,7 @@ static LowerOptimizer readOptimizerOp(MlirOperation op) {
   } else {
     o.momentum = f32Attr(op, "momentum");
     o.dampening = f32Attr(op, "dampening");
-    o.nesterov = mlirBoolAttrGetValue(lowerAttribute(op, "nesterov"));
+    o.nesterov = mlirBoolAttrGetValue(cageOpAttribute(op, "nesterov"));
   }
   return o;
 }

@@ -12,6 +12,8 @@
 #ifndef CAGE_CONVERSION_CAGETOLINALG_PATTERNS_H
 #define CAGE_CONVERSION_CAGETOLINALG_PATTERNS_H
 
+#include "IR/Ops.h"
+
 #include "mlir-c/IR.h"
 #include "mlir-c/Rewrite.h"
 
@@ -42,11 +44,5 @@ typedef MlirLogicalResult (*LowerMatchAndRewrite)(MlirRewritePattern,
 /** Adds to `patterns` the pattern `rewrite` of ops named `opName`. */
 void lowerAddPattern(MlirContext ctx, MlirRewritePatternSet patterns,
                      const char *opName, LowerMatchAndRewrite rewrite);
-
-/** Whether `op` is named `name`. */
-bool lowerIsOp(MlirOperation op, const char *name);
-
-/** The attribute `name` of `op`, null if it has none. */
-MlirAttribute lowerAttribute(MlirOperation op, const char *name);
 
 #endif /* CAGE_CONVERSION_CAGETOLINALG_PATTERNS_H */

@@ -532,7 +532,7 @@ static void buildSte(CageBuilder *b, const LowerQuantizer *q,
 /*===--- Patterns ---------------------------------------------------------===*/
 
 static LowerQuantizer quantizerOf(MlirOperation op) {
-  return lowerReadQuantizer(lowerAttribute(op, "quantizer"));
+  return lowerReadQuantizer(cageOpAttribute(op, "quantizer"));
 }
 
 static const char *whyNotLowerable(MlirOperation op, char *reason, size_t size);
@@ -559,7 +559,7 @@ static void lowerQuantizeOp(CageBuilder *b, MlirOperation op,
 static void lowerSteOp(CageBuilder *b, MlirOperation op, MlirValue *results) {
   LowerQuantizer q = quantizerOf(op);
   CageEstimator estimator =
-      cageEstimatorAttrGetValue(lowerAttribute(op, "estimator"));
+      cageEstimatorAttrGetValue(cageOpAttribute(op, "estimator"));
   MlirValue dy = mlirOperationGetOperand(op, 0);
   MlirValue x = mlirOperationGetOperand(op, 1);
   MlirValue scale = mlirOperationGetNumOperands(op) > 2
@@ -571,7 +571,7 @@ static void lowerSteOp(CageBuilder *b, MlirOperation op, MlirValue *results) {
 static void lowerQuantErrorOp(CageBuilder *b, MlirOperation op,
                               MlirValue *results) {
   LowerQuantizer q = quantizerOf(op);
-  MlirAttribute error = lowerAttribute(op, "error");
+  MlirAttribute error = cageOpAttribute(op, "error");
   CageErrorMode mode =
       !mlirAttributeIsNull(error) && cageAttributeIsAErrorMode(error)
           ? cageErrorModeAttrGetValue(error)
@@ -650,11 +650,11 @@ void cagePopulateQuantizerLoweringPatterns(MlirContext ctx,
  * that the loop-map texts have room for. Returns null, or why not. */
 static const char *whyNotLowerable(MlirOperation op, char *reason,
                                    size_t size) {
-  MlirAttribute quantizer = lowerAttribute(op, "quantizer");
+  MlirAttribute quantizer = cageOpAttribute(op, "quantizer");
   if (mlirAttributeIsNull(quantizer) || !cageAttributeIsAQuantizer(quantizer))
     return "an op without a #cage.quantizer attribute";
-  MlirAttribute estimator = lowerAttribute(op, "estimator");
-  if (lowerIsOp(op, "cage.ste") &&
+  MlirAttribute estimator = cageOpAttribute(op, "estimator");
+  if (cageOpIs(op, "cage.ste") &&
       (mlirAttributeIsNull(estimator) || !cageAttributeIsAEstimator(estimator)))
     return "a cage.ste without an estimator";
   if (mlirOperationGetNumOperands(op) < 1)

@@ -17,8 +17,8 @@
 #include "cage/Dialect/Cage/Transforms/ExpandUpdate.h"
 #include "cage/Dialect/Cage/Transforms/Passes.h"
 
-/* lib/IR is not on this library's include path. */
 #include "IR/Builder.h"
+#include "IR/Ops.h"
 
 #include "cage-c/Dialect/Cage.h"
 
@@ -32,16 +32,6 @@
 
 /*===--- Reading the update -----------------------------------------------===*/
 
-static MlirAttribute attribute(MlirOperation op, const char *name) {
-  return mlirOperationGetAttributeByName(op,
-                                         mlirStringRefCreateFromCString(name));
-}
-
-static bool isOp(MlirOperation op, const char *name) {
-  return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
-                            mlirStringRefCreateFromCString(name));
-}
-
 static bool isF32Tensor(MlirValue value) {
   MlirType type = mlirValueGetType(value);
   return mlirTypeIsARankedTensor(type) &&
@@ -49,12 +39,12 @@ static bool isF32Tensor(MlirValue value) {
 }
 
 bool cageUpdateIsExpandable(MlirOperation op) {
-  if (mlirOperationIsNull(op) || !isOp(op, "cage.update"))
+  if (mlirOperationIsNull(op) || !cageOpIs(op, "cage.update"))
     return false;
-  MlirAttribute optimizer = attribute(op, "optimizer");
-  MlirAttribute quantizer = attribute(op, "quantizer");
-  MlirAttribute coupling = attribute(op, "coupling");
-  MlirAttribute error = attribute(op, "error");
+  MlirAttribute optimizer = cageOpAttribute(op, "optimizer");
+  MlirAttribute quantizer = cageOpAttribute(op, "quantizer");
+  MlirAttribute coupling = cageOpAttribute(op, "coupling");
+  MlirAttribute error = cageOpAttribute(op, "error");
   if (mlirAttributeIsNull(optimizer) || mlirAttributeIsNull(quantizer) ||
       !cageAttributeIsACoupling(coupling) || !cageAttributeIsAErrorMode(error))
     return false;
@@ -147,7 +137,7 @@ MlirOperation cageBuildOptimizerOp(CageBuilder *b, MlirAttribute optimizer,
 bool cageExpandUpdate(CageBuilder *b, MlirOperation op, MlirValue *results) {
   if (!cageUpdateIsExpandable(op))
     return false;
-  MlirAttribute optimizer = attribute(op, "optimizer");
+  MlirAttribute optimizer = cageOpAttribute(op, "optimizer");
   bool adamw = cageAttributeIsAAdamW(optimizer);
   intptr_t numState = adamw ? 2 : 1;
   MlirValue w = mlirOperationGetOperand(op, 0);
@@ -161,14 +151,14 @@ bool cageExpandUpdate(CageBuilder *b, MlirOperation op, MlirValue *results) {
 
   MlirType type = mlirValueGetType(w);
   MlirNamedAttribute errorAttrs[] = {
-      cageNamedAttribute(b, "quantizer", attribute(op, "quantizer")),
-      cageNamedAttribute(b, "error", attribute(op, "error"))};
+      cageNamedAttribute(b, "quantizer", cageOpAttribute(op, "quantizer")),
+      cageNamedAttribute(b, "error", cageOpAttribute(op, "error"))};
   MlirValue e = cageOperationGetResult(
       cageBuildOp(b, "cage.quant_error", 1, &w, 1, &type, 2, errorAttrs), 0);
   MlirValue lambdaIsZero =
       cageBuildCmpF(b, "oeq", lambda, cageBuildConstantF32(b, 0.0f));
 
-  bool coupled = cageCouplingAttrGetValue(attribute(op, "coupling")) ==
+  bool coupled = cageCouplingAttrGetValue(cageOpAttribute(op, "coupling")) ==
                  CageCouplingCoupled;
   MlirOperation step0;
   MlirValue newW;
@@ -202,7 +192,7 @@ typedef struct UpdateList {
 
 static MlirWalkResult collect(MlirOperation op, void *userData) {
   UpdateList *list = userData;
-  if (!isOp(op, "cage.update"))
+  if (!cageOpIs(op, "cage.update"))
     return MlirWalkResultAdvance;
   if (list->size == list->capacity) {
     intptr_t capacity = list->capacity ? 2 * list->capacity : 16;

@@ -39,8 +39,8 @@
 
 #include "cage/Dialect/Cage/Transforms/Passes.h"
 
-/* lib/IR is not on this library's include path. */
 #include "IR/Builder.h"
+#include "IR/Ops.h"
 
 #include "cage-c/Dialect/Cage.h"
 
@@ -58,27 +58,6 @@
 
 static MlirStringRef str(const char *s) {
   return mlirStringRefCreateFromCString(s);
-}
-
-static bool isOp(MlirOperation op, const char *name) {
-  return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
-                            str(name));
-}
-
-static bool hasPrefix(MlirOperation op, const char *prefix) {
-  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
-  size_t n = strlen(prefix);
-  return name.length >= n && strncmp(name.data, prefix, n) == 0;
-}
-
-static MlirAttribute attribute(MlirOperation op, const char *name) {
-  return mlirOperationGetAttributeByName(op, str(name));
-}
-
-static MlirOperation definingOp(MlirValue value) {
-  if (mlirValueIsAOpResult(value))
-    return mlirOpResultGetOwner(value);
-  return (MlirOperation){NULL};
 }
 
 static bool isShaped(MlirValue value) {
@@ -247,7 +226,7 @@ static int eval(Matcher *m, MlirValue value, int depth);
 
 /* The float constant of an arith.constant: a float or a float splat. */
 static bool floatConstant(MlirOperation op, double *result, MlirType *type) {
-  MlirAttribute attr = attribute(op, "value");
+  MlirAttribute attr = cageOpAttribute(op, "value");
   if (mlirAttributeIsNull(attr))
     return false;
   if (mlirAttributeIsADenseElements(attr)) {
@@ -300,7 +279,7 @@ static Access operandAccess(MlirOperation op, intptr_t i) {
   MlirValue operand = mlirOperationGetOperand(op, i);
   if (!isShaped(operand))
     return kAccessElement;
-  MlirAttribute maps = attribute(op, "indexing_maps");
+  MlirAttribute maps = cageOpAttribute(op, "indexing_maps");
   if (mlirAttributeIsNull(maps))
     return kAccessIdentity;
   if (!mlirAttributeIsAArray(maps) || i >= mlirArrayAttrGetNumElements(maps))
@@ -314,7 +293,7 @@ static bool isElementwiseLinalgName(MlirOperation op) {
       "linalg.select",  "linalg.elementwise", "linalg.map",
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
-    if (isOp(op, names[i]))
+    if (cageOpIs(op, names[i]))
       return true;
   return false;
 }
@@ -340,9 +319,9 @@ static bool isElementwiseLinalg(Matcher *m, MlirOperation op) {
   intptr_t numInputs = numOperands - numResults;
   intptr_t numArgs = mlirBlockGetNumArguments(body);
   if (numArgs != numOperands &&
-      !(isOp(op, "linalg.map") && numArgs == numInputs))
+      !(cageOpIs(op, "linalg.map") && numArgs == numInputs))
     return false;
-  MlirAttribute iterators = attribute(op, "iterator_types");
+  MlirAttribute iterators = cageOpAttribute(op, "iterator_types");
   if (!mlirAttributeIsNull(iterators)) {
     if (!mlirAttributeIsAArray(iterators))
       return false;
@@ -361,8 +340,8 @@ static bool isElementwiseLinalg(Matcher *m, MlirOperation op) {
   }
   for (MlirOperation inner = mlirBlockGetFirstOperation(body);
        !mlirOperationIsNull(inner); inner = mlirOperationGetNextInBlock(inner))
-    if (!hasPrefix(inner, "arith.") && !hasPrefix(inner, "math.") &&
-        !isOp(inner, "linalg.yield") && !isOp(inner, "linalg.index"))
+    if (!cageOpHasPrefix(inner, "arith.") && !cageOpHasPrefix(inner, "math.") &&
+        !cageOpIs(inner, "linalg.yield") && !cageOpIs(inner, "linalg.index"))
       return false;
   return true;
 }
@@ -374,7 +353,7 @@ static int evalLinalg(Matcher *m, MlirOperation op, intptr_t index, int depth) {
     return other(m);
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
   MlirOperation yield = mlirBlockGetTerminator(body);
-  if (mlirOperationIsNull(yield) || !isOp(yield, "linalg.yield") ||
+  if (mlirOperationIsNull(yield) || !cageOpIs(yield, "linalg.yield") ||
       mlirOperationGetNumOperands(yield) != mlirOperationGetNumResults(op))
     return other(m);
   m->scopes[m->numScopes++] = (Scope){op, body};
@@ -425,11 +404,11 @@ static int eval(Matcher *m, MlirValue value, int depth) {
     return other(m);
   if (mlirValueIsABlockArgument(value))
     return evalBlockArgument(m, value, depth);
-  MlirOperation op = definingOp(value);
+  MlirOperation op = cageDefiningOp(value);
   bool inBody = inScope(m, op);
   intptr_t numOperands = mlirOperationGetNumOperands(op);
 
-  if (isOp(op, "arith.constant")) {
+  if (cageOpIs(op, "arith.constant")) {
     double c;
     MlirType type;
     if (!floatConstant(op, &c, &type))
@@ -440,21 +419,21 @@ static int eval(Matcher *m, MlirValue value, int depth) {
     record(m, op, true);
     return n;
   }
-  if (isOp(op, "arith.mulf") && numOperands == 2)
+  if (cageOpIs(op, "arith.mulf") && numOperands == 2)
     return binary(m, kMul, op, depth);
-  if (isOp(op, "arith.addf") && numOperands == 2)
+  if (cageOpIs(op, "arith.addf") && numOperands == 2)
     return binary(m, kAdd, op, depth);
-  if (isOp(op, "arith.subf") && numOperands == 2)
+  if (cageOpIs(op, "arith.subf") && numOperands == 2)
     return binary(m, kSub, op, depth);
-  if (isOp(op, "arith.cmpf") && numOperands == 2) {
-    MlirAttribute predicate = attribute(op, "predicate");
+  if (cageOpIs(op, "arith.cmpf") && numOperands == 2) {
+    MlirAttribute predicate = cageOpAttribute(op, "predicate");
     if (!mlirAttributeIsAInteger(predicate))
       return other(m);
     int n = binary(m, kCmp, op, depth);
     m->nodes[n].predicate = mlirIntegerAttrGetValueInt(predicate);
     return n;
   }
-  if (isOp(op, "arith.select") && numOperands == 3) {
+  if (cageOpIs(op, "arith.select") && numOperands == 3) {
     int c = eval(m, mlirOperationGetOperand(op, 0), depth + 1);
     int t = eval(m, mlirOperationGetOperand(op, 1), depth + 1);
     int f = eval(m, mlirOperationGetOperand(op, 2), depth + 1);
@@ -471,17 +450,17 @@ static int eval(Matcher *m, MlirValue value, int depth) {
     return other(m);
 
   /* Broadcasts of a scalar. */
-  if ((isOp(op, "tensor.splat") && numOperands >= 1) ||
-      (isOp(op, "linalg.fill") && numOperands == 2 &&
+  if ((cageOpIs(op, "tensor.splat") && numOperands >= 1) ||
+      (cageOpIs(op, "linalg.fill") && numOperands == 2 &&
        !isShaped(mlirOperationGetOperand(op, 0))) ||
-      (isOp(op, "tensor.from_elements") && numOperands == 1)) {
+      (cageOpIs(op, "tensor.from_elements") && numOperands == 1)) {
     int n = eval(m, mlirOperationGetOperand(op, 0), depth + 1);
     if (!m->nodes[n].uniform)
       return other(m);
     record(m, op, true);
     return n;
   }
-  if (isOp(op, "linalg.broadcast") && numOperands == 2 &&
+  if (cageOpIs(op, "linalg.broadcast") && numOperands == 2 &&
       mlirOperationGetNumResults(op) == 1) {
     MlirValue input = mlirOperationGetOperand(op, 0);
     MlirType type = mlirValueGetType(input);
@@ -579,7 +558,8 @@ static bool isErrorOf(Matcher *m, int n, Step *step) {
   if (e->kind != kLeaf || !mlirValueIsAOpResult(e->value))
     return false;
   MlirOperation op = mlirOpResultGetOwner(e->value);
-  if (!isOp(op, "cage.quant_error") || mlirOperationGetNumOperands(op) != 1 ||
+  if (!cageOpIs(op, "cage.quant_error") ||
+      mlirOperationGetNumOperands(op) != 1 ||
       !mlirValueEqual(mlirOperationGetOperand(op, 0), step->w))
     return false;
   step->quantError = op;
@@ -691,8 +671,8 @@ static bool matchDecoupled(Matcher *m, Step *step, MlirValue root) {
  * it reads w's shape, and is pointed at w when the step is rewritten. */
 static bool isDimOfStep(const Step *step, MlirOpOperand use) {
   MlirOperation user = mlirOpOperandGetOwner(use);
-  return isOp(user, "tensor.dim") && mlirOpOperandGetOperandNumber(use) == 0 &&
-         dominates(step->w, user);
+  return cageOpIs(user, "tensor.dim") &&
+         mlirOpOperandGetOperandNumber(use) == 0 && dominates(step->w, user);
 }
 
 /* Whether every use of `value` is by an op of the step or reads its shape. */
@@ -775,7 +755,7 @@ static MlirValue placeLambda(Matcher *m, const Step *step, MlirOperation at,
     operands[0] = l->value;
     if (rank > 0) {
       MlirValue zero = cageBuildConstantIndex(b, 0);
-      made[(*numMade)++] = definingOp(zero);
+      made[(*numMade)++] = cageDefiningOp(zero);
       for (intptr_t i = 0; i < rank; ++i)
         operands[1 + i] = zero;
     }
@@ -785,14 +765,14 @@ static MlirValue placeLambda(Matcher *m, const Step *step, MlirOperation at,
         0);
   }
   if (!mlirValueIsNull(result))
-    made[(*numMade)++] = definingOp(result);
+    made[(*numMade)++] = cageDefiningOp(result);
   return result;
 }
 
 /*===--- Building the update ----------------------------------------------===*/
 
 static float f32Attr(MlirOperation op, const char *name) {
-  return (float)mlirFloatAttrGetValueDouble(attribute(op, name));
+  return (float)mlirFloatAttrGetValueDouble(cageOpAttribute(op, name));
 }
 
 /* #cage.adamw<...> or #cage.sgd<...> with the optimizer op's parameters. */
@@ -802,7 +782,7 @@ static MlirAttribute optimizerAttr(MlirContext ctx, const Step *step) {
     return cageAdamWAttrGet(ctx, f32Attr(op, "beta1"), f32Attr(op, "beta2"),
                             f32Attr(op, "eps"), f32Attr(op, "weight_decay"));
   return cageSGDAttrGet(ctx, f32Attr(op, "momentum"), f32Attr(op, "dampening"),
-                        mlirBoolAttrGetValue(attribute(op, "nesterov")),
+                        mlirBoolAttrGetValue(cageOpAttribute(op, "nesterov")),
                         f32Attr(op, "weight_decay"));
 }
 
@@ -853,8 +833,8 @@ static MlirOperation buildUpdate(const Step *step, MlirValue lambda) {
   int32_t segments[] = {1, 1, (int32_t)numState, 1, 1, step->adamw ? 1 : 0, 0};
 
   MlirAttribute optimizer = optimizerAttr(ctx, step);
-  MlirAttribute quantizer = attribute(step->quantError, "quantizer");
-  MlirAttribute error = attribute(step->quantError, "error");
+  MlirAttribute quantizer = cageOpAttribute(step->quantError, "quantizer");
+  MlirAttribute error = cageOpAttribute(step->quantError, "error");
   if (mlirAttributeIsNull(optimizer) || mlirAttributeIsNull(quantizer) ||
       mlirAttributeIsNull(error))
     return (MlirOperation){NULL};
@@ -890,7 +870,7 @@ static MlirLocation stepLocation(const Step *step) {
   intptr_t n = 0;
   locs[n++] = mlirOperationGetLocation(step->quantError);
   locs[n++] = mlirOperationGetLocation(step->optimizer);
-  MlirOperation root = definingOp(step->root);
+  MlirOperation root = cageDefiningOp(step->root);
   if (!step->coupled && !mlirOperationIsNull(root))
     locs[n++] = mlirOperationGetLocation(root);
   MlirContext ctx = mlirOperationGetContext(step->optimizer);
@@ -926,8 +906,8 @@ static bool isDead(MlirOperation op) {
 /* What an erased op leaves dead besides the step: the inits of linalg ops,
  * their sizes, constants. */
 static bool isCheapLeftover(MlirOperation op) {
-  return isOp(op, "tensor.empty") || isOp(op, "tensor.dim") ||
-         isOp(op, "arith.constant");
+  return cageOpIs(op, "tensor.empty") || cageOpIs(op, "tensor.dim") ||
+         cageOpIs(op, "arith.constant");
 }
 
 /* Erases the ops of `list` that have become dead, and the cheap ops that
@@ -942,7 +922,7 @@ static void eraseDead(MlirRewriterBase rewriter, EraseList *list) {
         continue;
       MlirOperation op = list->ops[i];
       for (intptr_t k = 0; k < mlirOperationGetNumOperands(op); ++k) {
-        MlirOperation def = definingOp(mlirOperationGetOperand(op, k));
+        MlirOperation def = cageDefiningOp(mlirOperationGetOperand(op, k));
         if (!mlirOperationIsNull(def) && isCheapLeftover(def))
           addToErase(list, def);
       }
@@ -1015,7 +995,7 @@ static bool rewriteStep(FuseState *s, Step *step) {
   if (!canPlaceLambda(m, step, at)) {
     if (step->coupled)
       return false;
-    at = definingOp(step->root);
+    at = cageDefiningOp(step->root);
     if (!canPlaceLambda(m, step, at))
       return false;
     for (intptr_t r = 1; r < mlirOperationGetNumResults(step->optimizer); ++r)
@@ -1111,7 +1091,7 @@ typedef struct OpList {
 } OpList;
 
 static MlirWalkResult collect(MlirOperation op, void *userData) {
-  if (!isOp(op, "cage.adamw") && !isOp(op, "cage.sgd"))
+  if (!cageOpIs(op, "cage.adamw") && !cageOpIs(op, "cage.sgd"))
     return MlirWalkResultAdvance;
   OpList *list = userData;
   if (list->size == list->capacity) {
@@ -1143,7 +1123,7 @@ static void run(MlirOperation func, const CagePassOptionValue *options,
                      options[kIgnoreSignedZeros].b};
   for (intptr_t i = 0; i < optimizers.size; ++i) {
     MlirOperation op = optimizers.ops[i];
-    bool adamw = isOp(op, "cage.adamw");
+    bool adamw = cageOpIs(op, "cage.adamw");
     /* The operand counts the ops verify, read defensively. */
     if (mlirOperationGetNumOperands(op) != (adamw ? 6 : 4) ||
         mlirOperationGetNumResults(op) != (adamw ? 3 : 2))

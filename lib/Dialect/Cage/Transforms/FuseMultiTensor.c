@@ -12,6 +12,8 @@
 
 #include "cage/Dialect/Cage/Transforms/Passes.h"
 
+#include "IR/Ops.h"
+
 #include "cage-c/Dialect/Cage.h"
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
@@ -21,15 +23,6 @@
 
 static MlirStringRef str(const char *s) {
   return mlirStringRefCreateFromCString(s);
-}
-
-static bool isOp(MlirOperation op, const char *name) {
-  return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
-                            str(name));
-}
-
-static MlirAttribute attrOf(MlirOperation op, const char *name) {
-  return mlirOperationGetAttributeByName(op, str(name));
 }
 
 /*===--- Candidates -------------------------------------------------------===*/
@@ -92,7 +85,7 @@ static bool onlyAttributes(MlirOperation op, const char *const *names,
 
 /* An f32 attribute `name` of `op`, as a float. */
 static bool f32Attr(MlirOperation op, const char *name, float *value) {
-  MlirAttribute attr = attrOf(op, name);
+  MlirAttribute attr = cageOpAttribute(op, name);
   if (mlirAttributeIsNull(attr) || !mlirAttributeIsAFloat(attr) ||
       !mlirTypeIsAF32(mlirAttributeGetType(attr)))
     return false;
@@ -108,14 +101,14 @@ static bool updateCandidate(MlirOperation op, Candidate *c) {
                                       "error", "operandSegmentSizes"};
   if (!onlyAttributes(op, names, sizeof names / sizeof names[0]))
     return false;
-  MlirAttribute optimizer = attrOf(op, "optimizer");
+  MlirAttribute optimizer = cageOpAttribute(op, "optimizer");
   bool adamw = cageAttributeIsAAdamW(optimizer);
   if (!adamw && !cageAttributeIsASGD(optimizer))
     return false;
   intptr_t numState = adamw ? 2 : 1;
   int32_t expected[] = {1, 1, (int32_t)numState, 1, 1, adamw ? 1 : 0, 0};
   enum { kNumSegments = sizeof expected / sizeof expected[0] };
-  MlirAttribute segments = attrOf(op, "operandSegmentSizes");
+  MlirAttribute segments = cageOpAttribute(op, "operandSegmentSizes");
   if (mlirAttributeIsNull(segments) ||
       !mlirAttributeIsADenseI32Array(segments) ||
       mlirDenseArrayGetNumElements(segments) != kNumSegments)
@@ -131,9 +124,9 @@ static bool updateCandidate(MlirOperation op, Candidate *c) {
   MlirContext ctx = mlirOperationGetContext(op);
   c->isUpdate = true;
   c->optimizer = optimizer;
-  c->quantizer = attrOf(op, "quantizer");
-  c->coupling = attrOf(op, "coupling");
-  c->error = attrOf(op, "error");
+  c->quantizer = cageOpAttribute(op, "quantizer");
+  c->coupling = cageOpAttribute(op, "coupling");
+  c->error = cageOpAttribute(op, "error");
   if (!cageAttributeIsAQuantizer(c->quantizer) ||
       !cageAttributeIsACoupling(c->coupling) ||
       !cageAttributeIsAErrorMode(c->error))
@@ -176,7 +169,7 @@ static bool sgdCandidate(MlirOperation op, Candidate *c) {
   static const char *const names[] = {"momentum", "dampening", "nesterov",
                                       "weight_decay"};
   float momentum, dampening, weightDecay;
-  MlirAttribute nesterov = attrOf(op, "nesterov");
+  MlirAttribute nesterov = cageOpAttribute(op, "nesterov");
   if (!onlyAttributes(op, names, sizeof names / sizeof names[0]) ||
       mlirOperationGetNumOperands(op) != 4 ||
       mlirOperationGetNumResults(op) != 2 || !tensorsAreUniformF32(op, 3) ||
@@ -199,11 +192,11 @@ static bool sgdCandidate(MlirOperation op, Candidate *c) {
 static bool makeCandidate(MlirOperation op, Candidate *c) {
   memset(c, 0, sizeof *c);
   c->op = op;
-  if (isOp(op, "cage.update"))
+  if (cageOpIs(op, "cage.update"))
     return updateCandidate(op, c);
-  if (isOp(op, "cage.adamw"))
+  if (cageOpIs(op, "cage.adamw"))
     return adamwCandidate(op, c);
-  if (isOp(op, "cage.sgd"))
+  if (cageOpIs(op, "cage.sgd"))
     return sgdCandidate(op, c);
   return false;
 }
@@ -236,11 +229,9 @@ static MlirOperation ancestorIn(MlirBlock block, MlirOperation op) {
 
 /* Ops that touch no memory, which a write-back may move across. */
 static bool touchesNoMemory(MlirOperation op) {
-  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
   static const char *const prefixes[] = {"arith.", "math.", "tensor.", "cage."};
   for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; ++i)
-    if (name.length > strlen(prefixes[i]) &&
-        strncmp(name.data, prefixes[i], strlen(prefixes[i])) == 0)
+    if (cageOpHasPrefix(op, prefixes[i]))
       return true;
   return false;
 }
@@ -253,16 +244,16 @@ static bool touchesNoMemory(MlirOperation op) {
  * (docs/Tools.md) writes each parameter back right after its update; the
  * group then still fuses. */
 static bool isMovableWriteBack(MlirOperation user, MlirOperation position) {
-  if (!isOp(user, "bufferization.materialize_in_destination") ||
+  if (!cageOpIs(user, "bufferization.materialize_in_destination") ||
       mlirOperationGetNumResults(user) != 0)
     return false;
   MlirValue dest = mlirOperationGetOperand(user, 1);
   for (MlirOperation op = mlirOperationGetNextInBlock(user);
        !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
-    bool buffered = isOp(op, "bufferization.to_tensor") ||
-                    isOp(op, "bufferization.materialize_in_destination");
+    bool buffered = cageOpIs(op, "bufferization.to_tensor") ||
+                    cageOpIs(op, "bufferization.materialize_in_destination");
     if (buffered) {
-      intptr_t memref = isOp(op, "bufferization.to_tensor") ? 0 : 1;
+      intptr_t memref = cageOpIs(op, "bufferization.to_tensor") ? 0 : 1;
       if (mlirOperationGetNumOperands(op) <= memref ||
           mlirValueEqual(mlirOperationGetOperand(op, memref), dest))
         return false;
@@ -408,7 +399,7 @@ static void fuse(Candidate *const *members, intptr_t numMembers,
   MlirOperation below = multi;
   for (MlirOperation op = first->op; !mlirOperationEqual(op, last);) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
-    if (isOp(op, "bufferization.materialize_in_destination") &&
+    if (cageOpIs(op, "bufferization.materialize_in_destination") &&
         usesMember(op, members, numMembers)) {
       mlirOperationMoveAfter(op, below);
       below = op;

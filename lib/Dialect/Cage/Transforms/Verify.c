@@ -9,6 +9,8 @@
 
 #include "cage/Dialect/Cage/Transforms/Passes.h"
 
+#include "IR/Ops.h"
+
 #include "cage-c/Dialect/Cage.h"
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/Diagnostics.h"
@@ -20,22 +22,11 @@ typedef struct VerifyState {
   bool failed;
 } VerifyState;
 
-static bool isOp(MlirOperation op, const char *name) {
-  MlirStringRef opName = mlirIdentifierStr(mlirOperationGetName(op));
-  return mlirStringRefEqual(opName, mlirStringRefCreateFromCString(name));
-}
-
 /* The op that defines `value`, or a null operation for block arguments. */
-static MlirOperation definingOp(MlirValue value) {
-  if (mlirValueIsAOpResult(value))
-    return mlirOpResultGetOwner(value);
-  return (MlirOperation){NULL};
-}
-
 /* The value of an arith.constant of float type. */
 static bool constantFloat(MlirValue value, float *result) {
-  MlirOperation def = definingOp(value);
-  if (mlirOperationIsNull(def) || !isOp(def, "arith.constant"))
+  MlirOperation def = cageDefiningOp(value);
+  if (mlirOperationIsNull(def) || !cageOpIs(def, "arith.constant"))
     return false;
   MlirAttribute attr = mlirOperationGetAttributeByName(
       def, mlirStringRefCreateFromCString("value"));
@@ -47,8 +38,8 @@ static bool constantFloat(MlirValue value, float *result) {
 
 /* The value of an arith.constant of integer type. */
 static bool constantInt(MlirValue value, int64_t *result) {
-  MlirOperation def = definingOp(value);
-  if (mlirOperationIsNull(def) || !isOp(def, "arith.constant"))
+  MlirOperation def = cageDefiningOp(value);
+  if (mlirOperationIsNull(def) || !cageOpIs(def, "arith.constant"))
     return false;
   MlirAttribute attr = mlirOperationGetAttributeByName(
       def, mlirStringRefCreateFromCString("value"));
@@ -58,20 +49,15 @@ static bool constantInt(MlirValue value, int64_t *result) {
   return true;
 }
 
-static MlirAttribute attrOf(MlirOperation op, const char *name) {
-  return mlirOperationGetAttributeByName(op,
-                                         mlirStringRefCreateFromCString(name));
-}
-
 /* The largest λ_t that `lambda` takes, when it is known: a constant, or the
  * λ of a cage.lambda_schedule (both kinds reach λ once t ≥ T). */
 static bool largestLambda(MlirValue lambda, float *result) {
   if (constantFloat(lambda, result))
     return true;
-  MlirOperation def = definingOp(lambda);
-  if (mlirOperationIsNull(def) || !isOp(def, "cage.lambda_schedule"))
+  MlirOperation def = cageDefiningOp(lambda);
+  if (mlirOperationIsNull(def) || !cageOpIs(def, "cage.lambda_schedule"))
     return false;
-  MlirAttribute attr = attrOf(def, "lambda");
+  MlirAttribute attr = cageOpAttribute(def, "lambda");
   if (!mlirAttributeIsAFloat(attr))
     return false;
   *result = (float)mlirFloatAttrGetValueDouble(attr);
@@ -103,10 +89,10 @@ static void checkStep(VerifyState *state, MlirOperation op, MlirValue step) {
  * cage.multi_update ((w, g, state...) per parameter, lr[, lambda][, step]). */
 static void checkUpdate(VerifyState *state, MlirOperation op) {
   intptr_t n = mlirOperationGetNumOperands(op);
-  MlirAttribute optimizer = attrOf(op, "optimizer");
+  MlirAttribute optimizer = cageOpAttribute(op, "optimizer");
   bool adamw = cageAttributeIsAAdamW(optimizer);
-  bool cage = !mlirAttributeIsNull(attrOf(op, "quantizer"));
-  intptr_t lrIndex = isOp(op, "cage.update")
+  bool cage = !mlirAttributeIsNull(cageOpAttribute(op, "quantizer"));
+  intptr_t lrIndex = cageOpIs(op, "cage.update")
                          ? 2 + (adamw ? 2 : 1)
                          : n - 1 - (cage ? 1 : 0) - (adamw ? 1 : 0);
   if (adamw)
@@ -114,7 +100,7 @@ static void checkUpdate(VerifyState *state, MlirOperation op) {
   if (!cage)
     return;
 
-  MlirAttribute coupling = attrOf(op, "coupling");
+  MlirAttribute coupling = cageOpAttribute(op, "coupling");
   bool decoupled = mlirAttributeIsNull(coupling) ||
                    cageCouplingAttrGetValue(coupling) == CageCouplingDecoupled;
   float lr, lambda;
@@ -145,11 +131,11 @@ static void checkSchedule(VerifyState *state, MlirOperation op) {
 
 static MlirWalkResult visit(MlirOperation op, void *userData) {
   VerifyState *state = userData;
-  if (isOp(op, "cage.update") || isOp(op, "cage.multi_update"))
+  if (cageOpIs(op, "cage.update") || cageOpIs(op, "cage.multi_update"))
     checkUpdate(state, op);
-  else if (isOp(op, "cage.adamw"))
+  else if (cageOpIs(op, "cage.adamw"))
     checkStep(state, op, mlirOperationGetOperand(op, 5));
-  else if (isOp(op, "cage.lambda_schedule"))
+  else if (cageOpIs(op, "cage.lambda_schedule"))
     checkSchedule(state, op);
   return MlirWalkResultAdvance;
 }
