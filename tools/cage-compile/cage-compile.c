@@ -143,12 +143,8 @@ static int parseArgs(int argc, char **argv, Options *o) {
     } else if (strlen(arg) == 3 && arg[0] == '-' && arg[1] == 'O' &&
                arg[2] >= '0' && arg[2] <= '3') {
       o->target.optLevel = arg[2] - '0';
-    } else if (strcmp(arg, "--no-vectorize") == 0) {
-      o->pipeline.vectorize = false;
-    } else if (strcmp(arg, "--no-threads") == 0) {
-      o->pipeline.threads = false;
-    } else if (strcmp(arg, "--no-fuse-updates") == 0) {
-      o->pipeline.fuseUpdates = false;
+    } else if (toolPipelineFlag(arg, &o->pipeline)) {
+      continue;
     } else if (strcmp(arg, "--print-ir-after-all") == 0) {
       o->printIR = true;
     } else if (!toolInputFileArg(&diag, arg, &o->file)) {

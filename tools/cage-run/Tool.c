@@ -214,6 +214,18 @@ bool toolFlagValue(int argc, char **argv, int *i, const char *name,
   return true;
 }
 
+bool toolPipelineFlag(const char *arg, CageCPUPipelineOptions *pipeline) {
+  if (strcmp(arg, "--no-vectorize") == 0)
+    pipeline->vectorize = false;
+  else if (strcmp(arg, "--no-threads") == 0)
+    pipeline->threads = false;
+  else if (strcmp(arg, "--no-fuse-updates") == 0)
+    pipeline->fuseUpdates = false;
+  else
+    return false;
+  return true;
+}
+
 bool toolInputFileArg(ToolDiagnostics *diagnostics, const char *arg,
                       const char **file) {
   if (arg[0] == '-' && arg[1] != '\0') {

@@ -62,6 +62,10 @@ void toolError(ToolDiagnostics *diagnostics, const char *format, ...)
 bool toolFlagValue(int argc, char **argv, int *i, const char *name,
                    const char **value);
 
+/** Applies `arg` if it is one of the pipeline flags both tools take
+ *  (--no-vectorize, --no-threads, --no-fuse-updates) to `pipeline`. */
+bool toolPipelineFlag(const char *arg, CageCPUPipelineOptions *pipeline);
+
 /** Takes `arg`, which is not a known option, as the one input file in
  *  *file; else false after printing that it is an unknown option or a
  *  second input file. */

@@ -75,7 +75,8 @@ typedef struct Options {
   OutArg outArgs[MAX_VALUES];
   int numOutArgs;
   long repeat;
-  bool printIR, vectorize, threads, fuseUpdates;
+  bool printIR;
+  CageCPUPipelineOptions pipeline;
 } Options;
 
 static ToolDiagnostics diag = {"cage-run", NULL, 0};
@@ -100,7 +101,7 @@ static bool parseLong(const char *s, long *value) {
 static int parseArgs(int argc, char **argv, Options *o) {
   memset(o, 0, sizeof *o);
   o->repeat = 1;
-  o->vectorize = o->threads = o->fuseUpdates = true;
+  o->pipeline = cageCPUPipelineOptionsGetDefault();
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i], *value;
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
@@ -158,12 +159,8 @@ static int parseArgs(int argc, char **argv, Options *o) {
       }
     } else if (strcmp(arg, "--print-ir-after-all") == 0) {
       o->printIR = true;
-    } else if (strcmp(arg, "--no-vectorize") == 0) {
-      o->vectorize = false;
-    } else if (strcmp(arg, "--no-threads") == 0) {
-      o->threads = false;
-    } else if (strcmp(arg, "--no-fuse-updates") == 0) {
-      o->fuseUpdates = false;
+    } else if (toolPipelineFlag(arg, &o->pipeline)) {
+      continue;
     } else if (!toolInputFileArg(&diag, arg, &o->file)) {
       return 1;
     }
@@ -590,11 +587,7 @@ int main(int argc, char **argv) {
       !loadInputs(&call, &o) || !layoutResults(&call))
     goto done;
 
-  CageCPUPipelineOptions pipeline = cageCPUPipelineOptionsGetDefault();
-  pipeline.vectorize = o.vectorize;
-  pipeline.threads = o.threads;
-  pipeline.fuseUpdates = o.fuseUpdates;
-  if (!toolRunPipeline(ctx, &diag, module, &pipeline, o.printIR))
+  if (!toolRunPipeline(ctx, &diag, module, &o.pipeline, o.printIR))
     goto done;
 
   const char *libomp = getenv("CAGE_LIBOMP");
@@ -602,7 +595,7 @@ int main(int argc, char **argv) {
     libomp = CAGE_LIBOMP_PATH;
   MlirStringRef libs[1] = {mlirStringRefCreateFromCString(libomp)};
   int numLibs = 0;
-  if (o.threads) {
+  if (o.pipeline.threads) {
     if (access(libomp, R_OK) != 0) {
       toolError(&diag,
                 "cannot load the OpenMP runtime '%s' (set CAGE_LIBOMP, or "
