@@ -11,6 +11,7 @@
 #include "mlir-c/IR.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,6 +28,19 @@ MlirAttribute cageOpAttribute(MlirOperation op, const char *name);
 
 /** The op whose result `value` is; null for a block argument. */
 MlirOperation cageDefiningOp(MlirValue value);
+
+/** Ops gathered before a pass rewrites any of them. */
+typedef struct CageOpList {
+  MlirOperation *ops;
+  intptr_t size, capacity;
+} CageOpList;
+
+/** The ops nested in `root` (post-order) named one of the `numNames`
+ * `names`; free the list with cageOpListDestroy. */
+CageOpList cageCollectOps(MlirOperation root, const char *const *names,
+                          intptr_t numNames);
+
+void cageOpListDestroy(CageOpList *list);
 
 #ifdef __cplusplus
 }

@@ -28,7 +28,6 @@
 #include "mlir-c/Dialect/Linalg.h"
 #include "mlir-c/Dialect/Tensor.h"
 
-#include <stdlib.h>
 
 /*===--- Reading the update -----------------------------------------------===*/
 
@@ -184,33 +183,11 @@ bool cageExpandUpdate(CageBuilder *b, MlirOperation op, MlirValue *results) {
 
 /*===--- The pass ---------------------------------------------------------===*/
 
-/* The updates of the function, collected before any is rewritten. */
-typedef struct UpdateList {
-  MlirOperation *ops;
-  intptr_t size, capacity;
-} UpdateList;
-
-static MlirWalkResult collect(MlirOperation op, void *userData) {
-  UpdateList *list = userData;
-  if (!cageOpIs(op, "cage.update"))
-    return MlirWalkResultAdvance;
-  if (list->size == list->capacity) {
-    intptr_t capacity = list->capacity ? 2 * list->capacity : 16;
-    MlirOperation *ops = realloc(list->ops, (size_t)capacity * sizeof *ops);
-    if (!ops)
-      abort();
-    list->ops = ops;
-    list->capacity = capacity;
-  }
-  list->ops[list->size++] = op;
-  return MlirWalkResultAdvance;
-}
-
 static void run(MlirOperation func, const CagePassOptionValue *options,
                 CagePassHandle pass) {
   (void)options;
-  UpdateList updates = {NULL, 0, 0};
-  mlirOperationWalk(func, collect, &updates, MlirWalkPostOrder);
+  static const char *const names[] = {"cage.update"};
+  CageOpList updates = cageCollectOps(func, names, 1);
   MlirRewriterBase rewriter = mlirIRRewriterCreateFromOp(func);
   bool failed = false;
   for (intptr_t i = 0; i < updates.size; ++i) {
@@ -231,7 +208,7 @@ static void run(MlirOperation func, const CagePassOptionValue *options,
         rewriter, op, mlirOperationGetNumResults(op), results);
   }
   mlirIRRewriterDestroy(rewriter);
-  free(updates.ops);
+  cageOpListDestroy(&updates);
   if (failed)
     cagePassSignalFailure(pass);
 }

@@ -1084,37 +1084,17 @@ static bool tryDecoupled(FuseState *s, MlirOperation optimizer, bool adamw) {
   return false;
 }
 
-/* The optimizer ops of the function, collected before any is rewritten. */
-typedef struct OpList {
-  MlirOperation *ops;
-  intptr_t size, capacity;
-} OpList;
-
-static MlirWalkResult collect(MlirOperation op, void *userData) {
-  if (!cageOpIs(op, "cage.adamw") && !cageOpIs(op, "cage.sgd"))
-    return MlirWalkResultAdvance;
-  OpList *list = userData;
-  if (list->size == list->capacity) {
-    intptr_t capacity = list->capacity ? 2 * list->capacity : 16;
-    MlirOperation *ops = realloc(list->ops, (size_t)capacity * sizeof *ops);
-    if (!ops)
-      abort();
-    list->ops = ops;
-    list->capacity = capacity;
-  }
-  list->ops[list->size++] = op;
-  return MlirWalkResultAdvance;
-}
-
 enum { kIgnoreSignedZeros };
 
 static void run(MlirOperation func, const CagePassOptionValue *options,
                 CagePassHandle pass) {
   (void)pass; /* not fusing is never an error */
-  OpList optimizers = {NULL, 0, 0};
-  mlirOperationWalk(func, collect, &optimizers, MlirWalkPostOrder);
-  if (optimizers.size == 0)
+  static const char *const names[] = {"cage.adamw", "cage.sgd"};
+  CageOpList optimizers = cageCollectOps(func, names, 2);
+  if (optimizers.size == 0) {
+    cageOpListDestroy(&optimizers);
     return;
+  }
   Matcher *matcher = calloc(1, sizeof *matcher);
   if (!matcher)
     abort();
@@ -1133,7 +1113,7 @@ static void run(MlirOperation func, const CagePassOptionValue *options,
   }
   mlirIRRewriterDestroy(state.rewriter);
   free(matcher);
-  free(optimizers.ops);
+  cageOpListDestroy(&optimizers);
 }
 
 static const CagePassOption fuseOptions[] = {
