@@ -137,3 +137,7 @@ extern "C" void cagePassSignalFailure(CagePassHandle pass) {
 extern "C" void cageEmitWarning(MlirLocation loc, const char *message) {
   mlir::emitWarning(unwrap(loc)) << message;
 }
+
+extern "C" void cageEmitRemark(MlirLocation loc, const char *message) {
+  mlir::emitRemark(unwrap(loc)) << message;
+}

@@ -57,9 +57,15 @@ void refHadamardInPlace(float *x, int64_t numel, int64_t block);
  * 32, index high 32, 0, 0). */
 void refPhiloxWords(uint64_t seed, uint64_t index, uint32_t out[4]);
 
-/** The bf16 bits of x stochastically rounded with the Philox output word
- * `word` (Reference.h, "bf16 optimizer state": r = word >> 8). */
-uint16_t refBf16RoundStochastic(float x, uint32_t word);
+/** The 32-bit word of element `index` of a bf16 state tensor (Reference.h,
+ * "bf16 optimizer state"): out[index mod 4] of the Philox4x32-10 call for
+ * counter floor(index / 4). m and b round with its low 16 bits, v with its
+ * high 16 bits. */
+uint32_t refBf16StateWord(uint64_t seed, uint64_t index);
+
+/** The bf16 bits of x stochastically rounded with the 16 random bits r
+ * (Reference.h, "bf16 optimizer state"). */
+uint16_t refBf16RoundStochastic(float x, uint16_t r);
 
 /* Clip values and grids (Quantizer.c). */
 

@@ -105,6 +105,22 @@ static int checkSgdCall(const CageRefSgd *opt, int64_t n, const float *w,
   return CageRefOk;
 }
 
+/* 1.3: the bias correction 1 - beta^t. p = beta^t by binary exponentiation
+ * in double: square and multiply over the bits of t from the lowest, every
+ * product one IEEE double multiplication of the double value of the f32
+ * beta; then 1 - p in double, rounded once to f32. Unlike powf, this is the
+ * same on every target (t >= 1 is checked by the callers). */
+static float biasCorrection(float beta, int64_t t) {
+  double p = 1.0;
+  double square = (double)beta;
+  for (uint64_t n = (uint64_t)t; n != 0; n >>= 1) {
+    if (n & 1u)
+      p *= square;
+    square *= square;
+  }
+  return (float)(1.0 - p);
+}
+
 /* AdamW's constants, computed once per call. */
 typedef struct AdamWConstants {
   float beta1, beta2, eps, lr;
@@ -122,9 +138,8 @@ static AdamWConstants adamWConstants(const CageRefAdamW *opt, float lr,
   c.lr = lr;
   /* 1.3: the decay factor 1 - lr * wd, in f32. */
   c.decay = 1.0f - lr * opt->weightDecay;
-  /* 1.3: the bias corrections 1 - beta^t, in f32, beta^t = powf(beta, t). */
-  c.correction1 = 1.0f - powf(opt->beta1, (float)t);
-  c.correction2 = 1.0f - powf(opt->beta2, (float)t);
+  c.correction1 = biasCorrection(opt->beta1, t);
+  c.correction2 = biasCorrection(opt->beta2, t);
   return c;
 }
 
@@ -189,8 +204,9 @@ int cageRefSgd(const CageRefSgd *opt, int64_t n, float *w, const float *g,
 }
 
 /* bf16 state: load exactly, step in f32 as above, store with stochastic
- * rounding, the Philox words of element i under seed: out[0] for m and b,
- * out[1] for v. */
+ * rounding (1.5): element i takes the word out[i mod 4] of the Philox call
+ * for counter floor(i / 4); m and b round with its low 16 bits, v with its
+ * high 16 bits. */
 
 int cageRefAdamWBf16State(const CageRefAdamW *opt, int64_t n, float *w,
                           const float *g, uint16_t *m, uint16_t *v, float lr,
@@ -203,10 +219,9 @@ int cageRefAdamWBf16State(const CageRefAdamW *opt, int64_t n, float *w,
     float mi = cageRefF32FromBf16(m[i]);
     float vi = cageRefF32FromBf16(v[i]);
     adamWElement(&c, g[i], &w[i], &mi, &vi);
-    uint32_t words[4];
-    refPhiloxWords(seed, (uint64_t)i, words);
-    m[i] = refBf16RoundStochastic(mi, words[0]);
-    v[i] = refBf16RoundStochastic(vi, words[1]);
+    uint32_t word = refBf16StateWord(seed, (uint64_t)i);
+    m[i] = refBf16RoundStochastic(mi, (uint16_t)word);
+    v[i] = refBf16RoundStochastic(vi, (uint16_t)(word >> 16));
   }
   return CageRefOk;
 }
@@ -225,9 +240,8 @@ int cageRefSgdBf16State(const CageRefSgd *opt, int64_t n, float *w,
   for (int64_t i = 0; i < n; ++i) {
     float bi = cageRefF32FromBf16(b[i]);
     sgdElement(opt, lr, g[i], &w[i], &bi);
-    uint32_t words[4];
-    refPhiloxWords(seed, (uint64_t)i, words);
-    b[i] = refBf16RoundStochastic(bi, words[0]);
+    b[i] = refBf16RoundStochastic(
+        bi, (uint16_t)refBf16StateWord(seed, (uint64_t)i));
   }
   return CageRefOk;
 }
@@ -331,9 +345,11 @@ static int sgdBf16Step(const void *step, int64_t numel, float *w,
   return cageRefSgdBf16State(s->opt, numel, w, g, s->b, lr, s->seed);
 }
 
-/* 1.3 for lambda_t != 0: e = w - Q(w) from w as given, then the optimizer
- * step coupled (with g + lambda_t * e) or decoupled (with g, then
- * w <- w - (lr lambda_t) e). */
+/* 1.3: e = w - Q(w) from w as given (before weight decay), then the
+ * optimizer step coupled (with g + lambda_t * e) or decoupled (with g, then
+ * w <- w - (lr lambda_t) e). The correction is applied whatever lambda_t is:
+ * with lambda_t = 0 this is the plain step except for the sign of zero
+ * results and where w is not finite (e is then NaN). */
 static int correctedStep(const CageRefQuantizer *q, CageErrorMode error,
                          CageCoupling coupling, int64_t rank,
                          const int64_t *dims, int64_t numel, float *w,
@@ -417,10 +433,6 @@ int cageRefUpdateAdamW(const CageRefQuantizer *q, CageErrorMode error,
                                 lr, lambdaT, t, &numel);
   if (status != CageRefOk)
     return status;
-  /* 1.3: with lambda_t = 0, exactly the plain optimizer step. */
-  if (lambdaT == 0.0f)
-    return cageRefAdamW(opt, numel, w, g, m, v, lr, t);
-  /* 1.3: e from w before weight decay. */
   AdamWStep step = {opt, m, v, t};
   return correctedStep(q, error, coupling, rank, dims, numel, w, g, lr, lambdaT,
                        adamWStep, &step);
@@ -435,9 +447,6 @@ int cageRefUpdateSgd(const CageRefQuantizer *q, CageErrorMode error,
                               lambdaT, &numel);
   if (status != CageRefOk)
     return status;
-  /* 1.3: with lambda_t = 0, exactly the plain optimizer step. */
-  if (lambdaT == 0.0f)
-    return cageRefSgd(opt, numel, w, g, b, lr);
   SgdStep step = {opt, b};
   return correctedStep(q, error, coupling, rank, dims, numel, w, g, lr, lambdaT,
                        sgdStep, &step);
@@ -454,8 +463,6 @@ int cageRefUpdateAdamWBf16State(const CageRefQuantizer *q, CageErrorMode error,
                                 lr, lambdaT, t, &numel);
   if (status != CageRefOk)
     return status;
-  if (lambdaT == 0.0f)
-    return cageRefAdamWBf16State(opt, numel, w, g, m, v, lr, t, seed);
   AdamWBf16Step step = {opt, m, v, t, seed};
   return correctedStep(q, error, coupling, rank, dims, numel, w, g, lr, lambdaT,
                        adamWBf16Step, &step);
@@ -471,8 +478,6 @@ int cageRefUpdateSgdBf16State(const CageRefQuantizer *q, CageErrorMode error,
                               lambdaT, &numel);
   if (status != CageRefOk)
     return status;
-  if (lambdaT == 0.0f)
-    return cageRefSgdBf16State(opt, numel, w, g, b, lr, seed);
   SgdBf16Step step = {opt, b, seed};
   return correctedStep(q, error, coupling, rank, dims, numel, w, g, lr, lambdaT,
                        sgdBf16Step, &step);

@@ -94,31 +94,34 @@ float cageRefRoundStochastic(float y, uint64_t seed, uint64_t index) {
  * bf16 with stochastic rounding (the optimizers' bf16 state)
  *===----------------------------------------------------------------------===*/
 
-uint16_t refBf16RoundStochastic(float x, uint32_t word) {
+uint32_t refBf16StateWord(uint64_t seed, uint64_t index) {
+  /* 1.5: one Philox call per four elements: element i takes word i mod 4 of
+   * the call for counter floor(i / 4). */
+  uint32_t out[4];
+  refPhiloxWords(seed, index / 4, out);
+  return out[index % 4];
+}
+
+uint16_t refBf16RoundStochastic(float x, uint16_t r) {
   uint32_t bits;
   memcpy(&bits, &x, sizeof bits);
   uint16_t truncated = (uint16_t)(bits >> 16);
+  /* NaN: the quiet NaN of its sign. */
+  if ((bits & UINT32_C(0x7FFFFFFF)) > UINT32_C(0x7F800000))
+    return (uint16_t)((truncated & 0x8000u) | 0x7FC0u);
+  /* 1.5: the magnitude rounds up iff r < the 16 low bits, i.e. with
+   * probability exactly low / 2^16; values on the bf16 grid (low = 0: +-0,
+   * +-Inf included) never do. The + 1 is the next bf16 away from zero (a
+   * carry out of the mantissa bumps the exponent; from 0x7F7F it reaches
+   * 0x7F80, Inf). */
   uint32_t low = bits & UINT32_C(0xFFFF);
-  /* NaN: quiet, sign and the top 7 payload bits kept. */
-  if ((bits & UINT32_C(0x7F800000)) == UINT32_C(0x7F800000) &&
-      (bits & UINT32_C(0x007FFFFF)) != 0)
-    return (uint16_t)(truncated | 0x0040u);
-  /* On the bf16 grid (+-0 and +-Inf included): exact. */
-  if (low == 0)
-    return truncated;
-  /* 1.4's u < frac in units of the bf16 ulp at |x|: u = r 2^-24 and
-   * frac = low 2^-16, so u < frac <=> r < low 2^8, exactly, in integers. The
-   * + 1 is the next bf16 away from zero (a carry out of the mantissa bumps
-   * the exponent; from 0x7F7F it reaches 0x7F80, Inf). */
-  uint32_t r = word >> 8;
-  return r < (low << 8) ? (uint16_t)(truncated + 1u) : truncated;
+  return (uint32_t)r < low ? (uint16_t)(truncated + 1u) : truncated;
 }
 
 uint16_t cageRefBf16FromF32Stochastic(float x, uint64_t seed, uint64_t index,
-                                      int word) {
-  uint32_t out[4];
-  refPhiloxWords(seed, index, out);
-  return refBf16RoundStochastic(x, out[(unsigned)word & 3u]);
+                                      int high) {
+  uint32_t word = refBf16StateWord(seed, index);
+  return refBf16RoundStochastic(x, (uint16_t)(high ? word >> 16 : word));
 }
 
 float cageRefF32FromBf16(uint16_t h) {

@@ -62,13 +62,18 @@ static float gridInt(int64_t bits, CageRounding rounding, float x, float alpha,
 }
 
 /* 1.1 centered: step = 2 alpha / (2^b - 1);
- * q(x) = (rnd(clamp(x, -alpha, alpha) / step + 1/2) - 1/2) * step. */
+ * q(x) = (clamp(rnd(clamp(x, -alpha, alpha) / step + 1/2), 1 - 2^(b-1),
+ *               2^(b-1)) - 1/2) * step.
+ * The level clamp only matters with stochastic rounding: the f32 rounding of
+ * alpha / step can put y just below the lowest level, and rnd then one
+ * level under it. */
 static float gridCentered(int64_t bits, CageRounding rounding, float x,
                           float alpha, uint64_t seed, uint64_t index) {
   float step = (2.0f * alpha) / centeredSteps(bits);
   float c = clampFloat(x, -alpha, alpha);
   float y = c / step + 0.5f;
-  float r = roundWith(rounding, y, seed, index);
+  float top = (float)(INT64_C(1) << (bits - 1));
+  float r = clampFloat(roundWith(rounding, y, seed, index), 1.0f - top, top);
   return (r - 0.5f) * step;
 }
 

@@ -2,9 +2,9 @@
 |*                                                                            *|
 |* The numerical oracle: straightforward loops computing every op and every  *|
 |* mode of DESIGN.md section 1, against which the compiled CPU and GPU code  *|
-|* is compared (bit for bit for quantize, STE, masks, quant_error and the    *|
-|* stored bf16 optimizer state; to 1e-6 relative for the optimizers' f32     *|
-|* results). No MLIR, only libm.                                             *|
+|* is compared (bit for bit: quantize, STE, masks, quant_error, the         *|
+|* optimizers, the CAGE update and the stored bf16 optimizer state). No      *|
+|* MLIR, only libm.                                                          *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -29,10 +29,8 @@
  * time), and assumes the default rounding mode (round to nearest even). All
  * arithmetic is in f32 unless a comment says double. NaN and infinite
  * inputs are outside the contract (no op promises anything for them), with
- * two exceptions: the CAGE updates with lambda_t == 0 ignore the quantization
- * error entirely, whatever it is (see cageRefUpdateAdamW); and the bf16
- * store of the bf16-state optimizers is defined for every f32, NaN and
- * infinities included (see "bf16 optimizer state").
+ * one exception: the bf16 store of the bf16-state optimizers is defined for
+ * every f32, NaN and infinities included (see "bf16 optimizer state").
  *
  * ---------------------------------------------------------------------------
  * Orders and precisions fixed here where DESIGN.md section 1 leaves them
@@ -69,18 +67,19 @@
  *             Clipped: rintf(z) < qmin or rintf(z) > qmax.
  *   centered: step = (2.0f * alpha) / (float)(2^b - 1);
  *             c = clamp(x, -alpha, alpha); y = (c / step) + 0.5f;
- *             q = (rnd(y) - 0.5f) * step. Clipped: |x| > alpha.
+ *             l = clamp(rnd(y), 1 - 2^(b-1), 2^(b-1));
+ *             q = (l - 0.5f) * step. Clipped: |x| > alpha.
  *   nearest:    rnd(y) = rintf(y) (round half to even).
  *   stochastic: rnd(y) = floorf(y) + (u < y - floorf(y) ? 1.0f : 0.0f),
  *             u = cageRefPhiloxUniform(seed, i), i = the linear index of the
  *             element in the (rotated, same-shaped) tensor. Literally a sum:
  *             rnd(-0.0f) = -0.0f + 0.0f = +0.0f.
- *   Two consequences of section 1 as written, reproduced as they are:
- *   - centered + stochastic: for about one alpha in ten, y = -alpha / step
- *     + 0.5 rounds in f32 to just below 1 - 2^(b-1), so rnd can go down to
- *     -2^(b-1) (probability ~ an ulp of y, ~5e-7 for b = 4) and Q(-alpha)
- *     is -alpha - step, a level outside the grid; nothing clamps rnd(y).
- *   - y - floorf(y) is exact except for y in (-1, 0) with bits below
+ *   The clamp of the level index l is a no-op with nearest rounding; with
+ *   stochastic rounding it matters: for about one alpha in ten, y =
+ *   -alpha / step + 0.5 rounds in f32 to just below 1 - 2^(b-1), and rnd
+ *   could go down to -2^(b-1), a level outside the grid.
+ *   A consequence of section 1 as written, reproduced as it is:
+ *   y - floorf(y) is exact except for y in (-1, 0) with bits below
  *     2^-24, where it rounds (to 1.0f for tiny |y|: rnd(y) is then always
  *     0). Deterministic, so reproducible; the bias is below 2^-24.
  *
@@ -121,8 +120,11 @@
  *   lambda_t = 0.0f if r <= s, else linear_ramp: (lambda * (r - s)) /
  *   (1.0f - s), constant: lambda.
  *
- * AdamW (1.3), per element, in f32, with bc1 = 1.0f - powf(beta1, (float)t)
- * and bc2 = 1.0f - powf(beta2, (float)t) computed once per call:
+ * AdamW (1.3), per element, in f32, with the bias corrections bc1 and bc2
+ * computed once per call: bc = (float)(1.0 - p), p = beta^t in double by
+ * binary exponentiation (p = 1.0, sq = (double)beta; for each bit of t from
+ * the lowest: if the bit is set p = p * sq; then sq = sq * sq), the same on
+ * every target:
  *   w = w * (1.0f - lr * wd);
  *   m = (beta1 * m) + ((1.0f - beta1) * g);
  *   v = (beta2 * v) + ((1.0f - beta2) * (g * g));
@@ -138,11 +140,11 @@
  * turn a -0.0f gradient into +0.0f).
  *
  * CAGE update (1.3): e = quant_error(w) from the w given (before weight
- * decay). If lambda_t == 0 the correction is skipped altogether (the result
- * is the plain optimizer step bit for bit, signed zeros included, whatever e
- * is). Otherwise coupled: g' = g + lambda_t * e, then the optimizer with g';
+ * decay). Coupled: g' = g + lambda_t * e, then the optimizer with g';
  * decoupled: the optimizer with g, then c = lr * lambda_t (f32, once) and
- * w = w - c * e.
+ * w = w - c * e. Whatever lambda_t is: with lambda_t == 0 the result is the
+ * plain optimizer step except for the sign of zero results (g + 0 * e turns
+ * a -0.0f gradient into +0.0f) and where w is not finite (e is NaN).
  *
  * bf16 optimizer state (the *Bf16State entry points: cage.adamw, cage.sgd
  * and cage.update with m, v or b stored as bf16). A bf16 is a uint16_t
@@ -157,30 +159,29 @@
  *          m, v / b are then stored as below. With momentum == 0, b is
  *          neither read nor written (and may be NULL).
  *   store: element i (its linear index in the tensor; 0 .. n-1 for the
- *          plain steps) makes one Philox4x32-10 call with section 1.4's
- *          key = (seed low 32, seed high 32), counter = (i low 32, i high 32,
- *          0, 0); m and b are rounded with word = out[0], v with out[1].
- *          x (the new f32 value) becomes h = bf16sr(x, word): with u32 the
- *          bits of x and lo = u32 & 0xFFFF,
- *            x NaN:        h = (u32 >> 16) | 0x0040 (a quiet NaN; sign and
- *                          the top 7 payload bits kept);
- *            else lo == 0: h = u32 >> 16 (exact: +-0, +-Inf and every value
- *                          on the bf16 grid);
- *            else:         h = (u32 >> 16) + ((word >> 8) < (lo << 8) ? 1 : 0),
- *                          an unsigned 32-bit comparison of a 24-bit r =
- *                          word >> 8 with lo * 2^8.
+ *          plain steps) takes the 32-bit word out[i mod 4] of one
+ *          Philox4x32-10 call per four elements, with section 1.4's key =
+ *          (seed low 32, seed high 32) and counter = (floor(i/4) low 32,
+ *          floor(i/4) high 32, 0, 0); m and b are rounded with r = the
+ *          word's low 16 bits, v with its high 16 bits. x (the new f32
+ *          value) becomes h = bf16sr(x, r): with u32 the bits of x and
+ *          lo = u32 & 0xFFFF,
+ *            x NaN:        h = (u32 >> 16 & 0x8000) | 0x7FC0 (the quiet NaN
+ *                          of its sign);
+ *            else:         h = (u32 >> 16) + (r < lo ? 1 : 0), an unsigned
+ *                          comparison of two 16-bit integers (lo == 0 never
+ *                          rounds: +-0, +-Inf and every value on the bf16
+ *                          grid are exact).
  *          u32 >> 16 is x truncated toward zero; + 1 (an integer add on the
  *          bits, the sign bit untouched) is the next bf16 away from zero,
  *          the carry going into the exponent where the mantissa is full
  *          (0x3F7F + 1 = 0x3F80 = 1.0; 0x007F + 1 = 0x0080, the smallest
- *          normal: subnormals are on the same grid). This is rnd() of
- *          section 1.4 applied to |x| in units of the bf16 ulp at |x|:
- *          u = r * 2^-24 < frac = lo * 2^-16 <=> r < lo * 2^8, so a value
- *          rounds up (magnitude up: a negative value away from zero) with
- *          probability lo / 2^16 exactly, and E[h] = x (unbiased). Nothing
- *          saturates: rounding up the largest finite bf16 0x7F7F
- *          (3.38953139e38) gives 0x7F80 = Inf (0xFF80 = -Inf below zero), so
- *          an f32 beyond it is stored as +-Inf with probability lo / 2^16.
+ *          normal: subnormals are on the same grid). A value rounds up
+ *          (magnitude up: a negative value away from zero) with probability
+ *          lo / 2^16 exactly, so E[h] = x (unbiased). Nothing saturates:
+ *          rounding up the largest finite bf16 0x7F7F (3.38953139e38) gives
+ *          0x7F80 = Inf (0xFF80 = -Inf below zero), so an f32 beyond it is
+ *          stored as +-Inf with probability lo / 2^16.
  *   seed:  the caller passes a new seed every step (seed = t, for example).
  *          With a fixed seed element i draws the same words every step, so
  *          its roundings are correlated across steps (a state that stays
@@ -188,15 +189,14 @@
  *          and the rounding is no longer unbiased over time). Two tensors
  *          stepped with the same seed draw the same words index by index,
  *          and cage.quantize with rounding = stochastic under the same seed
- *          uses out[0] of the same counters: give them different seeds where
- *          that correlation matters.
+ *          draws from the same Philox stream: give them different seeds
+ *          where that correlation matters.
  *   exactness: the stored bf16 state is part of the oracle bit for bit. m, v
  *          and b come from multiplications and additions only (no powf, no
  *          division, no sqrt), so compiled code without contraction into
  *          FMA reproduces them exactly; a one-ulp difference in the f32
  *          value would change lo by one and flip the store with probability
- *          2^-16 into a whole bf16 ulp (2^-8 relative) apart. w keeps the
- *          optimizers' 1e-6 tolerance.
+ *          2^-16 into a whole bf16 ulp (2^-8 relative) apart.
  * ------------------------------------------------------------------------ */
 
 #ifndef CAGE_REFERENCE_REFERENCE_H
@@ -298,11 +298,12 @@ CAGE_REF_EXPORT float cageRefPhiloxUniform(uint64_t seed, uint64_t index);
 CAGE_REF_EXPORT float cageRefRoundStochastic(float y, uint64_t seed,
                                              uint64_t index);
 
-/** bf16sr(x, word) of "bf16 optimizer state" above with word = out[word & 3]
- * of the Philox4x32-10 call for (seed, index): word 0 is what m and the SGD
- * buffer b use, word 1 is v's. Returns the bf16 bits. */
+/** bf16sr(x, r) of "bf16 optimizer state" above for element `index` of a
+ * state tensor under seed: r is the low 16 bits of the element's word (what
+ * m and the SGD buffer b use) when high == 0, its high 16 bits (v's)
+ * otherwise. Returns the bf16 bits. */
 CAGE_REF_EXPORT uint16_t cageRefBf16FromF32Stochastic(float x, uint64_t seed,
-                                                      uint64_t index, int word);
+                                                      uint64_t index, int high);
 
 /** The f32 value of the bf16 bits h: the f32 with bits (uint32_t)h << 16
  * (exact; NaN payloads and signed zeros kept). */
@@ -387,8 +388,8 @@ CAGE_REF_EXPORT int cageRefSgd(const CageRefSgd *opt, int64_t n, float *w,
 
 /** cage.update with #cage.adamw: the CAGE step, in place on w, m, v of shape
  * (rank, dims). q as for cageRefQuantError; lambdaT finite (the op's
- * lambda operand, i.e. lambda_t). With lambdaT == 0 the result is
- * cageRefAdamW's, bit for bit. */
+ * lambda operand, i.e. lambda_t; the correction is applied whatever it is,
+ * see "CAGE update" above). */
 CAGE_REF_EXPORT int
 cageRefUpdateAdamW(const CageRefQuantizer *q, CageErrorMode error,
                    CageCoupling coupling, const CageRefAdamW *opt, int64_t rank,
@@ -410,7 +411,8 @@ CAGE_REF_EXPORT int cageRefUpdateSgd(const CageRefQuantizer *q,
 
 /** cageRefAdamW with m and v stored as bf16 (n elements each, updated in
  * place): the f32 step on the loaded m, v, then m, v stored with stochastic
- * rounding under seed (element i uses index i; m word 0, v word 1). The same
+ * rounding under seed (element i uses index i; m the low 16 bits of its
+ * word, v the high 16 bits). The same
  * validation and statuses as cageRefAdamW; seed may be any value (vary it
  * from step to step). */
 CAGE_REF_EXPORT int cageRefAdamWBf16State(const CageRefAdamW *opt, int64_t n,
@@ -418,7 +420,7 @@ CAGE_REF_EXPORT int cageRefAdamWBf16State(const CageRefAdamW *opt, int64_t n,
                                           uint16_t *v, float lr, int64_t t,
                                           uint64_t seed);
 
-/** cageRefSgd with the momentum buffer b stored as bf16 (word 0). With
+/** cageRefSgd with the momentum buffer b stored as bf16 (low 16 bits). With
  * momentum 0, b is untouched (and may be NULL) and seed is unused. */
 CAGE_REF_EXPORT int cageRefSgdBf16State(const CageRefSgd *opt, int64_t n,
                                         float *w, const float *g, uint16_t *b,
@@ -427,8 +429,7 @@ CAGE_REF_EXPORT int cageRefSgdBf16State(const CageRefSgd *opt, int64_t n,
 /** cageRefUpdateAdamW with bf16 m, v: the CAGE step of (rank, dims) (e from
  * w before weight decay, coupled or decoupled) whose optimizer step is
  * cageRefAdamWBf16State's, element i being the linear index in the tensor.
- * With lambdaT == 0 the result is cageRefAdamWBf16State's, bit for bit. The
- * same validation and statuses as cageRefUpdateAdamW. */
+ * The same validation and statuses as cageRefUpdateAdamW. */
 CAGE_REF_EXPORT int
 cageRefUpdateAdamWBf16State(const CageRefQuantizer *q, CageErrorMode error,
                             CageCoupling coupling, const CageRefAdamW *opt,

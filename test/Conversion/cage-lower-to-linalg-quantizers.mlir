@@ -210,6 +210,26 @@ func.func @quantize_stochastic(%x: tensor<3x?xf32>, %seed: i64) -> tensor<3x?xf3
 
 // -----
 
+// The centered grid with stochastic rounding: the level index is clamped to
+// [1 − 2^(b−1), 2^(b−1)] = [-7, 8] after rnd (the f32 rounding of α/step can
+// put y just below the lowest level); with round half to even it is not
+// built (a no-op there, see @quantize_centered_operand).
+// CHECK-LABEL: func.func @quantize_centered_stochastic
+// CHECK-DAG:     %[[LOW:.*]] = arith.constant -7.000000e+00 : f32
+// CHECK-DAG:     %[[HIGH:.*]] = arith.constant 8.000000e+00 : f32
+// CHECK-DAG:     %[[HALF:.*]] = arith.constant 5.000000e-01 : f32
+// CHECK:           %[[DOWN:.*]] = math.floor
+// CHECK:           %[[R:.*]] = arith.addf %[[DOWN]], %{{.*}} : f32
+// CHECK-NEXT:      %[[R1:.*]] = arith.maximumf %[[R]], %[[LOW]] : f32
+// CHECK-NEXT:      %[[R2:.*]] = arith.minimumf %[[R1]], %[[HIGH]] : f32
+// CHECK-NEXT:      arith.subf %[[R2]], %[[HALF]] : f32
+func.func @quantize_centered_stochastic(%x: tensor<3x16xf32>, %seed: i64) -> tensor<3x16xf32> {
+  %q = cage.quantize %x seed(%seed) {quantizer = #cage.quantizer<bits = 4, levels = centered, rounding = stochastic>} : tensor<3x16xf32>
+  return %q : tensor<3x16xf32>
+}
+
+// -----
+
 // A Hadamard block of 8 is 3 butterfly stages (h = 1, 2, 4: the innermost
 // dimension viewed as [8/2h, 2, h]), each one generic reading the two halves
 // through constant map results; the last stage multiplies by 1/sqrt(8).

@@ -88,14 +88,25 @@ static void fill(float *w, float *g, float *m, float *v, float *b) {
   w[7] = 40.0f;
 }
 
+/* Element-wise a[i] == b[i] (so +0 == -0) over 24 floats. */
+static bool sameValues(const float *a, const float *b) {
+  for (int i = 0; i < 24; ++i)
+    if (!(a[i] == b[i]))
+      return false;
+  return true;
+}
+
 static void testLambdaZero(void) {
   printf("cage lambda 0\n");
-  /* lambda_t = 0 (+0 or -0): the update is the plain step, bit for bit,
-   * for every coupling and error mode, with and without rotation. */
+  /* lambda_t = 0 (+0 or -0): the correction is still applied (no special
+   * case, docs/Semantics.md section 1.3), so the update equals the plain step
+   * in value for every coupling and error mode, with and without rotation,
+   * but not bit for bit: g + 0 * e and w - 0 * e turn the -0.0 entries of
+   * fill() into +0.0 in some cases. */
   const int64_t dims[2] = {3, 8};
   CageRefAdamW adamw = {0.9f, 0.95f, 1e-8f, 0.1f};
   CageRefSgd sgd = {0.9f, 0.0f, true, 0.01f};
-  int same = 0, cases = 0;
+  int same = 0, bitwise = 0, cases = 0;
   for (int rotate = 0; rotate < 2; ++rotate) {
     CageRefQuantizer q = quantizerWithBits(3);
     q.scale = CageScaleKindRmsGaussian;
@@ -118,8 +129,10 @@ static void testLambdaZero(void) {
               &q, (CageErrorMode)error, (CageCoupling)coupling, &adamw, 2, dims,
               w1, g, m1, v1, 1e-3f, lambda, 7);
           ++cases;
-          same += status == CageRefOk && !memcmp(w0, w1, sizeof w0) &&
-                  !memcmp(m0, m1, sizeof m0) && !memcmp(v0, v1, sizeof v0);
+          same += status == CageRefOk && sameValues(w0, w1) &&
+                  sameValues(m0, m1) && sameValues(v0, v1);
+          bitwise += status == CageRefOk && !memcmp(w0, w1, sizeof w0) &&
+                     !memcmp(m0, m1, sizeof m0) && !memcmp(v0, v1, sizeof v0);
 
           fill(w0, g, m0, v0, b0);
           memcpy(w1, w0, sizeof w0);
@@ -129,15 +142,17 @@ static void testLambdaZero(void) {
               cageRefUpdateSgd(&q, (CageErrorMode)error, (CageCoupling)coupling,
                                &sgd, 2, dims, w1, g, b1, 0.05f, lambda);
           ++cases;
-          same += status == CageRefOk && !memcmp(w0, w1, sizeof w0) &&
-                  !memcmp(b0, b1, sizeof b0);
+          same += status == CageRefOk && sameValues(w0, w1) &&
+                  sameValues(b0, b1);
+          bitwise += status == CageRefOk && !memcmp(w0, w1, sizeof w0) &&
+                     !memcmp(b0, b1, sizeof b0);
         }
       }
     }
   }
-  printf("bit for bit: %d of %d\n", same, cases);
+  printf("same values: %d of %d, bit for bit: %d\n", same, cases, bitwise);
   // CHECK-LABEL: cage lambda 0
-  // CHECK-NEXT: bit for bit: 32 of 32
+  // CHECK-NEXT: same values: 32 of 32, bit for bit: 24
 }
 
 static void testCorrection(void) {

@@ -241,18 +241,19 @@ static void testStochastic(void) {
   quantize("centered -0.1", &q, 1, one, xm01, alphaCentered, 0, 1);
   // CHECK-NEXT: centered -0.1: 0.5
 
-  /* Section 1 as written lets centered + stochastic leave the grid: with
+  /* The level clamp keeps centered + stochastic on the grid: with
    * alpha = 9.127556, 4 bits, step = 2 alpha / 15 = 1.2170074 and
    * -alpha / step + 0.5 = -7.0000005 in f32 (not -7): floor -8, fraction
    * 0.9999995, and seed 5985477 draws u = 0.99999964 at index 0, so rnd
-   * gives -8 and Q(-alpha) = -8.5 step = -alpha - step, below -alpha. */
+   * gives -8, which would be Q(-alpha) = -8.5 step = -alpha - step, a level
+   * below the grid; clamped to -7, Q(-alpha) = -7.5 step = -alpha. */
   q.bits = 4;
   q.levels = CageLevelsCentered;
   const float alphaEdge[1] = {9.127556f};
   const float xEdge[1] = {-9.127556f};
-  quantize("off the grid", &q, 1, one, xEdge, alphaEdge, 5985477, 1);
+  quantize("clamped to the grid", &q, 1, one, xEdge, alphaEdge, 5985477, 1);
   quantize("another seed", &q, 1, one, xEdge, alphaEdge, 5985478, 1);
-  // CHECK-NEXT: off the grid: -10.3446
+  // CHECK-NEXT: clamped to the grid: -9.12756
   // CHECK-NEXT: another seed: -9.12756
 
   /* Element i rounds 0.5 up exactly when u(seed, i) < 0.5: the counter is

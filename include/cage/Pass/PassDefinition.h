@@ -76,6 +76,9 @@ void cagePassSignalFailure(CagePassHandle pass);
 /** Emits a warning at `loc` (the MLIR C API only emits errors). */
 void cageEmitWarning(MlirLocation loc, const char *message);
 
+/** Emits a remark at `loc`: what a pass chose not to do, and why. */
+void cageEmitRemark(MlirLocation loc, const char *message);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,9 +27,9 @@
 |* Optimizers.c and the correction of cage-expand-update), in the same      *|
 |* order, so fused and unfused steps agree bit for bit:                     *|
 |*   e  = w − q(w) (zero_clipped: +0 where w is clipped)                    *|
-|*   coupled:   g  ← select(λ_t == 0, g, g + λ_t·e)                         *|
+|*   coupled:   g  ← g + λ_t·e                                              *|
 |*   the optimizer element step (Optimizers.h) on w, g, state               *|
-|*   decoupled: w1 ← select(λ_t == 0, w1, w1 − (lr·λ_t)·e)                  *|
+|*   decoupled: w1 ← w1 − (lr·λ_t)·e                                        *|
 |* Quantizers with a Hadamard rotation mix the elements of a block before   *|
 |* quantizing; they take the unfused lowering (Optimizers.c).               *|
 |*                                                                            *|
@@ -80,7 +80,7 @@ typedef struct Fused {
   CageErrorMode error;
   bool coupled;
   LowerOptimizerStep step;
-  MlirValue lambda, lambdaIsZero, factor; /* factor = lr·λ_t (decoupled) */
+  MlirValue lambda, factor; /* factor = lr·λ_t (decoupled) */
   bool bf16State;       /* m, v (b) stored as bf16, rounded stochastically */
   LowerPhiloxKeys keys; /* ... from the seed */
   MlirValue chunkSize;  /* elements per chunk */
@@ -234,8 +234,8 @@ typedef struct Element {
                            element in the tensor */
 } Element;
 
-/* The state stored as bf16: Philox words 0 (m, b) and 1 (v) of the
- * element's linear index, as the reference draws them. */
+/* The state stored as bf16: the low (m, b) and high (v) 16 bits of the
+ * element's Philox word, as the reference draws them. */
 static void storeBf16State(CageBuilder *body, const Element *el,
                            intptr_t numState, MlirValue *state) {
   MlirValue index =
@@ -243,10 +243,10 @@ static void storeBf16State(CageBuilder *body, const Element *el,
                     cageBuildBinary(body, "arith.addi", el->firstIndex,
                                     cageBuildLinalgIndex(body, 0)),
                     mlirIntegerTypeGet(body->context, 64));
-  MlirValue words[4];
-  lowerBuildPhilox(body, &el->f->keys, index, words);
+  MlirValue random[2];
+  lowerBuildBf16StateRandomBits(body, &el->f->keys, index, random);
   for (intptr_t i = 0; i < numState; ++i)
-    state[i] = lowerBuildBf16StoreStochastic(body, state[i], words[i]);
+    state[i] = lowerBuildBf16StoreStochastic(body, state[i], random[i]);
 }
 
 /* Body arguments: g, then the outputs w and the state, which the element
@@ -265,19 +265,15 @@ static void elementBody(CageBuilder *body, const MlirValue *args,
   if (f->quantized) {
     e = lowerErrorValue(body, &f->q, f->error, w, el->scales);
     if (f->coupled) {
-      MlirValue corrected =
-          cageBuildBinary(body, "arith.addf", g,
+      g = cageBuildBinary(body, "arith.addf", g,
                           cageBuildBinary(body, "arith.mulf", f->lambda, e));
-      g = cageBuildSelect(body, f->lambdaIsZero, g, corrected);
     }
   }
   lowerBuildOptimizerElement(body, &f->step, w, g, state, yielded);
   if (f->quantized && !f->coupled) {
-    MlirValue w1 = yielded[0];
-    MlirValue corrected =
-        cageBuildBinary(body, "arith.subf", w1,
+    yielded[0] =
+        cageBuildBinary(body, "arith.subf", yielded[0],
                         cageBuildBinary(body, "arith.mulf", f->factor, e));
-    yielded[0] = cageBuildSelect(body, f->lambdaIsZero, w1, corrected);
   }
   if (f->bf16State)
     storeBf16State(body, el, f->numState, yielded + 1);
@@ -465,12 +461,8 @@ static bool buildFused(CageBuilder *b, Fused *f, MlirValue lr, MlirValue step,
   f->chunkSize = cageBuildBinary(b, "arith.ceildivui", total, numChunks);
 
   f->step = lowerBuildOptimizerStep(b, &f->step.optimizer, lr, step);
-  if (f->quantized) {
-    f->lambdaIsZero =
-        cageBuildCmpF(b, "oeq", f->lambda, cageBuildConstantF32(b, 0.0f));
-    if (!f->coupled)
-      f->factor = cageBuildBinary(b, "arith.mulf", lr, f->lambda);
-  }
+  if (f->quantized && !f->coupled)
+    f->factor = cageBuildBinary(b, "arith.mulf", lr, f->lambda);
 
   intptr_t numShared = f->numParams * numOut;
   MlirValue *shared = calloc((size_t)numShared, sizeof *shared);

@@ -128,9 +128,12 @@ static MlirValue intValue(CageBuilder *body, const LowerQuantizer *q,
 }
 
 /* centered: c = clamp(x, -α, α); y = (c / step) + 0.5;
- * q = (rnd(y) - 0.5) * step. */
-static MlirValue centeredValue(CageBuilder *body, MlirValue x, MlirValue alpha,
-                               MlirValue step,
+ * l = clamp(rnd(y), 1 - 2^(b-1), 2^(b-1)); q = (l - 0.5) * step.
+ * The level clamp is built for stochastic rounding only: with round half to
+ * even rnd(y) cannot leave the grid (y is within an ulp of it), and the
+ * reference's clamp is then a no-op. */
+static MlirValue centeredValue(CageBuilder *body, const LowerQuantizer *q,
+                               MlirValue x, MlirValue alpha, MlirValue step,
                                const LowerStochastic *stochastic) {
   MlirValue half = cageBuildConstantF32(body, 0.5f);
   MlirValue c =
@@ -138,6 +141,11 @@ static MlirValue centeredValue(CageBuilder *body, MlirValue x, MlirValue alpha,
   MlirValue y = cageBuildBinary(
       body, "arith.addf", cageBuildBinary(body, "arith.divf", c, step), half);
   MlirValue r = roundWith(body, y, stochastic);
+  if (stochastic) {
+    float top = (float)(INT64_C(1) << (q->bits - 1));
+    r = clamp(body, r, cageBuildConstantF32(body, 1.0f - top),
+              cageBuildConstantF32(body, top));
+  }
   return cageBuildBinary(body, "arith.mulf",
                          cageBuildBinary(body, "arith.subf", r, half), step);
 }
@@ -147,7 +155,7 @@ MlirValue lowerGridValue(CageBuilder *body, const LowerQuantizer *q,
                          const LowerStochastic *stochastic) {
   if (q->levels == CageLevelsInt)
     return intValue(body, q, x, step, stochastic);
-  return centeredValue(body, x, alpha, step, stochastic);
+  return centeredValue(body, q, x, alpha, step, stochastic);
 }
 
 MlirValue lowerGridIsClipped(CageBuilder *body, const LowerQuantizer *q,

@@ -130,10 +130,46 @@ static LowerOptimizer readOptimizerOp(MlirOperation op) {
   return o;
 }
 
-/* 1 - β^t with β^t = powf(β, (float)t). */
-static MlirValue biasCorrection(CageBuilder *b, MlirValue beta,
-                                MlirValue stepF32) {
-  return oneMinus(b, cageBuildBinary(b, "math.powf", beta, stepF32));
+/* One step of the binary exponentiation of biasCorrection: bit `iv` of t. */
+static void powerStep(CageBuilder *body, MlirValue iv, const MlirValue *iter,
+                      MlirValue *yielded, void *userData) {
+  MlirValue step = *(const MlirValue *)userData;
+  MlirType i64 = mlirIntegerTypeGet(body->context, 64);
+  MlirValue bit = cageBuildBinary(
+      body, "arith.andi",
+      cageBuildBinary(body, "arith.shrui", step,
+                      cageBuildCast(body, "arith.index_cast", iv, i64)),
+      cageBuildConstantI64(body, 1));
+  MlirValue set =
+      cageBuildCmpI(body, "ne", bit, cageBuildConstantI64(body, 0));
+  MlirValue power = iter[0], square = iter[1];
+  yielded[0] = cageBuildSelect(
+      body, set, cageBuildBinary(body, "arith.mulf", power, square), power);
+  yielded[1] = cageBuildBinary(body, "arith.mulf", square, square);
+}
+
+/* 1 - β^t (section 1.3): p = β^t in f64 by binary exponentiation, square
+ * and multiply over the 64 bits of t from the lowest, every product an f64
+ * multiplication of the f64 value of the f32 β (the bits above t's highest
+ * set bit only square a value that is no longer used); then 1 - p in f64,
+ * rounded once to f32. Unlike math.powf, which LLVM rewrites and each libm
+ * rounds its own way, this is the same on every target. */
+static MlirValue biasCorrection(CageBuilder *b, float beta, MlirValue step) {
+  MlirValue inits[2] = {
+      cageBuildConstantFloat(b, mlirF64TypeGet(b->context), 1.0),
+      cageBuildConstantFloat(b, mlirF64TypeGet(b->context), (double)beta)};
+  MlirOperation loop =
+      cageBuildFor(b, cageBuildConstantIndex(b, 0),
+                   cageBuildConstantIndex(b, 64), cageBuildConstantIndex(b, 1),
+                   inits, 2, powerStep, &step);
+  if (mlirOperationIsNull(loop))
+    return (MlirValue){NULL};
+  MlirValue oneMinusPower = cageBuildBinary(
+      b, "arith.subf",
+      cageBuildConstantFloat(b, mlirF64TypeGet(b->context), 1.0),
+      cageOperationGetResult(loop, 0));
+  return cageBuildCast(b, "arith.truncf", oneMinusPower,
+                       mlirF32TypeGet(b->context));
 }
 
 LowerOptimizerStep lowerBuildOptimizerStep(CageBuilder *b,
@@ -142,15 +178,14 @@ LowerOptimizerStep lowerBuildOptimizerStep(CageBuilder *b,
   LowerOptimizerStep s = {.optimizer = *o, .lr = lr};
   if (!o->adamw)
     return s;
-  MlirValue stepF32 = sitofp(b, step);
   MlirValue weightDecay = cageBuildConstantF32(b, o->weightDecay);
   s.decay = oneMinus(b, cageBuildBinary(b, "arith.mulf", lr, weightDecay));
   s.beta1 = cageBuildConstantF32(b, o->beta1);
   s.beta2 = cageBuildConstantF32(b, o->beta2);
   s.oneMinusBeta1 = oneMinus(b, s.beta1);
   s.oneMinusBeta2 = oneMinus(b, s.beta2);
-  s.bc1 = biasCorrection(b, s.beta1, stepF32);
-  s.bc2 = biasCorrection(b, s.beta2, stepF32);
+  s.bc1 = biasCorrection(b, o->beta1, step);
+  s.bc2 = biasCorrection(b, o->beta2, step);
   s.eps = cageBuildConstantF32(b, o->eps);
   return s;
 }

@@ -68,13 +68,11 @@ bool cageUpdateIsExpandable(MlirOperation op) {
 
 /*===--- Building ---------------------------------------------------------===*/
 
-/* x + c·e, or x itself where λ_t == 0: a zero λ_t skips the correction, so
- * the update is the plain optimizer step bit for bit (signed zeros, and
- * whatever e holds, included). `combine` is "arith.addf" (coupled: g + λ·e)
- * or "arith.subf" (decoupled: w − (lr·λ)·e). */
+/* x + c·e or x − c·e, whatever c is (docs/Semantics.md §1.3: no special
+ * case for λ_t = 0). `combine` is "arith.addf" (coupled: g + λ·e) or
+ * "arith.subf" (decoupled: w − (lr·λ)·e). */
 typedef struct Correction {
-  MlirValue factor;       /* λ_t or lr·λ_t */
-  MlirValue lambdaIsZero; /* i1 */
+  MlirValue factor; /* λ_t or lr·λ_t */
   const char *combine;
 } Correction;
 
@@ -84,9 +82,8 @@ static void correctionBody(CageBuilder *b, const MlirValue *args,
   (void)numArgs;
   const Correction *c = userData;
   MlirValue x = args[0], e = args[1];
-  MlirValue corrected = cageBuildBinary(
-      b, c->combine, x, cageBuildBinary(b, "arith.mulf", c->factor, e));
-  yielded[0] = cageBuildSelect(b, c->lambdaIsZero, x, corrected);
+  yielded[0] = cageBuildBinary(b, c->combine, x,
+                               cageBuildBinary(b, "arith.mulf", c->factor, e));
 }
 
 static MlirValue correct(CageBuilder *b, MlirValue x, MlirValue e,
@@ -154,21 +151,19 @@ bool cageExpandUpdate(CageBuilder *b, MlirOperation op, MlirValue *results) {
       cageNamedAttribute(b, "error", cageOpAttribute(op, "error"))};
   MlirValue e = cageOperationGetResult(
       cageBuildOp(b, "cage.quant_error", 1, &w, 1, &type, 2, errorAttrs), 0);
-  MlirValue lambdaIsZero =
-      cageBuildCmpF(b, "oeq", lambda, cageBuildConstantF32(b, 0.0f));
 
   bool coupled = cageCouplingAttrGetValue(cageOpAttribute(op, "coupling")) ==
                  CageCouplingCoupled;
   MlirOperation step0;
   MlirValue newW;
   if (coupled) {
-    Correction c = {lambda, lambdaIsZero, "arith.addf"};
+    Correction c = {lambda, "arith.addf"};
     step0 = cageBuildOptimizerOp(b, optimizer, w, correct(b, g, e, &c), state,
                                  lr, step);
     newW = cageOperationGetResult(step0, 0);
   } else {
     step0 = cageBuildOptimizerOp(b, optimizer, w, g, state, lr, step);
-    Correction c = {cageBuildBinary(b, "arith.mulf", lr, lambda), lambdaIsZero,
+    Correction c = {cageBuildBinary(b, "arith.mulf", lr, lambda),
                     "arith.subf"};
     newW = correct(b, cageOperationGetResult(step0, 0), e, &c);
   }

@@ -14,26 +14,24 @@
 |* through a map to constant indices). Anything else is a leaf: an opaque     *|
 |* value. The trees are then matched against the two CAGE templates           *|
 |*                                                                            *|
-|*   coupled:    optimizer g operand = select(λ == 0, g, g + λ·e)             *|
-|*   decoupled:  w2 = select(λ == 0, w1, w1 − (lr·λ)·e), w1 = optimizer's w   *|
+|*   coupled:    optimizer g operand = g + λ·e                                *|
+|*   decoupled:  w2 = w1 − (lr·λ)·e, w1 = the optimizer's new w               *|
 |*                                                                            *|
 |* with e a cage.quant_error of the optimizer's w operand, λ a scalar, lr     *|
-|* the optimizer's lr; the select may be missing (below). Products and sums   *|
-|* may be commuted, which is exact in IEEE arithmetic; nothing else may       *|
-|* differ: no reassociation, no other sign, scalar or operand order.          *|
+|* the optimizer's lr. These are exactly cage.update's operations             *|
+|* (docs/Semantics.md §1.3 applies the correction whatever λ_t is), so the    *|
+|* rewrite keeps every bit. Products and sums may be commuted, which is       *|
+|* exact in IEEE arithmetic; nothing else may differ: no reassociation, no    *|
+|* other sign, scalar or operand order, no select on λ_t.                     *|
 |*                                                                            *|
-|* The select. cage.update is the plain optimizer step where λ_t = 0          *|
-|* (DESIGN.md §1.3); `g + 0·e` is not: it turns a −0 gradient into +0 and     *|
-|* gives NaN where e is not finite. So the form without the select is fused   *|
-|* only when λ is a nonzero constant (then exact) or with the option          *|
-|* ignore-signed-zeros.                                                       *|
-|*                                                                            *|
-|* Refusals are silent: the IR stays as it is. Besides a template mismatch,   *|
-|* the pass refuses when fusing would duplicate work (the error, the scaled   *|
-|* error or the corrected value has users outside the step), when types       *|
-|* differ, when the operands cannot be placed so that they dominate the new   *|
-|* op, and when the cage.update it would build fails verification (checked    *|
-|* on a detached op whose diagnostics are swallowed).                         *|
+|* Refusals leave the IR as it is; with the option `remarks` each optimizer   *|
+|* whose w has a cage.quant_error but is not fused gets a remark saying why.  *|
+|* Besides a template mismatch, the pass refuses when fusing would duplicate  *|
+|* work (the error, the scaled error or the corrected value has users         *|
+|* outside the step), when types differ, when the operands cannot be placed   *|
+|* so that they dominate the new op, and when the cage.update it would build  *|
+|* fails verification (checked on a detached op whose diagnostics are         *|
+|* swallowed).                                                                *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -51,6 +49,7 @@
 #include "mlir-c/Diagnostics.h"
 #include "mlir-c/Dialect/Arith.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -529,26 +528,24 @@ typedef struct Step {
   MlirValue root;     /* coupled: the optimizer's g; decoupled: the new w */
   MlirValue gradient; /* the update's g */
   int lambda;         /* λ_t */
-  bool guarded;       /* with the λ_t = 0 select */
 } Step;
 
-static bool isZero(const Node *n) {
-  return n->kind == kConstant && n->constant == 0.0;
-}
+/* Why the last candidate was not fused, for the remarks: a refusal after a
+ * template matched says more than a template mismatch, and wins over it. */
+typedef enum MissLevel { kMissNone, kMissTemplate, kMissChecks } MissLevel;
 
-/* `cond` is λ == 0 (oeq) or λ != 0 (une), with the constant 0 (either sign)
- * on either side; stores λ and whether the test is negated. */
-static bool matchZeroTest(Matcher *m, int cond, int *lambda, bool *negated) {
-  const Node *c = &m->nodes[cond];
-  if (c->kind != kCmp ||
-      (c->predicate != kPredicateOEQ && c->predicate != kPredicateUNE))
-    return false;
-  *negated = c->predicate == kPredicateUNE;
-  for (int k = 0; k < 2; ++k)
-    if (isZero(&m->nodes[c->operands[1 - k]])) {
-      *lambda = c->operands[k];
-      return true;
-    }
+typedef struct Miss {
+  MissLevel level;
+  const char *why;
+} Miss;
+
+/* Records `why` unless a reason of a higher level is known; returns false,
+ * so that a refusal reads `return refuse(...)`. */
+static bool refuse(Miss *miss, MissLevel level, const char *why) {
+  if (level > miss->level) {
+    miss->level = level;
+    miss->why = why;
+  }
   return false;
 }
 
@@ -579,90 +576,58 @@ static bool matchScaledError(Matcher *m, int n, Step *step, int *scale) {
   return false;
 }
 
-/* Splits the top of the correction into its arms: with the select,
- * `select(λ == 0, x, corrected)` (or `select(λ != 0, corrected, x)`);
- * without, the correction itself. */
-static void splitSelect(Matcher *m, int top, Step *step, int *plain,
-                        int *corrected) {
-  const Node *s = &m->nodes[top];
-  bool negated;
-  int lambda;
-  if (s->kind == kSelect &&
-      matchZeroTest(m, s->operands[0], &lambda, &negated)) {
-    step->guarded = true;
-    step->lambda = lambda;
-    *plain = s->operands[negated ? 2 : 1];
-    *corrected = s->operands[negated ? 1 : 2];
-    return;
-  }
-  step->guarded = false;
-  step->lambda = -1;
-  *plain = -1;
-  *corrected = top;
-}
-
-/* The λ found in the correction: it must be the λ of the select, if any. */
-static bool acceptLambda(Matcher *m, Step *step, int lambda) {
-  if (step->guarded)
-    return same(m, step->lambda, lambda, 0);
-  step->lambda = lambda;
-  return true;
-}
-
-/* Coupled: the optimizer's g is [select(λ == 0, g, ] g + λ·e [)]. */
-static bool matchCoupled(Matcher *m, Step *step) {
+/* Coupled: the optimizer's g is g + λ·e. */
+static bool matchCoupled(Matcher *m, Step *step, Miss *miss) {
   step->coupled = true;
   step->root = mlirOperationGetOperand(step->optimizer, 1);
-  int plain, corrected;
-  splitSelect(m, eval(m, step->root, 0), step, &plain, &corrected);
-  const Node *sum = &m->nodes[corrected];
-  if (sum->kind != kAdd)
-    return false;
-  for (int k = 0; k < 2; ++k) {
-    int g = sum->operands[k], scale;
-    if (m->nodes[g].kind != kLeaf || !isShaped(m->nodes[g].value) ||
-        !matchScaledError(m, sum->operands[1 - k], step, &scale))
-      continue;
-    if (step->guarded && !same(m, plain, g, 0))
-      continue;
-    if (!acceptLambda(m, step, scale))
-      continue;
-    step->gradient = m->nodes[g].value;
-    return true;
-  }
-  return false;
+  const Node *sum = &m->nodes[eval(m, step->root, 0)];
+  if (sum->kind == kAdd)
+    for (int k = 0; k < 2; ++k) {
+      int g = sum->operands[k], scale;
+      if (m->nodes[g].kind != kLeaf || !isShaped(m->nodes[g].value) ||
+          !matchScaledError(m, sum->operands[1 - k], step, &scale))
+        continue;
+      step->lambda = scale;
+      step->gradient = m->nodes[g].value;
+      return true;
+    }
+  return refuse(miss, kMissTemplate,
+                "the optimizer's gradient is not g + lambda_t * e (coupled) "
+                "and no use of its new w computes w1 - (lr * lambda_t) * e "
+                "(decoupled), with e the cage.quant_error of its w");
 }
 
-/* Decoupled: `root` is [select(λ == 0, w1, ] w1 − (lr·λ)·e [)], w1 the
- * optimizer's new w. */
-static bool matchDecoupled(Matcher *m, Step *step, MlirValue root) {
+/* Decoupled: `root` is w1 − (lr·λ)·e, w1 the optimizer's new w. */
+static bool matchDecoupled(Matcher *m, Step *step, MlirValue root,
+                           Miss *miss) {
   step->coupled = false;
   step->root = root;
   step->gradient = mlirOperationGetOperand(step->optimizer, 1);
   MlirValue w1 = mlirOperationGetResult(step->optimizer, 0);
   intptr_t lrIndex = step->adamw ? 4 : 3;
   int lr = eval(m, mlirOperationGetOperand(step->optimizer, lrIndex), 0);
-  int plain, corrected;
-  splitSelect(m, eval(m, root, 0), step, &plain, &corrected);
-  const Node *difference = &m->nodes[corrected];
+  const Node *difference = &m->nodes[eval(m, root, 0)];
   if (difference->kind != kSub)
     return false;
   const Node *x = &m->nodes[difference->operands[0]];
   if (x->kind != kLeaf || !mlirValueEqual(x->value, w1))
     return false;
-  if (step->guarded && !same(m, plain, difference->operands[0], 0))
-    return false;
   int factor;
   if (!matchScaledError(m, difference->operands[1], step, &factor))
-    return false;
+    return refuse(miss, kMissTemplate,
+                  "w1 - s * e is found, but e is not the cage.quant_error of "
+                  "the optimizer's w");
   const Node *f = &m->nodes[factor];
-  if (f->kind != kMul)
-    return false;
-  for (int k = 0; k < 2; ++k)
-    if (same(m, f->operands[k], lr, 0) &&
-        acceptLambda(m, step, f->operands[1 - k]))
-      return true;
-  return false;
+  if (f->kind == kMul)
+    for (int k = 0; k < 2; ++k)
+      if (same(m, f->operands[k], lr, 0)) {
+        step->lambda = f->operands[1 - k];
+        return true;
+      }
+  return refuse(miss, kMissTemplate,
+                "w1 - s * e is found, but s is not lr * lambda_t with the "
+                "optimizer's lr (the product must be formed as written in "
+                "docs/Semantics.md section 1.3, not reassociated)");
 }
 
 /*===--- Checks before rewriting ------------------------------------------===*/
@@ -968,47 +933,52 @@ static void retargetDims(Matcher *m, const Step *step,
 typedef struct FuseState {
   Matcher *matcher;
   MlirRewriterBase rewriter;
-  bool ignoreSignedZeros;
+  Miss miss; /* why the current optimizer was not fused */
 } FuseState;
 
 /* Checks what the templates leave open and, if all holds, rewrites. */
 static bool rewriteStep(FuseState *s, Step *step) {
   Matcher *m = s->matcher;
-  if (m->overflow || step->lambda < 0)
-    return false;
-  /* Without the select, g + λ·e differs from cage.update where λ = 0. */
-  const Node *l = &m->nodes[step->lambda];
-  if (!step->guarded && !s->ignoreSignedZeros &&
-      !(l->kind == kConstant && l->constant != 0.0))
-    return false;
+  Miss *miss = &s->miss;
+  if (m->overflow)
+    return refuse(miss, kMissChecks,
+                  "the expressions around the step are too large to match");
   /* The update's new w replaces the root: same type. (That g and the state
    * have w's type is left to the verifier of cage.update, in buildUpdate.) */
   if (!mlirTypeEqual(mlirValueGetType(step->root), mlirValueGetType(step->w)))
-    return false;
+    return refuse(miss, kMissChecks,
+                  "the corrected value's type differs from w's");
   if (!isSelfContained(m, step))
-    return false;
+    return refuse(miss, kMissChecks,
+                  "the quantization error or a value of the correction has "
+                  "users outside the step: fusing would compute it twice");
 
   /* Where the update goes: in place of the optimizer, where λ is visible;
    * else (decoupled) in place of the correction, if the optimizer's state
    * results are used only after it. */
+  static const char *const notVisible =
+      "lambda_t is not visible where the update would go";
   MlirOperation at = step->optimizer;
   if (!canPlaceLambda(m, step, at)) {
     if (step->coupled)
-      return false;
+      return refuse(miss, kMissChecks, notVisible);
     at = cageDefiningOp(step->root);
     if (!canPlaceLambda(m, step, at))
-      return false;
+      return refuse(miss, kMissChecks, notVisible);
     for (intptr_t r = 1; r < mlirOperationGetNumResults(step->optimizer); ++r)
       for (MlirOpOperand use =
                mlirValueGetFirstUse(mlirOperationGetResult(step->optimizer, r));
            !mlirOpOperandIsNull(use); use = mlirOpOperandGetNextUse(use))
         if (!properlyDominatesUser(at, mlirOpOperandGetOwner(use)))
-          return false;
+          return refuse(miss, kMissChecks,
+                        "the optimizer's new state is used before the "
+                        "correction, where the update would go");
   }
 
   /* g flows into the step, so it is visible there; checked all the same. */
   if (!dominates(step->gradient, at))
-    return false;
+    return refuse(miss, kMissChecks,
+                  "g is not visible where the update would go");
 
   MlirRewriterBase rewriter = s->rewriter;
   mlirRewriterBaseSetInsertionPointBefore(rewriter, at);
@@ -1022,7 +992,9 @@ static bool rewriteStep(FuseState *s, Step *step) {
   if (mlirOperationIsNull(update)) {
     for (int i = numMade - 1; i >= 0; --i)
       mlirRewriterBaseEraseOp(rewriter, made[i]);
-    return false;
+    return refuse(miss, kMissChecks,
+                  "the cage.update it would build does not verify (the "
+                  "scalars, shapes or quantizer are not those of an update)");
   }
   mlirOperationSetLocation(update, loc);
   mlirRewriterBaseInsert(rewriter, update);
@@ -1058,7 +1030,7 @@ static bool tryCoupled(FuseState *s, MlirOperation optimizer, bool adamw) {
   Step step = {.optimizer = optimizer,
                .w = mlirOperationGetOperand(optimizer, 0),
                .adamw = adamw};
-  return matchCoupled(m, &step) && rewriteStep(s, &step);
+  return matchCoupled(m, &step, &s->miss) && rewriteStep(s, &step);
 }
 
 /* The decoupled correction reads the optimizer's new w: try each op that
@@ -1077,14 +1049,31 @@ static bool tryDecoupled(FuseState *s, MlirOperation optimizer, bool adamw) {
       Step step = {.optimizer = optimizer,
                    .w = mlirOperationGetOperand(optimizer, 0),
                    .adamw = adamw};
-      if (matchDecoupled(m, &step, root) && rewriteStep(s, &step))
+      if (matchDecoupled(m, &step, root, &s->miss) && rewriteStep(s, &step))
         return true;
     }
   }
   return false;
 }
 
-enum { kIgnoreSignedZeros };
+enum { kRemarks };
+
+/* Whether `w` has a cage.quant_error user: then the optimizer on w is a CAGE
+ * step the user meant to write, and a refusal is worth a remark. */
+static bool hasQuantError(MlirValue w) {
+  for (MlirOpOperand use = mlirValueGetFirstUse(w); !mlirOpOperandIsNull(use);
+       use = mlirOpOperandGetNextUse(use))
+    if (cageOpIs(mlirOpOperandGetOwner(use), "cage.quant_error"))
+      return true;
+  return false;
+}
+
+static void remarkMissed(MlirOperation optimizer, const Miss *miss) {
+  char message[512];
+  snprintf(message, sizeof message, "cage-fuse-correction: not fused: %s",
+           miss->why ? miss->why : "no CAGE correction of this step found");
+  cageEmitRemark(mlirOperationGetLocation(optimizer), message);
+}
 
 static void run(MlirOperation func, const CagePassOptionValue *options,
                 CagePassHandle pass) {
@@ -1100,7 +1089,7 @@ static void run(MlirOperation func, const CagePassOptionValue *options,
     abort();
   matcher->context = mlirOperationGetContext(func);
   FuseState state = {matcher, mlirIRRewriterCreateFromOp(func),
-                     options[kIgnoreSignedZeros].b};
+                     {kMissNone, NULL}};
   for (intptr_t i = 0; i < optimizers.size; ++i) {
     MlirOperation op = optimizers.ops[i];
     bool adamw = cageOpIs(op, "cage.adamw");
@@ -1108,8 +1097,13 @@ static void run(MlirOperation func, const CagePassOptionValue *options,
     if (mlirOperationGetNumOperands(op) != (adamw ? 6 : 4) ||
         mlirOperationGetNumResults(op) != (adamw ? 3 : 2))
       continue;
-    if (!tryCoupled(&state, op, adamw))
-      tryDecoupled(&state, op, adamw);
+    state.miss = (Miss){kMissNone, NULL};
+    /* Asked before the rewrite, which erases the quant_error. */
+    bool candidate =
+        options[kRemarks].b && hasQuantError(mlirOperationGetOperand(op, 0));
+    if (!tryCoupled(&state, op, adamw) && !tryDecoupled(&state, op, adamw) &&
+        candidate)
+      remarkMissed(op, &state.miss);
   }
   mlirIRRewriterDestroy(state.rewriter);
   free(matcher);
@@ -1117,13 +1111,11 @@ static void run(MlirOperation func, const CagePassOptionValue *options,
 }
 
 static const CagePassOption fuseOptions[] = {
-    [kIgnoreSignedZeros] =
-        {"ignore-signed-zeros",
-         "Also fuse corrections written without the lambda_t == 0 select "
-         "when lambda_t is not a nonzero constant (where lambda_t = 0 the "
-         "step then differs in the sign of zeros and for non-finite w)",
-         CagePassOptionBool,
-         {.b = false}},
+    [kRemarks] = {"remarks",
+                  "Emit a remark at each optimizer op whose w has a "
+                  "cage.quant_error but that is not fused, saying why",
+                  CagePassOptionBool,
+                  {.b = false}},
 };
 
 static MlirDialectHandle (*const dependentDialects[])(void) = {

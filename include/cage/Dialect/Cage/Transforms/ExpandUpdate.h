@@ -40,21 +40,20 @@ bool cageUpdateIsExpandable(MlirOperation op);
  *  then the new state. The ops, in this order:
  *
  *    %e = cage.quant_error %w {quantizer, error}       (e from w before decay)
- *    %z = arith.constant 0.0 : f32
- *    %isz = arith.cmpf oeq, %lambda, %z
  *  coupled:
  *    %gc = linalg.generic ins(%g, %e) outs(tensor.empty)
- *            { p = λ·e; s = g + p; yield select(%isz, g, s) }
+ *            { p = λ·e; s = g + p; yield s }
  *    cage.adamw / cage.sgd on (%w, %gc, state..., %lr[, %t])
  *  decoupled:
  *    %w1, state... = cage.adamw / cage.sgd on (%w, %g, state..., %lr[, %t])
  *    %f = arith.mulf %lr, %lambda
  *    %w2 = linalg.generic ins(%w1, %e) outs(tensor.empty)
- *            { p = f·e; s = w1 − p; yield select(%isz, w1, s) }
+ *            { p = f·e; s = w1 − p; yield s }
  *
  *  The optimizer op carries the hyper-parameters of op's `optimizer`
- *  attribute. Where λ_t = 0 the select makes the step the plain optimizer
- *  step bit for bit, as DESIGN.md §1.3 requires of cage.update.
+ *  attribute. The correction is applied whatever λ_t is, as
+ *  docs/Semantics.md §1.3 defines cage.update: this is its natural unfused
+ *  spelling, bit for bit.
  *
  *  Returns false, having built nothing, when `op` is not expandable
  *  (cageUpdateIsExpandable); returns false also when a build call failed,
