@@ -143,8 +143,10 @@
  * decay). Coupled: g' = g + lambda_t * e, then the optimizer with g';
  * decoupled: the optimizer with g, then c = lr * lambda_t (f32, once) and
  * w = w - c * e. Whatever lambda_t is: with lambda_t == 0 the result is the
- * plain optimizer step except for the sign of zero results (g + 0 * e turns
- * a -0.0f gradient into +0.0f) and where w is not finite (e is NaN).
+ * plain optimizer step except for the sign of zero results (w - 0 * e turns
+ * a -0.0f weight into +0.0f, g + 0 * e a -0.0f gradient) and in every scale
+ * group (or Hadamard block) that holds a non-finite w: its alpha is then
+ * infinite or NaN, so e is NaN across the group, and 0 * e with it.
  *
  * bf16 optimizer state (the *Bf16State entry points: cage.adamw, cage.sgd
  * and cage.update with m, v or b stored as bf16). A bf16 is a uint16_t

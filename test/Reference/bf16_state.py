@@ -6,13 +6,19 @@ optimizer state") against an independent numpy implementation, and what it
 does to 200 steps of AdamW.
 
 1. The store, written twice in numpy with Inputs/numpy_reference.py's own
-   Philox4x32-10: once on the bits as Reference.h states it, once from the
-   real-number definition (frac = (|x| - |trunc(x)|) / ulp in float64,
-   u = r 2^-24, up iff u < frac), compared bit for bit with
-   cageRefBf16FromF32Stochastic on random bit patterns (NaNs, infinities,
-   subnormals, the top binade included), random 64-bit seeds and indices, and
-   inputs built to sit exactly on the threshold (lo * 2^8 == r: must not round
-   up) and one step either side of it. The load, for all 65536 bf16 values.
+   Philox4x32-10 (element i takes word out[i mod 4] of the call for counter
+   floor(i/4); r = its low 16 bits for m and b, its high 16 bits for v):
+   once on the bits as Reference.h states it (up iff r < lo, a NaN becomes
+   the quiet NaN of its sign), once from the real-number definition
+   (frac = (|x| - |trunc(x)|) / ulp in float64, u = r 2^-16, up iff
+   u < frac), compared bit for bit with cageRefBf16FromF32Stochastic on
+   random bit patterns (NaNs of both signs, infinities, subnormals, the top
+   binade included), random 64-bit seeds and indices, both halves, and
+   inputs built to sit exactly on the threshold (lo == r: must not round
+   up), one above it (lo == r + 1: must round up) and one below. Then r
+   itself, recovered from the C store by bisection on lo, for the four
+   elements of several Philox calls (counters with a high word too) and
+   both halves. The load, for all 65536 bf16 values.
 2. The bf16-state steps (AdamW, SGD, the CAGE update) as numpy's f32 steps of
    Inputs/numpy_reference.py on the loaded state followed by the numpy store,
    20 steps with seed = t, bit for bit against the C entry points.
@@ -94,13 +100,27 @@ def check(status):
 MASK32 = np.uint64(0xFFFFFFFF)
 
 
-def philox_words(seed, index):
-    """The 4 Philox4x32-10 words (uint64 arrays holding 32-bit values) for
-    arrays of seeds and indices, with section 1.4's key and counter."""
+def state_words(seed, index):
+    """The 32-bit word (a uint64 array) of element `index` of a state tensor
+    under `seed`, for arrays of seeds and indices: one Philox4x32-10 call per
+    four elements, with section 1.4's key (seed low, seed high) and the
+    counter (floor(i/4) low, floor(i/4) high, 0, 0); element i takes word
+    out[i mod 4] of it."""
     seed = np.asarray(seed, np.uint64)
     index = np.asarray(index, np.uint64)
-    return nr.philox(index & MASK32, index >> np.uint64(32), 0, 0,
-                     seed & MASK32, seed >> np.uint64(32))
+    counter = index // np.uint64(4)
+    out = nr.philox(counter & MASK32, counter >> np.uint64(32), 0, 0,
+                    seed & MASK32, seed >> np.uint64(32))
+    which = (index % np.uint64(4)).astype(np.int64)
+    return np.choose(which, np.broadcast_arrays(*out))
+
+
+def random_bits(word, high):
+    """r of the store: the word's low 16 bits (m, b; high false) or its high
+    16 bits (v; high true)."""
+    word = np.asarray(word, np.uint64)
+    return np.where(np.asarray(high, bool), word >> np.uint64(16),
+                    word & np.uint64(0xFFFF))
 
 
 def load(h):
@@ -111,31 +131,32 @@ def is_nan_bits(u32):
     return ((u32 & 0x7F800000) == 0x7F800000) & ((u32 & 0x007FFFFF) != 0)
 
 
-def store_bits(x, word):
-    """Reference.h's formula on the bits."""
+def store_bits(x, r):
+    """Reference.h's formula on the bits, r the 16 random bits."""
     u32 = np.ascontiguousarray(x, np.float32).view(np.uint32).astype(
         np.uint64)
     trunc = u32 >> np.uint64(16)
     lo = u32 & np.uint64(0xFFFF)
-    up = (word >> np.uint64(8)) < (lo << np.uint64(8))
-    h = np.where(is_nan_bits(u32), trunc | np.uint64(0x40),
-                 trunc + up.astype(np.uint64))
+    up = np.asarray(r, np.uint64) < lo
+    canonical = (trunc & np.uint64(0x8000)) | np.uint64(0x7FC0)
+    h = np.where(is_nan_bits(u32), canonical, trunc + up.astype(np.uint64))
     return h.astype(np.uint16)
 
 
-def store_real(x, word):
-    """section 1.4's rnd() in units of the bf16 ulp, in float64 arithmetic:
+def store_real(x, r):
+    """Stochastic rounding in units of the bf16 ulp, in float64 arithmetic:
     trunc(x) is x with the low 16 bits cleared, ulp = 2^(e - 7) with e the
     exponent of the binade of |trunc(x)| (2^-133 for subnormals), frac =
-    (|x| - |trunc(x)|) / ulp (exact in float64), u = (word >> 8) 2^-24, up iff
-    u < frac, and up means the next bf16 away from zero (sign kept; the
-    largest finite one goes to infinity)."""
+    (|x| - |trunc(x)|) / ulp (exact in float64), u = r 2^-16 (r the 16
+    random bits), up iff u < frac, and up means the next bf16 away from zero
+    (sign kept; the largest finite one goes to infinity). A NaN becomes the
+    quiet NaN 0x7FC0 with x's sign."""
     x = np.ascontiguousarray(x, np.float32)
     u32 = x.view(np.uint32)
     trunc_bits = (u32 & np.uint32(0xFFFF0000))
     biased = ((u32 >> 23) & 0xFF).astype(np.int64)
     ulp = np.ldexp(1.0, np.maximum(biased, 1) - 127 - 7)
-    u = (word >> np.uint64(8)).astype(np.float64) * 2.0 ** -24
+    u = np.asarray(r, np.uint64).astype(np.float64) * 2.0 ** -16
     # NaN and Inf make invalid operations here; their results are replaced.
     with np.errstate(invalid="ignore", over="ignore"):
         trunc = trunc_bits.view(np.float32).astype(np.float64)
@@ -145,20 +166,26 @@ def store_real(x, word):
         # Back to bf16: the magnitude is on the bf16 grid (or 2^128: inf).
         mag32 = magnitude.astype(np.float32)  # exact, or inf
     h = (mag32.view(np.uint32) >> 16) | ((u32 >> 16) & 0x8000)
-    h = np.where(np.isnan(x), (u32 >> 16) | 0x40, h)
+    h = np.where(np.isnan(x), np.where(np.signbit(x), 0xFFC0, 0x7FC0), h)
     return h.astype(np.uint16)
 
 
-def store(x, seed, word):
-    """The store of a whole tensor x (linear index = offset) under seed."""
+def store(x, seed, high):
+    """The store of a whole tensor x (linear index = offset) under seed: m
+    and b with high = False, v with high = True."""
     flat = np.ascontiguousarray(x, np.float32).reshape(-1)
-    words = philox_words(np.uint64(seed), np.arange(flat.size,
-                                                    dtype=np.uint64))
-    return store_bits(flat, words[word]).reshape(np.shape(x))
+    words = state_words(np.uint64(seed), np.arange(flat.size,
+                                                   dtype=np.uint64))
+    return store_bits(flat, random_bits(words, high)).reshape(np.shape(x))
 
 
 def same_halves(a, b):
     return a.shape == b.shape and np.array_equal(a, b)
+
+
+def c_store(x, seed, index, high):
+    return lib.cageRefBf16FromF32Stochastic(float(x), int(seed), int(index),
+                                            int(high))
 
 
 # ---------------------------------------------------------------------------
@@ -176,72 +203,101 @@ bits[quarter + 1000:quarter + 2000] |= np.uint32(0x7F7F0000)  # top binade
 bits[quarter + 1000:quarter + 2000] &= np.uint32(0xFF7FFFFF)
 bits[quarter + 2000:quarter + 3000] &= np.uint32(0xFFFF0000)  # on the grid
 specials = np.array([0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000,
-                     0x7F800001, 0xFF800001, 0x7FA12345, 0x7F7FFFFF,
-                     0xFF7FFFFF, 0x7F7F0001, 0x007FFFFF, 0x00000001,
-                     0x3F7FFFFF, 0xBF7FFFFF, 0x3F808000], np.uint32)
+                     0x7F800001, 0xFF800001, 0x7FA12345, 0xFFC00000,
+                     0xFFFFFFFF, 0x7F7FFFFF, 0xFF7FFFFF, 0x7F7F0001,
+                     0x007FFFFF, 0x00000001, 0x3F7FFFFF, 0xBF7FFFFF,
+                     0x3F808000], np.uint32)
 bits[-len(specials):] = specials
 seeds = rng.integers(0, 2 ** 64, COUNT, dtype=np.uint64)
 indices = rng.integers(0, 2 ** 64, COUNT, dtype=np.uint64)
 indices[: COUNT // 2] &= np.uint64(0xFFFFF)  # small indices too
-word_of = rng.integers(0, 4, COUNT)
+high_of = rng.integers(0, 2, COUNT).astype(bool)
+r_of = random_bits(state_words(seeds, indices), high_of)
 
-# Threshold cases: lo * 2^8 == r exactly (strict <: stays down), lo one
-# above (up), one below (down). r = word >> 8 needs its low 8 bits zero for
-# the first: search indices for such words.
-words = philox_words(seeds, indices)
-chosen = np.array([words[k][i] for i, k in enumerate(word_of)], np.uint64)
-r = chosen >> np.uint64(8)
-edge = slice(quarter + 3000, quarter + 6000)
-kind = np.arange(3000) % 3  # 0: lo = r >> 8, 1: +1, 2: -1
+# Threshold cases, values with the element's own r: lo == r exactly (strict
+# <: stays down), lo = r + 1 (the smallest lo that rounds up), lo = r - 1
+# (down). Within [1, 0xFFFF]: lo = 0 is on the grid, r = 0xFFFF never rounds
+# up.
+EDGE = 3000
+edge = slice(quarter + 3000, quarter + 3000 + EDGE)
+kind = np.arange(EDGE) % 3  # 0: lo = r, 1: r + 1, 2: r - 1
 base = bits[edge] & np.uint32(0xFFFF0000)
 base = np.where((base & 0x7F800000) == 0x7F800000, 0x3F800000,
                 base).astype(np.uint32)
-lo_edge = ((r[edge] >> np.uint64(8)).astype(np.int64) + np.array([0, 1, -1])[
-    kind]).clip(1, 0xFFFF).astype(np.uint32)
-bits[edge] = base | lo_edge
-exact_ties = 0
-for i in range(quarter + 6000, quarter + 6000 + 200):
-    # An index whose word has r & 0xFF == 0, and lo = r >> 8: r == lo << 8.
-    k = word_of[i]
-    while True:
-        w_ = philox_words(np.uint64(seeds[i]), np.uint64(indices[i]))[k]
-        rr = int(w_) >> 8
-        if rr & 0xFF == 0 and rr >> 8 != 0:
-            break
-        indices[i] = np.uint64((int(indices[i]) + 1) % 2 ** 64)
-    bits[i] = np.uint32(0x40000000 | (rr >> 8))
-    exact_ties += 1
+lo_edge = (r_of[edge].astype(np.int64) + np.array([0, 1, -1])[kind])
+valid = (lo_edge >= 1) & (lo_edge <= 0xFFFF)
+bits[edge] = base | lo_edge.clip(1, 0xFFFF).astype(np.uint32)
 
 x = bits.view(np.float32)
 # A signalling NaN reaches the C function quieted (ctypes converts the
 # float32 to a Python float, a double, and back: the quiet bit gets set, the
-# rest of the payload is kept), which the store does anyway, so both sides
-# agree; bf16_state.c checks signalling NaNs from C.
-words = philox_words(seeds, indices)
-chosen = np.array([words[k][i] for i, k in enumerate(word_of)], np.uint64)
-mine_bits = store_bits(x, chosen)
-mine_real = store_real(x, chosen)
-theirs = np.array([lib.cageRefBf16FromF32Stochastic(x[i], int(seeds[i]),
-                                                    int(indices[i]),
-                                                    int(word_of[i]))
+# sign and the rest of the payload are kept); the store maps every NaN to the
+# quiet NaN of its sign anyway, so both sides agree; bf16_state.c checks
+# signalling NaNs from C.
+mine_bits = store_bits(x, r_of)
+mine_real = store_real(x, r_of)
+theirs = np.array([c_store(x[i], seeds[i], indices[i], high_of[i])
                    for i in range(COUNT)], np.uint16)
-ups = int(np.count_nonzero(mine_bits != (bits >> 16).astype(np.uint16)) -
-          np.count_nonzero(is_nan_bits(bits.astype(np.uint64))))
-ties_down = all(theirs[i] == bits[i] >> 16
-                for i in range(quarter + 6000, quarter + 6200))
+nan = is_nan_bits(bits.astype(np.uint64))
+trunc = (bits >> 16).astype(np.uint16)
+ups = int(np.count_nonzero((mine_bits != trunc) & ~nan))
+nan_ok = bool(np.all(np.isin(theirs[nan], [0x7FC0, 0xFFC0])))
+edge_c, edge_trunc = theirs[edge], trunc[edge]
+held = [int(np.count_nonzero(valid & (kind == k) &
+                             (edge_c == edge_trunc + (k == 1))))
+        for k in range(3)]
+tried = [int(np.count_nonzero(valid & (kind == k))) for k in range(3)]
 ok = (np.array_equal(mine_bits, theirs) and np.array_equal(mine_real, theirs)
-      and ties_down)
+      and held == tried and nan_ok)
 if not ok:
     failures += 1
     bad = np.nonzero((mine_bits != theirs) | (mine_real != theirs))[0][:5]
     for i in bad:
         print(f"FAIL store {bits[i]:08x} seed {seeds[i]} index {indices[i]} "
-              f"word {word_of[i]}: C {theirs[i]:04x} bits {mine_bits[i]:04x} "
-              f"real {mine_real[i]:04x}")
-print(f"store: {COUNT} values, {exact_ties} exact thresholds, "
+              f"high {int(high_of[i])}: C {theirs[i]:04x} bits "
+              f"{mine_bits[i]:04x} real {mine_real[i]:04x}")
+print(f"store: {COUNT} values, {int(np.count_nonzero(nan))} NaNs, "
       f"{'bit for bit' if ok else 'DIFFERENT'}; some up: "
       f"{'yes' if ups > COUNT // 10 else 'no'}")
-# CHECK: store: 40000 values, 200 exact thresholds, bit for bit; some up: yes
+print(f"thresholds: lo == r stays down {held[0]} of {tried[0]}, lo == r + 1 "
+      f"rounds up {held[1]} of {tried[1]}, lo == r - 1 stays down {held[2]} "
+      f"of {tried[2]}")
+# CHECK: store: 40000 values, {{[1-9][0-9]*}} NaNs, bit for bit; some up: yes
+# CHECK: thresholds: lo == r stays down [[A:[1-9][0-9]*]] of [[A]], lo == r + 1 rounds up [[B:[1-9][0-9]*]] of [[B]], lo == r - 1 stays down [[C:[1-9][0-9]*]] of [[C]]
+
+# r itself, recovered from the C store by bisection (element index rounds
+# 1.0 + lo 2^-23 up iff r < lo, so r + 1 is the smallest lo that rounds up),
+# for the four elements of one Philox call and both halves: element i's r is
+# the low (high = 0) or high (high = 1) half of word i mod 4 of the call for
+# counter floor(i / 4), and neighbouring calls do not share words.
+
+
+def recovered_r(seed, index, high):
+    low, top = 1, 0x10000  # the answer lo = r + 1 is in [1, 0x10000]
+    while low < top:
+        lo = (low + top) // 2
+        if c_store(np.uint32(0x3F800000 | lo).view(np.float32), seed, index,
+                   high) == 0x3F81:
+            top = lo
+        else:
+            low = lo + 1
+    return low - 1
+
+
+recovered = mismatched = 0
+for seed, first in [(0, 0), (1, 4), (0x9E3779B97F4A7C15, 40),
+                    (2 ** 64 - 1, 2 ** 64 - 8), (12345, 2 ** 34 + 4)]:
+    index = np.arange(first, first + 8, dtype=np.uint64)
+    words = state_words(np.uint64(seed), index)
+    for i, word in zip(index, words):
+        for high in (0, 1):
+            expected = int(word) >> 16 if high else int(word) & 0xFFFF
+            recovered += 1
+            mismatched += recovered_r(seed, i, high) != expected
+failures += mismatched != 0
+print(f"r recovered from the C store: {recovered}, "
+      f"{'all as numpy' if mismatched == 0 else f'{mismatched} DIFFERENT'}")
+# CHECK: r recovered from the C store: 80, all as numpy
 
 every = np.arange(65536, dtype=np.uint32).astype(np.uint16)
 loaded = np.array([lib.cageRefF32FromBf16(int(h)) for h in every], np.float32)
@@ -294,8 +350,9 @@ def numpy_step(kind, p, error, coupling, opt, w, g, state16, lr, lam, t,
     else:
         nr.update(p, error, coupling, optimizer, opt, w, g, state, lr, lam,
                   t if optimizer == "adamw" else None)
-    for word, (s, s16) in enumerate(zip(state, state16)):
-        s16[...] = store(s, seed, word)
+    # m and b: the low 16 bits of the word, v: the high 16 bits.
+    for high, (s, s16) in enumerate(zip(state, state16)):
+        s16[...] = store(s, seed, high == 1)
 
 
 def c_step(kind, q, error, coupling, opt, w, g, state16, lr, lam, t, seed):

@@ -9,7 +9,8 @@ orders fixed by Reference.h, and compared bit for bit (signed zeros
 included) with the C reference: Q (every granularity, scale, grid, rotation
 and rounding mode), the clip values, the clipped masks, both
 straight-through estimators with the LSQ gradient, and quant_error, on
-random data of awkward shapes. The inputs mix
+random data of awkward shapes; and the clamp of the centered grid's level
+index under stochastic rounding, on inputs built to need it. The inputs mix
 normal values with multiples of powers of two and operand clip values of
 qmax * 2^k, so that exact ties (round half to even) and clipping both occur.
 
@@ -29,9 +30,10 @@ import numpy as np
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "Inputs"))
-from numpy_reference import (clip_values, clipped, grid_constants,  # noqa
-                             philox, prepare, quant_error, quantize, rotate,
-                             same_bits, ste, ties, uniform)
+from numpy_reference import (centered_levels, clip_values,  # noqa: E402
+                             clipped, grid_constants, philox, prepare,
+                             quant_error, quantize, rnd, rotate, same_bits,
+                             ste, ties, uniform)
 from reference import Reference, quantizer  # noqa: E402
 
 f32 = np.float32
@@ -62,6 +64,67 @@ for seed in (0, 7, 0x123456789ABCDEF0):
         print(f"FAIL uniform seed {seed}")
 print("philox: kat and uniform checked")
 # CHECK: philox: kat and uniform checked
+
+# ---------------------------------------------------------------------------
+# Centered + stochastic: the level clamp. y = -alpha / step + 1/2 should be
+# the lowest level index 1 - 2^(b-1), but its f32 rounding puts it an ulp
+# below for about one alpha in ten; stochastic rounding then goes down to
+# -2^(b-1) when u >= the fraction of y (with the probability of an ulp of y),
+# and the level index is clamped back onto the grid.
+# ---------------------------------------------------------------------------
+
+
+def unclamped_levels(p, x, alpha, seed):
+    """rnd(y) of the centered grid before the clamp, one alpha per row."""
+    _, _, steps = grid_constants(p)
+    a = alpha[:, None]
+    step = (f32(2) * a) / steps
+    c = np.minimum(np.maximum(x, -a), a)
+    return rnd(c / step + f32(0.5), p, seed)
+
+
+# quantize.c's case: 4 bits, alpha = 9.127556, x = -alpha, seed 5985477:
+# y = -7.0000005 and u(5985477, 0) = 0.99999964 >= its fraction, so rnd(y)
+# = -8, a level below the grid; clamped to -7: Q(-alpha) = -7.5 step.
+p = dict(bits=4, granularity="tensor", group_size=128, scale="operand",
+         levels="centered", rotation="none", block=128,
+         rounding="stochastic")
+alpha = np.array([9.127556], f32)
+x = -alpha.reshape(1, 1)
+level = unclamped_levels(p, x, alpha, 5985477)[0, 0]
+mine = quantize(p, x, alpha, 5985477)
+theirs = ref.quantize(quantizer(**p), x, alpha, 5985477)
+expected = (centered_levels(p)[0] - f32(0.5)) * ((f32(2) * alpha[0]) /
+                                                  grid_constants(p)[2])
+ok = (level == -8 and same_bits(mine, theirs) and
+      mine[0, 0] == expected)
+failures += not ok
+print(f"level clamp, 4 bits, alpha 9.127556, seed 5985477: rnd {level:g}, "
+      f"Q {theirs[0, 0]:.6g} {'ok' if ok else 'FAIL'}")
+# CHECK: level clamp, 4 bits, alpha 9.127556, seed 5985477: rnd -8, Q -9.12756 ok
+
+# In bulk: 8 bits (y an ulp of 127, 2^-17, below -127: about 8 hits in 2^20
+# draws), 64 rows of x = -alpha_row with alphas for which y falls below the
+# grid, under one seed. numpy and C agree bit for bit, every element is the
+# lowest level, and the elements whose rnd left the grid are counted.
+p = dict(p, bits=8, granularity="row")
+candidates = (np.random.default_rng(3).random(4096) * 10 + 0.01).astype(f32)
+y = -candidates / ((f32(2) * candidates) / grid_constants(p)[2]) + f32(0.5)
+alpha = candidates[y < centered_levels(p)[0]][:64]
+x = np.repeat(-alpha[:, None], 16384, axis=1)
+seed = 0x5DEECE66D
+levels = unclamped_levels(p, x, alpha, seed)
+left = int(np.count_nonzero(levels < centered_levels(p)[0]))
+mine = quantize(p, x, alpha, seed)
+theirs = ref.quantize(quantizer(**p), x, alpha, seed)
+lowest = (centered_levels(p)[0] - f32(0.5)) * ((f32(2) * alpha[:, None]) /
+                                                grid_constants(p)[2])
+ok = (len(alpha) == 64 and left > 0 and same_bits(mine, theirs) and
+      np.array_equal(theirs, np.broadcast_to(lowest, x.shape)))
+failures += not ok
+print(f"level clamp, 8 bits, {x.size} elements at -alpha: rnd left the grid "
+      f"for {left}, all clamped to the lowest level: {'ok' if ok else 'FAIL'}")
+# CHECK: level clamp, 8 bits, 1048576 elements at -alpha: rnd left the grid for {{[1-9][0-9]*}}, all clamped to the lowest level: ok
 
 # ---------------------------------------------------------------------------
 # Random cases.

@@ -13,14 +13,16 @@ rounding). Why they are not equal bit for bit:
 torch computes the same step in a different but equivalent order, and some of
 it in double: AdamW divides sqrt(v) by sqrt(1 - beta2^t) and folds
 lr / (1 - beta1^t) into one double step size, where the reference forms mhat
-and vhat in f32; both bias corrections are computed in double (the reference:
-1 - powf(beta, t) in f32); 1 - lr * wd is double; torch's vectorized CPU
-kernels may fuse `a + alpha * b` into one rounding. Each such difference is a
-rounding or two of f32 (about 6e-8 relative) per step, so 20 steps stay well
-within 1e-6; the worst errors seen are printed. The hyper-parameters given to
-torch are the f32 values the reference receives (the dialect's attributes are
-f32), so that 1 - beta, formed by torch in double, is the same number as the
-reference's exact f32 1 - beta.
+and vhat in f32; torch keeps both bias corrections 1 - beta ** t in double
+(Python's pow), where the reference rounds its 1 - beta^t (by binary
+exponentiation in double, see bias_correction.py) once to f32; 1 - lr * wd
+is double; torch's vectorized CPU kernels may fuse `a + alpha * b` into one
+rounding. Each such difference is a rounding or two of f32 (about 6e-8
+relative) per step, so 20 steps stay well within 1e-6; the worst errors seen
+are printed. The hyper-parameters given to torch are the f32 values the
+reference receives (the dialect's attributes are f32), so that 1 - beta,
+formed by torch in double, is the same number as the reference's exact f32
+1 - beta.
 
 SGD with dampening: torch sets b = g on its first step where the reference
 (DESIGN.md 1.3) starts from b = 0, so those runs take torch's state after its

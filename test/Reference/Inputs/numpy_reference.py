@@ -9,9 +9,6 @@ per element (numpy neither fuses nor reassociates elementwise arithmetic), so
 the results can be compared with the C reference bit for bit.
 """
 
-import ctypes
-import ctypes.util
-
 import numpy as np
 
 f32 = np.float32
@@ -103,6 +100,16 @@ def grid_constants(p):
             f32(2 ** bits - 1))
 
 
+def centered_levels(p):
+    """The lowest and highest level index l of the centered grid (q = (l -
+    1/2) step): 1 - 2^(b-1) and 2^(b-1). y = -alpha / step + 1/2 should be
+    the lowest exactly, but its f32 rounding lands just below it for about
+    one alpha in ten, and stochastic rounding then goes down one level with
+    the probability of an ulp of y unless the index is clamped."""
+    top = f32(2 ** (p["bits"] - 1))
+    return f32(1) - top, top
+
+
 def rnd(y, p, seed):
     if p["rounding"] == "stochastic":
         u = uniform(seed, y.size).reshape(y.shape)
@@ -119,7 +126,13 @@ def grid(p, xr, alpha, rounding, seed=0):
     if p["levels"] == "centered":
         step = (f32(2) * a) / steps
         c = np.minimum(np.maximum(xr, -a), a)
-        return (rnd(c / step + f32(0.5), pr, seed) - f32(0.5)) * step
+        # The level index, clamped to the grid [1 - 2^(b-1), 2^(b-1)]: a
+        # no-op with nearest rounding; stochastic rounding can otherwise go
+        # one level below the lowest (see centered_levels).
+        low, high = centered_levels(p)
+        level = np.minimum(np.maximum(rnd(c / step + f32(0.5), pr, seed), low),
+                           high)
+        return (level - f32(0.5)) * step
     s = a / qmax
     r = np.minimum(np.maximum(rnd(xr / s, pr, seed), qmin), qmax)
     return r * s
@@ -206,26 +219,34 @@ def same_bits(a, b):
 
 # ---------------------------------------------------------------------------
 # Optimizers and the CAGE update (section 1.3), in place on float32 arrays,
-# with float32 scalars. beta^t is the C library's powf, as Reference.h fixes
-# it: numpy's float32 power differs from glibc's powf in the last bit for
-# about one t in five, and a one-ulp difference in w can flip a rounding of Q
-# and so change e by a whole grid step (see cage_update.py).
+# with float32 scalars.
 # ---------------------------------------------------------------------------
-_libm = ctypes.CDLL(ctypes.util.find_library("m"))
-_libm.powf.restype = ctypes.c_float
-_libm.powf.argtypes = [ctypes.c_float, ctypes.c_float]
 
 
-def powf(base, exponent):
-    return f32(_libm.powf(f32(base), f32(exponent)))
+def bias_correction(beta, t):
+    """AdamW's bias correction 1 - beta^t as Reference.h fixes it: p = beta^t
+    in double by binary exponentiation (p = 1, sq = the double value of the
+    f32 beta; for each bit of t from the lowest: if it is set p = p * sq, then
+    sq = sq * sq), then 1 - p in double, rounded once to f32. Python floats
+    are IEEE doubles and every * and - on them is one correctly rounded
+    operation, so this is the C loop, operation for operation."""
+    t = int(t)
+    assert t >= 1
+    p, square = 1.0, float(f32(beta))
+    while t:
+        if t & 1:
+            p = p * square
+        square = square * square
+        t >>= 1
+    return f32(1.0 - p)
 
 
 def adamw(opt, w, g, m, v, lr, t):
     beta1, beta2, eps, wd = (f32(opt[k]) for k in
                              ("beta1", "beta2", "eps", "weight_decay"))
     lr = f32(lr)
-    correction1 = f32(1) - powf(beta1, t)
-    correction2 = f32(1) - powf(beta2, t)
+    correction1 = bias_correction(beta1, t)
+    correction2 = bias_correction(beta2, t)
     w *= f32(1) - lr * wd
     m[...] = beta1 * m + (f32(1) - beta1) * g
     v[...] = beta2 * v + (f32(1) - beta2) * (g * g)
@@ -248,13 +269,12 @@ def sgd(opt, w, g, b, lr):
 
 
 def update(p, error, coupling, optimizer, opt, w, g, state, lr, lam, t=None):
-    """The CAGE step: state is (m, v) for "adamw", (b,) for "sgd"."""
+    """The CAGE step: state is (m, v) for "adamw", (b,) for "sgd". The
+    correction is applied whatever lambda_t is, 0 included (g + 0 * e turns
+    a -0.0 gradient into +0.0; a non-finite w makes e NaN)."""
     lam = f32(lam)
     step = adamw if optimizer == "adamw" else sgd
     extra = (t,) if optimizer == "adamw" else ()
-    if lam == 0:
-        step(opt, w, g, *state, lr, *extra)
-        return
     e = quant_error(p, w, error)
     if coupling == "coupled":
         step(opt, w, g + lam * e, *state, lr, *extra)
