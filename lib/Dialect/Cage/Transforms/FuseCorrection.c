@@ -530,9 +530,16 @@ typedef struct Step {
   int lambda;         /* λ_t */
 } Step;
 
-/* Why the last candidate was not fused, for the remarks: a refusal after a
- * template matched says more than a template mismatch, and wins over it. */
-typedef enum MissLevel { kMissNone, kMissTemplate, kMissChecks } MissLevel;
+/* Why the last candidate was not fused, for the remarks: the more of the
+ * template matched before the refusal, the more the reason says, and it wins
+ * over the others (a decoupled w1 − s·e found with the wrong s says more
+ * than "no coupled form"). */
+typedef enum MissLevel {
+  kMissNone,
+  kMissTemplate, /* no template matched */
+  kMissPartial,  /* part of a template matched */
+  kMissChecks    /* a template matched; a check refused */
+} MissLevel;
 
 typedef struct Miss {
   MissLevel level;
@@ -614,7 +621,7 @@ static bool matchDecoupled(Matcher *m, Step *step, MlirValue root,
     return false;
   int factor;
   if (!matchScaledError(m, difference->operands[1], step, &factor))
-    return refuse(miss, kMissTemplate,
+    return refuse(miss, kMissPartial,
                   "w1 - s * e is found, but e is not the cage.quant_error of "
                   "the optimizer's w");
   const Node *f = &m->nodes[factor];
@@ -624,7 +631,7 @@ static bool matchDecoupled(Matcher *m, Step *step, MlirValue root,
         step->lambda = f->operands[1 - k];
         return true;
       }
-  return refuse(miss, kMissTemplate,
+  return refuse(miss, kMissPartial,
                 "w1 - s * e is found, but s is not lr * lambda_t with the "
                 "optimizer's lr (the product must be formed as written in "
                 "docs/Semantics.md section 1.3, not reassociated)");
@@ -958,6 +965,10 @@ static bool rewriteStep(FuseState *s, Step *step) {
    * results are used only after it. */
   static const char *const notVisible =
       "lambda_t is not visible where the update would go";
+  if (!m->nodes[step->lambda].uniform)
+    return refuse(miss, kMissChecks,
+                  "lambda_t is not one scalar: it varies from element to "
+                  "element");
   MlirOperation at = step->optimizer;
   if (!canPlaceLambda(m, step, at)) {
     if (step->coupled)
