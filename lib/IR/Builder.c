@@ -922,9 +922,16 @@ MlirOperation cageBuildForall(CageBuilder *b, MlirValue upperBound,
   CageBuilder bodyBuilder = cageBuilderAtEndOfBlock(block, b->location);
   CageBuilder parallelBuilder =
       cageBuilderAtEndOfBlock(parallelBlock, b->location);
-  body(&bodyBuilder, mlirBlockGetArgument(block, 0), blockOuts,
-       &parallelBuilder, userData);
+  bool built = body(&bodyBuilder, mlirBlockGetArgument(block, 0), blockOuts,
+                    &parallelBuilder, userData);
   free(blockOuts);
+  if (!built) {
+    mlirBlockDestroy(parallelBlock);
+    mlirBlockDestroy(block);
+    free(locations);
+    free(types);
+    return nullOperation;
+  }
 
   MlirOperationState terminator =
       mlirOperationStateGet(str("scf.forall.in_parallel"), b->location);

@@ -29,6 +29,7 @@
 #include "mlir-c/Rewrite.h"
 #include "mlir-c/Support.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -296,14 +297,16 @@ MLIR_CAPI_EXPORTED MlirOperation cageBuildParallelInsertSlice(
 /** Builds the body of an scf.forall: `body` appends to the loop's block,
  * whose arguments are the induction variable `iv` and the shared outputs;
  * `inParallel` appends to the block of its scf.forall.in_parallel
- * terminator (only tensor.parallel_insert_slice belongs there). */
-typedef void (*CageForallBodyBuilder)(CageBuilder *body, MlirValue iv,
+ * terminator (only tensor.parallel_insert_slice belongs there). Returns
+ * false when something it needed could not be built. */
+typedef bool (*CageForallBodyBuilder)(CageBuilder *body, MlirValue iv,
                                       const MlirValue *sharedOuts,
                                       CageBuilder *inParallel, void *userData);
 
 /** A one-dimensional scf.forall from 0 to `upperBound` (index) by 1 with
  * the tensors `sharedOuts`; its results have their types. Returns the op,
- * or a null op when an operand is null. */
+ * or a null op (having built nothing) when an operand is null or `body`
+ * failed. */
 MLIR_CAPI_EXPORTED MlirOperation cageBuildForall(
     CageBuilder *b, MlirValue upperBound, const MlirValue *sharedOuts,
     intptr_t numSharedOuts, CageForallBodyBuilder body, void *userData);

@@ -1,17 +1,19 @@
 // RUN: cage-opt %s --split-input-file --cage-lower-to-linalg | FileCheck %s
-// The output verifies, parses back, bufferizes and lowers to loops:
+// The output verifies, parses back, bufferizes and lowers to loops (no op
+// named cage.* or linalg.* is left; the run-time checks name cage ops in
+// their messages):
 // RUN: cage-opt %s --split-input-file --cage-lower-to-linalg \
 // RUN:   | cage-opt --split-input-file \
 // RUN:       --one-shot-bufferize=bufferize-function-boundaries \
 // RUN:       --convert-linalg-to-loops \
 // RUN:   | FileCheck %s --check-prefix=LOOPS
 
-// LOOPS-NOT: {{cage\.|linalg\.}}
+// LOOPS-NOT: {{ cage\.|linalg\.}}
 // LOOPS:     func.func @quantize_row
-// LOOPS-NOT: {{cage\.|linalg\.}}
+// LOOPS-NOT: {{ cage\.|linalg\.}}
 // LOOPS:     func.func @quant_error_hadamard_zero_clipped
 // LOOPS:     scf.for
-// LOOPS-NOT: {{cage\.|linalg\.}}
+// LOOPS-NOT: {{ cage\.|linalg\.}}
 
 // The default quantizer (4 bits, row, absmax, int, nearest): a reduction of
 // each row to α = max(max |x|, 1e-8), s = α / 7 once per row, then
@@ -116,11 +118,16 @@ func.func @quantize_group_rms(%x: tensor<2x3x16xf32>) -> tensor<2x3x16xf32> {
 
 // -----
 
-// A dynamic innermost dimension: the group view's size n / 8 is computed
-// and given to tensor.expand_shape.
+// A dynamic innermost dimension: first the run-time check that 8 divides
+// it, then the group view's size n / 8 is computed and given to
+// tensor.expand_shape.
 // CHECK-LABEL: func.func @quantize_group_dynamic
 // CHECK-SAME:    (%[[X:.*]]: tensor<?xf32>)
 // CHECK-DAG:     %[[C8:.*]] = arith.constant 8 : index
+// CHECK:         %[[CHECKED:.*]] = tensor.dim %[[X]]
+// CHECK:         %[[REM:.*]] = arith.remui %[[CHECKED]], %[[C8]] : index
+// CHECK:         %[[DIVIDES:.*]] = arith.cmpi eq, %[[REM]], %c0 : index
+// CHECK:         cf.assert %[[DIVIDES]], "{{.*}}: 'cage.quantize' innermost size is not a multiple of group_size = 8"
 // CHECK:         %[[N:.*]] = tensor.dim %[[X]]
 // CHECK:         %[[GROUPS:.*]] = arith.divui %[[N]], %[[C8]] : index
 // CHECK:         tensor.expand_shape %[[X]] {{\[}}[0, 1]]

@@ -195,6 +195,16 @@ func.func @update_decoupled(%w: tensor<4x8xf32>, %g: tensor<4x8xf32>, %b: tensor
 // CHECK-SAME:     %[[M:[a-z0-9]+]]: tensor<?x64xf32>, %[[V:[a-z0-9]+]]: tensor<?x64xf32>,
 // CHECK-SAME:     %[[LR:[a-z0-9]+]]: f32, %[[L:[a-z0-9]+]]: f32, %[[T:[a-z0-9]+]]: i64)
 // CHECK-NOT:     tensor.empty
+// The run-time checks of what the verifier cannot prove: the dynamic sizes
+// of w, g, m, v agree and t >= 1 (64 is a multiple of 32: no check).
+// CHECK:         %[[GROWS:.*]] = tensor.dim %[[G]], %c0
+// CHECK:         %[[WROWS:.*]] = tensor.dim %[[W]], %c0
+// CHECK:         %[[SAME:.*]] = arith.cmpi eq, %[[WROWS]], %[[GROWS]] : index
+// CHECK:         cf.assert %[[SAME]], "{{.*}}cage-lower-to-linalg.mlir:{{[0-9]+}}:{{[0-9]+}}: 'cage.update' w and g differ in a dynamic size"
+// CHECK-COUNT-2: cf.assert %{{.*}}, "{{.*}}: 'cage.update' w and the optimizer state differ in a dynamic size"
+// CHECK:         %[[POSITIVE:.*]] = arith.cmpi sge, %[[T]], %c1_i64 : i64
+// CHECK:         cf.assert %[[POSITIVE]], "{{.*}}: 'cage.update' step t is less than 1 (AdamW counts steps from 1)"
+// CHECK-NOT:     cf.assert
 // CHECK:         %[[ROWS:.*]] = tensor.dim %[[W]]
 // CHECK:         %[[N:.*]] = arith.muli %[[ROWS]], %c64
 // CHECK:         %[[BY8K:.*]] = arith.ceildivui %[[N]], %c8192

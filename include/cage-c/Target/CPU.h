@@ -97,8 +97,15 @@ MLIR_CAPI_EXPORTED MlirPass cageCreateCPUTilePass(void);
  *  OpenMP dialects (the upstream conversions are partial). */
 MLIR_CAPI_EXPORTED MlirPass cageCreateCPUCheckLoweredPass(void);
 
-/** Registers cage-cpu-pipeline, cage-cpu-abi, cage-cpu-tile and
- *  cage-cpu-check-lowered (idempotent; cageRegisterPasses calls it). */
+/** cage-cpu-runtime-checks: runs the cf.assert checks of each public
+ *  function at its entry, before it touches a buffer, and turns a failure
+ *  into the message that the module's `const char *cage_last_error(void)`
+ *  returns (NULL after a successful call) instead of an abort. */
+MLIR_CAPI_EXPORTED MlirPass cageCreateCPURuntimeChecksPass(void);
+
+/** Registers cage-cpu-pipeline, cage-cpu-abi, cage-cpu-tile,
+ *  cage-cpu-check-lowered and cage-cpu-runtime-checks (idempotent;
+ *  cageRegisterPasses calls it). */
 MLIR_CAPI_EXPORTED void cageRegisterCPUPasses(void);
 
 /*===----------------------------------------------------------------------===*

@@ -3,7 +3,9 @@
 |* Lowers every cage op to linalg, tensor, arith and math on tensors: linalg *|
 |* reductions for the per-group scales, linalg.generic for the element-wise  *|
 |* parts. The patterns live in Quantizer.c and Optimizers.c; this file runs  *|
-|* them: check that every op has a lowering, rewrite, check nothing is left. *|
+|* them: check that every op has a lowering, emit the run-time checks of     *|
+|* what the verifiers cannot prove (RuntimeChecks.c), rewrite, check that    *|
+|* nothing is left.                                                          *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -11,14 +13,20 @@
 
 #include "FusedUpdate.h"
 #include "Patterns.h"
+#include "RuntimeChecks.h"
+
+#include "IR/Builder.h"
 
 #include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/Diagnostics.h"
 #include "mlir-c/Dialect/Arith.h"
+#include "mlir-c/Dialect/ControlFlow.h"
 #include "mlir-c/Dialect/Linalg.h"
 #include "mlir-c/Dialect/Math.h"
 #include "mlir-c/Dialect/SCF.h"
 #include "mlir-c/Dialect/Tensor.h"
+
+#include <stdlib.h>
 
 void lowerAddPattern(MlirContext ctx, MlirRewritePatternSet patterns,
                      const char *opName, LowerMatchAndRewrite rewrite) {
@@ -26,6 +34,31 @@ void lowerAddPattern(MlirContext ctx, MlirRewritePatternSet patterns,
   MlirRewritePattern pattern = mlirOpRewritePatternCreate(
       mlirStringRefCreateFromCString(opName), 1, ctx, callbacks, NULL, 0, NULL);
   mlirRewritePatternSetAdd(patterns, pattern);
+}
+
+MlirLogicalResult lowerRewriteStaged(MlirOperation op,
+                                     MlirPatternRewriter patternRewriter,
+                                     LowerBuild build, void *userData) {
+  MlirBlock staging = mlirBlockCreate(0, NULL, NULL);
+  CageBuilder b =
+      cageBuilderAtEndOfBlock(staging, mlirOperationGetLocation(op));
+  intptr_t numResults = mlirOperationGetNumResults(op);
+  MlirValue *results = calloc((size_t)numResults + 1, sizeof *results);
+  if (!results)
+    abort();
+  bool built = build(&b, op, results, userData);
+  for (intptr_t i = 0; i < numResults; ++i)
+    built &= !mlirValueIsNull(results[i]);
+  if (built) {
+    MlirRewriterBase rewriter = mlirPatternRewriterAsBase(patternRewriter);
+    for (MlirOperation op1 = mlirBlockGetFirstOperation(staging);
+         !mlirOperationIsNull(op1); op1 = mlirBlockGetFirstOperation(staging))
+      mlirRewriterBaseMoveOpBefore(rewriter, op1, op);
+    mlirRewriterBaseReplaceOpWithValues(rewriter, op, numResults, results);
+  }
+  mlirBlockDestroy(staging);
+  free(results);
+  return built ? mlirLogicalResultSuccess() : mlirLogicalResultFailure();
 }
 
 /* bf16 state has the fused lowering only (FusedUpdate.c). */
@@ -86,6 +119,8 @@ static void run(MlirOperation func, const CagePassOptionValue *options,
   (void)options;
   bool ok = true;
   mlirOperationWalk(func, checkLowerable, &ok, MlirWalkPreOrder);
+  if (ok)
+    lowerEmitRuntimeChecks(func);
   if (ok && !lower(func)) {
     mlirEmitError(mlirOperationGetLocation(func),
                   "cage-lower-to-linalg did not converge");
@@ -98,7 +133,8 @@ static void run(MlirOperation func, const CagePassOptionValue *options,
 }
 
 static MlirDialectHandle (*const dependentDialects[])(void) = {
-    mlirGetDialectHandle__arith__,  mlirGetDialectHandle__linalg__,
+    mlirGetDialectHandle__arith__,  mlirGetDialectHandle__cf__,
+    mlirGetDialectHandle__linalg__,
     mlirGetDialectHandle__math__,   mlirGetDialectHandle__scf__,
     mlirGetDialectHandle__tensor__,
 };

@@ -391,10 +391,11 @@ static MlirValue firstRowFrom(CageBuilder *b, const Param *p,
   return cageBuildBinary(b, "arith.minsi", row, p->numRows);
 }
 
-static void chunkBody(CageBuilder *body, MlirValue iv,
+static bool chunkBody(CageBuilder *body, MlirValue iv,
                       const MlirValue *sharedOuts, CageBuilder *inParallel,
                       void *userData) {
   const Fused *f = userData;
+  bool built = true;
   intptr_t numOut = 1 + f->numState;
   MlirValue start = cageBuildBinary(body, "arith.muli", iv, f->chunkSize);
   MlirValue end = cageBuildBinary(body, "arith.addi", start, f->chunkSize);
@@ -425,9 +426,11 @@ static void chunkBody(CageBuilder *body, MlirValue iv,
         cageBuildFor(body, constantIndex(body, 0), count,
                      constantIndex(body, 1), chunk, numOut, rowLoopBody, &loop);
     for (intptr_t i = 0; i < numOut; ++i)
-      cageBuildParallelInsertSlice(inParallel, cageOperationGetResult(rows, i),
-                                   outs[i], offsets, sizes);
+      built &= !mlirOperationIsNull(cageBuildParallelInsertSlice(
+          inParallel, cageOperationGetResult(rows, i), outs[i], offsets,
+          sizes));
   }
+  return built;
 }
 
 /*===--- Building the step ------------------------------------------------===*/
@@ -512,13 +515,8 @@ bool lowerCanFuseUpdate(MlirOperation op) {
 
 /* Operands of cage.update: w, g, state..., lr, λ_t[, t]; of
  * cage.multi_update: (w, g, state...) per parameter, lr[, λ_t][, t]. */
-MlirLogicalResult lowerFusedUpdate(MlirOperation op,
-                                   MlirPatternRewriter rewriter) {
-  MlirRewriterBase base = mlirPatternRewriterAsBase(rewriter);
-  mlirRewriterBaseSetInsertionPointBefore(base, op);
-  CageBuilder b =
-      cageBuilderAtInsertionPoint(base, mlirOperationGetLocation(op));
-
+bool lowerBuildFusedUpdate(CageBuilder *b, MlirOperation op,
+                           MlirValue *results) {
   Fused f = {0};
   MlirAttribute quantizer = cageOpAttribute(op, "quantizer");
   f.step.optimizer = lowerReadOptimizerAttr(cageOpAttribute(op, "optimizer"));
@@ -548,30 +546,21 @@ MlirLogicalResult lowerFusedUpdate(MlirOperation op,
                        ? mlirOperationGetOperand(op, scalar++)
                        : nullValue;
   if (f.bf16State)
-    lowerBuildPhiloxKeys(&b, mlirOperationGetOperand(op, scalar), &f.keys);
+    lowerBuildPhiloxKeys(b, mlirOperationGetOperand(op, scalar), &f.keys);
 
   f.params = calloc((size_t)f.numParams, sizeof *f.params);
   for (intptr_t k = 0; k < f.numParams; ++k)
     for (intptr_t i = 0; i < numTensors; ++i)
       f.params[k].tensors[i] = mlirOperationGetOperand(op, k * numTensors + i);
-  intptr_t numResults = f.numParams * (1 + f.numState);
-  MlirValue *results = calloc((size_t)numResults, sizeof *results);
-  bool built = buildFused(&b, &f, lr, step, results);
-  if (built)
-    mlirRewriterBaseReplaceOpWithValues(base, op, numResults, results);
-  free(results);
+  bool built = buildFused(b, &f, lr, step, results);
   free(f.params);
-  return built ? mlirLogicalResultSuccess() : mlirLogicalResultFailure();
+  return built;
 }
 
 /* cage.multi_update that lowerCanFuseUpdate rejects (a Hadamard rotation, a
  * 0-d tensor): one cage.update, cage.adamw or cage.sgd per parameter. */
-static MlirLogicalResult splitMultiUpdate(MlirOperation op,
-                                          MlirPatternRewriter rewriter) {
-  MlirRewriterBase base = mlirPatternRewriterAsBase(rewriter);
-  mlirRewriterBaseSetInsertionPointBefore(base, op);
-  CageBuilder b =
-      cageBuilderAtInsertionPoint(base, mlirOperationGetLocation(op));
+static bool buildSplitMultiUpdate(CageBuilder *b, MlirOperation op,
+                                  MlirValue *results) {
   MlirAttribute optimizer = cageOpAttribute(op, "optimizer");
   bool adamw = cageAttributeIsAAdamW(optimizer);
   intptr_t numTensors = adamw ? 4 : 3, numOut = numTensors - 1;
@@ -587,12 +576,11 @@ static MlirLogicalResult splitMultiUpdate(MlirOperation op,
   const char *names[] = {"quantizer", "optimizer", "coupling", "error"};
   MlirNamedAttribute attrs[5];
   for (int i = 0; i < 4; ++i)
-    attrs[i] = cageNamedAttribute(&b, names[i], cageOpAttribute(op, names[i]));
+    attrs[i] = cageNamedAttribute(b, names[i], cageOpAttribute(op, names[i]));
   int32_t segments[] = {1, 1, (int32_t)(numTensors - 2), 1, 1, adamw, 0};
-  attrs[4] = cageNamedAttribute(&b, "operandSegmentSizes",
-                                mlirDenseI32ArrayGet(b.context, 7, segments));
+  attrs[4] = cageNamedAttribute(b, "operandSegmentSizes",
+                                mlirDenseI32ArrayGet(b->context, 7, segments));
 
-  MlirValue *results = calloc((size_t)(numParams * numOut), sizeof *results);
   for (intptr_t k = 0; k < numParams; ++k) {
     MlirValue operands[7];
     for (intptr_t i = 0; i < numTensors; ++i)
@@ -603,19 +591,24 @@ static MlirLogicalResult splitMultiUpdate(MlirOperation op,
         operands[numTensors + i] = scalars[i];
       MlirType type = mlirValueGetType(operands[0]);
       MlirType types[] = {type, type, type};
-      step = cageBuildOp(&b, "cage.update", numTensors + numScalars, operands,
+      step = cageBuildOp(b, "cage.update", numTensors + numScalars, operands,
                          numOut, types, 5, attrs);
     } else {
-      step = cageBuildOptimizerOp(&b, optimizer, operands[0], operands[1],
+      step = cageBuildOptimizerOp(b, optimizer, operands[0], operands[1],
                                   operands + 2, scalars[0],
                                   adamw ? scalars[1] : nullValue);
     }
     for (intptr_t i = 0; i < numOut; ++i)
       results[k * numOut + i] = cageOperationGetResult(step, i);
   }
-  mlirRewriterBaseReplaceOpWithValues(base, op, numParams * numOut, results);
-  free(results);
-  return mlirLogicalResultSuccess();
+  return true;
+}
+
+static bool buildMultiUpdate(CageBuilder *b, MlirOperation op,
+                             MlirValue *results, void *userData) {
+  (void)userData;
+  return lowerCanFuseUpdate(op) ? lowerBuildFusedUpdate(b, op, results)
+                                : buildSplitMultiUpdate(b, op, results);
 }
 
 static MlirLogicalResult lowerMultiUpdate(MlirRewritePattern pattern,
@@ -623,8 +616,7 @@ static MlirLogicalResult lowerMultiUpdate(MlirRewritePattern pattern,
                                           MlirPatternRewriter rewriter,
                                           void *userData) {
   (void)pattern, (void)userData;
-  return lowerCanFuseUpdate(op) ? lowerFusedUpdate(op, rewriter)
-                                : splitMultiUpdate(op, rewriter);
+  return lowerRewriteStaged(op, rewriter, buildMultiUpdate, NULL);
 }
 
 void cagePopulateMultiUpdateLoweringPatterns(MlirContext ctx,

@@ -18,9 +18,13 @@
  * rank > 2 with more than one dynamic leading dimension. */
 bool lowerCanFuseUpdate(MlirOperation op);
 
-/** Replaces `op` (one lowerCanFuseUpdate accepts) by its fused loop. */
-MlirLogicalResult lowerFusedUpdate(MlirOperation op,
-                                   MlirPatternRewriter rewriter);
+struct CageBuilder;
+
+/** Builds the fused loop of `op` (one lowerCanFuseUpdate accepts) with `b`
+ * and stores the values that replace its results in `results`; false if
+ * something could not be built (for lowerRewriteStaged). */
+bool lowerBuildFusedUpdate(struct CageBuilder *b, MlirOperation op,
+                           MlirValue *results);
 
 /** Adds the pattern of cage.multi_update: the fused loop, or with a
  * Hadamard rotation one cage.update per parameter. */

@@ -48,52 +48,31 @@ static MlirValue sitofp(CageBuilder *b, MlirValue i64) {
                        mlirF32TypeGet(mlirValueGetContext(i64)));
 }
 
-/* Replaces `op` with `values` if all were built; a null value means a build
- * call failed and reported why, and the pattern then fails. */
-static MlirLogicalResult replace(MlirPatternRewriter rewriter, MlirOperation op,
-                                 intptr_t n, const MlirValue *values) {
-  for (intptr_t i = 0; i < n; ++i)
-    if (mlirValueIsNull(values[i]))
-      return mlirLogicalResultFailure();
-  mlirRewriterBaseReplaceOpWithValues(mlirPatternRewriterAsBase(rewriter), op,
-                                      n, values);
-  return mlirLogicalResultSuccess();
-}
-
-static CageBuilder builderAt(MlirOperation op, MlirPatternRewriter rewriter) {
-  MlirRewriterBase base = mlirPatternRewriterAsBase(rewriter);
-  mlirRewriterBaseSetInsertionPointBefore(base, op);
-  return cageBuilderAtInsertionPoint(base, mlirOperationGetLocation(op));
-}
-
 /*===--- cage.lambda_schedule ---------------------------------------------===*/
 
 /* r = min(t / T, 1); lambda_t = r <= s ? 0 : (linear_ramp: (lambda * (r - s))
  * / (1 - s); constant: lambda). */
-static MlirLogicalResult lowerLambdaSchedule(MlirRewritePattern pattern,
-                                             MlirOperation op,
-                                             MlirPatternRewriter rewriter,
-                                             void *userData) {
-  (void)pattern, (void)userData;
-  CageBuilder b = builderAt(op, rewriter);
-  MlirValue lambda = cageBuildConstantF32(&b, f32Attr(op, "lambda"));
-  MlirValue silence = cageBuildConstantF32(&b, f32Attr(op, "silence"));
-  MlirValue one = cageBuildConstantF32(&b, 1.0f);
+static bool buildLambdaSchedule(CageBuilder *b, MlirOperation op,
+                                MlirValue *results, void *userData) {
+  (void)userData;
+  MlirValue lambda = cageBuildConstantF32(b, f32Attr(op, "lambda"));
+  MlirValue silence = cageBuildConstantF32(b, f32Attr(op, "silence"));
+  MlirValue one = cageBuildConstantF32(b, 1.0f);
   MlirValue ratio = cageBuildBinary(
-      &b, "arith.divf", sitofp(&b, operand(op, 0)), sitofp(&b, operand(op, 1)));
+      b, "arith.divf", sitofp(b, operand(op, 0)), sitofp(b, operand(op, 1)));
   MlirValue r =
-      cageBuildSelect(&b, cageBuildCmpF(&b, "olt", ratio, one), ratio, one);
+      cageBuildSelect(b, cageBuildCmpF(b, "olt", ratio, one), ratio, one);
   MlirValue active = lambda;
   if (cageScheduleKindAttrGetValue(cageOpAttribute(op, "kind")) ==
       CageScheduleKindLinearRamp)
     active = cageBuildBinary(
-        &b, "arith.divf",
-        cageBuildBinary(&b, "arith.mulf", lambda,
-                        cageBuildBinary(&b, "arith.subf", r, silence)),
-        oneMinus(&b, silence));
-  MlirValue lambdaT = cageBuildSelect(&b, cageBuildCmpF(&b, "ole", r, silence),
-                                      cageBuildConstantF32(&b, 0.0f), active);
-  return replace(rewriter, op, 1, &lambdaT);
+        b, "arith.divf",
+        cageBuildBinary(b, "arith.mulf", lambda,
+                        cageBuildBinary(b, "arith.subf", r, silence)),
+        oneMinus(b, silence));
+  results[0] = cageBuildSelect(b, cageBuildCmpF(b, "ole", r, silence),
+                               cageBuildConstantF32(b, 0.0f), active);
+  return true;
 }
 
 /*===--- Optimizer steps, shared with FusedUpdate.c -----------------------===*/
@@ -262,28 +241,24 @@ static void optimizerBody(CageBuilder *b, const MlirValue *args,
 }
 
 /* One element-wise generic: w, g, state in; w, state out. */
-static MlirLogicalResult lowerOptimizer(MlirRewritePattern pattern,
-                                        MlirOperation op,
-                                        MlirPatternRewriter rewriter,
-                                        void *userData) {
-  (void)pattern, (void)userData;
-  CageBuilder b = builderAt(op, rewriter);
+static bool buildOptimizer(CageBuilder *b, MlirOperation op, MlirValue *results,
+                           void *userData) {
+  (void)userData;
   LowerOptimizer o = readOptimizerOp(op);
   intptr_t numState = o.adamw ? 2 : 1;
   MlirValue lr = operand(op, 2 + numState);
   MlirValue step = o.adamw ? operand(op, 5) : (MlirValue){NULL};
-  LowerOptimizerStep s = lowerBuildOptimizerStep(&b, &o, lr, step);
+  LowerOptimizerStep s = lowerBuildOptimizerStep(b, &o, lr, step);
   MlirValue inputs[4], outputs[3];
   for (intptr_t i = 0; i < 2 + numState; ++i)
     inputs[i] = operand(op, i);
   for (intptr_t i = 0; i < 1 + numState; ++i)
-    outputs[i] = cageBuildEmptyLike(&b, inputs[0]);
+    outputs[i] = cageBuildEmptyLike(b, inputs[0]);
   MlirOperation generic = cageBuildElementwise(
-      &b, inputs, 2 + numState, outputs, 1 + numState, optimizerBody, &s);
-  MlirValue results[3];
+      b, inputs, 2 + numState, outputs, 1 + numState, optimizerBody, &s);
   for (intptr_t i = 0; i < 1 + numState; ++i)
     results[i] = cageOperationGetResult(generic, i);
-  return replace(rewriter, op, 1 + numState, results);
+  return true;
 }
 
 /*===--- cage.update ------------------------------------------------------===*/
@@ -291,18 +266,38 @@ static MlirLogicalResult lowerOptimizer(MlirRewritePattern pattern,
 /* Fused where FusedUpdate.c can; otherwise (a Hadamard rotation, shapes it
  * cannot view as rows) its unfused spelling, cage.quant_error + the
  * optimizer op + the correction, which the other patterns then lower. */
+static bool buildUpdate(CageBuilder *b, MlirOperation op, MlirValue *results,
+                        void *userData) {
+  (void)userData;
+  if (lowerCanFuseUpdate(op))
+    return lowerBuildFusedUpdate(b, op, results);
+  return cageExpandUpdate(b, op, results);
+}
+
+/*===--- The patterns -----------------------------------------------------===*/
+
+static MlirLogicalResult lowerLambdaSchedule(MlirRewritePattern pattern,
+                                             MlirOperation op,
+                                             MlirPatternRewriter rewriter,
+                                             void *userData) {
+  (void)pattern, (void)userData;
+  return lowerRewriteStaged(op, rewriter, buildLambdaSchedule, NULL);
+}
+
+static MlirLogicalResult lowerOptimizer(MlirRewritePattern pattern,
+                                        MlirOperation op,
+                                        MlirPatternRewriter rewriter,
+                                        void *userData) {
+  (void)pattern, (void)userData;
+  return lowerRewriteStaged(op, rewriter, buildOptimizer, NULL);
+}
+
 static MlirLogicalResult lowerUpdate(MlirRewritePattern pattern,
                                      MlirOperation op,
                                      MlirPatternRewriter rewriter,
                                      void *userData) {
   (void)pattern, (void)userData;
-  if (lowerCanFuseUpdate(op))
-    return lowerFusedUpdate(op, rewriter);
-  CageBuilder b = builderAt(op, rewriter);
-  MlirValue results[kCageUpdateMaxResults];
-  if (!cageExpandUpdate(&b, op, results))
-    return mlirLogicalResultFailure();
-  return replace(rewriter, op, mlirOperationGetNumResults(op), results);
+  return lowerRewriteStaged(op, rewriter, buildUpdate, NULL);
 }
 
 /*===--- Registration -----------------------------------------------------===*/

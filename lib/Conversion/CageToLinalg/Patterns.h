@@ -45,4 +45,21 @@ typedef MlirLogicalResult (*LowerMatchAndRewrite)(MlirRewritePattern,
 void lowerAddPattern(MlirContext ctx, MlirRewritePatternSet patterns,
                      const char *opName, LowerMatchAndRewrite rewrite);
 
+struct CageBuilder;
+
+/** Builds the lowering of `op` with `b` and stores the values that replace
+ * its results in `results` (one per result); returns false, or leaves a
+ * result null, when something could not be built. */
+typedef bool (*LowerBuild)(struct CageBuilder *b, MlirOperation op,
+                           MlirValue *results, void *userData);
+
+/** The rewrite of every pattern: `build` runs into a detached block, and
+ * only when every replacement value was built are its ops moved before
+ * `op` and `op` replaced. A failed build is dropped with the block and
+ * leaves the IR untouched (the greedy driver's contract: a pattern that
+ * fails has changed nothing). */
+MlirLogicalResult lowerRewriteStaged(MlirOperation op,
+                                     MlirPatternRewriter rewriter,
+                                     LowerBuild build, void *userData);
+
 #endif /* CAGE_CONVERSION_CAGETOLINALG_PATTERNS_H */

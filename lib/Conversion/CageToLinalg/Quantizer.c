@@ -579,34 +579,22 @@ static void lowerQuantErrorOp(CageBuilder *b, MlirOperation op,
   results[0] = buildQuantError(b, &q, mode, mlirOperationGetOperand(op, 0));
 }
 
-/* Builds the lowering into a detached block, and only when every
- * replacement value was built moves the ops before `op` and replaces it:
- * a failed build is dropped with the block and leaves the IR untouched. */
+/* The staged rewrite of one quantizer op (`lower` is a LowerOp): nothing is
+ * built for an op whose combination has no lowering. */
+static bool buildQuantizerOp(CageBuilder *b, MlirOperation op,
+                             MlirValue *results, void *userData) {
+  char reason[96];
+  if (whyNotLowerable(op, reason, sizeof reason))
+    return false;
+  LowerOp lower = *(LowerOp *)userData;
+  lower(b, op, results);
+  return true;
+}
+
 static MlirLogicalResult rewriteStaged(MlirOperation op,
                                        MlirPatternRewriter patternRewriter,
                                        LowerOp lower) {
-  char reason[96];
-  if (whyNotLowerable(op, reason, sizeof reason))
-    return mlirLogicalResultFailure();
-  MlirBlock staging = mlirBlockCreate(0, NULL, NULL);
-  CageBuilder b =
-      cageBuilderAtEndOfBlock(staging, mlirOperationGetLocation(op));
-  MlirValue results[2] = {nullValue, nullValue};
-  intptr_t numResults = mlirOperationGetNumResults(op);
-  lower(&b, op, results);
-  for (intptr_t i = 0; i < numResults; ++i) {
-    if (mlirValueIsNull(results[i])) {
-      mlirBlockDestroy(staging);
-      return mlirLogicalResultFailure();
-    }
-  }
-  MlirRewriterBase rewriter = mlirPatternRewriterAsBase(patternRewriter);
-  for (MlirOperation built = mlirBlockGetFirstOperation(staging);
-       !mlirOperationIsNull(built); built = mlirBlockGetFirstOperation(staging))
-    mlirRewriterBaseMoveOpBefore(rewriter, built, op);
-  mlirBlockDestroy(staging);
-  mlirRewriterBaseReplaceOpWithValues(rewriter, op, numResults, results);
-  return mlirLogicalResultSuccess();
+  return lowerRewriteStaged(op, patternRewriter, buildQuantizerOp, &lower);
 }
 
 static MlirLogicalResult rewriteQuantize(MlirRewritePattern pattern,

@@ -14,5 +14,6 @@ extern const CagePassDefinition cageCPUPipelinePass;
 extern const CagePassDefinition cageCPUABIPass;
 extern const CagePassDefinition cageCPUTilePass;
 extern const CagePassDefinition cageCPUCheckLoweredPass;
+extern const CagePassDefinition cageCPURuntimeChecksPass;
 
 #endif /* CAGE_LIB_TARGET_CPU_PASSES_H */

@@ -39,8 +39,8 @@ func.func @update_row(%w: memref<256x300xf32>, %g: memref<256x300xf32>, %m: memr
 
 // Three parameters of different shapes, coupled CAGE-SGD with group-128
 // scales, each written as a researcher writes it: the quantization error,
-// the corrected gradient (with the λ_t = 0 select) in a linalg.generic, the
-// plain optimizer op.
+// the corrected gradient g + λ_t·e in a linalg.generic, the plain optimizer
+// op.
 // CHECK-LABEL: llvm.func @three_unfused(
 // CHECK-NOT:     llvm.func
 // CHECK:         omp.parallel
@@ -52,8 +52,6 @@ func.func @three_unfused(%wa: memref<16x256xf32>, %ga: memref<16x256xf32>, %ba: 
                          %wb: memref<3x128xf32>, %gb: memref<3x128xf32>, %bb: memref<3x128xf32>,
                          %wc: memref<200x512xf32>, %gc: memref<200x512xf32>, %bc: memref<200x512xf32>,
                          %lr: f32, %l: f32) {
-  %zero = arith.constant 0.0 : f32
-  %off = arith.cmpf oeq, %l, %zero : f32
   %wat = bufferization.to_tensor %wa restrict writable : memref<16x256xf32> to tensor<16x256xf32>
   %gat = bufferization.to_tensor %ga restrict : memref<16x256xf32> to tensor<16x256xf32>
   %bat = bufferization.to_tensor %ba restrict writable : memref<16x256xf32> to tensor<16x256xf32>
@@ -63,8 +61,7 @@ func.func @three_unfused(%wa: memref<16x256xf32>, %ga: memref<16x256xf32>, %ba: 
   ^bb0(%g0: f32, %e0: f32, %o0: f32):
     %p = arith.mulf %l, %e0 : f32
     %s = arith.addf %g0, %p : f32
-    %r = arith.select %off, %g0, %s : f32
-    linalg.yield %r : f32
+    linalg.yield %s : f32
   } -> tensor<16x256xf32>
   %wa1, %ba1 = cage.sgd %wat, %gca, %bat, %lr {momentum = 0.9 : f32} : tensor<16x256xf32>
   %wbt = bufferization.to_tensor %wb restrict writable : memref<3x128xf32> to tensor<3x128xf32>
@@ -76,8 +73,7 @@ func.func @three_unfused(%wa: memref<16x256xf32>, %ga: memref<16x256xf32>, %ba: 
   ^bb0(%g0: f32, %e0: f32, %o0: f32):
     %p = arith.mulf %l, %e0 : f32
     %s = arith.addf %g0, %p : f32
-    %r = arith.select %off, %g0, %s : f32
-    linalg.yield %r : f32
+    linalg.yield %s : f32
   } -> tensor<3x128xf32>
   %wb1, %bb1 = cage.sgd %wbt, %gcb, %bbt, %lr {momentum = 0.9 : f32} : tensor<3x128xf32>
   %wct = bufferization.to_tensor %wc restrict writable : memref<200x512xf32> to tensor<200x512xf32>
@@ -89,8 +85,7 @@ func.func @three_unfused(%wa: memref<16x256xf32>, %ga: memref<16x256xf32>, %ba: 
   ^bb0(%g0: f32, %e0: f32, %o0: f32):
     %p = arith.mulf %l, %e0 : f32
     %s = arith.addf %g0, %p : f32
-    %r = arith.select %off, %g0, %s : f32
-    linalg.yield %r : f32
+    linalg.yield %s : f32
   } -> tensor<200x512xf32>
   %wc1, %bc1 = cage.sgd %wct, %gcc, %bct, %lr {momentum = 0.9 : f32} : tensor<200x512xf32>
   bufferization.materialize_in_destination %wa1 in restrict writable %wa : (tensor<16x256xf32>, memref<16x256xf32>) -> ()

@@ -1,0 +1,279 @@
+/*===- RuntimeChecks.c - Preconditions checked when the step runs ---------===*\
+|*                                                                            *|
+|* The op verifiers prove every precondition of a cage op that static        *|
+|* shapes and constants decide. What depends on a dynamic size or a scalar   *|
+|* operand is checked by the compiled code: before each cage op this file    *|
+|* emits one `cf.assert %ok, "<file:line:col>: '<op>' <what>"` per such      *|
+|* precondition (docs/Semantics.md §2.4):                                    *|
+|*   - a dynamic innermost size is a multiple of group_size (granularity =   *|
+|*     group) and of block (rotation = hadamard);                            *|
+|*   - tensors that must have one shape (dy and x; w, g and the state; each  *|
+|*     parameter of cage.multi_update) agree in every dynamic size;          *|
+|*   - a scale operand has the shape its granularity asks for;               *|
+|*   - t >= 1 for AdamW, T >= 1 for the λ schedule.                          *|
+|* cage-cpu-runtime-checks (lib/Target/CPU) later moves the checks to the    *|
+|* entry of the public function and turns a failure into an error status    *|
+|* the caller reads, before anything is written.                             *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include "RuntimeChecks.h"
+
+#include "IR/Builder.h"
+#include "IR/Ops.h"
+
+#include "cage-c/Dialect/Cage.h"
+
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/*===--- The message ------------------------------------------------------===*/
+
+/* "file:line:col: " of a file location (looked for through name, call-site
+ * and fused locations is not attempted: their printed form is used). */
+static void printLocation(MlirLocation loc, char *buf, size_t size) {
+  if (mlirLocationIsAFileLineColRange(loc)) {
+    MlirStringRef file =
+        mlirIdentifierStr(mlirLocationFileLineColRangeGetFilename(loc));
+    snprintf(buf, size, "%.*s:%d:%d", (int)file.length, file.data,
+             mlirLocationFileLineColRangeGetStartLine(loc),
+             mlirLocationFileLineColRangeGetStartColumn(loc));
+    return;
+  }
+  snprintf(buf, size, "(unknown location)");
+}
+
+typedef struct Checker {
+  CageBuilder b;
+  MlirOperation op;
+} Checker;
+
+/* cf.assert %ok, "<loc>: '<op>' <what>". */
+static void check(Checker *c, MlirValue ok, const char *what) {
+  char where[256], message[512];
+  printLocation(mlirOperationGetLocation(c->op), where, sizeof where);
+  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(c->op));
+  snprintf(message, sizeof message, "%s: '%.*s' %s", where, (int)name.length,
+           name.data, what);
+  MlirNamedAttribute msg = cageNamedAttribute(
+      &c->b, "msg",
+      mlirStringAttrGet(c->b.context, mlirStringRefCreateFromCString(message)));
+  cageBuildOp(&c->b, "cf.assert", 1, &ok, 0, NULL, 1, &msg);
+}
+
+/*===--- Preconditions ----------------------------------------------------===*/
+
+static MlirType typeOf(MlirValue v) { return mlirValueGetType(v); }
+
+static bool isDynamic(MlirValue tensor, intptr_t dim) {
+  return mlirShapedTypeIsDynamicDim(typeOf(tensor), dim);
+}
+
+static intptr_t rankOf(MlirValue tensor) {
+  return mlirShapedTypeGetRank(typeOf(tensor));
+}
+
+/* size(tensor, dim) % divisor == 0, where the size is dynamic. */
+static void checkDivisible(Checker *c, MlirValue tensor, int64_t divisor,
+                           const char *what) {
+  intptr_t inner = rankOf(tensor) - 1;
+  if (inner < 0 || divisor <= 1 || !isDynamic(tensor, inner))
+    return;
+  MlirValue size = cageBuildDim(&c->b, tensor, inner);
+  MlirValue rem = cageBuildBinary(&c->b, "arith.remui", size,
+                                  cageBuildConstantIndex(&c->b, divisor));
+  check(c, cageBuildCmpI(&c->b, "eq", rem, cageBuildConstantIndex(&c->b, 0)),
+        what);
+}
+
+/* The innermost size a quantizer splits into groups and blocks. */
+static void checkQuantizerSizes(Checker *c, MlirAttribute q, MlirValue x) {
+  if (mlirAttributeIsNull(q))
+    return;
+  char what[160];
+  if (cageQuantizerAttrGetGranularity(q) == CageGranularityGroup) {
+    snprintf(what, sizeof what,
+             "innermost size is not a multiple of group_size = %lld",
+             (long long)cageQuantizerAttrGetGroupSize(q));
+    checkDivisible(c, x, cageQuantizerAttrGetGroupSize(q), what);
+  }
+  if (cageQuantizerAttrGetRotation(q) == CageRotationHadamard) {
+    snprintf(what, sizeof what,
+             "innermost size is not a multiple of the rotation block = %lld",
+             (long long)cageQuantizerAttrGetBlock(q));
+    checkDivisible(c, x, cageQuantizerAttrGetBlock(q), what);
+  }
+}
+
+/* size(a, i) == size(b, j) where either is dynamic. */
+static void checkSameSize(Checker *c, MlirValue a, intptr_t i, MlirValue b,
+                          intptr_t j, const char *what) {
+  if (!isDynamic(a, i) && !isDynamic(b, j))
+    return;
+  MlirValue ok = cageBuildCmpI(&c->b, "eq", cageBuildDim(&c->b, a, i),
+                               cageBuildDim(&c->b, b, j));
+  check(c, ok, what);
+}
+
+/* `b` has the shape of `a` (same rank, verified). */
+static void checkSameShape(Checker *c, MlirValue a, MlirValue b,
+                           const char *names) {
+  char what[160];
+  snprintf(what, sizeof what, "%s differ in a dynamic size", names);
+  intptr_t rank = rankOf(a);
+  if (rankOf(b) != rank)
+    return;
+  for (intptr_t i = 0; i < rank; ++i)
+    checkSameSize(c, a, i, b, i, what);
+}
+
+/* The scale operand of x: [] (tensor), x's leading sizes (row), those and
+ * n / group_size (group). */
+static void checkScaleShape(Checker *c, MlirAttribute q, MlirValue x,
+                            MlirValue scale) {
+  const char *what = "scale operand's shape does not match the groups of x";
+  intptr_t rank = rankOf(x);
+  CageGranularity granularity = cageQuantizerAttrGetGranularity(q);
+  if (granularity == CageGranularityTensor || rankOf(scale) < rank - 1)
+    return;
+  for (intptr_t i = 0; i + 1 < rank; ++i)
+    checkSameSize(c, x, i, scale, i, what);
+  if (granularity != CageGranularityGroup || rankOf(scale) != rank ||
+      (!isDynamic(x, rank - 1) && !isDynamic(scale, rank - 1)))
+    return;
+  MlirValue groups = cageBuildBinary(
+      &c->b, "arith.divui", cageBuildDim(&c->b, x, rank - 1),
+      cageBuildConstantIndex(&c->b, cageQuantizerAttrGetGroupSize(q)));
+  check(c,
+        cageBuildCmpI(&c->b, "eq", groups,
+                      cageBuildDim(&c->b, scale, rank - 1)),
+        what);
+}
+
+/* An i64 scalar is at least 1. */
+static void checkPositive(Checker *c, MlirValue value, const char *what) {
+  check(c,
+        cageBuildCmpI(&c->b, "sge", value, cageBuildConstantI64(&c->b, 1)),
+        what);
+}
+
+static bool isTensor(MlirValue v) {
+  return mlirTypeIsARankedTensor(mlirValueGetType(v));
+}
+
+static bool isI64(MlirValue v) {
+  return mlirTypeIsAInteger(mlirValueGetType(v));
+}
+
+/* The operand segment `index` of an AttrSizedOperandSegments op: its first
+ * operand and its size. */
+static intptr_t segment(MlirOperation op, intptr_t index, intptr_t *first) {
+  MlirAttribute sizes = cageOpAttribute(op, "operandSegmentSizes");
+  *first = 0;
+  for (intptr_t i = 0; i < index; ++i)
+    *first += mlirDenseI32ArrayGetElement(sizes, i);
+  return mlirDenseI32ArrayGetElement(sizes, index);
+}
+
+/*===--- Per op -----------------------------------------------------------===*/
+
+static void checkQuantizer(Checker *c) {
+  MlirOperation op = c->op;
+  MlirAttribute q = cageOpAttribute(op, "quantizer");
+  bool ste = cageOpIs(op, "cage.ste");
+  MlirValue x = mlirOperationGetOperand(op, ste ? 1 : 0);
+  if (ste)
+    checkSameShape(c, mlirOperationGetOperand(op, 0), x, "dy and x");
+  checkQuantizerSizes(c, q, x);
+  /* The scale operand, when there is one, is the last tensor operand after
+   * x. */
+  intptr_t n = mlirOperationGetNumOperands(op);
+  MlirValue last = mlirOperationGetOperand(op, n - 1);
+  if (cageQuantizerAttrGetScale(q) == CageScaleKindOperand && n > (ste ? 2 : 1) &&
+      isTensor(last))
+    checkScaleShape(c, q, x, last);
+}
+
+/* cage.adamw, cage.sgd: w, g and the state, then lr[, t]. */
+static void checkOptimizer(Checker *c) {
+  MlirOperation op = c->op;
+  bool adamw = cageOpIs(op, "cage.adamw");
+  MlirValue w = mlirOperationGetOperand(op, 0);
+  for (intptr_t i = 1; i < (adamw ? 4 : 3); ++i)
+    checkSameShape(c, w, mlirOperationGetOperand(op, i),
+                   "w, g and the optimizer state");
+  if (adamw)
+    checkPositive(c, mlirOperationGetOperand(op, 5),
+                  "step t is less than 1 (AdamW counts steps from 1)");
+}
+
+/* Segments: w, g, state, lr, lambda, step, seed. */
+static void checkUpdate(Checker *c) {
+  MlirOperation op = c->op;
+  MlirValue w = mlirOperationGetOperand(op, 0);
+  checkSameShape(c, w, mlirOperationGetOperand(op, 1), "w and g");
+  intptr_t first, count = segment(op, 2, &first);
+  for (intptr_t i = 0; i < count; ++i)
+    checkSameShape(c, w, mlirOperationGetOperand(op, first + i),
+                   "w and the optimizer state");
+  checkQuantizerSizes(c, cageOpAttribute(op, "quantizer"), w);
+  if (segment(op, 5, &first) == 1)
+    checkPositive(c, mlirOperationGetOperand(op, first),
+                  "step t is less than 1 (AdamW counts steps from 1)");
+}
+
+/* Segments: tensors (w, g, state... per parameter), lr, lambda, step. */
+static void checkMultiUpdate(Checker *c) {
+  MlirOperation op = c->op;
+  bool adamw = cageAttributeIsAAdamW(cageOpAttribute(op, "optimizer"));
+  intptr_t perParam = adamw ? 4 : 3;
+  intptr_t first, numTensors = segment(op, 0, &first);
+  MlirAttribute q = cageOpAttribute(op, "quantizer");
+  for (intptr_t p = 0; p + perParam <= numTensors; p += perParam) {
+    MlirValue w = mlirOperationGetOperand(op, p);
+    for (intptr_t i = 1; i < perParam; ++i)
+      checkSameShape(c, w, mlirOperationGetOperand(op, p + i),
+                     "a parameter's w, g and optimizer state");
+    checkQuantizerSizes(c, q, w);
+  }
+  if (segment(op, 3, &first) == 1)
+    checkPositive(c, mlirOperationGetOperand(op, first),
+                  "step t is less than 1 (AdamW counts steps from 1)");
+}
+
+static void emitChecks(Checker *c) {
+  MlirOperation op = c->op;
+  if (cageOpIs(op, "cage.quantize") || cageOpIs(op, "cage.ste") ||
+      cageOpIs(op, "cage.quant_error"))
+    checkQuantizer(c);
+  else if (cageOpIs(op, "cage.adamw") || cageOpIs(op, "cage.sgd"))
+    checkOptimizer(c);
+  else if (cageOpIs(op, "cage.update"))
+    checkUpdate(c);
+  else if (cageOpIs(op, "cage.multi_update"))
+    checkMultiUpdate(c);
+  else if (isI64(mlirOperationGetOperand(op, 1))) /* cage.lambda_schedule */
+    checkPositive(c, mlirOperationGetOperand(op, 1),
+                  "total steps T is less than 1");
+}
+
+void lowerEmitRuntimeChecks(MlirOperation func) {
+  static const char *const names[] = {
+      "cage.quantize", "cage.ste",    "cage.quant_error", "cage.adamw",
+      "cage.sgd",      "cage.update", "cage.multi_update",
+      "cage.lambda_schedule"};
+  CageOpList ops = cageCollectOps(func, names, sizeof names / sizeof *names);
+  MlirRewriterBase rewriter = mlirIRRewriterCreateFromOp(func);
+  for (intptr_t i = 0; i < ops.size; ++i) {
+    mlirRewriterBaseSetInsertionPointBefore(rewriter, ops.ops[i]);
+    Checker c = {cageBuilderAtInsertionPoint(
+                     rewriter, mlirOperationGetLocation(ops.ops[i])),
+                 ops.ops[i]};
+    emitChecks(&c);
+  }
+  mlirIRRewriterDestroy(rewriter);
+  cageOpListDestroy(&ops);
+}

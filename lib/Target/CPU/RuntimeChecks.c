@@ -1,0 +1,400 @@
+/*===- RuntimeChecks.c - cage-cpu-runtime-checks --------------------------===*\
+|*                                                                            *|
+|* Turns the run-time checks of a module (cf.assert: those cage-lower-to-     *|
+|* linalg emits for what the verifiers cannot prove, and any the user wrote)  *|
+|* into an error status, after bufferization:                                 *|
+|*                                                                            *|
+|*   - each check's condition is moved to the start of its public function,  *|
+|*     so that all checks run before the function reads or writes a buffer;  *|
+|*     a check whose condition depends on anything but the arguments,         *|
+|*     constants and pure scalar arithmetic (memref.dim included) cannot be   *|
+|*     moved and is a compile-time error, as is a check in a private          *|
+|*     function (it could not stop its caller);                               *|
+|*   - the function then starts with `cf.cond_br %all_ok, ^body, ^fail`;      *|
+|*     ^fail stores the message of the first failed check in the thread-     *|
+|*     local error slot and returns (ub.poison for any result);               *|
+|*   - the slot is cleared on entry, and `cage_last_error()` (a public        *|
+|*     function of the module, `const char *cage_last_error(void)` in C)      *|
+|*     returns it: NULL after a call that succeeded, the message otherwise.   *|
+|*                                                                            *|
+|* Nothing aborts the host process, and nothing is written on error.          *|
+|* docs/Semantics.md §2.4 states the contract; docs/Tools.md the C ABI.       *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include "Passes.h"
+
+#include "IR/Builder.h"
+#include "IR/Ops.h"
+
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+#include "mlir-c/Diagnostics.h"
+#include "mlir-c/Dialect/ControlFlow.h"
+#include "mlir-c/Dialect/Func.h"
+#include "mlir-c/Dialect/LLVM.h"
+#include "mlir-c/Dialect/UB.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char kErrorSlot[] = "__cage_last_error";
+static const char kAccessor[] = "cage_last_error";
+
+static MlirStringRef str(const char *s) {
+  return mlirStringRefCreateFromCString(s);
+}
+
+static MlirType ptrType(MlirContext ctx) { return mlirLLVMPointerTypeGet(ctx, 0); }
+
+static MlirNamedAttribute named(MlirContext ctx, const char *name,
+                                MlirAttribute attr) {
+  return mlirNamedAttributeGet(mlirIdentifierGet(ctx, str(name)), attr);
+}
+
+/*===--- Module-level symbols ---------------------------------------------===*/
+
+/* `llvm.mlir.global internal [constant|thread_local] @name`, appended to the
+ * module body. With `init` the global has an initializer region returning a
+ * null pointer; otherwise `value` initializes it. */
+static void buildGlobal(MlirOperation module, const char *name, MlirType type,
+                        MlirAttribute value, bool threadLocal) {
+  MlirContext ctx = mlirOperationGetContext(module);
+  MlirLocation loc = mlirLocationUnknownGet(ctx);
+  MlirNamedAttribute attrs[5];
+  intptr_t n = 0;
+  attrs[n++] = named(ctx, "sym_name", mlirStringAttrGet(ctx, str(name)));
+  attrs[n++] = named(ctx, "global_type", mlirTypeAttrGet(type));
+  attrs[n++] = named(ctx, "linkage",
+                     mlirAttributeParseGet(ctx, str("#llvm.linkage<internal>")));
+  attrs[n++] = named(ctx, threadLocal ? "thread_local_" : "constant",
+                     mlirUnitAttrGet(ctx));
+  if (!mlirAttributeIsNull(value))
+    attrs[n++] = named(ctx, "value", value);
+  MlirOperationState state =
+      mlirOperationStateGet(str("llvm.mlir.global"), loc);
+  mlirOperationStateAddAttributes(&state, n, attrs);
+  MlirRegion init = mlirRegionCreate();
+  if (mlirAttributeIsNull(value)) {
+    MlirBlock block = mlirBlockCreate(0, NULL, NULL);
+    mlirRegionAppendOwnedBlock(init, block);
+    CageBuilder b = cageBuilderAtEndOfBlock(block, loc);
+    MlirType ptr = ptrType(ctx);
+    MlirValue zero =
+        cageOperationGetResult(cageBuildOp(&b, "llvm.mlir.zero", 0, NULL, 1,
+                                           &ptr, 0, NULL),
+                               0);
+    cageBuildOp(&b, "llvm.return", 1, &zero, 0, NULL, 0, NULL);
+  }
+  mlirOperationStateAddOwnedRegions(&state, 1, &init);
+  mlirBlockAppendOwnedOperation(
+      mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0)),
+      mlirOperationCreate(&state));
+}
+
+static MlirValue addressOf(CageBuilder *b, const char *global) {
+  MlirType ptr = ptrType(b->context);
+  MlirNamedAttribute attr = cageNamedAttribute(
+      b, "global_name", mlirFlatSymbolRefAttrGet(b->context, str(global)));
+  return cageOperationGetResult(
+      cageBuildOp(b, "llvm.mlir.addressof", 0, NULL, 1, &ptr, 1, &attr), 0);
+}
+
+static MlirValue nullPointer(CageBuilder *b) {
+  MlirType ptr = ptrType(b->context);
+  return cageOperationGetResult(
+      cageBuildOp(b, "llvm.mlir.zero", 0, NULL, 1, &ptr, 0, NULL), 0);
+}
+
+static void store(CageBuilder *b, MlirValue value, MlirValue address) {
+  MlirValue operands[] = {value, address};
+  cageBuildOp(b, "llvm.store", 2, operands, 0, NULL, 0, NULL);
+}
+
+/* func.func @cage_last_error() -> !llvm.ptr: the slot of this thread. */
+static void buildAccessor(MlirOperation module) {
+  MlirContext ctx = mlirOperationGetContext(module);
+  MlirLocation loc = mlirLocationUnknownGet(ctx);
+  MlirType ptr = ptrType(ctx);
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
+  CageBuilder b = cageBuilderAtEndOfBlock(body, loc);
+  MlirBlock entry;
+  cageBuildFunc(&b, kAccessor, mlirFunctionTypeGet(ctx, 0, NULL, 1, &ptr),
+                &entry);
+  CageBuilder e = cageBuilderAtEndOfBlock(entry, loc);
+  MlirValue slot = addressOf(&e, kErrorSlot);
+  MlirValue message = cageOperationGetResult(
+      cageBuildOp(&e, "llvm.load", 1, &slot, 1, &ptr, 0, NULL), 0);
+  cageBuildReturn(&e, &message, 1);
+}
+
+/*===--- Moving the checks to the entry -----------------------------------===*/
+
+/* Ops a check's condition may be computed with: pure, and reading no
+ * buffer contents (memref.dim reads the descriptor only). */
+static bool isMovable(MlirOperation op) {
+  return mlirOperationGetNumRegions(op) == 0 &&
+         (cageOpHasPrefix(op, "arith.") || cageOpHasPrefix(op, "index.") ||
+          cageOpIs(op, "memref.dim") || cageOpIs(op, "tensor.dim") ||
+          cageOpIs(op, "affine.apply") || cageOpIs(op, "affine.min") ||
+          cageOpIs(op, "affine.max") || cageOpIs(op, "ub.poison"));
+}
+
+typedef struct Mover {
+  MlirBlock entry;
+  MlirOperation anchor; /* moved ops go before it, at the top of entry */
+  MlirOperation *moved;
+  intptr_t numMoved, capacity;
+} Mover;
+
+static bool wasMoved(const Mover *m, MlirOperation op) {
+  for (intptr_t i = 0; i < m->numMoved; ++i)
+    if (mlirOperationEqual(m->moved[i], op))
+      return true;
+  return false;
+}
+
+/* Moves what `value` is computed from before the anchor; false if it cannot
+ * be (then some ops may have moved already, which keeps the IR valid: they
+ * are pure and only move up within the function). */
+static bool moveUp(Mover *m, MlirValue value) {
+  if (mlirValueIsABlockArgument(value))
+    return mlirBlockEqual(mlirBlockArgumentGetOwner(value), m->entry);
+  MlirOperation op = mlirOpResultGetOwner(value);
+  if (wasMoved(m, op))
+    return true;
+  if (!isMovable(op))
+    return false;
+  for (intptr_t i = 0; i < mlirOperationGetNumOperands(op); ++i)
+    if (!moveUp(m, mlirOperationGetOperand(op, i)))
+      return false;
+  mlirOperationMoveBefore(op, m->anchor);
+  if (m->numMoved == m->capacity) {
+    m->capacity = m->capacity ? 2 * m->capacity : 16;
+    m->moved = realloc(m->moved, (size_t)m->capacity * sizeof *m->moved);
+    if (!m->moved)
+      abort();
+  }
+  m->moved[m->numMoved++] = op;
+  return true;
+}
+
+/*===--- Per function -----------------------------------------------------===*/
+
+static bool isPublicDefinition(MlirOperation func) {
+  if (mlirRegionIsNull(mlirOperationGetRegion(func, 0)) ||
+      mlirBlockIsNull(
+          mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0))))
+    return false;
+  MlirAttribute vis = cageOpAttribute(func, "sym_visibility");
+  return mlirAttributeIsNull(vis) ||
+         mlirStringRefEqual(mlirStringAttrGetValue(vis), str("public"));
+}
+
+typedef struct Checks {
+  MlirOperation *asserts;
+  intptr_t size, capacity;
+} Checks;
+
+static MlirWalkResult collectAssert(MlirOperation op, void *userData) {
+  Checks *c = userData;
+  if (!cageOpIs(op, "cf.assert"))
+    return MlirWalkResultAdvance;
+  if (c->size == c->capacity) {
+    c->capacity = c->capacity ? 2 * c->capacity : 16;
+    c->asserts = realloc(c->asserts, (size_t)c->capacity * sizeof *c->asserts);
+    if (!c->asserts)
+      abort();
+  }
+  c->asserts[c->size++] = op;
+  return MlirWalkResultAdvance;
+}
+
+/* A global string constant for `message`, NUL-terminated; its name. */
+static void messageGlobal(MlirOperation module, MlirStringRef message,
+                          int index, char *name, size_t size) {
+  MlirContext ctx = mlirOperationGetContext(module);
+  snprintf(name, size, "__cage_check_message_%d", index);
+  char *text = malloc(message.length + 1);
+  if (!text)
+    abort();
+  memcpy(text, message.data, message.length);
+  text[message.length] = '\0';
+  MlirType type = mlirLLVMArrayTypeGet(mlirIntegerTypeGet(ctx, 8),
+                                       (unsigned)message.length + 1);
+  buildGlobal(module, name,
+              type,
+              mlirStringAttrGet(ctx, (MlirStringRef){text, message.length + 1}),
+              false);
+  free(text);
+}
+
+/* Moves the rest of `block` from `from` on into a new block after it. */
+static MlirBlock splitBefore(MlirBlock block, MlirOperation from) {
+  MlirBlock rest = mlirBlockCreate(0, NULL, NULL);
+  mlirRegionInsertOwnedBlockAfter(mlirBlockGetParentRegion(block), block,
+                                  rest);
+  for (MlirOperation op = from; !mlirOperationIsNull(op);) {
+    MlirOperation next = mlirOperationGetNextInBlock(op);
+    mlirOperationRemoveFromParent(op);
+    mlirBlockAppendOwnedOperation(rest, op);
+    op = next;
+  }
+  return rest;
+}
+
+typedef struct ModuleState {
+  MlirOperation module;
+  int numMessages;
+  bool ok;
+} ModuleState;
+
+/* The failure block: store the message, return poison. */
+static MlirBlock buildFailure(MlirOperation func, MlirBlock after,
+                             MlirValue message) {
+  MlirLocation loc = mlirOperationGetLocation(func);
+  MlirBlock fail = mlirBlockCreate(0, NULL, NULL);
+  mlirRegionInsertOwnedBlockAfter(mlirBlockGetParentRegion(after), after,
+                                  fail);
+  CageBuilder b = cageBuilderAtEndOfBlock(fail, loc);
+  store(&b, message, addressOf(&b, kErrorSlot));
+  MlirType type = mlirTypeAttrGetValue(cageOpAttribute(func, "function_type"));
+  intptr_t numResults = mlirFunctionTypeGetNumResults(type);
+  MlirValue *results = calloc((size_t)numResults + 1, sizeof *results);
+  for (intptr_t i = 0; i < numResults; ++i) {
+    MlirType t = mlirFunctionTypeGetResult(type, i);
+    results[i] = cageOperationGetResult(
+        cageBuildOp(&b, "ub.poison", 0, NULL, 1, &t, 0, NULL), 0);
+  }
+  cageBuildReturn(&b, results, numResults);
+  free(results);
+  return fail;
+}
+
+static void rewriteFunction(ModuleState *s, MlirOperation func) {
+  MlirContext ctx = mlirOperationGetContext(func);
+  MlirBlock entry = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
+  bool isPublic = isPublicDefinition(func);
+  Checks checks = {NULL, 0, 0};
+  mlirOperationWalk(func, collectAssert, &checks, MlirWalkPreOrder);
+  if (!isPublic) {
+    for (intptr_t i = 0; i < checks.size; ++i) {
+      mlirEmitError(mlirOperationGetLocation(checks.asserts[i]),
+                    "cage-cpu-runtime-checks: a run-time check in a private "
+                    "function cannot stop the step before it writes; call "
+                    "the ops from the public function instead");
+      s->ok = false;
+    }
+    free(checks.asserts);
+    return;
+  }
+
+  /* Clear the slot first; the checks' conditions move before that store,
+   * and the branch on them follows it. */
+  MlirRewriterBase rewriter = mlirIRRewriterCreateFromOp(func);
+  mlirRewriterBaseSetInsertionPointToStart(rewriter, entry);
+  CageBuilder b =
+      cageBuilderAtInsertionPoint(rewriter, mlirOperationGetLocation(func));
+  MlirValue cleared = nullPointer(&b);
+  MlirValue slot = addressOf(&b, kErrorSlot);
+  MlirValue storeOperands[] = {cleared, slot};
+  MlirOperation reset =
+      cageBuildOp(&b, "llvm.store", 2, storeOperands, 0, NULL, 0, NULL);
+  Mover mover = {entry, cageDefiningOp(cleared), NULL, 0, 0};
+  MlirValue *conditions = calloc((size_t)checks.size + 1, sizeof *conditions);
+  for (intptr_t i = 0; i < checks.size; ++i) {
+    MlirValue condition = mlirOperationGetOperand(checks.asserts[i], 0);
+    if (!moveUp(&mover, condition)) {
+      mlirEmitError(mlirOperationGetLocation(checks.asserts[i]),
+                    "cage-cpu-runtime-checks: this run-time check depends on "
+                    "a value the function computes, so it cannot run before "
+                    "the function writes; sizes and step counts must come "
+                    "from the function's arguments");
+      s->ok = false;
+    }
+    conditions[i] = condition;
+  }
+
+  if (s->ok && checks.size > 0) {
+    /* The message of the first failed check: built from the last. */
+    mlirRewriterBaseSetInsertionPointAfter(rewriter, reset);
+    b = cageBuilderAtInsertionPoint(rewriter, mlirOperationGetLocation(func));
+    MlirValue message = nullPointer(&b);
+    MlirValue allOk = cageBuildConstantInt(&b, mlirIntegerTypeGet(ctx, 1), 1);
+    for (intptr_t i = checks.size - 1; i >= 0; --i) {
+      char name[64];
+      MlirAttribute msg = cageOpAttribute(checks.asserts[i], "msg");
+      messageGlobal(s->module, mlirStringAttrGetValue(msg), s->numMessages++,
+                    name, sizeof name);
+      message = cageBuildSelect(&b, conditions[i], message,
+                                addressOf(&b, name));
+      allOk = cageBuildBinary(&b, "arith.andi", allOk, conditions[i]);
+    }
+    for (intptr_t i = 0; i < checks.size; ++i)
+      mlirOperationDestroy(checks.asserts[i]);
+    MlirBlock body =
+        splitBefore(entry, mlirOperationGetNextInBlock(cageDefiningOp(allOk)));
+    MlirBlock fail = buildFailure(func, body, message);
+    MlirOperationState branch =
+        mlirOperationStateGet(str("cf.cond_br"), b.location);
+    mlirOperationStateAddOperands(&branch, 1, &allOk);
+    MlirBlock successors[] = {body, fail};
+    mlirOperationStateAddSuccessors(&branch, 2, successors);
+    int32_t segments[] = {1, 0, 0};
+    MlirNamedAttribute sizes = named(ctx, "operandSegmentSizes",
+                                     mlirDenseI32ArrayGet(ctx, 3, segments));
+    mlirOperationStateAddAttributes(&branch, 1, &sizes);
+    mlirBlockAppendOwnedOperation(entry, mlirOperationCreate(&branch));
+  }
+  mlirIRRewriterDestroy(rewriter);
+  free(conditions);
+  free(mover.moved);
+  free(checks.asserts);
+}
+
+static void run(MlirOperation module, const CagePassOptionValue *options,
+                CagePassHandle pass) {
+  (void)options;
+  static const char *const names[] = {"func.func"};
+  CageOpList funcs = cageCollectOps(module, names, 1);
+  /* A module that has the accessor has been through the pass: nothing to
+   * do (the pass is idempotent). */
+  bool done = false;
+  for (intptr_t i = 0; i < funcs.size; ++i) {
+    MlirAttribute name = cageOpAttribute(funcs.ops[i], "sym_name");
+    done |= mlirStringRefEqual(mlirStringAttrGetValue(name), str(kAccessor));
+  }
+  ModuleState s = {module, 0, true};
+  for (intptr_t i = 0; i < funcs.size && !done; ++i)
+    rewriteFunction(&s, funcs.ops[i]);
+  cageOpListDestroy(&funcs);
+  /* The slot and its accessor exist in every module, so that callers can
+   * always ask. */
+  if (!done) {
+    buildGlobal(module, kErrorSlot, ptrType(mlirOperationGetContext(module)),
+                (MlirAttribute){NULL}, true);
+    buildAccessor(module);
+  }
+  if (!s.ok)
+    cagePassSignalFailure(pass);
+}
+
+static MlirDialectHandle (*const dependentDialects[])(void) = {
+    mlirGetDialectHandle__cf__, mlirGetDialectHandle__func__,
+    mlirGetDialectHandle__llvm__, mlirGetDialectHandle__ub__};
+
+const CagePassDefinition cageCPURuntimeChecksPass = {
+    .argument = "cage-cpu-runtime-checks",
+    .name = "CageCPURuntimeChecks",
+    .summary = "Run the cf.assert checks of public functions before anything "
+               "else and report a failure through cage_last_error() instead "
+               "of aborting",
+    .anchorOp = "builtin.module",
+    .options = NULL,
+    .numOptions = 0,
+    .dependentDialects = dependentDialects,
+    .numDependentDialects =
+        sizeof dependentDialects / sizeof dependentDialects[0],
+    .run = run,
+};

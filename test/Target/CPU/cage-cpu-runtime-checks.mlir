@@ -1,0 +1,97 @@
+// RUN: cage-opt %s --split-input-file --verify-diagnostics --cage-cpu-runtime-checks | FileCheck %s
+// Run twice, the module keeps one error slot, one accessor and one clearing
+// store: the pass is idempotent.
+// RUN: cage-opt %s --split-input-file --verify-diagnostics --cage-cpu-runtime-checks --cage-cpu-runtime-checks | FileCheck %s --check-prefix=TWICE
+
+// The checks of a public function move to its entry, ahead of the first
+// buffer access (the load below), and the function branches on all of them:
+// on failure it stores the message of the first failed check (the select
+// chain is built from the last check) in the error slot and returns
+// poison. The slot is cleared on every call.
+// CHECK-LABEL: func.func @checked
+// CHECK-SAME:    (%[[X:.*]]: memref<?xf32>, %[[T:.*]]: i64) -> f32
+// CHECK:         %[[N:.*]] = memref.dim %[[X]], %{{.*}} : memref<?xf32>
+// CHECK:         %[[REM:.*]] = arith.remui %[[N]]
+// CHECK:         %[[DIVIDES:.*]] = arith.cmpi eq, %[[REM]]
+// CHECK:         %[[POSITIVE:.*]] = arith.cmpi sge, %[[T]]
+// CHECK:         %[[NULL:.*]] = llvm.mlir.zero : !llvm.ptr
+// CHECK:         %[[SLOT:.*]] = llvm.mlir.addressof @__cage_last_error : !llvm.ptr
+// CHECK:         llvm.store %[[NULL]], %[[SLOT]]
+// CHECK:         %[[NONE:.*]] = llvm.mlir.zero : !llvm.ptr
+// CHECK:         %[[M1:.*]] = llvm.mlir.addressof @[[MSG1:__cage_check_message_[0-9]+]]
+// CHECK:         %[[SEL1:.*]] = arith.select %[[POSITIVE]], %[[NONE]], %[[M1]] : !llvm.ptr
+// CHECK:         %[[OK1:.*]] = arith.andi %{{.*}}, %[[POSITIVE]] : i1
+// CHECK:         %[[M0:.*]] = llvm.mlir.addressof @[[MSG0:__cage_check_message_[0-9]+]]
+// CHECK:         %[[SEL0:.*]] = arith.select %[[DIVIDES]], %[[SEL1]], %[[M0]] : !llvm.ptr
+// CHECK:         %[[OK:.*]] = arith.andi %[[OK1]], %[[DIVIDES]] : i1
+// CHECK:         cf.cond_br %[[OK]], ^[[BODY:.*]], ^[[FAIL:.*]]
+// CHECK:       ^[[BODY]]:
+// CHECK-NOT:     cf.assert
+// CHECK:         memref.load %[[X]]
+// CHECK:         return
+// CHECK:       ^[[FAIL]]:
+// CHECK:         %[[SLOT2:.*]] = llvm.mlir.addressof @__cage_last_error
+// CHECK:         llvm.store %[[SEL0]], %[[SLOT2]]
+// CHECK:         %[[POISON:.*]] = ub.poison : f32
+// CHECK:         return %[[POISON]] : f32
+// CHECK-DAG:   llvm.mlir.global internal constant @[[MSG0]]("x.mlir:1:1: 'cage.quantize' innermost size is not a multiple of group_size = 4\00")
+// CHECK-DAG:   llvm.mlir.global internal constant @[[MSG1]]("x.mlir:2:1: 'cage.adamw' step t is less than 1\00")
+// CHECK-DAG:   llvm.mlir.global internal thread_local @__cage_last_error() {{.*}} : !llvm.ptr
+// CHECK-DAG:   func.func @cage_last_error() -> !llvm.ptr
+// TWICE-LABEL: func.func @checked
+// TWICE-COUNT-1: llvm.store %{{.*}}, %{{.*}} : !llvm.ptr, !llvm.ptr
+// TWICE:         cf.cond_br
+// TWICE:         llvm.mlir.global internal thread_local @__cage_last_error()
+// TWICE-NOT:     llvm.mlir.global internal thread_local @__cage_last_error()
+// TWICE:         func.func @cage_last_error()
+// TWICE-NOT:     func.func @cage_last_error()
+// TWICE:         // -----
+func.func @checked(%x: memref<?xf32>, %t: i64) -> f32 {
+  %c0 = arith.constant 0 : index
+  %v = memref.load %x[%c0] : memref<?xf32>
+  %c4 = arith.constant 4 : index
+  %n = memref.dim %x, %c0 : memref<?xf32>
+  %rem = arith.remui %n, %c4 : index
+  %divides = arith.cmpi eq, %rem, %c0 : index
+  cf.assert %divides, "x.mlir:1:1: 'cage.quantize' innermost size is not a multiple of group_size = 4"
+  %one = arith.constant 1 : i64
+  %positive = arith.cmpi sge, %t, %one : i64
+  cf.assert %positive, "x.mlir:2:1: 'cage.adamw' step t is less than 1"
+  return %v : f32
+}
+
+// -----
+
+// No checks: the slot is still cleared, and there is no branch.
+// CHECK-LABEL: func.func @unchecked
+// CHECK:         llvm.store
+// CHECK-NOT:     cf.cond_br
+// CHECK:         return
+func.func @unchecked(%x: memref<4xf32>) {
+  return
+}
+
+// -----
+
+// A check that depends on a value read from a buffer cannot run before the
+// function reads: a compile-time error.
+func.func @data_dependent(%x: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %v = memref.load %x[%c0] : memref<4xf32>
+  %zero = arith.constant 0.0 : f32
+  %ok = arith.cmpf oge, %v, %zero : f32
+  // expected-error @+1 {{cage-cpu-runtime-checks: this run-time check depends on a value the function computes, so it cannot run before the function writes; sizes and step counts must come from the function's arguments}}
+  cf.assert %ok, "negative"
+  return
+}
+
+// -----
+
+// A check in a private function could not stop its caller.
+func.func private @helper(%n: index) {
+  %c0 = arith.constant 0 : index
+  %ok = arith.cmpi ne, %n, %c0 : index
+  // expected-error @+1 {{cage-cpu-runtime-checks: a run-time check in a private function cannot stop the step before it writes; call the ops from the public function instead}}
+  cf.assert %ok, "empty"
+  return
+}
