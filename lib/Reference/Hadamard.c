@@ -1,6 +1,6 @@
 /*===- Hadamard.c - The blockwise Hadamard rotation -----------------------===*\
 |*                                                                            *|
-|* DESIGN.md section 1.1, "Rotation": x * H_B for each block of B elements   *|
+|* docs/Semantics.md §1.1, "Rotation": x * H_B for each block of B elements  *|
 |* of the innermost dimension, by the fast Walsh-Hadamard transform in the   *|
 |* order written in Reference.h, then the normalization 1/sqrt(B).           *|
 |*                                                                            *|

@@ -1,6 +1,6 @@
 /*===- Optimizers.c - lambda schedule, AdamW, SGD and the CAGE update -----===*\
 |*                                                                            *|
-|* DESIGN.md section 1.3, in f32, in the operation order written there (and  *|
+|* docs/Semantics.md §1.3, in f32, in the operation order written there (and *|
 |* in Reference.h); the same steps with m, v / b stored as bf16 with         *|
 |* stochastic rounding (Reference.h, "bf16 optimizer state").                *|
 |*                                                                            *|

@@ -1,6 +1,6 @@
 /*===- Philox.c - Philox4x32-10 and stochastic rounding -------------------===*\
 |*                                                                            *|
-|* DESIGN.md section 1.4. Philox4x32-10 as Random123 defines it              *|
+|* docs/Semantics.md §1.4. Philox4x32-10 as Random123 defines it             *|
 |* (include/Random123/philox.h: _philox4x32round, _philox4x32bumpkey,        *|
 |* philox4x32_R with R = 10): round 1 with the key as given, then for rounds  *|
 |* 2..10 bump the key by the Weyl constants and do one more round.           *|

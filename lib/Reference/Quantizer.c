@@ -1,6 +1,6 @@
 /*===- Quantizer.c - The quantizer Q, its masks and quant_error -----------===*\
 |*                                                                            *|
-|* DESIGN.md section 1.1 (clip values, grids, rotation), the clipped masks   *|
+|* docs/Semantics.md §1.1 (clip values, grids, rotation), the clipped masks  *|
 |* of 1.1/1.2 and quant_error of 1.3. Orders and precisions: Reference.h.    *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/

@@ -1,7 +1,7 @@
 /*===- Reference/Reference.h - Plain C reference of every cage op -*- C -*-===*\
 |*                                                                            *|
 |* The numerical oracle: straightforward loops computing every op and every  *|
-|* mode of DESIGN.md section 1, against which the compiled CPU and GPU code  *|
+|* mode of docs/Semantics.md §1, against which the compiled CPU and GPU code *|
 |* is compared (bit for bit: quantize, STE, masks, quant_error, the         *|
 |* optimizers, the CAGE update and the stored bf16 optimizer state). No      *|
 |* MLIR, only libm.                                                          *|
@@ -33,7 +33,7 @@
  * every f32, NaN and infinities included (see "bf16 optimizer state").
  *
  * ---------------------------------------------------------------------------
- * Orders and precisions fixed here where DESIGN.md section 1 leaves them
+ * Orders and precisions fixed here where docs/Semantics.md §1 leaves them
  * open; the compiled code must reproduce them.
  *
  * Scale groups (1.1). For element (row, col), col in [0, n):

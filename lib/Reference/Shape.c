@@ -1,7 +1,7 @@
 /*===- Shape.c - Shapes, quantizer parameters and scale groups ------------===*\
 |*                                                                            *|
 |* Argument validation shared by every entry point, and the mapping from an  *|
-|* element's linear index to its scale group (DESIGN.md section 1.1).        *|
+|* element's linear index to its scale group (docs/Semantics.md §1.1).       *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 

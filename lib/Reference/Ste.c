@@ -1,7 +1,8 @@
 /*===- Ste.c - Straight-through estimators and the LSQ gradient -----------===*\
 |*                                                                            *|
-|* DESIGN.md section 1.2: dx from dy (identity or clipped, with the rotation *|
-|* sandwich), and with scale = operand the LSQ gradient d alpha per group.   *|
+|* docs/Semantics.md §1.2: dx from dy (identity or clipped, with the        *|
+|* rotation sandwich), and with scale = operand the LSQ gradient d alpha    *|
+|* per group.                                                                *|
 |* Orders and precisions: Reference.h.                                       *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/

@@ -1,6 +1,6 @@
 // RUN: cage-opt %s --split-input-file --cage-lower-to-linalg --verify-diagnostics
 
-// Every quantizer of DESIGN.md section 1 lowers; the loop maps of the
+// Every quantizer of docs/Semantics.md §1 lowers; the loop maps of the
 // lowering have room for tensors of rank up to 38 (a Hadamard stage adds two
 // loops to the rank), and a higher rank is refused before anything is
 // rewritten.

@@ -1,7 +1,7 @@
 # RUN: %python %s %cage_obj/lib/libCageReference.so | FileCheck %s
 # REQUIRES: numpy
 # UNSUPPORTED: sanitizers
-"""The CAGE update of the reference (DESIGN.md section 1.3).
+"""The CAGE update of the reference (docs/Semantics.md §1.3).
 
 1. lambda_t = 0 (+0 and -0): the correction is applied whatever lambda_t is
    (Reference.h, "CAGE update"), so the result has the values of the plain

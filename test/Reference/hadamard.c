@@ -2,9 +2,9 @@
 
 /*===- hadamard.c - The blockwise Hadamard rotation -----------------------===*\
 |*                                                                            *|
-|* DESIGN.md section 1.1, "Rotation": x * H_B along the innermost dimension, *|
-|* H[i][j] = (-1)^popcount(i & j) / sqrt(B), by the fast Walsh-Hadamard      *|
-|* transform of Reference.h.                                                 *|
+|* docs/Semantics.md §1.1, "Rotation": x * H_B along the innermost          *|
+|* dimension, H[i][j] = (-1)^popcount(i & j) / sqrt(B), by the fast         *|
+|* Walsh-Hadamard transform of Reference.h.                                  *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 

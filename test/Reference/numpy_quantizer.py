@@ -3,7 +3,7 @@
 # UNSUPPORTED: sanitizers
 """The reference quantizer against a second, independent implementation.
 
-DESIGN.md sections 1.1, 1.2 and 1.4 written again in numpy float32 (array
+docs/Semantics.md §1.1, §1.2 and §1.4 written again in numpy float32 (array
 operations, not the C library's loops; Inputs/numpy_reference.py), in the
 orders fixed by Reference.h, and compared bit for bit (signed zeros
 included) with the C reference: Q (every granularity, scale, grid, rotation

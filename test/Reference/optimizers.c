@@ -2,7 +2,7 @@
 
 /*===- optimizers.c - AdamW, SGD and the CAGE update, by hand -------------===*\
 |*                                                                            *|
-|* DESIGN.md section 1.3. The comparisons with torch.optim over many steps   *|
+|* docs/Semantics.md §1.3. The comparisons with torch.optim over many steps  *|
 |* are in torch_optimizers.py; here, single steps worked out by hand, and    *|
 |* the CAGE update with lambda_t = 0 against the plain step, bit for bit.    *|
 |*                                                                            *|

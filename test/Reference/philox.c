@@ -2,7 +2,7 @@
 
 /*===- philox.c - Philox4x32-10 and stochastic rounding -------------------===*\
 |*                                                                            *|
-|* DESIGN.md section 1.4: Random123's known-answer vectors, the mapping of   *|
+|* docs/Semantics.md §1.4: Random123's known-answer vectors, the mapping of  *|
 |* (seed, element index) to key and counter, u = (out[0] >> 8) * 2^-24, and  *|
 |* rnd(y) = floor(y) + (u < y - floor(y) ? 1 : 0).                           *|
 |*                                                                            *|

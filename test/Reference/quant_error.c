@@ -2,7 +2,7 @@
 
 /*===- quant_error.c - e = w - Q(w), keep and zero_clipped ----------------===*\
 |*                                                                            *|
-|* DESIGN.md section 1.3 (the error CAGE corrects), by hand.                 *|
+|* docs/Semantics.md §1.3 (the error CAGE corrects), by hand.                *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 

@@ -2,7 +2,7 @@
 
 /*===- quantize.c - The quantizer Q, by hand ------------------------------===*\
 |*                                                                            *|
-|* DESIGN.md section 1.1: each granularity, scale, grid, rotation and        *|
+|* docs/Semantics.md §1.1: each granularity, scale, grid, rotation and       *|
 |* rounding mode on inputs small enough to work out by hand. The inputs are  *|
 |* chosen so that alpha and s are exact binary fractions where possible.     *|
 |*                                                                            *|

@@ -2,7 +2,7 @@
 
 /*===- schedule.c - The lambda schedule -----------------------------------===*\
 |*                                                                            *|
-|* DESIGN.md section 1.3: r = min(f32(t) / f32(T), 1); lambda_t = 0 if       *|
+|* docs/Semantics.md §1.3: r = min(f32(t) / f32(T), 1); lambda_t = 0 if      *|
 |* r <= s, else (lambda (r - s)) / (1 - s) (linear_ramp) or lambda.          *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/

@@ -2,7 +2,7 @@
 
 /*===- ste.c - Clipped masks, straight-through estimators, LSQ ------------===*\
 |*                                                                            *|
-|* DESIGN.md sections 1.1 ("clipped") and 1.2, by hand.                      *|
+|* docs/Semantics.md §1.1 ("clipped") and §1.2, by hand.                     *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 

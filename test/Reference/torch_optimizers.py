@@ -25,7 +25,7 @@ formed by torch in double, is the same number as the reference's exact f32
 1 - beta.
 
 SGD with dampening: torch sets b = g on its first step where the reference
-(DESIGN.md 1.3) starts from b = 0, so those runs take torch's state after its
+(docs/Semantics.md §1.3) starts from b = 0, so those runs take torch's state after its
 first step and compare the 19 steps that follow.
 """
 

@@ -1,6 +1,6 @@
 /*===- Grid.h - The scalar math of a quantizer, in linalg bodies --*- C -*-===*\
 |*                                                                            *|
-|* The per-element and per-group formulas of DESIGN.md sections 1.1, 1.2      *|
+|* The per-element and per-group formulas of docs/Semantics.md §1.1, §1.2     *|
 |* and 1.4 as arith/math ops on f32 scalars, for the bodies of the            *|
 |* linalg.generic ops that Quantizer.c builds: the step of a group, q(x),     *|
 |* whether x is clipped, the LSQ derivative dq/dα, and the clip value of      *|

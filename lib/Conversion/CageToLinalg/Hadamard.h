@@ -1,6 +1,6 @@
 /*===- Hadamard.h - The blockwise Hadamard rotation on tensors ----*- C -*-===*\
 |*                                                                            *|
-|* x·H_B along the innermost dimension (DESIGN.md section 1.1, "Rotation"),   *|
+|* x·H_B along the innermost dimension (docs/Semantics.md §1.1, "Rotation"),  *|
 |* as a fast Walsh-Hadamard transform in linalg: one linalg.generic per       *|
 |* butterfly stage, never a dense matmul.                                     *|
 |*                                                                            *|

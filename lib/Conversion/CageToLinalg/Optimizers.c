@@ -8,8 +8,8 @@
 |* lower.                                                                    *|
 |*                                                                            *|
 |* The arithmetic follows lib/Reference/Reference.h operation for operation *|
-|* (it fixes the orders DESIGN.md §1.3 leaves open), so that the compiled    *|
-|* step matches the reference to the last bit where nothing contracts.      *|
+|* (it fixes the orders docs/Semantics.md §1.3 leaves open), so that the     *|
+|* compiled step matches the reference to the last bit.                      *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 

@@ -1,8 +1,9 @@
 /*===- Optimizers.h - The element-wise optimizer steps ------------*- C -*-===*\
 |*                                                                            *|
-|* The AdamW and SGD steps of DESIGN.md §1.3 as arith/math ops on the f32    *|
-|* scalars of one element, in the order of lib/Reference/Reference.h, with   *|
-|* the per-step scalars (1 − lr·wd, 1 − β^t) built once outside the loops.   *|
+|* The AdamW and SGD steps of docs/Semantics.md §1.3 as arith/math ops on    *|
+|* the f32 scalars of one element, in the order of lib/Reference/Reference.h *|
+|* with the per-step scalars (1 − lr·wd, 1 − β^t) built once outside the     *|
+|* loops.                                                                    *|
 |* Optimizers.c lowers cage.adamw and cage.sgd with them; FusedUpdate.c      *|
 |* puts the same element step inside the fused CAGE update.                  *|
 |*                                                                            *|

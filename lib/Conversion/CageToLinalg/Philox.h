@@ -1,6 +1,6 @@
 /*===- Philox.h - Philox4x32-10 inside linalg bodies --------------*- C -*-===*\
 |*                                                                            *|
-|* The uniform variate of stochastic rounding (DESIGN.md section 1.4), as     *|
+|* The uniform variate of stochastic rounding (docs/Semantics.md §1.4), as    *|
 |* arith ops on i32: Random123's Philox4x32-10 with key = (seed low 32,       *|
 |* seed high 32) and counter = (i low 32, i high 32, 0, 0), then              *|
 |* u = (out[0] >> 8) * 2^-24.                                                 *|

@@ -8,7 +8,8 @@
 // values with the fewest digits that read back the same (`0.9`, `1.0e-08`).
 
 //===----------------------------------------------------------------------===//
-// The examples of DESIGN.md section 2, verbatim, one function each.
+// The syntax examples of the dialect contract (the op forms users write),
+// verbatim, one function each.
 //===----------------------------------------------------------------------===//
 
 // CHECK-LABEL: func.func @design_quantize_row(
@@ -611,5 +612,47 @@ func.func @multi_update_forms(%x: tensor<16xf32>, %s: tensor<f32>, %d: tensor<?x
 func.func @update_bf16_state(%w: tensor<64x128xf32>, %m: tensor<64x128xbf16>, %v: tensor<64x128xbf16>, %wd: tensor<?x7xf32>, %b: tensor<?x7xbf16>, %lr: f32, %l: f32, %t: i64, %s: i64) {
   %0:3 = cage.update %w, %w, %m, %v, %lr, %l, %t seed(%s) {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : tensor<64x128xf32>, tensor<64x128xbf16>
   %1:2 = cage.update %wd, %wd, %b, %lr, %l seed(%s) {quantizer = #cage.quantizer<bits = 3>, optimizer = #cage.sgd<momentum = 0.9>, coupling = coupled} : tensor<?x7xf32>, tensor<?x7xbf16>
+  return
+}
+
+// Hyper-parameters of the ops are written like those of #cage.adamw<...>
+// and #cage.sgd<...>: a float without a type is an f32 (`: f32` may follow).
+// They print as before, with `: f32`.
+// CHECK-LABEL: func.func @untyped_f32
+// CHECK: cage.lambda_schedule %{{.*}}, %{{.*}} {lambda = 2.5 : f32, silence = 0.5 : f32, kind = constant}
+// CHECK: cage.adamw %{{.*}} {beta1 = 0.8 : f32, beta2 = 0.999 : f32, eps = 1.0e-06 : f32, weight_decay = -0.0 : f32} : tensor<4x8xf32>
+// CHECK: cage.sgd %{{.*}} {momentum = 0.9 : f32, dampening = 0.5 : f32, weight_decay = 0.01 : f32} : tensor<4x8xf32>
+// GENERIC-LABEL: sym_name = "untyped_f32"
+// GENERIC: "cage.lambda_schedule"(%{{.*}}, %{{.*}}) <{kind = #cage.schedule_kind<constant>, lambda = 2.500000e+00 : f32, silence = 5.000000e-01 : f32}>
+func.func @untyped_f32(%t: i64, %T: i64, %w: tensor<4x8xf32>, %lr: f32) {
+  %l = cage.lambda_schedule %t, %T {lambda = 2.5, silence = 0x3F000000, kind = constant}
+  %r:3 = cage.adamw %w, %w, %w, %w, %lr, %t {beta1 = 0.8, beta2 = 0.999 : f32, eps = 1.0e-06, weight_decay = -0.0} : tensor<4x8xf32>
+  %s:2 = cage.sgd %w, %w, %w, %lr {momentum = 0.9, dampening = 0.5, nesterov = false, weight_decay = 1.0e-02} : tensor<4x8xf32>
+  return
+}
+
+// Empty tensors are valid operands (the results are empty), except where
+// invalid.mlir shows: a static innermost size of 0 in cage.update and
+// cage.multi_update, empty scale groups in cage.ste.
+// CHECK-LABEL: func.func @empty_tensors
+// CHECK: cage.quantize %{{.*}} : tensor<8x0xf32>
+// CHECK: cage.quantize %{{.*}} scale(%{{.*}}) {{.*}} : tensor<8x0xf32>, tensor<8x0xf32>
+// CHECK: cage.ste %{{.*}} : tensor<0x8xf32>
+// CHECK: cage.ste %{{.*}} scale(%{{.*}}) {{.*}} : tensor<8x0xf32>, tensor<8x0xf32>
+// CHECK: cage.quant_error %{{.*}} : tensor<0xf32>
+// CHECK: cage.adamw %{{.*}} : tensor<8x0xf32>
+// CHECK: cage.sgd %{{.*}} : tensor<0xf32>
+// CHECK: cage.update %{{.*}} : tensor<0x8xf32>
+// CHECK: cage.multi_update (%{{.*}}) {{.*}} : tensor<0x8xf32>
+func.func @empty_tensors(%r: tensor<8x0xf32>, %c: tensor<0x8xf32>, %v: tensor<0xf32>, %lr: f32, %l: f32, %t: i64) {
+  %0 = cage.quantize %r {quantizer = #cage.quantizer<>} : tensor<8x0xf32>
+  %1 = cage.quantize %r scale(%r) {quantizer = #cage.quantizer<granularity = group, group_size = 4, scale = operand>} : tensor<8x0xf32>, tensor<8x0xf32>
+  %2 = cage.ste %c, %c {quantizer = #cage.quantizer<rotation = hadamard, block = 8>, estimator = clipped} : tensor<0x8xf32>
+  %3:2 = cage.ste %r, %r scale(%r) {quantizer = #cage.quantizer<granularity = group, group_size = 4, scale = operand>, estimator = clipped} : tensor<8x0xf32>, tensor<8x0xf32>
+  %4 = cage.quant_error %v {quantizer = #cage.quantizer<granularity = tensor>} : tensor<0xf32>
+  %5:3 = cage.adamw %r, %r, %r, %r, %lr, %t : tensor<8x0xf32>
+  %6:2 = cage.sgd %v, %v, %v, %lr : tensor<0xf32>
+  %7:3 = cage.update %c, %c, %c, %c, %lr, %l, %t {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : tensor<0x8xf32>
+  %8:2 = cage.multi_update (%c, %c, %c), %lr {optimizer = #cage.sgd<>} : tensor<0x8xf32>
   return
 }

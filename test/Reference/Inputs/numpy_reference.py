@@ -1,4 +1,4 @@
-"""DESIGN.md section 1 in numpy float32: a second, independent implementation
+"""docs/Semantics.md §1 in numpy float32: a second, independent implementation
 of the reference (lib/Reference), written with whole-array operations instead
 of the C library's loops, in the orders that Reference.h fixes.
 

@@ -7,7 +7,7 @@
 // updates the buffers in place. The object then has no call that allocates
 // or copies: no malloc, no memcpy (docs/Tools.md, "In-place updates").
 //
-// The body is AdamW as DESIGN.md §1.3 states it (what cage.adamw lowers to),
+// The body is AdamW as docs/Semantics.md §1.3 states it (what cage.adamw lowers to),
 // in one linalg.generic that reads w, m and v through its outs operands.
 
 // RUN: cage-compile %s -o %t.o --header %t.h
