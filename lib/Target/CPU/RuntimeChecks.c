@@ -55,9 +55,16 @@ static MlirNamedAttribute named(MlirContext ctx, const char *name,
 
 /*===--- Module-level symbols ---------------------------------------------===*/
 
-/* `llvm.mlir.global internal [constant|thread_local] @name`, appended to the
- * module body. With `init` the global has an initializer region returning a
- * null pointer; otherwise `value` initializes it. */
+/* The error slot and its accessor are the same in every compiled module,
+ * and weak_odr: the linker keeps one copy (and, unlike linkonce_odr, the
+ * optimizer keeps the unused accessor), so all cage objects of a
+ * program share one cage_last_error() and one slot per thread (like errno),
+ * and objects compiled apart link together. */
+static const char kSharedLinkage[] = "#llvm.linkage<weak_odr>";
+
+/* `llvm.mlir.global internal constant @name` initialized with `value`, or,
+ * with a null `value`, the thread-local error slot (shared linkage), whose
+ * initializer region returns a null pointer; appended to the module body. */
 static void buildGlobal(MlirOperation module, const char *name, MlirType type,
                         MlirAttribute value, bool threadLocal) {
   MlirContext ctx = mlirOperationGetContext(module);
@@ -66,8 +73,10 @@ static void buildGlobal(MlirOperation module, const char *name, MlirType type,
   intptr_t n = 0;
   attrs[n++] = named(ctx, "sym_name", mlirStringAttrGet(ctx, str(name)));
   attrs[n++] = named(ctx, "global_type", mlirTypeAttrGet(type));
-  attrs[n++] = named(ctx, "linkage",
-                     mlirAttributeParseGet(ctx, str("#llvm.linkage<internal>")));
+  attrs[n++] = named(
+      ctx, "linkage",
+      mlirAttributeParseGet(ctx, str(threadLocal ? kSharedLinkage
+                                                 : "#llvm.linkage<internal>")));
   attrs[n++] = named(ctx, threadLocal ? "thread_local_" : "constant",
                      mlirUnitAttrGet(ctx));
   if (!mlirAttributeIsNull(value))
@@ -120,8 +129,11 @@ static void buildAccessor(MlirOperation module) {
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
   CageBuilder b = cageBuilderAtEndOfBlock(body, loc);
   MlirBlock entry;
-  cageBuildFunc(&b, kAccessor, mlirFunctionTypeGet(ctx, 0, NULL, 1, &ptr),
-                &entry);
+  MlirOperation func = cageBuildFunc(
+      &b, kAccessor, mlirFunctionTypeGet(ctx, 0, NULL, 1, &ptr), &entry);
+  mlirOperationSetDiscardableAttributeByName(
+      func, str("llvm.linkage"),
+      mlirAttributeParseGet(ctx, str(kSharedLinkage)));
   CageBuilder e = cageBuilderAtEndOfBlock(entry, loc);
   MlirValue slot = addressOf(&e, kErrorSlot);
   MlirValue message = cageOperationGetResult(

@@ -36,13 +36,15 @@
 // CHECK:         return %[[POISON]] : f32
 // CHECK-DAG:   llvm.mlir.global internal constant @[[MSG0]]("x.mlir:1:1: 'cage.quantize' innermost size is not a multiple of group_size = 4\00")
 // CHECK-DAG:   llvm.mlir.global internal constant @[[MSG1]]("x.mlir:2:1: 'cage.adamw' step t is less than 1\00")
-// CHECK-DAG:   llvm.mlir.global internal thread_local @__cage_last_error() {{.*}} : !llvm.ptr
-// CHECK-DAG:   func.func @cage_last_error() -> !llvm.ptr
+// The slot and the accessor are weak_odr: objects compiled apart share
+// them when linked together.
+// CHECK-DAG:   llvm.mlir.global weak_odr thread_local @__cage_last_error() {{.*}} : !llvm.ptr
+// CHECK-DAG:   func.func @cage_last_error() -> !llvm.ptr attributes {llvm.linkage = #llvm.linkage<weak_odr>}
 // TWICE-LABEL: func.func @checked
 // TWICE-COUNT-1: llvm.store %{{.*}}, %{{.*}} : !llvm.ptr, !llvm.ptr
 // TWICE:         cf.cond_br
-// TWICE:         llvm.mlir.global internal thread_local @__cage_last_error()
-// TWICE-NOT:     llvm.mlir.global internal thread_local @__cage_last_error()
+// TWICE:         llvm.mlir.global weak_odr thread_local @__cage_last_error()
+// TWICE-NOT:     llvm.mlir.global weak_odr thread_local @__cage_last_error()
 // TWICE:         func.func @cage_last_error()
 // TWICE-NOT:     func.func @cage_last_error()
 // TWICE:         // -----
