@@ -33,6 +33,7 @@
 #include "mlir-c/Dialect/ControlFlow.h"
 #include "mlir-c/Dialect/Func.h"
 #include "mlir-c/Dialect/LLVM.h"
+#include "mlir-c/Dialect/MemRef.h"
 #include "mlir-c/Dialect/UB.h"
 
 #include <stdio.h>
@@ -262,14 +263,146 @@ typedef struct ModuleState {
   bool ok;
 } ModuleState;
 
-/* The failure block: store the message, return poison. */
+/* One condition the entry branches on, and what to say when it is false. */
+typedef struct Check {
+  MlirValue ok;
+  char message[512];
+} Check;
+
+typedef struct CheckList {
+  Check *checks;
+  intptr_t size, capacity;
+} CheckList;
+
+static Check *addCheck(CheckList *list, MlirValue ok) {
+  if (list->size == list->capacity) {
+    list->capacity = list->capacity ? 2 * list->capacity : 16;
+    list->checks =
+        realloc(list->checks, (size_t)list->capacity * sizeof *list->checks);
+    if (!list->checks)
+      abort();
+  }
+  Check *c = &list->checks[list->size++];
+  c->ok = ok;
+  c->message[0] = '\0';
+  return c;
+}
+
+typedef struct Text {
+  char *buf;
+  size_t size, length;
+} Text;
+
+static void appendText(MlirStringRef s, void *userData) {
+  Text *t = userData;
+  size_t n = s.length;
+  if (t->length + n + 1 > t->size)
+    n = t->size - t->length - 1;
+  memcpy(t->buf + t->length, s.data, n);
+  t->length += n;
+  t->buf[t->length] = '\0';
+}
+
+/* "out of memory: cannot allocate memref<...> at file:line:col". */
+static void allocationMessage(MlirOperation alloc, char *buf, size_t size) {
+  Text t = {buf, size, 0};
+  buf[0] = '\0';
+  appendText(str("out of memory: cannot allocate "), &t);
+  mlirTypePrint(mlirValueGetType(mlirOperationGetResult(alloc, 0)),
+                appendText, &t);
+  MlirLocation loc = mlirOperationGetLocation(alloc);
+  if (mlirLocationIsAFileLineColRange(loc)) {
+    MlirStringRef file =
+        mlirIdentifierStr(mlirLocationFileLineColRangeGetFilename(loc));
+    char where[256];
+    snprintf(where, sizeof where, " for the op at %.*s:%d:%d",
+             (int)file.length, file.data,
+             mlirLocationFileLineColRangeGetStartLine(loc),
+             mlirLocationFileLineColRangeGetStartColumn(loc));
+    appendText(str(where), &t);
+  }
+}
+
+/* Moves the memref.allocs at the top level of the entry block (with the
+ * computation of their sizes) before the anchor, so that they happen before
+ * anything is written; `allocs` receives those moved. Allocations in nested
+ * regions (loops), of empty buffers or of sizes computed from data are left
+ * where they are. */
+static void moveAllocations(Mover *m, CageOpList *allocs) {
+  for (MlirOperation op = mlirBlockGetFirstOperation(m->entry);
+       !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
+    if (cageOpIs(op, "memref.alloc")) {
+      if (allocs->size == allocs->capacity) {
+        allocs->capacity = allocs->capacity ? 2 * allocs->capacity : 16;
+        allocs->ops = realloc(allocs->ops,
+                              (size_t)allocs->capacity * sizeof *allocs->ops);
+        if (!allocs->ops)
+          abort();
+      }
+      allocs->ops[allocs->size++] = op;
+    }
+  intptr_t numMoved = 0;
+  for (intptr_t k = 0; k < allocs->size; ++k) {
+    MlirOperation alloc = allocs->ops[k];
+    MlirType type = mlirValueGetType(mlirOperationGetResult(alloc, 0));
+    bool empty = false;
+    for (intptr_t d = 0; d < mlirShapedTypeGetRank(type); ++d)
+      empty |= !mlirShapedTypeIsDynamicDim(type, d) &&
+               mlirShapedTypeGetDimSize(type, d) == 0;
+    bool movable = !empty;
+    for (intptr_t i = 0; movable && i < mlirOperationGetNumOperands(alloc); ++i)
+      movable = moveUp(m, mlirOperationGetOperand(alloc, i));
+    if (!movable)
+      continue;
+    mlirOperationMoveBefore(alloc, m->anchor);
+    allocs->ops[numMoved++] = alloc;
+  }
+  allocs->size = numMoved;
+}
+
+/* A check per moved allocation: the pointer is not null, or the buffer is
+ * empty (malloc(0) may return null). */
+static void checkAllocations(CageBuilder *b, CheckList *list,
+                             const CageOpList *allocs) {
+  for (intptr_t k = 0; k < allocs->size; ++k) {
+    MlirOperation alloc = allocs->ops[k];
+    MlirType index = mlirIndexTypeGet(b->context);
+    MlirValue zero = cageBuildConstantIndex(b, 0);
+    MlirValue pointer = cageOperationGetResult(
+        cageBuildOp(b, "memref.extract_aligned_pointer_as_index", 1,
+                    (MlirValue[]){mlirOperationGetResult(alloc, 0)}, 1, &index,
+                    0, NULL),
+        0);
+    MlirValue ok = cageBuildCmpI(b, "ne", pointer, zero);
+    /* The dynamic sizes (the operands): a zero one makes the buffer
+     * empty. */
+    if (mlirOperationGetNumOperands(alloc) > 0) {
+      MlirValue elements = mlirOperationGetOperand(alloc, 0);
+      for (intptr_t i = 1; i < mlirOperationGetNumOperands(alloc); ++i)
+        elements = cageBuildBinary(b, "arith.muli", elements,
+                                   mlirOperationGetOperand(alloc, i));
+      ok = cageBuildBinary(b, "arith.ori", ok,
+                           cageBuildCmpI(b, "eq", elements, zero));
+    }
+    Check *c = addCheck(list, ok);
+    allocationMessage(alloc, c->message, sizeof c->message);
+  }
+}
+
+/* The failure block: free what was allocated, store the message, return
+ * poison. */
 static MlirBlock buildFailure(MlirOperation func, MlirBlock after,
-                             MlirValue message) {
+                             MlirValue message, const CageOpList *allocs) {
   MlirLocation loc = mlirOperationGetLocation(func);
   MlirBlock fail = mlirBlockCreate(0, NULL, NULL);
   mlirRegionInsertOwnedBlockAfter(mlirBlockGetParentRegion(after), after,
                                   fail);
   CageBuilder b = cageBuilderAtEndOfBlock(fail, loc);
+  /* free(NULL) does nothing: the allocations that failed are freed too. */
+  for (intptr_t i = 0; i < allocs->size; ++i) {
+    MlirValue buffer = mlirOperationGetResult(allocs->ops[i], 0);
+    cageBuildOp(&b, "memref.dealloc", 1, &buffer, 0, NULL, 0, NULL);
+  }
   store(&b, message, addressOf(&b, kErrorSlot));
   MlirType type = mlirTypeAttrGetValue(cageOpAttribute(func, "function_type"));
   intptr_t numResults = mlirFunctionTypeGetNumResults(type);
@@ -288,22 +421,22 @@ static void rewriteFunction(ModuleState *s, MlirOperation func) {
   MlirContext ctx = mlirOperationGetContext(func);
   MlirBlock entry = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
   bool isPublic = isPublicDefinition(func);
-  Checks checks = {NULL, 0, 0};
-  mlirOperationWalk(func, collectAssert, &checks, MlirWalkPreOrder);
+  Checks asserts = {NULL, 0, 0};
+  mlirOperationWalk(func, collectAssert, &asserts, MlirWalkPreOrder);
   if (!isPublic) {
-    for (intptr_t i = 0; i < checks.size; ++i) {
-      mlirEmitError(mlirOperationGetLocation(checks.asserts[i]),
+    for (intptr_t i = 0; i < asserts.size; ++i) {
+      mlirEmitError(mlirOperationGetLocation(asserts.asserts[i]),
                     "cage-cpu-runtime-checks: a run-time check in a private "
                     "function cannot stop the step before it writes; call "
                     "the ops from the public function instead");
       s->ok = false;
     }
-    free(checks.asserts);
+    free(asserts.asserts);
     return;
   }
 
-  /* Clear the slot first; the checks' conditions move before that store,
-   * and the branch on them follows it. */
+  /* Clear the slot first; the checks' conditions and the allocations move
+   * before that store, and the branch on them follows it. */
   MlirRewriterBase rewriter = mlirIRRewriterCreateFromOp(func);
   mlirRewriterBaseSetInsertionPointToStart(rewriter, entry);
   CageBuilder b =
@@ -314,40 +447,48 @@ static void rewriteFunction(ModuleState *s, MlirOperation func) {
   MlirOperation reset =
       cageBuildOp(&b, "llvm.store", 2, storeOperands, 0, NULL, 0, NULL);
   Mover mover = {entry, cageDefiningOp(cleared), NULL, 0, 0};
-  MlirValue *conditions = calloc((size_t)checks.size + 1, sizeof *conditions);
-  for (intptr_t i = 0; i < checks.size; ++i) {
-    MlirValue condition = mlirOperationGetOperand(checks.asserts[i], 0);
+  CheckList checks = {NULL, 0, 0};
+  for (intptr_t i = 0; i < asserts.size; ++i) {
+    MlirValue condition = mlirOperationGetOperand(asserts.asserts[i], 0);
     if (!moveUp(&mover, condition)) {
-      mlirEmitError(mlirOperationGetLocation(checks.asserts[i]),
+      mlirEmitError(mlirOperationGetLocation(asserts.asserts[i]),
                     "cage-cpu-runtime-checks: this run-time check depends on "
                     "a value the function computes, so it cannot run before "
                     "the function writes; sizes and step counts must come "
                     "from the function's arguments");
       s->ok = false;
     }
-    conditions[i] = condition;
+    Check *c = addCheck(&checks, condition);
+    MlirStringRef msg =
+        mlirStringAttrGetValue(cageOpAttribute(asserts.asserts[i], "msg"));
+    snprintf(c->message, sizeof c->message, "%.*s", (int)msg.length,
+             msg.data);
   }
+  CageOpList allocs = {NULL, 0, 0};
+  if (s->ok)
+    moveAllocations(&mover, &allocs);
+  /* After the moves: the insertion point is the op that follows `reset`. */
+  mlirRewriterBaseSetInsertionPointAfter(rewriter, reset);
+  b = cageBuilderAtInsertionPoint(rewriter, mlirOperationGetLocation(func));
+  checkAllocations(&b, &checks, &allocs);
 
   if (s->ok && checks.size > 0) {
     /* The message of the first failed check: built from the last. */
-    mlirRewriterBaseSetInsertionPointAfter(rewriter, reset);
-    b = cageBuilderAtInsertionPoint(rewriter, mlirOperationGetLocation(func));
     MlirValue message = nullPointer(&b);
     MlirValue allOk = cageBuildConstantInt(&b, mlirIntegerTypeGet(ctx, 1), 1);
     for (intptr_t i = checks.size - 1; i >= 0; --i) {
       char name[64];
-      MlirAttribute msg = cageOpAttribute(checks.asserts[i], "msg");
-      messageGlobal(s->module, mlirStringAttrGetValue(msg), s->numMessages++,
-                    name, sizeof name);
-      message = cageBuildSelect(&b, conditions[i], message,
+      messageGlobal(s->module, str(checks.checks[i].message),
+                    s->numMessages++, name, sizeof name);
+      message = cageBuildSelect(&b, checks.checks[i].ok, message,
                                 addressOf(&b, name));
-      allOk = cageBuildBinary(&b, "arith.andi", allOk, conditions[i]);
+      allOk = cageBuildBinary(&b, "arith.andi", allOk, checks.checks[i].ok);
     }
-    for (intptr_t i = 0; i < checks.size; ++i)
-      mlirOperationDestroy(checks.asserts[i]);
+    for (intptr_t i = 0; i < asserts.size; ++i)
+      mlirOperationDestroy(asserts.asserts[i]);
     MlirBlock body =
         splitBefore(entry, mlirOperationGetNextInBlock(cageDefiningOp(allOk)));
-    MlirBlock fail = buildFailure(func, body, message);
+    MlirBlock fail = buildFailure(func, body, message, &allocs);
     MlirOperationState branch =
         mlirOperationStateGet(str("cf.cond_br"), b.location);
     mlirOperationStateAddOperands(&branch, 1, &allOk);
@@ -360,9 +501,10 @@ static void rewriteFunction(ModuleState *s, MlirOperation func) {
     mlirBlockAppendOwnedOperation(entry, mlirOperationCreate(&branch));
   }
   mlirIRRewriterDestroy(rewriter);
-  free(conditions);
+  free(allocs.ops);
+  free(checks.checks);
   free(mover.moved);
-  free(checks.asserts);
+  free(asserts.asserts);
 }
 
 static void run(MlirOperation module, const CagePassOptionValue *options,
@@ -393,8 +535,9 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
 }
 
 static MlirDialectHandle (*const dependentDialects[])(void) = {
-    mlirGetDialectHandle__cf__, mlirGetDialectHandle__func__,
-    mlirGetDialectHandle__llvm__, mlirGetDialectHandle__ub__};
+    mlirGetDialectHandle__cf__,     mlirGetDialectHandle__func__,
+    mlirGetDialectHandle__llvm__,   mlirGetDialectHandle__memref__,
+    mlirGetDialectHandle__ub__};
 
 const CagePassDefinition cageCPURuntimeChecksPass = {
     .argument = "cage-cpu-runtime-checks",

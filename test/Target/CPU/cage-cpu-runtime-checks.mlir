@@ -97,3 +97,46 @@ func.func private @helper(%n: index) {
   cf.assert %ok, "empty"
   return
 }
+
+// -----
+
+// Allocations at the top level move to the entry, each checked: a null
+// pointer fails the call (unless the buffer is empty: malloc(0) may return
+// null), and the failure path frees them all (free(NULL) is harmless). An
+// allocation in a loop stays where it is, unchecked.
+// CHECK-LABEL: func.func @allocating
+// CHECK-SAME:    (%[[X:.*]]: memref<?xf32>)
+// CHECK:         %[[N:.*]] = memref.dim %[[X]]
+// CHECK:         %[[DYN:.*]] = memref.alloc(%[[N]]) : memref<?xf32>
+// CHECK:         %[[FIXED:.*]] = memref.alloc() : memref<16xf32>
+// CHECK:         llvm.store
+// CHECK:         %[[P0:.*]] = memref.extract_aligned_pointer_as_index %[[DYN]]
+// CHECK:         %[[NONNULL0:.*]] = arith.cmpi ne, %[[P0]], %{{.*}} : index
+// CHECK:         %[[EMPTY:.*]] = arith.cmpi eq, %[[N]], %{{.*}} : index
+// CHECK:         arith.ori %[[NONNULL0]], %[[EMPTY]] : i1
+// CHECK:         %[[P1:.*]] = memref.extract_aligned_pointer_as_index %[[FIXED]]
+// CHECK:         cf.cond_br
+// CHECK:         scf.for
+// CHECK:           memref.alloc() : memref<4xf32>
+// CHECK:       ^{{.*}}:
+// CHECK:         memref.dealloc %[[DYN]]
+// CHECK:         memref.dealloc %[[FIXED]]
+// CHECK:         llvm.store
+// CHECK-DAG:   llvm.mlir.global internal constant @{{.*}}("out of memory: cannot allocate memref<?xf32>{{.*}}\00")
+// CHECK-DAG:   llvm.mlir.global internal constant @{{.*}}("out of memory: cannot allocate memref<16xf32>{{.*}}\00")
+func.func @allocating(%x: memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %n = memref.dim %x, %c0 : memref<?xf32>
+  %a = memref.alloc(%n) : memref<?xf32>
+  memref.copy %x, %a : memref<?xf32> to memref<?xf32>
+  %b = memref.alloc() : memref<16xf32>
+  scf.for %i = %c0 to %c4 step %c1 {
+    %t = memref.alloc() : memref<4xf32>
+    memref.dealloc %t : memref<4xf32>
+  }
+  memref.dealloc %b : memref<16xf32>
+  memref.dealloc %a : memref<?xf32>
+  return
+}

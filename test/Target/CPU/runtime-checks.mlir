@@ -8,6 +8,11 @@
 // RUN: cage-compile %S/Inputs/runtime-checks-other.mlir -o %t-other.o
 // RUN: %cc -std=c11 -O1 -Wall -Wextra -Werror %S/Inputs/runtime-checks-driver.c %t.o %t-other.o -o %t.exe %libomp -lm
 // RUN: %t.exe | FileCheck %s
+// An allocation that fails (here 40 GB under a 4 GB address-space limit) is
+// reported the same way, before anything is written, instead of crashing.
+// RUN: sh -c 'ulimit -v 4000000 && %t.exe --allocate' | FileCheck %s --check-prefix=ALLOC
+// ALLOC: huge: out of memory: cannot allocate memref<?x?xf32> for the op at {{.*}}runtime-checks.mlir:{{[0-9]+}}:{{[0-9]+}}
+// ALLOC-NEXT: small: no error; 0.428571
 // CHECK: rows differ: runtime-checks.mlir:[[#LINE:]]:{{[0-9]+}}: 'cage.update' w and g differ in a dynamic size; w untouched
 // CHECK-NEXT: t = 0: runtime-checks.mlir:[[#LINE]]:{{[0-9]+}}: 'cage.update' step t is less than 1 (AdamW counts steps from 1); w untouched
 // CHECK-NEXT: group size: runtime-checks.mlir:{{[0-9]+}}:{{[0-9]+}}: 'cage.quantize' innermost size is not a multiple of group_size = 32; x untouched
@@ -33,4 +38,10 @@ func.func @quantize(%x: memref<2x?xf32>) attributes {llvm.emit_c_interface} {
   %q = cage.quantize %xt {quantizer = #cage.quantizer<bits = 4, granularity = group, group_size = 32>} : tensor<2x?xf32>
   bufferization.materialize_in_destination %q in restrict writable %x : (tensor<2x?xf32>, memref<2x?xf32>) -> ()
   return
+}
+
+// The quantized copy of x: a new buffer of x's (dynamic) size.
+func.func @quantized_copy(%x: tensor<?x?xf32>) -> tensor<?x?xf32> attributes {llvm.emit_c_interface} {
+  %q = cage.quantize %x {quantizer = #cage.quantizer<bits = 4>} : tensor<?x?xf32>
+  return %q : tensor<?x?xf32>
 }

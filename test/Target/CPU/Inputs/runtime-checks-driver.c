@@ -3,6 +3,7 @@
  * cage_last_error() says and whether the buffers were touched. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct Memref2d {
@@ -18,6 +19,7 @@ typedef struct Memref1d {
 void _mlir_ciface_step(Memref2d *w, Memref2d *g, Memref2d *m, Memref2d *v,
                        float lr, int64_t t);
 void _mlir_ciface_quantize(Memref2d *x);
+void _mlir_ciface_quantized_copy(Memref2d *result, Memref2d *x);
 float _mlir_ciface_other(Memref1d *x, int64_t total);
 const char *cage_last_error(void);
 
@@ -48,7 +50,25 @@ static int same(const float *a, float value, int n) {
   return 1;
 }
 
-int main(void) {
+/* --allocate: a quantized copy whose size cannot be allocated (the sizes
+ * claim 10^5 x 10^5 floats; the function fails before reading x), then one
+ * that can. */
+static int allocate(void) {
+  float data[4] = {0.5f, -1.0f, 0.25f, 1.0f};
+  Memref2d huge = view(data, 100000, 100000), result;
+  _mlir_ciface_quantized_copy(&result, &huge);
+  printf("huge: %s\n", lastError());
+  Memref2d small = view(data, 2, 2);
+  _mlir_ciface_quantized_copy(&result, &small);
+  const char *e = lastError();
+  printf("small: %s; %g\n", e ? e : "no error", (double)result.aligned[0]);
+  free(result.allocated);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "--allocate"))
+    return allocate();
   for (int i = 0; i < 4 * 64; ++i) {
     w[i] = 0.25f * (float)(i % 7) - 0.5f;
     g[i] = 0.125f;
