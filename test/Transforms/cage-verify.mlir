@@ -38,6 +38,56 @@ func.func @unstable_schedule(%w: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<
 
 // -----
 
+// A negative lr · λ_t is just as unstable: the correction pushes w away from
+// the grid. lr · λ_t must be in [0, 1).
+// WARN: warning: decoupled CAGE update is unstable: lr * lambda_t reaches -100 (lr = -10, lambda_t up to 10); it must be in [0, 1): below 0 the correction pushes w away from the grid
+func.func @negative_lr(%w: tensor<8x16xf32>, %g: tensor<8x16xf32>, %m: tensor<8x16xf32>, %v: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  %lr = arith.constant -10.0 : f32
+  %l = arith.constant 10.0 : f32
+  %t = arith.constant 1 : i64
+  // expected-error @+1 {{decoupled CAGE update is unstable: lr * lambda_t reaches -100 (lr = -10, lambda_t up to 10); it must be in [0, 1): below 0 the correction pushes w away from the grid}}
+  %w1, %m1, %v1 = cage.update %w, %g, %m, %v, %lr, %l, %t {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.adamw<>} : tensor<8x16xf32>
+  return %w1 : tensor<8x16xf32>
+}
+
+// -----
+
+// A negative constant λ_t (a cage.lambda_schedule cannot have one).
+// WARN: warning: decoupled CAGE update is unstable: lr * lambda_t reaches -0.5 (lr = 0.1, lambda_t up to -5)
+func.func @negative_lambda(%w: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>) -> tensor<16xf32> {
+  %lr = arith.constant 0.1 : f32
+  %l = arith.constant -5.0 : f32
+  // expected-error @+1 {{lr * lambda_t reaches -0.5 (lr = 0.1, lambda_t up to -5); it must be in [0, 1)}}
+  %w1, %b1 = cage.update %w, %g, %b, %lr, %l {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.sgd<>} : tensor<16xf32>
+  return %w1 : tensor<16xf32>
+}
+
+// -----
+
+// λ_t from a schedule runs from 0 to λ: with a negative lr, lr · λ_t reaches
+// lr · λ below 0.
+// WARN: warning: decoupled CAGE update is unstable: lr * lambda_t reaches -0.1 (lr = -0.01, lambda_t up to 10)
+func.func @negative_schedule(%a: tensor<16xf32>, %b: tensor<4x4xf32>, %t: i64, %T: i64) -> tensor<16xf32> {
+  %lr = arith.constant -0.01 : f32
+  %l = cage.lambda_schedule %t, %T {lambda = 10.0}
+  // expected-error @+1 {{lr * lambda_t reaches -0.1 (lr = -0.01, lambda_t up to 10); it must be in [0, 1)}}
+  %r:6 = cage.multi_update (%a, %a, %a, %a), (%b, %b, %b, %b), %lr, %l, %t {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.adamw<>} : tensor<16xf32>, tensor<4x4xf32>
+  return %r#0 : tensor<16xf32>
+}
+
+// -----
+
+// lr · λ_t = 0 is the plain optimizer step (λ_t = 0, or lr = -0.0): stable.
+// CHECK-LABEL: func.func @zero_product
+func.func @zero_product(%w: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>) -> tensor<16xf32> {
+  %lr = arith.constant -0.0 : f32
+  %l = arith.constant 10.0 : f32
+  %w1, %b1 = cage.update %w, %g, %b, %lr, %l {quantizer = #cage.quantizer<bits = 4>, optimizer = #cage.sgd<>} : tensor<16xf32>
+  return %w1 : tensor<16xf32>
+}
+
+// -----
+
 // Coupled CAGE puts λ_t·e into the gradient: no lr · λ_t limit applies.
 // CHECK-LABEL: func.func @coupled_is_not_limited
 func.func @coupled_is_not_limited(%w: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>) -> tensor<16xf32> {

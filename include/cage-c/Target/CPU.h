@@ -97,6 +97,10 @@ MLIR_CAPI_EXPORTED MlirPass cageCreateCPUTilePass(void);
  *  OpenMP dialects (the upstream conversions are partial). */
 MLIR_CAPI_EXPORTED MlirPass cageCreateCPUCheckLoweredPass(void);
 
+/** cage-cpu-check-sizes: fails at every op with a static shape whose element
+ *  or byte count overflows int64 (before any lowering computes with it). */
+MLIR_CAPI_EXPORTED MlirPass cageCreateCPUCheckSizesPass(void);
+
 /** cage-cpu-runtime-checks: runs the cf.assert checks of each public
  *  function at its entry, before it touches a buffer, and turns a failure
  *  into the message that the module's `const char *cage_last_error(void)`
@@ -104,8 +108,8 @@ MLIR_CAPI_EXPORTED MlirPass cageCreateCPUCheckLoweredPass(void);
 MLIR_CAPI_EXPORTED MlirPass cageCreateCPURuntimeChecksPass(void);
 
 /** Registers cage-cpu-pipeline, cage-cpu-abi, cage-cpu-tile,
- *  cage-cpu-check-lowered and cage-cpu-runtime-checks (idempotent;
- *  cageRegisterPasses calls it). */
+ *  cage-cpu-check-lowered, cage-cpu-check-sizes and cage-cpu-runtime-checks
+ *  (idempotent; cageRegisterPasses calls it). */
 MLIR_CAPI_EXPORTED void cageRegisterCPUPasses(void);
 
 /*===----------------------------------------------------------------------===*

@@ -15,5 +15,6 @@ extern const CagePassDefinition cageCPUABIPass;
 extern const CagePassDefinition cageCPUTilePass;
 extern const CagePassDefinition cageCPUCheckLoweredPass;
 extern const CagePassDefinition cageCPURuntimeChecksPass;
+extern const CagePassDefinition cageCPUCheckSizesPass;
 
 #endif /* CAGE_LIB_TARGET_CPU_PASSES_H */

@@ -64,6 +64,9 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
   int n = snprintf(
       buf, size,
       "builtin.module("
+      /* Nothing is compiled that cage-verify rejects (an unstable decoupled
+         update, a constant t < 1) or whose static sizes overflow int64. */
+      "func.func(cage-verify),cage-cpu-check-sizes,"
       /* CAGE steps fused, cage ops to linalg, arith/math on tensors to
          linalg. */
       "func.func(%scage-lower-to-linalg,convert-elementwise-to-linalg),"
@@ -75,7 +78,7 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
       "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-      "canonicalize,"
+      "canonicalize,cage-cpu-runtime-checks,canonicalize,"
       /* Threads and vectors, on buffers (no false read-after-write
          conflicts from tiled tensors). */
       "func.func(linalg-generalize-named-ops),"
@@ -419,6 +422,161 @@ const CagePassDefinition cageCPUCheckLoweredPass = {
 };
 
 /*===----------------------------------------------------------------------===*
+ * cage-cpu-check-sizes
+ *===----------------------------------------------------------------------===*/
+
+/* The lowering computes sizes, strides and byte counts of static shapes in
+ * int64 (and cage-cpu-tile its trip counts): a shape whose size overflows
+ * int64 would make them wrap. The cage ops reject such shapes in their
+ * verifiers; this pass rejects them wherever they appear (a linalg.generic,
+ * a function signature, a memref.global) before anything is lowered. As in
+ * the verifiers, a dimension of size 0 counts as 1: an empty tensor holds
+ * nothing, but the strides of its other dimensions must still fit. */
+
+/* The product of the static dimensions of a ranked shaped type; false if it
+ * overflows int64. */
+static bool staticElements(MlirType type, int64_t *elements) {
+  *elements = 1;
+  for (intptr_t d = 0; d < mlirShapedTypeGetRank(type); ++d) {
+    int64_t size = mlirShapedTypeGetDimSize(type, d);
+    if (!mlirShapedTypeIsDynamicDim(type, d) && size != 0 &&
+        __builtin_mul_overflow(*elements, size, elements))
+      return false;
+  }
+  return true;
+}
+
+/* The bytes of one element; false if they overflow int64. A type that does
+ * not say (a pointer, an opaque type) counts as one byte. */
+static bool elementBytes(MlirType type, int64_t *bytes) {
+  if (mlirTypeIsAInteger(type)) {
+    *bytes = ((int64_t)mlirIntegerTypeGetWidth(type) + 7) / 8;
+    return true;
+  }
+  if (mlirTypeIsAFloat(type)) {
+    *bytes = ((int64_t)mlirFloatTypeGetWidth(type) + 7) / 8;
+    return true;
+  }
+  if (mlirTypeIsAIndex(type)) {
+    *bytes = 8;
+    return true;
+  }
+  if (mlirTypeIsAComplex(type))
+    return elementBytes(mlirComplexTypeGetElementType(type), bytes) &&
+           !__builtin_mul_overflow(*bytes, 2, bytes);
+  int64_t elements, elementSize;
+  if (mlirTypeIsAVector(type))
+    return staticElements(type, &elements) &&
+           elementBytes(mlirShapedTypeGetElementType(type), &elementSize) &&
+           !__builtin_mul_overflow(elements, elementSize, bytes);
+  *bytes = 1;
+  return true;
+}
+
+/* What overflows in `type`, or NULL. */
+static const char *overflowingSize(MlirType type) {
+  if (!mlirTypeIsAShaped(type) || !mlirShapedTypeHasRank(type))
+    return NULL;
+  int64_t elements, elementSize, bytes;
+  if (!staticElements(type, &elements))
+    return "the product of its static dimensions overflows int64";
+  if (!elementBytes(mlirShapedTypeGetElementType(type), &elementSize) ||
+      __builtin_mul_overflow(elements, elementSize, &bytes))
+    return "its size in bytes overflows int64";
+  return NULL;
+}
+
+typedef struct SizeCheck {
+  MlirOperation op;
+  bool failed;
+} SizeCheck;
+
+/* Reports `type`, the type of `what` #`index` of the op (no index if
+ * negative), if its size overflows; true if it does. */
+static bool reportSize(SizeCheck *check, MlirType type, const char *what,
+                       intptr_t index) {
+  const char *overflow = overflowingSize(type);
+  if (!overflow)
+    return false;
+  char name[160];
+  if (index < 0)
+    snprintf(name, sizeof name, "%s", what);
+  else
+    snprintf(name, sizeof name, "%s #%lld", what, (long long)index);
+  Message typeText = {.length = 0};
+  typeText.text[0] = '\0';
+  mlirTypePrint(type, appendMessage, &typeText);
+  char text[1400];
+  snprintf(text, sizeof text,
+           "cage-cpu-pipeline: %s of type '%s' is too large: %s", name,
+           typeText.text, overflow);
+  mlirEmitError(mlirOperationGetLocation(check->op), text);
+  check->failed = true;
+  return true;
+}
+
+/* A type attribute: a function signature (func.func) or the type of a
+ * global (memref.global). */
+static bool reportTypeAttr(SizeCheck *check, MlirType type) {
+  if (!mlirTypeIsAFunction(type))
+    return reportSize(check, type, "the type attribute", -1);
+  for (intptr_t i = 0; i < mlirFunctionTypeGetNumInputs(type); ++i)
+    if (reportSize(check, mlirFunctionTypeGetInput(type, i),
+                   "function argument", i))
+      return true;
+  for (intptr_t i = 0; i < mlirFunctionTypeGetNumResults(type); ++i)
+    if (reportSize(check, mlirFunctionTypeGetResult(type, i), "function result",
+                   i))
+      return true;
+  return false;
+}
+
+/* One diagnostic per op, at the first overflowing type among its type
+ * attributes, its results and the arguments of its blocks. Operands are
+ * results or block arguments of ops that the walk also visits. */
+static MlirWalkResult checkSizes(MlirOperation op, void *userData) {
+  SizeCheck *check = userData;
+  check->op = op;
+  for (intptr_t i = 0; i < mlirOperationGetNumAttributes(op); ++i) {
+    MlirAttribute attr = mlirOperationGetAttribute(op, i).attribute;
+    if (mlirAttributeIsAType(attr) &&
+        reportTypeAttr(check, mlirTypeAttrGetValue(attr)))
+      return MlirWalkResultAdvance;
+  }
+  for (intptr_t i = 0; i < mlirOperationGetNumResults(op); ++i)
+    if (reportSize(check, mlirValueGetType(mlirOperationGetResult(op, i)),
+                   "result", i))
+      return MlirWalkResultAdvance;
+  for (intptr_t r = 0; r < mlirOperationGetNumRegions(op); ++r)
+    for (MlirBlock block =
+             mlirRegionGetFirstBlock(mlirOperationGetRegion(op, r));
+         !mlirBlockIsNull(block); block = mlirBlockGetNextInRegion(block))
+      for (intptr_t i = 0; i < mlirBlockGetNumArguments(block); ++i)
+        if (reportSize(check, mlirValueGetType(mlirBlockGetArgument(block, i)),
+                       "block argument", i))
+          return MlirWalkResultAdvance;
+  return MlirWalkResultAdvance;
+}
+
+static void runCheckSizes(MlirOperation op, const CagePassOptionValue *options,
+                          CagePassHandle pass) {
+  (void)options;
+  SizeCheck check = {.failed = false};
+  mlirOperationWalk(op, checkSizes, &check, MlirWalkPreOrder);
+  if (check.failed)
+    cagePassSignalFailure(pass);
+}
+
+const CagePassDefinition cageCPUCheckSizesPass = {
+    .argument = "cage-cpu-check-sizes",
+    .name = "CageCPUCheckSizes",
+    .summary = "Fail at every op with a static shape whose size overflows "
+               "int64, in elements or bytes (the start of cage-cpu-pipeline)",
+    .anchorOp = "builtin.module",
+    .run = runCheckSizes,
+};
+
+/*===----------------------------------------------------------------------===*
  * Public create and register functions
  *===----------------------------------------------------------------------===*/
 
@@ -436,9 +594,19 @@ MlirPass cageCreateCPUCheckLoweredPass(void) {
   return cagePassCreate(&cageCPUCheckLoweredPass);
 }
 
+MlirPass cageCreateCPUCheckSizesPass(void) {
+  return cagePassCreate(&cageCPUCheckSizesPass);
+}
+
+MlirPass cageCreateCPURuntimeChecksPass(void) {
+  return cagePassCreate(&cageCPURuntimeChecksPass);
+}
+
 void cageRegisterCPUPasses(void) {
   cagePassRegister(&cageCPUPipelinePass);
   cagePassRegister(&cageCPUABIPass);
   cagePassRegister(&cageCPUTilePass);
   cagePassRegister(&cageCPUCheckLoweredPass);
+  cagePassRegister(&cageCPUCheckSizesPass);
+  cagePassRegister(&cageCPURuntimeChecksPass);
 }

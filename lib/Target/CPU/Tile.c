@@ -221,8 +221,9 @@ static bool makePlan(TileState *state, MlirOperation op, Plan *plan) {
       return false; /* empty: nothing to run */
     if (sizes[d] < 0)
       allStatic = false;
-    else if (work < MIN_PARALLEL_WORK)
-      work *= sizes[d];
+    else if (work < MIN_PARALLEL_WORK &&
+             __builtin_mul_overflow(work, sizes[d], &work))
+      work = MIN_PARALLEL_WORK; /* saturate: only work < it is asked */
   }
 
   memset(plan, 0, sizeof *plan);

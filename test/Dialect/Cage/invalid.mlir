@@ -417,8 +417,9 @@ func.func @quantize_32(%x: tensor<64x128xf16>) {
 
 // -----
 
+// An unranked tensor: the verifier names the operand and what it must be.
 func.func @quantize_33(%x: tensor<*xf32>) {
-  // expected-error @+1 {{invalid kind of type specified: expected builtin.tensor, but found 'tensor<*xf32>'}}
+  // expected-error @+1 {{'cage.quantize' op operand #0 must be ranked tensor of 32-bit float values, but got 'tensor<*xf32>'}}
   %0 = cage.quantize %x {quantizer = #cage.quantizer<>} : tensor<*xf32>
   return
 }
@@ -833,9 +834,12 @@ func.func @lambda_schedule_7(%t: i64) {
 
 // -----
 
-// An integer where an f32 is expected.
+// An integer where an f32 is expected: as in #cage.adamw<...>, a float
+// literal needs a dot.
 func.func @lambda_schedule_8(%t: i64) {
-  // expected-error @+1 {{expects 'lambda' to be an f32 value, like `10.0 : f32`, got 10 : i64}}
+  // expected-error @+3 {{unexpected decimal integer literal for a floating point value}}
+  // expected-note @+2 {{add a trailing dot to make the literal a float}}
+  // expected-error @+1 {{expects 'lambda' to be an f32 value, like `10.0`}}
   %0 = cage.lambda_schedule %t, %t {lambda = 10}
   return
 }
@@ -843,17 +847,20 @@ func.func @lambda_schedule_8(%t: i64) {
 // -----
 
 func.func @lambda_schedule_9(%t: i64) {
-  // expected-error @+1 {{expects 'silence' to be an f32 value, like `0.8 : f32`, got 1 : i64}}
-  %0 = cage.lambda_schedule %t, %t {silence = 1}
+  // expected-error @+3 {{unexpected decimal integer literal for a floating point value}}
+  // expected-note @+2 {{add a trailing dot to make the literal a float}}
+  // expected-error @+1 {{expects 'silence' to be an f32 value, like `0.8`}}
+  %0 = cage.lambda_schedule %t, %t {silence = 1 : i64}
   return
 }
 
 // -----
 
-// A float literal without `: f32` is an f64.
+// A float written without a type is an f32; `: f32` may follow, no other
+// type.
 func.func @lambda_schedule_10(%t: i64) {
-  // expected-error @+1 {{expects 'lambda' to be an f32 value, like `10.0 : f32`, got 1.000000e+01 : f64}}
-  %0 = cage.lambda_schedule %t, %t {lambda = 10.0}
+  // expected-error @+1 {{expects 'lambda' to be an f32 value, like `10.0` (`: f32` or no type), got type 'f64'}}
+  %0 = cage.lambda_schedule %t, %t {lambda = 10.0 : f64}
   return
 }
 
@@ -959,7 +966,9 @@ func.func @adamw_6(%w: tensor<64x128xf32>, %lr: f32, %t: i64) {
 
 // An integer where an f32 is expected.
 func.func @adamw_7(%w: tensor<64x128xf32>, %lr: f32, %t: i64) {
-  // expected-error @+1 {{expects 'beta1' to be an f32 value, like `0.9 : f32`, got 1 : i64}}
+  // expected-error @+3 {{unexpected decimal integer literal for a floating point value}}
+  // expected-note @+2 {{add a trailing dot to make the literal a float}}
+  // expected-error @+1 {{expects 'beta1' to be an f32 value, like `0.9`}}
   %0:3 = cage.adamw %w, %w, %w, %w, %lr, %t {beta1 = 1} : tensor<64x128xf32>
   return
 }
@@ -967,7 +976,7 @@ func.func @adamw_7(%w: tensor<64x128xf32>, %lr: f32, %t: i64) {
 // -----
 
 func.func @adamw_8(%w: tensor<64x128xf32>, %lr: f32, %t: i64) {
-  // expected-error @+1 {{expects 'eps' to be an f32 value, like `1.0e-08 : f32`, got 1.000000e-08 : f64}}
+  // expected-error @+1 {{expects 'eps' to be an f32 value, like `1.0e-08` (`: f32` or no type), got type 'f64'}}
   %0:3 = cage.adamw %w, %w, %w, %w, %lr, %t {eps = 1.0e-08 : f64} : tensor<64x128xf32>
   return
 }
@@ -1066,7 +1075,9 @@ func.func @sgd_6(%w: tensor<64x128xf32>, %lr: f32) {
 // -----
 
 func.func @sgd_7(%w: tensor<64x128xf32>, %lr: f32) {
-  // expected-error @+1 {{expects 'momentum' to be an f32 value, like `0.9 : f32`, got 0 : i64}}
+  // expected-error @+3 {{unexpected decimal integer literal for a floating point value}}
+  // expected-note @+2 {{add a trailing dot to make the literal a float}}
+  // expected-error @+1 {{expects 'momentum' to be an f32 value, like `0.9`}}
   %0:2 = cage.sgd %w, %w, %w, %lr {momentum = 0} : tensor<64x128xf32>
   return
 }
@@ -1180,7 +1191,8 @@ func.func @update_28(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
 // -----
 
 func.func @update_29(%w: tensor<64x128xf32>, %lr: f32, %l: f32, %t: i64) {
-  // expected-error @+1 {{invalid kind of type specified: expected builtin.tensor, but found 'f32'}}
+  // expected-note @-1 {{prior use here}}
+  // expected-error @+1 {{use of value '%w' expects different type than prior uses: 'f32' vs 'tensor<64x128xf32>'}}
   %0:3 = cage.update %w, %w, %w, %w, %lr, %l, %t {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : f32
   return
 }
@@ -1540,7 +1552,8 @@ func.func @multi_update_13(%w: tensor<64x128xf32>, %lr: f32) {
 // -----
 
 func.func @multi_update_14(%w: tensor<64x128xf32>, %lr: f32) {
-  // expected-error @+1 {{invalid kind of type specified: expected builtin.tensor, but found 'f32'}}
+  // expected-note @-1 {{prior use here}}
+  // expected-error @+1 {{use of value '%w' expects different type than prior uses: 'f32' vs 'tensor<64x128xf32>'}}
   %0:2 = cage.multi_update (%w, %w, %w), %lr {optimizer = #cage.sgd<>} : f32
   return
 }
@@ -1837,5 +1850,204 @@ func.func @seed_type(%w: tensor<64x128xf32>, %m: tensor<64x128xbf16>, %lr: f32, 
   // expected-note @-1 {{prior use here}}
   // expected-error @+1 {{use of value '%s' expects different type than prior uses: 'i64' vs 'i32'}}
   %0:3 = cage.update %w, %w, %m, %m, %lr, %l, %t seed(%s) {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : tensor<64x128xf32>, tensor<64x128xbf16>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Unranked tensors: every tensor type after the colon is checked by the
+// verifier, which names the operand and what it must be.
+//===----------------------------------------------------------------------===//
+
+func.func @unranked_scale(%x: tensor<64x128xf32>, %a: tensor<*xf32>) {
+  // expected-error @+1 {{'cage.quantize' op operand #1 must be ranked tensor of 32-bit float values, but got 'tensor<*xf32>'}}
+  %0 = cage.quantize %x scale(%a) {quantizer = #cage.quantizer<scale = operand>} : tensor<64x128xf32>, tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @unranked_ste(%x: tensor<*xf32>) {
+  // expected-error @+1 {{'cage.ste' op operand #0 must be ranked tensor of 32-bit float values, but got 'tensor<*xf32>'}}
+  %0 = cage.ste %x, %x {quantizer = #cage.quantizer<>, estimator = clipped} : tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @unranked_quant_error(%w: tensor<*xf32>) {
+  // expected-error @+1 {{'cage.quant_error' op operand #0 must be ranked tensor of 32-bit float values, but got 'tensor<*xf32>'}}
+  %0 = cage.quant_error %w {quantizer = #cage.quantizer<>} : tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @unranked_adamw(%w: tensor<*xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{'cage.adamw' op operand #0 must be ranked tensor of 32-bit float values, but got 'tensor<*xf32>'}}
+  %0:3 = cage.adamw %w, %w, %w, %w, %lr, %t : tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @unranked_sgd(%w: tensor<*xf32>, %lr: f32) {
+  // expected-error @+1 {{'cage.sgd' op operand #0 must be ranked tensor of 32-bit float values, but got 'tensor<*xf32>'}}
+  %0:2 = cage.sgd %w, %w, %w, %lr : tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @unranked_update(%w: tensor<*xf32>, %lr: f32, %l: f32, %t: i64) {
+  // expected-error @+1 {{'cage.update' op operand #0 must be ranked tensor of 32-bit float values, but got 'tensor<*xf32>'}}
+  %0:3 = cage.update %w, %w, %w, %w, %lr, %l, %t {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @unranked_update_state(%w: tensor<8xf32>, %m: tensor<*xbf16>, %lr: f32, %l: f32, %t: i64, %s: i64) {
+  // expected-error @+1 {{'cage.update' op operand #2 must be variadic of ranked tensor of 32-bit float or bfloat16 type values, but got 'tensor<*xbf16>'}}
+  %0:3 = cage.update %w, %w, %m, %m, %lr, %l, %t seed(%s) {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : tensor<8xf32>, tensor<*xbf16>
+  return
+}
+
+// -----
+
+func.func @unranked_multi_update(%w: tensor<8xf32>, %u: tensor<*xf32>, %lr: f32) {
+  // expected-error @+1 {{'cage.multi_update' op operand #3 must be variadic of ranked tensor of 32-bit float values, but got 'tensor<*xf32>'}}
+  %0:4 = cage.multi_update (%w, %w, %w), (%u, %u, %u), %lr {optimizer = #cage.sgd<>} : tensor<8xf32>, tensor<*xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Sizes that overflow int64, in elements or in bytes, on every op (a
+// dimension of size 0 counts as 1: the strides of the others must fit).
+//===----------------------------------------------------------------------===//
+
+func.func @overflow_elements(%x: tensor<4611686018427387904x2xf32>) {
+  // expected-error @+1 {{'cage.quantize' op operand #0 of type 'tensor<4611686018427387904x2xf32>' is too large: the product of its static dimensions overflows int64}}
+  %0 = cage.quantize %x {quantizer = #cage.quantizer<>} : tensor<4611686018427387904x2xf32>
+  return
+}
+
+// -----
+
+// 2^62 elements fit in int64, their 2^64 bytes do not.
+func.func @overflow_bytes(%dy: tensor<2x2305843009213693952xf32>) {
+  // expected-error @+1 {{'cage.ste' op operand #0 of type 'tensor<2x2305843009213693952xf32>' is too large: its size in bytes overflows int64}}
+  %0 = cage.ste %dy, %dy {quantizer = #cage.quantizer<>, estimator = identity} : tensor<2x2305843009213693952xf32>
+  return
+}
+
+// -----
+
+func.func @overflow_empty(%w: tensor<0x4611686018427387904x4xf32>) {
+  // expected-error @+1 {{'cage.quant_error' op operand #0 of type 'tensor<0x4611686018427387904x4xf32>' is too large: the product of its static dimensions overflows int64}}
+  %0 = cage.quant_error %w {quantizer = #cage.quantizer<>} : tensor<0x4611686018427387904x4xf32>
+  return
+}
+
+// -----
+
+func.func @overflow_dynamic(%w: tensor<?x4611686018427387904x4xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{'cage.adamw' op operand #0 of type 'tensor<?x4611686018427387904x4xf32>' is too large: the product of its static dimensions overflows int64}}
+  %0:3 = cage.adamw %w, %w, %w, %w, %lr, %t : tensor<?x4611686018427387904x4xf32>
+  return
+}
+
+// -----
+
+func.func @overflow_sgd(%w: tensor<4611686018427387904xf32>, %lr: f32) {
+  // expected-error @+1 {{'cage.sgd' op operand #0 of type 'tensor<4611686018427387904xf32>' is too large: its size in bytes overflows int64}}
+  %0:2 = cage.sgd %w, %w, %w, %lr : tensor<4611686018427387904xf32>
+  return
+}
+
+// -----
+
+// The scale operand is checked like the others.
+func.func @overflow_scale(%x: tensor<3x4611686018427387904x2xf32>, %a: tensor<3x4611686018427387904xf32>) {
+  // expected-error @+1 {{'cage.quantize' op operand #0 of type 'tensor<3x4611686018427387904x2xf32>' is too large: the product of its static dimensions overflows int64}}
+  %0 = cage.quantize %x scale(%a) {quantizer = #cage.quantizer<scale = operand>} : tensor<3x4611686018427387904x2xf32>, tensor<3x4611686018427387904xf32>
+  return
+}
+
+// -----
+
+// bf16 state: 2 bytes an element.
+func.func @overflow_state(%w: tensor<4x4xf32>, %m: tensor<4611686018427387904x4xbf16>, %lr: f32, %l: f32, %t: i64, %s: i64) {
+  // expected-error @+1 {{'cage.update' op operand #2 of type 'tensor<4611686018427387904x4xbf16>' is too large: the product of its static dimensions overflows int64}}
+  %0:3 = "cage.update"(%w, %w, %m, %m, %lr, %l, %t, %s) <{operandSegmentSizes = array<i32: 1, 1, 2, 1, 1, 1, 1>, optimizer = #cage.adamw<>, quantizer = #cage.quantizer<>}> : (tensor<4x4xf32>, tensor<4x4xf32>, tensor<4611686018427387904x4xbf16>, tensor<4611686018427387904x4xbf16>, f32, f32, i64, i64) -> (tensor<4x4xf32>, tensor<4611686018427387904x4xbf16>, tensor<4611686018427387904x4xbf16>)
+  return
+}
+
+// -----
+
+func.func @overflow_multi_update(%a: tensor<8xf32>, %b: tensor<1152921504606846976x4xf32>, %lr: f32) {
+  // expected-error @+1 {{'cage.multi_update' op operand #3 of type 'tensor<1152921504606846976x4xf32>' is too large: its size in bytes overflows int64}}
+  %0:4 = cage.multi_update (%a, %a, %a), (%b, %b, %b), %lr {optimizer = #cage.sgd<>} : tensor<8xf32>, tensor<1152921504606846976x4xf32>
+  return
+}
+
+// -----
+
+// A result checked like an operand (the generic form can give it any type
+// the op's constraints allow).
+func.func @overflow_result(%a: tensor<8xf32>, %x: tensor<64x128xf32>, %lr: f32) {
+  // expected-error @+1 {{'cage.ste' op result #1 of type 'tensor<4611686018427387904x2xf32>' is too large: the product of its static dimensions overflows int64}}
+  %0:2 = "cage.ste"(%x, %x, %a) <{quantizer = #cage.quantizer<scale = operand>, estimator = #cage.estimator<clipped>}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<8xf32>) -> (tensor<64x128xf32>, tensor<4611686018427387904x2xf32>)
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Empty tensors: handled by every op (ops.mlir) except a static innermost
+// size of 0 in the fused steps, and empty scale groups in cage.ste.
+//===----------------------------------------------------------------------===//
+
+func.func @empty_row_update(%w: tensor<8x0xf32>, %lr: f32, %l: f32, %t: i64) {
+  // expected-error @+1 {{'cage.update' op expects w to have a static innermost dimension other than 0, got 'tensor<8x0xf32>' (an empty parameter has nothing to update)}}
+  %0:3 = cage.update %w, %w, %w, %w, %lr, %l, %t {quantizer = #cage.quantizer<>, optimizer = #cage.adamw<>} : tensor<8x0xf32>
+  return
+}
+
+// -----
+
+func.func @empty_update_bf16(%w: tensor<0xf32>, %b: tensor<0xbf16>, %lr: f32, %l: f32, %s: i64) {
+  // expected-error @+1 {{'cage.update' op expects w to have a static innermost dimension other than 0, got 'tensor<0xf32>' (an empty parameter has nothing to update)}}
+  %0:2 = cage.update %w, %w, %b, %lr, %l seed(%s) {quantizer = #cage.quantizer<>, optimizer = #cage.sgd<>} : tensor<0xf32>, tensor<0xbf16>
+  return
+}
+
+// -----
+
+// A plain multi-tensor step too: it is lowered by the same fused loop.
+func.func @empty_row_multi_update(%a: tensor<8xf32>, %b: tensor<4x0xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{'cage.multi_update' op expects w of parameter #1 to have a static innermost dimension other than 0, got 'tensor<4x0xf32>' (an empty parameter has nothing to update)}}
+  %0:6 = cage.multi_update (%a, %a, %a, %a), (%b, %b, %b, %b), %lr, %t {optimizer = #cage.adamw<>} : tensor<8xf32>, tensor<4x0xf32>
+  return
+}
+
+// -----
+
+// dα of an empty group would be 0 · 1/sqrt(0) = NaN: rows of 0 elements.
+func.func @empty_groups_row(%x: tensor<8x0xf32>, %a: tensor<8xf32>) {
+  // expected-error @+1 {{'cage.ste' op with a scale(...) operand expects scale groups of at least one element, got x of type 'tensor<8x0xf32>': the scale gradient of an empty group, 0 * 1/sqrt(0), is NaN}}
+  %0:2 = cage.ste %x, %x scale(%a) {quantizer = #cage.quantizer<scale = operand>, estimator = clipped} : tensor<8x0xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+// One group for the whole tensor, which is empty.
+func.func @empty_groups_tensor(%x: tensor<0x8xf32>, %a: tensor<f32>) {
+  // expected-error @+1 {{'cage.ste' op with a scale(...) operand expects scale groups of at least one element, got x of type 'tensor<0x8xf32>': the scale gradient of an empty group, 0 * 1/sqrt(0), is NaN}}
+  %0:2 = cage.ste %x, %x scale(%a) {quantizer = #cage.quantizer<granularity = tensor, scale = operand>, estimator = identity} : tensor<0x8xf32>, tensor<f32>
   return
 }

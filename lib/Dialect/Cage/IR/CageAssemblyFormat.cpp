@@ -28,6 +28,9 @@ struct AttrSyntax {
   /// Whether a parsed value has the right kind, and what that kind is.
   bool (*isValid)(Attribute);
   const char *expected;
+  /// For f32 hyper-parameters, written as those of #cage.adamw<...> and
+  /// #cage.sgd<...> are, with an optional `: f32`.
+  bool isF32;
 };
 
 template <typename AttrT> struct EnumSyntax {
@@ -45,21 +48,22 @@ template <typename AttrT> struct EnumSyntax {
   }
   static bool isValid(Attribute attr) { return isa<AttrT>(attr); }
   static AttrSyntax get(StringRef name) {
-    return {name, parse, print, enumKeywords<EnumT>, isValid, "a keyword"};
+    return {name,    parse,       print, enumKeywords<EnumT>,
+            isValid, "a keyword", false};
   }
 };
 
 template <typename... AttrTs> static bool isA(Attribute attr) {
   return isa<AttrTs...>(attr);
 }
-static bool isF32(Attribute attr) {
-  auto f = dyn_cast<FloatAttr>(attr);
-  return f && f.getType().isF32();
-}
 
 AttrSyntax plain(StringRef name, bool (*isValid)(Attribute),
                  const char *expected) {
-  return {name, nullptr, nullptr, nullptr, isValid, expected};
+  return {name, nullptr, nullptr, nullptr, isValid, expected, false};
+}
+
+AttrSyntax f32Value(StringRef name, const char *expected) {
+  return {name, nullptr, nullptr, nullptr, nullptr, expected, true};
 }
 } // namespace
 
@@ -74,16 +78,16 @@ static ArrayRef<AttrSyntax> attrSyntaxes() {
       EnumSyntax<EstimatorAttr>::get("estimator"),
       EnumSyntax<CouplingAttr>::get("coupling"),
       EnumSyntax<ErrorModeAttr>::get("error"),
-      plain("lambda", isF32, "an f32 value, like `10.0 : f32`"),
-      plain("silence", isF32, "an f32 value, like `0.8 : f32`"),
+      f32Value("lambda", "an f32 value, like `10.0`"),
+      f32Value("silence", "an f32 value, like `0.8`"),
       EnumSyntax<ScheduleKindAttr>::get("kind"),
-      plain("beta1", isF32, "an f32 value, like `0.9 : f32`"),
-      plain("beta2", isF32, "an f32 value, like `0.95 : f32`"),
-      plain("eps", isF32, "an f32 value, like `1.0e-08 : f32`"),
-      plain("momentum", isF32, "an f32 value, like `0.9 : f32`"),
-      plain("dampening", isF32, "an f32 value, like `0.0 : f32`"),
+      f32Value("beta1", "an f32 value, like `0.9`"),
+      f32Value("beta2", "an f32 value, like `0.95`"),
+      f32Value("eps", "an f32 value, like `1.0e-08`"),
+      f32Value("momentum", "an f32 value, like `0.9`"),
+      f32Value("dampening", "an f32 value, like `0.0`"),
       plain("nesterov", isA<BoolAttr>, "`true` or `false`"),
-      plain("weight_decay", isF32, "an f32 value, like `0.1 : f32`"),
+      f32Value("weight_decay", "an f32 value, like `0.1`"),
   };
   return table;
 }
@@ -100,9 +104,34 @@ static size_t printRank(StringRef name) {
   return entry ? entry - attrSyntaxes().begin() : attrSyntaxes().size();
 }
 
+/// `0.9` or `0.9 : f32`: a plain number is an f32, as in the attribute
+/// parameters, not the f64 that an untyped float attribute would be.
+static ParseResult parseF32Value(OpAsmParser &parser, const AttrSyntax &syntax,
+                                 Attribute &value) {
+  SMLoc loc = parser.getCurrentLocation();
+  FailureOr<APFloat> number = parseF32Parameter(parser);
+  if (failed(number))
+    return parser.emitError(loc)
+           << "expects '" << syntax.name << "' to be " << syntax.expected;
+  if (succeeded(parser.parseOptionalColon())) {
+    SMLoc typeLoc = parser.getCurrentLocation();
+    Type type;
+    if (parser.parseType(type))
+      return failure();
+    if (!type.isF32())
+      return parser.emitError(typeLoc)
+             << "expects '" << syntax.name << "' to be " << syntax.expected
+             << " (`: f32` or no type), got type " << type;
+  }
+  value = FloatAttr::get(Float32Type::get(parser.getContext()), *number);
+  return success();
+}
+
 static ParseResult parseValue(OpAsmParser &parser, StringRef name,
                               Attribute &value) {
   const AttrSyntax *syntax = lookupAttrSyntax(name);
+  if (syntax && syntax->isF32)
+    return parseF32Value(parser, *syntax, value);
   SMLoc loc = parser.getCurrentLocation();
   StringRef word;
   if (syntax && syntax->parseKeyword &&
@@ -194,6 +223,15 @@ void mlir::cage::printCageAttrDict(
     }
   });
   printer << "}";
+}
+
+ParseResult mlir::cage::parseUncheckedType(OpAsmParser &parser, Type &type) {
+  return parser.parseType(type);
+}
+
+void mlir::cage::printUncheckedType(OpAsmPrinter &printer, Operation *,
+                                    Type type) {
+  printer << type;
 }
 
 ParseResult mlir::cage::parseScaleGradType(OpAsmParser &parser, Type &scaleType,

@@ -6,11 +6,52 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
 
 using namespace mlir;
 using namespace mlir::cage;
+
+//===----------------------------------------------------------------------===//
+// Sizes
+//===----------------------------------------------------------------------===//
+
+/// Which of the sizes of `type` overflows int64, or null if none does. The
+/// product runs over the static dimensions, a dimension of size 0 counted as
+/// 1: an empty tensor holds nothing, but a lowering still computes the
+/// strides of its other dimensions, and those must fit too.
+static const char *overflowingSize(ShapedType type) {
+  if (!type.hasRank())
+    return nullptr;
+  int64_t elements = 1;
+  for (int64_t size : type.getShape())
+    if (!ShapedType::isDynamic(size) && size != 0 &&
+        llvm::MulOverflow(elements, size, elements))
+      return "the product of its static dimensions overflows int64";
+  Type elementType = type.getElementType();
+  int64_t bytes;
+  if (elementType.isIntOrFloat() &&
+      llvm::MulOverflow(elements,
+                        static_cast<int64_t>(llvm::divideCeil(
+                            elementType.getIntOrFloatBitWidth(), 8)),
+                        bytes))
+    return "its size in bytes overflows int64";
+  return nullptr;
+}
+
+LogicalResult mlir::cage::verifyStaticSizesFitInt64(Operation *op) {
+  auto verify = [&](StringRef kind, ValueRange values) -> LogicalResult {
+    for (auto [i, value] : llvm::enumerate(values))
+      if (auto type = dyn_cast<ShapedType>(value.getType()))
+        if (const char *what = overflowingSize(type))
+          return op->emitOpError() << kind << " #" << i << " of type " << type
+                                   << " is too large: " << what;
+    return success();
+  };
+  return failure(failed(verify("operand", op->getOperands())) ||
+                 failed(verify("result", op->getResults())));
+}
 
 //===----------------------------------------------------------------------===//
 // Quantizer checks shared by every op that quantizes
@@ -76,6 +117,22 @@ static LogicalResult verifyQuantizerOn(Operation *op, QuantizerAttr q,
              << stringifyGranularity(q.getGranularity()) << "), got " << actual;
   }
   return success();
+}
+
+/// The fused lowering of cage.update and cage.multi_update walks w row by row,
+/// in slices of the innermost dimension, and cannot build the slice of a
+/// static row of 0 elements (a size that is 0 only at run time is no
+/// problem). Such a parameter holds nothing to update.
+static LogicalResult verifyNonEmptyRows(Operation *op, Type wType,
+                                        StringRef what) {
+  auto w = cast<RankedTensorType>(wType);
+  if (w.getRank() == 0 || w.getShape().back() != 0)
+    return success();
+  return op->emitOpError() << "expects " << what
+                           << " to have a static innermost dimension other "
+                              "than 0, got "
+                           << w
+                           << " (an empty parameter has nothing to update)";
 }
 
 /// Ops without a seed or scale operand quantize deterministically from w.
@@ -203,6 +260,19 @@ LogicalResult SteOp::verify() {
                             "the scale operand ("
                          << getScale().getType() << "), got "
                          << getDscale().getType();
+  // dα = γ · Σ_group dy_i · ∂q_i/∂α with γ = 1 / sqrt(n_group · qmax): an
+  // empty group would get 0 · ∞ = NaN. Groups of `granularity = group` hold
+  // group_size elements each.
+  ArrayRef<int64_t> shape = getX().getType().getShape();
+  Granularity granularity = getQuantizer().getGranularity();
+  if (getScale() &&
+      ((granularity == Granularity::Tensor && llvm::is_contained(shape, 0)) ||
+       (granularity == Granularity::Row && shape.back() == 0)))
+    return emitOpError() << "with a scale(...) operand expects scale groups "
+                            "of at least one element, got x of type "
+                         << getX().getType()
+                         << ": the scale gradient of an empty group, "
+                            "0 * 1/sqrt(0), is NaN";
   return success();
 }
 
@@ -309,6 +379,8 @@ LogicalResult UpdateOp::verify() {
     return emitOpError() << "expects the optimizer state to have the shape of "
                             "w ("
                          << wType << "), got " << stateType;
+  if (failed(verifyNonEmptyRows(*this, wType, "w")))
+    return failure();
   bool bf16State = stateTensor.getElementType().isBF16();
   if (bf16State != bool(getSeed()))
     return emitOpError() << (bf16State
@@ -328,7 +400,9 @@ ParseResult UpdateOp::parse(OpAsmParser &parser, OperationState &result) {
   SmallVector<OpAsmParser::UnresolvedOperand> operands;
   OpAsmParser::UnresolvedOperand seed;
   bool hasSeed = false;
-  RankedTensorType tensorType, stateType;
+  // Any types: the verifier says which operand breaks its constraint (see
+  // parseUncheckedType).
+  Type tensorType, stateType;
   if (parser.parseOperandList(operands))
     return failure();
   if (succeeded(parser.parseOptionalKeyword("seed"))) {
@@ -492,6 +566,9 @@ LogicalResult MultiUpdateOp::verify() {
         return emitOpError() << "expects the tensors and results of parameter #"
                              << k << " to have the type of its w (" << wType
                              << "), got " << v.getType();
+    if (failed(verifyNonEmptyRows(*this, wType,
+                                  "w of parameter #" + std::to_string(k))))
+      return failure();
   }
 
   if (!quantizer)
@@ -539,7 +616,7 @@ ParseResult MultiUpdateOp::parse(OpAsmParser &parser, OperationState &result) {
     groupLocs.push_back(next);
   }
   SMLoc typesLoc;
-  SmallVector<RankedTensorType> types;
+  SmallVector<Type> types; // checked by the verifier (see parseUncheckedType)
   if (parseCageAttrDict(parser, result.attributes) || parser.parseColon())
     return failure();
   typesLoc = parser.getCurrentLocation();
@@ -592,7 +669,7 @@ ParseResult MultiUpdateOp::parse(OpAsmParser &parser, OperationState &result) {
       b.getDenseI32ArrayAttr({static_cast<int32_t>(groups.size()) * perParam, 1,
                               hasLambda ? 1 : 0, hasStep ? 1 : 0}));
   int32_t resultsPerParam = getNumResultsPerParam(optimizer);
-  for (RankedTensorType type : types)
+  for (Type type : types)
     result.types.append(resultsPerParam, type);
   return success();
 }

@@ -1,7 +1,8 @@
 /*===- Verify.c - cage-verify: whole-function checks of cage ops ----------===*\
 |*                                                                            *|
 |* Op verifiers see one op; these checks follow operands to their            *|
-|* definitions: a decoupled cage.update whose lr · λ_t reaches 1 (unstable), *|
+|* definitions: a decoupled cage.update whose lr · λ_t leaves [0, 1)         *|
+|* (from 1 on it overshoots the grid, below 0 it pushes w away from it),    *|
 |* a step count t < 1 (AdamW's bias correction divides by 1 − β^t = 0), a    *|
 |* schedule with total steps T < 1 (r = t / T is undefined).                  *|
 |*                                                                            *|
@@ -22,7 +23,6 @@ typedef struct VerifyState {
   bool failed;
 } VerifyState;
 
-/* The op that defines `value`, or a null operation for block arguments. */
 /* The value of an arith.constant of float type. */
 static bool constantFloat(MlirValue value, float *result) {
   MlirOperation def = cageDefiningOp(value);
@@ -107,13 +107,19 @@ static void checkUpdate(VerifyState *state, MlirOperation op) {
   if (!decoupled || !constantFloat(mlirOperationGetOperand(op, lrIndex), &lr) ||
       !largestLambda(mlirOperationGetOperand(op, lrIndex + 1), &lambda))
     return;
+  /* λ_t runs from 0 to its largest value, so lr · λ_t spans 0 to product:
+   * both ends must lie in [0, 1) (NaN fails both tests). */
   float product = lr * lambda;
-  if (product < 1.0f)
+  if (product >= 0.0f && product < 1.0f)
     return;
-  char message[200];
+  char message[240];
   snprintf(message, sizeof message,
-           "decoupled CAGE update is unstable: lr * lambda_t reaches %g "
-           "(lr = %g, lambda_t up to %g); it must stay below 1",
+           product >= 1.0f
+               ? "decoupled CAGE update is unstable: lr * lambda_t reaches %g "
+                 "(lr = %g, lambda_t up to %g); it must stay below 1"
+               : "decoupled CAGE update is unstable: lr * lambda_t reaches %g "
+                 "(lr = %g, lambda_t up to %g); it must be in [0, 1): below 0 "
+                 "the correction pushes w away from the grid",
            product, lr, lambda);
   report(state, mlirOperationGetLocation(op), message);
 }

@@ -124,9 +124,10 @@ def Cage_QuantizerAttr : AttrDef<Cage_Dialect, "Quantizer"> {
     Clip value α of a group of values x (after rotation, if any):
     - `absmax`: α = max(max |x|, 1e-8)
     - `rms_gaussian`: α = c_b · sqrt(mean(x²)) + 1e-8, with c_b for
-      b = 1..8 = 0.79788, 1.49353, 2.05107, 2.51393, 2.91609, 3.27660,
-      3.60105, 3.88494 (the outermost level of the MSE-optimal uniform
-      quantizer of a standard Gaussian).
+      b = 2..8 = 1.49353, 2.05107, 2.51393, 2.91609, 3.27660, 3.60105,
+      3.88494 (the outermost level of the MSE-optimal uniform quantizer of a
+      standard Gaussian). mean(x²) sums the f64 squares in f64 in index
+      order, divides by the count in f64 and rounds once to f32.
     - `operand`: α is given, one value per group.
 
     Grids, with rnd the rounding mode:
@@ -135,8 +136,9 @@ def Cage_QuantizerAttr : AttrDef<Cage_Dialect, "Quantizer"> {
       division. x is clipped when rint(x/s) (round half to even, whatever the
       rounding mode) lies outside [qmin, qmax].
     - `centered` (mid-rise, no zero level, 2^b levels): step = 2α / (2^b − 1),
-      q(x) = (rnd(clamp(x, −α, α) / step + ½) − ½) · step. x is clipped when
-      |x| > α.
+      q(x) = (clamp(rnd(clamp(x, −α, α) / step + ½), 1 − 2^(b−1), 2^(b−1))
+      − ½) · step (the level clamp matters only for stochastic rounding).
+      x is clipped when |x| > α.
 
     Rotation: H_B is the Sylvester Hadamard matrix scaled to be orthonormal,
     H[i][j] = (−1)^popcount(i & j) / sqrt(B); it is its own inverse. With
@@ -202,7 +204,8 @@ def Cage_AdamWAttr : AttrDef<Cage_Dialect, "AdamW"> {
     m̂ = m / (1 − β1^t),  v̂ = v / (1 − β2^t)
     w  ← w − lr · m̂ / (sqrt(v̂) + ε)
     ```
-    Bias corrections are computed in f32.
+    Bias corrections 1 − β^t: β^t in f64 by binary exponentiation, rounded
+    once to f32 after the subtraction (docs/Semantics.md §1.3).
 
     Verified: 0 ≤ β1 < 1, 0 ≤ β2 < 1, ε > 0, weight decay ≥ 0, all finite.
 

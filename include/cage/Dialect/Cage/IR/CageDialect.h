@@ -61,6 +61,14 @@ void printCageAttrDict(OpAsmPrinter &printer, OpT op, DictionaryAttr) {
   });
 }
 
+/// A tensor type after the colon of a cage op, parsed as any type: the op
+/// verifier then checks it like the generic form's, naming the operand and
+/// what it must be ("operand #0 must be ranked tensor of 32-bit float
+/// values, but got 'tensor<*xf32>'"), where the parser would only say that a
+/// builtin.tensor was expected.
+ParseResult parseUncheckedType(OpAsmParser &parser, Type &type);
+void printUncheckedType(OpAsmPrinter &printer, Operation *op, Type type);
+
 /// `, type($scale)` of cage.ste: the LSQ gradient result has the type of the
 /// scale operand and exists exactly when the operand does.
 ParseResult parseScaleGradType(OpAsmParser &parser, Type &scaleType,
@@ -79,7 +87,24 @@ verifySGDHyperParameters(llvm::function_ref<InFlightDiagnostic()> emitError,
                          float momentum, float dampening, bool nesterov,
                          float weightDecay);
 
+/// Fails, naming the value and its type, where a ranked operand or result of
+/// `op` has a static size that does not fit in int64, in elements or bytes.
+LogicalResult verifyStaticSizesFitInt64(Operation *op);
+
 } // namespace mlir::cage
+
+namespace mlir::OpTrait::cage {
+/// Every cage op has it (Cage_Op): shapes whose sizes overflow int64 are
+/// rejected at the op, before a lowering computes sizes and strides from them.
+template <typename ConcreteType>
+class StaticSizesFitInt64
+    : public TraitBase<ConcreteType, StaticSizesFitInt64> {
+public:
+  static LogicalResult verifyTrait(Operation *op) {
+    return ::mlir::cage::verifyStaticSizesFitInt64(op);
+  }
+};
+} // namespace mlir::OpTrait::cage
 
 #define GET_OP_CLASSES
 #include "cage/Dialect/Cage/IR/CageOps.h.inc"

@@ -57,7 +57,8 @@ def Cage_QuantizeOp : Cage_Op<"quantize",
   let results = (outs Cage_F32Tensor:$result);
   let assemblyFormat = [{
     $x (`seed` `(` $seed^ `)`)? (`scale` `(` $scale^ `)`)?
-    `` custom<CageAttrDict>(attr-dict) `:` type($x) (`,` type($scale)^)?
+    `` custom<CageAttrDict>(attr-dict) `:` custom<UncheckedType>(type($x))
+    (`,` custom<UncheckedType>(type($scale))^)?
   }];
   let hasVerifier = 1;
 }
@@ -89,6 +90,11 @@ def Cage_SteOp : Cage_Op<"ste", [Pure, AllTypesMatch<["dy", "x", "dx"]>]> {
     - `centered`, with h = (2^b − 1) / 2 and r = rint(x·h/α + ½):
       ∂q/∂α = (r − ½) / h − x / α where |x| ≤ α; sign(x) where |x| > α.
     With rotation, x and dy are taken in the rotated domain (x·H, dy·H).
+    With a `scale(...)` operand, a static shape whose scale groups would be
+    empty is rejected (γ = 1 / sqrt(0) would make dα = 0 · ∞ = NaN): x with
+    a dimension of size 0 for `granularity = tensor`, x with an innermost
+    dimension of size 0 for `granularity = row`. With `granularity = group`
+    every group holds `group_size` elements.
 
     Examples:
     ```mlir
@@ -105,7 +111,8 @@ def Cage_SteOp : Cage_Op<"ste", [Pure, AllTypesMatch<["dy", "x", "dx"]>]> {
   let results = (outs Cage_F32Tensor:$dx, Optional<Cage_F32Tensor>:$dscale);
   let assemblyFormat = [{
     $dy `,` $x (`scale` `(` $scale^ `)`)? `` custom<CageAttrDict>(attr-dict)
-    `:` type($x) `` custom<ScaleGradType>(type($scale), type($dscale))
+    `:` custom<UncheckedType>(type($x))
+    `` custom<ScaleGradType>(type($scale), type($dscale))
   }];
   let hasVerifier = 1;
 }
@@ -138,7 +145,9 @@ def Cage_QuantErrorOp : Cage_Op<"quant_error",
     Cage_QuantizerAttr:$quantizer,
     DefaultValuedAttr<Cage_ErrorModeAttr, "::mlir::cage::ErrorMode::Keep">:$error);
   let results = (outs Cage_F32Tensor:$error_value);
-  let assemblyFormat = "$w `` custom<CageAttrDict>(attr-dict) `:` type($w)";
+  let assemblyFormat = [{
+    $w `` custom<CageAttrDict>(attr-dict) `:` custom<UncheckedType>(type($w))
+  }];
   let hasVerifier = 1;
 }
 
@@ -189,7 +198,10 @@ def Cage_AdamWOp : Cage_Op<"adamw", [Pure,
     m̂ = m / (1 − β1^t),  v̂ = v / (1 − β2^t)
     w  ← w − lr · m̂ / (sqrt(v̂) + ε)
     ```
-    Bias corrections 1 − β^t are computed in f32. Returns the new w, m, v.
+    The bias corrections 1 − β^t are computed once per step: β^t in f64 by
+    binary exponentiation over the bits of t, then 1 − β^t in f64, rounded
+    once to f32 (the same on every target; docs/Semantics.md §1.3). Returns
+    the new w, m, v.
     Defaults are the CAGE paper's: β = (0.9, 0.95), ε = 1e-8, wd = 0.1.
     Verified: 0 ≤ β1, β2 < 1, ε > 0, wd ≥ 0.
 
@@ -213,7 +225,7 @@ def Cage_AdamWOp : Cage_Op<"adamw", [Pure,
                       Cage_F32Tensor:$new_v);
   let assemblyFormat = [{
     $w `,` $g `,` $m `,` $v `,` $lr `,` $step `` custom<CageAttrDict>(attr-dict)
-    `:` type($w)
+    `:` custom<UncheckedType>(type($w))
   }];
   let hasVerifier = 1;
 }
@@ -255,7 +267,8 @@ def Cage_SGDOp : Cage_Op<"sgd", [Pure,
     DefaultValuedAttr<F32Attr, "0.0f">:$weight_decay);
   let results = (outs Cage_F32Tensor:$new_w, Cage_F32Tensor:$new_b);
   let assemblyFormat = [{
-    $w `,` $g `,` $b `,` $lr `` custom<CageAttrDict>(attr-dict) `:` type($w)
+    $w `,` $g `,` $b `,` $lr `` custom<CageAttrDict>(attr-dict)
+    `:` custom<UncheckedType>(type($w))
   }];
   let hasVerifier = 1;
 }
@@ -279,10 +292,21 @@ def Cage_UpdateOp : Cage_Op<"update", [Pure, AttrSizedOperandSegments]> {
     Operands: w, g, the optimizer state (m, v for `#cage.adamw`; the momentum
     buffer b for `#cage.sgd`), lr (f32), λ_t (f32) and, for AdamW only, the
     step t (i64). Results: the new w and the new state, in operand order.
-    With λ_t = 0 the update is exactly the plain optimizer step, bit for bit.
+    The correction is applied whatever λ_t is: the op computes bit for bit
+    what its unfused spelling (`cage.quant_error`, the product with λ_t or
+    lr·λ_t, the sum or difference, the optimizer op) computes. With λ_t = 0
+    the result therefore equals the plain optimizer step except for the
+    sign of zero results, and in scale groups that hold a non-finite w
+    (docs/Semantics.md §1.3).
 
-    Decoupled CAGE is stable only while lr · λ_t < 1; `cage-verify` reports
-    updates where both are known constants and the product reaches 1.
+    Decoupled CAGE is stable only while 0 ≤ lr · λ_t < 1; `cage-verify`
+    (which `cage-cpu-pipeline` runs first) reports updates where both are
+    known constants and the product leaves [0, 1).
+
+    A static innermost dimension of size 0 is rejected: the fused lowering
+    walks w by rows and cannot slice an empty row, and such a parameter holds
+    nothing to update. An outer dimension of size 0, or an innermost size
+    that is 0 only at run time, gives empty results.
 
     The quantizer must use `rounding = nearest` and must not take its scale
     from an operand (the op has no scale operand, and its seed is the
@@ -292,11 +316,12 @@ def Cage_UpdateOp : Cage_Op<"update", [Pure, AttrSizedOperandSegments]> {
     tensors of the shape of w; the second type after the colon is then
     their type, and a `seed(%s)` operand (i64) is required. The state is
     loaded exactly into f32, the step computed in f32 as above, and the new
-    state stored with stochastic rounding (DESIGN.md §1.4 on the bf16 grid):
-    with u32 the bits of an f32 x and lo = u32 & 0xFFFF, the magnitude
-    rounds up ((u32 >> 16) + 1) iff (r >> 8) < (lo << 8), r being word 0
-    (m, b) or word 1 (v) of Philox4x32-10 with key = seed and counter =
-    (i, 0, 0), i the element's row-major index; NaN stores as a quiet NaN.
+    state stored with stochastic rounding (docs/Semantics.md §1.5): with
+    u32 the bits of an f32 x and lo = u32 & 0xFFFF, the magnitude rounds up
+    ((u32 >> 16) + 1) iff r < lo, r being the low (m, b) or high (v) 16 bits
+    of word i mod 4 of Philox4x32-10 with key = seed and counter =
+    (⌊i/4⌋, 0, 0), i the element's row-major index (one call serves four
+    elements); NaN stores as the quiet NaN of its sign.
     The rounding is unbiased; vary the seed from step to step (a fixed seed
     correlates the rounding across steps). 20 bytes per parameter instead
     of 28 with AdamW. lib/Reference/Reference.h defines it bit for bit.
@@ -393,7 +418,8 @@ def Cage_MultiUpdateOp : Cage_Op<"multi_update",
     The quantizer, when present, must use `rounding = nearest` and must not
     take its scale from an operand, and it must apply to every w (group
     size and Hadamard block divide the innermost dimension, rank ≥ 1), as on
-    `cage.update`.
+    `cage.update`. As there, with or without a quantizer, a w with a static
+    innermost dimension of size 0 is rejected.
 
     Examples:
     ```mlir
