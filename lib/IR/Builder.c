@@ -132,6 +132,10 @@ MlirOperation cageBuildOp(CageBuilder *b, const char *opName,
                  numAttributes, attributes);
 }
 
+MlirOperation cageBuilderInsert(CageBuilder *b, MlirOperation op) {
+  return mlirOperationIsNull(op) ? nullOperation : insert(b, op);
+}
+
 MlirNamedAttribute cageNamedAttribute(CageBuilder *b, const char *name,
                                       MlirAttribute attr) {
   return mlirNamedAttributeGet(mlirIdentifierGet(b->context, str(name)), attr);

@@ -56,13 +56,20 @@ MLIR_CAPI_EXPORTED CageBuilder cageBuilderAtEndOfBlock(MlirBlock block,
 /*===--- Any op -----------------------------------------------------------===*/
 
 /** The op `opName` with the given operands, result types and attributes
- * (inherent ones become properties). For ops this layer has no call for,
- * such as the cage ops a lowering expands into; a null op when `opName` is
- * not registered or an operand is null. */
+ * (inherent ones become properties). For ops this layer has no call for
+ * (the cage ops have typed create functions: see cageBuilderInsert); a null
+ * op when `opName` is not registered or an operand is null. */
 MLIR_CAPI_EXPORTED MlirOperation cageBuildOp(
     CageBuilder *b, const char *opName, intptr_t numOperands,
     const MlirValue *operands, intptr_t numResults, const MlirType *resultTypes,
     intptr_t numAttributes, const MlirNamedAttribute *attributes);
+
+/** Inserts the detached `op` where `b` points and returns it: for ops made
+ * elsewhere, such as by the typed create functions of
+ * cage-c/Dialect/CageOps.h (give them b's location). A null `op` (a create
+ * function that failed, having reported why) gives a null op. */
+MLIR_CAPI_EXPORTED MlirOperation cageBuilderInsert(CageBuilder *b,
+                                                   MlirOperation op);
 
 /** The attribute `attr` under the name `name`, for cageBuildOp. */
 MLIR_CAPI_EXPORTED MlirNamedAttribute cageNamedAttribute(CageBuilder *b,

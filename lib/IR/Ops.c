@@ -2,6 +2,9 @@
 
 #include "IR/Ops.h"
 
+#include "cage-c/Dialect/Cage.h"
+#include "cage-c/Dialect/CageOps.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,8 +20,8 @@ bool cageOpHasPrefix(MlirOperation op, const char *prefix) {
 }
 
 MlirAttribute cageOpAttribute(MlirOperation op, const char *name) {
-  return mlirOperationGetAttributeByName(op,
-                                         mlirStringRefCreateFromCString(name));
+  return mlirOperationGetInherentAttributeByName(
+      op, mlirStringRefCreateFromCString(name));
 }
 
 MlirOperation cageDefiningOp(MlirValue value) {
@@ -27,18 +30,70 @@ MlirOperation cageDefiningOp(MlirValue value) {
   return (MlirOperation){NULL};
 }
 
+/*===--- cage.adamw and cage.sgd, by role ---------------------------------===*/
+
+bool cageOpIsOptimizer(MlirOperation op) {
+  return cageOperationIsAAdamW(op) || cageOperationIsASGD(op);
+}
+
+CageOptimizerOp cageOptimizerOpRead(MlirOperation op) {
+  if (cageOperationIsAAdamW(op))
+    return (CageOptimizerOp){
+        .adamw = true,
+        .w = cageAdamWOpGetW(op),
+        .g = cageAdamWOpGetG(op),
+        .lr = cageAdamWOpGetLr(op),
+        .step = cageAdamWOpGetStep(op),
+        .numState = 2,
+        .state = {cageAdamWOpGetM(op), cageAdamWOpGetV(op)},
+        .newW = cageAdamWOpGetNewW(op),
+        .newState = {cageAdamWOpGetNewM(op), cageAdamWOpGetNewV(op)},
+    };
+  return (CageOptimizerOp){
+      .adamw = false,
+      .w = cageSGDOpGetW(op),
+      .g = cageSGDOpGetG(op),
+      .lr = cageSGDOpGetLr(op),
+      .numState = 1,
+      .state = {cageSGDOpGetB(op)},
+      .newW = cageSGDOpGetNewW(op),
+      .newState = {cageSGDOpGetNewB(op)},
+  };
+}
+
+MlirAttribute cageOptimizerOpGetAttr(MlirOperation op) {
+  MlirContext ctx = mlirOperationGetContext(op);
+  if (cageOperationIsAAdamW(op))
+    return cageAdamWAttrGet(ctx, cageAdamWOpGetBeta1(op),
+                            cageAdamWOpGetBeta2(op), cageAdamWOpGetEps(op),
+                            cageAdamWOpGetWeightDecay(op));
+  return cageSGDAttrGet(ctx, cageSGDOpGetMomentum(op),
+                        cageSGDOpGetDampening(op), cageSGDOpGetNesterov(op),
+                        cageSGDOpGetWeightDecay(op));
+}
+
+/*===--- Gathering ops ----------------------------------------------------===*/
+
+/* Either `predicate` or the `numNames` `names` select the ops. */
 typedef struct Collecting {
   CageOpList list;
+  bool (*predicate)(MlirOperation);
   const char *const *names;
   intptr_t numNames;
 } Collecting;
 
+static bool wanted(const Collecting *c, MlirOperation op) {
+  if (c->predicate)
+    return c->predicate(op);
+  for (intptr_t i = 0; i < c->numNames; ++i)
+    if (cageOpIs(op, c->names[i]))
+      return true;
+  return false;
+}
+
 static MlirWalkResult collect(MlirOperation op, void *userData) {
   Collecting *c = userData;
-  bool wanted = false;
-  for (intptr_t i = 0; i < c->numNames && !wanted; ++i)
-    wanted = cageOpIs(op, c->names[i]);
-  if (!wanted)
+  if (!wanted(c, op))
     return MlirWalkResultAdvance;
   CageOpList *list = &c->list;
   if (list->size == list->capacity) {
@@ -55,7 +110,14 @@ static MlirWalkResult collect(MlirOperation op, void *userData) {
 
 CageOpList cageCollectOps(MlirOperation root, const char *const *names,
                           intptr_t numNames) {
-  Collecting c = {{NULL, 0, 0}, names, numNames};
+  Collecting c = {{NULL, 0, 0}, NULL, names, numNames};
+  mlirOperationWalk(root, collect, &c, MlirWalkPostOrder);
+  return c.list;
+}
+
+CageOpList cageCollectOpsWhere(MlirOperation root,
+                               bool (*predicate)(MlirOperation)) {
+  Collecting c = {{NULL, 0, 0}, predicate, NULL, 0};
   mlirOperationWalk(root, collect, &c, MlirWalkPostOrder);
   return c.list;
 }

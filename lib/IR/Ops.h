@@ -1,7 +1,11 @@
 /*===- IR/Ops.h - Reading ops from C ------------------------------*- C -*-===*\
 |*                                                                            *|
 |* The few questions every C pass and pattern asks of an op, in one place:   *|
-|* its name, an attribute by name, the op that defines a value.              *|
+|* its name, an inherent attribute by name, the op that defines a value, the *|
+|* ops of a kind in a function. The cage ops themselves are read through     *|
+|* their typed accessors (cage-c/Dialect/CageOps.h), never by position; the  *|
+|* two stand-alone optimizer ops, which several passes treat alike, have a   *|
+|* view by role here.                                                        *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -17,17 +21,50 @@
 extern "C" {
 #endif
 
-/** Whether `op` is named `name` ("cage.update"). */
+/** Whether `op` is named `name` ("linalg.generic"). */
 bool cageOpIs(MlirOperation op, const char *name);
 
 /** Whether the name of `op` starts with `prefix` ("linalg."). */
 bool cageOpHasPrefix(MlirOperation op, const char *prefix);
 
-/** The attribute `name` of `op` (inherent or discardable), null if none. */
+/** The inherent attribute `name` of `op` (a property of a registered op),
+ * null if none. */
 MlirAttribute cageOpAttribute(MlirOperation op, const char *name);
 
 /** The op whose result `value` is; null for a block argument. */
 MlirOperation cageDefiningOp(MlirValue value);
+
+/*===--- cage.adamw and cage.sgd, by role ---------------------------------===*/
+
+/** The most state tensors an optimizer keeps (m, v for AdamW). */
+enum { kCageMaxOptimizerState = 2 };
+
+/** A cage.adamw or cage.sgd read through its typed accessors, so that the
+ * passes that treat both alike (lowering, fusing) name their operands and
+ * results by role. The state is that of cage.update's `state` operands:
+ * m, v (AdamW) or b (SGD). */
+typedef struct CageOptimizerOp {
+  bool adamw;
+  MlirValue w, g, lr;
+  MlirValue step; /* t: AdamW; null for SGD */
+  intptr_t numState;
+  MlirValue state[kCageMaxOptimizerState];
+  MlirValue newW;
+  MlirValue newState[kCageMaxOptimizerState];
+} CageOptimizerOp;
+
+/** Whether `op` is a cage.adamw or a cage.sgd. */
+bool cageOpIsOptimizer(MlirOperation op);
+
+/** The view of the cage.adamw or cage.sgd `op`. */
+CageOptimizerOp cageOptimizerOpRead(MlirOperation op);
+
+/** The #cage.adamw or #cage.sgd attribute of the hyper-parameters of the
+ * cage.adamw or cage.sgd `op` (what cage.update carries); null when they
+ * make no valid attribute. */
+MlirAttribute cageOptimizerOpGetAttr(MlirOperation op);
+
+/*===--- Gathering ops ----------------------------------------------------===*/
 
 /** Ops gathered before a pass rewrites any of them. */
 typedef struct CageOpList {
@@ -39,6 +76,12 @@ typedef struct CageOpList {
  * `names`; free the list with cageOpListDestroy. */
 CageOpList cageCollectOps(MlirOperation root, const char *const *names,
                           intptr_t numNames);
+
+/** The ops nested in `root` (post-order) for which `predicate` holds (a
+ * typed predicate such as cageOperationIsAUpdate); free the list with
+ * cageOpListDestroy. */
+CageOpList cageCollectOpsWhere(MlirOperation root,
+                               bool (*predicate)(MlirOperation));
 
 void cageOpListDestroy(CageOpList *list);
 

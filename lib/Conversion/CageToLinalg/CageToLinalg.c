@@ -17,6 +17,8 @@
 
 #include "IR/Builder.h"
 
+#include "cage-c/Dialect/CageOps.h"
+
 #include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/Diagnostics.h"
 #include "mlir-c/Dialect/Arith.h"
@@ -36,6 +38,16 @@ void lowerAddPattern(MlirContext ctx, MlirRewritePatternSet patterns,
   mlirRewritePatternSetAdd(patterns, pattern);
 }
 
+void lowerReplace(LowerResults *results, MlirValue from, MlirValue to) {
+  /* More replacements than results: a pattern's mistake, which the check
+   * of lowerRewriteStaged (one per result) turns into a failed rewrite. */
+  if (results->size < results->capacity) {
+    results->from[results->size] = from;
+    results->to[results->size] = to;
+  }
+  ++results->size;
+}
+
 MlirLogicalResult lowerRewriteStaged(MlirOperation op,
                                      MlirPatternRewriter patternRewriter,
                                      LowerBuild build, void *userData) {
@@ -43,30 +55,48 @@ MlirLogicalResult lowerRewriteStaged(MlirOperation op,
   CageBuilder b =
       cageBuilderAtEndOfBlock(staging, mlirOperationGetLocation(op));
   intptr_t numResults = mlirOperationGetNumResults(op);
-  MlirValue *results = calloc((size_t)numResults + 1, sizeof *results);
-  if (!results)
+  LowerResults results = {calloc((size_t)numResults + 1, sizeof(MlirValue)),
+                          calloc((size_t)numResults + 1, sizeof(MlirValue)), 0,
+                          numResults};
+  if (!results.from || !results.to)
     abort();
-  bool built = build(&b, op, results, userData);
-  for (intptr_t i = 0; i < numResults; ++i)
-    built &= !mlirValueIsNull(results[i]);
+  bool built = build(&b, op, &results, userData);
+  built &= results.size == numResults;
+  for (intptr_t i = 0; i < numResults && built; ++i)
+    built &= !mlirValueIsNull(results.to[i]);
   if (built) {
     MlirRewriterBase rewriter = mlirPatternRewriterAsBase(patternRewriter);
     for (MlirOperation op1 = mlirBlockGetFirstOperation(staging);
          !mlirOperationIsNull(op1); op1 = mlirBlockGetFirstOperation(staging))
       mlirRewriterBaseMoveOpBefore(rewriter, op1, op);
-    mlirRewriterBaseReplaceOpWithValues(rewriter, op, numResults, results);
+    /* What replaceOp does, result by result in the order recorded (that of
+     * the op's results): every use replaced, then the op erased. */
+    for (intptr_t i = 0; i < numResults; ++i)
+      mlirRewriterBaseReplaceAllUsesWith(rewriter, results.from[i],
+                                         results.to[i]);
+    mlirRewriterBaseEraseOp(rewriter, op);
   }
   mlirBlockDestroy(staging);
-  free(results);
+  free(results.from);
+  free(results.to);
   return built ? mlirLogicalResultSuccess() : mlirLogicalResultFailure();
 }
 
 /* bf16 state has the fused lowering only (FusedUpdate.c). */
 static bool hasBf16State(MlirOperation op) {
-  if (!cageOpIs(op, "cage.update"))
+  if (!cageOperationIsAUpdate(op) || cageUpdateOpGetNumState(op) == 0)
     return false;
-  MlirType state = mlirValueGetType(mlirOperationGetOperand(op, 2));
+  MlirType state = mlirValueGetType(cageUpdateOpGetState(op, 0));
   return mlirTypeIsABF16(mlirShapedTypeGetElementType(state));
+}
+
+/* The ops that quantize, which the quantizer patterns must be able to
+ * lower: a cage.multi_update only with a quantizer. */
+static bool quantizes(MlirOperation op) {
+  return cageOperationIsAQuantize(op) || cageOperationIsASte(op) ||
+         cageOperationIsAQuantError(op) || cageOperationIsAUpdate(op) ||
+         (cageOperationIsAMultiUpdate(op) &&
+          !mlirAttributeIsNull(cageMultiUpdateOpGetQuantizer(op)));
 }
 
 static MlirWalkResult checkLowerable(MlirOperation op, void *userData) {
@@ -78,11 +108,7 @@ static MlirWalkResult checkLowerable(MlirOperation op, void *userData) {
                   "of rank > 2 with more than one dynamic leading dimension");
     *ok = false;
   }
-  if ((cageOpIs(op, "cage.quantize") || cageOpIs(op, "cage.ste") ||
-       cageOpIs(op, "cage.quant_error") || cageOpIs(op, "cage.update") ||
-       (cageOpIs(op, "cage.multi_update") &&
-        !mlirAttributeIsNull(cageOpAttribute(op, "quantizer")))) &&
-      !cageCanLowerQuantizerOp(op))
+  if (quantizes(op) && !cageCanLowerQuantizerOp(op))
     *ok = false;
   return MlirWalkResultAdvance;
 }

@@ -43,7 +43,9 @@
 #include "Patterns.h"
 #include "Philox.h"
 
+#include "IR/Ops.h"
 #include "cage-c/Dialect/Cage.h"
+#include "cage-c/Dialect/CageOps.h"
 #include "cage/Dialect/Cage/Transforms/ExpandUpdate.h"
 
 #include "mlir-c/BuiltinAttributes.h"
@@ -65,7 +67,8 @@ static const MlirValue nullValue = {NULL};
 
 /* One parameter: its tensors as given and viewed as rows × n. */
 typedef struct Param {
-  MlirValue tensors[4]; /* w, g, state... */
+  MlirValue tensors[4];        /* w, g, state... */
+  MlirValue newW, newState[2]; /* the op's results they become */
   MlirValue rows2d[4];
   MlirValue numRows, numCols; /* index */
   MlirValue offset;           /* of its first element, laid end to end */
@@ -438,7 +441,7 @@ static bool chunkBody(CageBuilder *body, MlirValue iv,
 /* Views, sizes and offsets of the parameters, the scalars of the step, then
  * the loop; stores the new w and state of every parameter in `results`. */
 static bool buildFused(CageBuilder *b, Fused *f, MlirValue lr, MlirValue step,
-                       MlirValue *results) {
+                       LowerResults *results) {
   intptr_t numTensors = 2 + f->numState, numOut = 1 + f->numState;
   MlirValue total = constantIndex(b, 0);
   for (intptr_t k = 0; k < f->numParams; ++k) {
@@ -477,22 +480,24 @@ static bool buildFused(CageBuilder *b, Fused *f, MlirValue lr, MlirValue step,
   MlirOperation loop =
       cageBuildForall(b, numChunks, shared, numShared, chunkBody, f);
   free(shared);
-  for (intptr_t k = 0; k < f->numParams; ++k)
+  for (intptr_t k = 0; k < f->numParams; ++k) {
+    const Param *p = &f->params[k];
     for (intptr_t i = 0; i < numOut; ++i) {
-      MlirValue original = f->params[k].tensors[i == 0 ? 0 : 1 + i];
-      results[k * numOut + i] =
-          fromRows(b, cageOperationGetResult(loop, k * numOut + i), original);
+      MlirValue original = p->tensors[i == 0 ? 0 : 1 + i];
+      lowerReplace(
+          results, i == 0 ? p->newW : p->newState[i - 1],
+          fromRows(b, cageOperationGetResult(loop, k * numOut + i), original));
     }
-  for (intptr_t i = 0; i < f->numParams * numOut; ++i)
-    if (mlirValueIsNull(results[i]))
-      return false;
+  }
   return true;
 }
 
 /*===--- The ops ----------------------------------------------------------===*/
 
 bool lowerCanFuseUpdate(MlirOperation op) {
-  MlirAttribute quantizer = cageOpAttribute(op, "quantizer");
+  MlirAttribute quantizer = cageOperationIsAUpdate(op)
+                                ? cageUpdateOpGetQuantizer(op)
+                                : cageMultiUpdateOpGetQuantizer(op);
   if (!mlirAttributeIsNull(quantizer) &&
       lowerReadQuantizer(quantizer).rotation == CageRotationHadamard)
     return false;
@@ -513,45 +518,58 @@ bool lowerCanFuseUpdate(MlirOperation op) {
   return true;
 }
 
-/* Operands of cage.update: w, g, state..., lr, λ_t[, t]; of
- * cage.multi_update: (w, g, state...) per parameter, lr[, λ_t][, t]. */
+/* Parameter `k` of the cage.update (k = 0) or cage.multi_update `op`: its
+ * tensors, and the results they become. */
+static void readParam(MlirOperation op, intptr_t k, intptr_t numState,
+                      Param *p) {
+  bool update = cageOperationIsAUpdate(op);
+  p->tensors[0] =
+      update ? cageUpdateOpGetW(op) : cageMultiUpdateOpGetParamW(op, k);
+  p->tensors[1] =
+      update ? cageUpdateOpGetG(op) : cageMultiUpdateOpGetParamG(op, k);
+  p->newW =
+      update ? cageUpdateOpGetNewW(op) : cageMultiUpdateOpGetParamNewW(op, k);
+  for (intptr_t j = 0; j < numState; ++j) {
+    p->tensors[2 + j] = update ? cageUpdateOpGetState(op, j)
+                               : cageMultiUpdateOpGetParamState(op, k, j);
+    p->newState[j] = update ? cageUpdateOpGetNewState(op, j)
+                            : cageMultiUpdateOpGetParamNewState(op, k, j);
+  }
+}
+
 bool lowerBuildFusedUpdate(CageBuilder *b, MlirOperation op,
-                           MlirValue *results) {
+                           LowerResults *results) {
   Fused f = {0};
-  MlirAttribute quantizer = cageOpAttribute(op, "quantizer");
-  f.step.optimizer = lowerReadOptimizerAttr(cageOpAttribute(op, "optimizer"));
+  bool update = cageOperationIsAUpdate(op);
+  MlirAttribute quantizer =
+      update ? cageUpdateOpGetQuantizer(op) : cageMultiUpdateOpGetQuantizer(op);
+  f.step.optimizer =
+      lowerReadOptimizerAttr(update ? cageUpdateOpGetOptimizer(op)
+                                    : cageMultiUpdateOpGetOptimizer(op));
   f.numState = f.step.optimizer.adamw ? 2 : 1;
   f.quantized = !mlirAttributeIsNull(quantizer);
-  intptr_t numTensors = 2 + f.numState;
-  MlirType stateType = mlirValueGetType(mlirOperationGetOperand(op, 2));
-  f.bf16State = mlirTypeIsABF16(mlirShapedTypeGetElementType(stateType));
-  /* cage.update: w, g, state..., lr, λ_t[, t][, seed]; cage.multi_update:
-   * (w, g, state...) per parameter, lr[, λ_t][, t]. */
-  intptr_t numScalars =
-      1 + (f.quantized ? 1 : 0) + (f.step.optimizer.adamw ? 1 : 0);
-  f.numParams =
-      cageOpIs(op, "cage.update")
-          ? 1
-          : (mlirOperationGetNumOperands(op) - numScalars) / numTensors;
-  intptr_t scalar = f.numParams * numTensors;
-  MlirValue lr = mlirOperationGetOperand(op, scalar++);
-  if (f.quantized) {
-    f.q = lowerReadQuantizer(quantizer);
-    f.error = cageErrorModeAttrGetValue(cageOpAttribute(op, "error"));
-    f.coupled = cageCouplingAttrGetValue(cageOpAttribute(op, "coupling")) ==
-                CageCouplingCoupled;
-    f.lambda = mlirOperationGetOperand(op, scalar++);
-  }
-  MlirValue step = f.step.optimizer.adamw
-                       ? mlirOperationGetOperand(op, scalar++)
-                       : nullValue;
-  if (f.bf16State)
-    lowerBuildPhiloxKeys(b, mlirOperationGetOperand(op, scalar), &f.keys);
-
+  f.numParams = update ? 1 : cageMultiUpdateOpGetNumParams(op);
   f.params = calloc((size_t)f.numParams, sizeof *f.params);
   for (intptr_t k = 0; k < f.numParams; ++k)
-    for (intptr_t i = 0; i < numTensors; ++i)
-      f.params[k].tensors[i] = mlirOperationGetOperand(op, k * numTensors + i);
+    readParam(op, k, f.numState, &f.params[k]);
+  MlirType stateType = mlirValueGetType(f.params[0].tensors[2]);
+  f.bf16State = mlirTypeIsABF16(mlirShapedTypeGetElementType(stateType));
+  MlirValue lr = update ? cageUpdateOpGetLr(op) : cageMultiUpdateOpGetLr(op);
+  if (f.quantized) {
+    f.q = lowerReadQuantizer(quantizer);
+    f.error = update ? cageUpdateOpGetError(op) : cageMultiUpdateOpGetError(op);
+    f.coupled =
+        (update ? cageUpdateOpGetCoupling(op)
+                : cageMultiUpdateOpGetCoupling(op)) == CageCouplingCoupled;
+    f.lambda =
+        update ? cageUpdateOpGetLambda(op) : cageMultiUpdateOpGetLambda(op);
+  }
+  /* t: AdamW only (null for SGD). */
+  MlirValue step =
+      update ? cageUpdateOpGetStep(op) : cageMultiUpdateOpGetStep(op);
+  /* bf16 state, a cage.update's only, comes with its seed. */
+  if (f.bf16State)
+    lowerBuildPhiloxKeys(b, cageUpdateOpGetSeed(op), &f.keys);
   bool built = buildFused(b, &f, lr, step, results);
   free(f.params);
   return built;
@@ -560,52 +578,51 @@ bool lowerBuildFusedUpdate(CageBuilder *b, MlirOperation op,
 /* cage.multi_update that lowerCanFuseUpdate rejects (a Hadamard rotation, a
  * 0-d tensor): one cage.update, cage.adamw or cage.sgd per parameter. */
 static bool buildSplitMultiUpdate(CageBuilder *b, MlirOperation op,
-                                  MlirValue *results) {
-  MlirAttribute optimizer = cageOpAttribute(op, "optimizer");
-  bool adamw = cageAttributeIsAAdamW(optimizer);
-  intptr_t numTensors = adamw ? 4 : 3, numOut = numTensors - 1;
-  bool quantized = !mlirAttributeIsNull(cageOpAttribute(op, "quantizer"));
-  intptr_t numScalars = 1 + (quantized ? 1 : 0) + (adamw ? 1 : 0);
-  intptr_t numOperands = mlirOperationGetNumOperands(op);
-  intptr_t numParams = (numOperands - numScalars) / numTensors;
-  MlirValue scalars[3]; /* lr[, λ_t][, t] */
-  for (intptr_t i = 0; i < numScalars; ++i)
-    scalars[i] = mlirOperationGetOperand(op, numOperands - numScalars + i);
-  /* cage.update: its attributes, and w, g, state..., lr, λ_t[, t] without a
-   * seed (the state is f32). */
-  const char *names[] = {"quantizer", "optimizer", "coupling", "error"};
-  MlirNamedAttribute attrs[5];
-  for (int i = 0; i < 4; ++i)
-    attrs[i] = cageNamedAttribute(b, names[i], cageOpAttribute(op, names[i]));
-  int32_t segments[] = {1, 1, (int32_t)(numTensors - 2), 1, 1, adamw, 0};
-  attrs[4] = cageNamedAttribute(b, "operandSegmentSizes",
-                                mlirDenseI32ArrayGet(b->context, 7, segments));
-
-  for (intptr_t k = 0; k < numParams; ++k) {
-    MlirValue operands[7];
-    for (intptr_t i = 0; i < numTensors; ++i)
-      operands[i] = mlirOperationGetOperand(op, k * numTensors + i);
-    MlirOperation step;
-    if (quantized) {
-      for (intptr_t i = 0; i < numScalars; ++i)
-        operands[numTensors + i] = scalars[i];
-      MlirType type = mlirValueGetType(operands[0]);
-      MlirType types[] = {type, type, type};
-      step = cageBuildOp(b, "cage.update", numTensors + numScalars, operands,
-                         numOut, types, 5, attrs);
+                                  LowerResults *results) {
+  MlirAttribute optimizer = cageMultiUpdateOpGetOptimizer(op);
+  MlirAttribute quantizer = cageMultiUpdateOpGetQuantizer(op);
+  intptr_t numState = cageMultiUpdateOpGetNumParamState(op);
+  MlirValue lr = cageMultiUpdateOpGetLr(op);
+  MlirValue lambda = cageMultiUpdateOpGetLambda(op);
+  MlirValue step = cageMultiUpdateOpGetStep(op);
+  for (intptr_t k = 0; k < cageMultiUpdateOpGetNumParams(op); ++k) {
+    Param p;
+    readParam(op, k, numState, &p);
+    const MlirValue *state = p.tensors + 2;
+    MlirValue newW, newState[2];
+    if (!mlirAttributeIsNull(quantizer)) {
+      /* A cage.update with the multi_update's attributes and no seed (the
+       * state is f32). */
+      MlirOperation one = cageBuilderInsert(
+          b,
+          cageUpdateOpCreate(b->location, p.tensors[0], p.tensors[1], numState,
+                             state, lr, lambda, step, nullValue, quantizer,
+                             optimizer, cageMultiUpdateOpGetCoupling(op),
+                             cageMultiUpdateOpGetError(op)));
+      if (mlirOperationIsNull(one))
+        return false;
+      newW = cageUpdateOpGetNewW(one);
+      for (intptr_t j = 0; j < numState; ++j)
+        newState[j] = cageUpdateOpGetNewState(one, j);
     } else {
-      step = cageBuildOptimizerOp(b, optimizer, operands[0], operands[1],
-                                  operands + 2, scalars[0],
-                                  adamw ? scalars[1] : nullValue);
+      MlirOperation one = cageBuildOptimizerOp(b, optimizer, p.tensors[0],
+                                               p.tensors[1], state, lr, step);
+      if (mlirOperationIsNull(one))
+        return false;
+      CageOptimizerOp stepped = cageOptimizerOpRead(one);
+      newW = stepped.newW;
+      for (intptr_t j = 0; j < numState; ++j)
+        newState[j] = stepped.newState[j];
     }
-    for (intptr_t i = 0; i < numOut; ++i)
-      results[k * numOut + i] = cageOperationGetResult(step, i);
+    lowerReplace(results, p.newW, newW);
+    for (intptr_t j = 0; j < numState; ++j)
+      lowerReplace(results, p.newState[j], newState[j]);
   }
   return true;
 }
 
 static bool buildMultiUpdate(CageBuilder *b, MlirOperation op,
-                             MlirValue *results, void *userData) {
+                             LowerResults *results, void *userData) {
   (void)userData;
   return lowerCanFuseUpdate(op) ? lowerBuildFusedUpdate(b, op, results)
                                 : buildSplitMultiUpdate(b, op, results);

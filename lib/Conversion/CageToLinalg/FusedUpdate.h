@@ -8,6 +8,8 @@
 #ifndef CAGE_CONVERSION_CAGETOLINALG_FUSEDUPDATE_H
 #define CAGE_CONVERSION_CAGETOLINALG_FUSEDUPDATE_H
 
+#include "Patterns.h"
+
 #include "mlir-c/IR.h"
 #include "mlir-c/Rewrite.h"
 
@@ -21,10 +23,10 @@ bool lowerCanFuseUpdate(MlirOperation op);
 struct CageBuilder;
 
 /** Builds the fused loop of `op` (one lowerCanFuseUpdate accepts) with `b`
- * and stores the values that replace its results in `results`; false if
+ * and records the values that replace its results in `results`; false if
  * something could not be built (for lowerRewriteStaged). */
 bool lowerBuildFusedUpdate(struct CageBuilder *b, MlirOperation op,
-                           MlirValue *results);
+                           LowerResults *results);
 
 /** Adds the pattern of cage.multi_update: the fused loop, or with a
  * Hadamard rotation one cage.update per parameter. */

@@ -19,22 +19,13 @@
 #include "Patterns.h"
 
 #include "IR/Builder.h"
+#include "IR/Ops.h"
 #include "cage-c/Dialect/Cage.h"
+#include "cage-c/Dialect/CageOps.h"
 #include "cage/Dialect/Cage/Transforms/ExpandUpdate.h"
 
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
-
-/*===--- Reading the op ---------------------------------------------------===*/
-
-/* An f32 attribute of the op; every one has a default, so it is present. */
-static float f32Attr(MlirOperation op, const char *name) {
-  return (float)mlirFloatAttrGetValueDouble(cageOpAttribute(op, name));
-}
-
-static MlirValue operand(MlirOperation op, intptr_t i) {
-  return mlirOperationGetOperand(op, i);
-}
 
 /*===--- Building ---------------------------------------------------------===*/
 
@@ -53,25 +44,27 @@ static MlirValue sitofp(CageBuilder *b, MlirValue i64) {
 /* r = min(t / T, 1); lambda_t = r <= s ? 0 : (linear_ramp: (lambda * (r - s))
  * / (1 - s); constant: lambda). */
 static bool buildLambdaSchedule(CageBuilder *b, MlirOperation op,
-                                MlirValue *results, void *userData) {
+                                LowerResults *results, void *userData) {
   (void)userData;
-  MlirValue lambda = cageBuildConstantF32(b, f32Attr(op, "lambda"));
-  MlirValue silence = cageBuildConstantF32(b, f32Attr(op, "silence"));
+  MlirValue lambda = cageBuildConstantF32(b, cageLambdaScheduleOpGetLambda(op));
+  MlirValue silence =
+      cageBuildConstantF32(b, cageLambdaScheduleOpGetSilence(op));
   MlirValue one = cageBuildConstantF32(b, 1.0f);
   MlirValue ratio = cageBuildBinary(
-      b, "arith.divf", sitofp(b, operand(op, 0)), sitofp(b, operand(op, 1)));
+      b, "arith.divf", sitofp(b, cageLambdaScheduleOpGetStep(op)),
+      sitofp(b, cageLambdaScheduleOpGetTotal(op)));
   MlirValue r =
       cageBuildSelect(b, cageBuildCmpF(b, "olt", ratio, one), ratio, one);
   MlirValue active = lambda;
-  if (cageScheduleKindAttrGetValue(cageOpAttribute(op, "kind")) ==
-      CageScheduleKindLinearRamp)
+  if (cageLambdaScheduleOpGetKind(op) == CageScheduleKindLinearRamp)
     active = cageBuildBinary(
         b, "arith.divf",
         cageBuildBinary(b, "arith.mulf", lambda,
                         cageBuildBinary(b, "arith.subf", r, silence)),
         oneMinus(b, silence));
-  results[0] = cageBuildSelect(b, cageBuildCmpF(b, "ole", r, silence),
-                               cageBuildConstantF32(b, 0.0f), active);
+  lowerReplace(results, cageLambdaScheduleOpGetResult(op),
+               cageBuildSelect(b, cageBuildCmpF(b, "ole", r, silence),
+                               cageBuildConstantF32(b, 0.0f), active));
   return true;
 }
 
@@ -95,18 +88,17 @@ LowerOptimizer lowerReadOptimizerAttr(MlirAttribute attr) {
 
 /* cage.adamw and cage.sgd carry the parameters as attributes of their own. */
 static LowerOptimizer readOptimizerOp(MlirOperation op) {
-  LowerOptimizer o = {.adamw = cageOpIs(op, "cage.adamw"),
-                      .weightDecay = f32Attr(op, "weight_decay")};
-  if (o.adamw) {
-    o.beta1 = f32Attr(op, "beta1");
-    o.beta2 = f32Attr(op, "beta2");
-    o.eps = f32Attr(op, "eps");
-  } else {
-    o.momentum = f32Attr(op, "momentum");
-    o.dampening = f32Attr(op, "dampening");
-    o.nesterov = mlirBoolAttrGetValue(cageOpAttribute(op, "nesterov"));
-  }
-  return o;
+  if (cageOperationIsAAdamW(op))
+    return (LowerOptimizer){.adamw = true,
+                            .beta1 = cageAdamWOpGetBeta1(op),
+                            .beta2 = cageAdamWOpGetBeta2(op),
+                            .eps = cageAdamWOpGetEps(op),
+                            .weightDecay = cageAdamWOpGetWeightDecay(op)};
+  return (LowerOptimizer){.adamw = false,
+                          .momentum = cageSGDOpGetMomentum(op),
+                          .dampening = cageSGDOpGetDampening(op),
+                          .nesterov = cageSGDOpGetNesterov(op),
+                          .weightDecay = cageSGDOpGetWeightDecay(op)};
 }
 
 /* One step of the binary exponentiation of biasCorrection: bit `iv` of t. */
@@ -241,23 +233,25 @@ static void optimizerBody(CageBuilder *b, const MlirValue *args,
 }
 
 /* One element-wise generic: w, g, state in; w, state out. */
-static bool buildOptimizer(CageBuilder *b, MlirOperation op, MlirValue *results,
-                           void *userData) {
+static bool buildOptimizer(CageBuilder *b, MlirOperation op,
+                           LowerResults *results, void *userData) {
   (void)userData;
   LowerOptimizer o = readOptimizerOp(op);
-  intptr_t numState = o.adamw ? 2 : 1;
-  MlirValue lr = operand(op, 2 + numState);
-  MlirValue step = o.adamw ? operand(op, 5) : (MlirValue){NULL};
-  LowerOptimizerStep s = lowerBuildOptimizerStep(b, &o, lr, step);
-  MlirValue inputs[4], outputs[3];
-  for (intptr_t i = 0; i < 2 + numState; ++i)
-    inputs[i] = operand(op, i);
-  for (intptr_t i = 0; i < 1 + numState; ++i)
-    outputs[i] = cageBuildEmptyLike(b, inputs[0]);
-  MlirOperation generic = cageBuildElementwise(
-      b, inputs, 2 + numState, outputs, 1 + numState, optimizerBody, &s);
-  for (intptr_t i = 0; i < 1 + numState; ++i)
-    results[i] = cageOperationGetResult(generic, i);
+  CageOptimizerOp opt = cageOptimizerOpRead(op);
+  LowerOptimizerStep s = lowerBuildOptimizerStep(b, &o, opt.lr, opt.step);
+  intptr_t numInputs = 2 + opt.numState, numOutputs = 1 + opt.numState;
+  MlirValue inputs[2 + kCageMaxOptimizerState] = {opt.w, opt.g};
+  MlirValue outputs[1 + kCageMaxOptimizerState];
+  for (intptr_t i = 0; i < opt.numState; ++i)
+    inputs[2 + i] = opt.state[i];
+  for (intptr_t i = 0; i < numOutputs; ++i)
+    outputs[i] = cageBuildEmptyLike(b, opt.w);
+  MlirOperation generic = cageBuildElementwise(b, inputs, numInputs, outputs,
+                                               numOutputs, optimizerBody, &s);
+  lowerReplace(results, opt.newW, cageOperationGetResult(generic, 0));
+  for (intptr_t i = 0; i < opt.numState; ++i)
+    lowerReplace(results, opt.newState[i],
+                 cageOperationGetResult(generic, 1 + i));
   return true;
 }
 
@@ -266,12 +260,18 @@ static bool buildOptimizer(CageBuilder *b, MlirOperation op, MlirValue *results,
 /* Fused where FusedUpdate.c can; otherwise (a Hadamard rotation, shapes it
  * cannot view as rows) its unfused spelling, cage.quant_error + the
  * optimizer op + the correction, which the other patterns then lower. */
-static bool buildUpdate(CageBuilder *b, MlirOperation op, MlirValue *results,
+static bool buildUpdate(CageBuilder *b, MlirOperation op, LowerResults *results,
                         void *userData) {
   (void)userData;
   if (lowerCanFuseUpdate(op))
     return lowerBuildFusedUpdate(b, op, results);
-  return cageExpandUpdate(b, op, results);
+  MlirValue expanded[kCageUpdateMaxResults];
+  if (!cageExpandUpdate(b, op, expanded))
+    return false;
+  lowerReplace(results, cageUpdateOpGetNewW(op), expanded[0]);
+  for (intptr_t i = 0; i < cageUpdateOpGetNumNewState(op); ++i)
+    lowerReplace(results, cageUpdateOpGetNewState(op, i), expanded[1 + i]);
+  return true;
 }
 
 /*===--- The patterns -----------------------------------------------------===*/

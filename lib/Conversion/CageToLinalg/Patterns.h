@@ -47,14 +47,26 @@ void lowerAddPattern(MlirContext ctx, MlirRewritePatternSet patterns,
 
 struct CageBuilder;
 
-/** Builds the lowering of `op` with `b` and stores the values that replace
- * its results in `results` (one per result); returns false, or leaves a
- * result null, when something could not be built. */
+/** The values that replace the results of the op being lowered, each with
+ * the result it replaces, named by the op's typed accessors
+ * (cage-c/Dialect/CageOps.h) so that no pattern knows result positions. */
+typedef struct LowerResults {
+  MlirValue *from, *to;
+  intptr_t size, capacity;
+} LowerResults;
+
+/** Records that `to` replaces the result `from`. A null `to` (a build call
+ * that failed) fails the rewrite. */
+void lowerReplace(LowerResults *results, MlirValue from, MlirValue to);
+
+/** Builds the lowering of `op` with `b` and records, with lowerReplace, the
+ * value that replaces each of its results; returns false, or records a null
+ * value, when something could not be built. */
 typedef bool (*LowerBuild)(struct CageBuilder *b, MlirOperation op,
-                           MlirValue *results, void *userData);
+                           LowerResults *results, void *userData);
 
 /** The rewrite of every pattern: `build` runs into a detached block, and
- * only when every replacement value was built are its ops moved before
+ * only when a value was built for every result are its ops moved before
  * `op` and `op` replaced. A failed build is dropped with the block and
  * leaves the IR untouched (the greedy driver's contract: a pattern that
  * fails has changed nothing). */

@@ -78,6 +78,7 @@
 #include "Philox.h"
 
 #include "cage-c/Dialect/Cage.h"
+#include "cage-c/Dialect/CageOps.h"
 
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
@@ -531,58 +532,44 @@ static void buildSte(CageBuilder *b, const LowerQuantizer *q,
 
 /*===--- Patterns ---------------------------------------------------------===*/
 
-static LowerQuantizer quantizerOf(MlirOperation op) {
-  return lowerReadQuantizer(cageOpAttribute(op, "quantizer"));
-}
-
 static const char *whyNotLowerable(MlirOperation op, char *reason, size_t size);
 
-/* Builds the replacement values of `op` (one per result) at `b`. */
-typedef void (*LowerOp)(CageBuilder *b, MlirOperation op, MlirValue *results);
+/* Builds and records the replacement values of `op` at `b`. */
+typedef void (*LowerOp)(CageBuilder *b, MlirOperation op,
+                        LowerResults *results);
 
 static void lowerQuantizeOp(CageBuilder *b, MlirOperation op,
-                            MlirValue *results) {
-  LowerQuantizer q = quantizerOf(op);
-  MlirValue x = mlirOperationGetOperand(op, 0);
-  /* The optional seed (i64) and scale (a tensor) follow x. */
-  MlirValue seed = nullValue, scale = nullValue;
-  for (intptr_t i = 1; i < mlirOperationGetNumOperands(op); ++i) {
-    MlirValue operand = mlirOperationGetOperand(op, i);
-    if (mlirTypeIsARankedTensor(mlirValueGetType(operand)))
-      scale = operand;
-    else
-      seed = operand;
-  }
-  results[0] = buildQuantize(b, &q, x, seed, scale);
+                            LowerResults *results) {
+  LowerQuantizer q = lowerReadQuantizer(cageQuantizeOpGetQuantizer(op));
+  lowerReplace(results, cageQuantizeOpGetResult(op),
+               buildQuantize(b, &q, cageQuantizeOpGetX(op),
+                             cageQuantizeOpGetSeed(op),
+                             cageQuantizeOpGetScale(op)));
 }
 
-static void lowerSteOp(CageBuilder *b, MlirOperation op, MlirValue *results) {
-  LowerQuantizer q = quantizerOf(op);
-  CageEstimator estimator =
-      cageEstimatorAttrGetValue(cageOpAttribute(op, "estimator"));
-  MlirValue dy = mlirOperationGetOperand(op, 0);
-  MlirValue x = mlirOperationGetOperand(op, 1);
-  MlirValue scale = mlirOperationGetNumOperands(op) > 2
-                        ? mlirOperationGetOperand(op, 2)
-                        : nullValue;
-  buildSte(b, &q, estimator, dy, x, scale, &results[0], &results[1]);
+static void lowerSteOp(CageBuilder *b, MlirOperation op,
+                       LowerResults *results) {
+  LowerQuantizer q = lowerReadQuantizer(cageSteOpGetQuantizer(op));
+  MlirValue dx = nullValue, dscale = nullValue;
+  buildSte(b, &q, cageSteOpGetEstimator(op), cageSteOpGetDy(op),
+           cageSteOpGetX(op), cageSteOpGetScale(op), &dx, &dscale);
+  lowerReplace(results, cageSteOpGetDx(op), dx);
+  if (!mlirValueIsNull(cageSteOpGetDscale(op)))
+    lowerReplace(results, cageSteOpGetDscale(op), dscale);
 }
 
 static void lowerQuantErrorOp(CageBuilder *b, MlirOperation op,
-                              MlirValue *results) {
-  LowerQuantizer q = quantizerOf(op);
-  MlirAttribute error = cageOpAttribute(op, "error");
-  CageErrorMode mode =
-      !mlirAttributeIsNull(error) && cageAttributeIsAErrorMode(error)
-          ? cageErrorModeAttrGetValue(error)
-          : CageErrorModeKeep;
-  results[0] = buildQuantError(b, &q, mode, mlirOperationGetOperand(op, 0));
+                              LowerResults *results) {
+  LowerQuantizer q = lowerReadQuantizer(cageQuantErrorOpGetQuantizer(op));
+  lowerReplace(results, cageQuantErrorOpGetErrorValue(op),
+               buildQuantError(b, &q, cageQuantErrorOpGetError(op),
+                               cageQuantErrorOpGetW(op)));
 }
 
 /* The staged rewrite of one quantizer op (`lower` is a LowerOp): nothing is
  * built for an op whose combination has no lowering. */
 static bool buildQuantizerOp(CageBuilder *b, MlirOperation op,
-                             MlirValue *results, void *userData) {
+                             LowerResults *results, void *userData) {
   char reason[96];
   if (whyNotLowerable(op, reason, sizeof reason))
     return false;
@@ -633,25 +620,30 @@ void cagePopulateQuantizerLoweringPatterns(MlirContext ctx,
 
 /*===--- What can be lowered ----------------------------------------------===*/
 
-/* Every combination of section 1 lowers; what is left to check is what the
- * op verifiers already ensure (for IR that was not verified) and the rank
- * that the loop-map texts have room for. Returns null, or why not. */
+/* The tensor whose shape an op that quantizes quantizes: x, w, or the w
+ * of the first parameter of a cage.multi_update. */
+static MlirValue quantizedTensor(MlirOperation op) {
+  if (cageOperationIsAQuantize(op))
+    return cageQuantizeOpGetX(op);
+  if (cageOperationIsASte(op))
+    return cageSteOpGetX(op);
+  if (cageOperationIsAQuantError(op))
+    return cageQuantErrorOpGetW(op);
+  if (cageOperationIsAUpdate(op))
+    return cageUpdateOpGetW(op);
+  return cageMultiUpdateOpGetParamW(op, 0);
+}
+
+/* Every combination of section 1 lowers, and the op verifiers ensure the
+ * quantizer, the estimator and f32 ranked tensors; what is left to check is
+ * the rank that the loop-map texts have room for. Returns null, or why
+ * not. */
 static const char *whyNotLowerable(MlirOperation op, char *reason,
                                    size_t size) {
-  MlirAttribute quantizer = cageOpAttribute(op, "quantizer");
-  if (mlirAttributeIsNull(quantizer) || !cageAttributeIsAQuantizer(quantizer))
-    return "an op without a #cage.quantizer attribute";
-  MlirAttribute estimator = cageOpAttribute(op, "estimator");
-  if (cageOpIs(op, "cage.ste") &&
-      (mlirAttributeIsNull(estimator) || !cageAttributeIsAEstimator(estimator)))
-    return "a cage.ste without an estimator";
-  if (mlirOperationGetNumOperands(op) < 1)
+  MlirValue x = quantizedTensor(op);
+  if (mlirValueIsNull(x))
     return "an op without operands";
-  MlirType type = mlirValueGetType(mlirOperationGetOperand(op, 0));
-  if (!mlirTypeIsARankedTensor(type) ||
-      !mlirTypeIsAF32(mlirShapedTypeGetElementType(type)))
-    return "a quantizer of anything but ranked tensors of f32";
-  int64_t rank = mlirShapedTypeGetRank(type);
+  int64_t rank = mlirShapedTypeGetRank(mlirValueGetType(x));
   if (rank >= 1 && rank <= kMaxRank)
     return NULL;
   snprintf(reason, size, "a tensor of rank %lld (only 1 to %d)",

@@ -23,6 +23,7 @@
 #include "IR/Ops.h"
 
 #include "cage-c/Dialect/Cage.h"
+#include "cage-c/Dialect/CageOps.h"
 
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
@@ -160,112 +161,103 @@ static void checkPositive(Checker *c, MlirValue value, const char *what) {
         what);
 }
 
-static bool isTensor(MlirValue v) {
-  return mlirTypeIsARankedTensor(mlirValueGetType(v));
-}
-
-static bool isI64(MlirValue v) {
-  return mlirTypeIsAInteger(mlirValueGetType(v));
-}
-
-/* The operand segment `index` of an AttrSizedOperandSegments op: its first
- * operand and its size. */
-static intptr_t segment(MlirOperation op, intptr_t index, intptr_t *first) {
-  MlirAttribute sizes = cageOpAttribute(op, "operandSegmentSizes");
-  *first = 0;
-  for (intptr_t i = 0; i < index; ++i)
-    *first += mlirDenseI32ArrayGetElement(sizes, i);
-  return mlirDenseI32ArrayGetElement(sizes, index);
-}
-
 /*===--- Per op -----------------------------------------------------------===*/
 
+/* cage.quantize, cage.ste, cage.quant_error: x (dy too for cage.ste) and
+ * the scale operand, when there is one. */
 static void checkQuantizer(Checker *c) {
   MlirOperation op = c->op;
-  MlirAttribute q = cageOpAttribute(op, "quantizer");
-  bool ste = cageOpIs(op, "cage.ste");
-  MlirValue x = mlirOperationGetOperand(op, ste ? 1 : 0);
-  if (ste)
-    checkSameShape(c, mlirOperationGetOperand(op, 0), x, "dy and x");
+  MlirAttribute q;
+  MlirValue x, scale = {NULL};
+  if (cageOperationIsASte(op)) {
+    q = cageSteOpGetQuantizer(op);
+    x = cageSteOpGetX(op);
+    scale = cageSteOpGetScale(op);
+    checkSameShape(c, cageSteOpGetDy(op), x, "dy and x");
+  } else if (cageOperationIsAQuantize(op)) {
+    q = cageQuantizeOpGetQuantizer(op);
+    x = cageQuantizeOpGetX(op);
+    scale = cageQuantizeOpGetScale(op);
+  } else {
+    q = cageQuantErrorOpGetQuantizer(op);
+    x = cageQuantErrorOpGetW(op);
+  }
   checkQuantizerSizes(c, q, x);
-  /* The scale operand, when there is one, is the last tensor operand after
-   * x. */
-  intptr_t n = mlirOperationGetNumOperands(op);
-  MlirValue last = mlirOperationGetOperand(op, n - 1);
-  if (cageQuantizerAttrGetScale(q) == CageScaleKindOperand && n > (ste ? 2 : 1) &&
-      isTensor(last))
-    checkScaleShape(c, q, x, last);
+  if (cageQuantizerAttrGetScale(q) == CageScaleKindOperand &&
+      !mlirValueIsNull(scale))
+    checkScaleShape(c, q, x, scale);
+}
+
+static void checkStepPositive(Checker *c, MlirValue step) {
+  checkPositive(c, step, "step t is less than 1 (AdamW counts steps from 1)");
 }
 
 /* cage.adamw, cage.sgd: w, g and the state, then lr[, t]. */
 static void checkOptimizer(Checker *c) {
-  MlirOperation op = c->op;
-  bool adamw = cageOpIs(op, "cage.adamw");
-  MlirValue w = mlirOperationGetOperand(op, 0);
-  for (intptr_t i = 1; i < (adamw ? 4 : 3); ++i)
-    checkSameShape(c, w, mlirOperationGetOperand(op, i),
-                   "w, g and the optimizer state");
-  if (adamw)
-    checkPositive(c, mlirOperationGetOperand(op, 5),
-                  "step t is less than 1 (AdamW counts steps from 1)");
+  CageOptimizerOp opt = cageOptimizerOpRead(c->op);
+  const char *what = "w, g and the optimizer state";
+  checkSameShape(c, opt.w, opt.g, what);
+  for (intptr_t i = 0; i < opt.numState; ++i)
+    checkSameShape(c, opt.w, opt.state[i], what);
+  if (opt.adamw)
+    checkStepPositive(c, opt.step);
 }
 
-/* Segments: w, g, state, lr, lambda, step, seed. */
 static void checkUpdate(Checker *c) {
   MlirOperation op = c->op;
-  MlirValue w = mlirOperationGetOperand(op, 0);
-  checkSameShape(c, w, mlirOperationGetOperand(op, 1), "w and g");
-  intptr_t first, count = segment(op, 2, &first);
-  for (intptr_t i = 0; i < count; ++i)
-    checkSameShape(c, w, mlirOperationGetOperand(op, first + i),
+  MlirValue w = cageUpdateOpGetW(op);
+  checkSameShape(c, w, cageUpdateOpGetG(op), "w and g");
+  for (intptr_t i = 0; i < cageUpdateOpGetNumState(op); ++i)
+    checkSameShape(c, w, cageUpdateOpGetState(op, i),
                    "w and the optimizer state");
-  checkQuantizerSizes(c, cageOpAttribute(op, "quantizer"), w);
-  if (segment(op, 5, &first) == 1)
-    checkPositive(c, mlirOperationGetOperand(op, first),
-                  "step t is less than 1 (AdamW counts steps from 1)");
+  checkQuantizerSizes(c, cageUpdateOpGetQuantizer(op), w);
+  MlirValue step = cageUpdateOpGetStep(op);
+  if (!mlirValueIsNull(step))
+    checkStepPositive(c, step);
 }
 
-/* Segments: tensors (w, g, state... per parameter), lr, lambda, step. */
 static void checkMultiUpdate(Checker *c) {
   MlirOperation op = c->op;
-  bool adamw = cageAttributeIsAAdamW(cageOpAttribute(op, "optimizer"));
-  intptr_t perParam = adamw ? 4 : 3;
-  intptr_t first, numTensors = segment(op, 0, &first);
-  MlirAttribute q = cageOpAttribute(op, "quantizer");
-  for (intptr_t p = 0; p + perParam <= numTensors; p += perParam) {
-    MlirValue w = mlirOperationGetOperand(op, p);
-    for (intptr_t i = 1; i < perParam; ++i)
-      checkSameShape(c, w, mlirOperationGetOperand(op, p + i),
-                     "a parameter's w, g and optimizer state");
+  MlirAttribute q = cageMultiUpdateOpGetQuantizer(op);
+  for (intptr_t k = 0; k < cageMultiUpdateOpGetNumParams(op); ++k) {
+    MlirValue w = cageMultiUpdateOpGetParamW(op, k);
+    const char *what = "a parameter's w, g and optimizer state";
+    checkSameShape(c, w, cageMultiUpdateOpGetParamG(op, k), what);
+    for (intptr_t j = 0; j < cageMultiUpdateOpGetNumParamState(op); ++j)
+      checkSameShape(c, w, cageMultiUpdateOpGetParamState(op, k, j), what);
     checkQuantizerSizes(c, q, w);
   }
-  if (segment(op, 3, &first) == 1)
-    checkPositive(c, mlirOperationGetOperand(op, first),
-                  "step t is less than 1 (AdamW counts steps from 1)");
+  MlirValue step = cageMultiUpdateOpGetStep(op);
+  if (!mlirValueIsNull(step))
+    checkStepPositive(c, step);
 }
 
 static void emitChecks(Checker *c) {
   MlirOperation op = c->op;
-  if (cageOpIs(op, "cage.quantize") || cageOpIs(op, "cage.ste") ||
-      cageOpIs(op, "cage.quant_error"))
+  if (cageOperationIsAQuantize(op) || cageOperationIsASte(op) ||
+      cageOperationIsAQuantError(op))
     checkQuantizer(c);
-  else if (cageOpIs(op, "cage.adamw") || cageOpIs(op, "cage.sgd"))
+  else if (cageOpIsOptimizer(op))
     checkOptimizer(c);
-  else if (cageOpIs(op, "cage.update"))
+  else if (cageOperationIsAUpdate(op))
     checkUpdate(c);
-  else if (cageOpIs(op, "cage.multi_update"))
+  else if (cageOperationIsAMultiUpdate(op))
     checkMultiUpdate(c);
-  else if (isI64(mlirOperationGetOperand(op, 1))) /* cage.lambda_schedule */
-    checkPositive(c, mlirOperationGetOperand(op, 1),
+  else if (cageOperationIsALambdaSchedule(op))
+    checkPositive(c, cageLambdaScheduleOpGetTotal(op),
                   "total steps T is less than 1");
 }
 
+/* The ops whose operands the checks read: every cage op. */
+static bool isCheckedOp(MlirOperation op) {
+  return cageOperationIsAQuantize(op) || cageOperationIsASte(op) ||
+         cageOperationIsAQuantError(op) || cageOpIsOptimizer(op) ||
+         cageOperationIsAUpdate(op) || cageOperationIsAMultiUpdate(op) ||
+         cageOperationIsALambdaSchedule(op);
+}
+
 void lowerEmitRuntimeChecks(MlirOperation func) {
-  static const char *const names[] = {
-      "cage.quantize", "cage.ste",    "cage.quant_error", "cage.adamw",
-      "cage.sgd",      "cage.update", "cage.multi_update",
-      "cage.lambda_schedule"};
-  CageOpList ops = cageCollectOps(func, names, sizeof names / sizeof *names);
+  CageOpList ops = cageCollectOpsWhere(func, isCheckedOp);
   MlirRewriterBase rewriter = mlirIRRewriterCreateFromOp(func);
   for (intptr_t i = 0; i < ops.size; ++i) {
     mlirRewriterBaseSetInsertionPointBefore(rewriter, ops.ops[i]);

@@ -21,13 +21,13 @@
 #include "IR/Ops.h"
 
 #include "cage-c/Dialect/Cage.h"
+#include "cage-c/Dialect/CageOps.h"
 
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/Dialect/Arith.h"
 #include "mlir-c/Dialect/Linalg.h"
 #include "mlir-c/Dialect/Tensor.h"
-
 
 /*===--- Reading the update -----------------------------------------------===*/
 
@@ -38,30 +38,17 @@ static bool isF32Tensor(MlirValue value) {
 }
 
 bool cageUpdateIsExpandable(MlirOperation op) {
-  if (mlirOperationIsNull(op) || !cageOpIs(op, "cage.update"))
+  if (!cageOperationIsAUpdate(op))
     return false;
-  MlirAttribute optimizer = cageOpAttribute(op, "optimizer");
-  MlirAttribute quantizer = cageOpAttribute(op, "quantizer");
-  MlirAttribute coupling = cageOpAttribute(op, "coupling");
-  MlirAttribute error = cageOpAttribute(op, "error");
-  if (mlirAttributeIsNull(optimizer) || mlirAttributeIsNull(quantizer) ||
-      !cageAttributeIsACoupling(coupling) || !cageAttributeIsAErrorMode(error))
-    return false;
-  bool adamw = cageAttributeIsAAdamW(optimizer);
-  if (!adamw && !cageAttributeIsASGD(optimizer))
-    return false;
-  /* w, g, state..., lr, λ_t[, t]: anything else (a seed) has no unfused
+  /* w, g, state..., lr, λ_t[, t]: a seed (bf16 state) has no unfused
    * spelling here. */
-  intptr_t numState = adamw ? 2 : 1;
-  if (mlirOperationGetNumOperands(op) != 4 + numState + (adamw ? 1 : 0) ||
-      mlirOperationGetNumResults(op) != 1 + numState)
+  if (!mlirValueIsNull(cageUpdateOpGetSeed(op)))
     return false;
-  /* cage.quant_error, cage.adamw and cage.sgd take f32 tensors only. */
-  for (intptr_t i = 0; i < 2 + numState; ++i)
-    if (!isF32Tensor(mlirOperationGetOperand(op, i)))
-      return false;
-  for (intptr_t i = 0; i < 1 + numState; ++i)
-    if (!isF32Tensor(mlirOperationGetResult(op, i)))
+  /* cage.quant_error, cage.adamw and cage.sgd take f32 tensors only; w, g
+   * and the new w are f32 by the op's definition, the state may be bf16. */
+  for (intptr_t i = 0; i < cageUpdateOpGetNumState(op); ++i)
+    if (!isF32Tensor(cageUpdateOpGetState(op, i)) ||
+        !isF32Tensor(cageUpdateOpGetNewState(op, i)))
       return false;
   return true;
 }
@@ -94,37 +81,23 @@ static MlirValue correct(CageBuilder *b, MlirValue x, MlirValue e,
       cageBuildElementwise(b, inputs, 2, &output, 1, correctionBody, c), 0);
 }
 
-static MlirNamedAttribute namedF32(CageBuilder *b, const char *name,
-                                   float value) {
-  MlirContext ctx = b->context;
-  return cageNamedAttribute(
-      b, name, mlirFloatAttrDoubleGet(ctx, mlirF32TypeGet(ctx), value));
-}
-
 MlirOperation cageBuildOptimizerOp(CageBuilder *b, MlirAttribute optimizer,
                                    MlirValue w, MlirValue g,
                                    const MlirValue *state, MlirValue lr,
                                    MlirValue step) {
-  MlirType type = mlirValueGetType(w);
-  MlirType types[] = {type, type, type};
-  if (cageAttributeIsAAdamW(optimizer)) {
-    MlirValue operands[] = {w, g, state[0], state[1], lr, step};
-    MlirNamedAttribute attrs[] = {
-        namedF32(b, "beta1", cageAdamWAttrGetBeta1(optimizer)),
-        namedF32(b, "beta2", cageAdamWAttrGetBeta2(optimizer)),
-        namedF32(b, "eps", cageAdamWAttrGetEps(optimizer)),
-        namedF32(b, "weight_decay", cageAdamWAttrGetWeightDecay(optimizer))};
-    return cageBuildOp(b, "cage.adamw", 6, operands, 3, types, 4, attrs);
-  }
-  MlirValue operands[] = {w, g, state[0], lr};
-  MlirNamedAttribute attrs[] = {
-      namedF32(b, "momentum", cageSGDAttrGetMomentum(optimizer)),
-      namedF32(b, "dampening", cageSGDAttrGetDampening(optimizer)),
-      cageNamedAttribute(
-          b, "nesterov",
-          mlirBoolAttrGet(b->context, cageSGDAttrGetNesterov(optimizer))),
-      namedF32(b, "weight_decay", cageSGDAttrGetWeightDecay(optimizer))};
-  return cageBuildOp(b, "cage.sgd", 4, operands, 2, types, 4, attrs);
+  if (cageAttributeIsAAdamW(optimizer))
+    return cageBuilderInsert(
+        b, cageAdamWOpCreate(b->location, w, g, state[0], state[1], lr, step,
+                             cageAdamWAttrGetBeta1(optimizer),
+                             cageAdamWAttrGetBeta2(optimizer),
+                             cageAdamWAttrGetEps(optimizer),
+                             cageAdamWAttrGetWeightDecay(optimizer)));
+  return cageBuilderInsert(
+      b, cageSGDOpCreate(b->location, w, g, state[0], lr,
+                         cageSGDAttrGetMomentum(optimizer),
+                         cageSGDAttrGetDampening(optimizer),
+                         cageSGDAttrGetNesterov(optimizer),
+                         cageSGDAttrGetWeightDecay(optimizer)));
 }
 
 /* e = w − Q(w) from the w given (before weight decay), then
@@ -133,47 +106,44 @@ MlirOperation cageBuildOptimizerOp(CageBuilder *b, MlirAttribute optimizer,
 bool cageExpandUpdate(CageBuilder *b, MlirOperation op, MlirValue *results) {
   if (!cageUpdateIsExpandable(op))
     return false;
-  MlirAttribute optimizer = cageOpAttribute(op, "optimizer");
-  bool adamw = cageAttributeIsAAdamW(optimizer);
-  intptr_t numState = adamw ? 2 : 1;
-  MlirValue w = mlirOperationGetOperand(op, 0);
-  MlirValue g = mlirOperationGetOperand(op, 1);
-  MlirValue state[2] = {mlirOperationGetOperand(op, 2),
-                        adamw ? mlirOperationGetOperand(op, 3)
-                              : (MlirValue){NULL}};
-  MlirValue lr = mlirOperationGetOperand(op, 2 + numState);
-  MlirValue lambda = mlirOperationGetOperand(op, 3 + numState);
-  MlirValue step = adamw ? mlirOperationGetOperand(op, 6) : (MlirValue){NULL};
+  MlirAttribute optimizer = cageUpdateOpGetOptimizer(op);
+  MlirValue w = cageUpdateOpGetW(op);
+  MlirValue g = cageUpdateOpGetG(op);
+  intptr_t numState = cageUpdateOpGetNumState(op);
+  MlirValue state[kCageMaxOptimizerState] = {{NULL}};
+  for (intptr_t i = 0; i < numState; ++i)
+    state[i] = cageUpdateOpGetState(op, i);
+  MlirValue lr = cageUpdateOpGetLr(op);
+  MlirValue lambda = cageUpdateOpGetLambda(op);
+  MlirValue step = cageUpdateOpGetStep(op);
 
-  MlirType type = mlirValueGetType(w);
-  MlirNamedAttribute errorAttrs[] = {
-      cageNamedAttribute(b, "quantizer", cageOpAttribute(op, "quantizer")),
-      cageNamedAttribute(b, "error", cageOpAttribute(op, "error"))};
-  MlirValue e = cageOperationGetResult(
-      cageBuildOp(b, "cage.quant_error", 1, &w, 1, &type, 2, errorAttrs), 0);
+  MlirOperation quantError = cageBuilderInsert(
+      b, cageQuantErrorOpCreate(b->location, w, cageUpdateOpGetQuantizer(op),
+                                cageUpdateOpGetError(op)));
+  if (mlirOperationIsNull(quantError))
+    return false;
+  MlirValue e = cageQuantErrorOpGetErrorValue(quantError);
 
-  bool coupled = cageCouplingAttrGetValue(cageOpAttribute(op, "coupling")) ==
-                 CageCouplingCoupled;
-  MlirOperation step0;
-  MlirValue newW;
+  bool coupled = cageUpdateOpGetCoupling(op) == CageCouplingCoupled;
+  MlirOperation optimizerOp;
   if (coupled) {
     Correction c = {lambda, "arith.addf"};
-    step0 = cageBuildOptimizerOp(b, optimizer, w, correct(b, g, e, &c), state,
-                                 lr, step);
-    newW = cageOperationGetResult(step0, 0);
+    optimizerOp = cageBuildOptimizerOp(b, optimizer, w, correct(b, g, e, &c),
+                                       state, lr, step);
   } else {
-    step0 = cageBuildOptimizerOp(b, optimizer, w, g, state, lr, step);
-    Correction c = {cageBuildBinary(b, "arith.mulf", lr, lambda),
-                    "arith.subf"};
-    newW = correct(b, cageOperationGetResult(step0, 0), e, &c);
+    optimizerOp = cageBuildOptimizerOp(b, optimizer, w, g, state, lr, step);
   }
-  results[0] = newW;
-  for (intptr_t i = 1; i <= numState; ++i)
-    results[i] = cageOperationGetResult(step0, i);
-  for (intptr_t i = 0; i <= numState; ++i)
-    if (mlirValueIsNull(results[i]))
-      return false;
-  return true;
+  if (mlirOperationIsNull(optimizerOp))
+    return false;
+  CageOptimizerOp stepped = cageOptimizerOpRead(optimizerOp);
+  results[0] = stepped.newW;
+  if (!coupled) {
+    Correction c = {cageBuildBinary(b, "arith.mulf", lr, lambda), "arith.subf"};
+    results[0] = correct(b, stepped.newW, e, &c);
+  }
+  for (intptr_t i = 0; i < numState; ++i)
+    results[1 + i] = stepped.newState[i];
+  return !mlirValueIsNull(results[0]);
 }
 
 /*===--- The pass ---------------------------------------------------------===*/
@@ -181,8 +151,7 @@ bool cageExpandUpdate(CageBuilder *b, MlirOperation op, MlirValue *results) {
 static void run(MlirOperation func, const CagePassOptionValue *options,
                 CagePassHandle pass) {
   (void)options;
-  static const char *const names[] = {"cage.update"};
-  CageOpList updates = cageCollectOps(func, names, 1);
+  CageOpList updates = cageCollectOpsWhere(func, cageOperationIsAUpdate);
   MlirRewriterBase rewriter = mlirIRRewriterCreateFromOp(func);
   bool failed = false;
   for (intptr_t i = 0; i < updates.size; ++i) {
@@ -199,8 +168,13 @@ static void run(MlirOperation func, const CagePassOptionValue *options,
       failed = true; /* the builder reported why at the update */
       continue;
     }
-    mlirRewriterBaseReplaceOpWithValues(
-        rewriter, op, mlirOperationGetNumResults(op), results);
+    /* Result by result, in the update's order, as replaceOp would. */
+    mlirRewriterBaseReplaceAllUsesWith(rewriter, cageUpdateOpGetNewW(op),
+                                       results[0]);
+    for (intptr_t k = 0; k < cageUpdateOpGetNumNewState(op); ++k)
+      mlirRewriterBaseReplaceAllUsesWith(
+          rewriter, cageUpdateOpGetNewState(op, k), results[1 + k]);
+    mlirRewriterBaseEraseOp(rewriter, op);
   }
   mlirIRRewriterDestroy(rewriter);
   cageOpListDestroy(&updates);

@@ -41,6 +41,7 @@
 #include "IR/Ops.h"
 
 #include "cage-c/Dialect/Cage.h"
+#include "cage-c/Dialect/CageOps.h"
 
 #include "mlir-c/AffineExpr.h"
 #include "mlir-c/AffineMap.h"
@@ -521,8 +522,8 @@ static bool same(Matcher *m, int a, int b, int depth) {
 
 typedef struct Step {
   MlirOperation optimizer; /* cage.adamw or cage.sgd */
+  CageOptimizerOp opt;     /* its operands and results */
   MlirValue w;             /* its w operand */
-  bool adamw;
   bool coupled;
   MlirOperation quantError;
   MlirValue root;     /* coupled: the optimizer's g; decoupled: the new w */
@@ -562,9 +563,8 @@ static bool isErrorOf(Matcher *m, int n, Step *step) {
   if (e->kind != kLeaf || !mlirValueIsAOpResult(e->value))
     return false;
   MlirOperation op = mlirOpResultGetOwner(e->value);
-  if (!cageOpIs(op, "cage.quant_error") ||
-      mlirOperationGetNumOperands(op) != 1 ||
-      !mlirValueEqual(mlirOperationGetOperand(op, 0), step->w))
+  if (!cageOperationIsAQuantError(op) ||
+      !mlirValueEqual(cageQuantErrorOpGetW(op), step->w))
     return false;
   step->quantError = op;
   return true;
@@ -586,7 +586,7 @@ static bool matchScaledError(Matcher *m, int n, Step *step, int *scale) {
 /* Coupled: the optimizer's g is g + λ·e. */
 static bool matchCoupled(Matcher *m, Step *step, Miss *miss) {
   step->coupled = true;
-  step->root = mlirOperationGetOperand(step->optimizer, 1);
+  step->root = step->opt.g;
   const Node *sum = &m->nodes[eval(m, step->root, 0)];
   if (sum->kind == kAdd)
     for (int k = 0; k < 2; ++k) {
@@ -609,10 +609,9 @@ static bool matchDecoupled(Matcher *m, Step *step, MlirValue root,
                            Miss *miss) {
   step->coupled = false;
   step->root = root;
-  step->gradient = mlirOperationGetOperand(step->optimizer, 1);
-  MlirValue w1 = mlirOperationGetResult(step->optimizer, 0);
-  intptr_t lrIndex = step->adamw ? 4 : 3;
-  int lr = eval(m, mlirOperationGetOperand(step->optimizer, lrIndex), 0);
+  step->gradient = step->opt.g;
+  MlirValue w1 = step->opt.newW;
+  int lr = eval(m, step->opt.lr, 0);
   const Node *difference = &m->nodes[eval(m, root, 0)];
   if (difference->kind != kSub)
     return false;
@@ -656,14 +655,22 @@ static bool usedOnlyInside(Matcher *m, const Step *step, MlirValue value) {
   return true;
 }
 
+/* The number of operands of `user` that are `value`. */
+static intptr_t numUsesBy(MlirValue value, MlirOperation user) {
+  intptr_t n = 0;
+  for (MlirOpOperand use = mlirValueGetFirstUse(value);
+       !mlirOpOperandIsNull(use); use = mlirOpOperandGetNextUse(use))
+    n += mlirOperationEqual(mlirOpOperandGetOwner(use), user) ? 1 : 0;
+  return n;
+}
+
 /* Fusing must not leave work behind: the error, every tensor the step
  * computes and (decoupled) the optimizer's new w are used by the step only;
  * the coupled correction's result only as the optimizer's g. */
 static bool isSelfContained(Matcher *m, const Step *step) {
-  if (!usedOnlyInside(m, step, mlirOperationGetResult(step->quantError, 0)))
+  if (!usedOnlyInside(m, step, cageQuantErrorOpGetErrorValue(step->quantError)))
     return false;
-  if (!step->coupled &&
-      !usedOnlyInside(m, step, mlirOperationGetResult(step->optimizer, 0)))
+  if (!step->coupled && !usedOnlyInside(m, step, step->opt.newW))
     return false;
   for (int i = 0; i < m->numInterior; ++i) {
     if (m->interior[i].uniform)
@@ -678,9 +685,11 @@ static bool isSelfContained(Matcher *m, const Step *step) {
         MlirOperation user = mlirOpOperandGetOwner(use);
         if (isInterior(m, user) || isDimOfStep(step, use))
           continue;
+        /* The root is the optimizer's g: allowed there, and only there
+         * (used once by the optimizer). */
         if (step->coupled && mlirValueEqual(result, step->root) &&
             mlirOperationEqual(user, step->optimizer) &&
-            mlirOpOperandGetOperandNumber(use) == 1)
+            numUsesBy(result, user) == 1)
           continue;
         return false;
       }
@@ -743,21 +752,6 @@ static MlirValue placeLambda(Matcher *m, const Step *step, MlirOperation at,
 
 /*===--- Building the update ----------------------------------------------===*/
 
-static float f32Attr(MlirOperation op, const char *name) {
-  return (float)mlirFloatAttrGetValueDouble(cageOpAttribute(op, name));
-}
-
-/* #cage.adamw<...> or #cage.sgd<...> with the optimizer op's parameters. */
-static MlirAttribute optimizerAttr(MlirContext ctx, const Step *step) {
-  MlirOperation op = step->optimizer;
-  if (step->adamw)
-    return cageAdamWAttrGet(ctx, f32Attr(op, "beta1"), f32Attr(op, "beta2"),
-                            f32Attr(op, "eps"), f32Attr(op, "weight_decay"));
-  return cageSGDAttrGet(ctx, f32Attr(op, "momentum"), f32Attr(op, "dampening"),
-                        mlirBoolAttrGetValue(cageOpAttribute(op, "nesterov")),
-                        f32Attr(op, "weight_decay"));
-}
-
 /* Swallows the diagnostics of the detached update being verified (they
  * carry its unique location), lets every other through. */
 static MlirLogicalResult swallowProbe(MlirDiagnostic diagnostic,
@@ -768,14 +762,22 @@ static MlirLogicalResult swallowProbe(MlirDiagnostic diagnostic,
              : mlirLogicalResultFailure();
 }
 
-/* A detached op built with `probe` as its location, if it verifies (its
- * diagnostics swallowed); a null op if not. */
-static MlirOperation createVerified(MlirOperationState *state,
-                                    MlirLocation probe) {
-  MlirContext ctx = mlirLocationGetContext(probe);
+/* The cage.update of `step`, detached, if it verifies; a null op (and no
+ * diagnostic: those at its unique location are swallowed, the create
+ * function's included) if not. */
+static MlirOperation buildUpdate(const Step *step, MlirValue lambda) {
+  MlirContext ctx = mlirOperationGetContext(step->optimizer);
+  MlirLocation probe = mlirLocationNameGet(
+      ctx, str("cage-fuse-correction probe"), mlirLocationUnknownGet(ctx));
   MlirDiagnosticHandlerID handler =
       mlirContextAttachDiagnosticHandler(ctx, swallowProbe, &probe, NULL);
-  MlirOperation op = mlirOperationCreate(state);
+  MlirOperation op = cageUpdateOpCreate(
+      probe, step->w, step->gradient, step->opt.numState, step->opt.state,
+      step->opt.lr, lambda, step->opt.step, (MlirValue){NULL},
+      cageQuantErrorOpGetQuantizer(step->quantError),
+      cageOptimizerOpGetAttr(step->optimizer),
+      step->coupled ? CageCouplingCoupled : CageCouplingDecoupled,
+      cageQuantErrorOpGetError(step->quantError));
   bool valid = !mlirOperationIsNull(op) && mlirOperationVerify(op);
   mlirContextDetachDiagnosticHandler(ctx, handler);
   if (valid)
@@ -783,57 +785,6 @@ static MlirOperation createVerified(MlirOperationState *state,
   if (!mlirOperationIsNull(op))
     mlirOperationDestroy(op);
   return (MlirOperation){NULL};
-}
-
-/* The cage.update of `step`, detached, if it verifies; a null op (and no
- * diagnostic) if not. Operand segments: w, g, state, lr, λ_t, t (AdamW),
- * seed (bf16 state only: none here). */
-static MlirOperation buildUpdate(const Step *step, MlirValue lambda) {
-  MlirOperation opt = step->optimizer;
-  MlirContext ctx = mlirOperationGetContext(opt);
-  intptr_t numState = step->adamw ? 2 : 1;
-  MlirValue operands[7];
-  intptr_t n = 0;
-  operands[n++] = step->w;
-  operands[n++] = step->gradient;
-  for (intptr_t i = 0; i < numState; ++i)
-    operands[n++] = mlirOperationGetOperand(opt, 2 + i);
-  operands[n++] = mlirOperationGetOperand(opt, 2 + numState); /* lr */
-  operands[n++] = lambda;
-  if (step->adamw)
-    operands[n++] = mlirOperationGetOperand(opt, 5); /* t */
-  int32_t segments[] = {1, 1, (int32_t)numState, 1, 1, step->adamw ? 1 : 0, 0};
-
-  MlirAttribute optimizer = optimizerAttr(ctx, step);
-  MlirAttribute quantizer = cageOpAttribute(step->quantError, "quantizer");
-  MlirAttribute error = cageOpAttribute(step->quantError, "error");
-  if (mlirAttributeIsNull(optimizer) || mlirAttributeIsNull(quantizer) ||
-      mlirAttributeIsNull(error))
-    return (MlirOperation){NULL};
-  MlirType type = mlirValueGetType(step->w);
-  MlirType types[] = {type, type, type};
-  MlirLocation probe = mlirLocationNameGet(
-      ctx, str("cage-fuse-correction probe"), mlirLocationUnknownGet(ctx));
-
-  MlirNamedAttribute attrs[] = {
-      mlirNamedAttributeGet(mlirIdentifierGet(ctx, str("quantizer")),
-                            quantizer),
-      mlirNamedAttributeGet(mlirIdentifierGet(ctx, str("optimizer")),
-                            optimizer),
-      mlirNamedAttributeGet(
-          mlirIdentifierGet(ctx, str("coupling")),
-          cageCouplingAttrGet(ctx, step->coupled ? CageCouplingCoupled
-                                                 : CageCouplingDecoupled)),
-      mlirNamedAttributeGet(mlirIdentifierGet(ctx, str("error")), error),
-      mlirNamedAttributeGet(mlirIdentifierGet(ctx, str("operandSegmentSizes")),
-                            mlirDenseI32ArrayGet(ctx, 7, segments)),
-  };
-  MlirOperationState state = mlirOperationStateGet(str("cage.update"), probe);
-  mlirOperationStateAddOperands(&state, n, operands);
-  mlirOperationStateAddResults(&state, 1 + numState, types);
-  mlirOperationStateAddAttributes(&state, sizeof attrs / sizeof attrs[0],
-                                  attrs);
-  return createVerified(&state, probe);
 }
 
 /* The location of the update: those of the ops it replaces, fused. */
@@ -925,9 +876,10 @@ static void retargetDimsOf(const Step *step, MlirRewriterBase rewriter,
  * them are read from w, so that they do not keep the step alive. */
 static void retargetDims(Matcher *m, const Step *step,
                          MlirRewriterBase rewriter) {
-  retargetDimsOf(step, rewriter, mlirOperationGetResult(step->quantError, 0));
+  retargetDimsOf(step, rewriter,
+                 cageQuantErrorOpGetErrorValue(step->quantError));
   if (!step->coupled)
-    retargetDimsOf(step, rewriter, mlirOperationGetResult(step->optimizer, 0));
+    retargetDimsOf(step, rewriter, step->opt.newW);
   for (int i = 0; i < m->numInterior; ++i) {
     if (m->interior[i].uniform)
       continue;
@@ -976,9 +928,8 @@ static bool rewriteStep(FuseState *s, Step *step) {
     at = cageDefiningOp(step->root);
     if (!canPlaceLambda(m, step, at))
       return refuse(miss, kMissChecks, notVisible);
-    for (intptr_t r = 1; r < mlirOperationGetNumResults(step->optimizer); ++r)
-      for (MlirOpOperand use =
-               mlirValueGetFirstUse(mlirOperationGetResult(step->optimizer, r));
+    for (intptr_t i = 0; i < step->opt.numState; ++i)
+      for (MlirOpOperand use = mlirValueGetFirstUse(step->opt.newState[i]);
            !mlirOpOperandIsNull(use); use = mlirOpOperandGetNextUse(use))
         if (!properlyDominatesUser(at, mlirOpOperandGetOwner(use)))
           return refuse(miss, kMissChecks,
@@ -1012,22 +963,18 @@ static bool rewriteStep(FuseState *s, Step *step) {
 
   retargetDims(m, step, rewriter);
   EraseList dead = {.size = 0};
-  intptr_t numResults = mlirOperationGetNumResults(update);
-  if (step->coupled) {
-    MlirValue results[3];
-    for (intptr_t i = 0; i < numResults; ++i)
-      results[i] = mlirOperationGetResult(update, i);
-    mlirRewriterBaseReplaceOpWithValues(rewriter, step->optimizer, numResults,
-                                        results);
-  } else {
-    mlirRewriterBaseReplaceAllUsesWith(rewriter, step->root,
-                                       mlirOperationGetResult(update, 0));
-    for (intptr_t i = 1; i < numResults; ++i)
-      mlirRewriterBaseReplaceAllUsesWith(
-          rewriter, mlirOperationGetResult(step->optimizer, i),
-          mlirOperationGetResult(update, i));
+  /* The update's new w replaces the optimizer's (coupled) or the corrected
+   * value (decoupled); its new state, the optimizer's. */
+  mlirRewriterBaseReplaceAllUsesWith(
+      rewriter, step->coupled ? step->opt.newW : step->root,
+      cageUpdateOpGetNewW(update));
+  for (intptr_t i = 0; i < step->opt.numState; ++i)
+    mlirRewriterBaseReplaceAllUsesWith(rewriter, step->opt.newState[i],
+                                       cageUpdateOpGetNewState(update, i));
+  if (step->coupled)
+    mlirRewriterBaseEraseOp(rewriter, step->optimizer);
+  else
     addToErase(&dead, step->optimizer);
-  }
   for (int i = 0; i < m->numInterior; ++i)
     addToErase(&dead, m->interior[i].op);
   addToErase(&dead, step->quantError);
@@ -1035,20 +982,20 @@ static bool rewriteStep(FuseState *s, Step *step) {
   return true;
 }
 
-static bool tryCoupled(FuseState *s, MlirOperation optimizer, bool adamw) {
+static bool tryCoupled(FuseState *s, MlirOperation optimizer,
+                       const CageOptimizerOp *opt) {
   Matcher *m = s->matcher;
   reset(m);
-  Step step = {.optimizer = optimizer,
-               .w = mlirOperationGetOperand(optimizer, 0),
-               .adamw = adamw};
+  Step step = {.optimizer = optimizer, .opt = *opt, .w = opt->w};
   return matchCoupled(m, &step, &s->miss) && rewriteStep(s, &step);
 }
 
 /* The decoupled correction reads the optimizer's new w: try each op that
  * does as the end of the step. */
-static bool tryDecoupled(FuseState *s, MlirOperation optimizer, bool adamw) {
+static bool tryDecoupled(FuseState *s, MlirOperation optimizer,
+                         const CageOptimizerOp *opt) {
   Matcher *m = s->matcher;
-  MlirValue w1 = mlirOperationGetResult(optimizer, 0);
+  MlirValue w1 = opt->newW;
   for (MlirOpOperand use = mlirValueGetFirstUse(w1); !mlirOpOperandIsNull(use);
        use = mlirOpOperandGetNextUse(use)) {
     MlirOperation user = mlirOpOperandGetOwner(use);
@@ -1057,9 +1004,7 @@ static bool tryDecoupled(FuseState *s, MlirOperation optimizer, bool adamw) {
       if (!mlirTypeIsARankedTensor(mlirValueGetType(root)))
         continue;
       reset(m);
-      Step step = {.optimizer = optimizer,
-                   .w = mlirOperationGetOperand(optimizer, 0),
-                   .adamw = adamw};
+      Step step = {.optimizer = optimizer, .opt = *opt, .w = opt->w};
       if (matchDecoupled(m, &step, root, &s->miss) && rewriteStep(s, &step))
         return true;
     }
@@ -1074,7 +1019,7 @@ enum { kRemarks };
 static bool hasQuantError(MlirValue w) {
   for (MlirOpOperand use = mlirValueGetFirstUse(w); !mlirOpOperandIsNull(use);
        use = mlirOpOperandGetNextUse(use))
-    if (cageOpIs(mlirOpOperandGetOwner(use), "cage.quant_error"))
+    if (cageOperationIsAQuantError(mlirOpOperandGetOwner(use)))
       return true;
   return false;
 }
@@ -1089,8 +1034,7 @@ static void remarkMissed(MlirOperation optimizer, const Miss *miss) {
 static void run(MlirOperation func, const CagePassOptionValue *options,
                 CagePassHandle pass) {
   (void)pass; /* not fusing is never an error */
-  static const char *const names[] = {"cage.adamw", "cage.sgd"};
-  CageOpList optimizers = cageCollectOps(func, names, 2);
+  CageOpList optimizers = cageCollectOpsWhere(func, cageOpIsOptimizer);
   if (optimizers.size == 0) {
     cageOpListDestroy(&optimizers);
     return;
@@ -1103,16 +1047,11 @@ static void run(MlirOperation func, const CagePassOptionValue *options,
                      {kMissNone, NULL}};
   for (intptr_t i = 0; i < optimizers.size; ++i) {
     MlirOperation op = optimizers.ops[i];
-    bool adamw = cageOpIs(op, "cage.adamw");
-    /* The operand counts the ops verify, read defensively. */
-    if (mlirOperationGetNumOperands(op) != (adamw ? 6 : 4) ||
-        mlirOperationGetNumResults(op) != (adamw ? 3 : 2))
-      continue;
+    CageOptimizerOp opt = cageOptimizerOpRead(op);
     state.miss = (Miss){kMissNone, NULL};
     /* Asked before the rewrite, which erases the quant_error. */
-    bool candidate =
-        options[kRemarks].b && hasQuantError(mlirOperationGetOperand(op, 0));
-    if (!tryCoupled(&state, op, adamw) && !tryDecoupled(&state, op, adamw) &&
+    bool candidate = options[kRemarks].b && hasQuantError(opt.w);
+    if (!tryCoupled(&state, op, &opt) && !tryDecoupled(&state, op, &opt) &&
         candidate)
       remarkMissed(op, &state.miss);
   }

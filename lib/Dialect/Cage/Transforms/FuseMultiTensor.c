@@ -15,189 +15,98 @@
 #include "IR/Ops.h"
 
 #include "cage-c/Dialect/Cage.h"
+#include "cage-c/Dialect/CageOps.h"
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static MlirStringRef str(const char *s) {
-  return mlirStringRefCreateFromCString(s);
-}
-
 /*===--- Candidates -------------------------------------------------------===*/
 
-/* One op that may join a cage.multi_update, with what it must share with the
- * other members of its group. */
+/* One op that may join a cage.multi_update, read by role, with what it must
+ * share with the other members of its group. */
 typedef struct Candidate {
   MlirOperation op;
   bool isUpdate; /* cage.update (CAGE step) or cage.adamw/cage.sgd (plain) */
   /* The cage.multi_update attributes: the optimizer (for a plain op, built
    * from its hyper-parameters), and for cage.update the quantizer, coupling
-   * and error (null for plain ops: the defaults). */
-  MlirAttribute optimizer, quantizer, coupling, error;
+   * and error (a plain op has no quantizer, and the multi_update's default
+   * coupling and error, which it ignores without one). */
+  MlirAttribute optimizer, quantizer;
+  CageCoupling coupling;
+  CageErrorMode error;
   MlirValue lr, lambda, step; /* lambda and step null when absent */
-  intptr_t numTensors;        /* w, g, state: 2 + S */
-  intptr_t numResults;        /* new w, new state: 1 + S */
-  bool dropped;               /* left out of its group (legality) */
+  /* The tensors (w, g, state) and the results they become. */
+  intptr_t numState;
+  MlirValue w, g, state[kCageMaxOptimizerState];
+  MlirValue newW, newState[kCageMaxOptimizerState];
+  bool dropped; /* left out of its group (legality) */
 } Candidate;
 
-static bool isF32RankedTensor(MlirType type) {
-  return mlirTypeIsARankedTensor(type) &&
-         mlirTypeIsAF32(mlirShapedTypeGetElementType(type));
-}
-
-/* The first `numTensors` operands and all results are f32 ranked tensors of
- * the type of operand 0 (w). */
-static bool tensorsAreUniformF32(MlirOperation op, intptr_t numTensors) {
-  MlirType wType = mlirValueGetType(mlirOperationGetOperand(op, 0));
-  if (!isF32RankedTensor(wType))
+/* cage.update with f32 state (so no seed), all tensors f32 of one type. */
+static bool updateCandidate(MlirOperation op, Candidate *c) {
+  c->isUpdate = true;
+  c->optimizer = cageUpdateOpGetOptimizer(op);
+  c->quantizer = cageUpdateOpGetQuantizer(op);
+  c->coupling = cageUpdateOpGetCoupling(op);
+  c->error = cageUpdateOpGetError(op);
+  c->lr = cageUpdateOpGetLr(op);
+  c->lambda = cageUpdateOpGetLambda(op);
+  c->step = cageUpdateOpGetStep(op);
+  c->numState = cageUpdateOpGetNumState(op);
+  c->w = cageUpdateOpGetW(op);
+  c->g = cageUpdateOpGetG(op);
+  c->newW = cageUpdateOpGetNewW(op);
+  if (c->numState > kCageMaxOptimizerState ||
+      !mlirValueIsNull(cageUpdateOpGetSeed(op)))
     return false;
-  for (intptr_t i = 1; i < numTensors; ++i)
-    if (!mlirTypeEqual(mlirValueGetType(mlirOperationGetOperand(op, i)), wType))
-      return false;
-  for (intptr_t i = 0, e = mlirOperationGetNumResults(op); i < e; ++i)
-    if (!mlirTypeEqual(mlirValueGetType(mlirOperationGetResult(op, i)), wType))
-      return false;
-  return true;
-}
-
-static bool hasType(MlirValue value, MlirType type) {
-  return mlirTypeEqual(mlirValueGetType(value), type);
-}
-
-/* Every attribute of `op` is one of the `numNames` names: an op with any
- * other (a discardable attribute, or an inherent one this pass does not
- * know) is left alone rather than have it dropped. */
-static bool onlyAttributes(MlirOperation op, const char *const *names,
-                           intptr_t numNames) {
-  for (intptr_t i = 0, e = mlirOperationGetNumAttributes(op); i < e; ++i) {
-    MlirStringRef name =
-        mlirIdentifierStr(mlirOperationGetAttribute(op, i).name);
-    bool known = false;
-    for (intptr_t j = 0; j < numNames && !known; ++j)
-      known = mlirStringRefEqual(name, str(names[j]));
-    if (!known)
+  MlirType wType = mlirValueGetType(c->w);
+  if (!mlirTypeEqual(mlirValueGetType(c->g), wType) ||
+      !mlirTypeEqual(mlirValueGetType(c->newW), wType))
+    return false;
+  for (intptr_t i = 0; i < c->numState; ++i) {
+    c->state[i] = cageUpdateOpGetState(op, i);
+    c->newState[i] = cageUpdateOpGetNewState(op, i);
+    if (!mlirTypeEqual(mlirValueGetType(c->state[i]), wType) ||
+        !mlirTypeEqual(mlirValueGetType(c->newState[i]), wType))
       return false;
   }
   return true;
 }
 
-/* An f32 attribute `name` of `op`, as a float. */
-static bool f32Attr(MlirOperation op, const char *name, float *value) {
-  MlirAttribute attr = cageOpAttribute(op, name);
-  if (mlirAttributeIsNull(attr) || !mlirAttributeIsAFloat(attr) ||
-      !mlirTypeIsAF32(mlirAttributeGetType(attr)))
-    return false;
-  *value = (float)mlirFloatAttrGetValueDouble(attr);
-  return true;
-}
-
-/* cage.update w, g, state..., lr, lambda[, step] with f32 state (so no
- * seed: operandSegmentSizes [1, 1, S, 1, 1, 0|1, 0]), all tensors f32 of
- * one type. */
-static bool updateCandidate(MlirOperation op, Candidate *c) {
-  static const char *const names[] = {"quantizer", "optimizer", "coupling",
-                                      "error", "operandSegmentSizes"};
-  if (!onlyAttributes(op, names, sizeof names / sizeof names[0]))
-    return false;
-  MlirAttribute optimizer = cageOpAttribute(op, "optimizer");
-  bool adamw = cageAttributeIsAAdamW(optimizer);
-  if (!adamw && !cageAttributeIsASGD(optimizer))
-    return false;
-  intptr_t numState = adamw ? 2 : 1;
-  int32_t expected[] = {1, 1, (int32_t)numState, 1, 1, adamw ? 1 : 0, 0};
-  enum { kNumSegments = sizeof expected / sizeof expected[0] };
-  MlirAttribute segments = cageOpAttribute(op, "operandSegmentSizes");
-  if (mlirAttributeIsNull(segments) ||
-      !mlirAttributeIsADenseI32Array(segments) ||
-      mlirDenseArrayGetNumElements(segments) != kNumSegments)
-    return false;
-  for (intptr_t i = 0; i < kNumSegments; ++i)
-    if (mlirDenseI32ArrayGetElement(segments, i) != expected[i])
-      return false;
-  intptr_t numTensors = 2 + numState;
-  if (mlirOperationGetNumOperands(op) != numTensors + 2 + (adamw ? 1 : 0) ||
-      mlirOperationGetNumResults(op) != 1 + numState ||
-      !tensorsAreUniformF32(op, numTensors))
-    return false;
-  MlirContext ctx = mlirOperationGetContext(op);
-  c->isUpdate = true;
-  c->optimizer = optimizer;
-  c->quantizer = cageOpAttribute(op, "quantizer");
-  c->coupling = cageOpAttribute(op, "coupling");
-  c->error = cageOpAttribute(op, "error");
-  if (!cageAttributeIsAQuantizer(c->quantizer) ||
-      !cageAttributeIsACoupling(c->coupling) ||
-      !cageAttributeIsAErrorMode(c->error))
-    return false;
-  c->lr = mlirOperationGetOperand(op, numTensors);
-  c->lambda = mlirOperationGetOperand(op, numTensors + 1);
-  c->step =
-      adamw ? mlirOperationGetOperand(op, numTensors + 2) : (MlirValue){NULL};
-  c->numTensors = numTensors;
-  c->numResults = 1 + numState;
-  MlirType f32 = mlirF32TypeGet(ctx);
-  return hasType(c->lr, f32) && hasType(c->lambda, f32) &&
-         (!adamw || hasType(c->step, mlirIntegerTypeGet(ctx, 64)));
-}
-
-/* cage.adamw w, g, m, v, lr, step {beta1, beta2, eps, weight_decay}. */
-static bool adamwCandidate(MlirOperation op, Candidate *c) {
-  static const char *const names[] = {"beta1", "beta2", "eps", "weight_decay"};
-  float beta1, beta2, eps, weightDecay;
-  if (!onlyAttributes(op, names, sizeof names / sizeof names[0]) ||
-      mlirOperationGetNumOperands(op) != 6 ||
-      mlirOperationGetNumResults(op) != 3 || !tensorsAreUniformF32(op, 4) ||
-      !f32Attr(op, "beta1", &beta1) || !f32Attr(op, "beta2", &beta2) ||
-      !f32Attr(op, "eps", &eps) || !f32Attr(op, "weight_decay", &weightDecay))
-    return false;
-  MlirContext ctx = mlirOperationGetContext(op);
+/* cage.adamw w, g, m, v, lr, step or cage.sgd w, g, b, lr, whose tensors
+ * are f32 of one type by their definition. */
+static bool optimizerCandidate(MlirOperation op, Candidate *c) {
+  CageOptimizerOp o = cageOptimizerOpRead(op);
   c->isUpdate = false;
-  c->optimizer = cageAdamWAttrGet(ctx, beta1, beta2, eps, weightDecay);
-  c->lr = mlirOperationGetOperand(op, 4);
-  c->step = mlirOperationGetOperand(op, 5);
-  c->numTensors = 4;
-  c->numResults = 3;
-  return !mlirAttributeIsNull(c->optimizer) &&
-         hasType(c->lr, mlirF32TypeGet(ctx)) &&
-         hasType(c->step, mlirIntegerTypeGet(ctx, 64));
+  c->optimizer = cageOptimizerOpGetAttr(op);
+  c->coupling = CageCouplingDecoupled;
+  c->error = CageErrorModeKeep;
+  c->lr = o.lr;
+  c->step = o.step;
+  c->numState = o.numState;
+  c->w = o.w;
+  c->g = o.g;
+  c->newW = o.newW;
+  for (intptr_t i = 0; i < o.numState; ++i) {
+    c->state[i] = o.state[i];
+    c->newState[i] = o.newState[i];
+  }
+  return !mlirAttributeIsNull(c->optimizer);
 }
 
-/* cage.sgd w, g, b, lr {momentum, dampening, nesterov, weight_decay}. */
-static bool sgdCandidate(MlirOperation op, Candidate *c) {
-  static const char *const names[] = {"momentum", "dampening", "nesterov",
-                                      "weight_decay"};
-  float momentum, dampening, weightDecay;
-  MlirAttribute nesterov = cageOpAttribute(op, "nesterov");
-  if (!onlyAttributes(op, names, sizeof names / sizeof names[0]) ||
-      mlirOperationGetNumOperands(op) != 4 ||
-      mlirOperationGetNumResults(op) != 2 || !tensorsAreUniformF32(op, 3) ||
-      !f32Attr(op, "momentum", &momentum) ||
-      !f32Attr(op, "dampening", &dampening) ||
-      !f32Attr(op, "weight_decay", &weightDecay) ||
-      mlirAttributeIsNull(nesterov) || !mlirAttributeIsABool(nesterov))
-    return false;
-  MlirContext ctx = mlirOperationGetContext(op);
-  c->isUpdate = false;
-  c->optimizer = cageSGDAttrGet(ctx, momentum, dampening,
-                                mlirBoolAttrGetValue(nesterov), weightDecay);
-  c->lr = mlirOperationGetOperand(op, 3);
-  c->numTensors = 3;
-  c->numResults = 2;
-  return !mlirAttributeIsNull(c->optimizer) &&
-         hasType(c->lr, mlirF32TypeGet(ctx));
-}
-
+/* An op with a discardable attribute is left alone rather than have the
+ * attribute dropped. */
 static bool makeCandidate(MlirOperation op, Candidate *c) {
   memset(c, 0, sizeof *c);
   c->op = op;
-  if (cageOpIs(op, "cage.update"))
+  if (mlirOperationGetNumDiscardableAttributes(op) != 0)
+    return false;
+  if (cageOperationIsAUpdate(op))
     return updateCandidate(op, c);
-  if (cageOpIs(op, "cage.adamw"))
-    return adamwCandidate(op, c);
-  if (cageOpIs(op, "cage.sgd"))
-    return sgdCandidate(op, c);
+  if (cageOpIsOptimizer(op))
+    return optimizerCandidate(op, c);
   return false;
 }
 
@@ -209,8 +118,7 @@ static bool sameStep(const Candidate *a, const Candidate *b) {
   return a->isUpdate == b->isUpdate &&
          mlirAttributeEqual(a->optimizer, b->optimizer) &&
          mlirAttributeEqual(a->quantizer, b->quantizer) &&
-         mlirAttributeEqual(a->coupling, b->coupling) &&
-         mlirAttributeEqual(a->error, b->error) &&
+         a->coupling == b->coupling && a->error == b->error &&
          mlirValueEqual(a->lr, b->lr) && mlirValueEqual(a->lambda, b->lambda) &&
          mlirValueEqual(a->step, b->step);
 }
@@ -336,62 +244,42 @@ static intptr_t legalize(Candidate *const *members, intptr_t numMembers,
 static void fuse(Candidate *const *members, intptr_t numMembers,
                  MlirBlock block, MlirOperation last) {
   const Candidate *first = NULL;
-  intptr_t numParams = 0, numOperands = 0, numResults = 0;
+  intptr_t numParams = 0;
   for (intptr_t i = 0; i < numMembers; ++i) {
     if (members[i]->dropped)
       continue;
     first = first ? first : members[i];
     ++numParams;
-    numOperands += members[i]->numTensors;
-    numResults += members[i]->numResults;
   }
-  intptr_t numTensors = numOperands;
-  numOperands += 1 + (first->lambda.ptr ? 1 : 0) + (first->step.ptr ? 1 : 0);
+  intptr_t numState = first->numState;
 
-  MlirValue *operands = malloc(sizeof *operands * numOperands);
-  MlirType *resultTypes = malloc(sizeof *resultTypes * numResults);
+  MlirValue *ws = malloc(sizeof *ws * numParams);
+  MlirValue *gs = malloc(sizeof *gs * numParams);
+  MlirValue *states = malloc(sizeof *states * (numParams * numState + 1));
   MlirLocation *locs = malloc(sizeof *locs * numParams);
-  intptr_t o = 0, r = 0, l = 0;
+  intptr_t k = 0;
   for (intptr_t i = 0; i < numMembers; ++i) {
     const Candidate *m = members[i];
     if (m->dropped)
       continue;
-    for (intptr_t j = 0; j < m->numTensors; ++j)
-      operands[o++] = mlirOperationGetOperand(m->op, j);
-    for (intptr_t j = 0; j < m->numResults; ++j)
-      resultTypes[r++] = mlirValueGetType(mlirOperationGetResult(m->op, j));
-    locs[l++] = mlirOperationGetLocation(m->op);
+    ws[k] = m->w;
+    gs[k] = m->g;
+    for (intptr_t j = 0; j < numState; ++j)
+      states[k * numState + j] = m->state[j];
+    locs[k++] = mlirOperationGetLocation(m->op);
   }
-  operands[o++] = first->lr;
-  if (first->lambda.ptr)
-    operands[o++] = first->lambda;
-  if (first->step.ptr)
-    operands[o++] = first->step;
-
   MlirContext ctx = mlirOperationGetContext(last);
-  int32_t segments[] = {(int32_t)numTensors, 1, first->lambda.ptr ? 1 : 0,
-                        first->step.ptr ? 1 : 0};
-  MlirNamedAttribute attrs[5];
-  intptr_t numAttrs = 0;
-#define ATTR(name, value)                                                      \
-  attrs[numAttrs++] =                                                          \
-      mlirNamedAttributeGet(mlirIdentifierGet(ctx, str(name)), (value))
-  ATTR("operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 4, segments));
-  ATTR("optimizer", first->optimizer);
-  if (first->isUpdate) {
-    ATTR("quantizer", first->quantizer);
-    ATTR("coupling", first->coupling);
-    ATTR("error", first->error);
-  }
-#undef ATTR
-
-  MlirOperationState state = mlirOperationStateGet(
-      str("cage.multi_update"),
-      mlirLocationFusedGet(ctx, numParams, locs, mlirAttributeGetNull()));
-  mlirOperationStateAddOperands(&state, numOperands, operands);
-  mlirOperationStateAddResults(&state, numResults, resultTypes);
-  mlirOperationStateAddAttributes(&state, numAttrs, attrs);
-  MlirOperation multi = mlirOperationCreate(&state);
+  MlirOperation multi = cageMultiUpdateOpCreate(
+      mlirLocationFusedGet(ctx, numParams, locs, mlirAttributeGetNull()),
+      numParams, ws, gs, numState, states, first->lr, first->lambda,
+      first->step, first->quantizer, first->optimizer, first->coupling,
+      first->error);
+  free(ws);
+  free(gs);
+  free(states);
+  free(locs);
+  if (mlirOperationIsNull(multi))
+    return; /* the members are those of a valid op: cannot happen */
   mlirBlockInsertOwnedOperationAfter(block, last, multi);
 
   /* The write-backs that legalize let stay between the members move below
@@ -407,19 +295,19 @@ static void fuse(Candidate *const *members, intptr_t numMembers,
     op = next;
   }
 
-  r = 0;
+  k = 0;
   for (intptr_t i = 0; i < numMembers; ++i) {
     const Candidate *m = members[i];
     if (m->dropped)
       continue;
-    for (intptr_t j = 0; j < m->numResults; ++j)
-      mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(m->op, j),
-                                    mlirOperationGetResult(multi, r++));
+    mlirValueReplaceAllUsesOfWith(m->newW,
+                                  cageMultiUpdateOpGetParamNewW(multi, k));
+    for (intptr_t j = 0; j < numState; ++j)
+      mlirValueReplaceAllUsesOfWith(
+          m->newState[j], cageMultiUpdateOpGetParamNewState(multi, k, j));
     mlirOperationDestroy(m->op);
+    ++k;
   }
-  free(operands);
-  free(resultTypes);
-  free(locs);
 }
 
 /*===--- Driver -----------------------------------------------------------===*/
