@@ -13,6 +13,8 @@
 #include "IR/Ops.h"
 
 #include "cage-c/Dialect/Cage.h"
+#include "cage-c/Dialect/CageOps.h"
+
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/Diagnostics.h"
 
@@ -28,8 +30,7 @@ static bool constantFloat(MlirValue value, float *result) {
   MlirOperation def = cageDefiningOp(value);
   if (mlirOperationIsNull(def) || !cageOpIs(def, "arith.constant"))
     return false;
-  MlirAttribute attr = mlirOperationGetAttributeByName(
-      def, mlirStringRefCreateFromCString("value"));
+  MlirAttribute attr = cageOpAttribute(def, "value");
   if (!mlirAttributeIsAFloat(attr))
     return false;
   *result = (float)mlirFloatAttrGetValueDouble(attr);
@@ -41,8 +42,7 @@ static bool constantInt(MlirValue value, int64_t *result) {
   MlirOperation def = cageDefiningOp(value);
   if (mlirOperationIsNull(def) || !cageOpIs(def, "arith.constant"))
     return false;
-  MlirAttribute attr = mlirOperationGetAttributeByName(
-      def, mlirStringRefCreateFromCString("value"));
+  MlirAttribute attr = cageOpAttribute(def, "value");
   if (!mlirAttributeIsAInteger(attr))
     return false;
   *result = mlirIntegerAttrGetValueSInt(attr);
@@ -55,12 +55,9 @@ static bool largestLambda(MlirValue lambda, float *result) {
   if (constantFloat(lambda, result))
     return true;
   MlirOperation def = cageDefiningOp(lambda);
-  if (mlirOperationIsNull(def) || !cageOpIs(def, "cage.lambda_schedule"))
+  if (mlirOperationIsNull(def) || !cageOperationIsALambdaSchedule(def))
     return false;
-  MlirAttribute attr = cageOpAttribute(def, "lambda");
-  if (!mlirAttributeIsAFloat(attr))
-    return false;
-  *result = (float)mlirFloatAttrGetValueDouble(attr);
+  *result = cageLambdaScheduleOpGetLambda(def);
   return true;
 }
 
@@ -85,27 +82,23 @@ static void checkStep(VerifyState *state, MlirOperation op, MlirValue step) {
   report(state, mlirOperationGetLocation(op), message);
 }
 
-/* cage.update (w, g, state..., lr, lambda[, step][, seed]) and
- * cage.multi_update ((w, g, state...) per parameter, lr[, lambda][, step]). */
+/* cage.update and cage.multi_update: the step t (AdamW), and lr · λ_t of a
+ * decoupled correction (there is none without a quantizer). */
 static void checkUpdate(VerifyState *state, MlirOperation op) {
-  intptr_t n = mlirOperationGetNumOperands(op);
-  MlirAttribute optimizer = cageOpAttribute(op, "optimizer");
-  bool adamw = cageAttributeIsAAdamW(optimizer);
-  bool cage = !mlirAttributeIsNull(cageOpAttribute(op, "quantizer"));
-  intptr_t lrIndex = cageOpIs(op, "cage.update")
-                         ? 2 + (adamw ? 2 : 1)
-                         : n - 1 - (cage ? 1 : 0) - (adamw ? 1 : 0);
-  if (adamw)
-    checkStep(state, op, mlirOperationGetOperand(op, lrIndex + (cage ? 2 : 1)));
-  if (!cage)
-    return;
-
-  MlirAttribute coupling = cageOpAttribute(op, "coupling");
-  bool decoupled = mlirAttributeIsNull(coupling) ||
-                   cageCouplingAttrGetValue(coupling) == CageCouplingDecoupled;
+  bool update = cageOperationIsAUpdate(op);
+  MlirValue step =
+      update ? cageUpdateOpGetStep(op) : cageMultiUpdateOpGetStep(op);
+  if (!mlirValueIsNull(step))
+    checkStep(state, op, step);
+  MlirValue lambdaT =
+      update ? cageUpdateOpGetLambda(op) : cageMultiUpdateOpGetLambda(op);
+  CageCoupling coupling =
+      update ? cageUpdateOpGetCoupling(op) : cageMultiUpdateOpGetCoupling(op);
+  MlirValue lrValue =
+      update ? cageUpdateOpGetLr(op) : cageMultiUpdateOpGetLr(op);
   float lr, lambda;
-  if (!decoupled || !constantFloat(mlirOperationGetOperand(op, lrIndex), &lr) ||
-      !largestLambda(mlirOperationGetOperand(op, lrIndex + 1), &lambda))
+  if (mlirValueIsNull(lambdaT) || coupling != CageCouplingDecoupled ||
+      !constantFloat(lrValue, &lr) || !largestLambda(lambdaT, &lambda))
     return;
   /* λ_t runs from 0 to its largest value, so lr · λ_t spans 0 to product:
    * both ends must lie in [0, 1) (NaN fails both tests). */
@@ -126,7 +119,7 @@ static void checkUpdate(VerifyState *state, MlirOperation op) {
 
 static void checkSchedule(VerifyState *state, MlirOperation op) {
   int64_t total;
-  if (!constantInt(mlirOperationGetOperand(op, 1), &total) || total >= 1)
+  if (!constantInt(cageLambdaScheduleOpGetTotal(op), &total) || total >= 1)
     return;
   char message[120];
   snprintf(message, sizeof message,
@@ -137,11 +130,11 @@ static void checkSchedule(VerifyState *state, MlirOperation op) {
 
 static MlirWalkResult visit(MlirOperation op, void *userData) {
   VerifyState *state = userData;
-  if (cageOpIs(op, "cage.update") || cageOpIs(op, "cage.multi_update"))
+  if (cageOperationIsAUpdate(op) || cageOperationIsAMultiUpdate(op))
     checkUpdate(state, op);
-  else if (cageOpIs(op, "cage.adamw"))
-    checkStep(state, op, mlirOperationGetOperand(op, 5));
-  else if (cageOpIs(op, "cage.lambda_schedule"))
+  else if (cageOperationIsAAdamW(op))
+    checkStep(state, op, cageAdamWOpGetStep(op));
+  else if (cageOperationIsALambdaSchedule(op))
     checkSchedule(state, op);
   return MlirWalkResultAdvance;
 }
