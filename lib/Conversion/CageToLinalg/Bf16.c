@@ -9,8 +9,8 @@ MlirValue lowerBuildBf16Load(CageBuilder *body, MlirValue x) {
 }
 
 void lowerBuildBf16StateRandomBits(CageBuilder *body,
-                                   const LowerPhiloxKeys *keys,
-                                   MlirValue index, MlirValue bits[2]) {
+                                   const LowerPhiloxKeys *keys, MlirValue index,
+                                   MlirValue bits[2]) {
   MlirType i32 = mlirIntegerTypeGet(body->context, 32);
   MlirValue out[4];
   lowerBuildPhilox(body, keys,
@@ -22,11 +22,11 @@ void lowerBuildBf16StateRandomBits(CageBuilder *body,
       body, "arith.trunci",
       cageBuildBinary(body, "arith.andi", index, cageBuildConstantI64(body, 3)),
       i32);
-  MlirValue odd = cageBuildCmpI(
-      body, "ne",
-      cageBuildBinary(body, "arith.andi", lane,
-                      cageBuildConstantInt(body, i32, 1)),
-      cageBuildConstantInt(body, i32, 0));
+  MlirValue odd =
+      cageBuildCmpI(body, "ne",
+                    cageBuildBinary(body, "arith.andi", lane,
+                                    cageBuildConstantInt(body, i32, 1)),
+                    cageBuildConstantInt(body, i32, 0));
   MlirValue upper =
       cageBuildCmpI(body, "uge", lane, cageBuildConstantInt(body, i32, 2));
   MlirValue word =
@@ -52,11 +52,11 @@ MlirValue lowerBuildBf16StoreStochastic(CageBuilder *body, MlirValue x,
   MlirValue rounded = cageBuildBinary(
       body, "arith.addi", high, cageBuildCast(body, "arith.extui", up, i32));
   /* NaN: the quiet NaN of its sign. */
-  MlirValue quietNaN = cageBuildBinary(
-      body, "arith.ori",
-      cageBuildBinary(body, "arith.andi", high,
-                      cageBuildConstantInt(body, i32, 0x8000)),
-      cageBuildConstantInt(body, i32, 0x7FC0));
+  MlirValue quietNaN =
+      cageBuildBinary(body, "arith.ori",
+                      cageBuildBinary(body, "arith.andi", high,
+                                      cageBuildConstantInt(body, i32, 0x8000)),
+                      cageBuildConstantInt(body, i32, 0x7FC0));
   MlirValue stored = cageBuildSelect(body, cageBuildCmpF(body, "uno", x, x),
                                      quietNaN, rounded);
   MlirValue half = cageBuildCast(body, "arith.trunci", stored,

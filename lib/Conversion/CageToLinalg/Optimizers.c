@@ -111,8 +111,7 @@ static void powerStep(CageBuilder *body, MlirValue iv, const MlirValue *iter,
       cageBuildBinary(body, "arith.shrui", step,
                       cageBuildCast(body, "arith.index_cast", iv, i64)),
       cageBuildConstantI64(body, 1));
-  MlirValue set =
-      cageBuildCmpI(body, "ne", bit, cageBuildConstantI64(body, 0));
+  MlirValue set = cageBuildCmpI(body, "ne", bit, cageBuildConstantI64(body, 0));
   MlirValue power = iter[0], square = iter[1];
   yielded[0] = cageBuildSelect(
       body, set, cageBuildBinary(body, "arith.mulf", power, square), power);
@@ -129,10 +128,9 @@ static MlirValue biasCorrection(CageBuilder *b, float beta, MlirValue step) {
   MlirValue inits[2] = {
       cageBuildConstantFloat(b, mlirF64TypeGet(b->context), 1.0),
       cageBuildConstantFloat(b, mlirF64TypeGet(b->context), (double)beta)};
-  MlirOperation loop =
-      cageBuildFor(b, cageBuildConstantIndex(b, 0),
-                   cageBuildConstantIndex(b, 64), cageBuildConstantIndex(b, 1),
-                   inits, 2, powerStep, &step);
+  MlirOperation loop = cageBuildFor(
+      b, cageBuildConstantIndex(b, 0), cageBuildConstantIndex(b, 64),
+      cageBuildConstantIndex(b, 1), inits, 2, powerStep, &step);
   if (mlirOperationIsNull(loop))
     return (MlirValue){NULL};
   MlirValue oneMinusPower = cageBuildBinary(

@@ -148,16 +148,15 @@ static void checkScaleShape(Checker *c, MlirAttribute q, MlirValue x,
   MlirValue groups = cageBuildBinary(
       &c->b, "arith.divui", cageBuildDim(&c->b, x, rank - 1),
       cageBuildConstantIndex(&c->b, cageQuantizerAttrGetGroupSize(q)));
-  check(c,
-        cageBuildCmpI(&c->b, "eq", groups,
-                      cageBuildDim(&c->b, scale, rank - 1)),
-        what);
+  check(
+      c,
+      cageBuildCmpI(&c->b, "eq", groups, cageBuildDim(&c->b, scale, rank - 1)),
+      what);
 }
 
 /* An i64 scalar is at least 1. */
 static void checkPositive(Checker *c, MlirValue value, const char *what) {
-  check(c,
-        cageBuildCmpI(&c->b, "sge", value, cageBuildConstantI64(&c->b, 1)),
+  check(c, cageBuildCmpI(&c->b, "sge", value, cageBuildConstantI64(&c->b, 1)),
         what);
 }
 

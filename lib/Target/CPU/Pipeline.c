@@ -261,7 +261,7 @@ static bool isOp(MlirOperation op, const char *name) {
 /* Public functions with a body: the ones C callers see. */
 static bool isPublicDefinition(MlirOperation func) {
   MlirAttribute vis =
-      mlirOperationGetAttributeByName(func, str("sym_visibility"));
+      mlirOperationGetInherentAttributeByName(func, str("sym_visibility"));
   if (!mlirAttributeIsNull(vis) &&
       !mlirStringRefEqual(mlirStringAttrGetValue(vis), str("public")))
     return false;
@@ -299,11 +299,12 @@ static MlirWalkResult fixFunction(MlirOperation op, void *userData) {
     return MlirWalkResultAdvance;
   MlirContext ctx = mlirOperationGetContext(op);
   if (state->cInterface)
-    mlirOperationSetAttributeByName(op, str("llvm.emit_c_interface"),
-                                    mlirUnitAttrGet(ctx));
+    mlirOperationSetDiscardableAttributeByName(op, str("llvm.emit_c_interface"),
+                                               mlirUnitAttrGet(ctx));
   MlirBlock entry = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
   intptr_t numArgs = mlirBlockGetNumArguments(entry);
-  MlirAttribute old = mlirOperationGetAttributeByName(op, str("arg_attrs"));
+  MlirAttribute old =
+      mlirOperationGetInherentAttributeByName(op, str("arg_attrs"));
   bool anyTensor = false;
   for (intptr_t i = 0; i < numArgs; ++i)
     anyTensor |=
@@ -320,8 +321,8 @@ static MlirWalkResult fixFunction(MlirOperation op, void *userData) {
                          mlirBoolAttrGet(ctx, 0));
     dicts[i] = d;
   }
-  mlirOperationSetAttributeByName(op, str("arg_attrs"),
-                                  mlirArrayAttrGet(ctx, numArgs, dicts));
+  mlirOperationSetInherentAttributeByName(
+      op, str("arg_attrs"), mlirArrayAttrGet(ctx, numArgs, dicts));
   free(dicts);
   return MlirWalkResultAdvance;
 }

@@ -47,7 +47,9 @@ static MlirStringRef str(const char *s) {
   return mlirStringRefCreateFromCString(s);
 }
 
-static MlirType ptrType(MlirContext ctx) { return mlirLLVMPointerTypeGet(ctx, 0); }
+static MlirType ptrType(MlirContext ctx) {
+  return mlirLLVMPointerTypeGet(ctx, 0);
+}
 
 static MlirNamedAttribute named(MlirContext ctx, const char *name,
                                 MlirAttribute attr) {
@@ -76,8 +78,8 @@ static void buildGlobal(MlirOperation module, const char *name, MlirType type,
   attrs[n++] = named(ctx, "global_type", mlirTypeAttrGet(type));
   attrs[n++] = named(
       ctx, "linkage",
-      mlirAttributeParseGet(ctx, str(threadLocal ? kSharedLinkage
-                                                 : "#llvm.linkage<internal>")));
+      mlirAttributeParseGet(
+          ctx, str(threadLocal ? kSharedLinkage : "#llvm.linkage<internal>")));
   attrs[n++] = named(ctx, threadLocal ? "thread_local_" : "constant",
                      mlirUnitAttrGet(ctx));
   if (!mlirAttributeIsNull(value))
@@ -91,10 +93,8 @@ static void buildGlobal(MlirOperation module, const char *name, MlirType type,
     mlirRegionAppendOwnedBlock(init, block);
     CageBuilder b = cageBuilderAtEndOfBlock(block, loc);
     MlirType ptr = ptrType(ctx);
-    MlirValue zero =
-        cageOperationGetResult(cageBuildOp(&b, "llvm.mlir.zero", 0, NULL, 1,
-                                           &ptr, 0, NULL),
-                               0);
+    MlirValue zero = cageOperationGetResult(
+        cageBuildOp(&b, "llvm.mlir.zero", 0, NULL, 1, &ptr, 0, NULL), 0);
     cageBuildOp(&b, "llvm.return", 1, &zero, 0, NULL, 0, NULL);
   }
   mlirOperationStateAddOwnedRegions(&state, 1, &init);
@@ -197,8 +197,7 @@ static bool moveUp(Mover *m, MlirValue value) {
 
 static bool isPublicDefinition(MlirOperation func) {
   if (mlirRegionIsNull(mlirOperationGetRegion(func, 0)) ||
-      mlirBlockIsNull(
-          mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0))))
+      mlirBlockIsNull(mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0))))
     return false;
   MlirAttribute vis = cageOpAttribute(func, "sym_visibility");
   return mlirAttributeIsNull(vis) ||
@@ -236,8 +235,7 @@ static void messageGlobal(MlirOperation module, MlirStringRef message,
   text[message.length] = '\0';
   MlirType type = mlirLLVMArrayTypeGet(mlirIntegerTypeGet(ctx, 8),
                                        (unsigned)message.length + 1);
-  buildGlobal(module, name,
-              type,
+  buildGlobal(module, name, type,
               mlirStringAttrGet(ctx, (MlirStringRef){text, message.length + 1}),
               false);
   free(text);
@@ -246,8 +244,7 @@ static void messageGlobal(MlirOperation module, MlirStringRef message,
 /* Moves the rest of `block` from `from` on into a new block after it. */
 static MlirBlock splitBefore(MlirBlock block, MlirOperation from) {
   MlirBlock rest = mlirBlockCreate(0, NULL, NULL);
-  mlirRegionInsertOwnedBlockAfter(mlirBlockGetParentRegion(block), block,
-                                  rest);
+  mlirRegionInsertOwnedBlockAfter(mlirBlockGetParentRegion(block), block, rest);
   for (MlirOperation op = from; !mlirOperationIsNull(op);) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
     mlirOperationRemoveFromParent(op);
@@ -308,16 +305,15 @@ static void allocationMessage(MlirOperation alloc, char *buf, size_t size) {
   Text t = {buf, size, 0};
   buf[0] = '\0';
   appendText(str("out of memory: cannot allocate "), &t);
-  mlirTypePrint(mlirValueGetType(mlirOperationGetResult(alloc, 0)),
-                appendText, &t);
+  mlirTypePrint(mlirValueGetType(mlirOperationGetResult(alloc, 0)), appendText,
+                &t);
   MlirLocation loc = mlirOperationGetLocation(alloc);
   if (mlirLocationIsAFileLineColRange(loc)) {
     MlirStringRef file =
         mlirIdentifierStr(mlirLocationFileLineColRangeGetFilename(loc));
     char where[256];
-    snprintf(where, sizeof where, " for the op at %.*s:%d:%d",
-             (int)file.length, file.data,
-             mlirLocationFileLineColRangeGetStartLine(loc),
+    snprintf(where, sizeof where, " for the op at %.*s:%d:%d", (int)file.length,
+             file.data, mlirLocationFileLineColRangeGetStartLine(loc),
              mlirLocationFileLineColRangeGetStartColumn(loc));
     appendText(str(where), &t);
   }
@@ -392,11 +388,10 @@ static void checkAllocations(CageBuilder *b, CheckList *list,
 /* The failure block: free what was allocated, store the message, return
  * poison. */
 static MlirBlock buildFailure(MlirOperation func, MlirBlock after,
-                             MlirValue message, const CageOpList *allocs) {
+                              MlirValue message, const CageOpList *allocs) {
   MlirLocation loc = mlirOperationGetLocation(func);
   MlirBlock fail = mlirBlockCreate(0, NULL, NULL);
-  mlirRegionInsertOwnedBlockAfter(mlirBlockGetParentRegion(after), after,
-                                  fail);
+  mlirRegionInsertOwnedBlockAfter(mlirBlockGetParentRegion(after), after, fail);
   CageBuilder b = cageBuilderAtEndOfBlock(fail, loc);
   /* free(NULL) does nothing: the allocations that failed are freed too. */
   for (intptr_t i = 0; i < allocs->size; ++i) {
@@ -461,8 +456,7 @@ static void rewriteFunction(ModuleState *s, MlirOperation func) {
     Check *c = addCheck(&checks, condition);
     MlirStringRef msg =
         mlirStringAttrGetValue(cageOpAttribute(asserts.asserts[i], "msg"));
-    snprintf(c->message, sizeof c->message, "%.*s", (int)msg.length,
-             msg.data);
+    snprintf(c->message, sizeof c->message, "%.*s", (int)msg.length, msg.data);
   }
   CageOpList allocs = {NULL, 0, 0};
   if (s->ok)
@@ -478,8 +472,8 @@ static void rewriteFunction(ModuleState *s, MlirOperation func) {
     MlirValue allOk = cageBuildConstantInt(&b, mlirIntegerTypeGet(ctx, 1), 1);
     for (intptr_t i = checks.size - 1; i >= 0; --i) {
       char name[64];
-      messageGlobal(s->module, str(checks.checks[i].message),
-                    s->numMessages++, name, sizeof name);
+      messageGlobal(s->module, str(checks.checks[i].message), s->numMessages++,
+                    name, sizeof name);
       message = cageBuildSelect(&b, checks.checks[i].ok, message,
                                 addressOf(&b, name));
       allOk = cageBuildBinary(&b, "arith.andi", allOk, checks.checks[i].ok);
@@ -535,8 +529,8 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
 }
 
 static MlirDialectHandle (*const dependentDialects[])(void) = {
-    mlirGetDialectHandle__cf__,     mlirGetDialectHandle__func__,
-    mlirGetDialectHandle__llvm__,   mlirGetDialectHandle__memref__,
+    mlirGetDialectHandle__cf__, mlirGetDialectHandle__func__,
+    mlirGetDialectHandle__llvm__, mlirGetDialectHandle__memref__,
     mlirGetDialectHandle__ub__};
 
 const CagePassDefinition cageCPURuntimeChecksPass = {

@@ -167,7 +167,7 @@ static bool loopSizes(MlirOperation op, int rank, int64_t *sizes,
     sizes[d] = -1;
   *vectorizableTypes = true;
   MlirAttribute maps =
-      mlirOperationGetAttributeByName(op, str("indexing_maps"));
+      mlirOperationGetInherentAttributeByName(op, str("indexing_maps"));
   intptr_t numOperands = mlirOperationGetNumOperands(op);
   if (mlirAttributeIsNull(maps) || !mlirAttributeIsAArray(maps) ||
       mlirArrayAttrGetNumElements(maps) != numOperands)
@@ -200,7 +200,7 @@ static bool loopSizes(MlirOperation op, int rank, int64_t *sizes,
 /* The plan of one linalg.generic; false if it is left alone. */
 static bool makePlan(TileState *state, MlirOperation op, Plan *plan) {
   MlirAttribute iterators =
-      mlirOperationGetAttributeByName(op, str("iterator_types"));
+      mlirOperationGetInherentAttributeByName(op, str("iterator_types"));
   if (mlirAttributeIsNull(iterators) || !mlirAttributeIsAArray(iterators))
     return false;
   int rank = (int)mlirArrayAttrGetNumElements(iterators);
@@ -300,14 +300,14 @@ static MlirWalkResult tagOps(MlirOperation op, void *userData) {
     return MlirWalkResultInterrupt;
   }
   MlirContext ctx = mlirOperationGetContext(op);
-  mlirOperationSetAttributeByName(
+  mlirOperationSetDiscardableAttributeByName(
       op, str(TAG), mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), k));
   return MlirWalkResultSkip;
 }
 
 static MlirWalkResult untagOps(MlirOperation op, void *userData) {
   (void)userData;
-  mlirOperationRemoveAttributeByName(op, str(TAG));
+  mlirOperationRemoveDiscardableAttributeByName(op, str(TAG));
   return MlirWalkResultAdvance;
 }
 

@@ -643,7 +643,7 @@ func.func @untyped_f32(%t: i64, %T: i64, %w: tensor<4x8xf32>, %lr: f32) {
 // CHECK: cage.adamw %{{.*}} : tensor<8x0xf32>
 // CHECK: cage.sgd %{{.*}} : tensor<0xf32>
 // CHECK: cage.update %{{.*}} : tensor<0x8xf32>
-// CHECK: cage.multi_update (%{{.*}}) {{.*}} : tensor<0x8xf32>
+// CHECK: cage.multi_update (%{{.*}}), %{{.*}} {optimizer = #cage.sgd<>} : tensor<0x8xf32>
 func.func @empty_tensors(%r: tensor<8x0xf32>, %c: tensor<0x8xf32>, %v: tensor<0xf32>, %lr: f32, %l: f32, %t: i64) {
   %0 = cage.quantize %r {quantizer = #cage.quantizer<>} : tensor<8x0xf32>
   %1 = cage.quantize %r scale(%r) {quantizer = #cage.quantizer<granularity = group, group_size = 4, scale = operand>} : tensor<8x0xf32>, tensor<8x0xf32>

@@ -605,8 +605,7 @@ static bool matchCoupled(Matcher *m, Step *step, Miss *miss) {
 }
 
 /* Decoupled: `root` is w1 − (lr·λ)·e, w1 the optimizer's new w. */
-static bool matchDecoupled(Matcher *m, Step *step, MlirValue root,
-                           Miss *miss) {
+static bool matchDecoupled(Matcher *m, Step *step, MlirValue root, Miss *miss) {
   step->coupled = false;
   step->root = root;
   step->gradient = step->opt.g;
@@ -1043,8 +1042,8 @@ static void run(MlirOperation func, const CagePassOptionValue *options,
   if (!matcher)
     abort();
   matcher->context = mlirOperationGetContext(func);
-  FuseState state = {matcher, mlirIRRewriterCreateFromOp(func),
-                     {kMissNone, NULL}};
+  FuseState state = {
+      matcher, mlirIRRewriterCreateFromOp(func), {kMissNone, NULL}};
   for (intptr_t i = 0; i < optimizers.size; ++i) {
     MlirOperation op = optimizers.ops[i];
     CageOptimizerOp opt = cageOptimizerOpRead(op);
