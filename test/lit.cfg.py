@@ -53,3 +53,12 @@ config.substitutions.append(
     ("%libomp", "-L%s -lomp -Wl,-rpath,%s" % (libomp_dir, libomp_dir)))
 if config.sanitizers:
     config.available_features.add("sanitizers")
+# test/package: the stock mlir-opt of LLVM 22 with cage's plugin, and what
+# building against an installed cage needs (cmake, pkg-config).
+config.substitutions.append(
+    ("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
+config.substitutions.append(
+    ("%cage_plugin", os.path.join(config.cage_obj_root, "lib", "libCagePlugin.so")))
+for tool, feature in [("cmake", "cmake"), ("pkg-config", "pkg_config")]:
+    if shutil.which(tool):
+        config.available_features.add(feature)

@@ -1,11 +1,11 @@
-// Unit test of cage-run's .npy reader and writer (tools/cage-run/Npy.c):
+// Unit test of the tools' .npy reader and writer (lib/Tools/Npy.c):
 // round trips of every dtype, one case per parse error, and a fuzz loop
 // (every truncation and thousands of random byte mutations of a valid file)
 // that must never crash, read out of bounds or allocate what the file does
 // not hold.
 //
 // clang-format off
-// RUN: %cc -std=c11 -Wall -Wextra -Werror -g -I %cage_src/tools/cage-run %s %cage_src/tools/cage-run/Npy.c -o %t
+// RUN: %cc -std=c11 -Wall -Wextra -Werror -g -I %cage_src/lib/Tools %s %cage_src/lib/Tools/Npy.c -o %t
 // RUN: mkdir -p %t.dir && %t %t.dir | FileCheck %s
 // clang-format on
 

@@ -2,6 +2,7 @@
 
 #include "cage-c/Dialect/Cage.h"
 #include "cage-c/Passes.h"
+#include "cage-c/Version.h"
 
 #include "mlir/CAPI/IR.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -9,8 +10,17 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/raw_ostream.h"
 
 int main(int argc, char **argv) {
+  // --version prints LLVM's version; cage's follows it, in the form
+  // cage-run and cage-compile use.
+  llvm::cl::AddExtraVersionPrinter([](llvm::raw_ostream &os) {
+    int version = cageGetAPIVersion();
+    os << "cage-opt, cage version " << (version >> 16) << '.'
+       << (version & 0xffff) << '\n';
+  });
   mlir::registerAllPasses();
   cageRegisterPasses();
 

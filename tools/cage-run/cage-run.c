@@ -1,17 +1,24 @@
 /*===- cage-run.c - JIT-compile and run one function on .npy files --------===*\
 |*                                                                            *|
-|* cage-run FILE.mlir --entry F --in a.npy ... --out r0.npy ...              *|
+|* cage-run FILE.mlir [--entry F] --in a.npy ... --out r0.npy ...            *|
 |*                                                                            *|
-|* Parses FILE, runs cage-cpu-pipeline, JIT-compiles the module at O3 with   *|
-|* the MLIR execution engine (libomp loaded for the OpenMP loops) and calls  *|
-|* F through the packed wrapper of its _mlir_ciface_ entry point: arguments  *|
-|* from .npy files in order (scalars as 0-d arrays), results to .npy files   *|
-|* in order. Inputs are checked against F's signature (count, dtype, rank,   *|
-|* static sizes) before anything is compiled. Results of tensor functions    *|
-|* are buffers the generated code allocated with malloc: they are written    *|
-|* and freed here, each distinct buffer once.                                *|
+|* Parses FILE ("-": stdin), runs cage-cpu-pipeline, JIT-compiles the module *|
+|* at O3 with the MLIR execution engine (libomp loaded for the OpenMP loops) *|
+|* and calls F (by default the only public function) through the packed     *|
+|* wrapper of its _mlir_ciface_ entry point (of F itself with                *|
+|* --no-c-interface): arguments from .npy files in order (scalars as 0-d    *|
+|* arrays, bf16 as uint16 bits), results to .npy files in order. Inputs are  *|
+|* checked against F's signature (count, dtype, rank, static sizes) before   *|
+|* anything is compiled. Results of tensor functions are buffers the        *|
+|* generated code allocated with malloc: they are written and freed here,    *|
+|* each distinct buffer once. A call that fails a run-time check (the       *|
+|* module's cage_last_error()) is an error, and nothing is written. Every  *|
+|* output goes to a temporary file; all are renamed into place only when   *|
+|* all were written.                                                        *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
+
+#define _POSIX_C_SOURCE 200809L /* access */
 
 #include "Npy.h"
 #include "Tool.h"
@@ -35,15 +42,17 @@
 #define MAX_VALUES 1024
 
 static const char usage[] =
-    "usage: cage-run FILE.mlir --entry F [--in A.npy]... [--out R.npy]...\n"
+    "usage: cage-run FILE.mlir [--entry F] [--in A.npy]... [--out R.npy]...\n"
     "                [--out-arg N=FILE.npy]... [--repeat N]\n"
-    "                [--print-ir-after-all] [--no-vectorize] [--no-threads]\n"
-    "                [--no-fuse-updates]\n"
+    "                [--print-ir-after-all] [--perf-listener] "
+    "[--gdb-listener]\n"
+    "                [pipeline options]\n"
     "\n"
-    "JIT-compiles FILE through cage-cpu-pipeline and calls the public\n"
-    "function F once (or N times).\n"
+    "JIT-compiles FILE ('-' reads stdin) through cage-cpu-pipeline and calls\n"
+    "the public function F once (or N times).\n"
     "\n"
-    "  --entry F             the function to call\n"
+    "  --entry F             the function to call (default: the only public\n"
+    "                        function of FILE)\n"
     "  --in FILE.npy         the next argument of F, in order; scalars are\n"
     "                        0-d arrays\n"
     "  --out FILE.npy        where the next result of F goes, in order\n"
@@ -52,14 +61,23 @@ static const char usage[] =
     "  --repeat N            call F N times (default 1); results of all\n"
     "                        calls but the last are freed\n"
     "  --print-ir-after-all  print the module after every pass to stderr\n"
-    "  --no-vectorize        cage-cpu-pipeline{vectorize=false}\n"
-    "  --no-threads          cage-cpu-pipeline{threads=false} (no OpenMP)\n"
-    "  --no-fuse-updates     cage-cpu-pipeline{fuse-updates=false}\n"
+    "  --perf-listener       register LLVM's perf JIT event listener: it\n"
+    "                        writes .debug/jit/*/jit-PID.dump under\n"
+    "                        $JITDUMPDIR, $TMPDIR or /tmp (for `perf inject\n"
+    "                        --jit`)\n"
+    "  --gdb-listener        register the JITed code with GDB\n"
     "  --help                this text\n"
+    "  --version             cage's and LLVM's version\n"
     "\n"
-    "dtypes: f16, f32, f64 (float16/32/64), i1 (bool), i8, i16, i32, i64,\n"
-    "index (int64). Threads: OMP_NUM_THREADS. libomp: CAGE_LIBOMP "
-    "or " CAGE_LIBOMP_PATH ".\n";
+    "%s"
+    "  With --no-c-interface F is called with its own calling convention\n"
+    "  (memrefs as separate pointers, offset, sizes and strides).\n"
+    "\n"
+    "dtypes: f16, f32, f64 (float16/32/64), bf16 (uint16: the bit patterns),\n"
+    "i1 (bool), i8, i16, i32, i64, index (int64). Outputs are written to\n"
+    "temporary files and renamed into place when all were written; a call\n"
+    "that fails a run-time check is an error, and then nothing is written.\n"
+    "Threads: OMP_NUM_THREADS. libomp: CAGE_LIBOMP or " CAGE_LIBOMP_PATH ".\n";
 
 typedef struct OutArg {
   long index;
@@ -75,7 +93,7 @@ typedef struct Options {
   OutArg outArgs[MAX_VALUES];
   int numOutArgs;
   long repeat;
-  bool printIR;
+  bool printIR, perfListener, gdbListener;
   CageCPUPipelineOptions pipeline;
 } Options;
 
@@ -97,29 +115,54 @@ static bool parseLong(const char *s, long *value) {
   return true;
 }
 
-/* 0: run; 1: error; 2: --help. */
-static int parseArgs(int argc, char **argv, Options *o) {
+/* Two outputs with one path: the second would silently replace the first. */
+static bool distinctOutputs(const Options *o) {
+  const char *paths[2 * MAX_VALUES];
+  int n = 0;
+  for (int i = 0; i < o->numOuts; ++i)
+    paths[n++] = o->outs[i];
+  for (int i = 0; i < o->numOutArgs; ++i)
+    paths[n++] = o->outArgs[i].path;
+  for (int i = 0; i < n; ++i)
+    for (int k = 0; k < i; ++k)
+      if (strcmp(paths[i], paths[k]) == 0) {
+        toolError(&diag, "'%s' is given as an output twice", paths[i]);
+        return false;
+      }
+  return true;
+}
+
+typedef enum Parsed {
+  ParsedRun,
+  ParsedError,
+  ParsedHelp,
+  ParsedVersion
+} Parsed;
+
+static Parsed parseArgs(int argc, char **argv, Options *o) {
   memset(o, 0, sizeof *o);
   o->repeat = 1;
   o->pipeline = cageCPUPipelineOptionsGetDefault();
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i], *value;
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
-      return 2;
+      return ParsedHelp;
+    if (strcmp(arg, "--version") == 0)
+      return ParsedVersion;
     if (toolFlagValue(argc, argv, &i, "--entry", &value)) {
       if (!value || !*value) {
         toolError(&diag, "--entry needs a function name");
-        return 1;
+        return ParsedError;
       }
       o->entry = value;
     } else if (toolFlagValue(argc, argv, &i, "--in", &value)) {
       if (!value) {
         toolError(&diag, "--in needs a .npy file");
-        return 1;
+        return ParsedError;
       }
       if (o->numIns == MAX_VALUES) {
         toolError(&diag, "more than %d --in files", MAX_VALUES);
-        return 1;
+        return ParsedError;
       }
       o->ins[o->numIns++] = value;
     } else if (toolFlagValue(argc, argv, &i, "--out-arg", &value)) {
@@ -128,52 +171,53 @@ static int parseArgs(int argc, char **argv, Options *o) {
       long n;
       if (!eq || (size_t)(eq - value) >= sizeof index || !eq[1]) {
         toolError(&diag, "--out-arg needs N=FILE.npy");
-        return 1;
+        return ParsedError;
       }
       memcpy(index, value, (size_t)(eq - value));
       index[eq - value] = '\0';
       if (!parseLong(index, &n) || n < 0) {
         toolError(&diag, "--out-arg: '%s' is not an argument number", index);
-        return 1;
+        return ParsedError;
       }
       if (o->numOutArgs == MAX_VALUES) {
         toolError(&diag, "more than %d --out-arg files", MAX_VALUES);
-        return 1;
+        return ParsedError;
       }
       o->outArgs[o->numOutArgs++] = (OutArg){n, eq + 1};
     } else if (toolFlagValue(argc, argv, &i, "--out", &value)) {
       if (!value) {
         toolError(&diag, "--out needs a .npy file");
-        return 1;
+        return ParsedError;
       }
       if (o->numOuts == MAX_VALUES) {
         toolError(&diag, "more than %d --out files", MAX_VALUES);
-        return 1;
+        return ParsedError;
       }
       o->outs[o->numOuts++] = value;
     } else if (toolFlagValue(argc, argv, &i, "--repeat", &value)) {
       if (!parseLong(value, &o->repeat) || o->repeat < 1) {
         toolError(&diag, "--repeat needs a positive count, not '%s'",
                   value ? value : "");
-        return 1;
+        return ParsedError;
       }
     } else if (strcmp(arg, "--print-ir-after-all") == 0) {
       o->printIR = true;
-    } else if (toolPipelineFlag(arg, &o->pipeline)) {
-      continue;
+    } else if (strcmp(arg, "--perf-listener") == 0) {
+      o->perfListener = true;
+    } else if (strcmp(arg, "--gdb-listener") == 0) {
+      o->gdbListener = true;
+    } else if (toolPipelineFlag(&diag, argc, argv, &i, &o->pipeline)) {
+      if (diag.errors)
+        return ParsedError;
     } else if (!toolInputFileArg(&diag, arg, &o->file)) {
-      return 1;
+      return ParsedError;
     }
   }
   if (!o->file) {
     toolError(&diag, "no input file (see --help)");
-    return 1;
+    return ParsedError;
   }
-  if (!o->entry) {
-    toolError(&diag, "no --entry function (see --help)");
-    return 1;
-  }
-  return 0;
+  return distinctOutputs(o) ? ParsedRun : ParsedError;
 }
 
 /*===----------------------------------------------------------------------===*
@@ -201,7 +245,8 @@ static NpyDType npyType(ToolElement e, bool *ok) {
   case ToolIndex:
     return NpyInt64;
   case ToolBF16:
-    break;
+    /* NumPy has no bf16 (without ml_dtypes): its bit patterns as uint16. */
+    return NpyUInt16;
   }
   *ok = false;
   return NpyFloat32;
@@ -320,14 +365,17 @@ static bool gather(const Descriptor *d, const ToolValueType *t, NpyArray *out,
  *===----------------------------------------------------------------------===*/
 
 typedef struct Call {
+  const char *entry;
   int numArgs, numResults;
   ToolValueType argTypes[MAX_VALUES], resultTypes[MAX_VALUES];
   NpyArray inputs[MAX_VALUES];
   unsigned char *argStorage[MAX_VALUES]; /* descriptor or scalar */
-  void *argPointers[MAX_VALUES];         /* what args[i] points to */
-  void *packed[MAX_VALUES + 2];
-  /* Results: a struct (or one descriptor) behind a pointer, or a scalar
-   * returned by value. */
+  void *argPointers[MAX_VALUES];         /* the descriptors' addresses */
+  /* The arguments of the packed wrapper: pointers to each argument (and
+   * result) of the function it calls. */
+  void **packed;
+  /* Results: a struct (or one descriptor) behind a pointer, or returned by
+   * value (a scalar; any results without the C interface). */
   bool resultByPointer, resultByValue;
   unsigned char *resultStorage;
   void *resultPointer;
@@ -339,7 +387,7 @@ static bool checkSignature(MlirOperation func, Call *call, const Options *o) {
   call->numArgs = (int)mlirFunctionTypeGetNumInputs(type);
   call->numResults = (int)mlirFunctionTypeGetNumResults(type);
   if (call->numArgs > MAX_VALUES || call->numResults > MAX_VALUES) {
-    toolError(&diag, "'%s' has more than %d arguments or results", o->entry,
+    toolError(&diag, "'%s' has more than %d arguments or results", call->entry,
               MAX_VALUES);
     return false;
   }
@@ -348,7 +396,7 @@ static bool checkSignature(MlirOperation func, Call *call, const Options *o) {
     MlirType t = mlirFunctionTypeGetInput(type, i);
     if (!toolDescribeType(t, &call->argTypes[i], why, sizeof why)) {
       toolTypeString(t, typeText, sizeof typeText);
-      toolError(&diag, "argument %d of '%s' has type %s: %s", i, o->entry,
+      toolError(&diag, "argument %d of '%s' has type %s: %s", i, call->entry,
                 typeText, why);
       return false;
     }
@@ -357,20 +405,20 @@ static bool checkSignature(MlirOperation func, Call *call, const Options *o) {
     MlirType t = mlirFunctionTypeGetResult(type, i);
     if (!toolDescribeType(t, &call->resultTypes[i], why, sizeof why)) {
       toolTypeString(t, typeText, sizeof typeText);
-      toolError(&diag, "result %d of '%s' has type %s: %s", i, o->entry,
+      toolError(&diag, "result %d of '%s' has type %s: %s", i, call->entry,
                 typeText, why);
       return false;
     }
   }
   if (o->numIns != call->numArgs) {
     toolError(&diag, "'%s' takes %d argument%s but %d --in file%s given",
-              o->entry, call->numArgs, call->numArgs == 1 ? "" : "s", o->numIns,
-              o->numIns == 1 ? " was" : "s were");
+              call->entry, call->numArgs, call->numArgs == 1 ? "" : "s",
+              o->numIns, o->numIns == 1 ? " was" : "s were");
     return false;
   }
   if (o->numOuts != call->numResults) {
     toolError(&diag, "'%s' returns %d result%s but %d --out file%s given",
-              o->entry, call->numResults, call->numResults == 1 ? "" : "s",
+              call->entry, call->numResults, call->numResults == 1 ? "" : "s",
               o->numOuts, o->numOuts == 1 ? " was" : "s were");
     return false;
   }
@@ -379,7 +427,7 @@ static bool checkSignature(MlirOperation func, Call *call, const Options *o) {
     if (n >= call->numArgs || !call->argTypes[n].shaped) {
       toolError(&diag,
                 "--out-arg %ld: '%s' has no tensor or memref argument %ld", n,
-                o->entry, n);
+                call->entry, n);
       return false;
     }
   }
@@ -403,9 +451,11 @@ static bool loadInputs(Call *call, const Options *o) {
       return false;
     }
     if (a->dtype != want) {
-      toolError(&diag, "%s: argument %d of '%s' needs dtype %s (%s), not %s",
-                o->ins[i], i, o->entry, npyDTypeName(want),
-                toolElementName(t->element), npyDTypeName(a->dtype));
+      toolError(&diag, "%s: argument %d of '%s' needs dtype %s (%s%s), not %s",
+                o->ins[i], i, call->entry, npyDTypeName(want),
+                toolElementName(t->element),
+                t->element == ToolBF16 ? " as its bit patterns" : "",
+                npyDTypeName(a->dtype));
       return false;
     }
     int rank = t->shaped ? t->rank : 0;
@@ -419,35 +469,31 @@ static bool loadInputs(Call *call, const Options *o) {
       else
         snprintf(expected, sizeof expected, "() (a scalar)");
       toolError(&diag, "%s: argument %d of '%s' needs shape %s, not %s",
-                o->ins[i], i, o->entry, expected, actual);
+                o->ins[i], i, call->entry, expected, actual);
+      return false;
+    }
+    call->argStorage[i] = calloc(1, t->shaped ? toolValueSize(t) : 16);
+    if (!call->argStorage[i]) {
+      toolError(&diag, "out of memory");
       return false;
     }
     if (t->shaped) {
-      call->argStorage[i] = calloc(1, toolValueSize(t));
-      if (!call->argStorage[i]) {
-        toolError(&diag, "out of memory");
-        return false;
-      }
       packDescriptor(call->argStorage[i], a->data, rank, a->shape);
       call->argPointers[i] = call->argStorage[i];
-      call->packed[i] = &call->argPointers[i];
     } else {
-      call->argStorage[i] = calloc(1, 16);
-      if (!call->argStorage[i]) {
-        toolError(&diag, "out of memory");
-        return false;
-      }
       memcpy(call->argStorage[i], a->data, toolElementSize(t->element));
-      call->packed[i] = call->argStorage[i];
     }
   }
   return true;
 }
 
-/* Arguments of the packed wrapper of _mlir_ciface_F: a result pointer first
- * when F returns a memref or several values, then F's arguments, then a
- * slot for a scalar returned by value. */
-static bool layoutResults(Call *call) {
+/* The arguments of the packed wrapper. Of _mlir_ciface_F: a result pointer
+ * first when F returns a memref or several values, then a pointer to each
+ * argument (a descriptor pointer for memrefs), then a slot for a scalar
+ * result returned by value. Of F itself (no C interface): every field of a
+ * memref descriptor is an argument of its own, and the results come back by
+ * value as one struct, laid out as the C interface's. */
+static bool packArguments(Call *call, bool cInterface) {
   size_t offset = 0, align = 1;
   for (int i = 0; i < call->numResults; ++i) {
     size_t a = toolValueAlign(&call->resultTypes[i]);
@@ -458,22 +504,37 @@ static bool layoutResults(Call *call) {
   }
   size_t size = (offset + align - 1) / align * align;
   call->resultStorage = calloc(1, size > 16 ? size : 16);
-  if (!call->resultStorage) {
+  size_t count = 2;
+  for (int i = 0; i < call->numArgs; ++i)
+    count += cInterface || !call->argTypes[i].shaped
+                 ? 1
+                 : 3 + 2 * (size_t)call->argTypes[i].rank;
+  call->packed = calloc(count, sizeof(void *));
+  if (!call->resultStorage || !call->packed) {
     toolError(&diag, "out of memory");
     return false;
   }
-  call->resultByPointer = call->numResults > 1 || (call->numResults == 1 &&
-                                                   call->resultTypes[0].shaped);
-  call->resultByValue = call->numResults == 1 && !call->resultByPointer;
-  int first = call->resultByPointer ? 1 : 0;
-  memmove(&call->packed[first], &call->packed[0],
-          sizeof(void *) * (size_t)call->numArgs);
+  call->resultByPointer =
+      cInterface && (call->numResults > 1 ||
+                     (call->numResults == 1 && call->resultTypes[0].shaped));
+  call->resultByValue = call->numResults > 0 && !call->resultByPointer;
+  size_t n = 0;
   if (call->resultByPointer) {
     call->resultPointer = call->resultStorage;
-    call->packed[0] = &call->resultPointer;
+    call->packed[n++] = &call->resultPointer;
+  }
+  for (int i = 0; i < call->numArgs; ++i) {
+    const ToolValueType *t = &call->argTypes[i];
+    if (!t->shaped)
+      call->packed[n++] = call->argStorage[i];
+    else if (cInterface)
+      call->packed[n++] = &call->argPointers[i];
+    else
+      for (int w = 0; w < 3 + 2 * t->rank; ++w)
+        call->packed[n++] = call->argStorage[i] + 8 * w;
   }
   if (call->resultByValue)
-    call->packed[first + call->numArgs] = call->resultStorage;
+    call->packed[n++] = call->resultStorage;
   return true;
 }
 
@@ -506,9 +567,22 @@ static void freeResults(Call *call) {
     free(owned[k]);
 }
 
+/* Writes `out` to a temporary file of `outputs` for `path`. */
+static bool writeOutput(ToolOutputs *outputs, const char *path, NpyArray *out) {
+  char error[600];
+  const char *temporary = toolOutputsAdd(outputs, &diag, path);
+  bool ok = temporary && npyWrite(temporary, out, error, sizeof error);
+  if (temporary && !ok)
+    toolError(&diag, "cannot write '%s': %s", path, error);
+  npyFree(out);
+  return ok;
+}
+
 static bool writeResults(Call *call, const Options *o) {
   char error[600], what[64];
-  for (int i = 0; i < call->numResults; ++i) {
+  ToolOutputs outputs = {0};
+  bool ok = true;
+  for (int i = 0; ok && i < call->numResults; ++i) {
     const ToolValueType *t = &call->resultTypes[i];
     NpyArray out;
     memset(&out, 0, sizeof out);
@@ -517,43 +591,33 @@ static bool writeResults(Call *call, const Options *o) {
       Descriptor d;
       unpackDescriptor(call->resultStorage + call->resultOffsets[i], t->rank,
                        &d);
-      if (!gather(&d, t, &out, what))
-        return false;
+      ok = gather(&d, t, &out, what);
     } else {
-      bool ok;
-      out.dtype = npyType(t->element, &ok);
+      bool known;
+      out.dtype = npyType(t->element, &known);
       out.rank = 0;
-      if (!npyAllocate(&out, error, sizeof error)) {
+      ok = npyAllocate(&out, error, sizeof error);
+      if (ok)
+        memcpy(out.data, call->resultStorage + call->resultOffsets[i],
+               toolElementSize(t->element));
+      else
         toolError(&diag, "%s: %s", what, error);
-        return false;
-      }
-      memcpy(out.data, call->resultStorage + call->resultOffsets[i],
-             toolElementSize(t->element));
     }
-    bool ok = npyWrite(o->outs[i], &out, error, sizeof error);
-    npyFree(&out);
-    if (!ok) {
-      toolError(&diag, "%s", error);
-      return false;
-    }
+    ok = ok && writeOutput(&outputs, o->outs[i], &out);
   }
-  for (int k = 0; k < o->numOutArgs; ++k) {
+  for (int k = 0; ok && k < o->numOutArgs; ++k) {
     long n = o->outArgs[k].index;
     Descriptor d;
     unpackDescriptor(call->argStorage[n], call->argTypes[n].rank, &d);
     NpyArray out;
     memset(&out, 0, sizeof out);
     snprintf(what, sizeof what, "argument %ld", n);
-    if (!gather(&d, &call->argTypes[n], &out, what))
-      return false;
-    bool ok = npyWrite(o->outArgs[k].path, &out, error, sizeof error);
-    npyFree(&out);
-    if (!ok) {
-      toolError(&diag, "%s", error);
-      return false;
-    }
+    ok = gather(&d, &call->argTypes[n], &out, what) &&
+         writeOutput(&outputs, o->outArgs[k].path, &out);
   }
-  return true;
+  ok = ok && toolOutputsCommit(&outputs, &diag);
+  toolOutputsFree(&outputs);
+  return ok;
 }
 
 static void releaseCall(Call *call) {
@@ -562,29 +626,43 @@ static void releaseCall(Call *call) {
     free(call->argStorage[i]);
   }
   free(call->resultStorage);
+  free(call->packed);
 }
 
 int main(int argc, char **argv) {
   Options o;
-  int parsed = parseArgs(argc, argv, &o);
-  if (parsed == 2) {
-    fputs(usage, stdout);
+  switch (parseArgs(argc, argv, &o)) {
+  case ParsedHelp:
+    printf(usage, toolPipelineFlagsHelp);
     return 0;
-  }
-  if (parsed)
+  case ParsedVersion:
+    toolPrintVersion("cage-run");
+    return 0;
+  case ParsedError:
     return 1;
-  diag.file = o.file;
+  case ParsedRun:
+    break;
+  }
+  diag.file = toolInputName(o.file);
 
   static Call call;
+  char entry[512];
   int status = 1;
+  ToolInput input = {0};
   MlirContext ctx = toolCreateContext(&diag);
-  MlirModule module = toolParseFile(ctx, &diag, o.file);
+  MlirModule module = toolParseInput(ctx, &diag, o.file, &input);
   MlirExecutionEngine jit = {NULL};
   if (mlirModuleIsNull(module))
     goto done;
-  MlirOperation func = toolLookupEntry(module, &diag, o.entry);
-  if (mlirOperationIsNull(func) || !checkSignature(func, &call, &o) ||
-      !loadInputs(&call, &o) || !layoutResults(&call))
+  MlirOperation func = o.entry ? toolLookupEntry(module, &diag, o.entry)
+                               : toolOnlyPublicFunction(module, &diag);
+  if (mlirOperationIsNull(func))
+    goto done;
+  MlirStringRef funcName = toolFunctionName(func);
+  snprintf(entry, sizeof entry, "%.*s", (int)funcName.length, funcName.data);
+  call.entry = entry;
+  if (!checkSignature(func, &call, &o) || !loadInputs(&call, &o) ||
+      !packArguments(&call, o.pipeline.cInterface))
     goto done;
 
   if (!toolRunPipeline(ctx, &diag, module, &o.pipeline, o.printIR))
@@ -605,30 +683,48 @@ int main(int argc, char **argv) {
     }
     numLibs = 1;
   }
-  jit = mlirExecutionEngineCreate(module, 3, numLibs, libs, false, false);
-  if (mlirExecutionEngineIsNull(jit)) {
-    toolError(&diag, "cannot JIT-compile '%s'", o.file);
+  /* The error status of the run-time checks (cage-cpu-runtime-checks): a
+   * call that fails one returns at once with undefined results. */
+  MlirSymbolTable symbols =
+      mlirSymbolTableCreate(mlirModuleGetOperation(module));
+  bool checked = !mlirOperationIsNull(mlirSymbolTableLookup(
+      symbols, mlirStringRefCreateFromCString("cage_last_error")));
+  mlirSymbolTableDestroy(symbols);
+  jit = toolCreateExecutionEngine(&diag, module, 3, numLibs, libs,
+                                  o.perfListener, o.gdbListener);
+  if (mlirExecutionEngineIsNull(jit))
     goto done;
-  }
-  /* LookupPacked takes the wrapped function's name, InvokePacked the name
-   * without the _mlir_ciface_ prefix it adds. */
   char name[512];
-  snprintf(name, sizeof name, "_mlir_ciface_%s", o.entry);
-  if (!mlirExecutionEngineLookupPacked(jit,
-                                       mlirStringRefCreateFromCString(name))) {
+  snprintf(name, sizeof name, "%s%s",
+           o.pipeline.cInterface ? "_mlir_ciface_" : "", call.entry);
+  void *wrapper = mlirExecutionEngineLookupPacked(
+      jit, mlirStringRefCreateFromCString(name));
+  if (!wrapper) {
     toolError(&diag,
               "cannot find or link '%s' in the compiled code (unresolved "
               "symbols are listed above)",
               name);
     goto done;
   }
-  MlirStringRef entry = mlirStringRefCreateFromCString(o.entry);
+  void *lastError =
+      checked ? mlirExecutionEngineLookup(
+                    jit, mlirStringRefCreateFromCString("cage_last_error"))
+              : NULL;
+  /* Global constructors, once every symbol resolved. */
+  mlirExecutionEngineInitialize(jit);
+  void (*packed)(void **);
+  const char *(*lastErrorFn)(void) = NULL;
+  memcpy(&packed, &wrapper, sizeof packed);
+  if (lastError)
+    memcpy(&lastErrorFn, &lastError, sizeof lastErrorFn);
   for (long r = 0; r < o.repeat; ++r) {
     if (r > 0)
       freeResults(&call);
-    if (mlirLogicalResultIsFailure(
-            mlirExecutionEngineInvokePacked(jit, entry, call.packed))) {
-      toolError(&diag, "calling '%s' failed", name);
+    packed(call.packed);
+    const char *failed = lastErrorFn ? lastErrorFn() : NULL;
+    if (failed) {
+      /* The results are undefined (no buffers to free): write nothing. */
+      toolError(&diag, "'%s' failed a run-time check: %s", call.entry, failed);
       goto done;
     }
   }
@@ -641,6 +737,7 @@ done:
   releaseCall(&call);
   if (!mlirModuleIsNull(module))
     mlirModuleDestroy(module);
+  toolInputFree(&input);
   mlirContextDestroy(ctx);
   return status;
 }

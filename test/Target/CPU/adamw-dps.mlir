@@ -28,7 +28,7 @@
 // The header declares it with one descriptor type and scalars by value.
 // RUN: FileCheck %s --check-prefix=HEADER < %t.h
 // HEADER: typedef struct cage_memref_f32_1d {
-// HEADER: void _mlir_ciface_adamw_step(cage_memref_f32_1d *arg0, cage_memref_f32_1d *arg1, cage_memref_f32_1d *arg2, cage_memref_f32_1d *arg3, float arg4, int64_t arg5);
+// HEADER: void _mlir_ciface_adamw_step(cage_memref_f32_1d *w, cage_memref_f32_1d *g, cage_memref_f32_1d *m, cage_memref_f32_1d *v, float lr, int64_t t);
 
 // Linked with a C driver: three steps on awkward sizes, in place, equal bit
 // for bit to the same arithmetic in C.

@@ -7,7 +7,7 @@
 // CHECK-NOT: {{alloc|memcpy|memmove}}
 // CHECK: __kmpc_fork_call
 // CHECK-NOT: {{alloc|memcpy|memmove}}
-// HEADER: void _mlir_ciface_step(cage_memref_f32_1d *arg0, cage_memref_f32_1d *arg1, cage_memref_f32_1d *arg2, cage_memref_f32_1d *arg3, float arg4, int64_t arg5);
+// HEADER: void _mlir_ciface_step(cage_memref_f32_1d *w, cage_memref_f32_1d *g, cage_memref_f32_1d *m, cage_memref_f32_1d *v, float lr, int64_t t);
 
 func.func @step(%w: memref<?xf32>, %g: memref<?xf32>, %m: memref<?xf32>,
                 %v: memref<?xf32>, %lr: f32, %t: i64) {

@@ -1,0 +1,251 @@
+/*===- Tool.c - Context, diagnostics, input, pipeline ---------------------===*/
+
+#define _POSIX_C_SOURCE 200809L /* fileno, fstat */
+
+#include "Tool.h"
+
+#include "cage-c/Dialect/Cage.h"
+#include "cage-c/Passes.h"
+
+#include "mlir-c/AffineMap.h"
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+#include "mlir-c/Diagnostics.h"
+#include "mlir-c/Pass.h"
+#include "mlir-c/RegisterEverything.h"
+
+#include <llvm-c/ErrorHandling.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static MlirStringRef str(const char *s) {
+  return mlirStringRefCreateFromCString(s);
+}
+
+/*===----------------------------------------------------------------------===*
+ * Diagnostics
+ *===----------------------------------------------------------------------===*/
+
+void toolError(ToolDiagnostics *diagnostics, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  fprintf(stderr, "%s: error: ", diagnostics->tool);
+  vfprintf(stderr, format, args);
+  fputc('\n', stderr);
+  va_end(args);
+  ++diagnostics->errors;
+}
+
+static void printToFile(MlirStringRef s, void *userData) {
+  fwrite(s.data, 1, s.length, (FILE *)userData);
+}
+
+/* file:line:col of the first file location inside `loc`. */
+static bool printLocation(MlirLocation loc) {
+  if (mlirLocationIsAFileLineColRange(loc)) {
+    MlirStringRef file =
+        mlirIdentifierStr(mlirLocationFileLineColRangeGetFilename(loc));
+    int line = mlirLocationFileLineColRangeGetStartLine(loc);
+    int column = mlirLocationFileLineColRangeGetStartColumn(loc);
+    /* Text parsed from memory (stdin) has the buffer name "-". */
+    if (mlirStringRefEqual(file, str("-")))
+      file = str(toolInputName("-"));
+    if (line > 0)
+      fprintf(stderr, "%.*s:%d:%d", (int)file.length, file.data, line, column);
+    else /* the implicit module of a file */
+      fprintf(stderr, "%.*s", (int)file.length, file.data);
+    return true;
+  }
+  if (mlirLocationIsAName(loc))
+    return printLocation(mlirLocationNameGetChildLoc(loc));
+  if (mlirLocationIsACallSite(loc))
+    return printLocation(mlirLocationCallSiteGetCaller(loc));
+  if (mlirLocationIsAFused(loc)) {
+    unsigned n = mlirLocationFusedGetNumLocations(loc);
+    if (n == 0 || n > 64)
+      return false;
+    MlirLocation locations[64];
+    mlirLocationFusedGetLocations(loc, locations);
+    for (unsigned i = 0; i < n; ++i)
+      if (printLocation(locations[i]))
+        return true;
+  }
+  return false;
+}
+
+static void printDiagnostic(ToolDiagnostics *diagnostics, MlirDiagnostic d) {
+  MlirDiagnosticSeverity severity = mlirDiagnosticGetSeverity(d);
+  const char *kind = severity == MlirDiagnosticError     ? "error"
+                     : severity == MlirDiagnosticWarning ? "warning"
+                     : severity == MlirDiagnosticNote    ? "note"
+                                                         : "remark";
+  if (!printLocation(mlirDiagnosticGetLocation(d)))
+    fprintf(stderr, "%s",
+            diagnostics->file ? diagnostics->file : diagnostics->tool);
+  fprintf(stderr, ": %s: ", kind);
+  mlirDiagnosticPrint(d, printToFile, stderr);
+  fputc('\n', stderr);
+  for (intptr_t i = 0, n = mlirDiagnosticGetNumNotes(d); i < n; ++i)
+    printDiagnostic(diagnostics, mlirDiagnosticGetNote(d, i));
+}
+
+static MlirLogicalResult handleDiagnostic(MlirDiagnostic d, void *userData) {
+  ToolDiagnostics *diagnostics = userData;
+  if (mlirDiagnosticGetSeverity(d) == MlirDiagnosticError)
+    ++diagnostics->errors;
+  printDiagnostic(diagnostics, d);
+  fflush(stderr);
+  return mlirLogicalResultSuccess();
+}
+
+/*===----------------------------------------------------------------------===*
+ * Context, parsing, pipeline
+ *===----------------------------------------------------------------------===*/
+
+/* LLVM reports some errors as fatal (an x86-64 target with a CPU name it
+ * does not know has no 64-bit mode): say so like any other error and exit
+ * with 1 instead of aborting. */
+static const char *fatalTool = "cage";
+
+static void onFatalError(const char *reason) {
+  fprintf(stderr, "%s: error: LLVM: %s\n", fatalTool, reason);
+  fflush(stderr);
+  exit(1);
+}
+
+MlirContext toolCreateContext(ToolDiagnostics *diagnostics) {
+  fatalTool = diagnostics->tool;
+  LLVMInstallFatalErrorHandler(onFatalError);
+  MlirDialectRegistry registry = mlirDialectRegistryCreate();
+  mlirRegisterAllDialects(registry);
+  mlirDialectHandleInsertDialect(mlirGetDialectHandle__cage__(), registry);
+  MlirContext ctx = mlirContextCreateWithRegistry(registry, false);
+  mlirDialectRegistryDestroy(registry);
+  mlirRegisterAllPasses();
+  cageRegisterPasses();
+  mlirRegisterAllLLVMTranslations(ctx);
+  mlirContextAttachDiagnosticHandler(ctx, handleDiagnostic, diagnostics, NULL);
+  return ctx;
+}
+
+const char *toolInputName(const char *path) {
+  return strcmp(path, "-") == 0 ? "<stdin>" : path;
+}
+
+/* Reads all of `f` into a null-terminated buffer. */
+static bool readAll(FILE *f, char **text, size_t *length) {
+  size_t size = 0, capacity = 65536;
+  char *buf = malloc(capacity);
+  while (buf) {
+    size += fread(buf + size, 1, capacity - 1 - size, f);
+    if (size < capacity - 1)
+      break;
+    char *grown = realloc(buf, capacity * 2);
+    if (!grown)
+      free(buf);
+    buf = grown;
+    capacity *= 2;
+  }
+  if (!buf || ferror(f)) {
+    free(buf);
+    return false;
+  }
+  buf[size] = '\0';
+  *text = buf;
+  *length = size;
+  return true;
+}
+
+MlirModule toolParseInput(MlirContext ctx, ToolDiagnostics *diagnostics,
+                          const char *path, ToolInput *input) {
+  memset(input, 0, sizeof *input);
+  input->path = path;
+  input->name = toolInputName(path);
+  int before = diagnostics->errors;
+  MlirModule module = {NULL};
+  if (strcmp(path, "-") == 0) {
+    /* Parsed from the text: MLIR names that buffer "-". */
+    if (!readAll(stdin, &input->text, &input->length)) {
+      toolError(diagnostics, "cannot read <stdin>: %s", strerror(errno));
+      return module;
+    }
+    module = mlirModuleCreateParse(
+        ctx, mlirStringRefCreate(input->text, input->length));
+  } else {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+      toolError(diagnostics, "cannot open '%s': %s", path, strerror(errno));
+      return module;
+    }
+    /* Parsed by name, so that locations carry the path. The text is kept
+     * for argument names, from regular files only: a pipe cannot be read
+     * twice. */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+        !readAll(f, &input->text, &input->length))
+      input->text = NULL;
+    fclose(f);
+    module = mlirModuleCreateParseFromFile(ctx, str(path));
+  }
+  if (mlirModuleIsNull(module) && diagnostics->errors == before)
+    toolError(diagnostics, "cannot parse '%s'", input->name);
+  return module;
+}
+
+void toolInputFree(ToolInput *input) {
+  free(input->text);
+  input->text = NULL;
+}
+
+typedef struct PipelineError {
+  char text[1024];
+  size_t length;
+} PipelineError;
+
+static void appendError(MlirStringRef s, void *userData) {
+  PipelineError *e = userData;
+  size_t room = sizeof e->text - 1 - e->length;
+  size_t n = s.length < room ? s.length : room;
+  memcpy(e->text + e->length, s.data, n);
+  e->length += n;
+  e->text[e->length] = '\0';
+}
+
+bool toolRunPipeline(MlirContext ctx, ToolDiagnostics *diagnostics,
+                     MlirModule module, const CageCPUPipelineOptions *options,
+                     bool printIRAfterAll) {
+  MlirPassManager pm =
+      mlirPassManagerCreateOnOperation(ctx, str("builtin.module"));
+  PipelineError error = {.length = 0};
+  error.text[0] = '\0';
+  if (mlirLogicalResultIsFailure(
+          cageCPUPipelineAddPasses(mlirPassManagerGetAsOpPassManager(pm),
+                                   options, appendError, &error))) {
+    toolError(diagnostics, "cannot build the CPU pipeline: %s", error.text);
+    mlirPassManagerDestroy(pm);
+    return false;
+  }
+  if (printIRAfterAll) {
+    /* Whole-module dumps need a single thread. */
+    mlirContextEnableMultithreading(ctx, false);
+    MlirOpPrintingFlags flags = mlirOpPrintingFlagsCreate();
+    mlirPassManagerEnableIRPrinting(pm, false, true, true, false, false, flags,
+                                    str(""));
+    mlirOpPrintingFlagsDestroy(flags);
+  }
+  int before = diagnostics->errors;
+  MlirLogicalResult result =
+      mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(module));
+  mlirPassManagerDestroy(pm);
+  if (mlirLogicalResultIsFailure(result)) {
+    if (diagnostics->errors == before)
+      toolError(diagnostics, "the CPU pipeline failed");
+    return false;
+  }
+  return true;
+}

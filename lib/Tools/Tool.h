@@ -1,0 +1,242 @@
+/*===- Tool.h - What cage-run and cage-compile share --------------*- C -*-===*\
+|*                                                                            *|
+|* A context with every dialect, pass and translation registered and a      *|
+|* diagnostic handler that prints file:line:col; reading the input (a file  *|
+|* or stdin); running the CPU pipeline; the command line conventions of the  *|
+|* tools (flags, pipeline options, --version); outputs that appear all at   *|
+|* once or not at all; the C view of a function signature (which argument   *|
+|* and result types the _mlir_ciface_ calling convention can carry, the     *|
+|* layout of memref descriptors and result structs, argument names); and    *|
+|* the two things the MLIR and LLVM C APIs cannot do (an execution engine    *|
+|* without JIT event listeners, validating a CPU name), in LLVM.cpp.         *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef CAGE_TOOLS_TOOL_H
+#define CAGE_TOOLS_TOOL_H
+
+#include "cage-c/Target/CPU.h"
+
+#include "mlir-c/ExecutionEngine.h"
+#include "mlir-c/IR.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TOOL_MAX_RANK 32
+
+/*===----------------------------------------------------------------------===*
+ * Context, diagnostics, input
+ *===----------------------------------------------------------------------===*/
+
+typedef struct ToolDiagnostics {
+  const char *tool; /* "cage-run" */
+  const char *file; /* the input, for diagnostics without a file location */
+  int errors;
+} ToolDiagnostics;
+
+/** A context with all upstream dialects, the cage dialect, all passes and
+ *  LLVM translations registered, printing diagnostics to stderr. */
+MlirContext toolCreateContext(ToolDiagnostics *diagnostics);
+
+/** Prints "tool: error: message" to stderr and counts the error. */
+void toolError(ToolDiagnostics *diagnostics, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/** The MLIR input of a tool and its text (for argument names). */
+typedef struct ToolInput {
+  const char *path; /* as given on the command line; "-" is stdin */
+  const char *name; /* in messages: the path, or "<stdin>" */
+  char *text;       /* the whole input, owned */
+  size_t length;
+} ToolInput;
+
+/** The name of `path` in messages: "<stdin>" for "-". */
+const char *toolInputName(const char *path);
+
+/** Reads and parses `path` ("-": stdin) into a module; a null module after
+ *  printing why. `input` keeps the text until toolInputFree. */
+MlirModule toolParseInput(MlirContext ctx, ToolDiagnostics *diagnostics,
+                          const char *path, ToolInput *input);
+
+void toolInputFree(ToolInput *input);
+
+/** Runs the CPU pipeline on `module`, with every pass visible to IR
+ *  printing when `printIRAfterAll`. */
+bool toolRunPipeline(MlirContext ctx, ToolDiagnostics *diagnostics,
+                     MlirModule module, const CageCPUPipelineOptions *options,
+                     bool printIRAfterAll);
+
+/*===----------------------------------------------------------------------===*
+ * Command line
+ *===----------------------------------------------------------------------===*/
+
+/** Whether argv[*i] is the flag `name`, as `name VALUE` or `name=VALUE`;
+ *  then its value in *value (null when `name` is the last argument) and *i
+ *  advanced past what it consumed. */
+bool toolFlagValue(int argc, char **argv, int *i, const char *name,
+                   const char **value);
+
+/** Whether argv[*i] is one of the flags that set an option of
+ *  cage-cpu-pipeline (--no-vectorize, --vector-width=N, --no-threads,
+ *  --no-fuse-updates, --no-fuse-elementwise, --no-c-interface); then it is
+ *  applied to `pipeline`, or an error printed and counted. */
+bool toolPipelineFlag(ToolDiagnostics *diagnostics, int argc, char **argv,
+                      int *i, CageCPUPipelineOptions *pipeline);
+
+/** The lines of --help that describe the pipeline flags. */
+extern const char toolPipelineFlagsHelp[];
+
+/** Takes `arg`, which is not a known option, as the one input file in
+ *  *file ("-" is stdin); else false after printing that it is an unknown
+ *  option or a second input file. */
+bool toolInputFileArg(ToolDiagnostics *diagnostics, const char *arg,
+                      const char **file);
+
+/** Prints what --version prints: the tool, cage's version (the C API of the
+ *  library loaded) and LLVM's. */
+void toolPrintVersion(const char *tool);
+
+/*===----------------------------------------------------------------------===*
+ * Outputs
+ *===----------------------------------------------------------------------===*/
+
+/** One output of ToolOutputs. */
+typedef struct ToolOutput {
+  char *path;      /* where it goes */
+  char *temporary; /* where it is written first (null once renamed) */
+  bool direct;     /* a device or pipe, written in place */
+} ToolOutput;
+
+/** Files that are written to temporary files next to them and renamed into
+ *  place together, once every one of them was written: a failure leaves no
+ *  truncated file and every earlier output as it was. */
+typedef struct ToolOutputs {
+  int count;
+  ToolOutput *files;
+} ToolOutputs;
+
+/** Creates an empty temporary file in the directory of `path` (with the
+ *  mode that `path` has, or would get) and returns its name, to be written
+ *  by the caller; null after printing why. Devices and pipes (/dev/null)
+ *  are not replaced: their own name is returned. */
+const char *toolOutputsAdd(ToolOutputs *outputs, ToolDiagnostics *diagnostics,
+                           const char *path);
+
+/** Renames every temporary file to its path; false after printing why (a
+ *  rename fails only when a path became a directory meanwhile). */
+bool toolOutputsCommit(ToolOutputs *outputs, ToolDiagnostics *diagnostics);
+
+/** Removes the temporary files not renamed and frees `outputs`. */
+void toolOutputsFree(ToolOutputs *outputs);
+
+/*===----------------------------------------------------------------------===*
+ * Signatures
+ *===----------------------------------------------------------------------===*/
+
+typedef enum ToolElement {
+  ToolF16,
+  ToolBF16,
+  ToolF32,
+  ToolF64,
+  ToolI1,
+  ToolI8,
+  ToolI16,
+  ToolI32,
+  ToolI64,
+  ToolIndex,
+} ToolElement;
+
+typedef struct ToolValueType {
+  bool shaped;   /* a ranked tensor or memref; else a scalar */
+  bool isTensor; /* tensor (value semantics) or memref */
+  ToolElement element;
+  int rank;
+  int64_t shape[TOOL_MAX_RANK]; /* -1: dynamic */
+} ToolValueType;
+
+/** Describes `type` if the C interface can carry it; else false and a
+ *  reason in `why`. */
+bool toolDescribeType(MlirType type, ToolValueType *result, char *why,
+                      size_t whySize);
+
+/** Size and alignment in bytes of a value as the C interface stores it in
+ *  memory (a memref descriptor for shaped values). */
+size_t toolValueSize(const ToolValueType *type);
+size_t toolValueAlign(const ToolValueType *type);
+
+/** Size and alignment of one element. */
+size_t toolElementSize(ToolElement element);
+
+/** Short name: "f32", "i64", "index", ... */
+const char *toolElementName(ToolElement element);
+
+/** The C type of one element: "float", "int64_t", "bool", ... */
+const char *toolElementCType(ToolElement element);
+
+/** The textual form of a type, into buf. */
+void toolTypeString(MlirType type, char *buf, size_t size);
+
+/** Whether `op` is named `name` ("func.func"). */
+bool toolOpIs(MlirOperation op, const char *name);
+
+/** Whether `op` is a func.func with a body and public visibility. */
+bool toolIsPublicFunction(MlirOperation op);
+
+/** The function type of a func.func. */
+MlirType toolFunctionType(MlirOperation func);
+
+/** The symbol name of a func.func. */
+MlirStringRef toolFunctionName(MlirOperation func);
+
+/** The public func.func named `name`; a null operation (and a printed
+ *  error) if there is none or it cannot be called from C. */
+MlirOperation toolLookupEntry(MlirModule module, ToolDiagnostics *diagnostics,
+                              const char *name);
+
+/** The only public function of `module` (what --entry defaults to); a null
+ *  operation after printing the public functions there are when there is
+ *  not exactly one. */
+MlirOperation toolOnlyPublicFunction(MlirModule module,
+                                     ToolDiagnostics *diagnostics);
+
+/** C names of the arguments of `func`, into `names[i]`:
+ *  the SSA names of the source (%x -> x) where the input has them and they
+ *  make distinct C identifiers that are not reserved, argN otherwise. */
+void toolArgumentNames(MlirOperation func, const ToolInput *input,
+                       char (*names)[64], int numArgs);
+
+/*===----------------------------------------------------------------------===*
+ * LLVM (C++: what the C APIs lack)
+ *===----------------------------------------------------------------------===*/
+
+/** An execution engine for `module` (in the LLVM dialect) at `optLevel` for
+ *  the host, loading `libs`, as mlirExecutionEngineCreate makes one, but
+ *  with LLVM's perf and GDB JIT event listeners registered only when asked
+ *  for: mlirExecutionEngineCreate always registers both, and the perf one
+ *  writes a jitdump under $TMPDIR/.debug/jit on every run. A null engine after
+ *  printing why. Destroy it with mlirExecutionEngineDestroy. */
+MlirExecutionEngine
+toolCreateExecutionEngine(ToolDiagnostics *diagnostics, MlirModule module,
+                          int optLevel, int numLibs, const MlirStringRef *libs,
+                          bool perfListener, bool gdbListener);
+
+/** Checks `target` before anything is compiled: a GPU triple gets a
+ *  message saying that GPU code does not come from the CPU back end, a CPU
+ *  name the triple's target does not know "unknown CPU" (LLVM would only
+ *  warn, then fail). An unknown triple passes: cageCPUEmit reports it. */
+bool toolCheckTarget(ToolDiagnostics *diagnostics, const CageCPUTarget *target);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CAGE_TOOLS_TOOL_H */
