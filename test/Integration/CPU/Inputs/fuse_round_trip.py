@@ -10,17 +10,32 @@ run on random inputs and compared bit for bit.
         DIR/in/*.npy: the inputs of the three calls of @all: λ_t = 0,
         λ_t > 0, and the inputs of the second with λ_t = 0 (w and g hold
         zeros of both signs, w an infinity unless the quantizer has one
-        scale per tensor); DIR/runs.json: the calls.
+        scale per tensor); DIR/runs.json: the calls, and for each case the
+        output index of its new w, the position of its infinity and the
+        run of elements it makes NaN where λ_t = 0.
     fuse_round_trip.py run DIR VARIANT MODULE CAGE_RUN [FLAG...]
         every call through `CAGE_RUN MODULE FLAG...`, the results in
         DIR/VARIANT/.
     fuse_round_trip.py check DIR VARIANT...
         the results of the variants compared on their raw float32 bits
         (signed zeros and NaN payloads told apart), with counts to check.
+
+cage.update has no special case for λ_t = 0 (docs/Semantics.md §1.3, §3
+decision 4): the correction g + λ_t·e (coupled) or w − (lr·λ_t)·e
+(decoupled) is applied as written, so an update is bit for bit its unfused
+spelling, λ_t = 0 included, and the three variants must agree on every bit,
+the signed zeros that g + 0·e or w − 0·e produce and the NaN of the
+infinite weights included. An infinite weight makes α infinite, hence e
+non-finite, across its scale group (across its Hadamard block too, with
+rotation), and 0·e is NaN there: with λ_t = 0 the new w must be NaN exactly
+on the scale group or Hadamard block that holds the infinity (the larger of
+the two, both aligned runs of the row) and nowhere else; check counts that
+on the first variant.
 """
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -53,6 +68,23 @@ CASES = [
     ("adamw_coupled_schedule_3d", "#cage.adamw<>", "coupled", "zero_clipped",
      "#cage.quantizer<bits = 4, granularity = row>", (2, 3, 33), None, True),
 ]
+
+
+def nan_run(case):
+    """The number of consecutive elements (aligned in the row) that an
+    infinite weight makes NaN in the new w where λ_t = 0: its scale group
+    (row: the row; group: group_size; tensor: everything, not used), or,
+    with a Hadamard rotation, its block where that is larger."""
+    quantizer, n = case[4], case[5][-1]
+
+    def field(name, default):
+        m = re.search(rf"\b{name} = (\w+)", quantizer)
+        return m.group(1) if m else default
+    granularity = field("granularity", "row")
+    run = int(field("group_size", 128)) if granularity == "group" else n
+    if field("rotation", "none") == "hadamard":
+        run = max(run, int(field("block", 128)))
+    return run
 
 
 def tensor_type(shape, dyn):
@@ -125,21 +157,27 @@ def signed_zeros(rng, x, fraction):
     return x
 
 
-def tensors(rng, case):
-    """w, g and the state of one call."""
+def tensors(rng, case, whole):
+    """w, g and the state of one call, and the flat index of w's infinity:
+    None for a quantizer with one scale per tensor, and unless `whole`
+    where the NaN it makes would cover the whole tensor (a single row)."""
     shape = case[5]
     w = signed_zeros(rng, rng.standard_normal(shape).astype(f32), 0.05)
-    if "granularity = tensor" not in case[4]:
-        # An infinite weight makes e NaN in its scale group: where λ_t = 0
-        # the update must leave the step alone (g + 0·e would be NaN).
-        w.reshape(-1)[rng.integers(w.size)] = rng.choice([np.inf, -np.inf])
+    inf = None
+    if "granularity = tensor" not in case[4] and (
+            whole or nan_run(case) < w.size):
+        # An infinite weight makes e non-finite in its scale group (and
+        # Hadamard block), and 0·e NaN: with λ_t = 0 too the update's new w
+        # is NaN across that group, as the unfused g + 0·e or w − 0·e is.
+        inf = int(rng.integers(w.size))
+        w.reshape(-1)[inf] = rng.choice([np.inf, -np.inf])
     g = signed_zeros(rng, (rng.standard_normal(shape) * 0.1).astype(f32), 0.2)
     if is_adamw(case):
         state = [(rng.standard_normal(shape) * 0.01).astype(f32),
                  (rng.random(shape) * 1e-4).astype(f32)]
     else:
         state = [(rng.standard_normal(shape) * 0.05).astype(f32)]
-    return [w, g] + state
+    return [w, g] + state, inf
 
 
 def scalars(case, active):
@@ -162,16 +200,22 @@ def gen(d):
         f.write("\n".join([function_text(c) for c in CASES] + [entry_text()]))
     # zero: λ_t = 0; active: λ_t > 0; plain: the inputs of active with
     # λ_t = 0, so that the correction is seen to change the new w (else
-    # the comparisons would prove little).
+    # the comparisons would prove little; so active has no infinity where
+    # it would make the whole new w NaN with λ_t = 0 and > 0 alike).
     runs = {"zero": [], "active": [], "plain": []}
     new_w = []  # the output index of each case's new w
+    infinities = {"zero": [], "plain": []}  # per case: (index, run) or None
     outputs = 0
     for case in CASES:
-        zero, active = tensors(rng, case), tensors(rng, case)
+        (zero, inf_zero), (active, inf_active) = (
+            tensors(rng, case, True), tensors(rng, case, False))
         runs["zero"] += zero + scalars(case, False)
         runs["active"] += active + scalars(case, True)
         runs["plain"] += active + scalars(case, False)
         new_w.append(outputs)
+        for run, inf in (("zero", inf_zero), ("plain", inf_active)):
+            infinities[run].append(None if inf is None else
+                                   (inf, nan_run(case)))
         outputs += len(signature(case)[1])
     calls = []
     for run, args in runs.items():
@@ -182,7 +226,8 @@ def gen(d):
             inputs.append(name)
         calls.append({"run": run, "inputs": inputs, "outputs": outputs})
     with open(os.path.join(d, "runs.json"), "w") as f:
-        json.dump({"calls": calls, "new_w": new_w}, f, indent=1)
+        json.dump({"calls": calls, "new_w": new_w,
+                   "infinities": infinities}, f, indent=1)
     print(f"gen: {len(CASES)} functions, {len(calls)} calls of @all, "
           f"{outputs} results each")
 
@@ -252,10 +297,37 @@ def check(d, variants):
         if active is not None and plain is not None and np.count_nonzero(
                 bits(active) != bits(plain)):
             changed += 1
+    # λ_t = 0 with an infinite weight: NaN exactly on its group.
+    nan_groups = checked = 0
+    for run, cases in spec["infinities"].items():
+        for i, inf in zip(spec["new_w"], cases):
+            if inf is None:
+                continue
+            checked += 1
+            w = load(d, first, f"{run}_out{i}.npy")
+            if w is None:
+                mismatches += 1
+                continue
+            index, size = inf
+            want = np.zeros(w.size, bool)
+            start = index - index % size
+            want[start:start + size] = True
+            nan = np.isnan(w.reshape(-1))
+            if np.array_equal(nan, want):
+                nan_groups += 1
+            else:
+                print(f"FAIL: {first}/{run}_out{i}.npy: λ_t = 0 with "
+                      f"w[{index}] infinite: NaN at {int(nan.sum())} "
+                      f"elements, expected exactly the {size} of "
+                      f"[{start}, {start + size}) (first other: "
+                      f"{int(np.argmax(nan != want))})")
+                mismatches += 1
     print(f"compared: {outputs} outputs, {elements} elements, "
           f"{len(variants) - 1} variants against {first}")
     print(f"lambda_t > 0 changes the new w: {changed} of "
           f"{len(spec['new_w'])} functions")
+    print(f"lambda_t = 0 with an infinite w: the new w NaN exactly on its "
+          f"group: {nan_groups} of {checked}")
     print(f"mismatches: {mismatches}")
 
 

@@ -22,34 +22,30 @@ reference lib/Reference (through test/Reference/Inputs/reference.py).
                                      named) against DIR/ref
 
 Comparisons.
-- quantize, ste (dx and the LSQ d alpha), quant_error, lambda_schedule: bit
-  for bit (the raw float32 bits, signed zeros told apart). The compiled code
-  performs exactly the reference's f32 operations in the reference's order
-  (Reference.h fixes them), so nothing less is right.
-- adamw, sgd, update: |got - ref| <= 1e-6 * max(max_j |ref_j|, tiny) for every
-  element of a tensor: relative to the largest magnitude of the reference
-  tensor (per tensor, not per element). Why the bound holds: the lowering
-  performs the reference's f32 operations in the reference's order and the
-  pipeline allows no FMA contraction (no fast-math flags, no vfmadd in the
-  objects; the reference is built with -ffp-contract=off), so every sum,
-  product, division and sqrt (IEEE operations, correctly rounded in
-  hardware and libm alike) rounds exactly as the reference's does. What
-  is left is powf in AdamW's bias corrections 1 - beta^t (once per call),
-  which is not correctly rounded: the compiled code need not call the same
-  function (LLVM already turns pow(0.5, t) into exp2f(-t)), and another
-  libm may differ by an ulp. An ulp
-  of 1 - beta^t changes m_hat and v_hat by at most 2^-23 relative, hence the
-  Adam term u = lr * m_hat / (sqrt(v_hat) + eps) by about 1.5 * 2^-23 (v_hat
-  enters through a square root); the state here is generated like a real
-  Adam state (|m| of the order of sqrt(v)), so |u| stays within a few lr
-  (lr <= 0.1) while the weights are of order 1: the change, ~2e-7 * |u|, is
-  far below 1e-6 * max |w|. Per element the bound would not be sound: where
-  w - u cancels to nearly 0, one ulp of u is a large relative change of that
-  element. In practice the results are bit-exact; check prints whether they
-  were ("all bit-exact") or the largest deviation.
-- lambda = 0 (and -0.0): cage.update gives exactly the plain cage.adamw /
-  cage.sgd step computed by the same function on the same inputs, bit for
-  bit (DESIGN.md 1.3), besides both matching the reference.
+- Every output of every op (quantize, ste's dx and LSQ d alpha, quant_error,
+  lambda_schedule, adamw, sgd, update) against the reference bit for bit:
+  the raw float32 bits, signed zeros and NaN payloads told apart. The
+  compiled code performs exactly the reference's f32 operations in the
+  reference's order (docs/Semantics.md fixes them, Reference.h repeats
+  them), and the pipeline allows no FMA contraction (no fast-math flags, no
+  vfmadd in the objects; the reference is built with -ffp-contract=off), so
+  every sum, product, division and sqrt (IEEE operations, correctly rounded
+  in hardware and libm alike) rounds exactly as the reference's does, and
+  nothing less is right. That includes AdamW: its bias corrections
+  1 - beta^t are computed by binary exponentiation in f64 and rounded once
+  to f32 (docs/Semantics.md §1.3), not with powf, so they are the same bits
+  on every target, and the optimizers and updates have no tolerance either.
+- lambda = 0 (and -0.0): cage.update has no special case for lambda_t = 0
+  (docs/Semantics.md §1.3, §3 decision 4): the correction g + 0 * e
+  (coupled) or w - (lr * 0) * e (decoupled) is applied as written. The result
+  then equals the plain optimizer step in value, except for the sign of zero
+  results (-0.0 + 0.0 is +0.0) and NaN in a scale group (or Hadamard block)
+  that holds a non-finite w. The inputs here are finite, so: the update that
+  the function computes equals, in value, the plain cage.adamw / cage.sgd
+  step that the same function computes on the same operands (zeros of
+  either sign equal; NaN equal to NaN only where the reference has NaN), and
+  so do the reference's own update and plain step (checked by gen); the
+  update is also bit for bit the reference's update, like every output.
 """
 
 import json
@@ -66,12 +62,11 @@ import numpy as np
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "Reference", "Inputs"))
-from numpy_reference import prepare, ties  # noqa: E402
+from numpy_reference import (centered_levels, grid_constants,  # noqa: E402
+                             prepare, rnd, ties)
 from reference import AdamW, Reference, Sgd, quantizer  # noqa: E402
 
 f32 = np.float32
-TINY = np.finfo(np.float32).tiny
-REL = 1e-6
 
 # ---------------------------------------------------------------------------
 # MLIR text.
@@ -164,16 +159,17 @@ class Op:
     (self.outs: result indices; self.inplace: parameter indices that the
     function updates in place). inputs() makes its argument values for a
     variant; expect() gives the reference value of each result (and of each
-    in-place argument) with a tolerance kind."""
+    in-place argument), which the compiled result must match bit for
+    bit."""
 
-    tol = "exact"  # or "rel": within 1e-6 of the tensor's largest magnitude
     inplace = ()
 
     def emit(self, fn):
         raise NotImplementedError
 
     def equal_pairs(self, variant):
-        """Pairs of result indices that must be bit-identical."""
+        """Pairs (update result, plain step result) of result indices that
+        must be equal in value (lambda = 0, docs/Semantics.md §1.3)."""
         return []
 
 
@@ -338,6 +334,55 @@ class Quantize(Op):
         return f"quantize {describe_q(self.p)}{seed}"
 
 
+class ClampQuantize(Quantize):
+    """cage.quantize, centered grid, stochastic rounding, operand scales, on
+    x = -alpha, where y = -alpha / step + 1/2 rounds in f32 to an ulp below
+    the lowest level index 1 - 2^(b-1), so that rnd(y) goes one level below
+    the grid when u >= frac(y) (with the probability of an ulp of y): the
+    level index is clamped back onto the grid (docs/Semantics.md §1.1). The
+    cases of test/Reference/numpy_quantizer.py: 4 bits, alpha 9.127556, seed
+    5985477, where u(seed, 0) rounds down out of the grid; and 8 bits, 64
+    rows of 16384 elements at -alpha under one seed."""
+
+    def __init__(self, bits, granularity, alpha, n, seed, dyn):
+        p = dict(bits=bits, granularity=granularity, group_size=128,
+                 scale="operand", levels="centered", rotation="none",
+                 block=128, rounding="stochastic")
+        shape = (n,) if granularity == "tensor" else (len(alpha), n)
+        super().__init__(p, shape, dyn, seed)
+        self.alpha = np.asarray(alpha, f32)
+
+    def inputs(self, rng, variant):
+        x = np.broadcast_to(-self.alpha.reshape(-1, 1),
+                            (self.alpha.size, self.shape[-1]))
+        x = np.ascontiguousarray(x).reshape(self.shape)
+        alpha = self.alpha.reshape(alpha_shape(self.p, self.shape))
+        return [x, seed_value(self.seed), alpha]
+
+    def expect(self, ref, values, stats):
+        x, alpha = values[0], values[-1].reshape(-1)
+        _, _, steps = grid_constants(self.p)
+        a = alpha[:, None]
+        y = np.minimum(np.maximum(x.reshape(len(alpha), -1), -a), a) / (
+            (f32(2) * a) / steps) + f32(0.5)
+        levels = rnd(y, self.p, self.seed)
+        stats.counts["level_clamped"] += int(np.count_nonzero(
+            levels < centered_levels(self.p)[0]))
+        return super().expect(ref, values, stats)
+
+
+def clamp_function():
+    fn = Function("quantize_centered_clamp")
+    fn.add(ClampQuantize(4, "tensor", [9.127556], 7, 5985477, (False,)))
+    candidates = (np.random.default_rng(3).random(4096) * 10 +
+                  0.01).astype(f32)
+    _, _, steps = grid_constants(dict(bits=8))
+    y = -candidates / ((f32(2) * candidates) / steps) + f32(0.5)
+    alphas = candidates[y < centered_levels(dict(bits=8))[0]][:64]
+    fn.add(ClampQuantize(8, "row", alphas, 16384, 0x5DEECE66D, (True, False)))
+    return fn
+
+
 class Ste(Op):
     def __init__(self, p, estimator, shape, dyn):
         self.p, self.estimator, self.shape, self.dyn = p, estimator, shape, dyn
@@ -493,13 +538,16 @@ def ref_sgd(o):
 
 
 def optimizer_state(rng, shape, which):
-    """w, g and the state: weights of order 1 with some zeros, gradients of
-    order 0.1 with zeros of both signs; AdamW's m of order 0.01 and
+    """w, g and the state: weights of order 1 and gradients of order 0.1,
+    with zeros of both signs (-0.0 meeting a correction g + 0 * e or
+    w - 0 * e is where lambda = 0 differs from the plain step in the sign
+    of a zero); AdamW's m of order 0.01 and
     v = m^2 * [1, 4) + noise, as a real Adam state has them (|m| of the order
     of sqrt(v), so that |m_hat| / sqrt(v_hat) stays small), and a fresh state
     m = v = 0 for some elements; SGD's momentum buffer of order 0.1."""
     w = rng.standard_normal(shape).astype(f32)
-    w[rng.random(shape) < 0.02] = f32(0)
+    zeros = rng.random(shape) < 0.04
+    w[zeros] = np.where(rng.random(int(zeros.sum())) < 0.5, f32(0), f32(-0.0))
     g = (rng.standard_normal(shape) * 0.1).astype(f32)
     zeros = rng.random(shape) < 0.05
     g[zeros] = np.where(rng.random(int(zeros.sum())) < 0.5, f32(0), f32(-0.0))
@@ -536,8 +584,6 @@ def write_back(fn, values, dests, t, mt):
 class Optimizer(Op):
     """cage.adamw or cage.sgd on tensors, or (dps = True) in place on memrefs
     with bufferization.to_tensor / materialize_in_destination."""
-
-    tol = "rel"
 
     def __init__(self, which, o, shape, dyn, steps, dps=False):
         self.which, self.o, self.shape, self.dyn = which, o, shape, dyn
@@ -597,10 +643,10 @@ class Optimizer(Op):
 class Update(Op):
     """cage.update (AdamW or SGD) and, on the same arguments, the plain
     optimizer op; lambda per variant (lambda = 0 variants check that the two
-    agree bit for bit). With `schedule`, lambda comes from a
-    cage.lambda_schedule of (t, T) arguments instead."""
-
-    tol = "rel"
+    agree in value, signed zeros aside: docs/Semantics.md §1.3). With
+    `schedule`, lambda comes from a cage.lambda_schedule of (t, T) arguments
+    instead (in place: no plain step beside it, but the reference's plain
+    step is still compared with the reference's update)."""
 
     def __init__(self, which, o, p, error, coupling, shape, dyn, steps,
                  schedule=None, dps=False):
@@ -701,8 +747,20 @@ class Update(Op):
                            *state, lr, lam)
             ref.sgd(ref_sgd(self.o), *plain, lr)
         stats.lam(lam)
-        if lam != 0 and not np.array_equal(state[0].view(np.uint32),
-                                           plain[0].view(np.uint32)):
+        if lam == 0:
+            # No special case for lambda_t = 0 (docs/Semantics.md §1.3): the
+            # reference's update is its plain step in value; only the sign
+            # of a zero may differ (the inputs are finite: no NaN).
+            outs = [state[0]] + state[2:]
+            for a, b in zip(outs, [plain[0]] + plain[2:]):
+                message, zeros = compare_values(a, b, a)
+                assert message is None, (
+                    f"reference: lambda = 0 is not the plain step in value "
+                    f"({self.describe()}): {message}")
+                stats.counts["lam0_signed_zeros"] += zeros
+            stats.counts["lam0_plain"] += 1
+        elif not np.array_equal(state[0].view(np.uint32),
+                                plain[0].view(np.uint32)):
             stats.counts["corrected"] += 1
         out = [state[0]] + state[2:]
         if self.dps:
@@ -793,11 +851,14 @@ def family_quantize(rng, stochastic=False):
     stochastic rounding with seeds that differ in both 32-bit halves."""
     rounding = "stochastic" if stochastic else "nearest"
     count = 2 if stochastic else 4
-    return [quantizer_function(
+    fns = [quantizer_function(
         rng, f"quantize_{g}_{s}_{r}", k, g, s, r, rounding, count,
         lambda j, p, shape, dyn, k=k: Quantize(
             p, shape, dyn, SEEDS[(count * k + j) % len(SEEDS)]))
         for k, (g, s, r) in enumerate(combos())]
+    if stochastic:
+        fns.append(clamp_function())
+    return fns
 
 
 def family_ste(rng):
@@ -983,7 +1044,8 @@ class Stats:
     def __init__(self):
         self.counts = dict(ties=0, clipped=0, zeroed=0, elements=0, lam_zero=0,
                            lam_positive=0, corrected=0, silent=0, ramp=0,
-                           saturated=0)
+                           saturated=0, lam0_plain=0, lam0_signed_zeros=0,
+                           level_clamped=0)
 
     def quantizer(self, ref, p, x, alpha):
         flat = None if alpha is None else alpha.reshape(-1)
@@ -1043,7 +1105,7 @@ def gen(family, d, lib):
                     name = f"{run}.{kind}{i}.npy"
                     np.save(os.path.join(d, "ref", name), value)
                     outputs.append(dict(file=name, kind=kind, index=i,
-                                        tol=op.tol, what=op.describe(),
+                                        what=op.describe(),
                                         type=fn.results[i][1] if kind == "r"
                                         else fn.params[i]))
                 for a, b in op.equal_pairs(variant):
@@ -1213,43 +1275,59 @@ def bits_of(a):
     return np.ascontiguousarray(a, np.float32).view(np.uint32)
 
 
-def compare(got, want, tol):
-    """None if got matches want, else a description of the first mismatch.
-    Also returns whether the two are bit-identical and the largest
-    deviation relative to max |want|."""
+def first_at(want, bad):
+    """The flat index of the first True of bad, and its index in want."""
+    i = int(np.argmax(bad.reshape(-1)))
+    where = np.unravel_index(i, want.shape) if want.ndim else ()
+    return i, f"index {tuple(int(k) for k in where)} (flat {i})"
+
+
+def compare(got, want):
+    """None if got is want bit for bit (the raw float32 bits: signed zeros
+    and NaN payloads told apart), else a description of the first
+    mismatch."""
     if got.shape != want.shape or got.dtype != want.dtype:
         return (f"got {got.dtype}{list(got.shape)}, expected "
-                f"{want.dtype}{list(want.shape)}"), False, None
+                f"{want.dtype}{list(want.shape)}")
     gb, wb = bits_of(got).reshape(-1), bits_of(want).reshape(-1)
     differ = gb != wb
     if not differ.any():
-        return None, True, 0.0
-    g = got.reshape(-1).astype(np.float64)
-    w = want.reshape(-1).astype(np.float64)
-    scale = max(float(np.max(np.abs(w))), float(TINY))
-    deviation = np.abs(g - w) / scale
-    deviation[~differ] = 0
-    deviation[np.isnan(deviation)] = np.inf
-    bad = differ if tol == "exact" else deviation > REL
-    worst = float(np.max(deviation))
+        return None
+    i, where = first_at(want, differ)
+    return (f"{int(differ.sum())} of {want.size} elements differ; first at "
+            f"{where}: got {got.reshape(-1)[i]!r} ({int(gb[i]):#010x}), "
+            f"expected {want.reshape(-1)[i]!r} ({int(wb[i]):#010x})")
+
+
+def compare_values(got, plain, ref):
+    """The lambda = 0 rule of docs/Semantics.md §1.3: got (an update) equals
+    plain (the plain optimizer step) in value: equal as numbers, so that
+    +0.0 and -0.0 are equal, and NaN equal to NaN only where ref (the
+    reference's update) is NaN too. Returns (None or a description of the
+    first mismatch, the number of zeros of the other sign)."""
+    if got.shape != plain.shape or got.dtype != plain.dtype:
+        return (f"got {got.dtype}{list(got.shape)}, the plain step has "
+                f"{plain.dtype}{list(plain.shape)}"), 0
+    g, p, r = (np.ascontiguousarray(x, f32).reshape(-1)
+               for x in (got, plain, ref))
+    nan = np.isnan(g) & np.isnan(p) & np.isnan(r)
+    bad = ~((g == p) | nan)
+    zeros = int(np.count_nonzero((g == 0) & (bits_of(g) != bits_of(p))))
     if not bad.any():
-        return None, False, worst
-    i = int(np.argmax(bad))
-    where = np.unravel_index(i, want.shape) if want.ndim else ()
-    return (f"{int(bad.sum())} of {want.size} elements differ"
-            f"{'' if tol == 'exact' else ' beyond 1e-6 relative'}; first at "
-            f"index {tuple(int(k) for k in where)} (flat {i}): got "
-            f"{got.reshape(-1)[i]!r} ({int(gb[i]):#010x}), expected "
-            f"{want.reshape(-1)[i]!r} ({int(wb[i]):#010x})"), False, worst
+        return None, zeros
+    i, where = first_at(plain, bad)
+    return (f"{int(bad.sum())} of {g.size} elements differ in value; first "
+            f"at {where}: got {g[i]!r} ({int(bits_of(g)[i]):#010x}), the "
+            f"plain step {p[i]!r} ({int(bits_of(p)[i]):#010x})"), zeros
 
 
 def check(d, backends=("jit", "aot")):
     with open(os.path.join(d, "cases.json")) as f:
         cases = json.load(f)
     failures = 0
-    exact = dict(jit=0, aot=0)
-    rel = dict(jit=[0, 0, 0.0], aot=[0, 0, 0.0])  # compared, bit-exact, worst
-    equal_checked = 0
+    exact = {b: 0 for b in backends}
+    equal_checked = {b: 0 for b in backends}
+    signed_zeros = {b: 0 for b in backends}
     for run in cases["runs"]:
         for backend in backends:
             error = os.path.join(d, backend, run["run"] + ".error")
@@ -1270,55 +1348,52 @@ def check(d, backends=("jit", "aot")):
                     continue
                 got = np.load(path)
                 want = np.load(os.path.join(d, "ref", o["file"]))
-                message, identical, worst = compare(got, want, o["tol"])
+                message = compare(got, want)
                 if message:
                     failures += 1
                     print(f"FAIL {label}: {message}")
                     continue
-                if o["tol"] == "exact":
-                    exact[backend] += 1
-                else:
-                    rel[backend][0] += 1
-                    rel[backend][1] += identical
-                    rel[backend][2] = max(rel[backend][2], worst)
+                exact[backend] += 1
             for a, b, what in run["equal"]:
                 pa, pb = (os.path.join(d, backend, x) for x in (a, b))
                 if not (os.path.exists(pa) and os.path.exists(pb)):
                     continue
-                equal_checked += 1
-                message, identical, _ = compare(np.load(pa), np.load(pb),
-                                                "exact")
+                equal_checked[backend] += 1
+                message, zeros = compare_values(
+                    np.load(pa), np.load(pb), np.load(os.path.join(d, "ref",
+                                                                   a)))
+                signed_zeros[backend] += zeros
                 if message:
                     failures += 1
                     print(f"FAIL {backend} {run['run']} ({what}): lambda = 0 "
-                          f"is not the plain step: {message}")
+                          f"is not the plain step in value: {message}")
     s = cases["stats"]
     print(f"{cases['family']}: {cases['functions']} functions, {cases['ops']} "
           f"ops, {len(cases['runs'])} runs")
     for backend in backends:
-        if exact[backend]:
-            print(f"{backend}: {exact[backend]} outputs bit-exact")
-        compared, identical, worst = rel[backend]
-        if compared:
-            state = "all bit-exact" if identical == compared else (
-                f"{identical} bit-exact, largest deviation {worst:.3g} of "
-                f"max|ref|")
-            print(f"{backend}: {compared} outputs within 1e-6 relative "
-                  f"({state})")
-    if equal_checked:
-        print(f"lambda = 0 equal to the plain step: {equal_checked} checked")
+        print(f"{backend}: {exact[backend]} outputs bit-exact")
+        if equal_checked[backend]:
+            print(f"{backend}: lambda = 0 equal in value to the plain step: "
+                  f"{equal_checked[backend]} checked ({signed_zeros[backend]}"
+                  f" zeros of the other sign)")
     if s["elements"]:
         print(f"elements: {s['elements']}, on exact ties: "
               f"{'some' if s['ties'] else 'none'} ({s['ties']}), clipped: "
               f"{'some' if s['clipped'] else 'none'} ({s['clipped']})")
+    if s.get("level_clamped"):
+        print(f"centered level indices clamped back onto the grid: "
+              f"{s['level_clamped']}")
     if s["zeroed"]:
         print(f"clipped elements under error = zero_clipped: {s['zeroed']}")
     if s["silent"] + s["ramp"] + s["saturated"]:
         print(f"schedule points: silent {s['silent']}, ramp {s['ramp']}, "
               f"saturated {s['saturated']}")
     if s["lam_zero"] + s["lam_positive"]:
-        print(f"updates: lambda = 0: {s['lam_zero']}, lambda > 0: "
-              f"{s['lam_positive']} ({s['corrected']} of them change w)")
+        print(f"updates: lambda = 0: {s['lam_zero']} (the reference's plain "
+              f"step in value: {s.get('lam0_plain', 0)}, "
+              f"{s.get('lam0_signed_zeros', 0)} zeros of the other sign), "
+              f"lambda > 0: {s['lam_positive']} ({s['corrected']} of them "
+              f"change w)")
     print(f"failures: {failures}")
     return 1 if failures else 0
 
