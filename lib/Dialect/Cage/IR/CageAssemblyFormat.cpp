@@ -68,7 +68,7 @@ AttrSyntax f32Value(StringRef name, const char *expected) {
 } // namespace
 
 /// Every attribute of the cage ops, in the order they print: the quantizer,
-/// what modifies it, then hyper-parameters as DESIGN.md writes them (ODS
+/// what modifies it, then hyper-parameters in the order of docs/Dialect.md (ODS
 /// reports inherent attribute names sorted alphabetically).
 static ArrayRef<AttrSyntax> attrSyntaxes() {
   static const AttrSyntax table[] = {
