@@ -35,6 +35,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifndef CAGE_RUNNER_UTILS_PATH
+#define CAGE_RUNNER_UTILS_PATH "libmlir_c_runner_utils.so"
+#endif
 #ifndef CAGE_LIBOMP_PATH
 #define CAGE_LIBOMP_PATH "libomp.so"
 #endif
@@ -671,8 +674,14 @@ int main(int argc, char **argv) {
   const char *libomp = getenv("CAGE_LIBOMP");
   if (!libomp || !*libomp)
     libomp = CAGE_LIBOMP_PATH;
-  MlirStringRef libs[1] = {mlirStringRefCreateFromCString(libomp)};
-  int numLibs = 0;
+  /* MLIR's runner utilities (memrefCopy) first, then libomp when threads
+   * run. */
+  MlirStringRef libs[2] = {
+      mlirStringRefCreateFromCString(CAGE_RUNNER_UTILS_PATH),
+      mlirStringRefCreateFromCString(libomp)};
+  int numLibs = access(CAGE_RUNNER_UTILS_PATH, R_OK) == 0 ? 1 : 0;
+  if (numLibs == 0)
+    libs[0] = libs[1];
   if (o.pipeline.threads) {
     if (access(libomp, R_OK) != 0) {
       toolError(&diag,
@@ -681,7 +690,7 @@ int main(int argc, char **argv) {
                 libomp);
       goto done;
     }
-    numLibs = 1;
+    ++numLibs;
   }
   /* The error status of the run-time checks (cage-cpu-runtime-checks): a
    * call that fails one returns at once with undefined results. */
