@@ -399,3 +399,21 @@ func.func @write_back_then_call(%wa: memref<32xf32>, %ga: memref<32xf32>, %wb: m
   bufferization.materialize_in_destination %bb1 in restrict writable %gb : (tensor<32xf32>, memref<32xf32>) -> ()
   return
 }
+
+// -----
+
+// A step on a tensor with empty rows (a static innermost 0) stays on its
+// own: cage.multi_update rejects it; the other two still fuse.
+// CHECK-LABEL: func.func @empty_rows_stay
+// CHECK:         cage.sgd %{{.*}} : tensor<4x0xf32>
+// CHECK:         cage.multi_update
+// CHECK-NOT:     cage.multi_update
+func.func @empty_rows_stay(%w0: tensor<4x0xf32>, %g0: tensor<4x0xf32>, %b0: tensor<4x0xf32>,
+                           %w1: tensor<8xf32>, %g1: tensor<8xf32>, %b1: tensor<8xf32>,
+                           %w2: tensor<16xf32>, %g2: tensor<16xf32>, %b2: tensor<16xf32>, %lr: f32)
+    -> (tensor<4x0xf32>, tensor<8xf32>, tensor<16xf32>) {
+  %x0, %c0 = cage.sgd %w0, %g0, %b0, %lr : tensor<4x0xf32>
+  %x1, %c1 = cage.sgd %w1, %g1, %b1, %lr : tensor<8xf32>
+  %x2, %c2 = cage.sgd %w2, %g2, %b2, %lr : tensor<16xf32>
+  return %x0, %x1, %x2 : tensor<4x0xf32>, tensor<8xf32>, tensor<16xf32>
+}

@@ -96,17 +96,26 @@ static bool optimizerCandidate(MlirOperation op, Candidate *c) {
   return !mlirAttributeIsNull(c->optimizer);
 }
 
+/* Whether the innermost size of `value`'s type is a static 0: cage.multi_update
+ * rejects such a tensor (its rows would be empty), a single step does not. */
+static bool hasEmptyRows(MlirValue value) {
+  MlirType type = mlirValueGetType(value);
+  intptr_t rank = mlirShapedTypeGetRank(type);
+  return rank > 0 && !mlirShapedTypeIsDynamicDim(type, rank - 1) &&
+         mlirShapedTypeGetDimSize(type, rank - 1) == 0;
+}
+
 /* An op with a discardable attribute is left alone rather than have the
- * attribute dropped. */
+ * attribute dropped; so is a step on a tensor with empty rows. */
 static bool makeCandidate(MlirOperation op, Candidate *c) {
   memset(c, 0, sizeof *c);
   c->op = op;
   if (mlirOperationGetNumDiscardableAttributes(op) != 0)
     return false;
   if (cageOperationIsAUpdate(op))
-    return updateCandidate(op, c);
+    return updateCandidate(op, c) && !hasEmptyRows(c->w);
   if (cageOpIsOptimizer(op))
-    return optimizerCandidate(op, c);
+    return optimizerCandidate(op, c) && !hasEmptyRows(c->w);
   return false;
 }
 
