@@ -22,8 +22,8 @@ MlirValue lowerBuildBf16Load(CageBuilder *body, MlirValue x);
  * the low and the high half of out[index mod 4] of the Philox4x32-10 call
  * for counter floor(index / 4) (one call serves four elements). */
 void lowerBuildBf16StateRandomBits(CageBuilder *body,
-                                   const LowerPhiloxKeys *keys,
-                                   MlirValue index, MlirValue bits[2]);
+                                   const LowerPhiloxKeys *keys, MlirValue index,
+                                   MlirValue bits[2]);
 
 /** The f32 `x` stored as bf16 with stochastic rounding by `random` (i32,
  * 16 random bits): with u32 the bits of x and lo = u32 & 0xFFFF, NaN

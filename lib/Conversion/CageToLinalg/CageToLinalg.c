@@ -30,14 +30,6 @@
 
 #include <stdlib.h>
 
-void lowerAddPattern(MlirContext ctx, MlirRewritePatternSet patterns,
-                     const char *opName, LowerMatchAndRewrite rewrite) {
-  MlirRewritePatternCallbacks callbacks = {NULL, NULL, rewrite};
-  MlirRewritePattern pattern = mlirOpRewritePatternCreate(
-      mlirStringRefCreateFromCString(opName), 1, ctx, callbacks, NULL, 0, NULL);
-  mlirRewritePatternSetAdd(patterns, pattern);
-}
-
 void lowerReplace(LowerResults *results, MlirValue from, MlirValue to) {
   /* More replacements than results: a pattern's mistake, which the check
    * of lowerRewriteStaged (one per result) turns into a failed rewrite. */
@@ -48,9 +40,13 @@ void lowerReplace(LowerResults *results, MlirValue from, MlirValue to) {
   ++results->size;
 }
 
-MlirLogicalResult lowerRewriteStaged(MlirOperation op,
-                                     MlirPatternRewriter patternRewriter,
-                                     LowerBuild build, void *userData) {
+/* The rewrite of every pattern; `userData` is its LowerPattern. */
+static MlirLogicalResult rewriteStaged(MlirRewritePattern pattern,
+                                       MlirOperation op,
+                                       MlirPatternRewriter patternRewriter,
+                                       void *userData) {
+  (void)pattern;
+  LowerBuild build = ((const LowerPattern *)userData)->build;
   MlirBlock staging = mlirBlockCreate(0, NULL, NULL);
   CageBuilder b =
       cageBuilderAtEndOfBlock(staging, mlirOperationGetLocation(op));
@@ -60,7 +56,7 @@ MlirLogicalResult lowerRewriteStaged(MlirOperation op,
                           numResults};
   if (!results.from || !results.to)
     abort();
-  bool built = build(&b, op, &results, userData);
+  bool built = build(&b, op, &results);
   built &= results.size == numResults;
   for (intptr_t i = 0; i < numResults && built; ++i)
     built &= !mlirValueIsNull(results.to[i]);
@@ -80,6 +76,16 @@ MlirLogicalResult lowerRewriteStaged(MlirOperation op,
   free(results.from);
   free(results.to);
   return built ? mlirLogicalResultSuccess() : mlirLogicalResultFailure();
+}
+
+void lowerAddPatterns(MlirContext ctx, MlirRewritePatternSet patterns,
+                      LowerPattern *table, intptr_t count) {
+  MlirRewritePatternCallbacks callbacks = {NULL, NULL, rewriteStaged};
+  for (intptr_t i = 0; i < count; ++i)
+    mlirRewritePatternSetAdd(
+        patterns, mlirOpRewritePatternCreate(
+                      mlirStringRefCreateFromCString(table[i].opName), 1, ctx,
+                      callbacks, &table[i], 0, NULL));
 }
 
 /* bf16 state has the fused lowering only (FusedUpdate.c). */
@@ -160,9 +166,8 @@ static void run(MlirOperation func, const CagePassOptionValue *options,
 
 static MlirDialectHandle (*const dependentDialects[])(void) = {
     mlirGetDialectHandle__arith__,  mlirGetDialectHandle__cf__,
-    mlirGetDialectHandle__linalg__,
-    mlirGetDialectHandle__math__,   mlirGetDialectHandle__scf__,
-    mlirGetDialectHandle__tensor__,
+    mlirGetDialectHandle__linalg__, mlirGetDialectHandle__math__,
+    mlirGetDialectHandle__scf__,    mlirGetDialectHandle__tensor__,
 };
 
 const CagePassDefinition cageLowerToLinalgPass = {

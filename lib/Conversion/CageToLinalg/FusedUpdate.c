@@ -622,21 +622,13 @@ static bool buildSplitMultiUpdate(CageBuilder *b, MlirOperation op,
 }
 
 static bool buildMultiUpdate(CageBuilder *b, MlirOperation op,
-                             LowerResults *results, void *userData) {
-  (void)userData;
+                             LowerResults *results) {
   return lowerCanFuseUpdate(op) ? lowerBuildFusedUpdate(b, op, results)
                                 : buildSplitMultiUpdate(b, op, results);
 }
 
-static MlirLogicalResult lowerMultiUpdate(MlirRewritePattern pattern,
-                                          MlirOperation op,
-                                          MlirPatternRewriter rewriter,
-                                          void *userData) {
-  (void)pattern, (void)userData;
-  return lowerRewriteStaged(op, rewriter, buildMultiUpdate, NULL);
-}
-
 void cagePopulateMultiUpdateLoweringPatterns(MlirContext ctx,
                                              MlirRewritePatternSet patterns) {
-  lowerAddPattern(ctx, patterns, "cage.multi_update", lowerMultiUpdate);
+  static LowerPattern table[] = {{"cage.multi_update", buildMultiUpdate}};
+  lowerAddPatterns(ctx, patterns, table, 1);
 }

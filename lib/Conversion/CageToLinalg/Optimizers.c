@@ -44,8 +44,7 @@ static MlirValue sitofp(CageBuilder *b, MlirValue i64) {
 /* r = min(t / T, 1); lambda_t = r <= s ? 0 : (linear_ramp: (lambda * (r - s))
  * / (1 - s); constant: lambda). */
 static bool buildLambdaSchedule(CageBuilder *b, MlirOperation op,
-                                LowerResults *results, void *userData) {
-  (void)userData;
+                                LowerResults *results) {
   MlirValue lambda = cageBuildConstantF32(b, cageLambdaScheduleOpGetLambda(op));
   MlirValue silence =
       cageBuildConstantF32(b, cageLambdaScheduleOpGetSilence(op));
@@ -232,8 +231,7 @@ static void optimizerBody(CageBuilder *b, const MlirValue *args,
 
 /* One element-wise generic: w, g, state in; w, state out. */
 static bool buildOptimizer(CageBuilder *b, MlirOperation op,
-                           LowerResults *results, void *userData) {
-  (void)userData;
+                           LowerResults *results) {
   LowerOptimizer o = readOptimizerOp(op);
   CageOptimizerOp opt = cageOptimizerOpRead(op);
   LowerOptimizerStep s = lowerBuildOptimizerStep(b, &o, opt.lr, opt.step);
@@ -258,9 +256,8 @@ static bool buildOptimizer(CageBuilder *b, MlirOperation op,
 /* Fused where FusedUpdate.c can; otherwise (a Hadamard rotation, shapes it
  * cannot view as rows) its unfused spelling, cage.quant_error + the
  * optimizer op + the correction, which the other patterns then lower. */
-static bool buildUpdate(CageBuilder *b, MlirOperation op, LowerResults *results,
-                        void *userData) {
-  (void)userData;
+static bool buildUpdate(CageBuilder *b, MlirOperation op,
+                        LowerResults *results) {
   if (lowerCanFuseUpdate(op))
     return lowerBuildFusedUpdate(b, op, results);
   MlirValue expanded[kCageUpdateMaxResults];
@@ -272,38 +269,15 @@ static bool buildUpdate(CageBuilder *b, MlirOperation op, LowerResults *results,
   return true;
 }
 
-/*===--- The patterns -----------------------------------------------------===*/
-
-static MlirLogicalResult lowerLambdaSchedule(MlirRewritePattern pattern,
-                                             MlirOperation op,
-                                             MlirPatternRewriter rewriter,
-                                             void *userData) {
-  (void)pattern, (void)userData;
-  return lowerRewriteStaged(op, rewriter, buildLambdaSchedule, NULL);
-}
-
-static MlirLogicalResult lowerOptimizer(MlirRewritePattern pattern,
-                                        MlirOperation op,
-                                        MlirPatternRewriter rewriter,
-                                        void *userData) {
-  (void)pattern, (void)userData;
-  return lowerRewriteStaged(op, rewriter, buildOptimizer, NULL);
-}
-
-static MlirLogicalResult lowerUpdate(MlirRewritePattern pattern,
-                                     MlirOperation op,
-                                     MlirPatternRewriter rewriter,
-                                     void *userData) {
-  (void)pattern, (void)userData;
-  return lowerRewriteStaged(op, rewriter, buildUpdate, NULL);
-}
-
 /*===--- Registration -----------------------------------------------------===*/
 
 void cagePopulateOptimizerLoweringPatterns(MlirContext ctx,
                                            MlirRewritePatternSet patterns) {
-  lowerAddPattern(ctx, patterns, "cage.lambda_schedule", lowerLambdaSchedule);
-  lowerAddPattern(ctx, patterns, "cage.adamw", lowerOptimizer);
-  lowerAddPattern(ctx, patterns, "cage.sgd", lowerOptimizer);
-  lowerAddPattern(ctx, patterns, "cage.update", lowerUpdate);
+  static LowerPattern table[] = {
+      {"cage.lambda_schedule", buildLambdaSchedule},
+      {"cage.adamw", buildOptimizer},
+      {"cage.sgd", buildOptimizer},
+      {"cage.update", buildUpdate},
+  };
+  lowerAddPatterns(ctx, patterns, table, sizeof table / sizeof table[0]);
 }

@@ -36,15 +36,6 @@ bool cageCanLowerQuantizerOp(MlirOperation op);
 
 /*===--- Shared by the pattern files --------------------------------------===*/
 
-/** A pattern's matchAndRewrite. */
-typedef MlirLogicalResult (*LowerMatchAndRewrite)(MlirRewritePattern,
-                                                  MlirOperation,
-                                                  MlirPatternRewriter, void *);
-
-/** Adds to `patterns` the pattern `rewrite` of ops named `opName`. */
-void lowerAddPattern(MlirContext ctx, MlirRewritePatternSet patterns,
-                     const char *opName, LowerMatchAndRewrite rewrite);
-
 struct CageBuilder;
 
 /** The values that replace the results of the op being lowered, each with
@@ -63,15 +54,22 @@ void lowerReplace(LowerResults *results, MlirValue from, MlirValue to);
  * value that replaces each of its results; returns false, or records a null
  * value, when something could not be built. */
 typedef bool (*LowerBuild)(struct CageBuilder *b, MlirOperation op,
-                           LowerResults *results, void *userData);
+                           LowerResults *results);
 
-/** The rewrite of every pattern: `build` runs into a detached block, and
- * only when a value was built for every result are its ops moved before
- * `op` and `op` replaced. A failed build is dropped with the block and
- * leaves the IR untouched (the greedy driver's contract: a pattern that
- * fails has changed nothing). */
-MlirLogicalResult lowerRewriteStaged(MlirOperation op,
-                                     MlirPatternRewriter rewriter,
-                                     LowerBuild build, void *userData);
+/** A lowering pattern: the ops named `opName`, lowered by `build`. */
+typedef struct LowerPattern {
+  const char *opName;
+  LowerBuild build;
+} LowerPattern;
+
+/** Adds the `count` patterns of `table` (a static table: each pattern keeps
+ * a pointer to its entry, as the C API's user data). Each
+ * rewrite is staged: `build` runs into a detached block, and only when a
+ * value was built for every result are its ops moved before the op and the
+ * op replaced. A failed build is dropped with the block and leaves the IR
+ * untouched (the greedy driver's contract: a pattern that fails has
+ * changed nothing). */
+void lowerAddPatterns(MlirContext ctx, MlirRewritePatternSet patterns,
+                      LowerPattern *table, intptr_t count);
 
 #endif /* CAGE_CONVERSION_CAGETOLINALG_PATTERNS_H */

@@ -566,56 +566,40 @@ static void lowerQuantErrorOp(CageBuilder *b, MlirOperation op,
                                cageQuantErrorOpGetW(op)));
 }
 
-/* The staged rewrite of one quantizer op (`lower` is a LowerOp): nothing is
- * built for an op whose combination has no lowering. */
+/* The staged rewrite of one quantizer op: nothing is built for an op whose
+ * combination has no lowering. */
 static bool buildQuantizerOp(CageBuilder *b, MlirOperation op,
-                             LowerResults *results, void *userData) {
+                             LowerResults *results, LowerOp lower) {
   char reason[96];
   if (whyNotLowerable(op, reason, sizeof reason))
     return false;
-  LowerOp lower = *(LowerOp *)userData;
   lower(b, op, results);
   return true;
 }
 
-static MlirLogicalResult rewriteStaged(MlirOperation op,
-                                       MlirPatternRewriter patternRewriter,
-                                       LowerOp lower) {
-  return lowerRewriteStaged(op, patternRewriter, buildQuantizerOp, &lower);
+static bool patternQuantize(CageBuilder *b, MlirOperation op,
+                            LowerResults *results) {
+  return buildQuantizerOp(b, op, results, lowerQuantizeOp);
 }
 
-static MlirLogicalResult rewriteQuantize(MlirRewritePattern pattern,
-                                         MlirOperation op,
-                                         MlirPatternRewriter rewriter,
-                                         void *userData) {
-  (void)pattern;
-  (void)userData;
-  return rewriteStaged(op, rewriter, lowerQuantizeOp);
+static bool patternSte(CageBuilder *b, MlirOperation op,
+                       LowerResults *results) {
+  return buildQuantizerOp(b, op, results, lowerSteOp);
 }
 
-static MlirLogicalResult rewriteSte(MlirRewritePattern pattern,
-                                    MlirOperation op,
-                                    MlirPatternRewriter rewriter,
-                                    void *userData) {
-  (void)pattern;
-  (void)userData;
-  return rewriteStaged(op, rewriter, lowerSteOp);
-}
-
-static MlirLogicalResult rewriteQuantError(MlirRewritePattern pattern,
-                                           MlirOperation op,
-                                           MlirPatternRewriter rewriter,
-                                           void *userData) {
-  (void)pattern;
-  (void)userData;
-  return rewriteStaged(op, rewriter, lowerQuantErrorOp);
+static bool patternQuantError(CageBuilder *b, MlirOperation op,
+                              LowerResults *results) {
+  return buildQuantizerOp(b, op, results, lowerQuantErrorOp);
 }
 
 void cagePopulateQuantizerLoweringPatterns(MlirContext ctx,
                                            MlirRewritePatternSet patterns) {
-  lowerAddPattern(ctx, patterns, "cage.quantize", rewriteQuantize);
-  lowerAddPattern(ctx, patterns, "cage.ste", rewriteSte);
-  lowerAddPattern(ctx, patterns, "cage.quant_error", rewriteQuantError);
+  static LowerPattern table[] = {
+      {"cage.quantize", patternQuantize},
+      {"cage.ste", patternSte},
+      {"cage.quant_error", patternQuantError},
+  };
+  lowerAddPatterns(ctx, patterns, table, sizeof table / sizeof table[0]);
 }
 
 /*===--- What can be lowered ----------------------------------------------===*/
