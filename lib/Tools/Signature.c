@@ -2,6 +2,8 @@
 
 #include "Tool.h"
 
+#include "IR/Text.h"
+
 #include "mlir-c/AffineMap.h"
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
@@ -19,27 +21,11 @@ static MlirStringRef str(const char *s) {
  * Types
  *===----------------------------------------------------------------------===*/
 
-typedef struct TypeBuffer {
-  char *buf;
-  size_t size, length;
-} TypeBuffer;
-
-static void appendType(MlirStringRef s, void *userData) {
-  TypeBuffer *b = userData;
-  if (b->size == 0)
-    return;
-  size_t room = b->size - 1 - b->length;
-  size_t n = s.length < room ? s.length : room;
-  memcpy(b->buf + b->length, s.data, n);
-  b->length += n;
-  b->buf[b->length] = '\0';
-}
-
 void toolTypeString(MlirType type, char *buf, size_t size) {
-  TypeBuffer b = {buf, size, 0};
-  if (size)
-    buf[0] = '\0';
-  mlirTypePrint(type, appendType, &b);
+  if (size == 0)
+    return;
+  CageText text = cageTextOver(buf, size);
+  mlirTypePrint(type, cageTextAppend, &text);
 }
 
 size_t toolElementSize(ToolElement element) {

@@ -4,6 +4,8 @@
 
 #include "Tool.h"
 
+#include "IR/Text.h"
+
 #include "cage-c/Dialect/Cage.h"
 #include "cage-c/Passes.h"
 
@@ -202,31 +204,17 @@ void toolInputFree(ToolInput *input) {
   input->text = NULL;
 }
 
-typedef struct PipelineError {
-  char text[1024];
-  size_t length;
-} PipelineError;
-
-static void appendError(MlirStringRef s, void *userData) {
-  PipelineError *e = userData;
-  size_t room = sizeof e->text - 1 - e->length;
-  size_t n = s.length < room ? s.length : room;
-  memcpy(e->text + e->length, s.data, n);
-  e->length += n;
-  e->text[e->length] = '\0';
-}
-
 bool toolRunPipeline(MlirContext ctx, ToolDiagnostics *diagnostics,
                      MlirModule module, const CageCPUPipelineOptions *options,
                      bool printIRAfterAll) {
   MlirPassManager pm =
       mlirPassManagerCreateOnOperation(ctx, str("builtin.module"));
-  PipelineError error = {.length = 0};
-  error.text[0] = '\0';
+  char buffer[1024];
+  CageText error = cageTextOver(buffer, sizeof buffer);
   if (mlirLogicalResultIsFailure(
           cageCPUPipelineAddPasses(mlirPassManagerGetAsOpPassManager(pm),
-                                   options, appendError, &error))) {
-    toolError(diagnostics, "cannot build the CPU pipeline: %s", error.text);
+                                   options, cageTextAppend, &error))) {
+    toolError(diagnostics, "cannot build the CPU pipeline: %s", error.data);
     mlirPassManagerDestroy(pm);
     return false;
   }

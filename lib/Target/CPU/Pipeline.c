@@ -16,6 +16,8 @@
 
 #include "Passes.h"
 
+#include "IR/Text.h"
+
 #include "cage-c/Passes.h"
 #include "cage-c/Target/CPU.h"
 
@@ -132,20 +134,6 @@ cageCPUPipelineAddPasses(MlirOpPassManager passManager,
 
 enum { kVectorize, kVectorWidth, kThreads, kFuseUpdates, kFuse, kCInterface };
 
-typedef struct Message {
-  char text[1024];
-  size_t length;
-} Message;
-
-static void appendMessage(MlirStringRef s, void *userData) {
-  Message *m = userData;
-  size_t room = sizeof m->text - 1 - m->length;
-  size_t n = s.length < room ? s.length : room;
-  memcpy(m->text + m->length, s.data, n);
-  m->length += n;
-  m->text[m->length] = '\0';
-}
-
 static void runPipeline(MlirOperation op, const CagePassOptionValue *options,
                         CagePassHandle pass) {
   CageCPUPipelineOptions o = {.vectorize = options[kVectorize].b,
@@ -163,13 +151,13 @@ static void runPipeline(MlirOperation op, const CagePassOptionValue *options,
   MlirContext ctx = mlirOperationGetContext(op);
   MlirPassManager pm = mlirPassManagerCreateOnOperation(
       ctx, mlirStringRefCreateFromCString("builtin.module"));
-  Message message = {.length = 0};
-  message.text[0] = '\0';
+  char buffer[1024];
+  CageText message = cageTextOver(buffer, sizeof buffer);
   MlirLogicalResult parsed = cageCPUPipelineAddPasses(
-      mlirPassManagerGetAsOpPassManager(pm), &o, appendMessage, &message);
+      mlirPassManagerGetAsOpPassManager(pm), &o, cageTextAppend, &message);
   if (mlirLogicalResultIsFailure(parsed)) {
     char text[1200];
-    snprintf(text, sizeof text, "cage-cpu-pipeline: %s", message.text);
+    snprintf(text, sizeof text, "cage-cpu-pipeline: %s", message.data);
     mlirEmitError(loc, text);
     cagePassSignalFailure(pass);
   } else if (mlirLogicalResultIsFailure(mlirPassManagerRunOnOp(pm, op))) {
@@ -504,13 +492,13 @@ static bool reportSize(SizeCheck *check, MlirType type, const char *what,
     snprintf(name, sizeof name, "%s", what);
   else
     snprintf(name, sizeof name, "%s #%lld", what, (long long)index);
-  Message typeText = {.length = 0};
-  typeText.text[0] = '\0';
-  mlirTypePrint(type, appendMessage, &typeText);
+  char buffer[1024];
+  CageText typeText = cageTextOver(buffer, sizeof buffer);
+  mlirTypePrint(type, cageTextAppend, &typeText);
   char text[1400];
   snprintf(text, sizeof text,
            "cage-cpu-pipeline: %s of type '%s' is too large: %s", name,
-           typeText.text, overflow);
+           typeText.data, overflow);
   mlirEmitError(mlirOperationGetLocation(check->op), text);
   check->failed = true;
   return true;

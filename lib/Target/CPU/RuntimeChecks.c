@@ -26,6 +26,7 @@
 
 #include "IR/Builder.h"
 #include "IR/Ops.h"
+#include "IR/Text.h"
 
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
@@ -285,28 +286,12 @@ static Check *addCheck(CheckList *list, MlirValue ok) {
   return c;
 }
 
-typedef struct Text {
-  char *buf;
-  size_t size, length;
-} Text;
-
-static void appendText(MlirStringRef s, void *userData) {
-  Text *t = userData;
-  size_t n = s.length;
-  if (t->length + n + 1 > t->size)
-    n = t->size - t->length - 1;
-  memcpy(t->buf + t->length, s.data, n);
-  t->length += n;
-  t->buf[t->length] = '\0';
-}
-
 /* "out of memory: cannot allocate memref<...> at file:line:col". */
 static void allocationMessage(MlirOperation alloc, char *buf, size_t size) {
-  Text t = {buf, size, 0};
-  buf[0] = '\0';
-  appendText(str("out of memory: cannot allocate "), &t);
-  mlirTypePrint(mlirValueGetType(mlirOperationGetResult(alloc, 0)), appendText,
-                &t);
+  CageText t = cageTextOver(buf, size);
+  cageTextAppend(str("out of memory: cannot allocate "), &t);
+  mlirTypePrint(mlirValueGetType(mlirOperationGetResult(alloc, 0)),
+                cageTextAppend, &t);
   MlirLocation loc = mlirOperationGetLocation(alloc);
   if (mlirLocationIsAFileLineColRange(loc)) {
     MlirStringRef file =
@@ -315,7 +300,7 @@ static void allocationMessage(MlirOperation alloc, char *buf, size_t size) {
     snprintf(where, sizeof where, " for the op at %.*s:%d:%d", (int)file.length,
              file.data, mlirLocationFileLineColRangeGetStartLine(loc),
              mlirLocationFileLineColRangeGetStartColumn(loc));
-    appendText(str(where), &t);
+    cageTextAppend(str(where), &t);
   }
 }
 

@@ -1,0 +1,23 @@
+/*===- IR/Text.c - Printing MLIR objects into a fixed buffer --------------===*/
+
+#include "IR/Text.h"
+
+#include <string.h>
+
+CageText cageTextOver(char *buffer, size_t size) {
+  CageText t = {buffer, size, 0};
+  if (size > 0)
+    buffer[0] = '\0';
+  return t;
+}
+
+void cageTextAppend(MlirStringRef s, void *userData) {
+  CageText *t = userData;
+  if (t->size == 0)
+    return;
+  size_t room = t->size - 1 - t->length;
+  size_t n = s.length < room ? s.length : room;
+  memcpy(t->data + t->length, s.data, n);
+  t->length += n;
+  t->data[t->length] = '\0';
+}
