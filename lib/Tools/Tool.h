@@ -34,6 +34,14 @@ extern "C" {
  * Context, diagnostics, input
  *===----------------------------------------------------------------------===*/
 
+/** What a tool's command line asks for. */
+typedef enum ToolParsed {
+  ToolParsedRun,
+  ToolParsedError,
+  ToolParsedHelp,
+  ToolParsedVersion
+} ToolParsed;
+
 typedef struct ToolDiagnostics {
   const char *tool; /* "cage-run" */
   const char *file; /* the input, for diagnostics without a file location */

@@ -105,14 +105,7 @@ static bool isIdentifierPrefix(const char *s) {
   return true;
 }
 
-typedef enum Parsed {
-  ParsedRun,
-  ParsedError,
-  ParsedHelp,
-  ParsedVersion
-} Parsed;
-
-static Parsed parseArgs(int argc, char **argv, Options *o) {
+static ToolParsed parseArgs(int argc, char **argv, Options *o) {
   memset(o, 0, sizeof *o);
   o->emit = EmitObject;
   o->target = cageCPUTargetGetDefault();
@@ -121,20 +114,20 @@ static Parsed parseArgs(int argc, char **argv, Options *o) {
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i], *value;
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
-      return ParsedHelp;
+      return ToolParsedHelp;
     if (strcmp(arg, "--version") == 0)
-      return ParsedVersion;
+      return ToolParsedVersion;
     if (toolFlagValue(argc, argv, &i, "-o", &value)) {
       if (!needValue("-o", value))
-        return ParsedError;
+        return ToolParsedError;
       o->output = value;
     } else if (toolFlagValue(argc, argv, &i, "--header", &value)) {
       if (!needValue("--header", value))
-        return ParsedError;
+        return ToolParsedError;
       o->header = value;
     } else if (toolFlagValue(argc, argv, &i, "--emit", &value)) {
       if (!needValue("--emit", value))
-        return ParsedError;
+        return ToolParsedError;
       if (strcmp(value, "obj") == 0)
         o->emit = EmitObject;
       else if (strcmp(value, "asm") == 0)
@@ -146,7 +139,7 @@ static Parsed parseArgs(int argc, char **argv, Options *o) {
       else {
         toolError(&diag, "--emit must be mlir, llvm, asm or obj, not '%s'",
                   value);
-        return ParsedError;
+        return ToolParsedError;
       }
     } else if (toolFlagValue(argc, argv, &i, "--symbol-prefix", &value)) {
       if (!value || !isIdentifierPrefix(value)) {
@@ -154,22 +147,22 @@ static Parsed parseArgs(int argc, char **argv, Options *o) {
                   "--symbol-prefix needs the start of a C identifier "
                   "(letters, digits, '_'; not a digit first), not '%s'",
                   value ? value : "");
-        return ParsedError;
+        return ToolParsedError;
       }
       o->symbolPrefix = value;
       prefixGiven = true;
     } else if (toolFlagValue(argc, argv, &i, "--target-triple", &value)) {
       if (!needValue("--target-triple", value))
-        return ParsedError;
+        return ToolParsedError;
       o->target.triple = value;
     } else if (toolFlagValue(argc, argv, &i, "--target-cpu", &value)) {
       if (!needValue("--target-cpu", value))
-        return ParsedError;
+        return ToolParsedError;
       o->target.cpu = value;
     } else if (toolFlagValue(argc, argv, &i, "--target-features", &value)) {
       if (!value) {
         toolError(&diag, "--target-features needs a value");
-        return ParsedError;
+        return ToolParsedError;
       }
       o->target.features = value;
     } else if (strlen(arg) == 3 && arg[0] == '-' && arg[1] == 'O' &&
@@ -177,31 +170,31 @@ static Parsed parseArgs(int argc, char **argv, Options *o) {
       o->target.optLevel = arg[2] - '0';
     } else if (toolPipelineFlag(&diag, argc, argv, &i, &o->pipeline)) {
       if (diag.errors)
-        return ParsedError;
+        return ToolParsedError;
     } else if (strcmp(arg, "--print-ir-after-all") == 0) {
       o->printIR = true;
     } else if (!toolInputFileArg(&diag, arg, &o->file)) {
-      return ParsedError;
+      return ToolParsedError;
     }
   }
   if (!o->file) {
     toolError(&diag, "no input file (see --help)");
-    return ParsedError;
+    return ToolParsedError;
   }
   if (!o->output) {
     toolError(&diag, "no output file: give -o OUT (see --help)");
-    return ParsedError;
+    return ToolParsedError;
   }
   if (!o->pipeline.cInterface && (o->header || prefixGiven)) {
     toolError(&diag,
               "%s declares C interface entry points: it cannot go "
               "with --no-c-interface",
               o->header ? "--header" : "--symbol-prefix");
-    return ParsedError;
+    return ToolParsedError;
   }
   if (!prefixGiven)
     o->symbolPrefix = DEFAULT_SYMBOL_PREFIX;
-  return toolCheckTarget(&diag, &o->target) ? ParsedRun : ParsedError;
+  return toolCheckTarget(&diag, &o->target) ? ToolParsedRun : ToolParsedError;
 }
 
 /*===----------------------------------------------------------------------===*
@@ -677,15 +670,15 @@ static void header(Output *out, const Options *o, const char *inputName,
 int main(int argc, char **argv) {
   Options o;
   switch (parseArgs(argc, argv, &o)) {
-  case ParsedHelp:
+  case ToolParsedHelp:
     printf(usage, toolPipelineFlagsHelp);
     return 0;
-  case ParsedVersion:
+  case ToolParsedVersion:
     toolPrintVersion("cage-compile");
     return 0;
-  case ParsedError:
+  case ToolParsedError:
     return 1;
-  case ParsedRun:
+  case ToolParsedRun:
     break;
   }
   diag.file = toolInputName(o.file);

@@ -135,37 +135,30 @@ static bool distinctOutputs(const Options *o) {
   return true;
 }
 
-typedef enum Parsed {
-  ParsedRun,
-  ParsedError,
-  ParsedHelp,
-  ParsedVersion
-} Parsed;
-
-static Parsed parseArgs(int argc, char **argv, Options *o) {
+static ToolParsed parseArgs(int argc, char **argv, Options *o) {
   memset(o, 0, sizeof *o);
   o->repeat = 1;
   o->pipeline = cageCPUPipelineOptionsGetDefault();
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i], *value;
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
-      return ParsedHelp;
+      return ToolParsedHelp;
     if (strcmp(arg, "--version") == 0)
-      return ParsedVersion;
+      return ToolParsedVersion;
     if (toolFlagValue(argc, argv, &i, "--entry", &value)) {
       if (!value || !*value) {
         toolError(&diag, "--entry needs a function name");
-        return ParsedError;
+        return ToolParsedError;
       }
       o->entry = value;
     } else if (toolFlagValue(argc, argv, &i, "--in", &value)) {
       if (!value) {
         toolError(&diag, "--in needs a .npy file");
-        return ParsedError;
+        return ToolParsedError;
       }
       if (o->numIns == MAX_VALUES) {
         toolError(&diag, "more than %d --in files", MAX_VALUES);
-        return ParsedError;
+        return ToolParsedError;
       }
       o->ins[o->numIns++] = value;
     } else if (toolFlagValue(argc, argv, &i, "--out-arg", &value)) {
@@ -174,34 +167,34 @@ static Parsed parseArgs(int argc, char **argv, Options *o) {
       long n;
       if (!eq || (size_t)(eq - value) >= sizeof index || !eq[1]) {
         toolError(&diag, "--out-arg needs N=FILE.npy");
-        return ParsedError;
+        return ToolParsedError;
       }
       memcpy(index, value, (size_t)(eq - value));
       index[eq - value] = '\0';
       if (!parseLong(index, &n) || n < 0) {
         toolError(&diag, "--out-arg: '%s' is not an argument number", index);
-        return ParsedError;
+        return ToolParsedError;
       }
       if (o->numOutArgs == MAX_VALUES) {
         toolError(&diag, "more than %d --out-arg files", MAX_VALUES);
-        return ParsedError;
+        return ToolParsedError;
       }
       o->outArgs[o->numOutArgs++] = (OutArg){n, eq + 1};
     } else if (toolFlagValue(argc, argv, &i, "--out", &value)) {
       if (!value) {
         toolError(&diag, "--out needs a .npy file");
-        return ParsedError;
+        return ToolParsedError;
       }
       if (o->numOuts == MAX_VALUES) {
         toolError(&diag, "more than %d --out files", MAX_VALUES);
-        return ParsedError;
+        return ToolParsedError;
       }
       o->outs[o->numOuts++] = value;
     } else if (toolFlagValue(argc, argv, &i, "--repeat", &value)) {
       if (!parseLong(value, &o->repeat) || o->repeat < 1) {
         toolError(&diag, "--repeat needs a positive count, not '%s'",
                   value ? value : "");
-        return ParsedError;
+        return ToolParsedError;
       }
     } else if (strcmp(arg, "--print-ir-after-all") == 0) {
       o->printIR = true;
@@ -211,16 +204,16 @@ static Parsed parseArgs(int argc, char **argv, Options *o) {
       o->gdbListener = true;
     } else if (toolPipelineFlag(&diag, argc, argv, &i, &o->pipeline)) {
       if (diag.errors)
-        return ParsedError;
+        return ToolParsedError;
     } else if (!toolInputFileArg(&diag, arg, &o->file)) {
-      return ParsedError;
+      return ToolParsedError;
     }
   }
   if (!o->file) {
     toolError(&diag, "no input file (see --help)");
-    return ParsedError;
+    return ToolParsedError;
   }
-  return distinctOutputs(o) ? ParsedRun : ParsedError;
+  return distinctOutputs(o) ? ToolParsedRun : ToolParsedError;
 }
 
 /*===----------------------------------------------------------------------===*
@@ -635,15 +628,15 @@ static void releaseCall(Call *call) {
 int main(int argc, char **argv) {
   Options o;
   switch (parseArgs(argc, argv, &o)) {
-  case ParsedHelp:
+  case ToolParsedHelp:
     printf(usage, toolPipelineFlagsHelp);
     return 0;
-  case ParsedVersion:
+  case ToolParsedVersion:
     toolPrintVersion("cage-run");
     return 0;
-  case ParsedError:
+  case ToolParsedError:
     return 1;
-  case ParsedRun:
+  case ToolParsedRun:
     break;
   }
   diag.file = toolInputName(o.file);
