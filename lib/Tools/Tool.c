@@ -33,6 +33,10 @@ static MlirStringRef str(const char *s) {
  * Diagnostics
  *===----------------------------------------------------------------------===*/
 
+void toolReportError(MlirStringRef message, void *diagnostics) {
+  toolError(diagnostics, "%.*s", (int)message.length, message.data);
+}
+
 void toolError(ToolDiagnostics *diagnostics, const char *format, ...) {
   va_list args;
   va_start(args, format);

@@ -6,9 +6,9 @@
 |* tools (flags, pipeline options, --version); outputs that appear all at   *|
 |* once or not at all; the C view of a function signature (which argument   *|
 |* and result types the _mlir_ciface_ calling convention can carry, the     *|
-|* layout of memref descriptors and result structs, argument names); and    *|
-|* the two things the MLIR and LLVM C APIs cannot do (an execution engine    *|
-|* without JIT event listeners, validating a CPU name), in LLVM.cpp.         *|
+|* layout of memref descriptors and result structs, argument names). What   *|
+|* the C APIs lack (a JIT without event listeners, validating a CPU name) is *|
+|* in the cage C API (cage-c/Target/CPU.h).                                  *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -222,26 +222,10 @@ MlirOperation toolOnlyPublicFunction(MlirModule module,
 void toolArgumentNames(MlirOperation func, const ToolInput *input,
                        char (*names)[64], int numArgs);
 
-/*===----------------------------------------------------------------------===*
- * LLVM (C++: what the C APIs lack)
- *===----------------------------------------------------------------------===*/
-
-/** An execution engine for `module` (in the LLVM dialect) at `optLevel` for
- *  the host, loading `libs`, as mlirExecutionEngineCreate makes one, but
- *  with LLVM's perf and GDB JIT event listeners registered only when asked
- *  for: mlirExecutionEngineCreate always registers both, and the perf one
- *  writes a jitdump under $TMPDIR/.debug/jit on every run. A null engine after
- *  printing why. Destroy it with mlirExecutionEngineDestroy. */
-MlirExecutionEngine
-toolCreateExecutionEngine(ToolDiagnostics *diagnostics, MlirModule module,
-                          int optLevel, int numLibs, const MlirStringRef *libs,
-                          bool perfListener, bool gdbListener);
-
-/** Checks `target` before anything is compiled: a GPU triple gets a
- *  message saying that GPU code does not come from the CPU back end, a CPU
- *  name the triple's target does not know "unknown CPU" (LLVM would only
- *  warn, then fail). An unknown triple passes: cageCPUEmit reports it. */
-bool toolCheckTarget(ToolDiagnostics *diagnostics, const CageCPUTarget *target);
+/** An MlirStringCallback that reports the message as an error of the tool;
+ *  `diagnostics` is the ToolDiagnostics (for cageCPUTargetCheck and
+ *  cageCPUExecutionEngineCreate). */
+void toolReportError(MlirStringRef message, void *diagnostics);
 
 #ifdef __cplusplus
 }

@@ -194,7 +194,9 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
   }
   if (!prefixGiven)
     o->symbolPrefix = DEFAULT_SYMBOL_PREFIX;
-  return toolCheckTarget(&diag, &o->target) ? ToolParsedRun : ToolParsedError;
+  return cageCPUTargetCheck(&o->target, toolReportError, &diag)
+             ? ToolParsedRun
+             : ToolParsedError;
 }
 
 /*===----------------------------------------------------------------------===*

@@ -692,8 +692,8 @@ int main(int argc, char **argv) {
   bool checked = !mlirOperationIsNull(mlirSymbolTableLookup(
       symbols, mlirStringRefCreateFromCString("cage_last_error")));
   mlirSymbolTableDestroy(symbols);
-  jit = toolCreateExecutionEngine(&diag, module, 3, numLibs, libs,
-                                  o.perfListener, o.gdbListener);
+  jit = cageCPUExecutionEngineCreate(module, 3, numLibs, libs, o.perfListener,
+                                     o.gdbListener, toolReportError, &diag);
   if (mlirExecutionEngineIsNull(jit))
     goto done;
   char name[512];

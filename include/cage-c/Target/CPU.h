@@ -18,6 +18,7 @@
 #ifndef CAGE_C_TARGET_CPU_H
 #define CAGE_C_TARGET_CPU_H
 
+#include "mlir-c/ExecutionEngine.h"
 #include "mlir-c/IR.h"
 #include "mlir-c/Pass.h"
 #include "mlir-c/Support.h"
@@ -135,6 +136,28 @@ typedef struct CageCPUTarget {
 
 /** The host, at -O3. */
 MLIR_CAPI_EXPORTED CageCPUTarget cageCPUTargetGetDefault(void);
+
+/** Checks `target` before anything is compiled: a GPU triple gets a
+ *  message saying that GPU code does not come from the CPU back end, a CPU
+ *  name the triple's target does not know "unknown CPU '...' for target
+ *  ..." with the closest known name (LLVM itself only warns, then fails in
+ *  code generation). Reports through `errorCallback` and returns false on
+ *  either; an unknown triple passes (cageCPUEmit reports it). */
+MLIR_CAPI_EXPORTED bool cageCPUTargetCheck(const CageCPUTarget *target,
+                                           MlirStringCallback errorCallback,
+                                           void *userData);
+
+/** An execution engine for `module` (in the LLVM dialect) at `optLevel` for
+ *  the host, loading the shared libraries `libs`, as
+ *  mlirExecutionEngineCreate makes one, but with LLVM's perf and GDB JIT
+ *  event listeners registered only when asked for (mlirExecutionEngineCreate
+ *  always registers both, and the perf one writes a jitdump under
+ *  $TMPDIR/.debug/jit on every run). A null engine after reporting why
+ *  through `errorCallback`; destroy it with mlirExecutionEngineDestroy. */
+MLIR_CAPI_EXPORTED MlirExecutionEngine cageCPUExecutionEngineCreate(
+    MlirModule module, int optLevel, int numLibs, const MlirStringRef *libs,
+    bool perfListener, bool gdbListener, MlirStringCallback errorCallback,
+    void *userData);
 
 /** Translates `module` (in the LLVM dialect, e.g. after cage-cpu-pipeline)
  *  to LLVM IR, sets its triple and data layout from the target machine,
