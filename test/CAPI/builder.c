@@ -3,6 +3,8 @@
 /* The builder layer (lib/IR/Builder.h) on its own, without any lowering:
  * each test builds a function, prints it and verifies it. */
 
+#include "CAPITest.h"
+
 #include "IR/Builder.h"
 
 #include "mlir-c/BuiltinAttributes.h"
@@ -19,10 +21,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static MlirStringRef str(const char *s) {
-  return mlirStringRefCreateFromCString(s);
-}
-
 /* A module holding one func.func of the signature given as text; `entry`
  * receives its (empty) entry block. */
 static MlirModule functionModule(MlirContext ctx, const char *name,
@@ -32,11 +30,6 @@ static MlirModule functionModule(MlirContext ctx, const char *name,
   CageBuilder b = cageBuilderAtEndOfBlock(mlirModuleGetBody(module), loc);
   cageBuildFunc(&b, name, mlirTypeParseGet(ctx, str(signature)), entry);
   return module;
-}
-
-static void printToStderr(MlirStringRef text, void *userData) {
-  (void)userData;
-  fwrite(text.data, 1, text.length, stderr);
 }
 
 static void printVerifyAndDestroy(MlirModule module) {

@@ -9,6 +9,10 @@
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
+#include "CAPITest.h"
+
+#include "IR/Text.h"
+
 #include "cage-c/Dialect/Cage.h"
 #include "cage-c/Version.h"
 
@@ -28,30 +32,6 @@
 // Helpers
 //===----------------------------------------------------------------------===//
 
-static MlirStringRef str(const char *s) {
-  return mlirStringRefCreateFromCString(s);
-}
-
-static void printToStderr(MlirStringRef text, void *userData) {
-  (void)userData;
-  fwrite(text.data, 1, text.length, stderr);
-}
-
-/* A fixed-size text buffer for mlir*Print callbacks. */
-typedef struct TextBuffer {
-  char data[1024];
-  size_t length;
-} TextBuffer;
-
-static void printToBuffer(MlirStringRef text, void *userData) {
-  TextBuffer *buffer = userData;
-  size_t room = sizeof buffer->data - 1 - buffer->length;
-  size_t n = text.length < room ? text.length : room;
-  memcpy(buffer->data + buffer->length, text.data, n);
-  buffer->length += n;
-  buffer->data[buffer->length] = '\0';
-}
-
 static void printAttr(const char *label, MlirAttribute attr) {
   fprintf(stderr, "%s: ", label);
   if (mlirAttributeIsNull(attr))
@@ -63,8 +43,9 @@ static void printAttr(const char *label, MlirAttribute attr) {
 
 /* Whether the printed form of `attr` parses back to `attr` itself. */
 static int roundTrips(MlirContext ctx, MlirAttribute attr) {
-  TextBuffer text = {{0}, 0};
-  mlirAttributePrint(attr, printToBuffer, &text);
+  char textData[1024];
+  CageText text = cageTextOver(textData, sizeof textData);
+  mlirAttributePrint(attr, cageTextAppend, &text);
   MlirAttribute parsed = mlirAttributeParseGet(ctx, str(text.data));
   if (mlirAttributeEqual(parsed, attr))
     return 1;

@@ -14,6 +14,8 @@
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
+#include "CAPITest.h"
+
 #include "cage-c/Dialect/Cage.h"
 #include "cage-c/Dialect/CageOps.h"
 
@@ -31,15 +33,6 @@
 //===----------------------------------------------------------------------===//
 // Helpers
 //===----------------------------------------------------------------------===//
-
-static MlirStringRef str(const char *s) {
-  return mlirStringRefCreateFromCString(s);
-}
-
-static void printToStderr(MlirStringRef text, void *userData) {
-  (void)userData;
-  fwrite(text.data, 1, text.length, stderr);
-}
 
 /* Where the descriptions of ops go: stderr, or a temporary file. */
 static FILE *out;

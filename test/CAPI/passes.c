@@ -9,8 +9,12 @@
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
-#include "cage-c/Passes.h"
+#include "CAPITest.h"
+
+#include "IR/Text.h"
+
 #include "cage-c/Dialect/Cage.h"
+#include "cage-c/Passes.h"
 
 #include "mlir-c/Diagnostics.h"
 #include "mlir-c/IR.h"
@@ -24,30 +28,6 @@
 //===----------------------------------------------------------------------===//
 // Helpers
 //===----------------------------------------------------------------------===//
-
-static MlirStringRef str(const char *s) {
-  return mlirStringRefCreateFromCString(s);
-}
-
-static void printToStderr(MlirStringRef text, void *userData) {
-  (void)userData;
-  fwrite(text.data, 1, text.length, stderr);
-}
-
-/* A fixed-size text buffer for the MlirStringCallback of the pass API. */
-typedef struct TextBuffer {
-  char data[2048];
-  size_t length;
-} TextBuffer;
-
-static void printToBuffer(MlirStringRef text, void *userData) {
-  TextBuffer *buffer = userData;
-  size_t room = sizeof buffer->data - 1 - buffer->length;
-  size_t n = text.length < room ? text.length : room;
-  memcpy(buffer->data + buffer->length, text.data, n);
-  buffer->length += n;
-  buffer->data[buffer->length] = '\0';
-}
 
 /* Counts diagnostics by severity and prints each as
  * `diagnostic: <severity>: <location>: <message>`; it consumes them. */
@@ -212,11 +192,12 @@ static int testRegistration(MlirContext ctx) {
   fprintf(stderr, "cage dialect loaded: %d\n", !mlirDialectIsNull(cage));
 
   MlirPassManager pm = mlirPassManagerCreate(ctx);
-  TextBuffer error = {{0}, 0};
+  char errorData[2048];
+  CageText error = cageTextOver(errorData, sizeof errorData);
   MlirLogicalResult parsed = mlirParsePassPipeline(
       mlirPassManagerGetAsOpPassManager(pm),
-      str("builtin.module(canonicalize,func.func(cage-verify))"), printToBuffer,
-      &error);
+      str("builtin.module(canonicalize,func.func(cage-verify))"),
+      cageTextAppend, &error);
   fprintf(stderr, "parsed: %d%s\n", mlirLogicalResultIsSuccess(parsed),
           error.data);
   printPipeline("pipeline", mlirPassManagerGetAsOpPassManager(pm));
@@ -300,11 +281,12 @@ static int testParsePassPipelineWarnOnly(MlirContext ctx) {
   if (mlirModuleIsNull(module))
     return 1;
   MlirPassManager pm = mlirPassManagerCreate(ctx);
-  TextBuffer error = {{0}, 0};
+  char errorData[2048];
+  CageText error = cageTextOver(errorData, sizeof errorData);
   MlirLogicalResult parsed = mlirParsePassPipeline(
       mlirPassManagerGetAsOpPassManager(pm),
       str("builtin.module(func.func(cage-verify{warn-only=true}))"),
-      printToBuffer, &error);
+      cageTextAppend, &error);
   fprintf(stderr, "parsed: %d%s\n", mlirLogicalResultIsSuccess(parsed),
           error.data);
   printPipeline("pipeline", mlirPassManagerGetAsOpPassManager(pm));
@@ -341,23 +323,26 @@ static int testAddPipelineWarnOnly(MlirContext ctx) {
       mlirPassManagerCreateOnOperation(ctx, str("builtin.module"));
   MlirOpPassManager funcPm =
       mlirPassManagerGetNestedUnder(pm, str("func.func"));
-  TextBuffer error = {{0}, 0};
+  char errorData[2048];
+  CageText error = cageTextOver(errorData, sizeof errorData);
   MlirLogicalResult added = mlirOpPassManagerAddPipeline(
-      funcPm, str("cage-verify{warn-only}"), printToBuffer, &error);
+      funcPm, str("cage-verify{warn-only}"), cageTextAppend, &error);
   fprintf(stderr, "added: %d%s\n", mlirLogicalResultIsSuccess(added),
           error.data);
   printPipeline("pipeline", mlirPassManagerGetAsOpPassManager(pm));
   DiagnosticCounts counts;
   bool succeeded = runAndReport(ctx, pm, module, &counts);
 
-  TextBuffer printed = {{0}, 0}, reprinted = {{0}, 0};
-  mlirPrintPassPipeline(mlirPassManagerGetAsOpPassManager(pm), printToBuffer,
+  char printedData[2048], reprintedData[2048];
+  CageText printed = cageTextOver(printedData, sizeof printedData);
+  CageText reprinted = cageTextOver(reprintedData, sizeof reprintedData);
+  mlirPrintPassPipeline(mlirPassManagerGetAsOpPassManager(pm), cageTextAppend,
                         &printed);
   MlirPassManager copy = mlirPassManagerCreate(ctx);
   MlirLogicalResult reparsed =
       mlirParsePassPipeline(mlirPassManagerGetAsOpPassManager(copy),
-                            str(printed.data), printToBuffer, &error);
-  mlirPrintPassPipeline(mlirPassManagerGetAsOpPassManager(copy), printToBuffer,
+                            str(printed.data), cageTextAppend, &error);
+  mlirPrintPassPipeline(mlirPassManagerGetAsOpPassManager(copy), cageTextAppend,
                         &reprinted);
   int roundTrips = mlirLogicalResultIsSuccess(reparsed) &&
                    strcmp(printed.data, reprinted.data) == 0;
@@ -456,13 +441,14 @@ static int testFusionPasses(MlirContext ctx) {
  * message, as expected. */
 static int expectPipelineError(MlirContext ctx, const char *pipeline) {
   MlirPassManager pm = mlirPassManagerCreate(ctx);
-  TextBuffer error = {{0}, 0};
+  char errorData[2048];
+  CageText error = cageTextOver(errorData, sizeof errorData);
   DiagnosticCounts counts = {0, 0};
   MlirDiagnosticHandlerID handler =
       mlirContextAttachDiagnosticHandler(ctx, handleDiagnostic, &counts, NULL);
   MlirLogicalResult parsed =
       mlirParsePassPipeline(mlirPassManagerGetAsOpPassManager(pm),
-                            str(pipeline), printToBuffer, &error);
+                            str(pipeline), cageTextAppend, &error);
   mlirContextDetachDiagnosticHandler(ctx, handler);
   fprintf(stderr, "%s: %s\n  message: %s\n", pipeline,
           mlirLogicalResultIsSuccess(parsed) ? "parsed" : "failed", error.data);
