@@ -66,12 +66,15 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
   int n = snprintf(
       buf, size,
       "builtin.module("
-      /* Nothing is compiled that cage-verify rejects (an unstable decoupled
-         update, a constant t < 1) or whose static sizes overflow int64. */
-      "func.func(cage-verify),cage-cpu-check-sizes,"
+      /* Nothing is compiled whose static sizes overflow int64 or that
+         cage-verify rejects (an unstable decoupled update, a constant
+         t < 1). It runs after the fusion passes: an unfused CAGE step only
+         becomes a cage.update, whose lr * lambda_t it checks, there. */
+      "cage-cpu-check-sizes,"
       /* CAGE steps fused, cage ops to linalg, arith/math on tensors to
          linalg. */
-      "func.func(%scage-lower-to-linalg,convert-elementwise-to-linalg),"
+      "func.func(%scage-verify,cage-lower-to-linalg,"
+      "convert-elementwise-to-linalg),"
       "cage-cpu-abi{c-interface=%d},"
       "canonicalize,%s"
       /* Tensors to buffers: tensor.empty feeding an insert becomes the

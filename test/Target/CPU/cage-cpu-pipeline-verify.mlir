@@ -1,7 +1,8 @@
-// cage-cpu-pipeline runs cage-verify first: an update that cage-verify
-// rejects (decoupled lr * lambda_t outside [0, 1), a constant step t < 1, a
-// constant total T < 1) stops compilation with its diagnostic, in cage-opt,
-// cage-compile and cage-run alike.
+// cage-cpu-pipeline runs cage-verify before lowering, after the fusion
+// passes: an update that cage-verify rejects (decoupled lr * lambda_t outside
+// [0, 1), a constant step t < 1, a constant total T < 1) stops compilation
+// with its diagnostic, in cage-opt, cage-compile and cage-run alike, whether
+// it was written as a cage.update or fused from its unfused spelling.
 // RUN: cage-opt %s --split-input-file --cage-cpu-pipeline --verify-diagnostics | FileCheck %s
 // RUN: not cage-compile %s -o %t.o 2>&1 | FileCheck %s --check-prefix=COMPILE
 // RUN: rm -rf %t && mkdir -p %t
@@ -13,6 +14,7 @@
 // COMPILE: error: decoupled CAGE update is unstable: lr * lambda_t reaches -100 (lr = -10, lambda_t up to 10); it must be in [0, 1): below 0 the correction pushes w away from the grid
 // COMPILE: error: step count t is 1-based, got t = 0: the bias correction 1 - beta^t would be 0
 // COMPILE: error: total step count T must be at least 1, got T = 0
+// COMPILE: error: decoupled CAGE update is unstable: lr * lambda_t reaches 1 (lr = 0.1, lambda_t up to 10); it must stay below 1
 // COMPILE-NOT: error
 
 func.func @unstable(%w: tensor<8x16xf32>, %g: tensor<8x16xf32>, %m: tensor<8x16xf32>, %v: tensor<8x16xf32>, %t: i64) -> tensor<8x16xf32> {
@@ -50,6 +52,24 @@ func.func @total_zero(%t: i64) -> f32 {
   // expected-error @+1 {{total step count T must be at least 1, got T = 0}}
   %l = cage.lambda_schedule %t, %T
   return %l : f32
+}
+
+// -----
+
+// The unfused spelling of the unstable step: cage-fuse-correction makes it a
+// cage.update (at the location of the cage.quant_error), which cage-verify
+// then rejects.
+func.func @unstable_unfused(%w: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>) -> tensor<16xf32> {
+  %lr = arith.constant 0.1 : f32
+  %l = arith.constant 10.0 : f32
+  // expected-error @+1 {{decoupled CAGE update is unstable: lr * lambda_t reaches 1 (lr = 0.1, lambda_t up to 10); it must stay below 1}}
+  %e = cage.quant_error %w {quantizer = #cage.quantizer<bits = 4>} : tensor<16xf32>
+  %w1, %b1 = cage.sgd %w, %g, %b, %lr {momentum = 0.9 : f32} : tensor<16xf32>
+  %f = arith.mulf %lr, %l : f32
+  %fs = tensor.splat %f : tensor<16xf32>
+  %c = arith.mulf %fs, %e : tensor<16xf32>
+  %w2 = arith.subf %w1, %c : tensor<16xf32>
+  return %w2 : tensor<16xf32>
 }
 
 // -----
