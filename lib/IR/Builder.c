@@ -9,6 +9,7 @@
 
 #include "IR/Builder.h"
 
+#include "mlir-c/AffineExpr.h"
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/Diagnostics.h"
@@ -53,7 +54,7 @@ static void emitError(CageBuilder *b, const char *format, ...) {
 
 /* Out of memory while building IR is not something a pass can recover from;
  * failing loudly beats a null dereference somewhere inside MLIR. */
-static void *allocArray(intptr_t count, size_t size) {
+void *cageAllocArray(intptr_t count, size_t size) {
   void *array = calloc(count > 0 ? (size_t)count : 1, size);
   if (!array) {
     fputs("cage builder: out of memory\n", stderr);
@@ -333,8 +334,8 @@ MlirValue cageBuildEmptyLikeWithElementType(CageBuilder *b, MlirValue like,
     return nullValue;
   MlirType likeType = mlirValueGetType(like);
   intptr_t rank = mlirShapedTypeGetRank(likeType);
-  int64_t *shape = allocArray(rank, sizeof *shape);
-  MlirValue *dynamicSizes = allocArray(rank, sizeof *dynamicSizes);
+  int64_t *shape = cageAllocArray(rank, sizeof *shape);
+  MlirValue *dynamicSizes = cageAllocArray(rank, sizeof *dynamicSizes);
   intptr_t numDynamicSizes = 0;
   for (intptr_t d = 0; d < rank; ++d) {
     shape[d] = mlirShapedTypeGetDimSize(likeType, d);
@@ -354,10 +355,10 @@ MlirValue cageBuildEmptyLikeWithElementType(CageBuilder *b, MlirValue like,
 static MlirAttribute reassociation(CageBuilder *b, const int64_t *groupSizes,
                                    intptr_t numGroups) {
   MlirType i64 = mlirIntegerTypeGet(b->context, 64);
-  MlirAttribute *groups = allocArray(numGroups, sizeof *groups);
+  MlirAttribute *groups = cageAllocArray(numGroups, sizeof *groups);
   int64_t next = 0;
   for (intptr_t g = 0; g < numGroups; ++g) {
-    MlirAttribute *dims = allocArray(groupSizes[g], sizeof *dims);
+    MlirAttribute *dims = cageAllocArray(groupSizes[g], sizeof *dims);
     for (int64_t k = 0; k < groupSizes[g]; ++k)
       dims[k] = mlirIntegerAttrGet(i64, next++);
     groups[g] = mlirArrayAttrGet(b->context, groupSizes[g], dims);
@@ -409,8 +410,8 @@ MlirValue cageBuildExpandShape(CageBuilder *b, MlirValue source,
   if (!canReshape(b, opName, source, resultType, groupSizes))
     return nullValue;
   intptr_t rank = mlirShapedTypeGetRank(resultType);
-  MlirValue *operands = allocArray(1 + rank, sizeof *operands);
-  int64_t *staticSizes = allocArray(rank, sizeof *staticSizes);
+  MlirValue *operands = cageAllocArray(1 + rank, sizeof *operands);
+  int64_t *staticSizes = cageAllocArray(rank, sizeof *staticSizes);
   operands[0] = source;
   intptr_t numOperands = 1;
   for (intptr_t d = 0; d < rank; ++d) {
@@ -477,8 +478,8 @@ MlirValue cageBuildSplitInnermost(CageBuilder *b, MlirValue source,
   }
 
   intptr_t resultRank = rank + numTail;
-  int64_t *shape = allocArray(resultRank, sizeof *shape);
-  MlirValue *sizes = allocArray(resultRank, sizeof *sizes);
+  int64_t *shape = cageAllocArray(resultRank, sizeof *shape);
+  MlirValue *sizes = cageAllocArray(resultRank, sizeof *sizes);
   for (intptr_t d = 0; d < rank; ++d) {
     bool dynamicDim = mlirShapedTypeIsDynamicDim(sourceType, d);
     int64_t size = mlirShapedTypeGetDimSize(sourceType, d);
@@ -492,7 +493,7 @@ MlirValue cageBuildSplitInnermost(CageBuilder *b, MlirValue source,
     shape[rank + k] = tail[k];
     sizes[rank + k] = nullValue;
   }
-  int64_t *groupSizes = allocArray(rank, sizeof *groupSizes);
+  int64_t *groupSizes = cageAllocArray(rank, sizeof *groupSizes);
   for (intptr_t d = 0; d < rank; ++d)
     groupSizes[d] = d < rank - 1 ? 1 : 1 + numTail;
   MlirType resultType = mlirRankedTensorTypeGet(
@@ -521,7 +522,7 @@ MlirValue cageBuildMergeInnermost(CageBuilder *b, MlirValue source,
               (long long)sourceRank, (long long)rank);
     return nullValue;
   }
-  int64_t *groupSizes = allocArray(rank, sizeof *groupSizes);
+  int64_t *groupSizes = cageAllocArray(rank, sizeof *groupSizes);
   for (intptr_t d = 0; d < rank; ++d)
     groupSizes[d] = d < rank - 1 ? 1 : 1 + sourceRank - rank;
   MlirValue merged = cageBuildCollapseShape(b, source, resultType, groupSizes);
@@ -574,50 +575,63 @@ MlirValue cageBuildLinalgIndex(CageBuilder *b, int64_t dim) {
                     &attribute);
 }
 
-/* Parses one element of an array attribute, reporting what is wrong with
- * it; `index` says which element the error is about. */
-typedef MlirAttribute (*ElementParser)(CageBuilder *b, const char *text,
-                                       intptr_t index);
-
-static MlirAttribute parseArray(CageBuilder *b, const char *const *texts,
-                                intptr_t count, ElementParser parse) {
-  MlirAttribute *elements = allocArray(count, sizeof *elements);
-  for (intptr_t i = 0; i < count; ++i) {
-    elements[i] = parse(b, texts[i], i);
-    if (mlirAttributeIsNull(elements[i])) {
-      free(elements);
-      return mlirAttributeGetNull();
+/* The indexing_maps of a generic, or null (reported) when a map is null or
+ * does not have one dimension per loop. */
+static MlirAttribute indexingMaps(CageBuilder *b, const CageGenericSpec *spec) {
+  intptr_t count = spec->numInputs + spec->numOutputs;
+  MlirAttribute *maps = cageAllocArray(count, sizeof *maps);
+  MlirAttribute array = mlirAttributeGetNull();
+  intptr_t i = 0;
+  for (; i < count; ++i) {
+    MlirAffineMap map = spec->indexingMaps[i];
+    if (mlirAffineMapIsNull(map)) {
+      emitError(b, "indexing map %lld is null", (long long)i);
+      break;
     }
+    if (mlirAffineMapGetNumDims(map) != spec->numLoops) {
+      emitError(b,
+                "indexing map %lld has %lld dimensions, not one per loop "
+                "(%lld)",
+                (long long)i, (long long)mlirAffineMapGetNumDims(map),
+                (long long)spec->numLoops);
+      break;
+    }
+    maps[i] = mlirAffineMapAttrGet(map);
   }
-  MlirAttribute array = mlirArrayAttrGet(b->context, count, elements);
-  free(elements);
+  if (i == count)
+    array = mlirArrayAttrGet(b->context, count, maps);
+  free(maps);
   return array;
 }
 
-static MlirAttribute indexingMap(CageBuilder *b, const char *text,
-                                 intptr_t index) {
-  MlirAttribute map = mlirAttributeParseGet(b->context, str(text));
-  if (!mlirAttributeIsNull(map) && mlirAttributeIsAAffineMap(map))
-    return map;
-  emitError(b, "indexing map %lld is not an affine_map: '%s'", (long long)index,
-            text);
-  return mlirAttributeGetNull();
-}
-
-/* Iterator types are #linalg.iterator_type<...> enum attributes, which the C
- * API can only parse. Checking the word first keeps odd text out of the
- * parser and gives a plainer error. */
-static MlirAttribute iteratorType(CageBuilder *b, const char *word,
-                                  intptr_t index) {
-  if (strcmp(word, "parallel") != 0 && strcmp(word, "reduction") != 0) {
-    emitError(b,
-              "iterator type %lld must be 'parallel' or 'reduction', got '%s'",
-              (long long)index, word);
-    return mlirAttributeGetNull();
+/* The iterator_types of a generic, or null (reported) when one is not a
+ * CageIteratorType. They are #linalg.iterator_type<...> enum attributes,
+ * which the C API has no constructor for: each of the two is parsed from its
+ * fixed text, at most once per generic. */
+static MlirAttribute iteratorTypes(CageBuilder *b,
+                                   const CageGenericSpec *spec) {
+  static const char *const texts[] = {
+      [CageIteratorParallel] = "#linalg.iterator_type<parallel>",
+      [CageIteratorReduction] = "#linalg.iterator_type<reduction>"};
+  MlirAttribute parsed[] = {mlirAttributeGetNull(), mlirAttributeGetNull()};
+  MlirAttribute *types = cageAllocArray(spec->numLoops, sizeof *types);
+  MlirAttribute array = mlirAttributeGetNull();
+  intptr_t d = 0;
+  for (; d < spec->numLoops; ++d) {
+    int type = (int)spec->iteratorTypes[d];
+    if (type != CageIteratorParallel && type != CageIteratorReduction) {
+      emitError(b, "iterator type %lld is %d, not a CageIteratorType",
+                (long long)d, type);
+      break;
+    }
+    if (mlirAttributeIsNull(parsed[type]))
+      parsed[type] = mlirAttributeParseGet(b->context, str(texts[type]));
+    types[d] = parsed[type];
   }
-  char text[64];
-  snprintf(text, sizeof text, "#linalg.iterator_type<%s>", word);
-  return mlirAttributeParseGet(b->context, str(text));
+  if (d == spec->numLoops)
+    array = mlirArrayAttrGet(b->context, spec->numLoops, types);
+  free(types);
+  return array;
 }
 
 static MlirValue genericOperand(const CageGenericSpec *spec, intptr_t i) {
@@ -629,8 +643,8 @@ static MlirValue genericOperand(const CageGenericSpec *spec, intptr_t i) {
  * is destroyed if the callback leaves an output without a value. */
 static MlirBlock buildGenericBody(CageBuilder *b, const CageGenericSpec *spec) {
   intptr_t numArgs = spec->numInputs + spec->numOutputs;
-  MlirType *types = allocArray(numArgs, sizeof *types);
-  MlirLocation *locations = allocArray(numArgs, sizeof *locations);
+  MlirType *types = cageAllocArray(numArgs, sizeof *types);
+  MlirLocation *locations = cageAllocArray(numArgs, sizeof *locations);
   for (intptr_t i = 0; i < numArgs; ++i) {
     types[i] = elementType(genericOperand(spec, i));
     locations[i] = b->location;
@@ -639,10 +653,10 @@ static MlirBlock buildGenericBody(CageBuilder *b, const CageGenericSpec *spec) {
   free(locations);
   free(types);
 
-  MlirValue *args = allocArray(numArgs, sizeof *args);
+  MlirValue *args = cageAllocArray(numArgs, sizeof *args);
   for (intptr_t i = 0; i < numArgs; ++i)
     args[i] = mlirBlockGetArgument(block, i);
-  MlirValue *yielded = allocArray(spec->numOutputs, sizeof *yielded);
+  MlirValue *yielded = cageAllocArray(spec->numOutputs, sizeof *yielded);
   CageBuilder body = cageBuilderAtEndOfBlock(block, b->location);
   spec->body(&body, args, numArgs, yielded, spec->userData);
 
@@ -673,12 +687,10 @@ MlirOperation cageBuildGeneric(CageBuilder *b, const CageGenericSpec *spec) {
       !isRegisteredOp(b, "linalg.generic") ||
       !genericOutputsAreTensors(b, spec))
     return nullOperation;
-  MlirAttribute maps = parseArray(
-      b, spec->indexingMaps, spec->numInputs + spec->numOutputs, indexingMap);
+  MlirAttribute maps = indexingMaps(b, spec);
   if (mlirAttributeIsNull(maps))
     return nullOperation;
-  MlirAttribute iterators =
-      parseArray(b, spec->iteratorTypes, spec->numLoops, iteratorType);
+  MlirAttribute iterators = iteratorTypes(b, spec);
   if (mlirAttributeIsNull(iterators))
     return nullOperation;
   MlirBlock body = buildGenericBody(b, spec);
@@ -715,26 +727,19 @@ MlirOperation cageBuildElementwise(CageBuilder *b, const MlirValue *inputs,
                       "an output of an element-wise linalg.generic"))
     return nullOperation;
   intptr_t rank = mlirShapedTypeGetRank(mlirValueGetType(outputs[0]));
-  if (rank > kCageMaxLoops) {
-    emitError(b, "element-wise ops of rank %lld are not supported",
-              (long long)rank);
-    return nullOperation;
-  }
-  CageMapText identity, scalar;
-  cagePrefixMapText(&identity, rank, rank);
-  cagePrefixMapText(&scalar, rank, 0);
-
+  MlirAffineMap identity = cagePrefixMap(b->context, rank, rank);
+  MlirAffineMap scalar = cagePrefixMap(b->context, rank, 0);
   intptr_t numOperands = numInputs + numOutputs;
-  const char **maps = allocArray(numOperands, sizeof *maps);
+  MlirAffineMap *maps = cageAllocArray(numOperands, sizeof *maps);
   for (intptr_t i = 0; i < numOperands; ++i) {
     MlirValue v = i < numInputs ? inputs[i] : outputs[i - numInputs];
     maps[i] = mlirValueIsNull(v) || mlirTypeIsAShaped(mlirValueGetType(v))
-                  ? identity.text
-                  : scalar.text;
+                  ? identity
+                  : scalar;
   }
-  const char **iterators = allocArray(rank ? rank : 1, sizeof *iterators);
+  CageIteratorType *iterators = cageAllocArray(rank, sizeof *iterators);
   for (intptr_t d = 0; d < rank; ++d)
-    iterators[d] = "parallel";
+    iterators[d] = CageIteratorParallel;
   CageGenericSpec spec = {inputs,    numInputs, outputs, numOutputs, maps,
                           iterators, rank,      body,    userData};
   MlirOperation op = cageBuildGeneric(b, &spec);
@@ -743,57 +748,27 @@ MlirOperation cageBuildElementwise(CageBuilder *b, const MlirValue *inputs,
   return op;
 }
 
-/*===--- affine_map texts -------------------------------------------------===*/
+/*===--- Indexing maps ----------------------------------------------------===*/
 
-/* Appends as much of `text` as fits before `end`; returns the new end of
- * the string. */
-static char *appendText(char *at, const char *end, const char *text) {
-  size_t room = (size_t)(end - at);
-  size_t length = strlen(text);
-  if (length >= room)
-    length = room - 1;
-  memcpy(at, text, length);
-  at[length] = '\0';
-  return at + length;
+MlirAffineMap cagePrefixMap(MlirContext ctx, intptr_t numDims,
+                            intptr_t numResults) {
+  if (numDims < 0 || numResults < 0 || numResults > numDims)
+    return (MlirAffineMap){NULL};
+  /* The major submap of no results is the null map, not `-> ()`. */
+  if (numResults == 0)
+    return mlirAffineMapZeroResultGet(ctx, numDims, 0);
+  return mlirAffineMapGetMajorSubMap(
+      mlirAffineMapMultiDimIdentityGet(ctx, numDims), numResults);
 }
 
-static char *appendResult(char *at, const char *end, int64_t result) {
-  char text[24];
-  if (result == kCageMapZero || result == kCageMapOne)
-    snprintf(text, sizeof text, "%d", result == kCageMapOne);
-  else
-    snprintf(text, sizeof text, "d%lld", (long long)result);
-  return appendText(at, end, text);
-}
-
-/* The map text of `results`, or of the loops 0, ..., numResults - 1 when
- * `results` is null. */
-static const char *writeMapText(CageMapText *map, int64_t numDims,
-                                const int64_t *results, int64_t numResults) {
-  char *at = map->text;
-  const char *end = map->text + sizeof map->text;
-  at = appendText(at, end, "affine_map<(");
-  for (int64_t d = 0; d < numDims; ++d) {
-    at = appendText(at, end, d ? ", " : "");
-    at = appendResult(at, end, d);
-  }
-  at = appendText(at, end, ") -> (");
-  for (int64_t r = 0; r < numResults; ++r) {
-    at = appendText(at, end, r ? ", " : "");
-    at = appendResult(at, end, results ? results[r] : r);
-  }
-  appendText(at, end, ")>");
-  return map->text;
-}
-
-const char *cageMapText(CageMapText *map, int64_t numDims,
-                        const int64_t *results, int64_t numResults) {
-  return writeMapText(map, numDims, results, numResults);
-}
-
-const char *cagePrefixMapText(CageMapText *map, int64_t numDims,
-                              int64_t numResults) {
-  return writeMapText(map, numDims, NULL, numResults);
+MlirAffineMap cageMapFixingDim(MlirContext ctx, intptr_t numDims, intptr_t dim,
+                               int64_t value) {
+  if (dim < 0 || dim >= numDims)
+    return (MlirAffineMap){NULL};
+  return mlirAffineMapReplace(mlirAffineMapMultiDimIdentityGet(ctx, numDims),
+                              mlirAffineDimExprGet(ctx, dim),
+                              mlirAffineConstantExprGet(ctx, value), numDims,
+                              0);
 }
 
 /*===--- Slices and parallel loops ---------------------------------------===*/
@@ -806,7 +781,7 @@ static const int64_t kDynamic = INT64_MIN;
 static MlirAttribute sliceIndices(CageBuilder *b, const CageSliceIndex *indices,
                                   intptr_t count, MlirValue *operands,
                                   intptr_t *numOperands, int32_t *numDynamic) {
-  int64_t *statics = allocArray(count, sizeof *statics);
+  int64_t *statics = cageAllocArray(count, sizeof *statics);
   *numDynamic = 0;
   for (intptr_t d = 0; d < count; ++d) {
     bool dynamic = !mlirValueIsNull(indices[d].value);
@@ -828,7 +803,7 @@ static MlirOperation buildSliceOp(CageBuilder *b, const char *opName,
                                   const CageSliceIndex *offsets,
                                   const CageSliceIndex *sizes, intptr_t rank,
                                   intptr_t numResults, MlirType resultType) {
-  MlirValue *operands = allocArray(2 + 2 * rank, sizeof *operands);
+  MlirValue *operands = cageAllocArray(2 + 2 * rank, sizeof *operands);
   intptr_t numOperands = 0;
   operands[numOperands++] = source;
   if (!mlirValueIsNull(dest))
@@ -838,7 +813,7 @@ static MlirOperation buildSliceOp(CageBuilder *b, const char *opName,
       sliceIndices(b, offsets, rank, operands, &numOperands, &numOffsets);
   MlirAttribute staticSizes =
       sliceIndices(b, sizes, rank, operands, &numOperands, &numSizes);
-  int64_t *ones = allocArray(rank, sizeof *ones);
+  int64_t *ones = cageAllocArray(rank, sizeof *ones);
   for (intptr_t d = 0; d < rank; ++d)
     ones[d] = 1;
   /* source, [dest], offsets, sizes, strides (all static) */
@@ -910,8 +885,9 @@ MlirOperation cageBuildForall(CageBuilder *b, MlirValue upperBound,
   if (mlirValueIsNull(upperBound) || anyNull(sharedOuts, numSharedOuts) ||
       !isRegisteredOp(b, "scf.forall"))
     return nullOperation;
-  MlirType *types = allocArray(1 + numSharedOuts, sizeof *types);
-  MlirLocation *locations = allocArray(1 + numSharedOuts, sizeof *locations);
+  MlirType *types = cageAllocArray(1 + numSharedOuts, sizeof *types);
+  MlirLocation *locations =
+      cageAllocArray(1 + numSharedOuts, sizeof *locations);
   types[0] = mlirIndexTypeGet(b->context);
   locations[0] = b->location;
   for (intptr_t i = 0; i < numSharedOuts; ++i) {
@@ -920,7 +896,7 @@ MlirOperation cageBuildForall(CageBuilder *b, MlirValue upperBound,
   }
   MlirBlock block = mlirBlockCreate(1 + numSharedOuts, types, locations);
   MlirBlock parallelBlock = mlirBlockCreate(0, NULL, NULL);
-  MlirValue *blockOuts = allocArray(numSharedOuts, sizeof *blockOuts);
+  MlirValue *blockOuts = cageAllocArray(numSharedOuts, sizeof *blockOuts);
   for (intptr_t i = 0; i < numSharedOuts; ++i)
     blockOuts[i] = mlirBlockGetArgument(block, 1 + i);
   CageBuilder bodyBuilder = cageBuilderAtEndOfBlock(block, b->location);
@@ -977,8 +953,8 @@ MlirOperation cageBuildFor(CageBuilder *b, MlirValue lowerBound,
   if (anyNull(bounds, 3) || anyNull(inits, numInits) ||
       !isRegisteredOp(b, "scf.for"))
     return nullOperation;
-  MlirType *types = allocArray(1 + numInits, sizeof *types);
-  MlirLocation *locations = allocArray(1 + numInits, sizeof *locations);
+  MlirType *types = cageAllocArray(1 + numInits, sizeof *types);
+  MlirLocation *locations = cageAllocArray(1 + numInits, sizeof *locations);
   types[0] = mlirIndexTypeGet(b->context);
   locations[0] = b->location;
   for (intptr_t i = 0; i < numInits; ++i) {
@@ -986,10 +962,10 @@ MlirOperation cageBuildFor(CageBuilder *b, MlirValue lowerBound,
     locations[1 + i] = b->location;
   }
   MlirBlock block = mlirBlockCreate(1 + numInits, types, locations);
-  MlirValue *args = allocArray(1 + numInits, sizeof *args);
+  MlirValue *args = cageAllocArray(1 + numInits, sizeof *args);
   for (intptr_t i = 0; i < 1 + numInits; ++i)
     args[i] = mlirBlockGetArgument(block, i);
-  MlirValue *yielded = allocArray(numInits, sizeof *yielded);
+  MlirValue *yielded = cageAllocArray(numInits, sizeof *yielded);
   CageBuilder bodyBuilder = cageBuilderAtEndOfBlock(block, b->location);
   body(&bodyBuilder, args[0], args + 1, yielded, userData);
   MlirOperation op = nullOperation;
@@ -1019,7 +995,7 @@ MlirValue cageBuildExtract(CageBuilder *b, MlirValue tensor,
   if (!isRankedTensorValue(b, tensor, "the operand of tensor.extract") ||
       anyNull(indices, numIndices) || !isRegisteredOp(b, "tensor.extract"))
     return nullValue;
-  MlirValue *operands = allocArray(1 + numIndices, sizeof *operands);
+  MlirValue *operands = cageAllocArray(1 + numIndices, sizeof *operands);
   operands[0] = tensor;
   for (intptr_t i = 0; i < numIndices; ++i)
     operands[1 + i] = indices[i];
@@ -1034,8 +1010,8 @@ MlirValue cageBuildExtract(CageBuilder *b, MlirValue tensor,
 static MlirRegion functionBody(CageBuilder *b, MlirType functionType,
                                MlirBlock *entryBlock) {
   intptr_t numInputs = mlirFunctionTypeGetNumInputs(functionType);
-  MlirType *types = allocArray(numInputs, sizeof *types);
-  MlirLocation *locations = allocArray(numInputs, sizeof *locations);
+  MlirType *types = cageAllocArray(numInputs, sizeof *types);
+  MlirLocation *locations = cageAllocArray(numInputs, sizeof *locations);
   for (intptr_t i = 0; i < numInputs; ++i) {
     types[i] = mlirFunctionTypeGetInput(functionType, i);
     locations[i] = b->location;

@@ -11,8 +11,8 @@
 |* C rewrite patterns, so that the driver is told about them) or at the end   *|
 |* of a block (bodies and whole functions built from scratch).                *|
 |*                                                                            *|
-|* Errors: input that can be checked here (op names, predicates, map and      *|
-|* iterator texts, counts of sizes and yielded values, reassociation groups,  *|
+|* Errors: input that can be checked here (op names, predicates, maps and     *|
+|* iterator types, counts of sizes and yielded values, reassociation groups,  *|
 |* types that must be ranked tensors, integers or functions) is reported with *|
 |* mlirEmitError on the builder's location, and the call returns a null value *|
 |* or operation without creating anything. A null operand (the result of such *|
@@ -25,11 +25,13 @@
 #ifndef CAGE_IR_BUILDER_H
 #define CAGE_IR_BUILDER_H
 
+#include "mlir-c/AffineMap.h"
 #include "mlir-c/IR.h"
 #include "mlir-c/Rewrite.h"
 #include "mlir-c/Support.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -52,6 +54,12 @@ cageBuilderAtInsertionPoint(MlirRewriterBase rewriter, MlirLocation location);
 /** New ops are appended to the end of `block`, in the order of the calls. */
 MLIR_CAPI_EXPORTED CageBuilder cageBuilderAtEndOfBlock(MlirBlock block,
                                                        MlirLocation location);
+
+/** A zeroed array of `count` elements of `size` bytes (room for one when
+ * `count` is 0), for arrays sized by a rank or a number of operands; free it
+ * with free(). Aborts when out of memory, which a pass building IR cannot
+ * recover from. */
+MLIR_CAPI_EXPORTED void *cageAllocArray(intptr_t count, size_t size);
 
 /*===--- Any op -----------------------------------------------------------===*/
 
@@ -210,65 +218,67 @@ typedef void (*CageGenericBodyBuilder)(CageBuilder *body, const MlirValue *args,
                                        intptr_t numArgs, MlirValue *yielded,
                                        void *userData);
 
-/** What a linalg.generic is made of. Maps are affine_map texts, one per input
- * then one per output, e.g. "affine_map<(d0, d1) -> (d0)>"; iterator types
- * are the words "parallel" or "reduction", one per loop. */
+/** The iterator type of a loop of a linalg.generic. */
+typedef enum CageIteratorType {
+  CageIteratorParallel,
+  CageIteratorReduction
+} CageIteratorType;
+
+/** What a linalg.generic is made of: one indexing map per input then one per
+ * output, each with `numLoops` dimensions (cagePrefixMap and
+ * cageMapFixingDim make the ones the lowerings use; any MlirAffineMap will
+ * do), and one iterator type per loop. */
 typedef struct CageGenericSpec {
   const MlirValue *inputs;
   intptr_t numInputs;
   const MlirValue *outputs;
   intptr_t numOutputs;
-  const char *const *indexingMaps;
-  const char *const *iteratorTypes;
+  const MlirAffineMap *indexingMaps;
+  const CageIteratorType *iteratorTypes;
   intptr_t numLoops;
   CageGenericBodyBuilder body;
   void *userData;
 } CageGenericSpec;
 
 /** linalg.generic whose results have the types of the outputs. Returns the
- * op (take its results with mlirOperationGetResult); a null op when a map or
- * iterator type does not parse or the body leaves a yielded value null. */
+ * op (take its results with mlirOperationGetResult); a null op when a map is
+ * null or has other than `numLoops` dimensions, an iterator type is not one
+ * of CageIteratorType, or the body leaves a yielded value null. */
 MLIR_CAPI_EXPORTED MlirOperation cageBuildGeneric(CageBuilder *b,
                                                   const CageGenericSpec *spec);
 
 /** An element-wise linalg.generic: identity indexing maps of the rank of
- * the outputs (all tensors must share it; at most kCageMaxLoops) and
- * all-parallel iterators; a non-tensor input (a scalar) is read by every
- * iteration. Returns the op, or a null op as cageBuildGeneric does. */
+ * the outputs (all tensors must share it) and all-parallel iterators; a
+ * non-tensor input (a scalar) is read by every iteration. Returns the op,
+ * or a null op as cageBuildGeneric does. */
 MLIR_CAPI_EXPORTED MlirOperation cageBuildElementwise(
     CageBuilder *b, const MlirValue *inputs, intptr_t numInputs,
     const MlirValue *outputs, intptr_t numOutputs, CageGenericBodyBuilder body,
     void *userData);
 
-/*===--- affine_map texts for cageBuildGeneric ----------------------------===*/
+/*===--- Indexing maps for cageBuildGeneric -------------------------------===*/
 
-/** The most loops (dimensions) a map text has room for, and so the highest
- * rank cageBuildElementwise takes. */
-enum { kCageMaxLoops = 64 };
+/* The maps of the lowerings come in two shapes, each made here with the MLIR
+ * C API (no text, so no limit on the number of loops); a map of another
+ * shape is built with mlirAffineMapGet from mlirAffineDimExprGet and
+ * mlirAffineConstantExprGet results. Out-of-range arguments give a null
+ * map, which cageBuildGeneric reports. */
 
-/** Results of cageMapText that are the constants 0 and 1 rather than loop
- * dimensions. */
-enum { kCageMapZero = -1, kCageMapOne = -2 };
+/** (d0, ..., dN-1) -> (d0, ..., dR-1) with N = `numDims` and R =
+ * `numResults` (0 <= R <= N): the identity when they are equal, the map of
+ * a reduction's output (or, with no results, of a scalar) otherwise. */
+MLIR_CAPI_EXPORTED MlirAffineMap cagePrefixMap(MlirContext ctx,
+                                               intptr_t numDims,
+                                               intptr_t numResults);
 
-/** Room for one map text of up to kCageMaxLoops dimensions and results. */
-typedef struct CageMapText {
-  char text[16 + 12 * kCageMaxLoops];
-} CageMapText;
-
-/** Writes "affine_map<(d0, ..., dN-1) -> (r0, ...)>" with N = `numDims`
- * into `map` and returns it; `results[k]` is a loop dimension, kCageMapZero
- * or kCageMapOne. Up to kCageMaxLoops dimensions and results always fit; a
- * text that does not is cut short, and cageBuildGeneric reports it as not
- * an affine_map. */
-MLIR_CAPI_EXPORTED const char *cageMapText(CageMapText *map, int64_t numDims,
-                                           const int64_t *results,
-                                           int64_t numResults);
-
-/** As cageMapText, with the first `numResults` loops of `numDims` as the
- * results: the identity when they are equal, the map of a reduction's
- * output (or, with none, of a scalar) otherwise. */
-MLIR_CAPI_EXPORTED const char *
-cagePrefixMapText(CageMapText *map, int64_t numDims, int64_t numResults);
+/** The identity of `numDims` loops except that the result of loop `dim` is
+ * the constant `value` (0 <= dim < numDims): (d0, d1, d2) -> (d0, 1, d2)
+ * for dim 1 and value 1.
+ * A Hadamard stage reads the two halves of each pair through the maps of
+ * values 0 and 1 of its `2` loop. */
+MLIR_CAPI_EXPORTED MlirAffineMap cageMapFixingDim(MlirContext ctx,
+                                                  intptr_t numDims,
+                                                  intptr_t dim, int64_t value);
 
 /*===--- Slices and parallel loops ---------------------------------------===*/
 

@@ -160,6 +160,30 @@ func.func @coupled_sgd_generic_0d_tensor_argument(%w: tensor<8x16xf32>, %g: tens
 
 // -----
 
+// λ as a rank-70 tensor argument of one element, read by a map to constant
+// indices: the update extracts it with 70 indices (no rank limit).
+// CHECK-LABEL: func.func @coupled_sgd_generic_rank70_tensor_argument
+// CHECK-NEXT: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-NEXT: %[[L:.*]] = tensor.extract %arg4[%[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]]] : tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1xf32>
+// CHECK-NEXT: %{{.*}}, %{{.*}} = cage.update %arg0, %arg1, %arg2, %arg3, %[[L]] {quantizer = #cage.quantizer<>, optimizer = #cage.sgd<momentum = 0.9>, coupling = coupled} : tensor<8x16xf32>
+// CHECK-NEXT: return
+#map = affine_map<(d0, d1) -> (d0, d1)>
+#element = affine_map<(d0, d1) -> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)>
+func.func @coupled_sgd_generic_rank70_tensor_argument(%w: tensor<8x16xf32>, %g: tensor<8x16xf32>, %b: tensor<8x16xf32>, %lr: f32, %l: tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1xf32>) -> (tensor<8x16xf32>, tensor<8x16xf32>) {
+  %e = cage.quant_error %w {quantizer = #cage.quantizer<bits = 4>} : tensor<8x16xf32>
+  %init = tensor.empty() : tensor<8x16xf32>
+  %gc = linalg.generic {indexing_maps = [#map, #map, #element, #map], iterator_types = ["parallel", "parallel"]} ins(%g, %e, %l : tensor<8x16xf32>, tensor<8x16xf32>, tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1xf32>) outs(%init : tensor<8x16xf32>) {
+  ^bb0(%gi: f32, %ei: f32, %li: f32, %o: f32):
+    %p = arith.mulf %li, %ei : f32
+    %s = arith.addf %gi, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<8x16xf32>
+  %w1, %b1 = cage.sgd %w, %gc, %b, %lr {momentum = 0.9 : f32} : tensor<8x16xf32>
+  return %w1, %b1 : tensor<8x16xf32>, tensor<8x16xf32>
+}
+
+// -----
+
 // The correction spread over three generics (λ·e, g + ·, a copy), λ
 // broadcast by linalg.fill into an identity-mapped input.
 // CHECK-LABEL: func.func @coupled_adamw_three_generics_fill

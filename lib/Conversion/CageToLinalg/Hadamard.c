@@ -18,6 +18,7 @@
 #include "mlir-c/BuiltinTypes.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 typedef struct StageBody {
   int64_t halfLoop; /* the loop of the `2` dimension */
@@ -53,20 +54,12 @@ static MlirValue hadamardStage(CageBuilder *b, MlirValue x, int64_t h,
   /* Loops: the leading dims, then g (span), t (half), k (offset). */
   int64_t rank = mlirShapedTypeGetRank(mlirValueGetType(x));
   int64_t numLoops = rank + 2, t = rank;
-  int64_t lowResults[kCageMaxLoops], highResults[kCageMaxLoops];
+  MlirAffineMap maps[] = {cageMapFixingDim(b->context, numLoops, t, 0),
+                          cageMapFixingDim(b->context, numLoops, t, 1),
+                          cagePrefixMap(b->context, numLoops, numLoops)};
+  CageIteratorType *iterators = cageAllocArray(numLoops, sizeof *iterators);
   for (int64_t d = 0; d < numLoops; ++d)
-    lowResults[d] = highResults[d] = d;
-  lowResults[t] = kCageMapZero;
-  highResults[t] = kCageMapOne;
-
-  CageMapText maps[3];
-  const char *mapTexts[] = {
-      cageMapText(&maps[0], numLoops, lowResults, numLoops),
-      cageMapText(&maps[1], numLoops, highResults, numLoops),
-      cagePrefixMapText(&maps[2], numLoops, numLoops)};
-  const char *iterators[kCageMaxLoops];
-  for (int64_t d = 0; d < numLoops; ++d)
-    iterators[d] = "parallel";
+    iterators[d] = CageIteratorParallel;
   MlirValue inputs[] = {pairs, pairs};
   MlirValue init = cageBuildEmptyLike(b, pairs);
   StageBody stage = {t, norm};
@@ -74,12 +67,13 @@ static MlirValue hadamardStage(CageBuilder *b, MlirValue x, int64_t h,
                           .numInputs = 2,
                           .outputs = &init,
                           .numOutputs = 1,
-                          .indexingMaps = mapTexts,
+                          .indexingMaps = maps,
                           .iteratorTypes = iterators,
                           .numLoops = numLoops,
                           .body = butterfly,
                           .userData = &stage};
   MlirValue mixed = cageOperationGetResult(cageBuildGeneric(b, &spec), 0);
+  free(iterators);
   return cageBuildMergeInnermost(b, mixed, mlirValueGetType(x));
 }
 

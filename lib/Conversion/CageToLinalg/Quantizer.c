@@ -85,14 +85,9 @@
 #include "mlir-c/Diagnostics.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 static const MlirValue nullValue = {NULL};
-
-/* The ranks lowered: 1 to kMaxRank. A generic has up to rank + 2 loops (a
- * Hadamard stage), so at most 40, within the kCageMaxLoops that the
- * builder's map texts have room for. */
-enum { kMaxRank = 38 };
-_Static_assert(kMaxRank + 2 <= kCageMaxLoops, "map texts too short");
 
 static MlirType f64Type(CageBuilder *b) { return mlirF64TypeGet(b->context); }
 
@@ -159,8 +154,8 @@ static MlirValue emptyPerGroup(CageBuilder *b, const LowerGroupView *view,
   if (mlirValueIsNull(view->value))
     return nullValue;
   MlirType type = mlirValueGetType(view->value);
-  int64_t shape[kCageMaxLoops];
-  MlirValue sizes[kCageMaxLoops];
+  int64_t *shape = cageAllocArray(view->groupLoops, sizeof *shape);
+  MlirValue *sizes = cageAllocArray(view->groupLoops, sizeof *sizes);
   intptr_t numDynamic = 0;
   for (int64_t d = 0; d < view->groupLoops; ++d) {
     shape[d] = mlirShapedTypeGetDimSize(type, d);
@@ -169,7 +164,10 @@ static MlirValue emptyPerGroup(CageBuilder *b, const LowerGroupView *view,
   }
   MlirType groupsType = mlirRankedTensorTypeGet(
       view->groupLoops, shape, elementType, mlirAttributeGetNull());
-  return cageBuildEmpty(b, groupsType, sizes, numDynamic);
+  MlirValue empty = cageBuildEmpty(b, groupsType, sizes, numDynamic);
+  free(sizes);
+  free(shape);
+  return empty;
 }
 
 /*===--- Generics over a view ---------------------------------------------===*/
@@ -185,32 +183,33 @@ MlirOperation lowerBuildOverGroups(CageBuilder *b, const LowerOverGroups *g) {
     return (MlirOperation){NULL};
   }
   MlirValue inputs[kMaxGenericOperands];
-  CageMapText maps[kMaxGenericOperands];
-  const char *mapTexts[kMaxGenericOperands];
+  MlirAffineMap maps[kMaxGenericOperands];
   for (intptr_t i = 0; i < numInputs; ++i) {
     bool element = i < g->numElements;
     inputs[i] = element ? g->elements[i] : g->perGroup[i - g->numElements];
-    mapTexts[i] = cagePrefixMapText(&maps[i], view->rank,
-                                    element ? view->rank : view->groupLoops);
+    maps[i] = cagePrefixMap(b->context, view->rank,
+                            element ? view->rank : view->groupLoops);
   }
   for (intptr_t i = numInputs; i < numOperands; ++i)
-    mapTexts[i] = cagePrefixMapText(&maps[i], view->rank,
-                                    g->reduce ? view->groupLoops : view->rank);
-  const char *iterators[kCageMaxLoops];
+    maps[i] = cagePrefixMap(b->context, view->rank,
+                            g->reduce ? view->groupLoops : view->rank);
+  CageIteratorType *iterators = cageAllocArray(view->rank, sizeof *iterators);
   for (int64_t d = 0; d < view->rank; ++d)
-    iterators[d] =
-        g->reduce && d >= view->groupLoops ? "reduction" : "parallel";
+    iterators[d] = g->reduce && d >= view->groupLoops ? CageIteratorReduction
+                                                      : CageIteratorParallel;
 
   CageGenericSpec spec = {.inputs = inputs,
                           .numInputs = numInputs,
                           .outputs = g->outputs,
                           .numOutputs = g->numOutputs,
-                          .indexingMaps = mapTexts,
+                          .indexingMaps = maps,
                           .iteratorTypes = iterators,
                           .numLoops = view->rank,
                           .body = g->body,
                           .userData = g->userData};
-  return cageBuildGeneric(b, &spec);
+  MlirOperation generic = cageBuildGeneric(b, &spec);
+  free(iterators);
+  return generic;
 }
 
 static MlirValue buildOverGroups(CageBuilder *b, const LowerOverGroups *g) {
@@ -437,7 +436,7 @@ static MlirValue quantizeElements(CageBuilder *b, const LowerQuantizer *q,
                                   const LowerScales *scales, MlirValue seed) {
   BodyContext ctx = {.q = q};
   LowerPhiloxKeys keys;
-  MlirValue sizes[kCageMaxLoops] = {{NULL}};
+  MlirValue *sizes = cageAllocArray(view->rank, sizeof *sizes);
   if (!mlirValueIsNull(seed)) {
     lowerBuildPhiloxKeys(b, seed, &keys);
     for (int64_t d = 1; d < view->rank; ++d)
@@ -446,8 +445,10 @@ static MlirValue quantizeElements(CageBuilder *b, const LowerQuantizer *q,
     ctx.sizes = sizes;
     ctx.rank = view->rank;
   }
-  return mapElements(b, view, &view->value, 1, scales->values, scales->count,
-                     quantizeBody, &ctx);
+  MlirValue y = mapElements(b, view, &view->value, 1, scales->values,
+                            scales->count, quantizeBody, &ctx);
+  free(sizes);
+  return y;
 }
 
 /* Q(x) = H(q(H(x))) (cage.quantize). */
@@ -620,18 +621,18 @@ static MlirValue quantizedTensor(MlirOperation op) {
 
 /* Every combination of section 1 lowers, and the op verifiers ensure the
  * quantizer, the estimator and f32 ranked tensors; what is left to check is
- * the rank that the loop-map texts have room for. Returns null, or why
- * not. */
+ * that the tensor has an innermost dimension (rank >= 1; any higher rank
+ * lowers). Returns null, or why not. */
 static const char *whyNotLowerable(MlirOperation op, char *reason,
                                    size_t size) {
   MlirValue x = quantizedTensor(op);
   if (mlirValueIsNull(x))
     return "an op without operands";
   int64_t rank = mlirShapedTypeGetRank(mlirValueGetType(x));
-  if (rank >= 1 && rank <= kMaxRank)
+  if (rank >= 1)
     return NULL;
-  snprintf(reason, size, "a tensor of rank %lld (only 1 to %d)",
-           (long long)rank, (int)kMaxRank);
+  snprintf(reason, size, "a tensor of rank %lld (the rank must be at least 1)",
+           (long long)rank);
   return reason;
 }
 

@@ -45,7 +45,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_RANK 16
 #define TAG "cage.cpu_tile"
 /* Static iteration spaces smaller than this run on one thread: a parallel
  * region costs microseconds to open. */
@@ -94,9 +93,9 @@ static void bufPrintf(Buffer *b, const char *format, ...) {
   }
 }
 
-static void bufSizes(Buffer *b, const int64_t *sizes, int rank) {
+static void bufSizes(Buffer *b, const int64_t *sizes, intptr_t rank) {
   bufPrintf(b, "[");
-  for (int i = 0; i < rank; ++i)
+  for (intptr_t i = 0; i < rank; ++i)
     bufPrintf(b, i ? ", %lld" : "%lld", (long long)sizes[i]);
   bufPrintf(b, "]");
 }
@@ -105,30 +104,35 @@ static void bufSizes(Buffer *b, const int64_t *sizes, int rank) {
  * Plans
  *===----------------------------------------------------------------------===*/
 
+/* The three size arrays have `rank` entries each, in one allocation that
+ * forallSizes points to (planFree). */
 typedef struct Plan {
-  int rank;
+  intptr_t rank;
   bool forall; /* tile for threads with forallSizes */
-  int64_t forallSizes[MAX_RANK];
-  int numLoops; /* non-zero entries of forSizes */
-  int64_t forSizes[MAX_RANK];
+  int64_t *forallSizes;
+  intptr_t numLoops; /* non-zero entries of forSizes */
+  int64_t *forSizes;
   bool vectorize; /* vectorize the tile with vectorSizes */
-  int64_t vectorSizes[MAX_RANK];
+  int64_t *vectorSizes;
 } Plan;
 
-typedef struct Class {
-  Plan plan;
-  char key[512];
-} Class;
+static void planFree(Plan *plan) { free(plan->forallSizes); }
 
 typedef struct TileState {
   bool vectorize;
   int64_t width;
   bool threads;
   MlirAttribute parallel; /* #linalg.iterator_type<parallel> */
-  Class *classes;
+  Plan *classes;          /* one plan per class of ops, owned */
   int numClasses, capacity;
-  bool failed;
+  bool failed; /* out of memory */
 } TileState;
+
+static void freeClasses(TileState *state) {
+  for (int k = 0; k < state->numClasses; ++k)
+    planFree(&state->classes[k]);
+  free(state->classes);
+}
 
 static MlirStringRef str(const char *s) {
   return mlirStringRefCreateFromCString(s);
@@ -161,9 +165,9 @@ static bool vectorizableElementType(MlirType t) {
 
 /* Static loop sizes (-1: unknown) from the operand shapes and maps; false if
  * the op is not a plain linalg.generic. */
-static bool loopSizes(MlirOperation op, int rank, int64_t *sizes,
+static bool loopSizes(MlirOperation op, intptr_t rank, int64_t *sizes,
                       bool *vectorizableTypes) {
-  for (int d = 0; d < rank; ++d)
+  for (intptr_t d = 0; d < rank; ++d)
     sizes[d] = -1;
   *vectorizableTypes = true;
   MlirAttribute maps =
@@ -197,26 +201,21 @@ static bool loopSizes(MlirOperation op, int rank, int64_t *sizes,
   return true;
 }
 
-/* The plan of one linalg.generic; false if it is left alone. */
-static bool makePlan(TileState *state, MlirOperation op, Plan *plan) {
-  MlirAttribute iterators =
-      mlirOperationGetInherentAttributeByName(op, str("iterator_types"));
-  if (mlirAttributeIsNull(iterators) || !mlirAttributeIsAArray(iterators))
-    return false;
-  int rank = (int)mlirArrayAttrGetNumElements(iterators);
-  if (rank < 1 || rank > MAX_RANK)
-    return false;
-  bool parallel[MAX_RANK];
-  for (int d = 0; d < rank; ++d)
+/* The plan of a linalg.generic of `rank` loops, into `plan` whose arrays
+ * are allocated and zeroed; `parallel` and `sizes` have room for `rank`
+ * entries. False if the op is left alone. */
+static bool fillPlan(const TileState *state, MlirOperation op,
+                     MlirAttribute iterators, intptr_t rank, bool *parallel,
+                     int64_t *sizes, Plan *plan) {
+  for (intptr_t d = 0; d < rank; ++d)
     parallel[d] = mlirAttributeEqual(mlirArrayAttrGetElement(iterators, d),
                                      state->parallel);
-  int64_t sizes[MAX_RANK];
   bool vectorTypes;
   if (!loopSizes(op, rank, sizes, &vectorTypes))
     return false;
   int64_t work = 1;
   bool allStatic = true;
-  for (int d = 0; d < rank; ++d) {
+  for (intptr_t d = 0; d < rank; ++d) {
     if (sizes[d] == 0)
       return false; /* empty: nothing to run */
     if (sizes[d] < 0)
@@ -226,9 +225,7 @@ static bool makePlan(TileState *state, MlirOperation op, Plan *plan) {
       work = MIN_PARALLEL_WORK; /* saturate: only work < it is asked */
   }
 
-  memset(plan, 0, sizeof *plan);
-  plan->rank = rank;
-  int last = rank - 1;
+  intptr_t last = rank - 1;
   int64_t width = state->width;
   int64_t chunk = CHUNK_VECTORS * width;
   plan->forall = state->threads && parallel[0] && !insideParallelLoop(op) &&
@@ -240,7 +237,7 @@ static bool makePlan(TileState *state, MlirOperation op, Plan *plan) {
   plan->vectorize = state->vectorize && parallel[last] && vectorTypes;
   if (plan->vectorize) {
     int64_t v = sizes[last] > 0 && sizes[last] < width ? sizes[last] : width;
-    for (int d = 0; d < rank; ++d) {
+    for (intptr_t d = 0; d < rank; ++d) {
       int64_t tile;
       if (d == last)
         tile = (sizes[d] == v && !(rank == 1 && plan->forall)) ? 0 : v;
@@ -256,34 +253,63 @@ static bool makePlan(TileState *state, MlirOperation op, Plan *plan) {
   return plan->forall || plan->vectorize;
 }
 
-static void planKey(const Plan *p, char *key, size_t size) {
-  size_t n = 0;
-  n += (size_t)snprintf(key + n, size - n, "r%d f%d", p->rank, p->forall);
-  for (int d = 0; d < p->rank && n < size; ++d)
-    n += (size_t)snprintf(
-        key + n, size - n, ",%lld %lld %lld", (long long)p->forallSizes[d],
-        (long long)p->forSizes[d], (long long)p->vectorSizes[d]);
-  if (n < size)
-    snprintf(key + n, size - n, " v%d", p->vectorize);
+/* The plan of one linalg.generic, which then owns its arrays (planFree);
+ * false if the op is left alone, or if memory ran out (state->failed). */
+static bool makePlan(TileState *state, MlirOperation op, Plan *plan) {
+  MlirAttribute iterators =
+      mlirOperationGetInherentAttributeByName(op, str("iterator_types"));
+  if (mlirAttributeIsNull(iterators) || !mlirAttributeIsAArray(iterators))
+    return false;
+  intptr_t rank = mlirArrayAttrGetNumElements(iterators);
+  if (rank < 1)
+    return false;
+  bool *parallel = malloc((size_t)rank * sizeof *parallel);
+  int64_t *sizes = malloc((size_t)rank * sizeof *sizes);
+  int64_t *planSizes = calloc(3 * (size_t)rank, sizeof *planSizes);
+  bool planned = false;
+  if (!parallel || !sizes || !planSizes) {
+    state->failed = true;
+  } else {
+    *plan = (Plan){.rank = rank,
+                   .forallSizes = planSizes,
+                   .forSizes = planSizes + rank,
+                   .vectorSizes = planSizes + 2 * rank};
+    planned = fillPlan(state, op, iterators, rank, parallel, sizes, plan);
+  }
+  free(sizes);
+  free(parallel);
+  if (!planned)
+    free(planSizes);
+  return planned;
 }
 
-static int classOf(TileState *state, const Plan *plan) {
-  char key[512];
-  planKey(plan, key, sizeof key);
-  for (int i = 0; i < state->numClasses; ++i)
-    if (strcmp(state->classes[i].key, key) == 0)
+static bool planEqual(const Plan *a, const Plan *b) {
+  return a->rank == b->rank && a->forall == b->forall &&
+         a->numLoops == b->numLoops && a->vectorize == b->vectorize &&
+         memcmp(a->forallSizes, b->forallSizes,
+                3 * (size_t)a->rank * sizeof *a->forallSizes) == 0;
+}
+
+/* The class of `plan`, which it takes (freed when the class exists); -1
+ * when memory ran out. */
+static int classOf(TileState *state, Plan *plan) {
+  for (int i = 0; i < state->numClasses; ++i) {
+    if (planEqual(&state->classes[i], plan)) {
+      planFree(plan);
       return i;
+    }
+  }
   if (state->numClasses == state->capacity) {
     int capacity = state->capacity ? state->capacity * 2 : 8;
-    Class *classes = realloc(state->classes, sizeof(Class) * (size_t)capacity);
-    if (!classes)
+    Plan *classes = realloc(state->classes, sizeof(Plan) * (size_t)capacity);
+    if (!classes) {
+      planFree(plan);
       return -1;
+    }
     state->classes = classes;
     state->capacity = capacity;
   }
-  Class *c = &state->classes[state->numClasses];
-  c->plan = *plan;
-  memcpy(c->key, key, sizeof key);
+  state->classes[state->numClasses] = *plan;
   return state->numClasses++;
 }
 
@@ -293,7 +319,7 @@ static MlirWalkResult tagOps(MlirOperation op, void *userData) {
     return MlirWalkResultAdvance;
   Plan plan;
   if (!makePlan(state, op, &plan))
-    return MlirWalkResultSkip;
+    return state->failed ? MlirWalkResultInterrupt : MlirWalkResultSkip;
   int k = classOf(state, &plan);
   if (k < 0) {
     state->failed = true;
@@ -315,8 +341,8 @@ static MlirWalkResult untagOps(MlirOperation op, void *userData) {
  * The transform script
  *===----------------------------------------------------------------------===*/
 
-static void anyOps(Buffer *b, int n) {
-  for (int i = 0; i < n; ++i)
+static void anyOps(Buffer *b, intptr_t n) {
+  for (intptr_t i = 0; i < n; ++i)
     bufPrintf(b, i ? ", !transform.any_op" : "!transform.any_op");
 }
 
@@ -344,7 +370,7 @@ static void emitClass(Buffer *b, int k, const Plan *p) {
   if (p->vectorize) {
     if (p->numLoops > 0) {
       if (p->numLoops > 1)
-        bufPrintf(b, "        %%t2, %%loops:%d = ", p->numLoops);
+        bufPrintf(b, "        %%t2, %%loops:%lld = ", (long long)p->numLoops);
       else
         bufPrintf(b, "        %%t2, %%loops = ");
       bufPrintf(b, "transform.structured.tile_using_for %s tile_sizes ",
@@ -372,8 +398,8 @@ static void emitScript(Buffer *b, const TileState *state) {
                "!transform.any_op {transform.readonly}) {\n");
   bool anyVector = false;
   for (int k = 0; k < state->numClasses; ++k) {
-    emitClass(b, k, &state->classes[k].plan);
-    anyVector |= state->classes[k].plan.vectorize;
+    emitClass(b, k, &state->classes[k]);
+    anyVector |= state->classes[k].vectorize;
   }
   if (anyVector)
     /* Masked transfers to plain ones with masks, then drop the unit
@@ -420,18 +446,18 @@ static void runTile(MlirOperation op, const CagePassOptionValue *options,
 
   mlirOperationWalk(op, tagOps, &state, MlirWalkPreOrder);
   if (state.failed) {
-    free(state.classes);
+    freeClasses(&state);
     fail(pass, loc, "cage-cpu-tile: out of memory");
     return;
   }
   if (state.numClasses == 0) {
-    free(state.classes);
+    freeClasses(&state);
     return;
   }
 
   Buffer script = {0};
   emitScript(&script, &state);
-  free(state.classes);
+  freeClasses(&state);
   if (script.failed) {
     free(script.data);
     fail(pass, loc, "cage-cpu-tile: out of memory");

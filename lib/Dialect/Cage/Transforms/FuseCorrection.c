@@ -729,20 +729,15 @@ static MlirValue placeLambda(Matcher *m, const Step *step, MlirOperation at,
     result = cageBuildConstantF32(b, (float)l->constant);
   } else {
     intptr_t rank = mlirShapedTypeGetRank(mlirValueGetType(l->value));
-    if (rank > kCageMaxLoops)
-      return (MlirValue){NULL};
-    MlirValue operands[1 + kCageMaxLoops];
-    operands[0] = l->value;
+    MlirValue *indices = cageAllocArray(rank, sizeof *indices);
     if (rank > 0) {
       MlirValue zero = cageBuildConstantIndex(b, 0);
       made[(*numMade)++] = cageDefiningOp(zero);
       for (intptr_t i = 0; i < rank; ++i)
-        operands[1 + i] = zero;
+        indices[i] = zero;
     }
-    MlirType f32 = mlirF32TypeGet(b->context);
-    result = cageOperationGetResult(
-        cageBuildOp(b, "tensor.extract", 1 + rank, operands, 1, &f32, 0, NULL),
-        0);
+    result = cageBuildExtract(b, l->value, indices, rank);
+    free(indices);
   }
   if (!mlirValueIsNull(result))
     made[(*numMade)++] = cageDefiningOp(result);
