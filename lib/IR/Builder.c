@@ -194,56 +194,109 @@ MlirValue cageBuildConstantIndex(CageBuilder *b, int64_t value) {
 
 /*===--- Element-wise arith and math ops ----------------------------------===*/
 
-MlirValue cageBuildBinary(CageBuilder *b, const char *opName, MlirValue lhs,
-                          MlirValue rhs) {
+/* Each kind of op is built in one place; the typed calls only name the op.
+ * The name is still checked: its dialect may not be loaded. */
+
+static MlirValue buildBinary(CageBuilder *b, const char *opName, MlirValue lhs,
+                             MlirValue rhs) {
   MlirValue operands[] = {lhs, rhs};
   if (anyNull(operands, 2) || !isRegisteredOp(b, opName))
     return nullValue;
   return buildValue(b, opName, 2, operands, mlirValueGetType(lhs), 0, NULL);
 }
 
-MlirValue cageBuildUnary(CageBuilder *b, const char *opName,
-                         MlirValue operand) {
+static MlirValue buildUnary(CageBuilder *b, const char *opName,
+                            MlirValue operand) {
   if (mlirValueIsNull(operand) || !isRegisteredOp(b, opName))
     return nullValue;
   return buildValue(b, opName, 1, &operand, mlirValueGetType(operand), 0, NULL);
 }
 
-MlirValue cageBuildCast(CageBuilder *b, const char *opName, MlirValue operand,
-                        MlirType resultType) {
+static MlirValue buildCast(CageBuilder *b, const char *opName,
+                           MlirValue operand, MlirType resultType) {
   if (mlirValueIsNull(operand) || !isRegisteredOp(b, opName))
     return nullValue;
   return buildValue(b, opName, 1, &operand, resultType, 0, NULL);
 }
 
+#define CAGE_BINARY(name, opName)                                              \
+  MlirValue cageBuild##name(CageBuilder *b, MlirValue lhs, MlirValue rhs) {    \
+    return buildBinary(b, opName, lhs, rhs);                                   \
+  }
+#define CAGE_UNARY(name, opName)                                               \
+  MlirValue cageBuild##name(CageBuilder *b, MlirValue operand) {               \
+    return buildUnary(b, opName, operand);                                     \
+  }
+#define CAGE_CAST(name, opName)                                                \
+  MlirValue cageBuild##name(CageBuilder *b, MlirValue operand,                 \
+                            MlirType resultType) {                             \
+    return buildCast(b, opName, operand, resultType);                          \
+  }
+
+CAGE_BINARY(AddF, "arith.addf")
+CAGE_BINARY(SubF, "arith.subf")
+CAGE_BINARY(MulF, "arith.mulf")
+CAGE_BINARY(DivF, "arith.divf")
+CAGE_BINARY(MaximumF, "arith.maximumf")
+CAGE_BINARY(MinimumF, "arith.minimumf")
+CAGE_BINARY(AddI, "arith.addi")
+CAGE_BINARY(SubI, "arith.subi")
+CAGE_BINARY(MulI, "arith.muli")
+CAGE_BINARY(DivUI, "arith.divui")
+CAGE_BINARY(CeilDivUI, "arith.ceildivui")
+CAGE_BINARY(CeilDivSI, "arith.ceildivsi")
+CAGE_BINARY(RemUI, "arith.remui")
+CAGE_BINARY(AndI, "arith.andi")
+CAGE_BINARY(OrI, "arith.ori")
+CAGE_BINARY(XOrI, "arith.xori")
+CAGE_BINARY(ShRUI, "arith.shrui")
+CAGE_BINARY(MaxSI, "arith.maxsi")
+CAGE_BINARY(MaxUI, "arith.maxui")
+CAGE_BINARY(MinSI, "arith.minsi")
+CAGE_BINARY(MinUI, "arith.minui")
+
+CAGE_UNARY(NegF, "arith.negf")
+CAGE_UNARY(AbsF, "math.absf")
+CAGE_UNARY(Floor, "math.floor")
+CAGE_UNARY(RoundEven, "math.roundeven")
+CAGE_UNARY(Sqrt, "math.sqrt")
+
+CAGE_CAST(ExtF, "arith.extf")
+CAGE_CAST(TruncF, "arith.truncf")
+CAGE_CAST(ExtUI, "arith.extui")
+CAGE_CAST(TruncI, "arith.trunci")
+CAGE_CAST(SIToFP, "arith.sitofp")
+CAGE_CAST(UIToFP, "arith.uitofp")
+CAGE_CAST(FPToSI, "arith.fptosi")
+CAGE_CAST(IndexCast, "arith.index_cast")
+CAGE_CAST(Bitcast, "arith.bitcast")
+
+#undef CAGE_BINARY
+#undef CAGE_UNARY
+#undef CAGE_CAST
+
+MlirValue cageBuildBinary(CageBuilder *b, const char *opName, MlirValue lhs,
+                          MlirValue rhs) {
+  return buildBinary(b, opName, lhs, rhs);
+}
+
 /* arith.cmpf and arith.cmpi keep their predicate as the i64 value of
  * arith::CmpFPredicate or arith::CmpIPredicate (I64EnumAttrs: the generic
- * form prints `predicate = 4 : i64`); there is no `#arith<cmpf ...>`
- * attribute to parse. Each table lists its enum in order. */
-static const char *const cmpfPredicates[] = {
-    "false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord",
-    "ueq",   "ugt", "uge", "ult", "ule", "une", "uno", "true"};
-static const char *const cmpiPredicates[] = {"eq",  "ne",  "slt", "sle", "sgt",
-                                             "sge", "ult", "ule", "ugt", "uge"};
-
-/* What tells arith.cmpf and arith.cmpi apart here. */
+ * form prints `predicate = 4 : i64`), which CageCmpFPredicate and
+ * CageCmpIPredicate mirror; there is no `#arith<cmpf ...>` attribute. */
 typedef struct Comparison {
   const char *opName;
   const char *caller;
-  const char *const *predicates;
-  intptr_t numPredicates;
+  int numPredicates;
 } Comparison;
 
-static const Comparison cmpf = {"arith.cmpf", "cageBuildCmpF", cmpfPredicates,
-                                sizeof cmpfPredicates /
-                                    sizeof cmpfPredicates[0]};
-static const Comparison cmpi = {"arith.cmpi", "cageBuildCmpI", cmpiPredicates,
-                                sizeof cmpiPredicates /
-                                    sizeof cmpiPredicates[0]};
+static const Comparison cmpf = {"arith.cmpf", "cageBuildCompareF",
+                                CageCmpFAlwaysTrue + 1};
+static const Comparison cmpi = {"arith.cmpi", "cageBuildCompareI",
+                                CageCmpIUGE + 1};
 
 static MlirValue buildComparison(CageBuilder *b, const Comparison *cmp,
-                                 const char *predicate, MlirValue lhs,
-                                 MlirValue rhs) {
+                                 int predicate, MlirValue lhs, MlirValue rhs) {
   MlirValue operands[] = {lhs, rhs};
   if (anyNull(operands, 2) || !isRegisteredOp(b, cmp->opName))
     return nullValue;
@@ -251,27 +304,40 @@ static MlirValue buildComparison(CageBuilder *b, const Comparison *cmp,
     emitError(b, "%s compares scalars, not shaped values", cmp->caller);
     return nullValue;
   }
-  for (intptr_t i = 0; i < cmp->numPredicates; ++i) {
-    if (strcmp(predicate, cmp->predicates[i]) != 0)
-      continue;
-    MlirType i64 = mlirIntegerTypeGet(b->context, 64);
-    MlirNamedAttribute attr =
-        cageNamedAttribute(b, "predicate", mlirIntegerAttrGet(i64, i));
-    return buildValue(b, cmp->opName, 2, operands,
-                      mlirIntegerTypeGet(b->context, 1), 1, &attr);
+  if (predicate < 0 || predicate >= cmp->numPredicates) {
+    emitError(b, "%s: %d is not an %s predicate", cmp->caller, predicate,
+              cmp->opName);
+    return nullValue;
   }
-  emitError(b, "unknown %s predicate '%s'", cmp->opName, predicate);
-  return nullValue;
+  MlirType i64 = mlirIntegerTypeGet(b->context, 64);
+  MlirNamedAttribute attr =
+      cageNamedAttribute(b, "predicate", mlirIntegerAttrGet(i64, predicate));
+  return buildValue(b, cmp->opName, 2, operands,
+                    mlirIntegerTypeGet(b->context, 1), 1, &attr);
 }
 
-MlirValue cageBuildCmpF(CageBuilder *b, const char *predicate, MlirValue lhs,
-                        MlirValue rhs) {
-  return buildComparison(b, &cmpf, predicate, lhs, rhs);
+MlirValue cageBuildCompareF(CageBuilder *b, CageCmpFPredicate predicate,
+                            MlirValue lhs, MlirValue rhs) {
+  return buildComparison(b, &cmpf, (int)predicate, lhs, rhs);
+}
+
+MlirValue cageBuildCompareI(CageBuilder *b, CageCmpIPredicate predicate,
+                            MlirValue lhs, MlirValue rhs) {
+  return buildComparison(b, &cmpi, (int)predicate, lhs, rhs);
 }
 
 MlirValue cageBuildCmpI(CageBuilder *b, const char *predicate, MlirValue lhs,
                         MlirValue rhs) {
-  return buildComparison(b, &cmpi, predicate, lhs, rhs);
+  /* The custom-form words of CageCmpIPredicate, in its order. */
+  static const char *const words[] = {"eq",  "ne",  "slt", "sle", "sgt",
+                                      "sge", "ult", "ule", "ugt", "uge"};
+  if (mlirValueIsNull(lhs) || mlirValueIsNull(rhs))
+    return nullValue;
+  for (int i = 0; i < (int)(sizeof words / sizeof words[0]); ++i)
+    if (strcmp(predicate, words[i]) == 0)
+      return cageBuildCompareI(b, (CageCmpIPredicate)i, lhs, rhs);
+  emitError(b, "unknown arith.cmpi predicate '%s'", predicate);
+  return nullValue;
 }
 
 MlirValue cageBuildSelect(CageBuilder *b, MlirValue condition,
@@ -487,8 +553,8 @@ MlirValue cageBuildSplitInnermost(CageBuilder *b, MlirValue source,
     shape[d] = dynamicDim || d < rank - 1 ? size : size / factor;
   }
   if (dynamic)
-    sizes[rank - 1] = cageBuildBinary(b, "arith.divui", sizes[rank - 1],
-                                      cageBuildConstantIndex(b, factor));
+    sizes[rank - 1] =
+        cageBuildDivUI(b, sizes[rank - 1], cageBuildConstantIndex(b, factor));
   for (intptr_t k = 0; k < numTail; ++k) {
     shape[rank + k] = tail[k];
     sizes[rank + k] = nullValue;

@@ -61,23 +61,22 @@ static void testConstantsAndMath(MlirContext ctx) {
   MlirValue three = cageBuildConstantI64(&b, 3);
   MlirValue four = cageBuildConstantIndex(&b, 4);
   MlirValue half = cageBuildConstantFloat(&b, mlirF16TypeGet(ctx), 0.5);
-  MlirValue v = cageBuildBinary(&b, "arith.mulf", x, two);
-  v = cageBuildBinary(&b, "arith.subf", v, x);
-  v = cageBuildBinary(&b, "arith.divf", v, two);
-  v = cageBuildBinary(&b, "arith.maximumf", v, x);
-  v = cageBuildBinary(&b, "arith.minimumf", v, two);
-  v = cageBuildUnary(&b, "math.absf", v);
-  v = cageBuildUnary(&b, "math.sqrt", v);
-  v = cageBuildUnary(&b, "math.roundeven", v);
-  v = cageBuildUnary(&b, "math.floor", v);
-  MlirValue n = cageBuildBinary(&b, "arith.addi", i, three);
-  n = cageBuildBinary(
-      &b, "arith.addi", n,
-      cageBuildCast(&b, "arith.index_cast", four, mlirIntegerTypeGet(ctx, 64)));
-  MlirValue nf = cageBuildCast(&b, "arith.sitofp", n, mlirF32TypeGet(ctx));
-  MlirValue h = cageBuildCast(&b, "arith.extf", half, mlirF32TypeGet(ctx));
-  v = cageBuildBinary(&b, "arith.addf", v, nf);
-  v = cageBuildBinary(&b, "arith.addf", v, h);
+  MlirValue v = cageBuildMulF(&b, x, two);
+  v = cageBuildSubF(&b, v, x);
+  v = cageBuildDivF(&b, v, two);
+  v = cageBuildMaximumF(&b, v, x);
+  v = cageBuildMinimumF(&b, v, two);
+  v = cageBuildAbsF(&b, v);
+  v = cageBuildSqrt(&b, v);
+  v = cageBuildRoundEven(&b, v);
+  v = cageBuildFloor(&b, v);
+  MlirValue n = cageBuildAddI(&b, i, three);
+  n = cageBuildAddI(&b, n,
+                    cageBuildIndexCast(&b, four, mlirIntegerTypeGet(ctx, 64)));
+  MlirValue nf = cageBuildSIToFP(&b, n, mlirF32TypeGet(ctx));
+  MlirValue h = cageBuildExtF(&b, half, mlirF32TypeGet(ctx));
+  v = cageBuildAddF(&b, v, nf);
+  v = cageBuildAddF(&b, v, h);
   cageBuildReturn(&b, &v, 1);
   printVerifyAndDestroy(module);
 }
@@ -107,6 +106,73 @@ static void testConstantsAndMath(MlirContext ctx) {
 // CHECK-NEXT:   return %[[V10]] : f32
 // CHECK:      verified: 1
 
+/* The typed calls that constants_and_math does not use, each on the result
+ * of the one before. */
+static void testTypedOps(MlirContext ctx) {
+  fprintf(stderr, "TEST: typed_ops\n");
+  MlirBlock entry;
+  MlirModule module =
+      functionModule(ctx, "typed_ops", "(i32, i32, f32) -> (i32, f32)", &entry);
+  CageBuilder b = cageBuilderAtEndOfBlock(entry, mlirLocationUnknownGet(ctx));
+  MlirValue a = mlirBlockGetArgument(entry, 0);
+  MlirValue c = mlirBlockGetArgument(entry, 1);
+  MlirValue x = mlirBlockGetArgument(entry, 2);
+  MlirType i32 = mlirIntegerTypeGet(ctx, 32);
+  MlirType i64 = mlirIntegerTypeGet(ctx, 64);
+
+  MlirValue n = cageBuildSubI(&b, a, c);
+  n = cageBuildMulI(&b, n, c);
+  n = cageBuildDivUI(&b, n, c);
+  n = cageBuildCeilDivUI(&b, n, c);
+  n = cageBuildCeilDivSI(&b, n, c);
+  n = cageBuildRemUI(&b, n, c);
+  n = cageBuildAndI(&b, n, c);
+  n = cageBuildOrI(&b, n, c);
+  n = cageBuildXOrI(&b, n, c);
+  n = cageBuildShRUI(&b, n, c);
+  n = cageBuildMaxSI(&b, n, c);
+  n = cageBuildMaxUI(&b, n, c);
+  n = cageBuildMinSI(&b, n, c);
+  n = cageBuildMinUI(&b, n, c);
+  n = cageBuildTruncI(&b, cageBuildExtUI(&b, n, i64), i32);
+  MlirValue bits = cageBuildBitcast(&b, cageBuildNegF(&b, x), i32);
+  MlirValue f = cageBuildUIToFP(&b, bits, mlirF32TypeGet(ctx));
+  f = cageBuildTruncF(&b, f, mlirF16TypeGet(ctx));
+  n = cageBuildAddI(&b, n, cageBuildFPToSI(&b, f, i32));
+  MlirValue results[] = {n, cageBuildExtF(&b, f, mlirF32TypeGet(ctx))};
+  cageBuildReturn(&b, results, 2);
+  printVerifyAndDestroy(module);
+}
+
+// CHECK-LABEL: TEST: typed_ops
+// CHECK:      func.func @typed_ops(%[[A:[a-z0-9]+]]: i32,
+// CHECK-SAME:     %[[C:[a-z0-9]+]]: i32, %[[X:[a-z0-9]+]]: f32)
+// CHECK-NEXT:   %[[N0:.*]] = arith.subi %[[A]], %[[C]] : i32
+// CHECK-NEXT:   %[[N1:.*]] = arith.muli %[[N0]], %[[C]] : i32
+// CHECK-NEXT:   %[[N2:.*]] = arith.divui %[[N1]], %[[C]] : i32
+// CHECK-NEXT:   %[[N3:.*]] = arith.ceildivui %[[N2]], %[[C]] : i32
+// CHECK-NEXT:   %[[N4:.*]] = arith.ceildivsi %[[N3]], %[[C]] : i32
+// CHECK-NEXT:   %[[N5:.*]] = arith.remui %[[N4]], %[[C]] : i32
+// CHECK-NEXT:   %[[N6:.*]] = arith.andi %[[N5]], %[[C]] : i32
+// CHECK-NEXT:   %[[N7:.*]] = arith.ori %[[N6]], %[[C]] : i32
+// CHECK-NEXT:   %[[N8:.*]] = arith.xori %[[N7]], %[[C]] : i32
+// CHECK-NEXT:   %[[N9:.*]] = arith.shrui %[[N8]], %[[C]] : i32
+// CHECK-NEXT:   %[[N10:.*]] = arith.maxsi %[[N9]], %[[C]] : i32
+// CHECK-NEXT:   %[[N11:.*]] = arith.maxui %[[N10]], %[[C]] : i32
+// CHECK-NEXT:   %[[N12:.*]] = arith.minsi %[[N11]], %[[C]] : i32
+// CHECK-NEXT:   %[[N13:.*]] = arith.minui %[[N12]], %[[C]] : i32
+// CHECK-NEXT:   %[[W:.*]] = arith.extui %[[N13]] : i32 to i64
+// CHECK-NEXT:   %[[N14:.*]] = arith.trunci %[[W]] : i64 to i32
+// CHECK-NEXT:   %[[NEG:.*]] = arith.negf %[[X]] : f32
+// CHECK-NEXT:   %[[BITS:.*]] = arith.bitcast %[[NEG]] : f32 to i32
+// CHECK-NEXT:   %[[F:.*]] = arith.uitofp %[[BITS]] : i32 to f32
+// CHECK-NEXT:   %[[H:.*]] = arith.truncf %[[F]] : f32 to f16
+// CHECK-NEXT:   %[[I:.*]] = arith.fptosi %[[H]] : f16 to i32
+// CHECK-NEXT:   %[[N15:.*]] = arith.addi %[[N14]], %[[I]] : i32
+// CHECK-NEXT:   %[[E:.*]] = arith.extf %[[H]] : f16 to f32
+// CHECK-NEXT:   return %[[N15]], %[[E]] : i32, f32
+// CHECK:      verified: 1
+
 static void testCmpfSelect(MlirContext ctx) {
   fprintf(stderr, "TEST: cmpf_select\n");
   MlirBlock entry;
@@ -116,9 +182,9 @@ static void testCmpfSelect(MlirContext ctx) {
   MlirValue x = mlirBlockGetArgument(entry, 0);
   MlirValue y = mlirBlockGetArgument(entry, 1);
 
-  MlirValue less = cageBuildCmpF(&b, "olt", x, y);
+  MlirValue less = cageBuildCompareF(&b, CageCmpFOLT, x, y);
   MlirValue min = cageBuildSelect(&b, less, x, y);
-  MlirValue unordered = cageBuildCmpF(&b, "uno", min, min);
+  MlirValue unordered = cageBuildCompareF(&b, CageCmpFUNO, min, min);
   MlirValue result = cageBuildSelect(&b, unordered, x, min);
   cageBuildReturn(&b, &result, 1);
   printGenericForm(mlirOpResultGetOwner(less));
@@ -203,10 +269,9 @@ static void timesTwoPlusOne(CageBuilder *body, const MlirValue *args,
                             void *userData) {
   (void)numArgs;
   (void)userData;
-  MlirValue twice = cageBuildBinary(body, "arith.mulf", args[0],
-                                    cageBuildConstantF32(body, 2.0f));
-  yielded[0] = cageBuildBinary(body, "arith.addf", twice,
-                               cageBuildConstantF32(body, 1.0f));
+  MlirValue twice =
+      cageBuildMulF(body, args[0], cageBuildConstantF32(body, 2.0f));
+  yielded[0] = cageBuildAddF(body, twice, cageBuildConstantF32(body, 1.0f));
 }
 
 static void testElementwiseGeneric(MlirContext ctx) {
@@ -258,9 +323,8 @@ static void scaleAndShift(CageBuilder *body, const MlirValue *args,
                           void *userData) {
   (void)numArgs;
   (void)userData;
-  yielded[0] = cageBuildBinary(
-      body, "arith.addf", cageBuildBinary(body, "arith.mulf", args[0], args[1]),
-      args[2]);
+  yielded[0] =
+      cageBuildAddF(body, cageBuildMulF(body, args[0], args[1]), args[2]);
 }
 
 static void testElementwise(MlirContext ctx) {
@@ -327,8 +391,8 @@ static void maxAbs(CageBuilder *body, const MlirValue *args, intptr_t numArgs,
                    MlirValue *yielded, void *userData) {
   (void)numArgs;
   (void)userData;
-  MlirValue magnitude = cageBuildUnary(body, "math.absf", args[0]);
-  yielded[0] = cageBuildBinary(body, "arith.maximumf", magnitude, args[1]);
+  MlirValue magnitude = cageBuildAbsF(body, args[0]);
+  yielded[0] = cageBuildMaximumF(body, magnitude, args[1]);
 }
 
 static void testRowReduction(MlirContext ctx) {
@@ -401,16 +465,16 @@ static void fakeQuant(CageBuilder *body, const MlirValue *args,
   (void)numArgs;
   const FakeQuantConstants *bounds = userData;
   MlirValue x = args[0], scale = args[1];
-  MlirValue v = cageBuildUnary(body, "math.roundeven",
-                               cageBuildBinary(body, "arith.divf", x, scale));
-  v = cageBuildSelect(body, cageBuildCmpF(body, "olt", v, bounds->low),
+  MlirValue v = cageBuildRoundEven(body, cageBuildDivF(body, x, scale));
+  v = cageBuildSelect(body,
+                      cageBuildCompareF(body, CageCmpFOLT, v, bounds->low),
                       bounds->low, v);
-  v = cageBuildSelect(body, cageBuildCmpF(body, "ogt", v, bounds->high),
+  v = cageBuildSelect(body,
+                      cageBuildCompareF(body, CageCmpFOGT, v, bounds->high),
                       bounds->high, v);
-  MlirValue q = cageBuildCast(body, "arith.fptosi", v,
-                              mlirIntegerTypeGet(body->context, 8));
-  v = cageBuildCast(body, "arith.sitofp", q, mlirF32TypeGet(body->context));
-  yielded[0] = cageBuildBinary(body, "arith.mulf", v, scale);
+  MlirValue q = cageBuildFPToSI(body, v, mlirIntegerTypeGet(body->context, 8));
+  v = cageBuildSIToFP(body, q, mlirF32TypeGet(body->context));
+  yielded[0] = cageBuildMulF(body, v, scale);
 }
 
 static void testFunctionFromScratch(MlirContext ctx) {
@@ -492,8 +556,7 @@ static void testRewriterInsertionPoint(MlirContext ctx) {
 
   MlirRewriterBase rewriter = mlirIRRewriterCreateFromOp(ret);
   CageBuilder r = cageBuilderAtInsertionPoint(rewriter, loc);
-  MlirValue sum =
-      cageBuildBinary(&r, "arith.addf", x, cageBuildConstantF32(&r, 1.0f));
+  MlirValue sum = cageBuildAddF(&r, x, cageBuildConstantF32(&r, 1.0f));
   mlirOperationSetOperand(ret, 0, sum);
   mlirIRRewriterDestroy(rewriter);
   printVerifyAndDestroy(module);
@@ -569,9 +632,9 @@ static void testBadInput(MlirContext ctx) {
   MlirValue one = cageBuildConstantF32(&b, 1.0f);
   MlirValue v = cageBuildBinary(&b, "arith.mulff", one, one);
   fprintf(stderr, "unknown op gives null: %d\n", mlirValueIsNull(v));
-  v = cageBuildCmpF(&b, "less", one, one);
+  v = cageBuildCompareF(&b, (CageCmpFPredicate)16, one, one);
   fprintf(stderr, "unknown predicate gives null: %d\n", mlirValueIsNull(v));
-  v = cageBuildUnary(&b, "math.sqrt", v);
+  v = cageBuildSqrt(&b, v);
   fprintf(stderr, "null operand gives null: %d\n", mlirValueIsNull(v));
   v = cageBuildDim(&b, x, 1);
   fprintf(stderr, "dim out of range gives null: %d\n", mlirValueIsNull(v));
@@ -600,7 +663,7 @@ static void testBadInput(MlirContext ctx) {
 // CHECK-SAME:   registered operation (is its dialect loaded?)
 // CHECK-NEXT: unknown op gives null: 1
 // CHECK-NEXT: diagnostic: loc("model.py":12:3):
-// CHECK-SAME:   unknown arith.cmpf predicate 'less'
+// CHECK-SAME:   cageBuildCompareF: 16 is not an arith.cmpf predicate
 // CHECK-NEXT: unknown predicate gives null: 1
 // CHECK-NEXT: null operand gives null: 1
 // CHECK-NEXT: diagnostic: loc("model.py":12:3):
@@ -676,12 +739,16 @@ static void testCmpI(MlirContext ctx) {
   MlirValue j = mlirBlockGetArgument(c.entry, 1);
   MlirValue t = mlirBlockGetArgument(c.entry, 2);
   MlirValue results[2];
-  results[0] = cageBuildCmpI(&c.b, "ult", i, j);
+  results[0] = cageBuildCompareI(&c.b, CageCmpIULT, i, j);
+  /* The predicate by name, which only lib/Target/CPU/RuntimeChecks.c uses. */
   results[1] = cageBuildCmpI(&c.b, "eq", i, cageBuildConstantIndex(&c.b, 0));
   printGenericForm(mlirOpResultGetOwner(results[0]));
   MlirValue v = cageBuildCmpI(&c.b, "less", i, j);
+  fprintf(stderr, "unknown predicate name gives null: %d\n",
+          mlirValueIsNull(v));
+  v = cageBuildCompareI(&c.b, (CageCmpIPredicate)10, i, j);
   fprintf(stderr, "unknown predicate gives null: %d\n", mlirValueIsNull(v));
-  v = cageBuildCmpI(&c.b, "eq", t, t);
+  v = cageBuildCompareI(&c.b, CageCmpIEQ, t, t);
   fprintf(stderr, "tensors give null: %d\n", mlirValueIsNull(v));
   endChecked(ctx, &c, results, 2);
 }
@@ -692,9 +759,12 @@ static void testCmpI(MlirContext ctx) {
 // CHECK-SAME:   <{predicate = 6 : i64}> : (index, index) -> i1
 // CHECK-NEXT: diagnostic: loc("model.py":12:3):
 // CHECK-SAME:   unknown arith.cmpi predicate 'less'
+// CHECK-NEXT: unknown predicate name gives null: 1
+// CHECK-NEXT: diagnostic: loc("model.py":12:3):
+// CHECK-SAME:   cageBuildCompareI: 10 is not an arith.cmpi predicate
 // CHECK-NEXT: unknown predicate gives null: 1
 // CHECK-NEXT: diagnostic: loc("model.py":12:3):
-// CHECK-SAME:   cageBuildCmpI compares scalars, not shaped values
+// CHECK-SAME:   cageBuildCompareI compares scalars, not shaped values
 // CHECK-NEXT: tensors give null: 1
 // CHECK:      func.func @cmpi(%[[I:.*]]: index, %[[J:.*]]: index,
 // CHECK-NEXT:   %[[LT:.*]] = arith.cmpi ult, %[[I]], %[[J]] : index
@@ -709,12 +779,11 @@ static void addColumnIndex(CageBuilder *body, const MlirValue *args,
                            void *userData) {
   (void)numArgs;
   (void)userData;
-  MlirValue column =
-      cageBuildCast(body, "arith.index_cast", cageBuildLinalgIndex(body, 1),
-                    mlirIntegerTypeGet(body->context, 64));
-  MlirValue columnF32 = cageBuildCast(body, "arith.sitofp", column,
-                                      mlirF32TypeGet(body->context));
-  yielded[0] = cageBuildBinary(body, "arith.addf", args[0], columnF32);
+  MlirValue column = cageBuildIndexCast(body, cageBuildLinalgIndex(body, 1),
+                                        mlirIntegerTypeGet(body->context, 64));
+  MlirValue columnF32 =
+      cageBuildSIToFP(body, column, mlirF32TypeGet(body->context));
+  yielded[0] = cageBuildAddF(body, args[0], columnF32);
 }
 
 static void testLinalgIndex(MlirContext ctx) {
@@ -922,6 +991,7 @@ int main(void) {
     mlirDialectHandleLoadDialect(dialects[i], ctx);
 
   testConstantsAndMath(ctx);
+  testTypedOps(ctx);
   testCmpfSelect(ctx);
   testEmptyLike(ctx);
   testFill(ctx);

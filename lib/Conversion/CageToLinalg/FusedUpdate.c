@@ -172,16 +172,15 @@ static void clipLoopBody(CageBuilder *body, MlirValue iv,
   MlirValue x = cageBuildExtract(body, loop->unit, &iv, 1);
   if (loop->q->scale == CageScaleKindAbsmax) {
     MlirType i32 = mlirIntegerTypeGet(body->context, 32);
-    MlirValue magnitude = cageBuildBinary(
-        body, "arith.andi", cageBuildCast(body, "arith.bitcast", x, i32),
-        cageBuildConstantInt(body, i32, 0x7FFFFFFF));
-    yielded[0] = cageBuildBinary(body, "arith.maxui", magnitude, iterArgs[0]);
+    MlirValue magnitude =
+        cageBuildAndI(body, cageBuildBitcast(body, x, i32),
+                      cageBuildConstantInt(body, i32, 0x7FFFFFFF));
+    yielded[0] = cageBuildMaxUI(body, magnitude, iterArgs[0]);
     return;
   }
-  MlirValue wide =
-      cageBuildCast(body, "arith.extf", x, mlirF64TypeGet(body->context));
-  yielded[0] = cageBuildBinary(body, "arith.addf", iterArgs[0],
-                               cageBuildBinary(body, "arith.mulf", wide, wide));
+  MlirValue wide = cageBuildExtF(body, x, mlirF64TypeGet(body->context));
+  yielded[0] =
+      cageBuildAddF(body, iterArgs[0], cageBuildMulF(body, wide, wide));
 }
 
 /* The scalars the grid reads (lowerGridReadScales) for the group `unit` of
@@ -192,9 +191,9 @@ static void unitScales(CageBuilder *b, const LowerQuantizer *q, MlirValue unit,
   MlirType f64 = mlirF64TypeGet(b->context);
   MlirType i32 = mlirIntegerTypeGet(b->context, 32);
   /* The accumulator starts at 1e-8f (absmax: its bits). */
-  MlirValue init = absmax ? cageBuildCast(b, "arith.bitcast",
-                                          cageBuildConstantF32(b, 1e-8f), i32)
-                          : cageBuildConstantFloat(b, f64, 0.0);
+  MlirValue init =
+      absmax ? cageBuildBitcast(b, cageBuildConstantF32(b, 1e-8f), i32)
+             : cageBuildConstantFloat(b, f64, 0.0);
   ClipLoop loop = {q, unit};
   MlirValue acc = cageOperationGetResult(
       cageBuildFor(b, constantIndex(b, 0), size, constantIndex(b, 1), &init, 1,
@@ -202,13 +201,11 @@ static void unitScales(CageBuilder *b, const LowerQuantizer *q, MlirValue unit,
       0);
   MlirValue alpha = acc;
   if (absmax) {
-    alpha = cageBuildCast(b, "arith.bitcast", acc, mlirF32TypeGet(b->context));
+    alpha = cageBuildBitcast(b, acc, mlirF32TypeGet(b->context));
   } else {
-    MlirValue count =
-        cageBuildCast(b, "arith.sitofp",
-                      cageBuildCast(b, "arith.index_cast", size,
-                                    mlirIntegerTypeGet(b->context, 64)),
-                      f64);
+    MlirValue count = cageBuildSIToFP(
+        b, cageBuildIndexCast(b, size, mlirIntegerTypeGet(b->context, 64)),
+        f64);
     alpha = lowerGridRmsClipValue(b, q, acc, count);
   }
   MlirValue step = lowerGridStep(b, q, alpha);
@@ -241,11 +238,9 @@ typedef struct Element {
  * element's Philox word, as the reference draws them. */
 static void storeBf16State(CageBuilder *body, const Element *el,
                            intptr_t numState, MlirValue *state) {
-  MlirValue index =
-      cageBuildCast(body, "arith.index_cast",
-                    cageBuildBinary(body, "arith.addi", el->firstIndex,
-                                    cageBuildLinalgIndex(body, 0)),
-                    mlirIntegerTypeGet(body->context, 64));
+  MlirValue index = cageBuildIndexCast(
+      body, cageBuildAddI(body, el->firstIndex, cageBuildLinalgIndex(body, 0)),
+      mlirIntegerTypeGet(body->context, 64));
   MlirValue random[2];
   lowerBuildBf16StateRandomBits(body, &el->f->keys, index, random);
   for (intptr_t i = 0; i < numState; ++i)
@@ -268,15 +263,13 @@ static void elementBody(CageBuilder *body, const MlirValue *args,
   if (f->quantized) {
     e = lowerErrorValue(body, &f->q, f->error, w, el->scales);
     if (f->coupled) {
-      g = cageBuildBinary(body, "arith.addf", g,
-                          cageBuildBinary(body, "arith.mulf", f->lambda, e));
+      g = cageBuildAddF(body, g, cageBuildMulF(body, f->lambda, e));
     }
   }
   lowerBuildOptimizerElement(body, &f->step, w, g, state, yielded);
   if (f->quantized && !f->coupled) {
     yielded[0] =
-        cageBuildBinary(body, "arith.subf", yielded[0],
-                        cageBuildBinary(body, "arith.mulf", f->factor, e));
+        cageBuildSubF(body, yielded[0], cageBuildMulF(body, f->factor, e));
   }
   if (f->bf16State)
     storeBf16State(body, el, f->numState, yielded + 1);
@@ -320,7 +313,7 @@ static void updateUnit(CageBuilder *b, const Unit *u, const MlirValue *chunk,
                        MlirValue *updated) {
   const Fused *f = u->f;
   intptr_t numOut = 1 + f->numState;
-  MlirValue rowInTensor = cageBuildBinary(b, "arith.addi", u->firstRow, u->row);
+  MlirValue rowInTensor = cageBuildAddI(b, u->firstRow, u->row);
   MlirValue g = unitSlice(b, u, u->p->rows2d[1], rowInTensor), outputs[3];
   for (intptr_t i = 0; i < numOut; ++i)
     outputs[i] = unitSlice(b, u, chunk[i], u->row);
@@ -330,10 +323,8 @@ static void updateUnit(CageBuilder *b, const Unit *u, const MlirValue *chunk,
     unitScales(b, &f->q, outputs[0], u->size, scales);
   Element el = {f, scales, nullValue};
   if (f->bf16State)
-    el.firstIndex = cageBuildBinary(
-        b, "arith.addi",
-        cageBuildBinary(b, "arith.muli", rowInTensor, u->p->numCols),
-        u->column);
+    el.firstIndex = cageBuildAddI(
+        b, cageBuildMulI(b, rowInTensor, u->p->numCols), u->column);
   MlirOperation generic =
       cageBuildElementwise(b, &g, 1, outputs, numOut, elementBody, &el);
   for (intptr_t i = 0; i < numOut; ++i)
@@ -350,7 +341,7 @@ static void groupLoopBody(CageBuilder *body, MlirValue iv,
                           const MlirValue *iterArgs, MlirValue *yielded,
                           void *userData) {
   Unit u = *(const Unit *)userData;
-  u.column = cageBuildBinary(body, "arith.muli", iv, u.size);
+  u.column = cageBuildMulI(body, iv, u.size);
   updateUnit(body, &u, iterArgs, yielded);
 }
 
@@ -370,8 +361,7 @@ static void rowLoopBody(CageBuilder *body, MlirValue iv,
   }
   u.staticSize = f->q.groupSize;
   u.size = constantIndex(body, f->q.groupSize);
-  MlirValue numGroups =
-      cageBuildBinary(body, "arith.divui", u.p->numCols, u.size);
+  MlirValue numGroups = cageBuildDivUI(body, u.p->numCols, u.size);
   MlirOperation groups = cageBuildFor(body, constantIndex(body, 0), numGroups,
                                       constantIndex(body, 1), iterArgs,
                                       1 + f->numState, groupLoopBody, &u);
@@ -385,13 +375,11 @@ static void rowLoopBody(CageBuilder *body, MlirValue iv,
  * first element is at or after `chunkStart`. */
 static MlirValue firstRowFrom(CageBuilder *b, const Param *p,
                               MlirValue chunkStart) {
-  MlirValue divisor =
-      cageBuildBinary(b, "arith.maxui", p->numCols, constantIndex(b, 1));
-  MlirValue row = cageBuildBinary(
-      b, "arith.ceildivsi",
-      cageBuildBinary(b, "arith.subi", chunkStart, p->offset), divisor);
-  row = cageBuildBinary(b, "arith.maxsi", row, constantIndex(b, 0));
-  return cageBuildBinary(b, "arith.minsi", row, p->numRows);
+  MlirValue divisor = cageBuildMaxUI(b, p->numCols, constantIndex(b, 1));
+  MlirValue row =
+      cageBuildCeilDivSI(b, cageBuildSubI(b, chunkStart, p->offset), divisor);
+  row = cageBuildMaxSI(b, row, constantIndex(b, 0));
+  return cageBuildMinSI(b, row, p->numRows);
 }
 
 static bool chunkBody(CageBuilder *body, MlirValue iv,
@@ -400,14 +388,13 @@ static bool chunkBody(CageBuilder *body, MlirValue iv,
   const Fused *f = userData;
   bool built = true;
   intptr_t numOut = 1 + f->numState;
-  MlirValue start = cageBuildBinary(body, "arith.muli", iv, f->chunkSize);
-  MlirValue end = cageBuildBinary(body, "arith.addi", start, f->chunkSize);
+  MlirValue start = cageBuildMulI(body, iv, f->chunkSize);
+  MlirValue end = cageBuildAddI(body, start, f->chunkSize);
   for (intptr_t k = 0; k < f->numParams; ++k) {
     const Param *p = &f->params[k];
     const MlirValue *outs = sharedOuts + k * numOut;
     MlirValue lo = firstRowFrom(body, p, start);
-    MlirValue count =
-        cageBuildBinary(body, "arith.subi", firstRowFrom(body, p, end), lo);
+    MlirValue count = cageBuildSubI(body, firstRowFrom(body, p, end), lo);
     int64_t numCols = mlirShapedTypeGetDimSize(mlirValueGetType(outs[0]), 1);
     bool staticCols = !mlirShapedTypeIsDynamicDim(mlirValueGetType(outs[0]), 1);
     CageSliceIndex offsets[] = {{lo, 0}, {nullValue, 0}};
@@ -451,24 +438,21 @@ static bool buildFused(CageBuilder *b, Fused *f, MlirValue lr, MlirValue step,
     p->numRows = dimOf(b, p->rows2d[0], 0);
     p->numCols = dimOf(b, p->rows2d[0], 1);
     p->offset = total;
-    total = cageBuildBinary(
-        b, "arith.addi", total,
-        cageBuildBinary(b, "arith.muli", p->numRows, p->numCols));
+    total = cageBuildAddI(b, total, cageBuildMulI(b, p->numRows, p->numCols));
     if (f->quantized && f->q.granularity == CageGranularityTensor)
       tensorScales(b, &f->q, p->tensors[0], p->tensorScales);
   }
-  MlirValue numChunks = cageBuildBinary(
-      b, "arith.maxui",
-      cageBuildBinary(b, "arith.minui",
-                      cageBuildBinary(b, "arith.ceildivui", total,
-                                      constantIndex(b, kMinChunkElements)),
-                      constantIndex(b, kMaxChunks)),
+  MlirValue numChunks = cageBuildMaxUI(
+      b,
+      cageBuildMinUI(
+          b, cageBuildCeilDivUI(b, total, constantIndex(b, kMinChunkElements)),
+          constantIndex(b, kMaxChunks)),
       constantIndex(b, 1));
-  f->chunkSize = cageBuildBinary(b, "arith.ceildivui", total, numChunks);
+  f->chunkSize = cageBuildCeilDivUI(b, total, numChunks);
 
   f->step = lowerBuildOptimizerStep(b, &f->step.optimizer, lr, step);
   if (f->quantized && !f->coupled)
-    f->factor = cageBuildBinary(b, "arith.mulf", lr, f->lambda);
+    f->factor = cageBuildMulF(b, lr, f->lambda);
 
   intptr_t numShared = f->numParams * numOut;
   MlirValue *shared = calloc((size_t)numShared, sizeof *shared);

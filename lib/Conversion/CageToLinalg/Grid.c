@@ -43,8 +43,7 @@ static int64_t centeredSteps(const LowerQuantizer *q) {
 /* min(max(x, low), high): NaN-propagating, like every op here. */
 static MlirValue clamp(CageBuilder *b, MlirValue x, MlirValue low,
                        MlirValue high) {
-  return cageBuildBinary(b, "arith.minimumf",
-                         cageBuildBinary(b, "arith.maximumf", x, low), high);
+  return cageBuildMinimumF(b, cageBuildMaximumF(b, x, low), high);
 }
 
 /*===--- Rounding ---------------------------------------------------------===*/
@@ -56,19 +55,19 @@ static MlirValue roundStochastic(CageBuilder *body, MlirValue y,
                                  const LowerStochastic *stochastic) {
   MlirValue u =
       lowerBuildPhiloxUniform(body, stochastic->keys, stochastic->index);
-  MlirValue down = cageBuildUnary(body, "math.floor", y);
-  MlirValue fraction = cageBuildBinary(body, "arith.subf", y, down);
+  MlirValue down = cageBuildFloor(body, y);
+  MlirValue fraction = cageBuildSubF(body, y, down);
   MlirValue one = cageBuildConstantF32(body, 1.0f);
   MlirValue zero = cageBuildConstantF32(body, 0.0f);
-  MlirValue up =
-      cageBuildSelect(body, cageBuildCmpF(body, "olt", u, fraction), one, zero);
-  return cageBuildBinary(body, "arith.addf", down, up);
+  MlirValue up = cageBuildSelect(
+      body, cageBuildCompareF(body, CageCmpFOLT, u, fraction), one, zero);
+  return cageBuildAddF(body, down, up);
 }
 
 static MlirValue roundWith(CageBuilder *body, MlirValue y,
                            const LowerStochastic *stochastic) {
   if (!stochastic)
-    return cageBuildUnary(body, "math.roundeven", y);
+    return cageBuildRoundEven(body, y);
   return roundStochastic(body, y, stochastic);
 }
 
@@ -77,12 +76,12 @@ static MlirValue roundWith(CageBuilder *body, MlirValue y,
 MlirValue lowerGridStep(CageBuilder *body, const LowerQuantizer *q,
                         MlirValue alpha) {
   if (q->levels == CageLevelsInt)
-    return cageBuildBinary(body, "arith.divf", alpha,
-                           cageBuildConstantF32(body, (float)lowerGridQMax(q)));
-  MlirValue twice = cageBuildBinary(body, "arith.mulf",
-                                    cageBuildConstantF32(body, 2.0f), alpha);
-  return cageBuildBinary(body, "arith.divf", twice,
-                         cageBuildConstantF32(body, (float)centeredSteps(q)));
+    return cageBuildDivF(body, alpha,
+                         cageBuildConstantF32(body, (float)lowerGridQMax(q)));
+  MlirValue twice =
+      cageBuildMulF(body, cageBuildConstantF32(body, 2.0f), alpha);
+  return cageBuildDivF(body, twice,
+                       cageBuildConstantF32(body, (float)centeredSteps(q)));
 }
 
 int lowerGridNumScales(const LowerQuantizer *q) {
@@ -104,14 +103,12 @@ static const float kRmsGaussianLevel[] = {0.79788f, 1.49353f, 2.05107f,
 
 MlirValue lowerGridRmsClipValue(CageBuilder *body, const LowerQuantizer *q,
                                 MlirValue sumOfSquares, MlirValue count) {
-  MlirValue meanF64 = cageBuildBinary(body, "arith.divf", sumOfSquares, count);
-  MlirValue mean = cageBuildCast(body, "arith.truncf", meanF64,
-                                 mlirF32TypeGet(body->context));
+  MlirValue meanF64 = cageBuildDivF(body, sumOfSquares, count);
+  MlirValue mean =
+      cageBuildTruncF(body, meanF64, mlirF32TypeGet(body->context));
   MlirValue level = cageBuildConstantF32(body, kRmsGaussianLevel[q->bits - 1]);
-  MlirValue scaled = cageBuildBinary(body, "arith.mulf", level,
-                                     cageBuildUnary(body, "math.sqrt", mean));
-  return cageBuildBinary(body, "arith.addf", scaled,
-                         cageBuildConstantF32(body, 1e-8f));
+  MlirValue scaled = cageBuildMulF(body, level, cageBuildSqrt(body, mean));
+  return cageBuildAddF(body, scaled, cageBuildConstantF32(body, 1e-8f));
 }
 
 /*===--- Per element ------------------------------------------------------===*/
@@ -122,9 +119,8 @@ static MlirValue intValue(CageBuilder *body, const LowerQuantizer *q,
                           const LowerStochastic *stochastic) {
   MlirValue low = cageBuildConstantF32(body, (float)qmin(q));
   MlirValue high = cageBuildConstantF32(body, (float)lowerGridQMax(q));
-  MlirValue r =
-      roundWith(body, cageBuildBinary(body, "arith.divf", x, s), stochastic);
-  return cageBuildBinary(body, "arith.mulf", clamp(body, r, low, high), s);
+  MlirValue r = roundWith(body, cageBuildDivF(body, x, s), stochastic);
+  return cageBuildMulF(body, clamp(body, r, low, high), s);
 }
 
 /* centered: c = clamp(x, -α, α); y = (c / step) + 0.5;
@@ -136,18 +132,15 @@ static MlirValue centeredValue(CageBuilder *body, const LowerQuantizer *q,
                                MlirValue x, MlirValue alpha, MlirValue step,
                                const LowerStochastic *stochastic) {
   MlirValue half = cageBuildConstantF32(body, 0.5f);
-  MlirValue c =
-      clamp(body, x, cageBuildUnary(body, "arith.negf", alpha), alpha);
-  MlirValue y = cageBuildBinary(
-      body, "arith.addf", cageBuildBinary(body, "arith.divf", c, step), half);
+  MlirValue c = clamp(body, x, cageBuildNegF(body, alpha), alpha);
+  MlirValue y = cageBuildAddF(body, cageBuildDivF(body, c, step), half);
   MlirValue r = roundWith(body, y, stochastic);
   if (stochastic) {
     float top = (float)(INT64_C(1) << (q->bits - 1));
     r = clamp(body, r, cageBuildConstantF32(body, 1.0f - top),
               cageBuildConstantF32(body, top));
   }
-  return cageBuildBinary(body, "arith.mulf",
-                         cageBuildBinary(body, "arith.subf", r, half), step);
+  return cageBuildMulF(body, cageBuildSubF(body, r, half), step);
 }
 
 MlirValue lowerGridValue(CageBuilder *body, const LowerQuantizer *q,
@@ -161,16 +154,15 @@ MlirValue lowerGridValue(CageBuilder *body, const LowerQuantizer *q,
 MlirValue lowerGridIsClipped(CageBuilder *body, const LowerQuantizer *q,
                              MlirValue x, MlirValue alpha, MlirValue step) {
   if (q->levels == CageLevelsCentered)
-    return cageBuildCmpF(body, "ogt", cageBuildUnary(body, "math.absf", x),
-                         alpha);
+    return cageBuildCompareF(body, CageCmpFOGT, cageBuildAbsF(body, x), alpha);
   /* int: rint(x / s) outside [qmin, qmax]. */
-  MlirValue r = cageBuildUnary(body, "math.roundeven",
-                               cageBuildBinary(body, "arith.divf", x, step));
-  MlirValue below =
-      cageBuildCmpF(body, "olt", r, cageBuildConstantF32(body, (float)qmin(q)));
-  MlirValue above = cageBuildCmpF(
-      body, "ogt", r, cageBuildConstantF32(body, (float)lowerGridQMax(q)));
-  return cageBuildBinary(body, "arith.ori", below, above);
+  MlirValue r = cageBuildRoundEven(body, cageBuildDivF(body, x, step));
+  MlirValue below = cageBuildCompareF(
+      body, CageCmpFOLT, r, cageBuildConstantF32(body, (float)qmin(q)));
+  MlirValue above =
+      cageBuildCompareF(body, CageCmpFOGT, r,
+                        cageBuildConstantF32(body, (float)lowerGridQMax(q)));
+  return cageBuildOrI(body, below, above);
 }
 
 /* int: z = x / s; r = rint(z); (r - z) / qmax inside the grid, qmin / qmax
@@ -182,12 +174,11 @@ static MlirValue intScaleDerivative(CageBuilder *body, const LowerQuantizer *q,
   MlirValue high = cageBuildConstantF32(body, qmaxF);
   MlirValue belowValue = cageBuildConstantF32(body, qminF / qmaxF);
   MlirValue aboveValue = cageBuildConstantF32(body, 1.0f);
-  MlirValue z = cageBuildBinary(body, "arith.divf", x, s);
-  MlirValue r = cageBuildUnary(body, "math.roundeven", z);
-  MlirValue inside = cageBuildBinary(
-      body, "arith.divf", cageBuildBinary(body, "arith.subf", r, z), high);
-  MlirValue above = cageBuildCmpF(body, "ogt", r, high);
-  MlirValue below = cageBuildCmpF(body, "olt", r, low);
+  MlirValue z = cageBuildDivF(body, x, s);
+  MlirValue r = cageBuildRoundEven(body, z);
+  MlirValue inside = cageBuildDivF(body, cageBuildSubF(body, r, z), high);
+  MlirValue above = cageBuildCompareF(body, CageCmpFOGT, r, high);
+  MlirValue below = cageBuildCompareF(body, CageCmpFOLT, r, low);
   MlirValue d = cageBuildSelect(body, above, aboveValue, inside);
   return cageBuildSelect(body, below, belowValue, d);
 }
@@ -201,17 +192,14 @@ static MlirValue centeredScaleDerivative(CageBuilder *body,
   MlirValue h = cageBuildConstantF32(body, (float)centeredSteps(q) / 2.0f);
   MlirValue plusOne = cageBuildConstantF32(body, 1.0f);
   MlirValue minusOne = cageBuildConstantF32(body, -1.0f);
-  MlirValue scaled = cageBuildBinary(
-      body, "arith.divf", cageBuildBinary(body, "arith.mulf", x, h), alpha);
-  MlirValue y = cageBuildBinary(body, "arith.addf", scaled, half);
-  MlirValue r = cageBuildUnary(body, "math.roundeven", y);
-  MlirValue level = cageBuildBinary(
-      body, "arith.divf", cageBuildBinary(body, "arith.subf", r, half), h);
-  MlirValue inside = cageBuildBinary(
-      body, "arith.subf", level, cageBuildBinary(body, "arith.divf", x, alpha));
-  MlirValue negAlpha = cageBuildUnary(body, "arith.negf", alpha);
-  MlirValue below = cageBuildCmpF(body, "olt", x, negAlpha);
-  MlirValue above = cageBuildCmpF(body, "ogt", x, alpha);
+  MlirValue scaled = cageBuildDivF(body, cageBuildMulF(body, x, h), alpha);
+  MlirValue y = cageBuildAddF(body, scaled, half);
+  MlirValue r = cageBuildRoundEven(body, y);
+  MlirValue level = cageBuildDivF(body, cageBuildSubF(body, r, half), h);
+  MlirValue inside = cageBuildSubF(body, level, cageBuildDivF(body, x, alpha));
+  MlirValue negAlpha = cageBuildNegF(body, alpha);
+  MlirValue below = cageBuildCompareF(body, CageCmpFOLT, x, negAlpha);
+  MlirValue above = cageBuildCompareF(body, CageCmpFOGT, x, alpha);
   MlirValue d = cageBuildSelect(body, below, minusOne, inside);
   return cageBuildSelect(body, above, plusOne, d);
 }

@@ -32,15 +32,15 @@ static void butterfly(CageBuilder *body, const MlirValue *args,
   const StageBody *stage = userData;
   MlirValue a = args[0], b = args[1];
   MlirValue zero = cageBuildConstantIndex(body, 0);
-  MlirValue isLow = cageBuildCmpI(
-      body, "eq", cageBuildLinalgIndex(body, stage->halfLoop), zero);
-  MlirValue sum = cageBuildBinary(body, "arith.addf", a, b);
-  MlirValue difference = cageBuildBinary(body, "arith.subf", a, b);
+  MlirValue isLow = cageBuildCompareI(
+      body, CageCmpIEQ, cageBuildLinalgIndex(body, stage->halfLoop), zero);
+  MlirValue sum = cageBuildAddF(body, a, b);
+  MlirValue difference = cageBuildSubF(body, a, b);
   MlirValue y = cageBuildSelect(body, isLow, sum, difference);
   /* Multiplying the last stage's sums is the reference's separate final
    * pass: the same product of the same f32 values, one pass fewer. */
   if (!mlirValueIsNull(stage->norm))
-    y = cageBuildBinary(body, "arith.mulf", y, stage->norm);
+    y = cageBuildMulF(body, y, stage->norm);
   yielded[0] = y;
 }
 

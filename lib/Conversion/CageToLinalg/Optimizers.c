@@ -31,12 +31,11 @@
 
 /* 1 - x, as the reference writes (1.0f - beta1). */
 static MlirValue oneMinus(CageBuilder *b, MlirValue x) {
-  return cageBuildBinary(b, "arith.subf", cageBuildConstantF32(b, 1.0f), x);
+  return cageBuildSubF(b, cageBuildConstantF32(b, 1.0f), x);
 }
 
 static MlirValue sitofp(CageBuilder *b, MlirValue i64) {
-  return cageBuildCast(b, "arith.sitofp", i64,
-                       mlirF32TypeGet(mlirValueGetContext(i64)));
+  return cageBuildSIToFP(b, i64, mlirF32TypeGet(mlirValueGetContext(i64)));
 }
 
 /*===--- cage.lambda_schedule ---------------------------------------------===*/
@@ -49,20 +48,17 @@ static bool buildLambdaSchedule(CageBuilder *b, MlirOperation op,
   MlirValue silence =
       cageBuildConstantF32(b, cageLambdaScheduleOpGetSilence(op));
   MlirValue one = cageBuildConstantF32(b, 1.0f);
-  MlirValue ratio = cageBuildBinary(
-      b, "arith.divf", sitofp(b, cageLambdaScheduleOpGetStep(op)),
-      sitofp(b, cageLambdaScheduleOpGetTotal(op)));
-  MlirValue r =
-      cageBuildSelect(b, cageBuildCmpF(b, "olt", ratio, one), ratio, one);
+  MlirValue ratio = cageBuildDivF(b, sitofp(b, cageLambdaScheduleOpGetStep(op)),
+                                  sitofp(b, cageLambdaScheduleOpGetTotal(op)));
+  MlirValue r = cageBuildSelect(
+      b, cageBuildCompareF(b, CageCmpFOLT, ratio, one), ratio, one);
   MlirValue active = lambda;
   if (cageLambdaScheduleOpGetKind(op) == CageScheduleKindLinearRamp)
-    active = cageBuildBinary(
-        b, "arith.divf",
-        cageBuildBinary(b, "arith.mulf", lambda,
-                        cageBuildBinary(b, "arith.subf", r, silence)),
-        oneMinus(b, silence));
+    active =
+        cageBuildDivF(b, cageBuildMulF(b, lambda, cageBuildSubF(b, r, silence)),
+                      oneMinus(b, silence));
   lowerReplace(results, cageLambdaScheduleOpGetResult(op),
-               cageBuildSelect(b, cageBuildCmpF(b, "ole", r, silence),
+               cageBuildSelect(b, cageBuildCompareF(b, CageCmpFOLE, r, silence),
                                cageBuildConstantF32(b, 0.0f), active));
   return true;
 }
@@ -105,16 +101,15 @@ static void powerStep(CageBuilder *body, MlirValue iv, const MlirValue *iter,
                       MlirValue *yielded, void *userData) {
   MlirValue step = *(const MlirValue *)userData;
   MlirType i64 = mlirIntegerTypeGet(body->context, 64);
-  MlirValue bit = cageBuildBinary(
-      body, "arith.andi",
-      cageBuildBinary(body, "arith.shrui", step,
-                      cageBuildCast(body, "arith.index_cast", iv, i64)),
+  MlirValue bit = cageBuildAndI(
+      body, cageBuildShRUI(body, step, cageBuildIndexCast(body, iv, i64)),
       cageBuildConstantI64(body, 1));
-  MlirValue set = cageBuildCmpI(body, "ne", bit, cageBuildConstantI64(body, 0));
+  MlirValue set =
+      cageBuildCompareI(body, CageCmpINE, bit, cageBuildConstantI64(body, 0));
   MlirValue power = iter[0], square = iter[1];
-  yielded[0] = cageBuildSelect(
-      body, set, cageBuildBinary(body, "arith.mulf", power, square), power);
-  yielded[1] = cageBuildBinary(body, "arith.mulf", square, square);
+  yielded[0] =
+      cageBuildSelect(body, set, cageBuildMulF(body, power, square), power);
+  yielded[1] = cageBuildMulF(body, square, square);
 }
 
 /* 1 - β^t (section 1.3): p = β^t in f64 by binary exponentiation, square
@@ -132,12 +127,10 @@ static MlirValue biasCorrection(CageBuilder *b, float beta, MlirValue step) {
       cageBuildConstantIndex(b, 1), inits, 2, powerStep, &step);
   if (mlirOperationIsNull(loop))
     return (MlirValue){NULL};
-  MlirValue oneMinusPower = cageBuildBinary(
-      b, "arith.subf",
-      cageBuildConstantFloat(b, mlirF64TypeGet(b->context), 1.0),
+  MlirValue oneMinusPower = cageBuildSubF(
+      b, cageBuildConstantFloat(b, mlirF64TypeGet(b->context), 1.0),
       cageOperationGetResult(loop, 0));
-  return cageBuildCast(b, "arith.truncf", oneMinusPower,
-                       mlirF32TypeGet(b->context));
+  return cageBuildTruncF(b, oneMinusPower, mlirF32TypeGet(b->context));
 }
 
 LowerOptimizerStep lowerBuildOptimizerStep(CageBuilder *b,
@@ -147,7 +140,7 @@ LowerOptimizerStep lowerBuildOptimizerStep(CageBuilder *b,
   if (!o->adamw)
     return s;
   MlirValue weightDecay = cageBuildConstantF32(b, o->weightDecay);
-  s.decay = oneMinus(b, cageBuildBinary(b, "arith.mulf", lr, weightDecay));
+  s.decay = oneMinus(b, cageBuildMulF(b, lr, weightDecay));
   s.beta1 = cageBuildConstantF32(b, o->beta1);
   s.beta2 = cageBuildConstantF32(b, o->beta2);
   s.oneMinusBeta1 = oneMinus(b, s.beta1);
@@ -162,22 +155,17 @@ static void adamwElement(CageBuilder *b, const LowerOptimizerStep *s,
                          MlirValue w, MlirValue g, const MlirValue *state,
                          MlirValue *results) {
   MlirValue m = state[0], v = state[1];
-  MlirValue decayed = cageBuildBinary(b, "arith.mulf", w, s->decay);
-  MlirValue m1 = cageBuildBinary(
-      b, "arith.addf", cageBuildBinary(b, "arith.mulf", s->beta1, m),
-      cageBuildBinary(b, "arith.mulf", s->oneMinusBeta1, g));
-  MlirValue v1 = cageBuildBinary(
-      b, "arith.addf", cageBuildBinary(b, "arith.mulf", s->beta2, v),
-      cageBuildBinary(b, "arith.mulf", s->oneMinusBeta2,
-                      cageBuildBinary(b, "arith.mulf", g, g)));
-  MlirValue mhat = cageBuildBinary(b, "arith.divf", m1, s->bc1);
-  MlirValue vhat = cageBuildBinary(b, "arith.divf", v1, s->bc2);
-  MlirValue denom = cageBuildBinary(
-      b, "arith.addf", cageBuildUnary(b, "math.sqrt", vhat), s->eps);
-  results[0] = cageBuildBinary(
-      b, "arith.subf", decayed,
-      cageBuildBinary(b, "arith.divf",
-                      cageBuildBinary(b, "arith.mulf", s->lr, mhat), denom));
+  MlirValue decayed = cageBuildMulF(b, w, s->decay);
+  MlirValue m1 = cageBuildAddF(b, cageBuildMulF(b, s->beta1, m),
+                               cageBuildMulF(b, s->oneMinusBeta1, g));
+  MlirValue v1 =
+      cageBuildAddF(b, cageBuildMulF(b, s->beta2, v),
+                    cageBuildMulF(b, s->oneMinusBeta2, cageBuildMulF(b, g, g)));
+  MlirValue mhat = cageBuildDivF(b, m1, s->bc1);
+  MlirValue vhat = cageBuildDivF(b, v1, s->bc2);
+  MlirValue denom = cageBuildAddF(b, cageBuildSqrt(b, vhat), s->eps);
+  results[0] = cageBuildSubF(
+      b, decayed, cageBuildDivF(b, cageBuildMulF(b, s->lr, mhat), denom));
   results[1] = m1;
   results[2] = v1;
 }
@@ -191,22 +179,17 @@ static void sgdElement(CageBuilder *b, const LowerOptimizerStep *s, MlirValue w,
   MlirValue buf = state[0];
   if (o->weightDecay != 0.0f) {
     MlirValue weightDecay = cageBuildConstantF32(b, o->weightDecay);
-    g = cageBuildBinary(b, "arith.addf", g,
-                        cageBuildBinary(b, "arith.mulf", weightDecay, w));
+    g = cageBuildAddF(b, g, cageBuildMulF(b, weightDecay, w));
   }
   MlirValue d = g;
   if (o->momentum != 0.0f) {
     MlirValue mu = cageBuildConstantF32(b, o->momentum);
-    buf = cageBuildBinary(
-        b, "arith.addf", cageBuildBinary(b, "arith.mulf", mu, buf),
-        cageBuildBinary(b, "arith.mulf",
-                        cageBuildConstantF32(b, 1.0f - o->dampening), g));
-    d = o->nesterov ? cageBuildBinary(b, "arith.addf", g,
-                                      cageBuildBinary(b, "arith.mulf", mu, buf))
-                    : buf;
+    buf = cageBuildAddF(
+        b, cageBuildMulF(b, mu, buf),
+        cageBuildMulF(b, cageBuildConstantF32(b, 1.0f - o->dampening), g));
+    d = o->nesterov ? cageBuildAddF(b, g, cageBuildMulF(b, mu, buf)) : buf;
   }
-  results[0] = cageBuildBinary(b, "arith.subf", w,
-                               cageBuildBinary(b, "arith.mulf", s->lr, d));
+  results[0] = cageBuildSubF(b, w, cageBuildMulF(b, s->lr, d));
   results[1] = buf;
 }
 

@@ -25,12 +25,12 @@ static MlirType i32Type(CageBuilder *b) {
 
 /* The low and the high 32 bits of an i64. */
 static MlirValue low32(CageBuilder *b, MlirValue v) {
-  return cageBuildCast(b, "arith.trunci", v, i32Type(b));
+  return cageBuildTruncI(b, v, i32Type(b));
 }
 
 static MlirValue high32(CageBuilder *b, MlirValue v) {
   MlirValue shift = cageBuildConstantI64(b, 32);
-  return low32(b, cageBuildBinary(b, "arith.shrui", v, shift));
+  return low32(b, cageBuildShRUI(b, v, shift));
 }
 
 void lowerBuildPhiloxKeys(CageBuilder *b, MlirValue seed,
@@ -40,14 +40,13 @@ void lowerBuildPhiloxKeys(CageBuilder *b, MlirValue seed,
   MlirValue weyl0 = cageBuildConstantInt(b, i32Type(b), kWeyl0);
   MlirValue weyl1 = cageBuildConstantInt(b, i32Type(b), kWeyl1);
   for (int r = 1; r < kLowerPhiloxRounds; ++r) {
-    keys->k0[r] = cageBuildBinary(b, "arith.addi", keys->k0[r - 1], weyl0);
-    keys->k1[r] = cageBuildBinary(b, "arith.addi", keys->k1[r - 1], weyl1);
+    keys->k0[r] = cageBuildAddI(b, keys->k0[r - 1], weyl0);
+    keys->k1[r] = cageBuildAddI(b, keys->k1[r - 1], weyl1);
   }
 }
 
 static MlirValue xor3(CageBuilder *b, MlirValue x, MlirValue y, MlirValue z) {
-  return cageBuildBinary(b, "arith.xori",
-                         cageBuildBinary(b, "arith.xori", x, y), z);
+  return cageBuildXOrI(b, cageBuildXOrI(b, x, y), z);
 }
 
 /* The 64-bit product of an i32 and a multiplier given as a zero-extended
@@ -55,10 +54,8 @@ static MlirValue xor3(CageBuilder *b, MlirValue x, MlirValue y, MlirValue z) {
  * op that ArithToLLVM does not convert, while extui/muli/shrui/trunci do. */
 static void mulWide(CageBuilder *b, MlirValue m, MlirValue x, MlirValue *lo,
                     MlirValue *hi) {
-  MlirValue product = cageBuildBinary(
-      b, "arith.muli",
-      cageBuildCast(b, "arith.extui", x, mlirIntegerTypeGet(b->context, 64)),
-      m);
+  MlirValue product = cageBuildMulI(
+      b, cageBuildExtUI(b, x, mlirIntegerTypeGet(b->context, 64)), m);
   *lo = low32(b, product);
   *hi = high32(b, product);
 }
@@ -96,11 +93,8 @@ MlirValue lowerBuildPhiloxUniform(CageBuilder *body,
   lowerBuildPhilox(body, keys, index, out);
   /* The top 24 bits of out[0]: uitofp of a 24-bit integer and the scaling
    * by 2^-24 are both exact in f32. */
-  MlirValue bits24 =
-      cageBuildBinary(body, "arith.shrui", out[0],
-                      cageBuildConstantInt(body, i32Type(body), 8));
-  MlirValue u = cageBuildCast(body, "arith.uitofp", bits24,
-                              mlirF32TypeGet(body->context));
-  return cageBuildBinary(body, "arith.mulf", u,
-                         cageBuildConstantF32(body, 0x1p-24f));
+  MlirValue bits24 = cageBuildShRUI(
+      body, out[0], cageBuildConstantInt(body, i32Type(body), 8));
+  MlirValue u = cageBuildUIToFP(body, bits24, mlirF32TypeGet(body->context));
+  return cageBuildMulF(body, u, cageBuildConstantF32(body, 0x1p-24f));
 }

@@ -138,14 +138,14 @@ static MlirValue viewSize(CageBuilder *b, const LowerGroupView *view,
 static MlirValue groupElementCount(CageBuilder *b, const LowerGroupView *view) {
   MlirValue count = cageBuildConstantIndex(b, 1);
   for (int64_t d = view->groupLoops; d < view->rank; ++d)
-    count = cageBuildBinary(b, "arith.muli", count, viewSize(b, view, d));
+    count = cageBuildMulI(b, count, viewSize(b, view, d));
   return count;
 }
 
 static MlirValue groupElementCountI64(CageBuilder *b,
                                       const LowerGroupView *view) {
-  return cageBuildCast(b, "arith.index_cast", groupElementCount(b, view),
-                       mlirIntegerTypeGet(b->context, 64));
+  return cageBuildIndexCast(b, groupElementCount(b, view),
+                            mlirIntegerTypeGet(b->context, 64));
 }
 
 /* tensor.empty with one element per group. */
@@ -263,9 +263,7 @@ static void maxAbsBody(CageBuilder *body, const MlirValue *args,
                        intptr_t numArgs, MlirValue *yielded, void *userData) {
   (void)numArgs;
   (void)userData;
-  yielded[0] =
-      cageBuildBinary(body, "arith.maximumf",
-                      cageBuildUnary(body, "math.absf", args[0]), args[1]);
+  yielded[0] = cageBuildMaximumF(body, cageBuildAbsF(body, args[0]), args[1]);
 }
 
 /* acc = acc + f64(x) * f64(x) */
@@ -274,9 +272,8 @@ static void sumOfSquaresBody(CageBuilder *body, const MlirValue *args,
                              void *userData) {
   (void)numArgs;
   (void)userData;
-  MlirValue x = cageBuildCast(body, "arith.extf", args[0], f64Type(body));
-  yielded[0] = cageBuildBinary(body, "arith.addf", args[1],
-                               cageBuildBinary(body, "arith.mulf", x, x));
+  MlirValue x = cageBuildExtF(body, args[0], f64Type(body));
+  yielded[0] = cageBuildAddF(body, args[1], cageBuildMulF(body, x, x));
 }
 
 static void rmsClipValueBody(CageBuilder *body, const MlirValue *args,
@@ -300,12 +297,10 @@ static MlirValue linearIndex(CageBuilder *body, const MlirValue *sizes,
                              int64_t rank) {
   MlirValue index = cageBuildLinalgIndex(body, 0);
   for (int64_t d = 1; d < rank; ++d) {
-    MlirValue scaled = cageBuildBinary(body, "arith.muli", index, sizes[d]);
-    index = cageBuildBinary(body, "arith.addi", scaled,
-                            cageBuildLinalgIndex(body, d));
+    MlirValue scaled = cageBuildMulI(body, index, sizes[d]);
+    index = cageBuildAddI(body, scaled, cageBuildLinalgIndex(body, d));
   }
-  return cageBuildCast(body, "arith.index_cast", index,
-                       mlirIntegerTypeGet(body->context, 64));
+  return cageBuildIndexCast(body, index, mlirIntegerTypeGet(body->context, 64));
 }
 
 /* q(x); args: x, the grid's scales, out. */
@@ -327,8 +322,8 @@ MlirValue lowerErrorValue(CageBuilder *body, const LowerQuantizer *q,
                           const MlirValue *scales) {
   MlirValue alpha, step;
   lowerGridReadScales(q, scales, &alpha, &step);
-  MlirValue e = cageBuildBinary(body, "arith.subf", w,
-                                lowerGridValue(body, q, w, alpha, step, NULL));
+  MlirValue e =
+      cageBuildSubF(body, w, lowerGridValue(body, q, w, alpha, step, NULL));
   if (error == CageErrorModeZeroClipped) {
     MlirValue zero = cageBuildConstantF32(body, 0.0f);
     MlirValue clipped = lowerGridIsClipped(body, q, w, alpha, step);
@@ -364,11 +359,10 @@ static void lsqSumBody(CageBuilder *body, const MlirValue *args,
   MlirValue alpha, step;
   lowerGridReadScales(ctx->q, args + 2, &alpha, &step);
   MlirValue d = lowerGridScaleDerivative(body, ctx->q, args[0], alpha, step);
-  MlirValue dy = cageBuildCast(body, "arith.extf", args[1], f64Type(body));
+  MlirValue dy = cageBuildExtF(body, args[1], f64Type(body));
   MlirValue product =
-      cageBuildBinary(body, "arith.mulf", dy,
-                      cageBuildCast(body, "arith.extf", d, f64Type(body)));
-  yielded[0] = cageBuildBinary(body, "arith.addf", args[numArgs - 1], product);
+      cageBuildMulF(body, dy, cageBuildExtF(body, d, f64Type(body)));
+  yielded[0] = cageBuildAddF(body, args[numArgs - 1], product);
 }
 
 /* dα = f32(sum) * γ */
@@ -376,9 +370,8 @@ static void lsqFinalBody(CageBuilder *body, const MlirValue *args,
                          intptr_t numArgs, MlirValue *yielded, void *userData) {
   (void)numArgs;
   const BodyContext *ctx = userData;
-  MlirValue sum = cageBuildCast(body, "arith.truncf", args[0],
-                                mlirF32TypeGet(body->context));
-  yielded[0] = cageBuildBinary(body, "arith.mulf", sum, ctx->scalar);
+  MlirValue sum = cageBuildTruncF(body, args[0], mlirF32TypeGet(body->context));
+  yielded[0] = cageBuildMulF(body, sum, ctx->scalar);
 }
 
 /* a - b */
@@ -386,7 +379,7 @@ static void subtractBody(CageBuilder *body, const MlirValue *args,
                          intptr_t numArgs, MlirValue *yielded, void *userData) {
   (void)numArgs;
   (void)userData;
-  yielded[0] = cageBuildBinary(body, "arith.subf", args[0], args[1]);
+  yielded[0] = cageBuildSubF(body, args[0], args[1]);
 }
 
 /*===--- Clip values and steps --------------------------------------------===*/
@@ -406,8 +399,7 @@ static MlirValue rmsClipValues(CageBuilder *b, const LowerQuantizer *q,
   MlirValue sums = reduceGroups(b, view, &view->value, 1, NULL, 0, init,
                                 sumOfSquaresBody, NULL);
   BodyContext ctx = {.q = q};
-  ctx.scalar = cageBuildCast(b, "arith.sitofp", groupElementCountI64(b, view),
-                             f64Type(b));
+  ctx.scalar = cageBuildSIToFP(b, groupElementCountI64(b, view), f64Type(b));
   MlirValue alphas = emptyPerGroup(b, view, mlirF32TypeGet(b->context));
   return mapGroups(b, sums, alphas, rmsClipValueBody, &ctx);
 }
@@ -498,13 +490,11 @@ static MlirValue scaleGradient(CageBuilder *b, const LowerQuantizer *q,
                                 scales->count, init, lsqSumBody, &ctx);
   /* γ = 1 / sqrt(f32(n_group · qmax)) */
   MlirValue count = groupElementCountI64(b, x);
-  MlirValue n = cageBuildBinary(b, "arith.muli", count,
-                                cageBuildConstantI64(b, lowerGridQMax(q)));
-  MlirValue root = cageBuildUnary(
-      b, "math.sqrt",
-      cageBuildCast(b, "arith.sitofp", n, mlirF32TypeGet(b->context)));
-  ctx.scalar =
-      cageBuildBinary(b, "arith.divf", cageBuildConstantF32(b, 1.0f), root);
+  MlirValue n =
+      cageBuildMulI(b, count, cageBuildConstantI64(b, lowerGridQMax(q)));
+  MlirValue root =
+      cageBuildSqrt(b, cageBuildSIToFP(b, n, mlirF32TypeGet(b->context)));
+  ctx.scalar = cageBuildDivF(b, cageBuildConstantF32(b, 1.0f), root);
   return mapGroups(b, sums, cageBuildEmptyLike(b, alpha), lsqFinalBody, &ctx);
 }
 

@@ -84,9 +84,11 @@ static void checkDivisible(Checker *c, MlirValue tensor, int64_t divisor,
   if (inner < 0 || divisor <= 1 || !isDynamic(tensor, inner))
     return;
   MlirValue size = cageBuildDim(&c->b, tensor, inner);
-  MlirValue rem = cageBuildBinary(&c->b, "arith.remui", size,
-                                  cageBuildConstantIndex(&c->b, divisor));
-  check(c, cageBuildCmpI(&c->b, "eq", rem, cageBuildConstantIndex(&c->b, 0)),
+  MlirValue rem =
+      cageBuildRemUI(&c->b, size, cageBuildConstantIndex(&c->b, divisor));
+  check(c,
+        cageBuildCompareI(&c->b, CageCmpIEQ, rem,
+                          cageBuildConstantIndex(&c->b, 0)),
         what);
 }
 
@@ -114,8 +116,8 @@ static void checkSameSize(Checker *c, MlirValue a, intptr_t i, MlirValue b,
                           intptr_t j, const char *what) {
   if (!isDynamic(a, i) && !isDynamic(b, j))
     return;
-  MlirValue ok = cageBuildCmpI(&c->b, "eq", cageBuildDim(&c->b, a, i),
-                               cageBuildDim(&c->b, b, j));
+  MlirValue ok = cageBuildCompareI(&c->b, CageCmpIEQ, cageBuildDim(&c->b, a, i),
+                                   cageBuildDim(&c->b, b, j));
   check(c, ok, what);
 }
 
@@ -145,18 +147,20 @@ static void checkScaleShape(Checker *c, MlirAttribute q, MlirValue x,
   if (granularity != CageGranularityGroup || rankOf(scale) != rank ||
       (!isDynamic(x, rank - 1) && !isDynamic(scale, rank - 1)))
     return;
-  MlirValue groups = cageBuildBinary(
-      &c->b, "arith.divui", cageBuildDim(&c->b, x, rank - 1),
+  MlirValue groups = cageBuildDivUI(
+      &c->b, cageBuildDim(&c->b, x, rank - 1),
       cageBuildConstantIndex(&c->b, cageQuantizerAttrGetGroupSize(q)));
-  check(
-      c,
-      cageBuildCmpI(&c->b, "eq", groups, cageBuildDim(&c->b, scale, rank - 1)),
-      what);
+  check(c,
+        cageBuildCompareI(&c->b, CageCmpIEQ, groups,
+                          cageBuildDim(&c->b, scale, rank - 1)),
+        what);
 }
 
 /* An i64 scalar is at least 1. */
 static void checkPositive(Checker *c, MlirValue value, const char *what) {
-  check(c, cageBuildCmpI(&c->b, "sge", value, cageBuildConstantI64(&c->b, 1)),
+  check(c,
+        cageBuildCompareI(&c->b, CageCmpISGE, value,
+                          cageBuildConstantI64(&c->b, 1)),
         what);
 }
 

@@ -56,11 +56,11 @@ bool cageUpdateIsExpandable(MlirOperation op) {
 /*===--- Building ---------------------------------------------------------===*/
 
 /* x + c·e or x − c·e, whatever c is (docs/Semantics.md §1.3: no special
- * case for λ_t = 0). `combine` is "arith.addf" (coupled: g + λ·e) or
- * "arith.subf" (decoupled: w − (lr·λ)·e). */
+ * case for λ_t = 0). `combine` is cageBuildAddF (coupled: g + λ·e) or
+ * cageBuildSubF (decoupled: w − (lr·λ)·e). */
 typedef struct Correction {
   MlirValue factor; /* λ_t or lr·λ_t */
-  const char *combine;
+  MlirValue (*combine)(CageBuilder *b, MlirValue lhs, MlirValue rhs);
 } Correction;
 
 static void correctionBody(CageBuilder *b, const MlirValue *args,
@@ -69,8 +69,7 @@ static void correctionBody(CageBuilder *b, const MlirValue *args,
   (void)numArgs;
   const Correction *c = userData;
   MlirValue x = args[0], e = args[1];
-  yielded[0] = cageBuildBinary(b, c->combine, x,
-                               cageBuildBinary(b, "arith.mulf", c->factor, e));
+  yielded[0] = c->combine(b, x, cageBuildMulF(b, c->factor, e));
 }
 
 static MlirValue correct(CageBuilder *b, MlirValue x, MlirValue e,
@@ -127,7 +126,7 @@ bool cageExpandUpdate(CageBuilder *b, MlirOperation op, MlirValue *results) {
   bool coupled = cageUpdateOpGetCoupling(op) == CageCouplingCoupled;
   MlirOperation optimizerOp;
   if (coupled) {
-    Correction c = {lambda, "arith.addf"};
+    Correction c = {lambda, cageBuildAddF};
     optimizerOp = cageBuildOptimizerOp(b, optimizer, w, correct(b, g, e, &c),
                                        state, lr, step);
   } else {
@@ -138,7 +137,7 @@ bool cageExpandUpdate(CageBuilder *b, MlirOperation op, MlirValue *results) {
   CageOptimizerOp stepped = cageOptimizerOpRead(optimizerOp);
   results[0] = stepped.newW;
   if (!coupled) {
-    Correction c = {cageBuildBinary(b, "arith.mulf", lr, lambda), "arith.subf"};
+    Correction c = {cageBuildMulF(b, lr, lambda), cageBuildSubF};
     results[0] = correct(b, stepped.newW, e, &c);
   }
   for (intptr_t i = 0; i < numState; ++i)
