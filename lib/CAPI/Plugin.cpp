@@ -35,7 +35,8 @@ mlirGetDialectPluginInfo() {
 }
 
 /// --load-pass-plugin: the cage passes (cage-verify, cage-lower-to-linalg,
-/// cage-cpu-pipeline, ...) into the pass registry.
+/// ...) and the cage-cpu-pipeline pipeline into the pass registry; the
+/// pipeline's passes run in mlir-opt's own pass manager.
 extern "C" LLVM_ATTRIBUTE_WEAK CAGE_PLUGIN_EXPORT mlir::PassPluginLibraryInfo
 mlirGetPassPluginInfo() {
   return {MLIR_PLUGIN_API_VERSION, "cage-passes", CAGE_VERSION_STRING,

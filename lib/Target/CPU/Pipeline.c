@@ -1,11 +1,11 @@
 /*===- Pipeline.c - cage-cpu-pipeline and cage-cpu-abi --------------------===*\
 |*                                                                            *|
-|* The CPU pipeline is one textual pipeline (cageCPUPipelineGetString). The  *|
-|* pass cage-cpu-pipeline runs it in a nested pass manager, so that           *|
-|* `cage-opt --cage-cpu-pipeline` and `cage-cpu-pipeline{threads=false}` in  *|
-|* a textual pipeline work while the pass shim stays one pass per C          *|
-|* definition. Tools that want to see each pass (IR printing) parse the      *|
-|* string into their own pass manager instead.                               *|
+|* The CPU pipeline is one textual pipeline (cageCPUPipelineGetString).      *|
+|* cage-cpu-pipeline is registered as a pass pipeline with the same options, *|
+|* so `cage-opt --cage-cpu-pipeline` and `cage-cpu-pipeline{threads=false}`  *|
+|* in a textual pipeline add its passes one by one to the pass manager they  *|
+|* are named in: IR printing, timing and crash reproducers see each of them. *|
+|* The tools parse the string into their own pass manager.                   *|
 |*                                                                            *|
 |* cage-cpu-abi fixes what public functions look like from C before          *|
 |* bufferization: tensor arguments are read-only (inputs are never           *|
@@ -18,8 +18,9 @@
 
 #include "IR/Text.h"
 
-#include "cage-c/Passes.h"
 #include "cage-c/Target/CPU.h"
+#include "cage/Conversion/Passes.h"
+#include "cage/Dialect/Cage/Transforms/Passes.h"
 
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
@@ -126,7 +127,7 @@ cageCPUPipelineAddPasses(MlirOpPassManager passManager,
                     userData);
     return mlirLogicalResultFailure();
   }
-  cageRegisterPasses(); /* cage-lower-to-linalg and the CPU passes */
+  cageRegisterCPUPasses(); /* the cage passes it names */
   return mlirParsePassPipeline(passManager, mlirStringRefCreateFromCString(buf),
                                errorCallback, userData);
 }
@@ -137,17 +138,52 @@ cageCPUPipelineAddPasses(MlirOpPassManager passManager,
 
 enum { kVectorize, kVectorWidth, kThreads, kFuseUpdates, kFuse, kCInterface };
 
+/* The options of cage-cpu-pipeline (values in declaration order) as the
+ * pipeline's; the message if they are invalid, else NULL. */
+static const char *pipelineOptionsFrom(const CagePassOptionValue *options,
+                                       CageCPUPipelineOptions *o) {
+  *o = (CageCPUPipelineOptions){.vectorize = options[kVectorize].b,
+                                .vectorWidth = options[kVectorWidth].i,
+                                .threads = options[kThreads].b,
+                                .fuseUpdates = options[kFuseUpdates].b,
+                                .fuseElementwise = options[kFuse].b,
+                                .cInterface = options[kCInterface].b};
+  if (o->vectorWidth < 1 || o->vectorWidth > 1024)
+    return "cage-cpu-pipeline: vector-width must be in [1, 1024]";
+  return NULL;
+}
+
+/* The registered pipeline: its text for the shim to parse into the pass
+ * manager that names it. */
+static MlirLogicalResult buildPipeline(const CagePassOptionValue *options,
+                                       MlirStringCallback pipeline,
+                                       MlirStringCallback error,
+                                       void *userData) {
+  CageCPUPipelineOptions o;
+  const char *invalid = pipelineOptionsFrom(options, &o);
+  char buf[2048];
+  if (!invalid && !pipelineString(&o, buf, sizeof buf))
+    invalid = "cage-cpu-pipeline: the pipeline is too long";
+  if (invalid) {
+    error(mlirStringRefCreateFromCString(invalid), userData);
+    return mlirLogicalResultFailure();
+  }
+  pipeline(mlirStringRefCreateFromCString(buf), userData);
+  return mlirLogicalResultSuccess();
+}
+
+/* The pass of cageCreateCPUPipelinePass (C API): the pipeline in a nested
+ * pass manager, for C programs that want it as one MlirPass. It is not
+ * registered (the pipeline owns the name); printed in a textual pipeline,
+ * `cage-cpu-pipeline{...}` reads back as the registered pipeline, which runs
+ * the same passes. */
 static void runPipeline(MlirOperation op, const CagePassOptionValue *options,
                         CagePassHandle pass) {
-  CageCPUPipelineOptions o = {.vectorize = options[kVectorize].b,
-                              .vectorWidth = options[kVectorWidth].i,
-                              .threads = options[kThreads].b,
-                              .fuseUpdates = options[kFuseUpdates].b,
-                              .fuseElementwise = options[kFuse].b,
-                              .cInterface = options[kCInterface].b};
+  CageCPUPipelineOptions o;
+  const char *invalid = pipelineOptionsFrom(options, &o);
   MlirLocation loc = mlirOperationGetLocation(op);
-  if (o.vectorWidth < 1 || o.vectorWidth > 1024) {
-    mlirEmitError(loc, "cage-cpu-pipeline: vector-width must be in [1, 1024]");
+  if (invalid) {
+    mlirEmitError(loc, invalid);
     cagePassSignalFailure(pass);
     return;
   }
@@ -200,9 +236,10 @@ static const CagePassOption pipelineOptions[] = {
                      {.b = true}},
 };
 
-/* Everything the nested pipeline creates, loaded before the outer pass
- * manager runs: a nested pass manager must not load dialects while the
- * outer one is executing. */
+/* Everything the nested pipeline of cageCreateCPUPipelinePass creates, loaded
+ * before the outer pass manager runs: a nested pass manager must not load
+ * dialects while the outer one is executing. (The registered pipeline's
+ * passes declare their own.) */
 static MlirDialectHandle (*const pipelineDialects[])(void) = {
     mlirGetDialectHandle__affine__,
     mlirGetDialectHandle__arith__,
@@ -222,11 +259,22 @@ static MlirDialectHandle (*const pipelineDialects[])(void) = {
     mlirGetDialectHandle__vector__,
 };
 
+static const char pipelineSummary[] =
+    "Lower cage + tensors to the LLVM dialect for the CPU: linalg, "
+    "bufferization, threads, vectors";
+
+static const CagePassPipelineDefinition cageCPUPipeline = {
+    .argument = "cage-cpu-pipeline",
+    .summary = pipelineSummary,
+    .options = pipelineOptions,
+    .numOptions = sizeof pipelineOptions / sizeof pipelineOptions[0],
+    .build = buildPipeline,
+};
+
 const CagePassDefinition cageCPUPipelinePass = {
     .argument = "cage-cpu-pipeline",
     .name = "CageCPUPipeline",
-    .summary = "Lower cage + tensors to the LLVM dialect for the CPU: "
-               "linalg, bufferization, threads, vectors (nested pipeline)",
+    .summary = pipelineSummary,
     .anchorOp = "builtin.module",
     .options = pipelineOptions,
     .numOptions = sizeof pipelineOptions / sizeof pipelineOptions[0],
@@ -594,8 +642,15 @@ MlirPass cageCreateCPURuntimeChecksPass(void) {
   return cagePassCreate(&cageCPURuntimeChecksPass);
 }
 
+/* The CPU passes, the pipeline, and the cage passes that the pipeline names
+ * (cageRegisterPasses registers them too; registering is idempotent), so
+ * that the pipeline parses after this call and mlirRegisterAllPasses. */
 void cageRegisterCPUPasses(void) {
-  cagePassRegister(&cageCPUPipelinePass);
+  cagePassRegister(&cageFuseCorrectionPass);
+  cagePassRegister(&cageFuseMultiTensorPass);
+  cagePassRegister(&cageVerifyPass);
+  cagePassRegister(&cageLowerToLinalgPass);
+  cagePassPipelineRegister(&cageCPUPipeline);
   cagePassRegister(&cageCPUABIPass);
   cagePassRegister(&cageCPUTilePass);
   cagePassRegister(&cageCPUCheckLoweredPass);

@@ -3,9 +3,12 @@
 // The MLIR C API's external passes cannot take options, cannot be named in a
 // textual pipeline and do not show in --help. CPass wraps a
 // CagePassDefinition (cage/Pass/PassDefinition.h) into a real mlir::Pass with
-// typed options; everything a pass does stays in its C run function.
+// typed options (Options.h, shared with the pipelines of PipelineShim.cpp);
+// everything a pass does stays in its C run function.
 //
 //===----------------------------------------------------------------------===//
+
+#include "Pass/Options.h"
 
 #include "cage/Pass/PassDefinition.h"
 
@@ -29,8 +32,7 @@ public:
              def->anchorOp ? std::optional<StringRef>(def->anchorOp)
                            : std::nullopt),
         def(def) {
-    for (intptr_t i = 0; i < def->numOptions; ++i)
-      declareOption(def->options[i]);
+    options.declare(*this, def->options, def->numOptions);
   }
 
   StringRef getName() const override { return def->name; }
@@ -54,66 +56,15 @@ public:
   }
 
   void runOnOperation() override {
-    std::vector<CagePassOptionValue> values(def->numOptions);
-    for (intptr_t i = 0; i < def->numOptions; ++i)
-      values[i] = optionValue(i);
+    std::vector<CagePassOptionValue> values = options.values();
     def->run(wrap(getOperation()), values.data(), CagePassHandle{this});
   }
 
   void fail() { signalPassFailure(); }
 
 private:
-  // One typed slot per declared option, in declaration order; exactly one
-  // pointer of each slot is set, according to the option's kind.
-  struct OptionSlot {
-    std::unique_ptr<Option<bool>> b;
-    std::unique_ptr<Option<int64_t>> i;
-    std::unique_ptr<Option<double>> d;
-    std::unique_ptr<Option<std::string>> s;
-  };
-
-  void declareOption(const CagePassOption &o) {
-    auto desc = llvm::cl::desc(o.description);
-    OptionSlot slot;
-    switch (o.kind) {
-    case CagePassOptionBool:
-      slot.b = std::make_unique<Option<bool>>(*this, o.argument, desc,
-                                              llvm::cl::init(o.defaultValue.b));
-      break;
-    case CagePassOptionInt:
-      slot.i = std::make_unique<Option<int64_t>>(
-          *this, o.argument, desc, llvm::cl::init(o.defaultValue.i));
-      break;
-    case CagePassOptionDouble:
-      slot.d = std::make_unique<Option<double>>(
-          *this, o.argument, desc, llvm::cl::init(o.defaultValue.d));
-      break;
-    case CagePassOptionString:
-      slot.s = std::make_unique<Option<std::string>>(
-          *this, o.argument, desc,
-          llvm::cl::init(
-              std::string(o.defaultValue.s ? o.defaultValue.s : "")));
-      break;
-    }
-    slots.push_back(std::move(slot));
-  }
-
-  CagePassOptionValue optionValue(intptr_t i) const {
-    const OptionSlot &slot = slots[i];
-    CagePassOptionValue v;
-    if (slot.b)
-      v.b = *slot.b;
-    else if (slot.i)
-      v.i = *slot.i;
-    else if (slot.d)
-      v.d = *slot.d;
-    else
-      v.s = slot.s->getValue().c_str();
-    return v;
-  }
-
   const CagePassDefinition *def;
-  std::vector<OptionSlot> slots;
+  cage::OptionSlots options;
 };
 } // namespace
 
