@@ -4,6 +4,7 @@
 
 #include "Tool.h"
 
+#include "IR/Location.h"
 #include "IR/Text.h"
 
 #include "cage-c/Dialect/Cage.h"
@@ -53,35 +54,19 @@ static void printToFile(MlirStringRef s, void *userData) {
 
 /* file:line:col of the first file location inside `loc`. */
 static bool printLocation(MlirLocation loc) {
-  if (mlirLocationIsAFileLineColRange(loc)) {
-    MlirStringRef file =
-        mlirIdentifierStr(mlirLocationFileLineColRangeGetFilename(loc));
-    int line = mlirLocationFileLineColRangeGetStartLine(loc);
-    int column = mlirLocationFileLineColRangeGetStartColumn(loc);
-    /* Text parsed from memory (stdin) has the buffer name "-". */
-    if (mlirStringRefEqual(file, str("-")))
-      file = str(toolInputName("-"));
-    if (line > 0)
-      fprintf(stderr, "%.*s:%d:%d", (int)file.length, file.data, line, column);
-    else /* the implicit module of a file */
-      fprintf(stderr, "%.*s", (int)file.length, file.data);
-    return true;
-  }
-  if (mlirLocationIsAName(loc))
-    return printLocation(mlirLocationNameGetChildLoc(loc));
-  if (mlirLocationIsACallSite(loc))
-    return printLocation(mlirLocationCallSiteGetCaller(loc));
-  if (mlirLocationIsAFused(loc)) {
-    unsigned n = mlirLocationFusedGetNumLocations(loc);
-    if (n == 0 || n > 64)
-      return false;
-    MlirLocation locations[64];
-    mlirLocationFusedGetLocations(loc, locations);
-    for (unsigned i = 0; i < n; ++i)
-      if (printLocation(locations[i]))
-        return true;
-  }
-  return false;
+  CageFileLineCol where;
+  if (!cageLocationFindFile(loc, &where))
+    return false;
+  /* Text parsed from memory (stdin) has the buffer name "-". */
+  MlirStringRef file = where.file;
+  if (mlirStringRefEqual(file, str("-")))
+    file = str(toolInputName("-"));
+  if (where.line > 0)
+    fprintf(stderr, "%.*s:%d:%d", (int)file.length, file.data, where.line,
+            where.column);
+  else /* the implicit module of a file */
+    fprintf(stderr, "%.*s", (int)file.length, file.data);
+  return true;
 }
 
 static void printDiagnostic(ToolDiagnostics *diagnostics, MlirDiagnostic d) {

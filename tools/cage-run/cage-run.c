@@ -35,9 +35,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef CAGE_RUNNER_UTILS_PATH
-#define CAGE_RUNNER_UTILS_PATH "libmlir_c_runner_utils.so"
-#endif
 #ifndef CAGE_LIBOMP_PATH
 #define CAGE_LIBOMP_PATH "libomp.so"
 #endif
@@ -667,14 +664,10 @@ int main(int argc, char **argv) {
   const char *libomp = getenv("CAGE_LIBOMP");
   if (!libomp || !*libomp)
     libomp = CAGE_LIBOMP_PATH;
-  /* MLIR's runner utilities (memrefCopy) first, then libomp when threads
-   * run. */
-  MlirStringRef libs[2] = {
-      mlirStringRefCreateFromCString(CAGE_RUNNER_UTILS_PATH),
-      mlirStringRefCreateFromCString(libomp)};
-  int numLibs = access(CAGE_RUNNER_UTILS_PATH, R_OK) == 0 ? 1 : 0;
-  if (numLibs == 0)
-    libs[0] = libs[1];
+  /* libomp when threads run; the code needs no other library but libc
+   * and libm (cage-cpu-expand-strided-copies). */
+  MlirStringRef libs[1] = {mlirStringRefCreateFromCString(libomp)};
+  int numLibs = 0;
   if (o.pipeline.threads) {
     if (access(libomp, R_OK) != 0) {
       toolError(&diag,
@@ -683,8 +676,9 @@ int main(int argc, char **argv) {
                 libomp);
       goto done;
     }
-    ++numLibs;
+    numLibs = 1;
   }
+
   /* The error status of the run-time checks (cage-cpu-runtime-checks): a
    * call that fails one returns at once with undefined results. */
   MlirSymbolTable symbols =

@@ -108,9 +108,15 @@ MLIR_CAPI_EXPORTED MlirPass cageCreateCPUCheckSizesPass(void);
  *  returns (NULL after a successful call) instead of an abort. */
 MLIR_CAPI_EXPORTED MlirPass cageCreateCPURuntimeChecksPass(void);
 
+/** cage-cpu-expand-strided-copies: a memref.copy from or into a buffer whose
+ *  layout is not the identity becomes linalg.copy, so that no compiled
+ *  object calls memrefCopy of MLIR's runtime library. */
+MLIR_CAPI_EXPORTED MlirPass cageCreateCPUExpandStridedCopiesPass(void);
+
 /** Registers cage-cpu-pipeline, cage-cpu-abi, cage-cpu-tile,
- *  cage-cpu-check-lowered, cage-cpu-check-sizes and cage-cpu-runtime-checks
- *  (idempotent; cageRegisterPasses calls it). */
+ *  cage-cpu-check-lowered, cage-cpu-check-sizes, cage-cpu-runtime-checks
+ *  and cage-cpu-expand-strided-copies (idempotent; cageRegisterPasses calls
+ *  it). */
 MLIR_CAPI_EXPORTED void cageRegisterCPUPasses(void);
 
 /*===----------------------------------------------------------------------===*

@@ -20,6 +20,7 @@
 #include "RuntimeChecks.h"
 
 #include "IR/Builder.h"
+#include "IR/Location.h"
 #include "IR/Ops.h"
 
 #include "cage-c/Dialect/Cage.h"
@@ -33,18 +34,14 @@
 
 /*===--- The message ------------------------------------------------------===*/
 
-/* "file:line:col: " of a file location (looked for through name, call-site
- * and fused locations is not attempted: their printed form is used). */
+/* "file:line:col" of the file location in `loc`. */
 static void printLocation(MlirLocation loc, char *buf, size_t size) {
-  if (mlirLocationIsAFileLineColRange(loc)) {
-    MlirStringRef file =
-        mlirIdentifierStr(mlirLocationFileLineColRangeGetFilename(loc));
-    snprintf(buf, size, "%.*s:%d:%d", (int)file.length, file.data,
-             mlirLocationFileLineColRangeGetStartLine(loc),
-             mlirLocationFileLineColRangeGetStartColumn(loc));
-    return;
-  }
-  snprintf(buf, size, "(unknown location)");
+  CageFileLineCol where;
+  if (cageLocationFindFile(loc, &where))
+    snprintf(buf, size, "%.*s:%d:%d", (int)where.file.length, where.file.data,
+             where.line, where.column);
+  else
+    snprintf(buf, size, "(unknown location)");
 }
 
 typedef struct Checker {

@@ -16,5 +16,6 @@ extern const CagePassDefinition cageCPUTilePass;
 extern const CagePassDefinition cageCPUCheckLoweredPass;
 extern const CagePassDefinition cageCPURuntimeChecksPass;
 extern const CagePassDefinition cageCPUCheckSizesPass;
+extern const CagePassDefinition cageCPUExpandStridedCopiesPass;
 
 #endif /* CAGE_LIB_TARGET_CPU_PASSES_H */

@@ -85,6 +85,8 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
       "function-boundary-type-conversion=identity-layout-map},"
       "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
       "canonicalize,cage-cpu-runtime-checks,canonicalize,"
+      /* No memref.copy that needs MLIR's runtime library (memrefCopy). */
+      "cage-cpu-expand-strided-copies,"
       /* Threads and vectors, on buffers (no false read-after-write
          conflicts from tiled tensors). */
       "func.func(linalg-generalize-named-ops),"
@@ -642,6 +644,10 @@ MlirPass cageCreateCPURuntimeChecksPass(void) {
   return cagePassCreate(&cageCPURuntimeChecksPass);
 }
 
+MlirPass cageCreateCPUExpandStridedCopiesPass(void) {
+  return cagePassCreate(&cageCPUExpandStridedCopiesPass);
+}
+
 /* The CPU passes, the pipeline, and the cage passes that the pipeline names
  * (cageRegisterPasses registers them too; registering is idempotent), so
  * that the pipeline parses after this call and mlirRegisterAllPasses. */
@@ -656,4 +662,5 @@ void cageRegisterCPUPasses(void) {
   cagePassRegister(&cageCPUCheckLoweredPass);
   cagePassRegister(&cageCPUCheckSizesPass);
   cagePassRegister(&cageCPURuntimeChecksPass);
+  cagePassRegister(&cageCPUExpandStridedCopiesPass);
 }

@@ -25,6 +25,7 @@
 #include "Passes.h"
 
 #include "IR/Builder.h"
+#include "IR/Location.h"
 #include "IR/Ops.h"
 #include "IR/Text.h"
 
@@ -35,6 +36,7 @@
 #include "mlir-c/Dialect/Func.h"
 #include "mlir-c/Dialect/LLVM.h"
 #include "mlir-c/Dialect/MemRef.h"
+#include "mlir-c/Dialect/SCF.h"
 #include "mlir-c/Dialect/UB.h"
 
 #include <stdio.h>
@@ -151,6 +153,10 @@ static bool isMovable(MlirOperation op) {
   return mlirOperationGetNumRegions(op) == 0 &&
          (cageOpHasPrefix(op, "arith.") || cageOpHasPrefix(op, "index.") ||
           cageOpIs(op, "memref.dim") || cageOpIs(op, "tensor.dim") ||
+          /* Views: the descriptor of a new view of the same buffer. */
+          cageOpIs(op, "memref.expand_shape") ||
+          cageOpIs(op, "memref.collapse_shape") ||
+          cageOpIs(op, "memref.cast") || cageOpIs(op, "memref.subview") ||
           cageOpIs(op, "affine.apply") || cageOpIs(op, "affine.min") ||
           cageOpIs(op, "affine.max") || cageOpIs(op, "ub.poison"));
 }
@@ -292,16 +298,44 @@ static void allocationMessage(MlirOperation alloc, char *buf, size_t size) {
   cageTextAppend(str("out of memory: cannot allocate "), &t);
   mlirTypePrint(mlirValueGetType(mlirOperationGetResult(alloc, 0)),
                 cageTextAppend, &t);
-  MlirLocation loc = mlirOperationGetLocation(alloc);
-  if (mlirLocationIsAFileLineColRange(loc)) {
-    MlirStringRef file =
-        mlirIdentifierStr(mlirLocationFileLineColRangeGetFilename(loc));
-    char where[256];
-    snprintf(where, sizeof where, " for the op at %.*s:%d:%d", (int)file.length,
-             file.data, mlirLocationFileLineColRangeGetStartLine(loc),
-             mlirLocationFileLineColRangeGetStartColumn(loc));
-    cageTextAppend(str(where), &t);
+  CageFileLineCol where;
+  if (cageLocationFindFile(mlirOperationGetLocation(alloc), &where)) {
+    char text[256];
+    snprintf(text, sizeof text, " for the op at %.*s:%d:%d",
+             (int)where.file.length, where.file.data, where.line, where.column);
+    cageTextAppend(str(text), &t);
   }
+}
+
+static bool isEmptyBuffer(MlirType type) {
+  for (intptr_t d = 0; d < mlirShapedTypeGetRank(type); ++d)
+    if (!mlirShapedTypeIsDynamicDim(type, d) &&
+        mlirShapedTypeGetDimSize(type, d) == 0)
+      return true;
+  return false;
+}
+
+/* `%ok`: the buffer `alloc` made is not null, or it is empty (malloc(0)
+ * may return null). */
+static MlirValue allocationSucceeded(CageBuilder *b, MlirOperation alloc) {
+  MlirType index = mlirIndexTypeGet(b->context);
+  MlirValue zero = cageBuildConstantIndex(b, 0);
+  MlirValue pointer = cageOperationGetResult(
+      cageBuildOp(b, "memref.extract_aligned_pointer_as_index", 1,
+                  (MlirValue[]){mlirOperationGetResult(alloc, 0)}, 1, &index, 0,
+                  NULL),
+      0);
+  MlirValue ok = cageBuildCmpI(b, "ne", pointer, zero);
+  /* The dynamic sizes (the operands): a zero one makes the buffer empty. */
+  if (mlirOperationGetNumOperands(alloc) > 0) {
+    MlirValue elements = mlirOperationGetOperand(alloc, 0);
+    for (intptr_t i = 1; i < mlirOperationGetNumOperands(alloc); ++i)
+      elements = cageBuildBinary(b, "arith.muli", elements,
+                                 mlirOperationGetOperand(alloc, i));
+    ok = cageBuildBinary(b, "arith.ori", ok,
+                         cageBuildCmpI(b, "eq", elements, zero));
+  }
+  return ok;
 }
 
 /* Moves the memref.allocs at the top level of the entry block (with the
@@ -325,12 +359,8 @@ static void moveAllocations(Mover *m, CageOpList *allocs) {
   intptr_t numMoved = 0;
   for (intptr_t k = 0; k < allocs->size; ++k) {
     MlirOperation alloc = allocs->ops[k];
-    MlirType type = mlirValueGetType(mlirOperationGetResult(alloc, 0));
-    bool empty = false;
-    for (intptr_t d = 0; d < mlirShapedTypeGetRank(type); ++d)
-      empty |= !mlirShapedTypeIsDynamicDim(type, d) &&
-               mlirShapedTypeGetDimSize(type, d) == 0;
-    bool movable = !empty;
+    bool movable =
+        !isEmptyBuffer(mlirValueGetType(mlirOperationGetResult(alloc, 0)));
     for (intptr_t i = 0; movable && i < mlirOperationGetNumOperands(alloc); ++i)
       movable = moveUp(m, mlirOperationGetOperand(alloc, i));
     if (!movable)
@@ -341,33 +371,257 @@ static void moveAllocations(Mover *m, CageOpList *allocs) {
   allocs->size = numMoved;
 }
 
-/* A check per moved allocation: the pointer is not null, or the buffer is
- * empty (malloc(0) may return null). */
+/* A check per moved allocation. */
 static void checkAllocations(CageBuilder *b, CheckList *list,
                              const CageOpList *allocs) {
   for (intptr_t k = 0; k < allocs->size; ++k) {
-    MlirOperation alloc = allocs->ops[k];
-    MlirType index = mlirIndexTypeGet(b->context);
-    MlirValue zero = cageBuildConstantIndex(b, 0);
-    MlirValue pointer = cageOperationGetResult(
-        cageBuildOp(b, "memref.extract_aligned_pointer_as_index", 1,
-                    (MlirValue[]){mlirOperationGetResult(alloc, 0)}, 1, &index,
-                    0, NULL),
-        0);
-    MlirValue ok = cageBuildCmpI(b, "ne", pointer, zero);
-    /* The dynamic sizes (the operands): a zero one makes the buffer
-     * empty. */
-    if (mlirOperationGetNumOperands(alloc) > 0) {
-      MlirValue elements = mlirOperationGetOperand(alloc, 0);
-      for (intptr_t i = 1; i < mlirOperationGetNumOperands(alloc); ++i)
-        elements = cageBuildBinary(b, "arith.muli", elements,
-                                   mlirOperationGetOperand(alloc, i));
-      ok = cageBuildBinary(b, "arith.ori", ok,
-                           cageBuildCmpI(b, "eq", elements, zero));
-    }
-    Check *c = addCheck(list, ok);
-    allocationMessage(alloc, c->message, sizeof c->message);
+    Check *c = addCheck(list, allocationSucceeded(b, allocs->ops[k]));
+    allocationMessage(allocs->ops[k], c->message, sizeof c->message);
   }
+}
+
+/*===--- Allocations that stay where they are -----------------------------===*/
+
+/* An allocation that cannot move to the entry (inside a loop body, or sized
+ * from something the function computes) is checked where it happens. When
+ * it fails, the rest of its block is skipped (every user of the buffer is
+ * in that block, after it), the number of its site goes into a flag of the
+ * call, and each return of the function stores that site's message in the
+ * error slot. The flag, not the thread-local slot, is written where the
+ * allocation fails: that may be a worker thread of a parallel loop, and the
+ * caller reads the slot of its own thread. Outputs may then be partly
+ * written (docs/Semantics.md §2.4). */
+
+typedef struct Sites {
+  MlirOperation *allocs; /* site k + 1 is allocs[k] */
+  intptr_t size, capacity;
+} Sites;
+
+static bool listHas(const CageOpList *list, MlirOperation op) {
+  for (intptr_t i = 0; i < list->size; ++i)
+    if (mlirOperationEqual(list->ops[i], op))
+      return true;
+  return false;
+}
+
+typedef struct SiteWalk {
+  Sites *sites;
+  const CageOpList *checked; /* moved to the entry and checked there */
+} SiteWalk;
+
+static MlirWalkResult collectSite(MlirOperation op, void *userData) {
+  SiteWalk *w = userData;
+  if (!cageOpIs(op, "memref.alloc") || listHas(w->checked, op) ||
+      isEmptyBuffer(mlirValueGetType(mlirOperationGetResult(op, 0))))
+    return MlirWalkResultAdvance;
+  Sites *s = w->sites;
+  if (s->size == s->capacity) {
+    s->capacity = s->capacity ? 2 * s->capacity : 16;
+    s->allocs = realloc(s->allocs, (size_t)s->capacity * sizeof *s->allocs);
+    if (!s->allocs)
+      abort();
+  }
+  s->allocs[s->size++] = op;
+  return MlirWalkResultAdvance;
+}
+
+/* The op of `block` that holds `op` (itself or an ancestor), or null. */
+static MlirOperation ancestorIn(MlirBlock block, MlirOperation op) {
+  while (!mlirOperationIsNull(op) &&
+         !mlirBlockEqual(mlirOperationGetBlock(op), block))
+    op = mlirOperationGetParentOperation(op);
+  return op;
+}
+
+/* Whether `op` is in `range` (ops of one block). */
+static bool inRange(const CageOpList *range, MlirOperation op) {
+  return !mlirOperationIsNull(op) && listHas(range, op);
+}
+
+/* Wraps the ops after `ok`'s definition in its block (but the terminator
+ * and the deallocations of buffers made before) into
+ * `scf.if %ok { ops } else { flag = site; poison }`; values of the wrapped
+ * ops that are used after them become results of the scf.if. */
+static void guardRest(CageBuilder *b, MlirValue ok, MlirValue flag,
+                      int32_t site) {
+  MlirOperation from = cageDefiningOp(ok);
+  MlirBlock block = mlirOperationGetBlock(from);
+  MlirOperation terminator = mlirBlockGetTerminator(block);
+  CageOpList range = {NULL, 0, 0};
+  for (MlirOperation op = mlirOperationGetNextInBlock(from);
+       !mlirOperationIsNull(op) && !mlirOperationEqual(op, terminator);
+       op = mlirOperationGetNextInBlock(op)) {
+    bool keep =
+        cageOpIs(op, "memref.dealloc") &&
+        !inRange(&range, cageDefiningOp(mlirOperationGetOperand(op, 0)));
+    if (keep)
+      continue;
+    if (range.size == range.capacity) {
+      range.capacity = range.capacity ? 2 * range.capacity : 16;
+      range.ops =
+          realloc(range.ops, (size_t)range.capacity * sizeof *range.ops);
+      if (!range.ops)
+        abort();
+    }
+    range.ops[range.size++] = op;
+  }
+
+  /* The values used after the range. */
+  MlirValue *escaping = NULL;
+  MlirType *types = NULL;
+  intptr_t numEscaping = 0;
+  for (intptr_t i = 0; i < range.size; ++i)
+    for (intptr_t r = 0; r < mlirOperationGetNumResults(range.ops[i]); ++r) {
+      MlirValue v = mlirOperationGetResult(range.ops[i], r);
+      bool escapes = false;
+      for (MlirOpOperand use = mlirValueGetFirstUse(v);
+           !mlirOpOperandIsNull(use) && !escapes;
+           use = mlirOpOperandGetNextUse(use))
+        escapes =
+            !inRange(&range, ancestorIn(block, mlirOpOperandGetOwner(use)));
+      if (!escapes)
+        continue;
+      escaping =
+          realloc(escaping, (size_t)(numEscaping + 1) * sizeof *escaping);
+      types = realloc(types, (size_t)(numEscaping + 1) * sizeof *types);
+      if (!escaping || !types)
+        abort();
+      escaping[numEscaping] = v;
+      types[numEscaping++] = mlirValueGetType(v);
+    }
+
+  MlirBlock thenBlock = mlirBlockCreate(0, NULL, NULL);
+  MlirBlock elseBlock = mlirBlockCreate(0, NULL, NULL);
+  for (intptr_t i = 0; i < range.size; ++i) {
+    mlirOperationRemoveFromParent(range.ops[i]);
+    mlirBlockAppendOwnedOperation(thenBlock, range.ops[i]);
+  }
+  CageBuilder t = cageBuilderAtEndOfBlock(thenBlock, b->location);
+  cageBuildOp(&t, "scf.yield", numEscaping, escaping, 0, NULL, 0, NULL);
+  CageBuilder e = cageBuilderAtEndOfBlock(elseBlock, b->location);
+  MlirType i32 = mlirIntegerTypeGet(b->context, 32);
+  MlirValue rmwOperands[] = {cageBuildConstantInt(&e, i32, site), flag};
+  /* arith::AtomicRMWKind::assign: an atomic store, as sites may fail on
+   * several threads at once. */
+  enum { kAtomicAssign = 3 };
+  MlirNamedAttribute assign = cageNamedAttribute(
+      &e, "kind",
+      mlirIntegerAttrGet(mlirIntegerTypeGet(b->context, 64), kAtomicAssign));
+  cageBuildOp(&e, "memref.atomic_rmw", 2, rmwOperands, 1, &i32, 1, &assign);
+  MlirValue *poison = calloc((size_t)numEscaping + 1, sizeof *poison);
+  if (!poison)
+    abort();
+  for (intptr_t i = 0; i < numEscaping; ++i)
+    poison[i] = cageOperationGetResult(
+        cageBuildOp(&e, "ub.poison", 0, NULL, 1, &types[i], 0, NULL), 0);
+  cageBuildOp(&e, "scf.yield", numEscaping, poison, 0, NULL, 0, NULL);
+
+  MlirOperationState state = mlirOperationStateGet(str("scf.if"), b->location);
+  mlirOperationStateAddOperands(&state, 1, &ok);
+  mlirOperationStateAddResults(&state, numEscaping, types);
+  MlirRegion regions[] = {mlirRegionCreate(), mlirRegionCreate()};
+  mlirRegionAppendOwnedBlock(regions[0], thenBlock);
+  mlirRegionAppendOwnedBlock(regions[1], elseBlock);
+  mlirOperationStateAddOwnedRegions(&state, 2, regions);
+  MlirOperation guard = mlirOperationCreate(&state);
+  mlirBlockInsertOwnedOperationAfter(block, from, guard);
+
+  /* Uses after the scf.if read its results. */
+  for (intptr_t i = 0; i < numEscaping; ++i) {
+    MlirValue result = mlirOperationGetResult(guard, i);
+    for (MlirOpOperand use = mlirValueGetFirstUse(escaping[i]);
+         !mlirOpOperandIsNull(use);) {
+      MlirOpOperand next = mlirOpOperandGetNextUse(use);
+      MlirOperation owner = mlirOpOperandGetOwner(use);
+      if (mlirOperationEqual(ancestorIn(block, owner), guard) == false)
+        mlirOperationSetOperand(owner, mlirOpOperandGetOperandNumber(use),
+                                result);
+      use = next;
+    }
+  }
+  free(poison);
+  free(types);
+  free(escaping);
+  free(range.ops);
+}
+
+/* Before each func.return of `func` but those of `failBlock`: when a site
+ * failed, its message goes into the error slot. */
+static void reportSites(ModuleState *s, MlirOperation func, MlirValue flag,
+                        const Sites *sites, MlirBlock failBlock) {
+  static const char *const names[] = {"func.return"};
+  CageOpList returns = cageCollectOps(func, names, 1);
+  int firstMessage = s->numMessages;
+  for (intptr_t k = 0; k < sites->size; ++k) {
+    char text[512], name[64];
+    allocationMessage(sites->allocs[k], text, sizeof text);
+    messageGlobal(s->module, str(text), s->numMessages++, name, sizeof name);
+  }
+  MlirContext ctx = mlirOperationGetContext(func);
+  for (intptr_t i = 0; i < returns.size; ++i) {
+    MlirOperation ret = returns.ops[i];
+    if (!mlirBlockIsNull(failBlock) &&
+        mlirBlockEqual(mlirOperationGetBlock(ret), failBlock))
+      continue;
+    MlirRewriterBase rewriter = mlirIRRewriterCreateFromOp(ret);
+    mlirRewriterBaseSetInsertionPointBefore(rewriter, ret);
+    CageBuilder b =
+        cageBuilderAtInsertionPoint(rewriter, mlirOperationGetLocation(ret));
+    MlirType i32 = mlirIntegerTypeGet(ctx, 32);
+    MlirValue failed = cageOperationGetResult(
+        cageBuildOp(&b, "memref.load", 1, &flag, 1, &i32, 0, NULL), 0);
+    MlirValue slot = addressOf(&b, kErrorSlot);
+    MlirType ptr = ptrType(ctx);
+    MlirValue message = cageOperationGetResult(
+        cageBuildOp(&b, "llvm.load", 1, &slot, 1, &ptr, 0, NULL), 0);
+    for (intptr_t k = 0; k < sites->size; ++k) {
+      char name[64];
+      snprintf(name, sizeof name, "__cage_check_message_%d",
+               firstMessage + (int)k);
+      MlirValue isSite = cageBuildCmpI(
+          &b, "eq", failed, cageBuildConstantInt(&b, i32, (int64_t)k + 1));
+      message = cageBuildSelect(&b, isSite, addressOf(&b, name), message);
+    }
+    store(&b, message, slot);
+    mlirIRRewriterDestroy(rewriter);
+  }
+  cageOpListDestroy(&returns);
+}
+
+/* Guards every allocation of `func` that is not in `checked`. */
+static void guardAllocations(ModuleState *s, MlirOperation func,
+                             const CageOpList *checked, MlirBlock failBlock) {
+  Sites sites = {NULL, 0, 0};
+  SiteWalk walk = {&sites, checked};
+  mlirOperationWalk(func, collectSite, &walk, MlirWalkPreOrder);
+  if (sites.size == 0)
+    return;
+  MlirContext ctx = mlirOperationGetContext(func);
+  MlirBlock entry = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
+  MlirRewriterBase rewriter = mlirIRRewriterCreateFromOp(func);
+  mlirRewriterBaseSetInsertionPointToStart(rewriter, entry);
+  CageBuilder b =
+      cageBuilderAtInsertionPoint(rewriter, mlirOperationGetLocation(func));
+  MlirType i32 = mlirIntegerTypeGet(ctx, 32);
+  MlirType flagType = mlirMemRefTypeGet(i32, 0, NULL, mlirAttributeGetNull(),
+                                        mlirAttributeGetNull());
+  int32_t noOperands[] = {0, 0}; /* dynamic sizes, symbols */
+  MlirNamedAttribute segments = cageNamedAttribute(
+      &b, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 2, noOperands));
+  MlirValue flag = cageOperationGetResult(
+      cageBuildOp(&b, "memref.alloca", 0, NULL, 1, &flagType, 1, &segments), 0);
+  MlirValue storeOperands[] = {cageBuildConstantInt(&b, i32, 0), flag};
+  cageBuildOp(&b, "memref.store", 2, storeOperands, 0, NULL, 0, NULL);
+  for (intptr_t k = 0; k < sites.size; ++k) {
+    MlirOperation alloc = sites.allocs[k];
+    mlirRewriterBaseSetInsertionPointAfter(rewriter, alloc);
+    CageBuilder at =
+        cageBuilderAtInsertionPoint(rewriter, mlirOperationGetLocation(alloc));
+    guardRest(&at, allocationSucceeded(&at, alloc), flag, (int32_t)k + 1);
+  }
+  mlirIRRewriterDestroy(rewriter);
+  reportSites(s, func, flag, &sites, failBlock);
+  free(sites.allocs);
 }
 
 /* The failure block: free what was allocated, store the message, return
@@ -412,6 +666,9 @@ static void rewriteFunction(ModuleState *s, MlirOperation func) {
       s->ok = false;
     }
     free(asserts.asserts);
+    CageOpList none = {NULL, 0, 0};
+    if (s->ok)
+      guardAllocations(s, func, &none, (MlirBlock){NULL});
     return;
   }
 
@@ -451,6 +708,7 @@ static void rewriteFunction(ModuleState *s, MlirOperation func) {
   b = cageBuilderAtInsertionPoint(rewriter, mlirOperationGetLocation(func));
   checkAllocations(&b, &checks, &allocs);
 
+  MlirBlock fail = {NULL};
   if (s->ok && checks.size > 0) {
     /* The message of the first failed check: built from the last. */
     MlirValue message = nullPointer(&b);
@@ -467,7 +725,7 @@ static void rewriteFunction(ModuleState *s, MlirOperation func) {
       mlirOperationDestroy(asserts.asserts[i]);
     MlirBlock body =
         splitBefore(entry, mlirOperationGetNextInBlock(cageDefiningOp(allOk)));
-    MlirBlock fail = buildFailure(func, body, message, &allocs);
+    fail = buildFailure(func, body, message, &allocs);
     MlirOperationState branch =
         mlirOperationStateGet(str("cf.cond_br"), b.location);
     mlirOperationStateAddOperands(&branch, 1, &allOk);
@@ -480,6 +738,8 @@ static void rewriteFunction(ModuleState *s, MlirOperation func) {
     mlirBlockAppendOwnedOperation(entry, mlirOperationCreate(&branch));
   }
   mlirIRRewriterDestroy(rewriter);
+  if (s->ok)
+    guardAllocations(s, func, &allocs, fail);
   free(allocs.ops);
   free(checks.checks);
   free(mover.moved);
@@ -514,9 +774,9 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
 }
 
 static MlirDialectHandle (*const dependentDialects[])(void) = {
-    mlirGetDialectHandle__cf__, mlirGetDialectHandle__func__,
+    mlirGetDialectHandle__cf__,   mlirGetDialectHandle__func__,
     mlirGetDialectHandle__llvm__, mlirGetDialectHandle__memref__,
-    mlirGetDialectHandle__ub__};
+    mlirGetDialectHandle__scf__,  mlirGetDialectHandle__ub__};
 
 const CagePassDefinition cageCPURuntimeChecksPass = {
     .argument = "cage-cpu-runtime-checks",

@@ -140,3 +140,80 @@ func.func @allocating(%x: memref<?xf32>) {
   memref.dealloc %a : memref<?xf32>
   return
 }
+
+// -----
+
+// An allocation that cannot move to the entry (here: inside a parallel
+// loop) is checked where it happens. On failure the rest of its block is
+// skipped but for the deallocation of buffers made before, the site's
+// number goes into a flag of the call (atomically: loop iterations run on
+// several threads), and the function's return puts that site's message in
+// the error slot.
+// CHECK-LABEL: func.func @in_loop
+// CHECK-SAME:    (%[[A:.*]]: memref<?x64xf32>, %[[N:.*]]: index) -> memref<?x64xf32>
+// CHECK:         %[[FLAG:.*]] = memref.alloca() : memref<i32>
+// CHECK:         memref.store %{{.*}}, %[[FLAG]][] : memref<i32>
+// CHECK:         %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<?x64xf32>
+// CHECK:         cf.cond_br
+// CHECK:         scf.forall
+// CHECK:           %[[TMP:.*]] = memref.alloc() : memref<64xf32>
+// CHECK:           %[[P:.*]] = memref.extract_aligned_pointer_as_index %[[TMP]]
+// CHECK:           %[[OK:.*]] = arith.cmpi ne, %[[P]]
+// CHECK:           scf.if %[[OK]] {
+// CHECK-NEXT:        memref.copy %{{.*}}, %[[TMP]]
+// CHECK-NEXT:        memref.subview %[[OUT]]
+// CHECK-NEXT:        memref.copy %[[TMP]]
+// CHECK-NEXT:      } else {
+// CHECK-NEXT:        %[[SITE:.*]] = arith.constant 1 : i32
+// CHECK-NEXT:        memref.atomic_rmw assign %[[SITE]], %[[FLAG]][] : (i32, memref<i32>) -> i32
+// CHECK-NEXT:      }
+// CHECK-NEXT:      memref.dealloc %[[TMP]] : memref<64xf32>
+// CHECK:         %[[FAILED:.*]] = memref.load %[[FLAG]][] : memref<i32>
+// CHECK:         %[[SLOT:.*]] = llvm.mlir.addressof @__cage_last_error
+// CHECK:         %[[NOW:.*]] = llvm.load %[[SLOT]]
+// CHECK:         %[[IS1:.*]] = arith.cmpi eq, %[[FAILED]], %{{.*}} : i32
+// CHECK:         %[[MSG:.*]] = llvm.mlir.addressof @[[LOOP_MSG:__cage_check_message_[0-9]+]]
+// CHECK:         %[[NEW:.*]] = arith.select %[[IS1]], %[[MSG]], %[[NOW]]
+// CHECK:         llvm.store %[[NEW]], %[[SLOT]]
+// CHECK-NEXT:    return %[[OUT]]
+// CHECK:       ^bb2:
+// CHECK-NOT:     memref.load %[[FLAG]]
+// CHECK:         return
+
+// In a private function every allocation is checked in place; values used
+// after the skipped ops become results of the scf.if (poison on failure).
+// CHECK-LABEL: func.func private @helper
+// CHECK:         %[[B:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK:         %[[R:.*]] = scf.if %{{.*}} -> (f32) {
+// CHECK:           %[[X:.*]] = memref.load %[[B]]
+// CHECK-NEXT:      scf.yield %[[X]] : f32
+// CHECK-NEXT:    } else {
+// CHECK:           memref.atomic_rmw assign
+// CHECK-NEXT:      %[[POISON:.*]] = ub.poison : f32
+// CHECK-NEXT:      scf.yield %[[POISON]] : f32
+// CHECK-NEXT:    }
+// CHECK-NEXT:    memref.dealloc %[[B]]
+// CHECK:         return %[[R]] : f32
+// CHECK-DAG:   llvm.mlir.global internal constant @[[LOOP_MSG]]("out of memory: cannot allocate memref<64xf32> for the op at {{.*}}cage-cpu-runtime-checks.mlir:[[#@LINE+7]]:{{[0-9]+}}\00")
+func.func @in_loop(%a: memref<?x64xf32>, %n: index) -> memref<?x64xf32> {
+  %c0 = arith.constant 0 : index
+  %rows = memref.dim %a, %c0 : memref<?x64xf32>
+  %out = memref.alloc(%rows) : memref<?x64xf32>
+  scf.forall (%i) in (%n) {
+    %s = memref.subview %a[%i, 0] [1, 64] [1, 1] : memref<?x64xf32> to memref<64xf32, strided<[1], offset: ?>>
+    %tmp = memref.alloc() : memref<64xf32>
+    memref.copy %s, %tmp : memref<64xf32, strided<[1], offset: ?>> to memref<64xf32>
+    %d = memref.subview %out[%i, 0] [1, 64] [1, 1] : memref<?x64xf32> to memref<64xf32, strided<[1], offset: ?>>
+    memref.copy %tmp, %d : memref<64xf32> to memref<64xf32, strided<[1], offset: ?>>
+    memref.dealloc %tmp : memref<64xf32>
+  }
+  return %out : memref<?x64xf32>
+}
+
+func.func private @helper(%n: index) -> f32 {
+  %b = memref.alloc(%n) : memref<?xf32>
+  %c0 = arith.constant 0 : index
+  %x = memref.load %b[%c0] : memref<?xf32>
+  memref.dealloc %b : memref<?xf32>
+  return %x : f32
+}
