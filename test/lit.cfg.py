@@ -55,8 +55,20 @@ if config.sanitizers:
     config.available_features.add("sanitizers")
 # test/package: the stock mlir-opt of LLVM 22 with cage's plugin, and what
 # building against an installed cage needs (cmake, pkg-config).
+# %uninstrumented runs a program that is not built with the sanitizers but
+# loads cage's libraries (the stock mlir-opt with the plugin, a consumer
+# built against the install tree): under CAGE_ENABLE_SANITIZERS they carry
+# the AddressSanitizer runtime, which must be loaded first, and the
+# program's own leaks are not cage's.
+uninstrumented = ""
+if config.sanitizers:
+    libasan = subprocess.check_output(
+        [config.c_compiler, "-print-file-name=libasan.so"], text=True).strip()
+    uninstrumented = "env LD_PRELOAD=%s ASAN_OPTIONS=detect_leaks=0" % libasan
+config.substitutions.append(("%uninstrumented", uninstrumented))
 config.substitutions.append(
-    ("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
+    ("%mlir_opt", (uninstrumented + " " +
+                   os.path.join(config.llvm_tools_dir, "mlir-opt")).strip()))
 config.substitutions.append(
     ("%cage_plugin", os.path.join(config.cage_obj_root, "lib", "libCagePlugin.so")))
 for tool, feature in [("cmake", "cmake"), ("pkg-config", "pkg_config")]:

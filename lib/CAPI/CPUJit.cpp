@@ -27,6 +27,7 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -62,9 +63,13 @@ cageCPUExecutionEngineCreate(MlirModule module, int optLevel, int numLibs,
   llvm::SmallVector<llvm::StringRef> paths;
   for (int i = 0; i < numLibs; ++i)
     paths.push_back(llvm::StringRef(libs[i].data, libs[i].length));
+  // ExecutionEngineOptions::transformer is a function_ref: the function it
+  // refers to must outlive create().
+  std::function<llvm::Error(llvm::Module *)> transformer =
+      mlir::makeOptimizingTransformer(static_cast<unsigned>(optLevel),
+                                      /*sizeLevel=*/0, machine->get());
   mlir::ExecutionEngineOptions options;
-  options.transformer = mlir::makeOptimizingTransformer(
-      static_cast<unsigned>(optLevel), /*sizeLevel=*/0, machine->get());
+  options.transformer = transformer;
   options.jitCodeGenOptLevel = static_cast<llvm::CodeGenOptLevel>(optLevel);
   options.sharedLibPaths = paths;
   options.enablePerfNotificationListener = perfListener;
