@@ -275,11 +275,6 @@ CAGE_CAST(Bitcast, "arith.bitcast")
 #undef CAGE_UNARY
 #undef CAGE_CAST
 
-MlirValue cageBuildBinary(CageBuilder *b, const char *opName, MlirValue lhs,
-                          MlirValue rhs) {
-  return buildBinary(b, opName, lhs, rhs);
-}
-
 /* arith.cmpf and arith.cmpi keep their predicate as the i64 value of
  * arith::CmpFPredicate or arith::CmpIPredicate (I64EnumAttrs: the generic
  * form prints `predicate = 4 : i64`), which CageCmpFPredicate and
@@ -290,10 +285,9 @@ typedef struct Comparison {
   int numPredicates;
 } Comparison;
 
-static const Comparison cmpf = {"arith.cmpf", "cageBuildCompareF",
+static const Comparison cmpf = {"arith.cmpf", "cageBuildCmpF",
                                 CageCmpFAlwaysTrue + 1};
-static const Comparison cmpi = {"arith.cmpi", "cageBuildCompareI",
-                                CageCmpIUGE + 1};
+static const Comparison cmpi = {"arith.cmpi", "cageBuildCmpI", CageCmpIUGE + 1};
 
 static MlirValue buildComparison(CageBuilder *b, const Comparison *cmp,
                                  int predicate, MlirValue lhs, MlirValue rhs) {
@@ -316,28 +310,14 @@ static MlirValue buildComparison(CageBuilder *b, const Comparison *cmp,
                     mlirIntegerTypeGet(b->context, 1), 1, &attr);
 }
 
-MlirValue cageBuildCompareF(CageBuilder *b, CageCmpFPredicate predicate,
-                            MlirValue lhs, MlirValue rhs) {
+MlirValue cageBuildCmpF(CageBuilder *b, CageCmpFPredicate predicate,
+                        MlirValue lhs, MlirValue rhs) {
   return buildComparison(b, &cmpf, (int)predicate, lhs, rhs);
 }
 
-MlirValue cageBuildCompareI(CageBuilder *b, CageCmpIPredicate predicate,
-                            MlirValue lhs, MlirValue rhs) {
+MlirValue cageBuildCmpI(CageBuilder *b, CageCmpIPredicate predicate,
+                        MlirValue lhs, MlirValue rhs) {
   return buildComparison(b, &cmpi, (int)predicate, lhs, rhs);
-}
-
-MlirValue cageBuildCmpI(CageBuilder *b, const char *predicate, MlirValue lhs,
-                        MlirValue rhs) {
-  /* The custom-form words of CageCmpIPredicate, in its order. */
-  static const char *const words[] = {"eq",  "ne",  "slt", "sle", "sgt",
-                                      "sge", "ult", "ule", "ugt", "uge"};
-  if (mlirValueIsNull(lhs) || mlirValueIsNull(rhs))
-    return nullValue;
-  for (int i = 0; i < (int)(sizeof words / sizeof words[0]); ++i)
-    if (strcmp(predicate, words[i]) == 0)
-      return cageBuildCompareI(b, (CageCmpIPredicate)i, lhs, rhs);
-  emitError(b, "unknown arith.cmpi predicate '%s'", predicate);
-  return nullValue;
 }
 
 MlirValue cageBuildSelect(CageBuilder *b, MlirValue condition,

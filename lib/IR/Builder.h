@@ -227,29 +227,14 @@ typedef enum CageCmpIPredicate {
 } CageCmpIPredicate;
 
 /** arith.cmpf of two float scalars (the result is i1). */
-MLIR_CAPI_EXPORTED MlirValue cageBuildCompareF(CageBuilder *b,
-                                               CageCmpFPredicate predicate,
-                                               MlirValue lhs, MlirValue rhs);
+MLIR_CAPI_EXPORTED MlirValue cageBuildCmpF(CageBuilder *b,
+                                           CageCmpFPredicate predicate,
+                                           MlirValue lhs, MlirValue rhs);
 
 /** arith.cmpi of two scalar integers or indices (the result is i1). */
-MLIR_CAPI_EXPORTED MlirValue cageBuildCompareI(CageBuilder *b,
-                                               CageCmpIPredicate predicate,
-                                               MlirValue lhs, MlirValue rhs);
-
-/** arith.cmpi with the predicate as it is written in the custom form ("eq",
- * "ne", "slt", "ult", ...). Kept only for lib/Target/CPU/RuntimeChecks.c,
- * which is not converted yet: use cageBuildCompareI, and remove this once
- * that file does. */
 MLIR_CAPI_EXPORTED MlirValue cageBuildCmpI(CageBuilder *b,
-                                           const char *predicate, MlirValue lhs,
-                                           MlirValue rhs);
-
-/** A two-operand op whose result has the type of `lhs`, by full name
- * ("arith.muli", ...). Kept only for lib/Target/CPU/RuntimeChecks.c, which
- * is not converted yet: use the typed calls above, and remove this once
- * that file does. */
-MLIR_CAPI_EXPORTED MlirValue cageBuildBinary(CageBuilder *b, const char *opName,
-                                             MlirValue lhs, MlirValue rhs);
+                                           CageCmpIPredicate predicate,
+                                           MlirValue lhs, MlirValue rhs);
 
 /** arith.select: `condition ? trueValue : falseValue`. */
 MLIR_CAPI_EXPORTED MlirValue cageBuildSelect(CageBuilder *b,

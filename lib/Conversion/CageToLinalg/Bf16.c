@@ -19,12 +19,12 @@ void lowerBuildBf16StateRandomBits(CageBuilder *body,
   /* out[index mod 4], chosen by the two low bits of the index. */
   MlirValue lane = cageBuildTruncI(
       body, cageBuildAndI(body, index, cageBuildConstantI64(body, 3)), i32);
-  MlirValue odd = cageBuildCompareI(
+  MlirValue odd = cageBuildCmpI(
       body, CageCmpINE,
       cageBuildAndI(body, lane, cageBuildConstantInt(body, i32, 1)),
       cageBuildConstantInt(body, i32, 0));
-  MlirValue upper = cageBuildCompareI(body, CageCmpIUGE, lane,
-                                      cageBuildConstantInt(body, i32, 2));
+  MlirValue upper = cageBuildCmpI(body, CageCmpIUGE, lane,
+                                  cageBuildConstantInt(body, i32, 2));
   MlirValue word =
       cageBuildSelect(body, upper, cageBuildSelect(body, odd, out[3], out[2]),
                       cageBuildSelect(body, odd, out[1], out[0]));
@@ -42,14 +42,14 @@ MlirValue lowerBuildBf16StoreStochastic(CageBuilder *body, MlirValue x,
       cageBuildAndI(body, bits, cageBuildConstantInt(body, i32, 0xFFFF));
   /* Round the magnitude up iff r < low: probability low / 2^16; low = 0
    * (values on the bf16 grid, ±0, ±Inf) never rounds up. */
-  MlirValue up = cageBuildCompareI(body, CageCmpIULT, random, low);
+  MlirValue up = cageBuildCmpI(body, CageCmpIULT, random, low);
   MlirValue rounded = cageBuildAddI(body, high, cageBuildExtUI(body, up, i32));
   /* NaN: the quiet NaN of its sign. */
   MlirValue quietNaN = cageBuildOrI(
       body, cageBuildAndI(body, high, cageBuildConstantInt(body, i32, 0x8000)),
       cageBuildConstantInt(body, i32, 0x7FC0));
   MlirValue stored = cageBuildSelect(
-      body, cageBuildCompareF(body, CageCmpFUNO, x, x), quietNaN, rounded);
+      body, cageBuildCmpF(body, CageCmpFUNO, x, x), quietNaN, rounded);
   MlirValue half =
       cageBuildTruncI(body, stored, mlirIntegerTypeGet(body->context, 16));
   return cageBuildBitcast(body, half, mlirBF16TypeGet(body->context));

@@ -60,7 +60,7 @@ static MlirValue roundStochastic(CageBuilder *body, MlirValue y,
   MlirValue one = cageBuildConstantF32(body, 1.0f);
   MlirValue zero = cageBuildConstantF32(body, 0.0f);
   MlirValue up = cageBuildSelect(
-      body, cageBuildCompareF(body, CageCmpFOLT, u, fraction), one, zero);
+      body, cageBuildCmpF(body, CageCmpFOLT, u, fraction), one, zero);
   return cageBuildAddF(body, down, up);
 }
 
@@ -154,14 +154,14 @@ MlirValue lowerGridValue(CageBuilder *body, const LowerQuantizer *q,
 MlirValue lowerGridIsClipped(CageBuilder *body, const LowerQuantizer *q,
                              MlirValue x, MlirValue alpha, MlirValue step) {
   if (q->levels == CageLevelsCentered)
-    return cageBuildCompareF(body, CageCmpFOGT, cageBuildAbsF(body, x), alpha);
+    return cageBuildCmpF(body, CageCmpFOGT, cageBuildAbsF(body, x), alpha);
   /* int: rint(x / s) outside [qmin, qmax]. */
   MlirValue r = cageBuildRoundEven(body, cageBuildDivF(body, x, step));
-  MlirValue below = cageBuildCompareF(
-      body, CageCmpFOLT, r, cageBuildConstantF32(body, (float)qmin(q)));
+  MlirValue below = cageBuildCmpF(body, CageCmpFOLT, r,
+                                  cageBuildConstantF32(body, (float)qmin(q)));
   MlirValue above =
-      cageBuildCompareF(body, CageCmpFOGT, r,
-                        cageBuildConstantF32(body, (float)lowerGridQMax(q)));
+      cageBuildCmpF(body, CageCmpFOGT, r,
+                    cageBuildConstantF32(body, (float)lowerGridQMax(q)));
   return cageBuildOrI(body, below, above);
 }
 
@@ -177,8 +177,8 @@ static MlirValue intScaleDerivative(CageBuilder *body, const LowerQuantizer *q,
   MlirValue z = cageBuildDivF(body, x, s);
   MlirValue r = cageBuildRoundEven(body, z);
   MlirValue inside = cageBuildDivF(body, cageBuildSubF(body, r, z), high);
-  MlirValue above = cageBuildCompareF(body, CageCmpFOGT, r, high);
-  MlirValue below = cageBuildCompareF(body, CageCmpFOLT, r, low);
+  MlirValue above = cageBuildCmpF(body, CageCmpFOGT, r, high);
+  MlirValue below = cageBuildCmpF(body, CageCmpFOLT, r, low);
   MlirValue d = cageBuildSelect(body, above, aboveValue, inside);
   return cageBuildSelect(body, below, belowValue, d);
 }
@@ -198,8 +198,8 @@ static MlirValue centeredScaleDerivative(CageBuilder *body,
   MlirValue level = cageBuildDivF(body, cageBuildSubF(body, r, half), h);
   MlirValue inside = cageBuildSubF(body, level, cageBuildDivF(body, x, alpha));
   MlirValue negAlpha = cageBuildNegF(body, alpha);
-  MlirValue below = cageBuildCompareF(body, CageCmpFOLT, x, negAlpha);
-  MlirValue above = cageBuildCompareF(body, CageCmpFOGT, x, alpha);
+  MlirValue below = cageBuildCmpF(body, CageCmpFOLT, x, negAlpha);
+  MlirValue above = cageBuildCmpF(body, CageCmpFOGT, x, alpha);
   MlirValue d = cageBuildSelect(body, below, minusOne, inside);
   return cageBuildSelect(body, above, plusOne, d);
 }

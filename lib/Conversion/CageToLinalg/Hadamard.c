@@ -32,7 +32,7 @@ static void butterfly(CageBuilder *body, const MlirValue *args,
   const StageBody *stage = userData;
   MlirValue a = args[0], b = args[1];
   MlirValue zero = cageBuildConstantIndex(body, 0);
-  MlirValue isLow = cageBuildCompareI(
+  MlirValue isLow = cageBuildCmpI(
       body, CageCmpIEQ, cageBuildLinalgIndex(body, stage->halfLoop), zero);
   MlirValue sum = cageBuildAddF(body, a, b);
   MlirValue difference = cageBuildSubF(body, a, b);

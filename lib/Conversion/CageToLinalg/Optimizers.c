@@ -50,15 +50,15 @@ static bool buildLambdaSchedule(CageBuilder *b, MlirOperation op,
   MlirValue one = cageBuildConstantF32(b, 1.0f);
   MlirValue ratio = cageBuildDivF(b, sitofp(b, cageLambdaScheduleOpGetStep(op)),
                                   sitofp(b, cageLambdaScheduleOpGetTotal(op)));
-  MlirValue r = cageBuildSelect(
-      b, cageBuildCompareF(b, CageCmpFOLT, ratio, one), ratio, one);
+  MlirValue r =
+      cageBuildSelect(b, cageBuildCmpF(b, CageCmpFOLT, ratio, one), ratio, one);
   MlirValue active = lambda;
   if (cageLambdaScheduleOpGetKind(op) == CageScheduleKindLinearRamp)
     active =
         cageBuildDivF(b, cageBuildMulF(b, lambda, cageBuildSubF(b, r, silence)),
                       oneMinus(b, silence));
   lowerReplace(results, cageLambdaScheduleOpGetResult(op),
-               cageBuildSelect(b, cageBuildCompareF(b, CageCmpFOLE, r, silence),
+               cageBuildSelect(b, cageBuildCmpF(b, CageCmpFOLE, r, silence),
                                cageBuildConstantF32(b, 0.0f), active));
   return true;
 }
@@ -105,7 +105,7 @@ static void powerStep(CageBuilder *body, MlirValue iv, const MlirValue *iter,
       body, cageBuildShRUI(body, step, cageBuildIndexCast(body, iv, i64)),
       cageBuildConstantI64(body, 1));
   MlirValue set =
-      cageBuildCompareI(body, CageCmpINE, bit, cageBuildConstantI64(body, 0));
+      cageBuildCmpI(body, CageCmpINE, bit, cageBuildConstantI64(body, 0));
   MlirValue power = iter[0], square = iter[1];
   yielded[0] =
       cageBuildSelect(body, set, cageBuildMulF(body, power, square), power);

@@ -84,8 +84,7 @@ static void checkDivisible(Checker *c, MlirValue tensor, int64_t divisor,
   MlirValue rem =
       cageBuildRemUI(&c->b, size, cageBuildConstantIndex(&c->b, divisor));
   check(c,
-        cageBuildCompareI(&c->b, CageCmpIEQ, rem,
-                          cageBuildConstantIndex(&c->b, 0)),
+        cageBuildCmpI(&c->b, CageCmpIEQ, rem, cageBuildConstantIndex(&c->b, 0)),
         what);
 }
 
@@ -113,8 +112,8 @@ static void checkSameSize(Checker *c, MlirValue a, intptr_t i, MlirValue b,
                           intptr_t j, const char *what) {
   if (!isDynamic(a, i) && !isDynamic(b, j))
     return;
-  MlirValue ok = cageBuildCompareI(&c->b, CageCmpIEQ, cageBuildDim(&c->b, a, i),
-                                   cageBuildDim(&c->b, b, j));
+  MlirValue ok = cageBuildCmpI(&c->b, CageCmpIEQ, cageBuildDim(&c->b, a, i),
+                               cageBuildDim(&c->b, b, j));
   check(c, ok, what);
 }
 
@@ -148,17 +147,17 @@ static void checkScaleShape(Checker *c, MlirAttribute q, MlirValue x,
       &c->b, cageBuildDim(&c->b, x, rank - 1),
       cageBuildConstantIndex(&c->b, cageQuantizerAttrGetGroupSize(q)));
   check(c,
-        cageBuildCompareI(&c->b, CageCmpIEQ, groups,
-                          cageBuildDim(&c->b, scale, rank - 1)),
+        cageBuildCmpI(&c->b, CageCmpIEQ, groups,
+                      cageBuildDim(&c->b, scale, rank - 1)),
         what);
 }
 
 /* An i64 scalar is at least 1. */
 static void checkPositive(Checker *c, MlirValue value, const char *what) {
-  check(c,
-        cageBuildCompareI(&c->b, CageCmpISGE, value,
-                          cageBuildConstantI64(&c->b, 1)),
-        what);
+  check(
+      c,
+      cageBuildCmpI(&c->b, CageCmpISGE, value, cageBuildConstantI64(&c->b, 1)),
+      what);
 }
 
 /*===--- Per op -----------------------------------------------------------===*/

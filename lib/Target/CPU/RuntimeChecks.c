@@ -325,15 +325,13 @@ static MlirValue allocationSucceeded(CageBuilder *b, MlirOperation alloc) {
                   (MlirValue[]){mlirOperationGetResult(alloc, 0)}, 1, &index, 0,
                   NULL),
       0);
-  MlirValue ok = cageBuildCmpI(b, "ne", pointer, zero);
+  MlirValue ok = cageBuildCmpI(b, CageCmpINE, pointer, zero);
   /* The dynamic sizes (the operands): a zero one makes the buffer empty. */
   if (mlirOperationGetNumOperands(alloc) > 0) {
     MlirValue elements = mlirOperationGetOperand(alloc, 0);
     for (intptr_t i = 1; i < mlirOperationGetNumOperands(alloc); ++i)
-      elements = cageBuildBinary(b, "arith.muli", elements,
-                                 mlirOperationGetOperand(alloc, i));
-    ok = cageBuildBinary(b, "arith.ori", ok,
-                         cageBuildCmpI(b, "eq", elements, zero));
+      elements = cageBuildMulI(b, elements, mlirOperationGetOperand(alloc, i));
+    ok = cageBuildOrI(b, ok, cageBuildCmpI(b, CageCmpIEQ, elements, zero));
   }
   return ok;
 }
@@ -578,8 +576,9 @@ static void reportSites(ModuleState *s, MlirOperation func, MlirValue flag,
       char name[64];
       snprintf(name, sizeof name, "__cage_check_message_%d",
                firstMessage + (int)k);
-      MlirValue isSite = cageBuildCmpI(
-          &b, "eq", failed, cageBuildConstantInt(&b, i32, (int64_t)k + 1));
+      MlirValue isSite =
+          cageBuildCmpI(&b, CageCmpIEQ, failed,
+                        cageBuildConstantInt(&b, i32, (int64_t)k + 1));
       message = cageBuildSelect(&b, isSite, addressOf(&b, name), message);
     }
     store(&b, message, slot);
@@ -719,7 +718,7 @@ static void rewriteFunction(ModuleState *s, MlirOperation func) {
                     name, sizeof name);
       message = cageBuildSelect(&b, checks.checks[i].ok, message,
                                 addressOf(&b, name));
-      allOk = cageBuildBinary(&b, "arith.andi", allOk, checks.checks[i].ok);
+      allOk = cageBuildAndI(&b, allOk, checks.checks[i].ok);
     }
     for (intptr_t i = 0; i < asserts.size; ++i)
       mlirOperationDestroy(asserts.asserts[i]);
