@@ -115,8 +115,10 @@ MLIR_CAPI_EXPORTED MlirPass cageCreateCPUExpandStridedCopiesPass(void);
 
 /** Registers cage-cpu-pipeline, cage-cpu-abi, cage-cpu-tile,
  *  cage-cpu-check-lowered, cage-cpu-check-sizes, cage-cpu-runtime-checks
- *  and cage-cpu-expand-strided-copies (idempotent; cageRegisterPasses calls
- *  it). */
+ *  and cage-cpu-expand-strided-copies, and the four cage passes the pipeline
+ *  names (cage-fuse-correction, cage-fuse-multi-tensor, cage-verify,
+ *  cage-lower-to-linalg), so that the pipeline parses after this call and
+ *  mlirRegisterAllPasses (idempotent; cageRegisterPasses calls it). */
 MLIR_CAPI_EXPORTED void cageRegisterCPUPasses(void);
 
 /*===----------------------------------------------------------------------===*
