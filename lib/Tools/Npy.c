@@ -104,12 +104,15 @@ static const char *dtypeCode(NpyDType dtype) {
 
 void npyFree(NpyArray *array) {
   free(array->data);
+  free(array->shape);
   array->data = NULL;
+  array->shape = NULL;
 }
 
-bool npyAllocate(NpyArray *array, char *error, size_t errorSize) {
+/* Allocates the data of `array` for its dtype and shape (zeroed). */
+static bool allocateData(NpyArray *array, char *error, size_t errorSize) {
   size_t count = 1, elementSize = npyDTypeSize(array->dtype);
-  if (array->rank < 0 || array->rank > NPY_MAX_RANK || elementSize == 0)
+  if (array->rank < 0 || elementSize == 0 || (array->rank > 0 && !array->shape))
     return failf(error, errorSize, "bad array description");
   for (int i = 0; i < array->rank; ++i) {
     if (array->shape[i] < 0)
@@ -131,6 +134,27 @@ bool npyAllocate(NpyArray *array, char *error, size_t errorSize) {
   if (!array->data)
     return failf(error, errorSize, "cannot allocate %zu bytes", allocated);
   memset(array->data, 0, allocated);
+  return true;
+}
+
+bool npyCreate(NpyArray *array, NpyDType dtype, int rank, const int64_t *shape,
+               char *error, size_t errorSize) {
+  memset(array, 0, sizeof *array);
+  if (rank < 0 || npyDTypeSize(dtype) == 0 || (rank > 0 && !shape))
+    return failf(error, errorSize, "bad array description");
+  if ((size_t)rank > SIZE_MAX / sizeof(int64_t))
+    return failf(error, errorSize, "shape too large");
+  array->shape = malloc(sizeof(int64_t) * (rank > 0 ? (size_t)rank : 1));
+  if (!array->shape)
+    return failf(error, errorSize, "cannot allocate a shape of rank %d", rank);
+  if (rank > 0)
+    memcpy(array->shape, shape, sizeof(int64_t) * (size_t)rank);
+  array->dtype = dtype;
+  array->rank = rank;
+  if (!allocateData(array, error, errorSize)) {
+    npyFree(array);
+    return false;
+  }
   return true;
 }
 
@@ -269,15 +293,32 @@ static bool parseHeader(const char *text, size_t length, NpyArray *array,
       if (!consume(&c, '('))
         return failf(error, errorSize,
                      "malformed header: 'shape' is not a tuple");
+      /* As many dimensions as the tuple has: the shape grows with the
+       * header, which the file's size bounds. */
+      size_t capacity = 4;
       array->rank = 0;
+      array->shape = malloc(sizeof(int64_t) * capacity);
+      if (!array->shape)
+        return failf(error, errorSize, "out of memory");
       while (!consume(&c, ')')) {
         int64_t d;
-        if (array->rank == NPY_MAX_RANK)
-          return failf(error, errorSize, "rank above %d is not supported",
-                       NPY_MAX_RANK);
         if (!parseInt(&c, &d))
           return failf(error, errorSize,
                        "malformed header: bad dimension in 'shape'");
+        if (array->rank == INT_MAX)
+          return failf(error, errorSize,
+                       "malformed header: more than %d dimensions in 'shape'",
+                       INT_MAX);
+        if ((size_t)array->rank == capacity) {
+          int64_t *grown =
+              capacity > SIZE_MAX / (2 * sizeof(int64_t))
+                  ? NULL
+                  : realloc(array->shape, sizeof(int64_t) * 2 * capacity);
+          if (!grown)
+            return failf(error, errorSize, "out of memory");
+          array->shape = grown;
+          capacity *= 2;
+        }
         array->shape[array->rank++] = d;
         if (!consume(&c, ',')) {
           if (!consume(&c, ')'))
@@ -318,10 +359,9 @@ static bool parseHeader(const char *text, size_t length, NpyArray *array,
   return true;
 }
 
-bool npyParse(const void *bytes, size_t size, NpyArray *array, char *error,
-              size_t errorSize) {
-  const unsigned char *b = bytes;
-  memset(array, 0, sizeof *array);
+/* npyParse, which frees what this leaves in `array` when it fails. */
+static bool parse(const unsigned char *b, size_t size, NpyArray *array,
+                  char *error, size_t errorSize) {
   if (size < 10 || memcmp(b, "\x93NUMPY", 6) != 0)
     return failf(error, errorSize, "not a .npy file (bad magic string)");
   unsigned major = b[6];
@@ -373,10 +413,20 @@ bool npyParse(const void *bytes, size_t size, NpyArray *array, char *error,
     return failf(error, errorSize,
                  "%zu bytes after the data (not a single .npy array)",
                  present - expected);
-  if (!npyAllocate(array, error, errorSize))
+  if (!allocateData(array, error, errorSize))
     return false;
   memcpy(array->data, b + dataStart, expected);
   return true;
+}
+
+bool npyParse(const void *bytes, size_t size, NpyArray *array, char *error,
+              size_t errorSize) {
+  memset(array, 0, sizeof *array);
+  if (parse(bytes, size, array, error, errorSize))
+    return true;
+  npyFree(array);
+  memset(array, 0, sizeof *array);
+  return false;
 }
 
 bool npyRead(const char *path, NpyArray *array, char *error, size_t errorSize) {
@@ -419,47 +469,71 @@ bool npyRead(const char *path, NpyArray *array, char *error, size_t errorSize) {
 
 bool npyWrite(const char *path, const NpyArray *array, char *error,
               size_t errorSize) {
-  char header[1024];
-  int n = snprintf(header, sizeof header,
-                   "{'descr': '%c%s', 'fortran_order': False, 'shape': (",
-                   npyDTypeSize(array->dtype) == 1 ? '|' : '<',
-                   dtypeCode(array->dtype));
-  for (int i = 0; i < array->rank && n > 0 && (size_t)n < sizeof header; ++i)
-    n += snprintf(header + n, sizeof header - (size_t)n,
-                  array->rank == 1 ? "%lld,"
-                  : i              ? ", %lld"
-                                   : "%lld",
-                  (long long)array->shape[i]);
-  if (n > 0 && (size_t)n < sizeof header)
-    n += snprintf(header + n, sizeof header - (size_t)n, "), }");
-  if (n <= 0 || (size_t)n + 64 >= sizeof header)
+  if (array->rank < 0 || (array->rank > 0 && !array->shape))
+    return failf(error, errorSize, "%s: bad array description", path);
+  /* The dict, then spaces and a newline so that the data starts at a
+   * multiple of 64 bytes, as NumPy does: up to 22 bytes a dimension. */
+  size_t capacity = 128 + 64 + 24 * (size_t)array->rank;
+  char *header = malloc(capacity);
+  if (!header)
+    return failf(error, errorSize, "%s: out of memory", path);
+  int n = snprintf(
+      header, capacity, "{'descr': '%c%s', 'fortran_order': False, 'shape': (",
+      npyDTypeSize(array->dtype) == 1 ? '|' : '<', dtypeCode(array->dtype));
+  size_t used = n > 0 ? (size_t)n : capacity;
+  for (int i = 0; i < array->rank && used < capacity; ++i) {
+    n = snprintf(header + used, capacity - used,
+                 array->rank == 1 ? "%lld,"
+                 : i              ? ", %lld"
+                                  : "%lld",
+                 (long long)array->shape[i]);
+    used = n > 0 ? used + (size_t)n : capacity;
+  }
+  if (used < capacity) {
+    n = snprintf(header + used, capacity - used, "), }");
+    used = n > 0 ? used + (size_t)n : capacity;
+  }
+  if (used + 64 >= capacity) {
+    free(header);
     return failf(error, errorSize, "%s: header too long", path);
-  /* Pad with spaces and a newline so that the data starts at a multiple of
-   * 64 bytes, as NumPy does. */
-  size_t total = 10 + (size_t)n + 1;
-  size_t padded = (total + 63) / 64 * 64;
-  size_t length = padded - 10;
-  memset(header + n, ' ', length - 1 - (size_t)n);
+  }
+  /* Version 1.0 has a 2-byte header length, 2.0 a 4-byte one. */
+  size_t prefixSize = 10;
+  size_t length = (prefixSize + used + 1 + 63) / 64 * 64 - prefixSize;
+  if (length > 0xffff) {
+    prefixSize = 12;
+    length = (prefixSize + used + 1 + 63) / 64 * 64 - prefixSize;
+  }
+  if (length > 0xffffffff) {
+    free(header);
+    return failf(error, errorSize, "%s: header too long", path);
+  }
+  memset(header + used, ' ', length - 1 - used);
   header[length - 1] = '\n';
-  unsigned char prefix[10] = {0x93,
+  unsigned char prefix[12] = {0x93,
                               'N',
                               'U',
                               'M',
                               'P',
                               'Y',
-                              1,
+                              prefixSize == 10 ? 1 : 2,
                               0,
                               (unsigned char)(length & 0xff),
-                              (unsigned char)(length >> 8)};
+                              (unsigned char)(length >> 8 & 0xff),
+                              (unsigned char)(length >> 16 & 0xff),
+                              (unsigned char)(length >> 24 & 0xff)};
   FILE *f = fopen(path, "wb");
-  if (!f)
+  if (!f) {
+    free(header);
     return failf(error, errorSize, "%s: cannot create: %s", path,
                  strerror(errno));
-  bool ok = fwrite(prefix, 1, 10, f) == 10 &&
+  }
+  bool ok = fwrite(prefix, 1, prefixSize, f) == prefixSize &&
             fwrite(header, 1, length, f) == length &&
             (array->numBytes == 0 ||
              fwrite(array->data, 1, array->numBytes, f) == array->numBytes);
   ok = (fclose(f) == 0) && ok;
+  free(header);
   if (!ok)
     return failf(error, errorSize, "%s: write error", path);
   return true;

@@ -9,6 +9,7 @@
 #include "mlir-c/BuiltinTypes.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,9 +136,15 @@ bool toolDescribeType(MlirType type, ToolValueType *result, char *why,
     snprintf(why, whySize, "unsupported element type");
     return false;
   }
+  /* Any rank: the descriptor has 3 + 2 * rank words. */
   int64_t rank = mlirShapedTypeGetRank(type);
-  if (rank > TOOL_MAX_RANK) {
-    snprintf(why, whySize, "rank above %d is not supported", TOOL_MAX_RANK);
+  if (rank < 0 || (uint64_t)rank > INT_MAX / 2 - 2) {
+    snprintf(why, whySize, "rank %lld is too large", (long long)rank);
+    return false;
+  }
+  result->shape = malloc(sizeof(int64_t) * (rank > 0 ? (size_t)rank : 1));
+  if (!result->shape) {
+    snprintf(why, whySize, "out of memory");
     return false;
   }
   result->shaped = true;
@@ -148,6 +155,11 @@ bool toolDescribeType(MlirType type, ToolValueType *result, char *why,
                            ? -1
                            : mlirShapedTypeGetDimSize(type, i);
   return true;
+}
+
+void toolValueTypeFree(ToolValueType *type) {
+  free(type->shape);
+  type->shape = NULL;
 }
 
 size_t toolValueSize(const ToolValueType *type) {

@@ -28,8 +28,6 @@
 extern "C" {
 #endif
 
-#define TOOL_MAX_RANK 32
-
 /*===----------------------------------------------------------------------===*
  * Context, diagnostics, input
  *===----------------------------------------------------------------------===*/
@@ -163,18 +161,23 @@ typedef enum ToolElement {
   ToolIndex,
 } ToolElement;
 
+/** A type of the C interface, of any rank. */
 typedef struct ToolValueType {
   bool shaped;   /* a ranked tensor or memref; else a scalar */
   bool isTensor; /* tensor (value semantics) or memref */
   ToolElement element;
   int rank;
-  int64_t shape[TOOL_MAX_RANK]; /* -1: dynamic */
+  int64_t *shape; /* rank sizes, -1: dynamic; owned (toolValueTypeFree),
+                     null for a scalar */
 } ToolValueType;
 
-/** Describes `type` if the C interface can carry it; else false and a
- *  reason in `why`. */
+/** Describes `type` if the C interface can carry it; else false, a reason
+ *  in `why` and nothing to free in `result`. */
 bool toolDescribeType(MlirType type, ToolValueType *result, char *why,
                       size_t whySize);
+
+/** Frees the shape of `type` (and may be called again). */
+void toolValueTypeFree(ToolValueType *type);
 
 /** Size and alignment in bytes of a value as the C interface stores it in
  *  memory (a memref descriptor for shaped values). */

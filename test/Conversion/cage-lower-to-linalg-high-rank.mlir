@@ -1,21 +1,33 @@
 // No rank limit: affine maps are built with the MLIR C API, not as text,
-// and cage-cpu-tile plans any number of loops. cage.quantize of rank 70 (all
-// dimensions 1 but the innermost, 8): per tensor, per row, per group of 4
-// with a Hadamard rotation (blocks of 8), per group with stochastic
-// rounding; lowered to linalg, compiled by cage-cpu-pipeline to the LLVM
-// dialect, and run by cage-run: @high (x viewed as rank 70) gives the same
-// bits as @low (x as it is, rank 1).
+// cage-cpu-tile plans any number of loops, and cage-run reads and writes
+// .npy files of any rank. cage.quantize of rank 70 (all dimensions 1 but the
+// innermost, 8): per tensor, per row, per group of 4 with a Hadamard
+// rotation (blocks of 8), per group with stochastic rounding; lowered to
+// linalg, compiled by cage-cpu-pipeline to the LLVM dialect, and run by
+// cage-run on a rank-70 .npy file: @high gives rank-70 results with the
+// bits that @low gives for the same values at rank 1. NumPy makes at most
+// 64 dimensions (32 before 2.0): tools/Inputs/npy_any_rank.py writes and
+// reads the files with numpy.lib.format and compares their data flat.
+// REQUIRES: numpy
 // RUN: cage-opt %s --cage-lower-to-linalg | FileCheck %s
 // RUN: cage-opt %s --cage-cpu-pipeline | FileCheck %s --check-prefix=LLVM
 // RUN: rm -rf %t && mkdir -p %t
-// RUN: %python %S/../Target/CPU/Inputs/write_npy.py %t/x.npy '<f4' 8
+// RUN: %python %S/../tools/Inputs/npy_any_rank.py write %t/x70.npy float32 '1*69,8' 7
+// RUN: %python %S/../tools/Inputs/npy_any_rank.py write %t/x.npy float32 8 7
 // RUN: %python %S/../Target/CPU/Inputs/write_npy.py %t/seed.npy '<i8' ''
-// RUN: cage-run %s --entry high --in %t/x.npy --in %t/seed.npy --out %t/h0.npy --out %t/h1.npy --out %t/h2.npy --out %t/h3.npy
+// RUN: cage-run %s --entry high --in %t/x70.npy --in %t/seed.npy --out %t/h0.npy --out %t/h1.npy --out %t/h2.npy --out %t/h3.npy
 // RUN: cage-run %s --entry low --in %t/x.npy --in %t/seed.npy --out %t/l0.npy --out %t/l1.npy --out %t/l2.npy --out %t/l3.npy
-// RUN: cmp %t/h0.npy %t/l0.npy
-// RUN: cmp %t/h1.npy %t/l1.npy
-// RUN: cmp %t/h2.npy %t/l2.npy
-// RUN: cmp %t/h3.npy %t/l3.npy
+// RUN: %python %S/../tools/Inputs/npy_any_rank.py show %t/x70.npy %t/h0.npy %t/h1.npy %t/h2.npy %t/h3.npy | FileCheck %s --check-prefix=SHAPE
+// RUN: %python %S/../tools/Inputs/npy_any_rank.py same %t/h0.npy %t/l0.npy | FileCheck %s --check-prefix=SAME
+// RUN: %python %S/../tools/Inputs/npy_any_rank.py same %t/h1.npy %t/l1.npy | FileCheck %s --check-prefix=SAME
+// RUN: %python %S/../tools/Inputs/npy_any_rank.py same %t/h2.npy %t/l2.npy | FileCheck %s --check-prefix=SAME
+// RUN: %python %S/../tools/Inputs/npy_any_rank.py same %t/h3.npy %t/l3.npy | FileCheck %s --check-prefix=SAME
+// RUN: not %python %S/../tools/Inputs/npy_any_rank.py same %t/x70.npy %t/h0.npy | FileCheck %s --check-prefix=CHANGED
+
+// SHAPE-COUNT-5: .npy: 1.0 rank 70 (1, {{(1, ){68}8}}) float32
+// SAME: h{{[0-3]}}.npy = l{{[0-3]}}.npy: ok
+// The quantized values differ from the input.
+// CHANGED: x70.npy = h0.npy: MISMATCH values
 
 // The maps of the generics of @high: 70 loops for the element-wise ops
 // (identity) and the reductions per tensor (to a 0-d α) and per row (into
@@ -46,17 +58,12 @@
 // LLVM-LABEL: llvm.func @low
 // LLVM-NOT: {{ cage\.|linalg\.}}
 
-func.func @high(%x: tensor<8xf32>, %seed: i64) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) {
-  %e = tensor.expand_shape %x [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69]] output_shape [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 8] : tensor<8xf32> into tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>
-  %q0 = cage.quantize %e {quantizer = #cage.quantizer<bits = 2, granularity = tensor>} : tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>
-  %r0 = tensor.collapse_shape %q0 [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69]] : tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32> into tensor<8xf32>
-  %q1 = cage.quantize %e {quantizer = #cage.quantizer<bits = 3>} : tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>
-  %r1 = tensor.collapse_shape %q1 [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69]] : tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32> into tensor<8xf32>
-  %q2 = cage.quantize %e {quantizer = #cage.quantizer<bits = 4, granularity = group, group_size = 4, rotation = hadamard, block = 8>} : tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>
-  %r2 = tensor.collapse_shape %q2 [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69]] : tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32> into tensor<8xf32>
-  %q3 = cage.quantize %e seed(%seed) {quantizer = #cage.quantizer<bits = 4, granularity = group, group_size = 4, rounding = stochastic>} : tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>
-  %r3 = tensor.collapse_shape %q3 [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69]] : tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32> into tensor<8xf32>
-  return %r0, %r1, %r2, %r3 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+func.func @high(%x: tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>, %seed: i64) -> (tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>, tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>, tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>, tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>) {
+  %q0 = cage.quantize %x {quantizer = #cage.quantizer<bits = 2, granularity = tensor>} : tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>
+  %q1 = cage.quantize %x {quantizer = #cage.quantizer<bits = 3>} : tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>
+  %q2 = cage.quantize %x {quantizer = #cage.quantizer<bits = 4, granularity = group, group_size = 4, rotation = hadamard, block = 8>} : tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>
+  %q3 = cage.quantize %x seed(%seed) {quantizer = #cage.quantizer<bits = 4, granularity = group, group_size = 4, rounding = stochastic>} : tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>
+  return %q0, %q1, %q2, %q3 : tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>, tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>, tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>, tensor<1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x8xf32>
 }
 
 func.func @low(%x: tensor<8xf32>, %seed: i64) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) {

@@ -1,5 +1,7 @@
 // Unit test of the tools' .npy reader and writer (lib/Tools/Npy.c):
-// round trips of every dtype, one case per parse error, and a fuzz loop
+// round trips of every dtype and of ranks up to 40000 (no rank limit; a
+// header over 65535 bytes is written as version 2.0), one case per parse
+// error, and a fuzz loop
 // (every truncation and thousands of random byte mutations of a valid file)
 // that must never crash, read out of bounds or allocate what the file does
 // not hold.
@@ -50,11 +52,9 @@ static void expectDictError(const char *name, const char *dict,
 }
 
 static void roundTrip(NpyDType dtype, int rank, const int64_t *shape) {
-  NpyArray a = {.dtype = dtype, .rank = rank};
-  if (rank > 0)
-    memcpy(a.shape, shape, sizeof(int64_t) * (size_t)rank);
+  NpyArray a;
   char error[256], path[600];
-  if (!npyAllocate(&a, error, sizeof error)) {
+  if (!npyCreate(&a, dtype, rank, shape, error, sizeof error)) {
     printf("allocate: %s\n", error);
     return;
   }
@@ -74,8 +74,16 @@ static void roundTrip(NpyDType dtype, int rank, const int64_t *shape) {
   ok = b.dtype == a.dtype && b.rank == a.rank && b.numBytes == a.numBytes &&
        memcmp(b.shape, a.shape, sizeof(int64_t) * (size_t)rank) == 0 &&
        memcmp(b.data, a.data, a.numBytes) == 0 && ((uintptr_t)b.data % 64) == 0;
-  printf("round trip %s rank %d: %s\n", npyDTypeName(dtype), rank,
-         ok ? "ok" : "MISMATCH");
+  unsigned char version = 0;
+  FILE *f = fopen(path, "rb");
+  if (f) {
+    unsigned char magic[8];
+    if (fread(magic, 1, 8, f) == 8)
+      version = magic[6];
+    fclose(f);
+  }
+  printf("round trip %s rank %d: %s (version %d.0)\n", npyDTypeName(dtype),
+         rank, ok ? "ok" : "MISMATCH", version);
   npyFree(&a);
   npyFree(&b);
 }
@@ -90,22 +98,35 @@ int main(int argc, char **argv) {
     return 2;
   snprintf(dir, sizeof dir, "%s", argv[1]);
 
-  // CHECK-COUNT-12: round trip {{.*}} rank 2: ok
+  // CHECK-COUNT-12: round trip {{.*}} rank 2: ok (version 1.0)
   static const NpyDType all[] = {NpyBool,   NpyInt8,    NpyInt16,   NpyInt32,
                                  NpyInt64,  NpyUInt8,   NpyUInt16,  NpyUInt32,
                                  NpyUInt64, NpyFloat16, NpyFloat32, NpyFloat64};
   int64_t shape23[] = {2, 3};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i)
     roundTrip(all[i], 2, shape23);
-  // CHECK: round trip float32 rank 0: ok
-  // CHECK: round trip float32 rank 1: ok
-  // CHECK: round trip int64 rank 4: ok
-  // CHECK: round trip float64 rank 3: ok
+  // CHECK: round trip float32 rank 0: ok (version 1.0)
+  // CHECK: round trip float32 rank 1: ok (version 1.0)
+  // CHECK: round trip int64 rank 4: ok (version 1.0)
+  // CHECK: round trip float64 rank 3: ok (version 1.0)
   int64_t empty[] = {0}, four[] = {1, 1, 1, 5}, zero3[] = {4, 0, 2};
   roundTrip(NpyFloat32, 0, NULL);
   roundTrip(NpyFloat32, 1, empty);
   roundTrip(NpyInt64, 4, four);
   roundTrip(NpyFloat64, 3, zero3);
+  // Any rank: 33 and 64 (more than NumPy 1.x and 2.x make), 70 with sizes
+  // 1 and 2 (2^5 elements), and 40000, whose header needs version 2.0.
+  // CHECK: round trip float32 rank 33: ok (version 1.0)
+  // CHECK: round trip uint8 rank 64: ok (version 1.0)
+  // CHECK: round trip float64 rank 70: ok (version 1.0)
+  // CHECK: round trip int16 rank 40000: ok (version 2.0)
+  static int64_t high[40000];
+  for (int i = 0; i < 40000; ++i)
+    high[i] = i < 70 && i % 14 == 3 ? 2 : 1;
+  roundTrip(NpyFloat32, 33, high);
+  roundTrip(NpyUInt8, 64, high);
+  roundTrip(NpyFloat64, 70, high);
+  roundTrip(NpyInt16, 40000, high);
 
   // What NumPy itself writes, version 2.0, Python 2 style 'L' suffixes,
   // double quotes and no trailing commas are all fine.
@@ -226,13 +247,51 @@ int main(int argc, char **argv) {
                   "{'descr': '<f4', 'fortran_order': False, 'shape': "
                   "(1000000000, 1000000000)}",
                   8);
-  // CHECK: rank 33: rank above 32 is not supported
+  // A rank above NumPy's is read like any other; its sizes are checked
+  // against the file all the same.
+  {
+    const char *dict =
+        "{'descr': '<f4', 'fortran_order': False, 'shape': "
+        "(1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,"
+        "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,"
+        "1,1,1,1,1,1,1,1,1,3)}";
+    size_t size = makeFile(file, dict, data, 12);
+    bool ok = npyParse(file, size, &a, error, sizeof error);
+    // CHECK: rank 70: ok
+    printf("rank 70: %s\n", ok && a.rank == 70 && a.shape[69] == 3 &&
+                                    a.numElements == 3 &&
+                                    memcmp(a.data, data, 12) == 0
+                                ? "ok"
+                                : error);
+    if (ok)
+      npyFree(&a);
+  }
+  // CHECK: rank 70 truncated: truncated data: the shape needs 12 bytes, the
+  // CHECK-SAME: file has 8
   expectDictError(
-      "rank 33",
+      "rank 70 truncated",
       "{'descr': '<f4', 'fortran_order': False, 'shape': "
       "(1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,"
-      "1,1,1)}",
-      4);
+      "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,"
+      "1,1,1,1,1,1,1,1,1,3)}",
+      8);
+  // 2^70 elements.
+  // CHECK: rank 70 overflow: shape too large
+  expectDictError(
+      "rank 70 overflow",
+      "{'descr': '<i1', 'fortran_order': False, 'shape': "
+      "(2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,"
+      "2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,"
+      "2,2,2,2,2,2,2,2,2,2)}",
+      8);
+  // CHECK: empty dimension: malformed header: bad dimension in 'shape'
+  expectDictError("empty dimension",
+                  "{'descr': '<f4', 'fortran_order': False, 'shape': (1,,2)}",
+                  8);
+  // CHECK: open tuple: malformed header: bad dimension in 'shape'
+  expectDictError("open tuple",
+                  "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, ",
+                  0);
   // CHECK: truncated data: truncated data: the shape needs 24 bytes, the
   // CHECK-SAME: file has 20
   expectDictError("truncated data",
@@ -251,8 +310,8 @@ int main(int argc, char **argv) {
   // CHECK: missing file: {{.*}}does-not-exist.npy: cannot open: No such file
   if (!npyRead(path, &a, error, sizeof error))
     printf("missing file: %s\n", error);
-  NpyArray w = {.dtype = NpyFloat32, .rank = 0};
-  npyAllocate(&w, error, sizeof error);
+  NpyArray w;
+  npyCreate(&w, NpyFloat32, 0, NULL, error, sizeof error);
   snprintf(path, sizeof path, "%s/no-such-dir/out.npy", dir);
   // CHECK: unwritable: {{.*}}no-such-dir/out.npy: cannot create: No such file
   if (!npyWrite(path, &w, error, sizeof error))

@@ -282,7 +282,7 @@ static bool writeOutput(ToolOutputs *outputs, const char *path,
  * arguments are common, so they are counted, not bounded. */
 typedef struct Function {
   char name[256];
-  char signature[1024]; /* the MLIR function type, for a comment */
+  Output signature; /* the MLIR function type, for a comment */
   int numArgs, numResults;
   ToolValueType *args, *results; /* with --header */
   char (*argNames)[64];          /* with --header */
@@ -295,6 +295,12 @@ typedef struct Functions {
 
 static void freeFunctions(Functions *s) {
   for (int k = 0; k < s->count; ++k) {
+    Function *f = &s->functions[k];
+    for (int i = 0; f->args && i < f->numArgs; ++i)
+      toolValueTypeFree(&f->args[i]);
+    for (int i = 0; f->results && i < f->numResults; ++i)
+      toolValueTypeFree(&f->results[i]);
+    free(f->signature.data);
     free(s->functions[k].args);
     free(s->functions[k].results);
     free(s->functions[k].argNames);
@@ -389,7 +395,7 @@ static bool collectFunctions(MlirModule module, const ToolInput *input,
     memcpy(f->name, name.data, name.length);
     f->name[name.length] = '\0';
     MlirType type = toolFunctionType(op);
-    toolTypeString(type, f->signature, sizeof f->signature);
+    mlirTypePrint(type, appendString, &f->signature);
     f->numArgs = (int)mlirFunctionTypeGetNumInputs(type);
     f->numResults = (int)mlirFunctionTypeGetNumResults(type);
     if (header && !describeFunction(op, input, f))
@@ -632,7 +638,11 @@ static void header(Output *out, const Options *o, const char *inputName,
   char type[96];
   for (int k = 0; k < s->count; ++k) {
     const Function *f = &s->functions[k];
-    appendf(out, "/* @%s : %s */\n", f->name, f->signature);
+    appendf(out, "/* @%s : ", f->name);
+    append(out, f->signature.data ? f->signature.data : "",
+           f->signature.length);
+    appendf(out, " */\n");
+    out->failed = out->failed || f->signature.failed;
     bool viaPointer =
         f->numResults > 1 || (f->numResults == 1 && f->results[0].shaped);
     char resultType[300] = "void";

@@ -245,111 +245,127 @@ static NpyDType npyType(ToolElement e, bool *ok) {
   return NpyFloat32;
 }
 
-static void shapeString(const int64_t *shape, int rank, char *buf,
-                        size_t size) {
-  size_t n = (size_t)snprintf(buf, size, "(");
-  for (int i = 0; i < rank && n < size; ++i)
+/* "(2, 3)", "(5,)", "()": the shape as NumPy prints it; malloc'ed (null
+ * when out of memory). */
+static char *shapeString(const int64_t *shape, int rank) {
+  size_t size = 8 + 24 * (size_t)rank, n = 1;
+  char *buf = malloc(size);
+  if (!buf)
+    return NULL;
+  buf[0] = '(';
+  for (int i = 0; i < rank; ++i)
     n += (size_t)snprintf(buf + n, size - n,
                           rank == 1 ? "%lld,"
                           : i       ? ", %lld"
                                     : "%lld",
                           (long long)shape[i]);
-  if (n < size)
-    snprintf(buf + n, size - n, ")");
+  snprintf(buf + n, size - n, ")");
+  return buf;
 }
 
-static void typeShapeString(const ToolValueType *t, char *buf, size_t size) {
-  size_t n = (size_t)snprintf(buf, size, "(");
-  for (int i = 0; i < t->rank && n < size; ++i) {
+/* The shape of a type, "?" for dynamic sizes: "(?, 128)"; malloc'ed. */
+static char *typeShapeString(const ToolValueType *t) {
+  size_t size = 8 + 24 * (size_t)t->rank, n = 1;
+  char *buf = malloc(size);
+  if (!buf)
+    return NULL;
+  buf[0] = '(';
+  for (int i = 0; i < t->rank; ++i) {
     if (t->shape[i] < 0)
       n += (size_t)snprintf(buf + n, size - n, i ? ", ?" : "?");
     else
       n += (size_t)snprintf(buf + n, size - n, i ? ", %lld" : "%lld",
                             (long long)t->shape[i]);
   }
-  if (n < size)
-    snprintf(buf + n, size - n, t->rank == 1 ? ",)" : ")");
+  snprintf(buf + n, size - n, t->rank == 1 ? ",)" : ")");
+  return buf;
 }
 
-/* Memref descriptor: {allocated, aligned, offset, sizes[r], strides[r]}. */
+/* Memref descriptor: {allocated, aligned, offset, sizes[r], strides[r]},
+ * 3 + 2r words of 8 bytes, for any rank r. */
+static int64_t descriptorWord(const unsigned char *desc, int w) {
+  int64_t word;
+  memcpy(&word, desc + 8 * (size_t)w, sizeof word);
+  return word;
+}
+
+static void setDescriptorWord(unsigned char *desc, int w, int64_t word) {
+  memcpy(desc + 8 * (size_t)w, &word, sizeof word);
+}
+
+static void *descriptorPointer(const unsigned char *desc, int w) {
+  uintptr_t p;
+  memcpy(&p, desc + 8 * (size_t)w, sizeof p);
+  return (void *)p;
+}
+
+/* A C-order descriptor over `data`. */
 static void packDescriptor(unsigned char *desc, void *data, int rank,
                            const int64_t *shape) {
   uintptr_t p = (uintptr_t)data;
-  int64_t words[3 + 2 * TOOL_MAX_RANK];
-  memcpy(&words[0], &p, sizeof p);
-  memcpy(&words[1], &p, sizeof p);
-  words[2] = 0;
+  memset(desc, 0, 24);
+  memcpy(desc, &p, sizeof p);
+  memcpy(desc + 8, &p, sizeof p);
   int64_t stride = 1;
   for (int i = rank - 1; i >= 0; --i) {
-    words[3 + i] = shape[i];
-    words[3 + rank + i] = stride;
+    setDescriptorWord(desc, 3 + i, shape[i]);
+    setDescriptorWord(desc, 3 + rank + i, stride);
     stride *= shape[i] > 0 ? shape[i] : 1;
   }
-  memcpy(desc, words, 8 * (3 + 2 * (size_t)rank));
 }
 
-typedef struct Descriptor {
-  void *allocated, *aligned;
-  int64_t offset;
-  int64_t sizes[TOOL_MAX_RANK], strides[TOOL_MAX_RANK];
-} Descriptor;
-
-static void unpackDescriptor(const unsigned char *desc, int rank,
-                             Descriptor *d) {
-  int64_t words[3 + 2 * TOOL_MAX_RANK];
-  memcpy(words, desc, 8 * (3 + 2 * (size_t)rank));
-  uintptr_t p;
-  memcpy(&p, &words[0], sizeof p);
-  d->allocated = (void *)p;
-  memcpy(&p, &words[1], sizeof p);
-  d->aligned = (void *)p;
-  d->offset = words[2];
-  for (int i = 0; i < rank; ++i) {
-    d->sizes[i] = words[3 + i];
-    d->strides[i] = words[3 + rank + i];
-  }
-}
-
-/* Copies the strided memref `d` into the C-order `out` (allocated here). */
-static bool gather(const Descriptor *d, const ToolValueType *t, NpyArray *out,
-                   const char *what) {
+/* Copies the strided memref of descriptor `desc` into the C-order `out`
+ * (allocated here). */
+static bool gather(const unsigned char *desc, const ToolValueType *t,
+                   NpyArray *out, const char *what) {
   bool ok;
-  out->dtype = npyType(t->element, &ok);
-  out->rank = t->rank;
-  for (int i = 0; i < t->rank; ++i) {
-    if (d->sizes[i] < 0) {
-      toolError(&diag, "%s has a negative size", what);
-      return false;
-    }
-    out->shape[i] = d->sizes[i];
-  }
-  char error[256];
-  if (!npyAllocate(out, error, sizeof error)) {
-    toolError(&diag, "%s: %s", what, error);
+  NpyDType dtype = npyType(t->element, &ok);
+  int rank = t->rank;
+  /* sizes, strides and the index of an element, rank each. */
+  int64_t *words = malloc(sizeof(int64_t) * 3 * (rank > 0 ? (size_t)rank : 1));
+  if (!words) {
+    toolError(&diag, "out of memory");
     return false;
   }
-  if (out->numElements == 0)
-    return true;
-  if (!d->aligned) {
+  int64_t *sizes = words, *strides = words + rank, *index = words + 2 * rank;
+  for (int i = 0; i < rank; ++i) {
+    sizes[i] = descriptorWord(desc, 3 + i);
+    strides[i] = descriptorWord(desc, 3 + rank + i);
+    index[i] = 0;
+    if (sizes[i] < 0) {
+      toolError(&diag, "%s has a negative size", what);
+      free(words);
+      return false;
+    }
+  }
+  char error[256];
+  if (!npyCreate(out, dtype, rank, sizes, error, sizeof error)) {
+    toolError(&diag, "%s: %s", what, error);
+    free(words);
+    return false;
+  }
+  const unsigned char *base = descriptorPointer(desc, 1);
+  int64_t offset0 = descriptorWord(desc, 2);
+  if (out->numElements != 0 && !base) {
     toolError(&diag, "%s has a null data pointer", what);
     npyFree(out);
+    free(words);
     return false;
   }
   size_t es = toolElementSize(t->element);
-  const unsigned char *base = (const unsigned char *)d->aligned;
   unsigned char *dst = out->data;
-  int64_t index[TOOL_MAX_RANK] = {0};
   for (size_t k = 0; k < out->numElements; ++k) {
-    int64_t offset = d->offset;
-    for (int i = 0; i < t->rank; ++i)
-      offset += index[i] * d->strides[i];
+    int64_t offset = offset0;
+    for (int i = 0; i < rank; ++i)
+      offset += index[i] * strides[i];
     memcpy(dst + k * es, base + offset * (int64_t)es, es);
-    for (int i = t->rank - 1; i >= 0; --i) {
-      if (++index[i] < d->sizes[i])
+    for (int i = rank - 1; i >= 0; --i) {
+      if (++index[i] < sizes[i])
         break;
       index[i] = 0;
     }
   }
+  free(words);
   return true;
 }
 
@@ -382,6 +398,7 @@ static bool checkSignature(MlirOperation func, Call *call, const Options *o) {
   if (call->numArgs > MAX_VALUES || call->numResults > MAX_VALUES) {
     toolError(&diag, "'%s' has more than %d arguments or results", call->entry,
               MAX_VALUES);
+    call->numArgs = call->numResults = 0; /* nothing to release */
     return false;
   }
   char why[256], typeText[256];
@@ -428,7 +445,7 @@ static bool checkSignature(MlirOperation func, Call *call, const Options *o) {
 }
 
 static bool loadInputs(Call *call, const Options *o) {
-  char error[600], expected[256], actual[256];
+  char error[600];
   for (int i = 0; i < call->numArgs; ++i) {
     const ToolValueType *t = &call->argTypes[i];
     NpyArray *a = &call->inputs[i];
@@ -456,13 +473,15 @@ static bool loadInputs(Call *call, const Options *o) {
     for (int d = 0; shapeOk && d < rank; ++d)
       shapeOk = t->shape[d] < 0 || t->shape[d] == a->shape[d];
     if (!shapeOk) {
-      shapeString(a->shape, a->rank, actual, sizeof actual);
-      if (t->shaped)
-        typeShapeString(t, expected, sizeof expected);
-      else
-        snprintf(expected, sizeof expected, "() (a scalar)");
+      char *actual = shapeString(a->shape, a->rank);
+      char *expected = t->shaped ? typeShapeString(t) : NULL;
+      const char *needed = !t->shaped ? "() (a scalar)"
+                           : expected ? expected
+                                      : "?";
       toolError(&diag, "%s: argument %d of '%s' needs shape %s, not %s",
-                o->ins[i], i, call->entry, expected, actual);
+                o->ins[i], i, call->entry, needed, actual ? actual : "?");
+      free(actual);
+      free(expected);
       return false;
     }
     call->argStorage[i] = calloc(1, t->shaped ? toolValueSize(t) : 16);
@@ -547,14 +566,13 @@ static void freeResults(Call *call) {
   for (int i = 0; i < call->numResults; ++i) {
     if (!call->resultTypes[i].shaped)
       continue;
-    Descriptor d;
-    unpackDescriptor(call->resultStorage + call->resultOffsets[i],
-                     call->resultTypes[i].rank, &d);
-    bool seen = d.allocated == NULL || isInputBuffer(call, d.allocated);
+    void *allocated =
+        descriptorPointer(call->resultStorage + call->resultOffsets[i], 0);
+    bool seen = allocated == NULL || isInputBuffer(call, allocated);
     for (int k = 0; k < numOwned && !seen; ++k)
-      seen = owned[k] == d.allocated;
+      seen = owned[k] == allocated;
     if (!seen)
-      owned[numOwned++] = d.allocated;
+      owned[numOwned++] = allocated;
   }
   for (int k = 0; k < numOwned; ++k)
     free(owned[k]);
@@ -581,15 +599,11 @@ static bool writeResults(Call *call, const Options *o) {
     memset(&out, 0, sizeof out);
     snprintf(what, sizeof what, "result %d", i);
     if (t->shaped) {
-      Descriptor d;
-      unpackDescriptor(call->resultStorage + call->resultOffsets[i], t->rank,
-                       &d);
-      ok = gather(&d, t, &out, what);
+      ok = gather(call->resultStorage + call->resultOffsets[i], t, &out, what);
     } else {
       bool known;
-      out.dtype = npyType(t->element, &known);
-      out.rank = 0;
-      ok = npyAllocate(&out, error, sizeof error);
+      ok = npyCreate(&out, npyType(t->element, &known), 0, NULL, error,
+                     sizeof error);
       if (ok)
         memcpy(out.data, call->resultStorage + call->resultOffsets[i],
                toolElementSize(t->element));
@@ -600,12 +614,10 @@ static bool writeResults(Call *call, const Options *o) {
   }
   for (int k = 0; ok && k < o->numOutArgs; ++k) {
     long n = o->outArgs[k].index;
-    Descriptor d;
-    unpackDescriptor(call->argStorage[n], call->argTypes[n].rank, &d);
     NpyArray out;
     memset(&out, 0, sizeof out);
     snprintf(what, sizeof what, "argument %ld", n);
-    ok = gather(&d, &call->argTypes[n], &out, what) &&
+    ok = gather(call->argStorage[n], &call->argTypes[n], &out, what) &&
          writeOutput(&outputs, o->outArgs[k].path, &out);
   }
   ok = ok && toolOutputsCommit(&outputs, &diag);
@@ -617,7 +629,10 @@ static void releaseCall(Call *call) {
   for (int i = 0; i < call->numArgs; ++i) {
     npyFree(&call->inputs[i]);
     free(call->argStorage[i]);
+    toolValueTypeFree(&call->argTypes[i]);
   }
+  for (int i = 0; i < call->numResults; ++i)
+    toolValueTypeFree(&call->resultTypes[i]);
   free(call->resultStorage);
   free(call->packed);
 }

@@ -48,15 +48,15 @@ static void layout(const NpyArray *a, int64_t *sizes, int64_t *strides) {
 static bool saveMemref(const char *path, NpyDType dtype, const void *aligned,
                        int64_t offset, int rank, const int64_t *sizes,
                        const int64_t *strides) {
-  NpyArray out = {.dtype = dtype, .rank = rank};
-  for (int k = 0; k < rank; ++k)
-    out.shape[k] = sizes[k];
-  if (!npyAllocate(&out, errorText, sizeof errorText)) {
-    fprintf(stderr, "aot: %s: %s\n", path, errorText);
+  NpyArray out;
+  int64_t *index = calloc(rank > 0 ? (size_t)rank : 1, sizeof *index);
+  if (!index ||
+      !npyCreate(&out, dtype, rank, sizes, errorText, sizeof errorText)) {
+    fprintf(stderr, "aot: %s: %s\n", path, index ? errorText : "out of memory");
+    free(index);
     return false;
   }
   size_t size = npyDTypeSize(dtype);
-  int64_t index[NPY_MAX_RANK] = {0};
   for (size_t i = 0; i < out.numElements; ++i) {
     int64_t at = offset;
     for (int k = 0; k < rank; ++k)
@@ -66,6 +66,7 @@ static bool saveMemref(const char *path, NpyDType dtype, const void *aligned,
     for (int k = rank - 1; k >= 0 && ++index[k] == sizes[k]; --k)
       index[k] = 0;
   }
+  free(index);
   bool ok = npyWrite(path, &out, errorText, sizeof errorText);
   if (!ok)
     fprintf(stderr, "aot: %s\n", errorText);
