@@ -113,12 +113,19 @@ MLIR_CAPI_EXPORTED MlirPass cageCreateCPURuntimeChecksPass(void);
  *  object calls memrefCopy of MLIR's runtime library. */
 MLIR_CAPI_EXPORTED MlirPass cageCreateCPUExpandStridedCopiesPass(void);
 
+/** cage-cpu-check-descriptors: on the LLVM dialect, a public function first
+ *  checks that the memref descriptors of its arguments describe dense
+ *  row-major arrays of their types (offset 0, row-major strides, the static
+ *  sizes), which its code assumes, and reports a failure through
+ *  cage_last_error(). */
+MLIR_CAPI_EXPORTED MlirPass cageCreateCPUCheckDescriptorsPass(void);
+
 /** Registers cage-cpu-pipeline, cage-cpu-abi, cage-cpu-tile,
- *  cage-cpu-check-lowered, cage-cpu-check-sizes, cage-cpu-runtime-checks
- *  and cage-cpu-expand-strided-copies, and the four cage passes the pipeline
- *  names (cage-fuse-correction, cage-fuse-multi-tensor, cage-verify,
- *  cage-lower-to-linalg), so that the pipeline parses after this call and
- *  mlirRegisterAllPasses (idempotent; cageRegisterPasses calls it). */
+ *  cage-cpu-check-lowered, cage-cpu-check-sizes, cage-cpu-runtime-checks,
+ *  cage-cpu-expand-strided-copies and cage-cpu-check-descriptors, and the four
+ * cage passes the pipeline names (cage-fuse-correction, cage-fuse-multi-tensor,
+ * cage-verify, cage-lower-to-linalg), so that the pipeline parses after this
+ * call and mlirRegisterAllPasses (idempotent; cageRegisterPasses calls it). */
 MLIR_CAPI_EXPORTED void cageRegisterCPUPasses(void);
 
 /*===----------------------------------------------------------------------===*

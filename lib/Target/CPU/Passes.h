@@ -17,5 +17,6 @@ extern const CagePassDefinition cageCPUCheckLoweredPass;
 extern const CagePassDefinition cageCPURuntimeChecksPass;
 extern const CagePassDefinition cageCPUCheckSizesPass;
 extern const CagePassDefinition cageCPUExpandStridedCopiesPass;
+extern const CagePassDefinition cageCPUCheckDescriptorsPass;
 
 #endif /* CAGE_LIB_TARGET_CPU_PASSES_H */

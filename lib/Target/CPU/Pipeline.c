@@ -100,7 +100,8 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
       "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
       "convert-scf-to-cf,convert-vector-to-llvm,convert-math-to-llvm,"
       "convert-math-to-libm,convert-to-llvm,canonicalize,"
-      "reconcile-unrealized-casts,cage-cpu-check-lowered)",
+      "reconcile-unrealized-casts,cage-cpu-check-descriptors,"
+      "cage-cpu-check-lowered)",
       o->fuseUpdates ? "cage-fuse-correction,cage-fuse-multi-tensor," : "",
       o->cInterface ? 1 : 0,
       o->fuseElementwise ? "linalg-fuse-elementwise-ops," : "",
@@ -648,6 +649,10 @@ MlirPass cageCreateCPUExpandStridedCopiesPass(void) {
   return cagePassCreate(&cageCPUExpandStridedCopiesPass);
 }
 
+MlirPass cageCreateCPUCheckDescriptorsPass(void) {
+  return cagePassCreate(&cageCPUCheckDescriptorsPass);
+}
+
 /* The CPU passes, the pipeline, and the cage passes that the pipeline names
  * (cageRegisterPasses registers them too; registering is idempotent), so
  * that the pipeline parses after this call and mlirRegisterAllPasses. */
@@ -663,4 +668,5 @@ void cageRegisterCPUPasses(void) {
   cagePassRegister(&cageCPUCheckSizesPass);
   cagePassRegister(&cageCPURuntimeChecksPass);
   cagePassRegister(&cageCPUExpandStridedCopiesPass);
+  cagePassRegister(&cageCPUCheckDescriptorsPass);
 }

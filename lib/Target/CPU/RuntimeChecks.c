@@ -650,6 +650,75 @@ static MlirBlock buildFailure(MlirOperation func, MlirBlock after,
   return fail;
 }
 
+/*===--- Memref descriptors of the arguments -----------------------------===*/
+
+/* The code of a public function reads an argument of identity layout as a
+ * dense row-major array of the static sizes of its type, whatever offset,
+ * strides and sizes its memref descriptor carries. Those fields exist only
+ * after the lowering to LLVM, so the checks are built there
+ * (cage-cpu-check-descriptors); this records what they need on the function:
+ * `cage.descriptor_checks`, one entry per argument, `unit` for a scalar,
+ * `[array<i64: static sizes>, "message global"]` for a memref of identity
+ * layout, `array<i64: sizes>` for another memref (fields counted, not
+ * checked). Functions with other argument types get no entry. */
+static const char kDescriptorChecks[] = "cage.descriptor_checks";
+
+static void recordDescriptors(ModuleState *s, MlirOperation func) {
+  MlirContext ctx = mlirOperationGetContext(func);
+  MlirType type = mlirTypeAttrGetValue(cageOpAttribute(func, "function_type"));
+  intptr_t n = mlirFunctionTypeGetNumInputs(type);
+  MlirAttribute *entries = calloc((size_t)n + 1, sizeof *entries);
+  if (!entries)
+    abort();
+  bool anyMemref = false;
+  MlirStringRef name =
+      mlirStringAttrGetValue(cageOpAttribute(func, "sym_name"));
+  for (intptr_t i = 0; i < n; ++i) {
+    MlirType t = mlirFunctionTypeGetInput(type, i);
+    if (mlirTypeIsAInteger(t) || mlirTypeIsAFloat(t) || mlirTypeIsAIndex(t)) {
+      entries[i] = mlirUnitAttrGet(ctx);
+      continue;
+    }
+    if (!mlirTypeIsAMemRef(t)) {
+      free(entries);
+      return;
+    }
+    anyMemref = true;
+    intptr_t rank = mlirShapedTypeGetRank(t);
+    int64_t *shape = calloc((size_t)rank + 1, sizeof *shape);
+    if (!shape)
+      abort();
+    for (intptr_t d = 0; d < rank; ++d)
+      shape[d] = mlirShapedTypeIsDynamicDim(t, d)
+                     ? -1
+                     : mlirShapedTypeGetDimSize(t, d);
+    MlirAttribute sizes = mlirDenseI64ArrayGet(ctx, rank, shape);
+    free(shape);
+    if (!mlirAffineMapIsIdentity(mlirMemRefTypeGetAffineMap(t))) {
+      entries[i] = sizes;
+      continue;
+    }
+    char text[512], global[64];
+    CageText message = cageTextOver(text, sizeof text);
+    char head[256];
+    snprintf(head, sizeof head, "'%.*s': argument %lld is not a dense ",
+             (int)name.length, name.data, (long long)i);
+    cageTextAppend(str(head), &message);
+    mlirTypePrint(t, cageTextAppend, &message);
+    cageTextAppend(str(" (its descriptor must have offset 0, row-major "
+                       "strides and the static sizes of the type)"),
+                   &message);
+    messageGlobal(s->module, str(text), s->numMessages++, global,
+                  sizeof global);
+    MlirAttribute pair[] = {sizes, mlirStringAttrGet(ctx, str(global))};
+    entries[i] = mlirArrayAttrGet(ctx, 2, pair);
+  }
+  if (anyMemref)
+    mlirOperationSetDiscardableAttributeByName(
+        func, str(kDescriptorChecks), mlirArrayAttrGet(ctx, n, entries));
+  free(entries);
+}
+
 static void rewriteFunction(ModuleState *s, MlirOperation func) {
   MlirContext ctx = mlirOperationGetContext(func);
   MlirBlock entry = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
@@ -670,6 +739,8 @@ static void rewriteFunction(ModuleState *s, MlirOperation func) {
       guardAllocations(s, func, &none, (MlirBlock){NULL});
     return;
   }
+
+  recordDescriptors(s, func);
 
   /* Clear the slot first; the checks' conditions and the allocations move
    * before that store, and the branch on them follows it. */
