@@ -8,6 +8,7 @@
 \*===----------------------------------------------------------------------===*/
 
 #include "IR/Builder.h"
+#include "IR/Text.h"
 
 #include "mlir-c/AffineExpr.h"
 #include "mlir-c/BuiltinAttributes.h"
@@ -38,10 +39,6 @@ CageBuilder cageBuilderAtEndOfBlock(MlirBlock block, MlirLocation location) {
 }
 
 /*===--- Helpers ----------------------------------------------------------===*/
-
-static MlirStringRef str(const char *s) {
-  return mlirStringRefCreateFromCString(s);
-}
 
 static void emitError(CageBuilder *b, const char *format, ...) {
   char message[512];
@@ -75,7 +72,7 @@ static bool anyNull(const MlirValue *values, intptr_t count) {
 /* Creating an op of an unknown name succeeds and fails only at
  * verification, far from the typo; catch it where the name is given. */
 static bool isRegisteredOp(CageBuilder *b, const char *opName) {
-  if (mlirContextIsRegisteredOperation(b->context, str(opName)))
+  if (mlirContextIsRegisteredOperation(b->context, cageStr(opName)))
     return true;
   emitError(b, "'%s' is not a registered operation (is its dialect loaded?)",
             opName);
@@ -115,7 +112,8 @@ static MlirOperation buildOp(CageBuilder *b, const char *opName,
                              intptr_t numResults, const MlirType *resultTypes,
                              intptr_t numAttributes,
                              const MlirNamedAttribute *attributes) {
-  MlirOperationState state = mlirOperationStateGet(str(opName), b->location);
+  MlirOperationState state =
+      mlirOperationStateGet(cageStr(opName), b->location);
   mlirOperationStateAddOperands(&state, numOperands, operands);
   mlirOperationStateAddResults(&state, numResults, resultTypes);
   mlirOperationStateAddAttributes(&state, numAttributes, attributes);
@@ -139,7 +137,8 @@ MlirOperation cageBuilderInsert(CageBuilder *b, MlirOperation op) {
 
 MlirNamedAttribute cageNamedAttribute(CageBuilder *b, const char *name,
                                       MlirAttribute attr) {
-  return mlirNamedAttributeGet(mlirIdentifierGet(b->context, str(name)), attr);
+  return mlirNamedAttributeGet(mlirIdentifierGet(b->context, cageStr(name)),
+                               attr);
 }
 
 MlirValue cageOperationGetResult(MlirOperation op, intptr_t index) {
@@ -593,7 +592,7 @@ MlirValue cageBuildFill(CageBuilder *b, MlirValue value, MlirValue init) {
   if (!isRankedTensor(b, type, "the init of linalg.fill"))
     return nullValue;
   MlirOperationState state =
-      mlirOperationStateGet(str("linalg.fill"), b->location);
+      mlirOperationStateGet(cageStr("linalg.fill"), b->location);
   mlirOperationStateAddOperands(&state, 2, operands);
   mlirOperationStateAddResults(&state, 1, &type);
   MlirNamedAttribute segments = operandSegmentSizes(b, 1, 1);
@@ -671,7 +670,7 @@ static MlirAttribute iteratorTypes(CageBuilder *b,
       break;
     }
     if (mlirAttributeIsNull(parsed[type]))
-      parsed[type] = mlirAttributeParseGet(b->context, str(texts[type]));
+      parsed[type] = mlirAttributeParseGet(b->context, cageStr(texts[type]));
     types[d] = parsed[type];
   }
   if (d == spec->numLoops)
@@ -744,7 +743,7 @@ MlirOperation cageBuildGeneric(CageBuilder *b, const CageGenericSpec *spec) {
     return nullOperation;
 
   MlirOperationState state =
-      mlirOperationStateGet(str("linalg.generic"), b->location);
+      mlirOperationStateGet(cageStr("linalg.generic"), b->location);
   mlirOperationStateAddOperands(&state, spec->numInputs, spec->inputs);
   mlirOperationStateAddOperands(&state, spec->numOutputs, spec->outputs);
   for (intptr_t i = 0; i < spec->numOutputs; ++i) {
@@ -960,14 +959,14 @@ MlirOperation cageBuildForall(CageBuilder *b, MlirValue upperBound,
   }
 
   MlirOperationState terminator =
-      mlirOperationStateGet(str("scf.forall.in_parallel"), b->location);
+      mlirOperationStateGet(cageStr("scf.forall.in_parallel"), b->location);
   MlirRegion parallelRegion = mlirRegionCreate();
   mlirRegionAppendOwnedBlock(parallelRegion, parallelBlock);
   mlirOperationStateAddOwnedRegions(&terminator, 1, &parallelRegion);
   mlirBlockAppendOwnedOperation(block, mlirOperationCreate(&terminator));
 
   MlirOperationState state =
-      mlirOperationStateGet(str("scf.forall"), b->location);
+      mlirOperationStateGet(cageStr("scf.forall"), b->location);
   mlirOperationStateAddOperands(&state, 1, &upperBound);
   mlirOperationStateAddOperands(&state, numSharedOuts, sharedOuts);
   mlirOperationStateAddResults(&state, numSharedOuts, types + 1);
@@ -1020,7 +1019,7 @@ MlirOperation cageBuildFor(CageBuilder *b, MlirValue lowerBound,
   } else {
     buildOp(&bodyBuilder, "scf.yield", numInits, yielded, 0, NULL, 0, NULL);
     MlirOperationState state =
-        mlirOperationStateGet(str("scf.for"), b->location);
+        mlirOperationStateGet(cageStr("scf.for"), b->location);
     mlirOperationStateAddOperands(&state, 3, bounds);
     mlirOperationStateAddOperands(&state, numInits, inits);
     mlirOperationStateAddResults(&state, numInits, types + 1);
@@ -1078,10 +1077,10 @@ MlirOperation cageBuildFunc(CageBuilder *b, const char *name,
     return nullOperation;
   }
   MlirOperationState state =
-      mlirOperationStateGet(str("func.func"), b->location);
+      mlirOperationStateGet(cageStr("func.func"), b->location);
   MlirNamedAttribute attributes[] = {
       cageNamedAttribute(b, "sym_name",
-                         mlirStringAttrGet(b->context, str(name))),
+                         mlirStringAttrGet(b->context, cageStr(name))),
       cageNamedAttribute(b, "function_type", mlirTypeAttrGet(functionType))};
   mlirOperationStateAddAttributes(&state, 2, attributes);
   MlirRegion body = functionBody(b, functionType, entryBlock);

@@ -30,6 +30,11 @@ MLIR_CAPI_EXPORTED CageText cageTextOver(char *buffer, size_t size);
 /** An MlirStringCallback: appends `s` to the CageText `userData`. */
 MLIR_CAPI_EXPORTED void cageTextAppend(MlirStringRef s, void *userData);
 
+/** The MlirStringRef of a NUL-terminated string (which must outlive it). */
+static inline MlirStringRef cageStr(const char *s) {
+  return mlirStringRefCreateFromCString(s);
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,10 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static MlirStringRef str(const char *s) {
-  return mlirStringRefCreateFromCString(s);
-}
-
 /*===----------------------------------------------------------------------===*
  * Types
  *===----------------------------------------------------------------------===*/
@@ -180,16 +176,16 @@ size_t toolValueAlign(const ToolValueType *type) {
 
 bool toolOpIs(MlirOperation op, const char *name) {
   return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
-                            str(name));
+                            cageStr(name));
 }
 
 bool toolIsPublicFunction(MlirOperation op) {
   if (!toolOpIs(op, "func.func"))
     return false;
   MlirAttribute vis =
-      mlirOperationGetAttributeByName(op, str("sym_visibility"));
+      mlirOperationGetAttributeByName(op, cageStr("sym_visibility"));
   if (!mlirAttributeIsNull(vis) &&
-      !mlirStringRefEqual(mlirStringAttrGetValue(vis), str("public")))
+      !mlirStringRefEqual(mlirStringAttrGetValue(vis), cageStr("public")))
     return false;
   return !mlirBlockIsNull(
       mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)));
@@ -197,7 +193,7 @@ bool toolIsPublicFunction(MlirOperation op) {
 
 MlirType toolFunctionType(MlirOperation func) {
   return mlirTypeAttrGetValue(
-      mlirOperationGetAttributeByName(func, str("function_type")));
+      mlirOperationGetAttributeByName(func, cageStr("function_type")));
 }
 
 MlirStringRef toolFunctionName(MlirOperation func) {
@@ -209,7 +205,7 @@ MlirOperation toolLookupEntry(MlirModule module, ToolDiagnostics *diagnostics,
                               const char *name) {
   MlirOperation none = {NULL};
   MlirSymbolTable table = mlirSymbolTableCreate(mlirModuleGetOperation(module));
-  MlirOperation op = mlirSymbolTableLookup(table, str(name));
+  MlirOperation op = mlirSymbolTableLookup(table, cageStr(name));
   mlirSymbolTableDestroy(table);
   if (mlirOperationIsNull(op)) {
     toolError(diagnostics, "no function named '%s' in '%s'", name,
@@ -321,7 +317,7 @@ static bool sourceName(MlirLocation loc, const ToolInput *input, char *name,
     return false;
   MlirStringRef file =
       mlirIdentifierStr(mlirLocationFileLineColRangeGetFilename(loc));
-  if (!mlirStringRefEqual(file, str(input->path)))
+  if (!mlirStringRefEqual(file, cageStr(input->path)))
     return false; /* bytecode, or a location from elsewhere (loc(...)) */
   int line = mlirLocationFileLineColRangeGetStartLine(loc);
   int column = mlirLocationFileLineColRangeGetStartColumn(loc);

@@ -26,10 +26,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static MlirStringRef str(const char *s) {
-  return mlirStringRefCreateFromCString(s);
-}
-
 /*===----------------------------------------------------------------------===*
  * Diagnostics
  *===----------------------------------------------------------------------===*/
@@ -59,8 +55,8 @@ static bool printLocation(MlirLocation loc) {
     return false;
   /* Text parsed from memory (stdin) has the buffer name "-". */
   MlirStringRef file = where.file;
-  if (mlirStringRefEqual(file, str("-")))
-    file = str(toolInputName("-"));
+  if (mlirStringRefEqual(file, cageStr("-")))
+    file = cageStr(toolInputName("-"));
   if (where.line > 0)
     fprintf(stderr, "%.*s:%d:%d", (int)file.length, file.data, where.line,
             where.column);
@@ -181,7 +177,7 @@ MlirModule toolParseInput(MlirContext ctx, ToolDiagnostics *diagnostics,
         !readAll(f, &input->text, &input->length))
       input->text = NULL;
     fclose(f);
-    module = mlirModuleCreateParseFromFile(ctx, str(path));
+    module = mlirModuleCreateParseFromFile(ctx, cageStr(path));
   }
   if (mlirModuleIsNull(module) && diagnostics->errors == before)
     toolError(diagnostics, "cannot parse '%s'", input->name);
@@ -197,7 +193,7 @@ bool toolRunPipeline(MlirContext ctx, ToolDiagnostics *diagnostics,
                      MlirModule module, const CageCPUPipelineOptions *options,
                      bool printIRAfterAll) {
   MlirPassManager pm =
-      mlirPassManagerCreateOnOperation(ctx, str("builtin.module"));
+      mlirPassManagerCreateOnOperation(ctx, cageStr("builtin.module"));
   char buffer[1024];
   CageText error = cageTextOver(buffer, sizeof buffer);
   if (mlirLogicalResultIsFailure(
@@ -212,7 +208,7 @@ bool toolRunPipeline(MlirContext ctx, ToolDiagnostics *diagnostics,
     mlirContextEnableMultithreading(ctx, false);
     MlirOpPrintingFlags flags = mlirOpPrintingFlagsCreate();
     mlirPassManagerEnableIRPrinting(pm, false, true, true, false, false, flags,
-                                    str(""));
+                                    cageStr(""));
     mlirOpPrintingFlagsDestroy(flags);
   }
   int before = diagnostics->errors;

@@ -15,6 +15,8 @@
 
 #include "Tool.h"
 
+#include "IR/Text.h"
+
 #include "cage-c/Target/CPU.h"
 
 #include "mlir-c/BuiltinAttributes.h"
@@ -408,10 +410,6 @@ static bool collectFunctions(MlirModule module, const ToolInput *input,
  * Symbols
  *===----------------------------------------------------------------------===*/
 
-static MlirStringRef str(const char *s) {
-  return mlirStringRefCreateFromCString(s);
-}
-
 static MlirStringRef symbolName(MlirOperation op) {
   MlirAttribute name = mlirOperationGetAttributeByName(
       op, mlirSymbolTableGetSymbolAttributeName());
@@ -427,7 +425,7 @@ static bool isDefinition(MlirOperation op) {
         mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)));
   if (toolOpIs(op, "llvm.mlir.global"))
     return !mlirAttributeIsNull(
-               mlirOperationGetAttributeByName(op, str("value"))) ||
+               mlirOperationGetAttributeByName(op, cageStr("value"))) ||
            !mlirBlockIsNull(
                mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)));
   return false;
@@ -441,12 +439,13 @@ static bool becomesInternal(MlirOperation op, const Functions *publics,
   if (!toolOpIs(op, "llvm.func") || !isDefinition(op))
     return false;
   MlirAttribute visibility =
-      mlirOperationGetAttributeByName(op, str("sym_visibility"));
+      mlirOperationGetAttributeByName(op, cageStr("sym_visibility"));
   if (!mlirAttributeIsNull(visibility) &&
-      mlirStringRefEqual(mlirStringAttrGetValue(visibility), str("private")))
+      mlirStringRefEqual(mlirStringAttrGetValue(visibility),
+                         cageStr("private")))
     return true;
   for (int k = 0; cInterface && k < publics->count; ++k)
-    if (mlirStringRefEqual(symbolName(op), str(publics->functions[k].name)))
+    if (mlirStringRefEqual(symbolName(op), cageStr(publics->functions[k].name)))
       return true;
   return false;
 }
@@ -454,7 +453,7 @@ static bool becomesInternal(MlirOperation op, const Functions *publics,
 static MlirOperation findSymbol(MlirBlock body, const char *name) {
   for (MlirOperation op = mlirBlockGetFirstOperation(body);
        !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
-    if (mlirStringRefEqual(symbolName(op), str(name)))
+    if (mlirStringRefEqual(symbolName(op), cageStr(name)))
       return op;
   return (MlirOperation){NULL};
 }
@@ -465,10 +464,10 @@ static void renameSymbol(MlirOperation moduleOp, MlirOperation op,
   MlirStringRef from = symbolName(op);
   char old[512];
   snprintf(old, sizeof old, "%.*s", (int)from.length, from.data);
-  mlirSymbolTableReplaceAllSymbolUses(str(old), str(to), moduleOp);
+  mlirSymbolTableReplaceAllSymbolUses(cageStr(old), cageStr(to), moduleOp);
   mlirOperationSetAttributeByName(
       op, mlirSymbolTableGetSymbolAttributeName(),
-      mlirStringAttrGet(mlirOperationGetContext(op), str(to)));
+      mlirStringAttrGet(mlirOperationGetContext(op), cageStr(to)));
 }
 
 /* Gives the object one global symbol per public function F, its entry
@@ -513,12 +512,12 @@ static bool setSymbols(MlirModule module, const Functions *publics,
     for (int k = 0; k < n; ++k) {
       if (mlirOperationEqual(op, entries[k]))
         entry = k;
-      if (mlirStringRefEqual(name, str(names[k])))
+      if (mlirStringRefEqual(name, cageStr(names[k])))
         clash = k;
     }
     bool local = entry < 0 && becomesInternal(op, publics, cInterface);
     if (local)
-      mlirOperationSetAttributeByName(op, str("linkage"), internal);
+      mlirOperationSetAttributeByName(op, cageStr("linkage"), internal);
     if (clash < 0 || clash == entry)
       continue;
     if (local || entry >= 0) {
@@ -539,7 +538,7 @@ static bool setSymbols(MlirModule module, const Functions *publics,
     }
   }
   for (int k = 0; ok && k < n; ++k)
-    if (!mlirStringRefEqual(symbolName(entries[k]), str(names[k])))
+    if (!mlirStringRefEqual(symbolName(entries[k]), cageStr(names[k])))
       renameSymbol(moduleOp, entries[k], names[k]);
   free(entries);
   free(names);

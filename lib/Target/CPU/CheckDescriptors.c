@@ -19,6 +19,7 @@
 
 #include "IR/Builder.h"
 #include "IR/Ops.h"
+#include "IR/Text.h"
 
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
@@ -29,10 +30,6 @@
 
 static const char kDescriptorChecks[] = "cage.descriptor_checks";
 static const char kErrorSlot[] = "__cage_last_error";
-
-static MlirStringRef str(const char *s) {
-  return mlirStringRefCreateFromCString(s);
-}
 
 static MlirValue constantInt(CageBuilder *b, unsigned width, int64_t value) {
   MlirType type = mlirIntegerTypeGet(b->context, width);
@@ -173,7 +170,8 @@ static bool checkFunction(MlirOperation func, MlirAttribute checks) {
 
   MlirBlock fail = mlirBlockCreate(0, NULL, NULL);
   mlirRegionInsertOwnedBlockAfter(mlirOperationGetRegion(func, 0), body, fail);
-  MlirOperationState branch = mlirOperationStateGet(str("llvm.cond_br"), loc);
+  MlirOperationState branch =
+      mlirOperationStateGet(cageStr("llvm.cond_br"), loc);
   mlirOperationStateAddOperands(&branch, 1, &allOk);
   MlirBlock successors[] = {body, fail};
   mlirOperationStateAddSuccessors(&branch, 2, successors);
@@ -184,7 +182,7 @@ static bool checkFunction(MlirOperation func, MlirAttribute checks) {
   mlirBlockAppendOwnedOperation(entry, mlirOperationCreate(&branch));
 
   CageBuilder f = cageBuilderAtEndOfBlock(fail, loc);
-  MlirValue slot = addressOf(&f, str(kErrorSlot));
+  MlirValue slot = addressOf(&f, cageStr(kErrorSlot));
   cageBuildOp(&f, "llvm.store", 2, (MlirValue[]){message, slot}, 0, NULL, 0,
               NULL);
   MlirType fnType =
@@ -203,7 +201,7 @@ static bool checkFunction(MlirOperation func, MlirAttribute checks) {
 static bool hasChecks(MlirOperation op) {
   return cageOpIs(op, "llvm.func") &&
          !mlirAttributeIsNull(mlirOperationGetDiscardableAttributeByName(
-             op, str(kDescriptorChecks)));
+             op, cageStr(kDescriptorChecks)));
 }
 
 static void run(MlirOperation module, const CagePassOptionValue *options,
@@ -214,8 +212,9 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
   for (intptr_t i = 0; i < funcs.size; ++i) {
     MlirOperation func = funcs.ops[i];
     checkFunction(func, mlirOperationGetDiscardableAttributeByName(
-                            func, str(kDescriptorChecks)));
-    mlirOperationRemoveDiscardableAttributeByName(func, str(kDescriptorChecks));
+                            func, cageStr(kDescriptorChecks)));
+    mlirOperationRemoveDiscardableAttributeByName(func,
+                                                  cageStr(kDescriptorChecks));
   }
   cageOpListDestroy(&funcs);
 }

@@ -16,6 +16,7 @@
 
 #include "Passes.h"
 
+#include "IR/Ops.h"
 #include "IR/Text.h"
 
 #include "cage-c/Target/CPU.h"
@@ -291,21 +292,12 @@ const CagePassDefinition cageCPUPipelinePass = {
  * cage-cpu-abi
  *===----------------------------------------------------------------------===*/
 
-static MlirStringRef str(const char *s) {
-  return mlirStringRefCreateFromCString(s);
-}
-
-static bool isOp(MlirOperation op, const char *name) {
-  return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
-                            str(name));
-}
-
 /* Public functions with a body: the ones C callers see. */
 static bool isPublicDefinition(MlirOperation func) {
   MlirAttribute vis =
-      mlirOperationGetInherentAttributeByName(func, str("sym_visibility"));
+      mlirOperationGetInherentAttributeByName(func, cageStr("sym_visibility"));
   if (!mlirAttributeIsNull(vis) &&
-      !mlirStringRefEqual(mlirStringAttrGetValue(vis), str("public")))
+      !mlirStringRefEqual(mlirStringAttrGetValue(vis), cageStr("public")))
     return false;
   MlirRegion body = mlirOperationGetRegion(func, 0);
   return !mlirBlockIsNull(mlirRegionGetFirstBlock(body));
@@ -337,16 +329,16 @@ typedef struct ABIState {
 
 static MlirWalkResult fixFunction(MlirOperation op, void *userData) {
   ABIState *state = userData;
-  if (!isOp(op, "func.func") || !isPublicDefinition(op))
+  if (!cageOpIs(op, "func.func") || !isPublicDefinition(op))
     return MlirWalkResultAdvance;
   MlirContext ctx = mlirOperationGetContext(op);
   if (state->cInterface)
-    mlirOperationSetDiscardableAttributeByName(op, str("llvm.emit_c_interface"),
-                                               mlirUnitAttrGet(ctx));
+    mlirOperationSetDiscardableAttributeByName(
+        op, cageStr("llvm.emit_c_interface"), mlirUnitAttrGet(ctx));
   MlirBlock entry = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
   intptr_t numArgs = mlirBlockGetNumArguments(entry);
   MlirAttribute old =
-      mlirOperationGetInherentAttributeByName(op, str("arg_attrs"));
+      mlirOperationGetInherentAttributeByName(op, cageStr("arg_attrs"));
   bool anyTensor = false;
   for (intptr_t i = 0; i < numArgs; ++i)
     anyTensor |=
@@ -359,12 +351,12 @@ static MlirWalkResult fixFunction(MlirOperation op, void *userData) {
                           ? mlirDictionaryAttrGet(ctx, 0, NULL)
                           : mlirArrayAttrGetElement(old, i);
     if (mlirTypeIsATensor(mlirValueGetType(mlirBlockGetArgument(entry, i))))
-      d = dictionaryWith(ctx, d, str("bufferization.writable"),
+      d = dictionaryWith(ctx, d, cageStr("bufferization.writable"),
                          mlirBoolAttrGet(ctx, 0));
     dicts[i] = d;
   }
   mlirOperationSetInherentAttributeByName(
-      op, str("arg_attrs"), mlirArrayAttrGet(ctx, numArgs, dicts));
+      op, cageStr("arg_attrs"), mlirArrayAttrGet(ctx, numArgs, dicts));
   free(dicts);
   return MlirWalkResultAdvance;
 }
@@ -418,11 +410,11 @@ typedef struct Unlowered {
 static MlirWalkResult findUnlowered(MlirOperation op, void *userData) {
   Unlowered *found = userData;
   MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
-  if (isOp(op, "builtin.module") ||
+  if (cageOpIs(op, "builtin.module") ||
       (name.length > 5 && strncmp(name.data, "llvm.", 5) == 0) ||
       (name.length > 4 && strncmp(name.data, "omp.", 4) == 0))
     return MlirWalkResultAdvance;
-  if (isOp(op, "builtin.unrealized_conversion_cast")) {
+  if (cageOpIs(op, "builtin.unrealized_conversion_cast")) {
     if (mlirOperationIsNull(found->cast))
       found->cast = op;
     return MlirWalkResultAdvance;

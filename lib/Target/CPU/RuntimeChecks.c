@@ -46,17 +46,13 @@
 static const char kErrorSlot[] = "__cage_last_error";
 static const char kAccessor[] = "cage_last_error";
 
-static MlirStringRef str(const char *s) {
-  return mlirStringRefCreateFromCString(s);
-}
-
 static MlirType ptrType(MlirContext ctx) {
   return mlirLLVMPointerTypeGet(ctx, 0);
 }
 
 static MlirNamedAttribute named(MlirContext ctx, const char *name,
                                 MlirAttribute attr) {
-  return mlirNamedAttributeGet(mlirIdentifierGet(ctx, str(name)), attr);
+  return mlirNamedAttributeGet(mlirIdentifierGet(ctx, cageStr(name)), attr);
 }
 
 /*===--- Module-level symbols ---------------------------------------------===*/
@@ -77,18 +73,19 @@ static void buildGlobal(MlirOperation module, const char *name, MlirType type,
   MlirLocation loc = mlirLocationUnknownGet(ctx);
   MlirNamedAttribute attrs[5];
   intptr_t n = 0;
-  attrs[n++] = named(ctx, "sym_name", mlirStringAttrGet(ctx, str(name)));
+  attrs[n++] = named(ctx, "sym_name", mlirStringAttrGet(ctx, cageStr(name)));
   attrs[n++] = named(ctx, "global_type", mlirTypeAttrGet(type));
-  attrs[n++] = named(
-      ctx, "linkage",
-      mlirAttributeParseGet(
-          ctx, str(threadLocal ? kSharedLinkage : "#llvm.linkage<internal>")));
+  attrs[n++] =
+      named(ctx, "linkage",
+            mlirAttributeParseGet(
+                ctx, cageStr(threadLocal ? kSharedLinkage
+                                         : "#llvm.linkage<internal>")));
   attrs[n++] = named(ctx, threadLocal ? "thread_local_" : "constant",
                      mlirUnitAttrGet(ctx));
   if (!mlirAttributeIsNull(value))
     attrs[n++] = named(ctx, "value", value);
   MlirOperationState state =
-      mlirOperationStateGet(str("llvm.mlir.global"), loc);
+      mlirOperationStateGet(cageStr("llvm.mlir.global"), loc);
   mlirOperationStateAddAttributes(&state, n, attrs);
   MlirRegion init = mlirRegionCreate();
   if (mlirAttributeIsNull(value)) {
@@ -109,7 +106,7 @@ static void buildGlobal(MlirOperation module, const char *name, MlirType type,
 static MlirValue addressOf(CageBuilder *b, const char *global) {
   MlirType ptr = ptrType(b->context);
   MlirNamedAttribute attr = cageNamedAttribute(
-      b, "global_name", mlirFlatSymbolRefAttrGet(b->context, str(global)));
+      b, "global_name", mlirFlatSymbolRefAttrGet(b->context, cageStr(global)));
   return cageOperationGetResult(
       cageBuildOp(b, "llvm.mlir.addressof", 0, NULL, 1, &ptr, 1, &attr), 0);
 }
@@ -136,8 +133,8 @@ static void buildAccessor(MlirOperation module) {
   MlirOperation func = cageBuildFunc(
       &b, kAccessor, mlirFunctionTypeGet(ctx, 0, NULL, 1, &ptr), &entry);
   mlirOperationSetDiscardableAttributeByName(
-      func, str("llvm.linkage"),
-      mlirAttributeParseGet(ctx, str(kSharedLinkage)));
+      func, cageStr("llvm.linkage"),
+      mlirAttributeParseGet(ctx, cageStr(kSharedLinkage)));
   CageBuilder e = cageBuilderAtEndOfBlock(entry, loc);
   MlirValue slot = addressOf(&e, kErrorSlot);
   MlirValue message = cageOperationGetResult(
@@ -208,7 +205,7 @@ static bool isPublicDefinition(MlirOperation func) {
     return false;
   MlirAttribute vis = cageOpAttribute(func, "sym_visibility");
   return mlirAttributeIsNull(vis) ||
-         mlirStringRefEqual(mlirStringAttrGetValue(vis), str("public"));
+         mlirStringRefEqual(mlirStringAttrGetValue(vis), cageStr("public"));
 }
 
 typedef struct Checks {
@@ -295,7 +292,7 @@ static Check *addCheck(CheckList *list, MlirValue ok) {
 /* "out of memory: cannot allocate memref<...> at file:line:col". */
 static void allocationMessage(MlirOperation alloc, char *buf, size_t size) {
   CageText t = cageTextOver(buf, size);
-  cageTextAppend(str("out of memory: cannot allocate "), &t);
+  cageTextAppend(cageStr("out of memory: cannot allocate "), &t);
   mlirTypePrint(mlirValueGetType(mlirOperationGetResult(alloc, 0)),
                 cageTextAppend, &t);
   CageFileLineCol where;
@@ -303,7 +300,7 @@ static void allocationMessage(MlirOperation alloc, char *buf, size_t size) {
     char text[256];
     snprintf(text, sizeof text, " for the op at %.*s:%d:%d",
              (int)where.file.length, where.file.data, where.line, where.column);
-    cageTextAppend(str(text), &t);
+    cageTextAppend(cageStr(text), &t);
   }
 }
 
@@ -514,7 +511,8 @@ static void guardRest(CageBuilder *b, MlirValue ok, MlirValue flag,
         cageBuildOp(&e, "ub.poison", 0, NULL, 1, &types[i], 0, NULL), 0);
   cageBuildOp(&e, "scf.yield", numEscaping, poison, 0, NULL, 0, NULL);
 
-  MlirOperationState state = mlirOperationStateGet(str("scf.if"), b->location);
+  MlirOperationState state =
+      mlirOperationStateGet(cageStr("scf.if"), b->location);
   mlirOperationStateAddOperands(&state, 1, &ok);
   mlirOperationStateAddResults(&state, numEscaping, types);
   MlirRegion regions[] = {mlirRegionCreate(), mlirRegionCreate()};
@@ -553,7 +551,8 @@ static void reportSites(ModuleState *s, MlirOperation func, MlirValue flag,
   for (intptr_t k = 0; k < sites->size; ++k) {
     char text[512], name[64];
     allocationMessage(sites->allocs[k], text, sizeof text);
-    messageGlobal(s->module, str(text), s->numMessages++, name, sizeof name);
+    messageGlobal(s->module, cageStr(text), s->numMessages++, name,
+                  sizeof name);
   }
   MlirContext ctx = mlirOperationGetContext(func);
   for (intptr_t i = 0; i < returns.size; ++i) {
@@ -703,19 +702,19 @@ static void recordDescriptors(ModuleState *s, MlirOperation func) {
     char head[256];
     snprintf(head, sizeof head, "'%.*s': argument %lld is not a dense ",
              (int)name.length, name.data, (long long)i);
-    cageTextAppend(str(head), &message);
+    cageTextAppend(cageStr(head), &message);
     mlirTypePrint(t, cageTextAppend, &message);
-    cageTextAppend(str(" (its descriptor must have offset 0, row-major "
-                       "strides and the static sizes of the type)"),
+    cageTextAppend(cageStr(" (its descriptor must have offset 0, row-major "
+                           "strides and the static sizes of the type)"),
                    &message);
-    messageGlobal(s->module, str(text), s->numMessages++, global,
+    messageGlobal(s->module, cageStr(text), s->numMessages++, global,
                   sizeof global);
-    MlirAttribute pair[] = {sizes, mlirStringAttrGet(ctx, str(global))};
+    MlirAttribute pair[] = {sizes, mlirStringAttrGet(ctx, cageStr(global))};
     entries[i] = mlirArrayAttrGet(ctx, 2, pair);
   }
   if (anyMemref)
     mlirOperationSetDiscardableAttributeByName(
-        func, str(kDescriptorChecks), mlirArrayAttrGet(ctx, n, entries));
+        func, cageStr(kDescriptorChecks), mlirArrayAttrGet(ctx, n, entries));
   free(entries);
 }
 
@@ -785,8 +784,8 @@ static void rewriteFunction(ModuleState *s, MlirOperation func) {
     MlirValue allOk = cageBuildConstantInt(&b, mlirIntegerTypeGet(ctx, 1), 1);
     for (intptr_t i = checks.size - 1; i >= 0; --i) {
       char name[64];
-      messageGlobal(s->module, str(checks.checks[i].message), s->numMessages++,
-                    name, sizeof name);
+      messageGlobal(s->module, cageStr(checks.checks[i].message),
+                    s->numMessages++, name, sizeof name);
       message = cageBuildSelect(&b, checks.checks[i].ok, message,
                                 addressOf(&b, name));
       allOk = cageBuildAndI(&b, allOk, checks.checks[i].ok);
@@ -797,7 +796,7 @@ static void rewriteFunction(ModuleState *s, MlirOperation func) {
         splitBefore(entry, mlirOperationGetNextInBlock(cageDefiningOp(allOk)));
     fail = buildFailure(func, body, message, &allocs);
     MlirOperationState branch =
-        mlirOperationStateGet(str("cf.cond_br"), b.location);
+        mlirOperationStateGet(cageStr("cf.cond_br"), b.location);
     mlirOperationStateAddOperands(&branch, 1, &allOk);
     MlirBlock successors[] = {body, fail};
     mlirOperationStateAddSuccessors(&branch, 2, successors);
@@ -826,7 +825,8 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
   bool done = false;
   for (intptr_t i = 0; i < funcs.size; ++i) {
     MlirAttribute name = cageOpAttribute(funcs.ops[i], "sym_name");
-    done |= mlirStringRefEqual(mlirStringAttrGetValue(name), str(kAccessor));
+    done |=
+        mlirStringRefEqual(mlirStringAttrGetValue(name), cageStr(kAccessor));
   }
   ModuleState s = {module, 0, true};
   for (intptr_t i = 0; i < funcs.size && !done; ++i)

@@ -15,6 +15,7 @@
 #include "Passes.h"
 
 #include "IR/Ops.h"
+#include "IR/Text.h"
 
 #include "mlir-c/AffineMap.h"
 #include "mlir-c/BuiltinAttributes.h"
@@ -23,10 +24,6 @@
 #include "mlir-c/Dialect/MemRef.h"
 
 #include <stdlib.h>
-
-static MlirStringRef str(const char *s) {
-  return mlirStringRefCreateFromCString(s);
-}
 
 /* Whether finalize-memref-to-llvm lowers a copy involving `type` to memcpy:
  * a memref whose layout is the identity. */
@@ -48,11 +45,11 @@ static void expandCopy(MlirOperation op) {
   MlirValue operands[] = {mlirOperationGetOperand(op, 0),
                           mlirOperationGetOperand(op, 1)};
   int32_t segments[] = {1, 1}; /* inputs, outputs */
-  MlirNamedAttribute sizes =
-      mlirNamedAttributeGet(mlirIdentifierGet(ctx, str("operandSegmentSizes")),
-                            mlirDenseI32ArrayGet(ctx, 2, segments));
-  MlirOperationState state =
-      mlirOperationStateGet(str("linalg.copy"), mlirOperationGetLocation(op));
+  MlirNamedAttribute sizes = mlirNamedAttributeGet(
+      mlirIdentifierGet(ctx, cageStr("operandSegmentSizes")),
+      mlirDenseI32ArrayGet(ctx, 2, segments));
+  MlirOperationState state = mlirOperationStateGet(
+      cageStr("linalg.copy"), mlirOperationGetLocation(op));
   mlirOperationStateAddOperands(&state, 2, operands);
   mlirOperationStateAddAttributes(&state, 1, &sizes);
   MlirRegion body = mlirRegionCreate();

@@ -26,6 +26,9 @@
 
 #include "Passes.h"
 
+#include "IR/Ops.h"
+#include "IR/Text.h"
+
 #include "mlir-c/AffineExpr.h"
 #include "mlir-c/AffineMap.h"
 #include "mlir-c/BuiltinAttributes.h"
@@ -134,21 +137,12 @@ static void freeClasses(TileState *state) {
   free(state->classes);
 }
 
-static MlirStringRef str(const char *s) {
-  return mlirStringRefCreateFromCString(s);
-}
-
-static bool isOp(MlirOperation op, const char *name) {
-  return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
-                            str(name));
-}
-
 /* Whether `op` is nested in a loop that already runs in parallel. */
 static bool insideParallelLoop(MlirOperation op) {
   for (MlirOperation p = mlirOperationGetParentOperation(op);
        !mlirOperationIsNull(p); p = mlirOperationGetParentOperation(p)) {
     MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(p));
-    if (isOp(p, "scf.forall") || isOp(p, "scf.parallel") ||
+    if (cageOpIs(p, "scf.forall") || cageOpIs(p, "scf.parallel") ||
         (name.length > 4 && strncmp(name.data, "omp.", 4) == 0))
       return true;
   }
@@ -171,7 +165,7 @@ static bool loopSizes(MlirOperation op, intptr_t rank, int64_t *sizes,
     sizes[d] = -1;
   *vectorizableTypes = true;
   MlirAttribute maps =
-      mlirOperationGetInherentAttributeByName(op, str("indexing_maps"));
+      mlirOperationGetInherentAttributeByName(op, cageStr("indexing_maps"));
   intptr_t numOperands = mlirOperationGetNumOperands(op);
   if (mlirAttributeIsNull(maps) || !mlirAttributeIsAArray(maps) ||
       mlirArrayAttrGetNumElements(maps) != numOperands)
@@ -257,7 +251,7 @@ static bool fillPlan(const TileState *state, MlirOperation op,
  * false if the op is left alone, or if memory ran out (state->failed). */
 static bool makePlan(TileState *state, MlirOperation op, Plan *plan) {
   MlirAttribute iterators =
-      mlirOperationGetInherentAttributeByName(op, str("iterator_types"));
+      mlirOperationGetInherentAttributeByName(op, cageStr("iterator_types"));
   if (mlirAttributeIsNull(iterators) || !mlirAttributeIsAArray(iterators))
     return false;
   intptr_t rank = mlirArrayAttrGetNumElements(iterators);
@@ -315,7 +309,7 @@ static int classOf(TileState *state, Plan *plan) {
 
 static MlirWalkResult tagOps(MlirOperation op, void *userData) {
   TileState *state = userData;
-  if (!isOp(op, "linalg.generic"))
+  if (!cageOpIs(op, "linalg.generic"))
     return MlirWalkResultAdvance;
   Plan plan;
   if (!makePlan(state, op, &plan))
@@ -327,13 +321,13 @@ static MlirWalkResult tagOps(MlirOperation op, void *userData) {
   }
   MlirContext ctx = mlirOperationGetContext(op);
   mlirOperationSetDiscardableAttributeByName(
-      op, str(TAG), mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), k));
+      op, cageStr(TAG), mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), k));
   return MlirWalkResultSkip;
 }
 
 static MlirWalkResult untagOps(MlirOperation op, void *userData) {
   (void)userData;
-  mlirOperationRemoveDiscardableAttributeByName(op, str(TAG));
+  mlirOperationRemoveDiscardableAttributeByName(op, cageStr(TAG));
   return MlirWalkResultAdvance;
 }
 
@@ -442,7 +436,7 @@ static void runTile(MlirOperation op, const CagePassOptionValue *options,
     return;
   }
   state.parallel =
-      mlirAttributeParseGet(ctx, str("#linalg.iterator_type<parallel>"));
+      mlirAttributeParseGet(ctx, cageStr("#linalg.iterator_type<parallel>"));
 
   mlirOperationWalk(op, tagOps, &state, MlirWalkPreOrder);
   if (state.failed) {

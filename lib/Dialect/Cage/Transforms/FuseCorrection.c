@@ -39,6 +39,7 @@
 
 #include "IR/Builder.h"
 #include "IR/Ops.h"
+#include "IR/Text.h"
 
 #include "cage-c/Dialect/Cage.h"
 #include "cage-c/Dialect/CageOps.h"
@@ -55,10 +56,6 @@
 #include <string.h>
 
 /*===--- Small helpers ----------------------------------------------------===*/
-
-static MlirStringRef str(const char *s) {
-  return mlirStringRefCreateFromCString(s);
-}
 
 static bool isShaped(MlirValue value) {
   return mlirTypeIsAShaped(mlirValueGetType(value));
@@ -327,7 +324,7 @@ static bool isElementwiseLinalg(Matcher *m, MlirOperation op) {
       return false;
     if (mlirAttributeIsNull(m->parallel))
       m->parallel = mlirAttributeParseGet(
-          m->context, str("#linalg.iterator_type<parallel>"));
+          m->context, cageStr("#linalg.iterator_type<parallel>"));
     for (intptr_t i = 0; i < mlirArrayAttrGetNumElements(iterators); ++i)
       if (!mlirAttributeEqual(mlirArrayAttrGetElement(iterators, i),
                               m->parallel))
@@ -762,7 +759,7 @@ static MlirLogicalResult swallowProbe(MlirDiagnostic diagnostic,
 static MlirOperation buildUpdate(const Step *step, MlirValue lambda) {
   MlirContext ctx = mlirOperationGetContext(step->optimizer);
   MlirLocation probe = mlirLocationNameGet(
-      ctx, str("cage-fuse-correction probe"), mlirLocationUnknownGet(ctx));
+      ctx, cageStr("cage-fuse-correction probe"), mlirLocationUnknownGet(ctx));
   MlirDiagnosticHandlerID handler =
       mlirContextAttachDiagnosticHandler(ctx, swallowProbe, &probe, NULL);
   MlirOperation op = cageUpdateOpCreate(
