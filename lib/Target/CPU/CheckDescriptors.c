@@ -7,9 +7,9 @@
 |* an offset, other strides or another static size would give wrong results  *|
 |* silently. On the LLVM dialect, where the descriptor fields are arguments  *|
 |* of the function, this pass checks them first, for the arguments that      *|
-|* cage-cpu-runtime-checks recorded (cage.descriptor_checks): offset 0, each *|
-|* static size, and row-major strides (stride k is the product of sizes      *|
-|* k+1.., except for a size of 1; an empty array passes). A failure stores   *|
+|* cage-cpu-runtime-checks recorded (cage.descriptor_checks): each static   *|
+|* size, offset 0 and row-major strides (stride k is the product of sizes    *|
+|* k+1.., except for a size of 1; not for an empty array). A failure stores  *|
 |* the argument's message in the error slot (cage_last_error()) and returns  *|
 |* at once (poison for the results), before the function does anything.     *|
 |*                                                                            *|
@@ -82,27 +82,30 @@ static MlirValue addressOf(CageBuilder *b, MlirStringRef global) {
 }
 
 /* Whether the descriptor fields at `fields` (allocated, aligned, offset,
- * sizes, strides) describe a dense row-major array of `shape`. */
+ * sizes, strides) describe a dense row-major array of `shape`: the static
+ * sizes always; offset 0 and row-major strides unless the array is empty
+ * (then nothing is read through them). */
 static MlirValue isDense(CageBuilder *b, const MlirValue *fields,
                          MlirAttribute shape) {
   intptr_t rank = mlirDenseArrayGetNumElements(shape);
   MlirValue zero = constantI64(b, 0), one = constantI64(b, 1);
-  MlirValue ok = icmp(b, kICmpEq, fields[2], zero);
+  MlirValue sizesOk = constantInt(b, 1, 1);
+  MlirValue layoutOk = icmp(b, kICmpEq, fields[2], zero);
   MlirValue empty = constantInt(b, 1, 0);
   MlirValue expected = one;
   for (intptr_t k = rank - 1; k >= 0; --k) {
     MlirValue size = fields[3 + k], stride = fields[3 + rank + k];
     int64_t staticSize = mlirDenseI64ArrayGetElement(shape, k);
     if (staticSize >= 0)
-      ok = binary(b, "llvm.and", ok,
-                  icmp(b, kICmpEq, size, constantI64(b, staticSize)));
+      sizesOk = binary(b, "llvm.and", sizesOk,
+                       icmp(b, kICmpEq, size, constantI64(b, staticSize)));
     MlirValue rowMajor = binary(b, "llvm.or", icmp(b, kICmpEq, size, one),
                                 icmp(b, kICmpEq, stride, expected));
-    ok = binary(b, "llvm.and", ok, rowMajor);
+    layoutOk = binary(b, "llvm.and", layoutOk, rowMajor);
     empty = binary(b, "llvm.or", empty, icmp(b, kICmpEq, size, zero));
     expected = binary(b, "llvm.mul", expected, size);
   }
-  return binary(b, "llvm.or", ok, empty);
+  return binary(b, "llvm.and", sizesOk, binary(b, "llvm.or", layoutOk, empty));
 }
 
 /* Checks the arguments of `func` that `checks` describes; false (nothing
