@@ -35,9 +35,9 @@ import sys
 # Bottom-up, as lib/CMakeLists.txt adds them; libraries on one layer are
 # independent of each other (neither may use the other).
 LAYERS = [
-    # lib/Pass: the pass shim (C++); lib/Dialect/Cage/IR: the ODS dialect
+    # lib/CAPI/Pass: the pass shim (C++); lib/Dialect/Cage/IR: the ODS dialect
     ["CagePass", "CageDialectIR"],
-    ["CageDialectCAPI"],  # lib/Dialect/Cage/CAPI: the dialect's C API
+    ["CageDialectCAPI"],  # lib/CAPI/Dialect: the dialect's C API
     ["CageIRBuilder"],  # lib/IR: the C builder layer and op queries
     ["CageTransforms"],  # lib/Dialect/Cage/Transforms: passes on the dialect
     ["CageConversionToLinalg"],  # lib/Conversion/CageToLinalg

@@ -2,7 +2,7 @@
 |*                                                                            *|
 |* A cage pass is a constant CagePassDefinition: its argument, summary,      *|
 |* anchor op, dependent dialects, typed options and a run function. The C++  *|
-|* shim (lib/Pass) turns a definition into an mlir::Pass that appears in     *|
+|* shim (lib/CAPI/Pass) turns a definition into an mlir::Pass that appears in     *|
 |* `cage-opt --help`, parses `argument{option=value}` in textual pipelines   *|
 |* and clones itself with its options, which the MLIR C API's external       *|
 |* passes cannot do. A CagePassPipelineDefinition names a pipeline of such   *|

@@ -28,8 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char kDescriptorChecks[] = "cage.descriptor_checks";
-static const char kErrorSlot[] = "__cage_last_error";
+static const char kDescriptorChecks[] = CAGE_CPU_DESCRIPTOR_CHECKS;
+static const char kErrorSlot[] = CAGE_CPU_ERROR_SLOT;
 
 static MlirValue constantInt(CageBuilder *b, unsigned width, int64_t value) {
   MlirType type = mlirIntegerTypeGet(b->context, width);
@@ -71,14 +71,6 @@ static MlirValue select(CageBuilder *b, MlirValue condition, MlirValue yes,
                                             (MlirValue[]){condition, yes, no},
                                             1, &type, 0, NULL),
                                 0);
-}
-
-static MlirValue addressOf(CageBuilder *b, MlirStringRef global) {
-  MlirType ptr = mlirLLVMPointerTypeGet(b->context, 0);
-  MlirNamedAttribute attr = cageNamedAttribute(
-      b, "global_name", mlirFlatSymbolRefAttrGet(b->context, global));
-  return cageOperationGetResult(
-      cageBuildOp(b, "llvm.mlir.addressof", 0, NULL, 1, &ptr, 1, &attr), 0);
 }
 
 /* Whether the descriptor fields at `fields` (allocated, aligned, offset,
@@ -165,8 +157,8 @@ static bool checkFunction(MlirOperation func, MlirAttribute checks) {
     MlirValue ok = isDense(&b, fields, shape);
     free(fields);
     /* The message of the first failing argument: the last select wins. */
-    MlirValue text =
-        addressOf(&b, mlirStringAttrGetValue(mlirArrayAttrGetElement(e, 1)));
+    MlirValue text = cageCPUAddressOf(
+        &b, mlirStringAttrGetValue(mlirArrayAttrGetElement(e, 1)));
     message = select(&b, ok, message, text);
     allOk = binary(&b, "llvm.and", allOk, ok);
   }
@@ -185,7 +177,7 @@ static bool checkFunction(MlirOperation func, MlirAttribute checks) {
   mlirBlockAppendOwnedOperation(entry, mlirOperationCreate(&branch));
 
   CageBuilder f = cageBuilderAtEndOfBlock(fail, loc);
-  MlirValue slot = addressOf(&f, cageStr(kErrorSlot));
+  MlirValue slot = cageCPUAddressOf(&f, cageStr(kErrorSlot));
   cageBuildOp(&f, "llvm.store", 2, (MlirValue[]){message, slot}, 0, NULL, 0,
               NULL);
   MlirType fnType =

@@ -8,6 +8,8 @@
 #ifndef CAGE_LIB_TARGET_CPU_PASSES_H
 #define CAGE_LIB_TARGET_CPU_PASSES_H
 
+#include "IR/Builder.h"
+
 #include "cage/Pass/PassDefinition.h"
 
 extern const CagePassDefinition cageCPUPipelinePass;
@@ -18,5 +20,15 @@ extern const CagePassDefinition cageCPURuntimeChecksPass;
 extern const CagePassDefinition cageCPUCheckSizesPass;
 extern const CagePassDefinition cageCPUExpandStridedCopiesPass;
 extern const CagePassDefinition cageCPUCheckDescriptorsPass;
+
+/* Shared by cage-cpu-runtime-checks, which makes them, and
+ * cage-cpu-check-descriptors, which uses them: the symbol of the thread-local
+ * error slot that cage_last_error() reads, and the function attribute that
+ * records the argument shapes to check. */
+#define CAGE_CPU_ERROR_SLOT "__cage_last_error"
+#define CAGE_CPU_DESCRIPTOR_CHECKS "cage.descriptor_checks"
+
+/* llvm.mlir.addressof of the global `global`. */
+MlirValue cageCPUAddressOf(CageBuilder *b, MlirStringRef global);
 
 #endif /* CAGE_LIB_TARGET_CPU_PASSES_H */

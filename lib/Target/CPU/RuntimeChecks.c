@@ -43,7 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char kErrorSlot[] = "__cage_last_error";
+static const char kErrorSlot[] = CAGE_CPU_ERROR_SLOT;
 static const char kAccessor[] = "cage_last_error";
 
 static MlirType ptrType(MlirContext ctx) {
@@ -103,12 +103,16 @@ static void buildGlobal(MlirOperation module, const char *name, MlirType type,
       mlirOperationCreate(&state));
 }
 
-static MlirValue addressOf(CageBuilder *b, const char *global) {
+MlirValue cageCPUAddressOf(CageBuilder *b, MlirStringRef global) {
   MlirType ptr = ptrType(b->context);
   MlirNamedAttribute attr = cageNamedAttribute(
-      b, "global_name", mlirFlatSymbolRefAttrGet(b->context, cageStr(global)));
+      b, "global_name", mlirFlatSymbolRefAttrGet(b->context, global));
   return cageOperationGetResult(
       cageBuildOp(b, "llvm.mlir.addressof", 0, NULL, 1, &ptr, 1, &attr), 0);
+}
+
+static MlirValue addressOf(CageBuilder *b, const char *global) {
+  return cageCPUAddressOf(b, cageStr(global));
 }
 
 static MlirValue nullPointer(CageBuilder *b) {
@@ -660,7 +664,7 @@ static MlirBlock buildFailure(MlirOperation func, MlirBlock after,
  * `[array<i64: static sizes>, "message global"]` for a memref of identity
  * layout, `array<i64: sizes>` for another memref (fields counted, not
  * checked). Functions with other argument types get no entry. */
-static const char kDescriptorChecks[] = "cage.descriptor_checks";
+static const char kDescriptorChecks[] = CAGE_CPU_DESCRIPTOR_CHECKS;
 
 static void recordDescriptors(ModuleState *s, MlirOperation func) {
   MlirContext ctx = mlirOperationGetContext(func);

@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Pass/Options.h"
+#include "CAPI/Pass/Options.h"
 
 #include "cage/Pass/PassDefinition.h"
 
