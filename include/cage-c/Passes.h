@@ -23,6 +23,14 @@ MLIR_CAPI_EXPORTED void cageRegisterPasses(void);
 MLIR_CAPI_EXPORTED MlirPass cageCreateVerifyPass(void);
 MLIR_CAPI_EXPORTED void cageRegisterVerifyPass(void);
 
+/** cage-autodiff: for every function whose arguments are marked
+ *  `cage.param`, the training step <name>_train_step (and
+ *  <name>_train_step_inplace, and with `gradients` <name>_grad): forward,
+ *  reverse-mode backward, one cage.update per parameter (on
+ *  builtin.module). */
+MLIR_CAPI_EXPORTED MlirPass cageCreateAutodiffPass(void);
+MLIR_CAPI_EXPORTED void cageRegisterAutodiffPass(void);
+
 /** cage-fuse-correction: the unfused spellings of a CAGE step
  *  (cage.quant_error, the correction, cage.adamw/cage.sgd) to one
  *  cage.update (on func.func). */

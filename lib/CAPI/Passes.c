@@ -42,8 +42,15 @@ void cageRegisterFuseMultiTensorPass(void) {
   cagePassRegister(&cageFuseMultiTensorPass);
 }
 
+MlirPass cageCreateAutodiffPass(void) {
+  return cagePassCreate(&cageAutodiffPass);
+}
+
+void cageRegisterAutodiffPass(void) { cagePassRegister(&cageAutodiffPass); }
+
 void cageRegisterPasses(void) {
   cageRegisterVerifyPass();
+  cageRegisterAutodiffPass();
   cageRegisterFuseCorrectionPass();
   cageRegisterExpandUpdatePass();
   cageRegisterFuseMultiTensorPass();

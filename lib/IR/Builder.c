@@ -448,6 +448,37 @@ static bool canReshape(CageBuilder *b, const char *opName, MlirValue source,
   return true;
 }
 
+MlirValue cageBuildEmptyWithoutDim(CageBuilder *b, MlirValue like,
+                                   intptr_t dim) {
+  if (mlirValueIsNull(like))
+    return nullValue;
+  MlirType type = mlirValueGetType(like);
+  if (!isRankedTensor(b, type, "the shape of cageBuildEmptyWithoutDim"))
+    return nullValue;
+  intptr_t rank = mlirShapedTypeGetRank(type);
+  if (dim < 0 || dim >= rank) {
+    emitError(b, "dimension %lld of a tensor of rank %lld", (long long)dim,
+              (long long)rank);
+    return nullValue;
+  }
+  int64_t *shape = cageAllocArray(rank, sizeof *shape);
+  MlirValue *sizes = cageAllocArray(rank, sizeof *sizes);
+  intptr_t n = 0, numDynamic = 0;
+  for (intptr_t d = 0; d < rank; ++d) {
+    if (d == dim)
+      continue;
+    shape[n++] = mlirShapedTypeGetDimSize(type, d);
+    if (mlirShapedTypeIsDynamicDim(type, d))
+      sizes[numDynamic++] = cageBuildDim(b, like, d);
+  }
+  MlirType result = mlirRankedTensorTypeGet(
+      n, shape, mlirShapedTypeGetElementType(type), mlirAttributeGetNull());
+  MlirValue empty = cageBuildEmpty(b, result, sizes, numDynamic);
+  free(sizes);
+  free(shape);
+  return empty;
+}
+
 MlirValue cageBuildExpandShape(CageBuilder *b, MlirValue source,
                                MlirType resultType, const int64_t *groupSizes,
                                const MlirValue *outputSizes) {
@@ -793,6 +824,40 @@ MlirOperation cageBuildElementwise(CageBuilder *b, const MlirValue *inputs,
   return op;
 }
 
+MlirValue cageBuildMatmul(CageBuilder *b, MlirValue lhs, MlirValue rhs,
+                          MlirValue init, const MlirAffineMap maps[3]) {
+  MlirValue operands[] = {lhs, rhs, init};
+  if (anyNull(operands, 3) || !isRegisteredOp(b, "linalg.matmul"))
+    return nullValue;
+  MlirType type = mlirValueGetType(init);
+  if (!isRankedTensor(b, type, "the init of linalg.matmul"))
+    return nullValue;
+  CageGenericSpec spec = {.inputs = operands,
+                          .numInputs = 2,
+                          .outputs = &operands[2],
+                          .numOutputs = 1,
+                          .indexingMaps = maps,
+                          .numLoops = 3};
+  MlirAttribute mapsAttr = indexingMaps(b, &spec);
+  if (mlirAttributeIsNull(mapsAttr))
+    return nullValue;
+  MlirOperationState state =
+      mlirOperationStateGet(cageStr("linalg.matmul"), b->location);
+  mlirOperationStateAddOperands(&state, 3, operands);
+  mlirOperationStateAddResults(&state, 1, &type);
+  MlirNamedAttribute attributes[] = {
+      cageNamedAttribute(b, "indexing_maps", mapsAttr),
+      operandSegmentSizes(b, 2, 1)};
+  mlirOperationStateAddAttributes(&state, 2, attributes);
+  MlirRegion region = mlirRegionCreate();
+  mlirOperationStateAddOwnedRegions(&state, 1, &region);
+  MlirOperation matmul = mlirOperationCreate(&state);
+  /* The body (mulf, addf, yield) from the op's own region builder, as for
+   * linalg.fill. */
+  mlirLinalgFillBuiltinNamedOpRegion(matmul);
+  return cageOperationGetResult(insert(b, matmul), 0);
+}
+
 /*===--- Indexing maps ----------------------------------------------------===*/
 
 MlirAffineMap cagePrefixMap(MlirContext ctx, intptr_t numDims,
@@ -814,6 +879,20 @@ MlirAffineMap cageMapFixingDim(MlirContext ctx, intptr_t numDims, intptr_t dim,
                               mlirAffineDimExprGet(ctx, dim),
                               mlirAffineConstantExprGet(ctx, value), numDims,
                               0);
+}
+
+MlirAffineMap cageMapDroppingDim(MlirContext ctx, intptr_t numDims,
+                                 intptr_t dim) {
+  if (dim < 0 || dim >= numDims)
+    return (MlirAffineMap){NULL};
+  MlirAffineExpr *exprs = cageAllocArray(numDims, sizeof *exprs);
+  intptr_t n = 0;
+  for (intptr_t d = 0; d < numDims; ++d)
+    if (d != dim)
+      exprs[n++] = mlirAffineDimExprGet(ctx, d);
+  MlirAffineMap map = mlirAffineMapGet(ctx, numDims, 0, n, exprs);
+  free(exprs);
+  return map;
 }
 
 /*===--- Slices and parallel loops ---------------------------------------===*/

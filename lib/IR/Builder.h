@@ -263,6 +263,13 @@ MLIR_CAPI_EXPORTED MlirValue cageBuildEmptyLike(CageBuilder *b, MlirValue like);
 MLIR_CAPI_EXPORTED MlirValue cageBuildEmptyLikeWithElementType(
     CageBuilder *b, MlirValue like, MlirType elementType);
 
+/** tensor.empty of the shape of the ranked tensor `like` without its
+ * dimension `dim` (the shape of a reduction along `dim`), its dynamic sizes
+ * read with tensor.dim. */
+MLIR_CAPI_EXPORTED MlirValue cageBuildEmptyWithoutDim(CageBuilder *b,
+                                                      MlirValue like,
+                                                      intptr_t dim);
+
 /** tensor.expand_shape of the ranked tensor `source` into `resultType`:
  * source dimension k becomes `groupSizes[k]` consecutive result dimensions
  * (the reassociation; the sizes must add up to the result's rank).
@@ -354,6 +361,17 @@ MLIR_CAPI_EXPORTED MlirOperation cageBuildElementwise(
     const MlirValue *outputs, intptr_t numOutputs, CageGenericBodyBuilder body,
     void *userData);
 
+/** linalg.matmul of `lhs` and `rhs` accumulated into `init` (its result has
+ * the type of `init`), with the explicit `indexing_maps` `maps` (lhs, rhs,
+ * init) over the loops (d0, d1, d2): the init's map is (d0, d1), d2 is the
+ * contracted loop, and either operand may be transposed. Backward passes
+ * build their contractions as this named op rather than as a
+ * linalg.generic, which MLIR 22's linalg-specialize-generic-ops turns into
+ * an invalid linalg.matmul when an operand is transposed. */
+MLIR_CAPI_EXPORTED MlirValue cageBuildMatmul(CageBuilder *b, MlirValue lhs,
+                                             MlirValue rhs, MlirValue init,
+                                             const MlirAffineMap maps[3]);
+
 /*===--- Indexing maps for cageBuildGeneric -------------------------------===*/
 
 /* The maps of the lowerings come in two shapes, each made here with the MLIR
@@ -377,6 +395,12 @@ MLIR_CAPI_EXPORTED MlirAffineMap cagePrefixMap(MlirContext ctx,
 MLIR_CAPI_EXPORTED MlirAffineMap cageMapFixingDim(MlirContext ctx,
                                                   intptr_t numDims,
                                                   intptr_t dim, int64_t value);
+
+/** (d0, ..., dN-1) -> (d0, ..., dN-1 without d`dim`): how a reduction along
+ * loop `dim` writes its output, or an elementwise op reads its result. */
+MLIR_CAPI_EXPORTED MlirAffineMap cageMapDroppingDim(MlirContext ctx,
+                                                    intptr_t numDims,
+                                                    intptr_t dim);
 
 /*===--- Slices and parallel loops ---------------------------------------===*/
 

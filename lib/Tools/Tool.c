@@ -148,6 +148,24 @@ static bool readAll(FILE *f, char **text, size_t *length) {
   return true;
 }
 
+/* Adds the training steps of functions with cage.param arguments
+ * (cage-autodiff) right after parsing, so that the tools see their
+ * signatures (cage-cpu-pipeline runs the pass again, which then changes
+ * nothing). */
+static bool differentiate(MlirContext ctx, ToolDiagnostics *diagnostics,
+                          MlirModule module) {
+  MlirPassManager pm =
+      mlirPassManagerCreateOnOperation(ctx, cageStr("builtin.module"));
+  mlirPassManagerAddOwnedPass(pm, cageCreateAutodiffPass());
+  int before = diagnostics->errors;
+  MlirLogicalResult result =
+      mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(module));
+  mlirPassManagerDestroy(pm);
+  if (mlirLogicalResultIsFailure(result) && diagnostics->errors == before)
+    toolError(diagnostics, "cage-autodiff failed");
+  return mlirLogicalResultIsSuccess(result);
+}
+
 MlirModule toolParseInput(MlirContext ctx, ToolDiagnostics *diagnostics,
                           const char *path, ToolInput *input) {
   memset(input, 0, sizeof *input);
@@ -181,6 +199,10 @@ MlirModule toolParseInput(MlirContext ctx, ToolDiagnostics *diagnostics,
   }
   if (mlirModuleIsNull(module) && diagnostics->errors == before)
     toolError(diagnostics, "cannot parse '%s'", input->name);
+  if (!mlirModuleIsNull(module) && !differentiate(ctx, diagnostics, module)) {
+    mlirModuleDestroy(module);
+    module = (MlirModule){NULL};
+  }
   return module;
 }
 

@@ -79,6 +79,41 @@ MLIR_CAPI_EXPORTED bool cageSGDAttrGetNesterov(MlirAttribute attr);
 MLIR_CAPI_EXPORTED float cageSGDAttrGetWeightDecay(MlirAttribute attr);
 
 /*===----------------------------------------------------------------------===*
+ * #cage.param, the argument attribute of a trained parameter (cage-autodiff)
+ *===----------------------------------------------------------------------===*/
+
+/** The name of the argument attribute that marks a parameter: "cage.param". */
+#define CAGE_PARAM_ATTR_NAME "cage.param"
+
+/** Returns `#cage.param<...>`, or a null attribute (and emits an error on the
+ *  context) when the parameters are invalid. `optimizer` is a #cage.adamw or
+ *  #cage.sgd attribute, or null for `#cage.adamw<>`; `quantizer` is the
+ *  correction's #cage.quantizer, or null for the forward's. */
+MLIR_CAPI_EXPORTED MlirAttribute
+cageParamAttrGet(MlirContext ctx, MlirAttribute optimizer, bool cage,
+                 MlirAttribute quantizer, CageCoupling coupling,
+                 CageErrorMode error, float lambda, float silence,
+                 CageScheduleKind schedule, CageEstimator estimator);
+
+/** Returns `#cage.param<>`: AdamW and the CAGE correction at the paper's
+ *  defaults, the clipped straight-through estimator. */
+MLIR_CAPI_EXPORTED MlirAttribute cageParamAttrGetDefault(MlirContext ctx);
+
+MLIR_CAPI_EXPORTED bool cageAttributeIsAParam(MlirAttribute attr);
+/** The optimizer attribute; `#cage.adamw<>` when none was given. */
+MLIR_CAPI_EXPORTED MlirAttribute cageParamAttrGetOptimizer(MlirAttribute attr);
+MLIR_CAPI_EXPORTED bool cageParamAttrGetCage(MlirAttribute attr);
+/** The correction's quantizer, null when none was given. */
+MLIR_CAPI_EXPORTED MlirAttribute cageParamAttrGetQuantizer(MlirAttribute attr);
+MLIR_CAPI_EXPORTED CageCoupling cageParamAttrGetCoupling(MlirAttribute attr);
+MLIR_CAPI_EXPORTED CageErrorMode cageParamAttrGetError(MlirAttribute attr);
+MLIR_CAPI_EXPORTED float cageParamAttrGetLambda(MlirAttribute attr);
+MLIR_CAPI_EXPORTED float cageParamAttrGetSilence(MlirAttribute attr);
+MLIR_CAPI_EXPORTED CageScheduleKind
+cageParamAttrGetSchedule(MlirAttribute attr);
+MLIR_CAPI_EXPORTED CageEstimator cageParamAttrGetEstimator(MlirAttribute attr);
+
+/*===----------------------------------------------------------------------===*
  * Enum attributes of ops (`estimator`, `error`, `coupling`, `kind`)
  *===----------------------------------------------------------------------===*/
 

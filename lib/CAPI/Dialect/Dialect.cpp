@@ -150,6 +150,70 @@ float cageSGDAttrGetWeightDecay(MlirAttribute attr) {
 }
 
 //===----------------------------------------------------------------------===//
+// #cage.param
+//===----------------------------------------------------------------------===//
+
+MlirAttribute cageParamAttrGet(MlirContext ctx, MlirAttribute optimizer,
+                               bool cage, MlirAttribute quantizer,
+                               CageCoupling coupling, CageErrorMode error,
+                               float lambda, float silence,
+                               CageScheduleKind schedule,
+                               CageEstimator estimator) {
+  MLIRContext *context = unwrap(ctx);
+  auto c = checkedEnum(context, coupling, "coupling", symbolizeCoupling);
+  auto e = checkedEnum(context, error, "error", symbolizeErrorMode);
+  auto k = checkedEnum(context, schedule, "schedule", symbolizeScheduleKind);
+  auto est = checkedEnum(context, estimator, "estimator", symbolizeEstimator);
+  if (!c || !e || !k || !est)
+    return MlirAttribute{nullptr};
+  Attribute q = unwrap(quantizer);
+  if (q && !isa<QuantizerAttr>(q)) {
+    emitError(UnknownLoc::get(context))
+        << "quantizer must be a #cage.quantizer, got " << q;
+    return MlirAttribute{nullptr};
+  }
+  Attribute opt = unwrap(optimizer);
+  return getChecked<ParamAttr>(ctx, opt ? opt : getDefaultOptimizer(context),
+                               cage, cast_if_present<QuantizerAttr>(q), *c, *e,
+                               f32(lambda), f32(silence), *k, *est);
+}
+MlirAttribute cageParamAttrGetDefault(MlirContext ctx) {
+  return wrap(parseAttribute("#cage.param<>", unwrap(ctx)));
+}
+bool cageAttributeIsAParam(MlirAttribute attr) {
+  return isa_and_present<ParamAttr>(unwrap(attr));
+}
+MlirAttribute cageParamAttrGetOptimizer(MlirAttribute attr) {
+  return wrap(cast<ParamAttr>(unwrap(attr)).getOptimizer());
+}
+bool cageParamAttrGetCage(MlirAttribute attr) {
+  return cast<ParamAttr>(unwrap(attr)).getCage();
+}
+MlirAttribute cageParamAttrGetQuantizer(MlirAttribute attr) {
+  return wrap(cast<ParamAttr>(unwrap(attr)).getQuantizer());
+}
+CageCoupling cageParamAttrGetCoupling(MlirAttribute attr) {
+  return static_cast<CageCoupling>(cast<ParamAttr>(unwrap(attr)).getCoupling());
+}
+CageErrorMode cageParamAttrGetError(MlirAttribute attr) {
+  return static_cast<CageErrorMode>(cast<ParamAttr>(unwrap(attr)).getError());
+}
+float cageParamAttrGetLambda(MlirAttribute attr) {
+  return cast<ParamAttr>(unwrap(attr)).getLambda().convertToFloat();
+}
+float cageParamAttrGetSilence(MlirAttribute attr) {
+  return cast<ParamAttr>(unwrap(attr)).getSilence().convertToFloat();
+}
+CageScheduleKind cageParamAttrGetSchedule(MlirAttribute attr) {
+  return static_cast<CageScheduleKind>(
+      cast<ParamAttr>(unwrap(attr)).getSchedule());
+}
+CageEstimator cageParamAttrGetEstimator(MlirAttribute attr) {
+  return static_cast<CageEstimator>(
+      cast<ParamAttr>(unwrap(attr)).getEstimator());
+}
+
+//===----------------------------------------------------------------------===//
 // Enum attributes
 //===----------------------------------------------------------------------===//
 

@@ -68,6 +68,8 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
   int n = snprintf(
       buf, size,
       "builtin.module("
+      /* Training steps of the functions with cage.param arguments. */
+      "cage-autodiff,"
       /* Nothing is compiled whose static sizes overflow int64 or that
          cage-verify rejects (an unstable decoupled update, a constant
          t < 1). It runs after the fusion passes: an unfused CAGE step only
@@ -77,6 +79,8 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
          linalg. */
       "func.func(%scage-verify,cage-lower-to-linalg,"
       "convert-elementwise-to-linalg),"
+      /* linalg.softmax has no lowering of its own. */
+      "cage-cpu-decompose-softmax,"
       "cage-cpu-abi{c-interface=%d},"
       "canonicalize,%s"
       /* Tensors to buffers: tensor.empty feeding an insert becomes the
@@ -649,6 +653,7 @@ MlirPass cageCreateCPUCheckDescriptorsPass(void) {
  * (cageRegisterPasses registers them too; registering is idempotent), so
  * that the pipeline parses after this call and mlirRegisterAllPasses. */
 void cageRegisterCPUPasses(void) {
+  cagePassRegister(&cageAutodiffPass);
   cagePassRegister(&cageFuseCorrectionPass);
   cagePassRegister(&cageFuseMultiTensorPass);
   cagePassRegister(&cageVerifyPass);
@@ -661,4 +666,5 @@ void cageRegisterCPUPasses(void) {
   cagePassRegister(&cageCPURuntimeChecksPass);
   cagePassRegister(&cageCPUExpandStridedCopiesPass);
   cagePassRegister(&cageCPUCheckDescriptorsPass);
+  cagePassRegister(&cageCPUDecomposeSoftmaxPass);
 }

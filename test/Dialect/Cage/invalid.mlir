@@ -2051,3 +2051,53 @@ func.func @empty_groups_tensor(%x: tensor<0x8xf32>, %a: tensor<f32>) {
   %0:2 = cage.ste %x, %x scale(%a) {quantizer = #cage.quantizer<granularity = tensor, scale = operand>, estimator = identity} : tensor<0x8xf32>, tensor<f32>
   return
 }
+
+// -----
+
+// #cage.param: an optimizer that is not one.
+// expected-error @+1 {{optimizer must be #cage.adamw<...> or #cage.sgd<...>, got 3 : i32}}
+func.func @param_1(%w: tensor<4xf32> {cage.param = #cage.param<optimizer = 3 : i32>}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{lambda must be non-negative and finite, got -1.0}}
+func.func @param_2(%w: tensor<4xf32> {cage.param = #cage.param<lambda = -1.0>}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{silence must be in [0, 1), got 1.0}}
+func.func @param_3(%w: tensor<4xf32> {cage.param = #cage.param<silence = 1.0>}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{the correction's quantizer takes its clip value from the weights: scale = operand is not allowed}}
+func.func @param_4(%w: tensor<4xf32> {cage.param = #cage.param<quantizer = #cage.quantizer<scale = operand>>}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{the correction's quantizer must use rounding = nearest (the correction has no seed)}}
+func.func @param_5(%w: tensor<4xf32> {cage.param = #cage.param<quantizer = #cage.quantizer<rounding = stochastic>>}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{coupling has no effect with cage = false (no correction)}}
+func.func @param_6(%w: tensor<4xf32> {cage.param = #cage.param<cage = false, coupling = coupled>}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{quantizer has no effect with cage = false (no correction)}}
+func.func @param_7(%w: tensor<4xf32> {cage.param = #cage.param<cage = false, quantizer = #cage.quantizer<>>}) {
+  return
+}

@@ -2,6 +2,8 @@
 
 #include "cage/Dialect/Cage/IR/CageDialect.h"
 
+#include "mlir/AsmParser/AsmParser.h"
+
 #include "llvm/Support/MathExtras.h"
 
 #include "llvm/Support/Format.h"
@@ -152,4 +154,58 @@ LogicalResult SGDAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return verifySGDHyperParameters(emitError, momentum.convertToFloat(),
                                   dampening.convertToFloat(), nesterov,
                                   weightDecay.convertToFloat());
+}
+
+LogicalResult mlir::cage::verifyScheduleParameters(
+    function_ref<InFlightDiagnostic()> emitError, float lambda, float silence) {
+  if (!(lambda >= 0.0f && std::isfinite(lambda)))
+    return emitError() << "lambda must be non-negative and finite, got "
+                       << f32Text(lambda);
+  if (!(silence >= 0.0f && silence < 1.0f))
+    return emitError() << "silence must be in [0, 1), got " << f32Text(silence);
+  return success();
+}
+
+/// The defaults of #cage.param's correction parameters, as CageAttrs.td
+/// declares them.
+static constexpr float kDefaultLambda = 10.0f, kDefaultSilence = 0.8f;
+
+LogicalResult ParamAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                Attribute optimizer, bool cage,
+                                QuantizerAttr quantizer, Coupling coupling,
+                                ErrorMode error, APFloat lambda,
+                                APFloat silence, ScheduleKind schedule,
+                                Estimator) {
+  if (!isa_and_present<AdamWAttr, SGDAttr>(optimizer))
+    return emitError() << "optimizer must be #cage.adamw<...> or "
+                          "#cage.sgd<...>, got "
+                       << optimizer;
+  if (failed(verifyScheduleParameters(emitError, lambda.convertToFloat(),
+                                      silence.convertToFloat())))
+    return failure();
+  if (quantizer && quantizer.getScale() == ScaleKind::Operand)
+    return emitError() << "the correction's quantizer takes its clip value "
+                          "from the weights: scale = operand is not allowed";
+  if (quantizer && quantizer.getRounding() == Rounding::Stochastic)
+    return emitError() << "the correction's quantizer must use rounding = "
+                          "nearest (the correction has no seed)";
+  if (!cage) {
+    const char *unused = quantizer                         ? "quantizer"
+                         : coupling != Coupling::Decoupled ? "coupling"
+                         : error != ErrorMode::Keep        ? "error"
+                         : lambda.convertToFloat() != kDefaultLambda ? "lambda"
+                         : silence.convertToFloat() != kDefaultSilence
+                             ? "silence"
+                         : schedule != ScheduleKind::LinearRamp ? "schedule"
+                                                                : nullptr;
+    if (unused)
+      return emitError() << unused
+                         << " has no effect with cage = false (no correction)";
+  }
+  return success();
+}
+
+Attribute mlir::cage::getDefaultOptimizer(MLIRContext *context) {
+  // Parsed, so that the defaults stay those that CageAttrs.td declares.
+  return parseAttribute("#cage.adamw<>", context);
 }

@@ -288,15 +288,9 @@ LogicalResult QuantErrorOp::verify() {
 LogicalResult LambdaScheduleOp::verify() {
   if (failed(verifyDefaultedAttrs(*this)))
     return failure();
-  float lambda = getLambda().convertToFloat();
-  float silence = getSilence().convertToFloat();
-  if (!(lambda >= 0.0f && std::isfinite(lambda)))
-    return emitOpError() << "lambda must be non-negative and finite, got "
-                         << f32Text(lambda);
-  if (!(silence >= 0.0f && silence < 1.0f))
-    return emitOpError() << "silence must be in [0, 1), got "
-                         << f32Text(silence);
-  return success();
+  return verifyScheduleParameters([&] { return emitOpError(); },
+                                  getLambda().convertToFloat(),
+                                  getSilence().convertToFloat());
 }
 
 LogicalResult AdamWOp::verify() {

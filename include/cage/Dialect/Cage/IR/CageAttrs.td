@@ -250,4 +250,62 @@ def Cage_SGDAttr : AttrDef<Cage_Dialect, "SGD"> {
   let genVerifyDecl = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// #cage.param
+//===----------------------------------------------------------------------===//
+
+def Cage_ParamAttr : AttrDef<Cage_Dialect, "Param"> {
+  let mnemonic = "param";
+  let summary = "Marks a function argument as a trained parameter and says how it is trained";
+  let description = [{
+    The argument attribute `cage.param` of a forward function marks the
+    argument as a parameter that `cage-autodiff` differentiates and updates;
+    unmarked arguments are data. Its value says how the parameter is trained:
+
+    | parameter | values | default | meaning |
+    |---|---|---|---|
+    | `optimizer` | `#cage.adamw<...>`, `#cage.sgd<...>` | `#cage.adamw<>` | the optimizer and its hyper-parameters (AdamW at the CAGE paper's defaults) |
+    | `cage` | `true`, `false` | `true` | add the CAGE correction λ_t·(w − Q(w)) to the update; `false`: the plain optimizer step |
+    | `quantizer` | `#cage.quantizer<...>` | the forward's | the Q of the correction; by default that of the one `cage.quantize` that reads the parameter in the forward |
+    | `coupling` | `coupled`, `decoupled` | `decoupled` | where the correction enters the step |
+    | `error` | `keep`, `zero_clipped` | `keep` | which quantization error the correction uses |
+    | `lambda` | f32 ≥ 0 | 10.0 | λ of the schedule λ_t |
+    | `silence` | f32 in [0, 1) | 0.8 | the fraction s of training before λ_t becomes non-zero |
+    | `schedule` | `linear_ramp`, `constant` | `linear_ramp` | the shape of λ_t |
+    | `estimator` | `identity`, `clipped` | `clipped` | the straight-through estimator of the parameter's quantizers in the backward pass |
+
+    A parameter that the forward does not quantize has no correction (there
+    is no grid to pull it toward) unless `quantizer` names one; it is
+    trained by the plain optimizer. The correction's quantizer takes its clip
+    value from the weights: `scale = operand` is rejected there.
+
+    The verifier rejects an `optimizer` that is not `#cage.adamw` or
+    `#cage.sgd`, a `lambda` or `silence` out of range, and, with
+    `cage = false`, any non-default correction parameter (it would have no
+    effect).
+
+    Example:
+    ```mlir
+    func.func @loss(%x: tensor<64x16xf32>,
+                    %w: tensor<32x16xf32> {cage.param = #cage.param<optimizer = #cage.adamw<weight_decay = 0.0>>},
+                    %b: tensor<32xf32> {cage.param = #cage.param<cage = false, optimizer = #cage.adamw<weight_decay = 0.0>>}) -> f32
+    ```
+  }];
+  let parameters = (ins
+    DefaultValuedParameter<"::mlir::Attribute",
+      "::mlir::cage::getDefaultOptimizer($_ctxt)",
+      "#cage.adamw<...> or #cage.sgd<...>">:$optimizer,
+    DefaultValuedParameter<"bool", "true", "add the CAGE correction">:$cage,
+    OptionalParameter<"::mlir::cage::QuantizerAttr",
+      "the correction's quantizer (null: the forward's)">:$quantizer,
+    Cage_EnumParameter<Cage_Coupling, "Decoupled">:$coupling,
+    Cage_EnumParameter<Cage_ErrorMode, "Keep">:$error,
+    Cage_F32Parameter<"10.0", "λ of the schedule">:$lambda,
+    Cage_F32Parameter<"0.8", "silent fraction of training">:$silence,
+    Cage_EnumParameter<Cage_ScheduleKind, "LinearRamp">:$schedule,
+    Cage_EnumParameter<Cage_Estimator, "Clipped">:$estimator);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // CAGE_DIALECT_CAGE_IR_CAGEATTRS_TD

@@ -87,6 +87,15 @@ verifySGDHyperParameters(llvm::function_ref<InFlightDiagnostic()> emitError,
                          float momentum, float dampening, bool nesterov,
                          float weightDecay);
 
+/// #cage.adamw<>, the optimizer of #cage.param by default.
+Attribute getDefaultOptimizer(MLIRContext *context);
+
+/// Range checks of the λ schedule's parameters, shared by
+/// cage.lambda_schedule and #cage.param.
+LogicalResult
+verifyScheduleParameters(llvm::function_ref<InFlightDiagnostic()> emitError,
+                         float lambda, float silence);
+
 /// Fails, naming the value and its type, where a ranked operand or result of
 /// `op` has a static size that does not fit in int64, in elements or bytes.
 LogicalResult verifyStaticSizesFitInt64(Operation *op);

@@ -15,6 +15,7 @@ extern "C" {
 #endif
 
 extern const CagePassDefinition cageVerifyPass;
+extern const CagePassDefinition cageAutodiffPass;
 extern const CagePassDefinition cageFuseCorrectionPass;
 extern const CagePassDefinition cageExpandUpdatePass;
 extern const CagePassDefinition cageFuseMultiTensorPass;
