@@ -350,6 +350,77 @@ static int testSGDAttr(MlirContext ctx) {
          buildAndReadSGD(ctx, 0.0f, 0.0f, false, 0.0f);
 }
 
+/* #cage.param: built, read back, printed, round-tripped; invalid ones are
+ * null with one diagnostic. */
+// clang-format off
+// CHECK-LABEL: @testParamAttr
+// CHECK: param: #cage.param<>
+// CHECK-NEXT: optimizer=#cage.adamw<> cage=1 quantizer=<<null>> coupling=1 error=0 lambda=10 silence=0.8 schedule=0 estimator=1 round-trips=1
+// CHECK: param: #cage.param<optimizer = #cage.sgd<momentum = 0.9>, quantizer = <bits = 3>, coupling = coupled, error = zero_clipped, lambda = 5.0, silence = 0.5, schedule = constant, estimator = identity>
+// CHECK-NEXT: optimizer=#cage.sgd<momentum = 0.9> cage=1 quantizer=#cage.quantizer<bits = 3> coupling=0 error=1 lambda=5 silence=0.5 schedule=1 estimator=0 round-trips=1
+// CHECK: param: #cage.param<cage = false>
+// CHECK: diagnostic: error: loc(unknown): lambda has no effect with cage = false (no correction)
+// CHECK-NEXT: invalid: null=1 diagnostics=1
+// CHECK: diagnostic: error: loc(unknown): optimizer must be #cage.adamw<...> or #cage.sgd<...>, got #cage.quantizer<bits = 3>
+// CHECK-NEXT: not an optimizer: null=1 diagnostics=1
+// clang-format on
+static void printParam(MlirContext ctx, MlirAttribute p) {
+  printAttr("param", p);
+  fprintf(stderr, "optimizer=");
+  mlirAttributePrint(cageParamAttrGetOptimizer(p), printToStderr, NULL);
+  fprintf(stderr, " cage=%d quantizer=", cageParamAttrGetCage(p));
+  MlirAttribute q = cageParamAttrGetQuantizer(p);
+  if (mlirAttributeIsNull(q))
+    fprintf(stderr, "<<null>>");
+  else
+    mlirAttributePrint(q, printToStderr, NULL);
+  fprintf(stderr,
+          " coupling=%d error=%d lambda=%g silence=%g schedule=%d "
+          "estimator=%d round-trips=%d\n",
+          (int)cageParamAttrGetCoupling(p), (int)cageParamAttrGetError(p),
+          (double)cageParamAttrGetLambda(p), (double)cageParamAttrGetSilence(p),
+          (int)cageParamAttrGetSchedule(p), (int)cageParamAttrGetEstimator(p),
+          roundTrips(ctx, p));
+}
+
+static int testParamAttr(MlirContext ctx) {
+  fprintf(stderr, "@testParamAttr\n");
+  MlirAttribute def = cageParamAttrGetDefault(ctx);
+  printParam(ctx, def);
+  MlirAttribute sgd = cageSGDAttrGet(ctx, 0.9f, 0.0f, false, 0.0f);
+  MlirAttribute q3 = cageQuantizerAttrGetDefault(ctx, 3);
+  MlirAttribute all = cageParamAttrGet(
+      ctx, sgd, true, q3, CageCouplingCoupled, CageErrorModeZeroClipped, 5.0f,
+      0.5f, CageScheduleKindConstant, CageEstimatorIdentity);
+  printParam(ctx, all);
+  MlirAttribute off = cageParamAttrGet(
+      ctx, mlirAttributeGetNull(), false, mlirAttributeGetNull(),
+      CageCouplingDecoupled, CageErrorModeKeep, 10.0f, 0.8f,
+      CageScheduleKindLinearRamp, CageEstimatorClipped);
+  printAttr("param", off);
+
+  int diagnostics = 0, failures = 0;
+  MlirDiagnosticHandlerID handler = mlirContextAttachDiagnosticHandler(
+      ctx, handleDiagnostic, &diagnostics, NULL);
+  MlirAttribute invalid = cageParamAttrGet(
+      ctx, mlirAttributeGetNull(), false, mlirAttributeGetNull(),
+      CageCouplingDecoupled, CageErrorModeKeep, 3.0f, 0.8f,
+      CageScheduleKindLinearRamp, CageEstimatorClipped);
+  fprintf(stderr, "invalid: null=%d diagnostics=%d\n",
+          mlirAttributeIsNull(invalid), diagnostics);
+  failures += !mlirAttributeIsNull(invalid) || diagnostics != 1;
+  MlirAttribute notOptimizer =
+      cageParamAttrGet(ctx, q3, true, mlirAttributeGetNull(),
+                       CageCouplingDecoupled, CageErrorModeKeep, 10.0f, 0.8f,
+                       CageScheduleKindLinearRamp, CageEstimatorClipped);
+  fprintf(stderr, "not an optimizer: null=%d diagnostics=%d\n",
+          mlirAttributeIsNull(notOptimizer), diagnostics - 1);
+  failures += !mlirAttributeIsNull(notOptimizer) || diagnostics != 2;
+  mlirContextDetachDiagnosticHandler(ctx, handler);
+  return failures + !cageAttributeIsAParam(def) + !roundTrips(ctx, all) +
+         cageAttributeIsAParam(q3);
+}
+
 //===----------------------------------------------------------------------===//
 // Enum attributes
 //===----------------------------------------------------------------------===//
@@ -1000,6 +1071,7 @@ int main(void) {
   failures += testQuantizerAttrGetDefault(ctx);
   failures += testAdamWAttr(ctx);
   failures += testSGDAttr(ctx);
+  failures += testParamAttr(ctx);
   failures += testEnumAttrs(ctx);
   failures += testIsA(ctx);
   failures += testInvalidParameters(ctx);

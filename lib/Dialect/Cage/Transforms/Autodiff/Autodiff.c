@@ -845,13 +845,15 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
     const char *suffixes[] = {"_train_step", "_train_step_inplace", "_grad"};
     bool clash = false;
     for (int k = 0; k < 3 && !clash; ++k)
-      if (symbolTaken(module, f.name, suffixes[k]))
-        clash = forwardError(func,
-                             "cage-autodiff cannot add its functions: a "
-                             "symbol named after this function's with a "
-                             "suffix _train_step, _train_step_inplace or "
-                             "_grad exists (%lld)",
-                             (long long)k);
+      if (symbolTaken(module, f.name, suffixes[k])) {
+        char message[600];
+        snprintf(message, sizeof message,
+                 "cage-autodiff cannot add '%.*s%s': a symbol of that name "
+                 "exists",
+                 (int)f.name.length, f.name.data, suffixes[k]);
+        mlirEmitError(mlirOperationGetLocation(func), message);
+        clash = true;
+      }
     MlirOperation step = {NULL};
     if (!clash)
       step = buildTrainStep(&f, estimator, func);
