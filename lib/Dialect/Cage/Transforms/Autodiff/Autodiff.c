@@ -180,21 +180,6 @@ static void analyzeActivity(AdSweep *s, MlirBlock block, MlirOperation *ops,
 
 /*===--- The reverse sweep ------------------------------------------------===*/
 
-/* Whether an op nested in `op` (a body) reads an active value defined
- * outside it: the body rules treat captured values as constants. */
-static bool capturesActive(const AdSweep *s, MlirOperation op) {
-  for (intptr_t r = 0, e = mlirOperationGetNumRegions(op); r < e; ++r) {
-    MlirBlock block = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, r));
-    for (; !mlirBlockIsNull(block); block = mlirBlockGetNextInRegion(block))
-      for (MlirOperation nested = mlirBlockGetFirstOperation(block);
-           !mlirOperationIsNull(nested);
-           nested = mlirOperationGetNextInBlock(nested))
-        if (usesAny(nested, &s->active))
-          return true;
-  }
-  return false;
-}
-
 static void scalarOpRule(AdSweep *s, MlirOperation op) {
   MlirValue result = mlirOperationGetResult(op, 0);
   MlirValue dy = adAdjoint(s, result);
@@ -224,12 +209,6 @@ static void differentiateOp(AdSweep *s, MlirOperation op) {
   if (!active)
     return;
   s->b.location = mlirOperationGetLocation(op);
-  if (capturesActive(s, op)) {
-    adUnsupported(s, op,
-                  "its body reads a differentiated value defined outside it; "
-                  "pass the value as an input instead");
-    return;
-  }
   if (mlirOperationGetNumRegions(op) == 0 &&
       mlirOperationGetNumResults(op) == 1 &&
       !mlirTypeIsAShaped(mlirValueGetType(mlirOperationGetResult(op, 0))) &&
@@ -260,6 +239,12 @@ static MlirOperation *blockOps(MlirBlock block, intptr_t *count) {
   *count = n;
   return ops;
 }
+
+/* The pass options that shape the generated code. */
+typedef struct AdOptions {
+  CageEstimator estimator; /* of quantizers of values other than parameters */
+  bool remat;
+} AdOptions;
 
 /* A parameter of the forward function. */
 typedef struct Param {
@@ -306,8 +291,7 @@ static MlirOperation cloneForward(const Forward *f, const char *suffix,
 /* Differentiates the clone `func` (block `block`, loss `loss`) and stores
  * the gradient of each parameter in `grads`. */
 static bool sweep(const Forward *f, MlirOperation func, MlirBlock block,
-                  MlirValue loss, CageEstimator activationEstimator,
-                  MlirValue *grads) {
+                  MlirValue loss, const AdOptions *options, MlirValue *grads) {
   intptr_t numOps;
   MlirOperation *ops = blockOps(block, &numOps);
   MlirValue *params = cageAllocArray(f->numParams, sizeof *params);
@@ -322,7 +306,7 @@ static bool sweep(const Forward *f, MlirOperation func, MlirBlock block,
       .params = params,
       .paramAttrs = attrs,
       .numParams = f->numParams,
-      .activationEstimator = activationEstimator};
+      .activationEstimator = options->estimator};
   analyzeActivity(&s, block, ops, numOps, loss);
   if (adIsActive(&s, loss))
     adSetAdjoint(&s, loss, cageBuildConstantF32(&s.b, 1.0f));
@@ -345,6 +329,8 @@ static bool sweep(const Forward *f, MlirOperation func, MlirBlock block,
     }
   }
   bool ok = !s.failed;
+  if (ok && options->remat)
+    adRematerialize(block, ops, numOps);
   free(attrs);
   free(params);
   free(ops);
@@ -382,13 +368,13 @@ static void finish(MlirOperation func, MlirBlock block,
 }
 
 /* @<name>_grad: (args) -> (loss, gradients). */
-static bool buildGrad(const Forward *f, CageEstimator estimator) {
+static bool buildGrad(const Forward *f, const AdOptions *options) {
   MlirBlock block;
   MlirValue loss;
   MlirOperation func = cloneForward(f, "_grad", f->func, &block, &loss);
   MlirValue *results = cageAllocArray(1 + f->numParams, sizeof *results);
   results[0] = loss;
-  bool ok = sweep(f, func, block, loss, estimator, results + 1);
+  bool ok = sweep(f, func, block, loss, options, results + 1);
   if (ok)
     finish(func, block, results, 1 + f->numParams);
   free(results);
@@ -476,7 +462,7 @@ static bool step(CageBuilder *b, const Param *p, MlirValue w, MlirValue g,
 }
 
 /* @<name>_train_step: see the top of the file. */
-static MlirOperation buildTrainStep(const Forward *f, CageEstimator estimator,
+static MlirOperation buildTrainStep(const Forward *f, const AdOptions *options,
                                     MlirOperation after) {
   MlirBlock block;
   MlirValue loss;
@@ -484,7 +470,7 @@ static MlirOperation buildTrainStep(const Forward *f, CageEstimator estimator,
   MlirContext ctx = mlirOperationGetContext(func);
   MlirLocation loc = mlirOperationGetLocation(func);
   MlirValue *grads = cageAllocArray(f->numParams, sizeof *grads);
-  if (!sweep(f, func, block, loss, estimator, grads)) {
+  if (!sweep(f, func, block, loss, options, grads)) {
     free(grads);
     return (MlirOperation){NULL};
   }
@@ -794,7 +780,7 @@ static void stripParamAttrs(MlirOperation func) {
   free(dicts);
 }
 
-enum { kGradients, kInPlace, kEstimator };
+enum { kGradients, kInPlace, kEstimator, kRemat };
 
 static bool symbolTaken(MlirOperation module, MlirStringRef name,
                         const char *suffix) {
@@ -815,12 +801,12 @@ static bool symbolTaken(MlirOperation module, MlirStringRef name,
 
 static void run(MlirOperation module, const CagePassOptionValue *options,
                 CagePassHandle pass) {
-  CageEstimator estimator;
+  AdOptions ad = {.remat = options[kRemat].b};
   const char *name = options[kEstimator].s;
   if (strcmp(name, "clipped") == 0)
-    estimator = CageEstimatorClipped;
+    ad.estimator = CageEstimatorClipped;
   else if (strcmp(name, "identity") == 0)
-    estimator = CageEstimatorIdentity;
+    ad.estimator = CageEstimatorIdentity;
   else {
     char message[160];
     snprintf(message, sizeof message,
@@ -856,12 +842,12 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
       }
     MlirOperation step = {NULL};
     if (!clash)
-      step = buildTrainStep(&f, estimator, func);
+      step = buildTrainStep(&f, &ad, func);
     bool ok = !mlirOperationIsNull(step);
     if (ok && options[kInPlace].b)
       buildInPlace(&f, step);
     if (ok && options[kGradients].b)
-      ok = buildGrad(&f, estimator);
+      ok = buildGrad(&f, &ad);
     if (ok)
       stripParamAttrs(func);
     failed |= !ok;
@@ -888,6 +874,11 @@ static const CagePassOption autodiffOptions[] = {
                     "other than parameters: clipped or identity",
                     CagePassOptionString,
                     {.s = "clipped"}},
+    [kRemat] = {"remat",
+                "Recompute the forward values of cheap element-wise ops in "
+                "the backward instead of keeping them alive",
+                CagePassOptionBool,
+                {.b = false}},
 };
 
 /* The ops the generated functions are made of. */

@@ -89,4 +89,10 @@ bool adScalarHasRule(MlirOperation op);
 bool adStructuredRule(AdSweep *s, MlirOperation op);
 bool adTensorRule(AdSweep *s, MlirOperation op);
 
+/* With the `remat` option: forward values of cheap element-wise ops that
+ * the backward ops of `block` (those after `forwardOps`) read are
+ * recomputed before their first backward use (Remat.c). */
+void adRematerialize(MlirBlock block, MlirOperation *forwardOps,
+                     intptr_t numForwardOps);
+
 #endif /* CAGE_TRANSFORMS_AUTODIFF_H */

@@ -120,7 +120,9 @@ MlirValue adScalarRule(CageBuilder *b, MlirOperation op,
     MlirValue e =
         unary(b, "math.exp", cageBuildNegF(b, cageBuildMulF(b, x, x)));
     return cageBuildMulF(
-        b, dy, cageBuildMulF(b, e, constantLike(b, x, 1.1283791670955126 /* 2 / sqrt(pi) */)));
+        b, dy,
+        cageBuildMulF(
+            b, e, constantLike(b, x, 1.1283791670955126 /* 2 / sqrt(pi) */)));
   }
   if (cageOpIs(op, "math.sqrt"))
     /* 1 / (2 r) */

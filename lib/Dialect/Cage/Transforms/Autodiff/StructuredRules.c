@@ -257,6 +257,10 @@ typedef struct AdjointBody {
   Combine combine;
   const CageValueMap *depends; /* body values that depend on `target` */
   bool accumulate;
+  /* Whether the adjoint op reads the forward init (the body reads its
+   * element) and the forward result (a max or min reduction compares with
+   * it); it always reads the cotangent. */
+  bool readsInit, readsResult;
 } AdjointBody;
 
 static void addTo(CageBuilder *b, CageValueMap *adj, MlirValue v,
@@ -274,9 +278,10 @@ static void buildAdjointBody(CageBuilder *body, const MlirValue *args,
                              void *userData) {
   const AdjointBody *a = userData;
   const StructuredView *v = a->view;
-  intptr_t n = v->numInputs;
-  MlirValue init = args[n], result = args[n + 1], dy = args[n + 2],
-            acc = args[numArgs - 1];
+  intptr_t n = v->numInputs, next = n;
+  MlirValue init = a->readsInit ? args[next++] : (MlirValue){NULL};
+  MlirValue result = a->readsResult ? args[next++] : (MlirValue){NULL};
+  MlirValue dy = args[next], acc = args[numArgs - 1];
 
   /* The forward body, cloned onto the new arguments. */
   CageValueMap clone = {0};
@@ -397,6 +402,8 @@ static bool dependents(AdSweep *s, const StructuredView *v, MlirValue arg,
   return true;
 }
 
+static MlirType scalarTensorOf(MlirValue v);
+
 /* Whether every result of `map` is a distinct loop. */
 static bool isProjectedPermutation(MlirAffineMap map) {
   return mlirAffineMapIsProjectedPermutation(map);
@@ -404,11 +411,10 @@ static bool isProjectedPermutation(MlirAffineMap map) {
 
 /* The adjoint of operand `k` of `v` (an input, or the init at numInputs)
  * through the body; the forward body argument `arg` is its element. */
-static void adjointThroughBody(AdSweep *s, const StructuredView *v, intptr_t k,
+static void adjointThroughBody(AdSweep *s, const StructuredView *v,
+                               MlirValue operand, MlirAffineMap map,
                                MlirValue arg, Combine combine,
                                MlirOperation combineOp, MlirValue f) {
-  MlirValue operand = mlirOperationGetOperand(v->op, k);
-  MlirAffineMap map = v->maps[k];
   if (!isProjectedPermutation(map)) {
     adUnsupported(s, v->op,
                   "an operand that it reads through an indexing map other "
@@ -428,8 +434,11 @@ static void adjointThroughBody(AdSweep *s, const StructuredView *v, intptr_t k,
   CageBuilder *b = &s->b;
   MlirValue result = mlirOperationGetResult(v->op, 0);
   MlirValue dy = adAdjoint(s, result);
-  MlirValue existing = adAdjoint(s, operand);
-  bool full = mlirAffineMapGetNumResults(map) == v->numLoops;
+  /* A scalar captured by the body: its gradient sums over every iteration
+   * into a rank-0 tensor. */
+  bool captured = !mlirTypeIsAShaped(mlirValueGetType(operand));
+  MlirValue existing = captured ? (MlirValue){NULL} : adAdjoint(s, operand);
+  bool full = !captured && mlirAffineMapGetNumResults(map) == v->numLoops;
   AdjointBody a = {.view = v,
                    .target = arg,
                    .combineOp = combineOp,
@@ -437,27 +446,38 @@ static void adjointThroughBody(AdSweep *s, const StructuredView *v, intptr_t k,
                    .combine = combine,
                    .depends = &depends,
                    .accumulate = !mlirValueIsNull(existing) || !full};
-  MlirValue out = !mlirValueIsNull(existing) ? existing
-                  : full                     ? cageBuildEmptyLike(b, operand)
-                                             : adZerosLike(b, operand);
+  MlirValue out =
+      !mlirValueIsNull(existing) ? existing
+      : full                     ? cageBuildEmptyLike(b, operand)
+      : captured
+          ? cageBuildFill(b, adZerosLike(b, operand),
+                          cageBuildEmpty(b, scalarTensorOf(operand), NULL, 0))
+          : adZerosLike(b, operand);
 
-  intptr_t n = v->numInputs;
+  a.readsInit = !v->noOutArg &&
+                numUses(mlirBlockGetArgument(v->body, v->numInputs)) > 0 &&
+                mlirOperationIsNull(combineOp);
+  a.readsResult = combine == CombineMax || combine == CombineMin;
+  intptr_t n = v->numInputs, numIn = n;
   MlirValue *inputs = cageAllocArray(n + 3, sizeof *inputs);
   MlirAffineMap *maps = cageAllocArray(n + 4, sizeof *maps);
   for (intptr_t i = 0; i < n; ++i) {
     inputs[i] = mlirOperationGetOperand(v->op, i);
     maps[i] = v->maps[i];
   }
-  inputs[n] = v->init;
-  inputs[n + 1] = result;
-  inputs[n + 2] = dy;
-  maps[n] = maps[n + 1] = maps[n + 2] = v->maps[n];
-  maps[n + 3] = map;
+  if (a.readsInit)
+    inputs[numIn++] = v->init;
+  if (a.readsResult)
+    inputs[numIn++] = result;
+  inputs[numIn++] = dy;
+  for (intptr_t i = n; i < numIn; ++i)
+    maps[i] = v->maps[n];
+  maps[numIn] = map;
   CageIteratorType *iterators = cageAllocArray(v->numLoops, sizeof *iterators);
   for (intptr_t d = 0; d < v->numLoops; ++d)
     iterators[d] =
         mapHasDim(map, d) ? CageIteratorParallel : CageIteratorReduction;
-  CageGenericSpec spec = {inputs, n + 3,     &out,        1,
+  CageGenericSpec spec = {inputs, numIn,     &out,        1,
                           maps,   iterators, v->numLoops, buildAdjointBody,
                           &a};
   MlirValue grad = cageOperationGetResult(cageBuildGeneric(b, &spec), 0);
@@ -469,7 +489,41 @@ static void adjointThroughBody(AdSweep *s, const StructuredView *v, intptr_t k,
     s->failed = true;
     return;
   }
-  adSetAdjoint(s, operand, grad);
+  if (captured)
+    adAccumulate(s, operand, cageBuildExtract(b, grad, NULL, 0));
+  else
+    adSetAdjoint(s, operand, grad);
+}
+
+/* The rank-0 tensor type of the scalar `v`. */
+static MlirType scalarTensorOf(MlirValue v) {
+  return mlirRankedTensorTypeGet(0, NULL, mlirValueGetType(v),
+                                 mlirAttributeGetNull());
+}
+
+/* The active values that ops of `body` read from outside it (the body's
+ * own values are never in the sweep's active set), each once; free the
+ * array. */
+static MlirValue *capturedActive(const AdSweep *s, MlirBlock body,
+                                 intptr_t *count) {
+  intptr_t capacity = 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body);
+       !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
+    capacity += mlirOperationGetNumOperands(op);
+  MlirValue *list = cageAllocArray(capacity, sizeof *list);
+  CageValueMap found = {0};
+  *count = 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body);
+       !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
+    for (intptr_t i = 0, e = mlirOperationGetNumOperands(op); i < e; ++i) {
+      MlirValue v = mlirOperationGetOperand(op, i);
+      if (adIsActive(s, v) && !cageValueMapContains(&found, v)) {
+        cageValueMapSet(&found, v, v);
+        list[(*count)++] = v;
+      }
+    }
+  cageValueMapDestroy(&found);
+  return list;
 }
 
 /*===--- Contractions as named linalg.matmul ------------------------------===*/
@@ -560,9 +614,26 @@ static void viewRule(AdSweep *s, const StructuredView *v) {
       continue;
     if (matmul && matmulAdjoint(s, v, k))
       continue;
-    adjointThroughBody(s, v, k, mlirBlockGetArgument(v->body, k), combine,
-                       combineOp, f);
+    adjointThroughBody(s, v, operand, v->maps[k],
+                       mlirBlockGetArgument(v->body, k), combine, combineOp, f);
   }
+  /* Scalars the body reads from outside (a constant of the loss, a
+   * parameter's element): their gradients sum over the iterations. */
+  intptr_t numCaptured;
+  MlirValue *captured = capturedActive(s, v->body, &numCaptured);
+  for (intptr_t i = 0; i < numCaptured && !s->failed; ++i) {
+    if (mlirTypeIsAShaped(mlirValueGetType(captured[i]))) {
+      adUnsupported(s, v->op,
+                    "its body reads a differentiated tensor defined outside "
+                    "it; pass the tensor as an input instead");
+      break;
+    }
+    adjointThroughBody(s, v, captured[i],
+                       cagePrefixMap(s->context, v->numLoops, 0), captured[i],
+                       combine, combineOp, f);
+  }
+  free(captured);
+
   if (s->failed || !adIsActive(s, v->init))
     return;
   /* The init: the first accumulator of a reduction, or a body argument. */
@@ -574,7 +645,8 @@ static void viewRule(AdSweep *s, const StructuredView *v) {
                   "the initial value of a max or min reduction is "
                   "differentiated");
   else if (!v->noOutArg && numUses(outArg) > 0)
-    adjointThroughBody(s, v, v->numInputs, outArg, combine, combineOp, f);
+    adjointThroughBody(s, v, v->init, v->maps[v->numInputs], outArg, combine,
+                       combineOp, f);
 }
 
 /*===--- linalg.fill and linalg.softmax -----------------------------------===*/
@@ -675,6 +747,15 @@ bool adStructuredRule(AdSweep *s, MlirOperation op) {
   }
   if (cageOpIs(op, "linalg.softmax")) {
     softmaxRule(s, op);
+    return true;
+  }
+  if (cageOpIs(op, "linalg.generic") && mlirOperationGetNumResults(op) != 1) {
+    char why[160];
+    snprintf(why, sizeof why,
+             "it has %d results; linalg ops with one result are "
+             "differentiated (write one op per result)",
+             (int)mlirOperationGetNumResults(op));
+    adUnsupported(s, op, why);
     return true;
   }
   StructuredView v;

@@ -19,50 +19,54 @@
 
 #include <stdlib.h>
 
-/* MLIR's marker of a dynamic offset or size in the static arrays. */
-static const int64_t kDynamic = INT64_MIN;
-
-/* The offsets or sizes of a slice op: the static array `name`, with the
- * dynamic entries taken in order from the op's operands from `*next` on. */
-static CageSliceIndex *sliceIndices(MlirOperation op, const char *name,
-                                    intptr_t *next) {
-  MlirAttribute statics = cageOpAttribute(op, name);
-  intptr_t n = mlirDenseArrayGetNumElements(statics);
-  CageSliceIndex *indices = cageAllocArray(n, sizeof *indices);
-  for (intptr_t i = 0; i < n; ++i) {
-    int64_t v = mlirDenseI64ArrayGetElement(statics, i);
-    if (v == kDynamic)
-      indices[i].value = mlirOperationGetOperand(op, (*next)++);
-    else
-      indices[i].constant = v;
-  }
-  return indices;
-}
-
-static bool unitStrides(MlirOperation op) {
-  MlirAttribute strides = cageOpAttribute(op, "static_strides");
-  for (intptr_t i = 0, n = mlirDenseArrayGetNumElements(strides); i < n; ++i)
-    if (mlirDenseI64ArrayGetElement(strides, i) != 1)
-      return false;
-  return true;
+/* The offsets, sizes and strides of the slice op `op` (static arrays and
+ * dynamic operands from operand `first` on) reused for the slice op `name`
+ * (tensor.extract_slice or tensor.insert_slice) of `source` [into `dest`]:
+ * the adjoint of a slice is the other slice at the same place. */
+static MlirValue sliceAt(CageBuilder *b, MlirOperation op, intptr_t first,
+                         const char *name, MlirValue source, MlirValue dest,
+                         MlirType resultType) {
+  intptr_t numDynamic = mlirOperationGetNumOperands(op) - first;
+  intptr_t numOperands = (mlirValueIsNull(dest) ? 1 : 2) + numDynamic;
+  MlirValue *operands = cageAllocArray(numOperands, sizeof *operands);
+  intptr_t n = 0;
+  operands[n++] = source;
+  if (!mlirValueIsNull(dest))
+    operands[n++] = dest;
+  for (intptr_t i = 0; i < numDynamic; ++i)
+    operands[n++] = mlirOperationGetOperand(op, first + i);
+  /* The segments: source, [dest,] then the op's offsets, sizes, strides. */
+  MlirAttribute segments = cageOpAttribute(op, "operandSegmentSizes");
+  intptr_t numSegments = mlirDenseArrayGetNumElements(segments);
+  int32_t sizes[5];
+  int32_t k = 0;
+  sizes[k++] = 1;
+  if (!mlirValueIsNull(dest))
+    sizes[k++] = 1;
+  for (intptr_t i = numSegments - 3; i < numSegments; ++i)
+    sizes[k++] = mlirDenseI32ArrayGetElement(segments, i);
+  MlirNamedAttribute attrs[] = {
+      cageNamedAttribute(b, "static_offsets",
+                         cageOpAttribute(op, "static_offsets")),
+      cageNamedAttribute(b, "static_sizes",
+                         cageOpAttribute(op, "static_sizes")),
+      cageNamedAttribute(b, "static_strides",
+                         cageOpAttribute(op, "static_strides")),
+      cageNamedAttribute(b, "operandSegmentSizes",
+                         mlirDenseI32ArrayGet(b->context, k, sizes))};
+  MlirValue result = cageOperationGetResult(
+      cageBuildOp(b, name, numOperands, operands, 1, &resultType, 4, attrs), 0);
+  free(operands);
+  return result;
 }
 
 /* tensor.extract_slice: the cotangent inserted into zeros where the slice
  * was taken. */
 static void extractSliceRule(AdSweep *s, MlirOperation op, MlirValue dy) {
   MlirValue source = mlirOperationGetOperand(op, 0);
-  if (!unitStrides(op)) {
-    adUnsupported(s, op, "it has strides other than 1");
-    return;
-  }
-  intptr_t next = 1;
-  CageSliceIndex *offsets = sliceIndices(op, "static_offsets", &next);
-  CageSliceIndex *sizes = sliceIndices(op, "static_sizes", &next);
   adAccumulate(s, source,
-               cageBuildInsertSlice(&s->b, dy, adZerosLike(&s->b, source),
-                                    offsets, sizes));
-  free(sizes);
-  free(offsets);
+               sliceAt(&s->b, op, 1, "tensor.insert_slice", dy,
+                       adZerosLike(&s->b, source), mlirValueGetType(source)));
 }
 
 /* tensor.insert_slice: the source gets the slice of the cotangent, the
@@ -70,23 +74,14 @@ static void extractSliceRule(AdSweep *s, MlirOperation op, MlirValue dy) {
 static void insertSliceRule(AdSweep *s, MlirOperation op, MlirValue dy) {
   MlirValue source = mlirOperationGetOperand(op, 0);
   MlirValue dest = mlirOperationGetOperand(op, 1);
-  if (!unitStrides(op)) {
-    adUnsupported(s, op, "it has strides other than 1");
-    return;
-  }
-  intptr_t next = 2;
-  CageSliceIndex *offsets = sliceIndices(op, "static_offsets", &next);
-  CageSliceIndex *sizes = sliceIndices(op, "static_sizes", &next);
   if (adIsActive(s, source))
     adAccumulate(s, source,
-                 cageBuildExtractSlice(&s->b, dy, offsets, sizes,
-                                       mlirValueGetType(source)));
+                 sliceAt(&s->b, op, 2, "tensor.extract_slice", dy,
+                         (MlirValue){NULL}, mlirValueGetType(source)));
   if (adIsActive(s, dest))
     adAccumulate(s, dest,
-                 cageBuildInsertSlice(&s->b, adZerosLike(&s->b, source), dy,
-                                      offsets, sizes));
-  free(sizes);
-  free(offsets);
+                 sliceAt(&s->b, op, 2, "tensor.insert_slice",
+                         adZerosLike(&s->b, source), dy, mlirValueGetType(dy)));
 }
 
 /* The sizes of the reassociation groups of an expand or collapse. */
@@ -166,12 +161,15 @@ static void padRule(AdSweep *s, MlirOperation op, MlirValue dy) {
     adUnsupported(s, op, "its padding value is differentiated");
     return;
   }
-  intptr_t next = 1;
-  CageSliceIndex *offsets = sliceIndices(op, "static_low", &next);
   MlirType type = mlirValueGetType(source);
   intptr_t rank = mlirShapedTypeGetRank(type);
+  MlirAttribute low = cageOpAttribute(op, "static_low");
+  CageSliceIndex *offsets = cageAllocArray(rank, sizeof *offsets);
   CageSliceIndex *sizes = cageAllocArray(rank, sizeof *sizes);
-  for (intptr_t d = 0; d < rank; ++d) {
+  for (intptr_t d = 0, next = 1; d < rank; ++d) {
+    offsets[d].constant = mlirDenseI64ArrayGetElement(low, d);
+    if (offsets[d].constant == INT64_MIN) /* MLIR's dynamic marker */
+      offsets[d].value = mlirOperationGetOperand(op, next++);
     sizes[d].constant = mlirShapedTypeGetDimSize(type, d);
     if (mlirShapedTypeIsDynamicDim(type, d))
       sizes[d].value = cageBuildDim(&s->b, source, d);
