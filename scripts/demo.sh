@@ -4,7 +4,8 @@
 # CAGE-AdamW for 200 steps, printing the loss as it falls; then again with
 # the AdamW moments in bf16 (examples/mlp_train_step_bf16.mlir) beside the
 # f32 run, ending with both final losses. The example graphs go through
-# cage-verify first.
+# cage-verify first. Last, examples/digits_mlp.py trains a W4A4 MLP on
+# scikit-learn's digits from Python (cage.nn, cage-autodiff).
 set -euo pipefail
 build=${1:-build}
 bin="$build/bin"
@@ -32,3 +33,8 @@ echo "== $out/mlp_train: 200 steps of W4A4 CAGE-AdamW on a synthetic 4-class tas
 echo "== $out/mlp_train --state both: the same with the AdamW moments in bf16"
 echo "   (stochastic rounding), side by side with f32 from the same start"
 "$out/mlp_train" --steps 200 --state both | grep -E '^(AdamW|step +(1|50|100|150|200) |final)'
+
+# From Python: a W4A4 MLP on scikit-learn's digits, written with cage.nn,
+# its training step made by cage-autodiff and compiled once.
+echo "== python3 examples/digits_mlp.py: W4A4 CAGE-AdamW on scikit-learn's digits"
+CAGE_BUILD="$build" python3 examples/digits_mlp.py --no-progress --min-accuracy 0.9

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools libomp-22-dev
   cmake ninja-build make gcc g++ python3 python3-numpy python3-pytest
-  python3-torch python3-matplotlib pkgconf
+  python3-torch python3-matplotlib python3-sklearn python3-tqdm pkgconf
 )
 
 missing=()

@@ -44,7 +44,7 @@ import subprocess
 def python_has(module):
     return subprocess.call([config.python_executable, "-c", "import " + module],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0
-for module in ["numpy", "torch"]:
+for module in ["numpy", "torch", "sklearn"]:
     if python_has(module):
         config.available_features.add(module)
 # Linking AOT objects: LLVM's OpenMP runtime next to its tools.

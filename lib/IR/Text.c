@@ -2,6 +2,7 @@
 
 #include "IR/Text.h"
 
+#include <ctype.h>
 #include <string.h>
 
 CageText cageTextOver(char *buffer, size_t size) {
@@ -20,4 +21,15 @@ void cageTextAppend(MlirStringRef s, void *userData) {
   memcpy(t->data + t->length, s.data, n);
   t->length += n;
   t->data[t->length] = '\0';
+}
+
+bool cageIsCIdentifier(MlirStringRef s) {
+  if (s.length == 0 || s.length >= 200)
+    return false;
+  for (size_t i = 0; i < s.length; ++i) {
+    unsigned char c = (unsigned char)s.data[i];
+    if (!(isalpha(c) || c == '_' || (i > 0 && isdigit(c))))
+      return false;
+  }
+  return true;
 }

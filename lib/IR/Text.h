@@ -11,6 +11,7 @@
 
 #include "mlir-c/Support.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -29,6 +30,11 @@ MLIR_CAPI_EXPORTED CageText cageTextOver(char *buffer, size_t size);
 
 /** An MlirStringCallback: appends `s` to the CageText `userData`. */
 MLIR_CAPI_EXPORTED void cageTextAppend(MlirStringRef s, void *userData);
+
+/** Whether `s` is a C identifier (a letter or '_', then letters, digits and
+ * '_') of fewer than 200 characters: the names that the C interface's
+ * entry points and a generated header can take. */
+MLIR_CAPI_EXPORTED bool cageIsCIdentifier(MlirStringRef s);
 
 /** The MlirStringRef of a NUL-terminated string (which must outlive it). */
 static inline MlirStringRef cageStr(const char *s) {

@@ -40,7 +40,9 @@ const char toolPipelineFlagsHelp[] =
     "  --no-fuse-updates     {fuse-updates=false}: no cage-fuse-correction,\n"
     "                        no cage-fuse-multi-tensor\n"
     "  --no-fuse-elementwise {fuse-elementwise=false}\n"
-    "  --no-c-interface      {c-interface=false}: no _mlir_ciface_ wrappers\n";
+    "  --no-c-interface      {c-interface=false}: no _mlir_ciface_ wrappers\n"
+    "  --no-hoist-allocations {hoist-allocations=false}: allocate buffers\n"
+    "                        where they are needed, not all at the entry\n";
 
 bool toolPipelineFlag(ToolDiagnostics *diagnostics, int argc, char **argv,
                       int *i, CageCPUPipelineOptions *pipeline) {
@@ -63,6 +65,8 @@ bool toolPipelineFlag(ToolDiagnostics *diagnostics, int argc, char **argv,
     pipeline->fuseElementwise = false;
   } else if (strcmp(arg, "--no-c-interface") == 0) {
     pipeline->cInterface = false;
+  } else if (strcmp(arg, "--no-hoist-allocations") == 0) {
+    pipeline->hoistAllocations = false;
   } else {
     return false;
   }

@@ -4,10 +4,11 @@
 |* diagnostic handler that prints file:line:col; reading the input (a file  *|
 |* or stdin); running the CPU pipeline; the command line conventions of the  *|
 |* tools (flags, pipeline options, --version); outputs that appear all at   *|
-|* once or not at all; the C view of a function signature (which argument   *|
-|* and result types the _mlir_ciface_ calling convention can carry, the     *|
-|* layout of memref descriptors and result structs, argument names). What   *|
-|* the C APIs lack (a JIT without event listeners, validating a CPU name) is *|
+|* once or not at all; the C view of a function signature (the types of    *|
+|* the _mlir_ciface_ calling convention with their shapes, the layout of    *|
+|* memref descriptors and result structs). What the C APIs lack (a JIT      *|
+|* without event listeners, validating a CPU name) and what the Python      *|
+|* package needs too (how the C interface carries a type, the C header) is  *|
 |* in the cage C API (cage-c/Target/CPU.h).                                  *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
@@ -148,18 +149,19 @@ void toolOutputsFree(ToolOutputs *outputs);
  * Signatures
  *===----------------------------------------------------------------------===*/
 
-typedef enum ToolElement {
-  ToolF16,
-  ToolBF16,
-  ToolF32,
-  ToolF64,
-  ToolI1,
-  ToolI8,
-  ToolI16,
-  ToolI32,
-  ToolI64,
-  ToolIndex,
-} ToolElement;
+/** The element types of the C interface (cage-c/Target/CPU.h), by the
+ *  tools' short names. */
+typedef CageCPUElementType ToolElement;
+#define ToolF16 CageCPUElementF16
+#define ToolBF16 CageCPUElementBF16
+#define ToolF32 CageCPUElementF32
+#define ToolF64 CageCPUElementF64
+#define ToolI1 CageCPUElementI1
+#define ToolI8 CageCPUElementI8
+#define ToolI16 CageCPUElementI16
+#define ToolI32 CageCPUElementI32
+#define ToolI64 CageCPUElementI64
+#define ToolIndex CageCPUElementIndex
 
 /** A type of the C interface, of any rank. */
 typedef struct ToolValueType {
@@ -171,8 +173,9 @@ typedef struct ToolValueType {
                      null for a scalar */
 } ToolValueType;
 
-/** Describes `type` if the C interface can carry it; else false, a reason
- *  in `why` and nothing to free in `result`. */
+/** Describes `type` if the C interface can carry it (cageCPUValueTypeGet,
+ *  with the shape); else false, a reason in `why` and nothing to free in
+ *  `result`. */
 bool toolDescribeType(MlirType type, ToolValueType *result, char *why,
                       size_t whySize);
 
@@ -189,9 +192,6 @@ size_t toolElementSize(ToolElement element);
 
 /** Short name: "f32", "i64", "index", ... */
 const char *toolElementName(ToolElement element);
-
-/** The C type of one element: "float", "int64_t", "bool", ... */
-const char *toolElementCType(ToolElement element);
 
 /** The textual form of a type, into buf. */
 void toolTypeString(MlirType type, char *buf, size_t size);
@@ -218,12 +218,6 @@ MlirOperation toolLookupEntry(MlirModule module, ToolDiagnostics *diagnostics,
  *  not exactly one. */
 MlirOperation toolOnlyPublicFunction(MlirModule module,
                                      ToolDiagnostics *diagnostics);
-
-/** C names of the arguments of `func`, into `names[i]`:
- *  the SSA names of the source (%x -> x) where the input has them and they
- *  make distinct C identifiers that are not reserved, argN otherwise. */
-void toolArgumentNames(MlirOperation func, const ToolInput *input,
-                       char (*names)[64], int numArgs);
 
 /** An MlirStringCallback that reports the message as an error of the tool;
  *  `diagnostics` is the ToolDiagnostics (for cageCPUTargetCheck and

@@ -146,7 +146,7 @@ static int testDialectHandle(MlirContext ctx) {
 }
 
 // CHECK-LABEL: @testVersion
-// CHECK: API version 0.1 (0x00000001), header 0.1
+// CHECK: API version 0.2 (0x00000002), header 0.2
 static int testVersion(void) {
   fprintf(stderr, "@testVersion\n");
   int version = cageGetAPIVersion();

@@ -20,13 +20,10 @@
 #include "cage-c/Target/CPU.h"
 
 #include "mlir-c/BuiltinAttributes.h"
-#include "mlir-c/BuiltinTypes.h"
-#include "mlir-c/Diagnostics.h"
 #include "mlir-c/Dialect/LLVM.h"
 #include "mlir-c/IR.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,25 +232,6 @@ static void appendString(MlirStringRef s, void *userData) {
   append(userData, s.data, s.length);
 }
 
-static void appendf(Output *out, const char *format, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static void appendf(Output *out, const char *format, ...) {
-  char buf[4096];
-  va_list args;
-  va_start(args, format);
-  int n = vsnprintf(buf, sizeof buf, format, args);
-  va_end(args);
-  if (n < 0 || (size_t)n >= sizeof buf) {
-    out->failed = true;
-    return;
-  }
-  append(out, buf, (size_t)n);
-}
-
 /* Writes `out` to stdout for "-", else to a temporary file of `outputs`. */
 static bool writeOutput(ToolOutputs *outputs, const char *path,
                         const Output *out) {
@@ -280,14 +258,9 @@ static bool writeOutput(ToolOutputs *outputs, const char *path,
  * Public functions
  *===----------------------------------------------------------------------===*/
 
-/* A training step passes w, g and the state of every parameter: hundreds of
- * arguments are common, so they are counted, not bounded. */
+/* The public functions of the module, each with an entry point. */
 typedef struct Function {
   char name[256];
-  Output signature; /* the MLIR function type, for a comment */
-  int numArgs, numResults;
-  ToolValueType *args, *results; /* with --header */
-  char (*argNames)[64];          /* with --header */
 } Function;
 
 typedef struct Functions {
@@ -295,79 +268,9 @@ typedef struct Functions {
   int count;
 } Functions;
 
-static void freeFunctions(Functions *s) {
-  for (int k = 0; k < s->count; ++k) {
-    Function *f = &s->functions[k];
-    for (int i = 0; f->args && i < f->numArgs; ++i)
-      toolValueTypeFree(&f->args[i]);
-    for (int i = 0; f->results && i < f->numResults; ++i)
-      toolValueTypeFree(&f->results[i]);
-    free(f->signature.data);
-    free(s->functions[k].args);
-    free(s->functions[k].results);
-    free(s->functions[k].argNames);
-  }
-  free(s->functions);
-}
-
-static bool isCIdentifier(MlirStringRef s) {
-  if (s.length == 0 || s.length >= 200)
-    return false;
-  for (size_t i = 0; i < s.length; ++i) {
-    unsigned char c = (unsigned char)s.data[i];
-    if (!(isalpha(c) || c == '_' || (i > 0 && isdigit(c))))
-      return false;
-  }
-  return true;
-}
-
-static bool describe(MlirOperation func, MlirType type, const char *what,
-                     int index, ToolValueType *t, const char *name) {
-  char why[256], text[256], message[800];
-  bool ok = toolDescribeType(type, t, why, sizeof why);
-  if (ok && !t->shaped && (t->element == ToolF16 || t->element == ToolBF16)) {
-    snprintf(why, sizeof why,
-             "scalar %s has no C11 type (use a 0-d tensor or memref)",
-             toolElementName(t->element));
-    ok = false;
-  }
-  if (ok)
-    return true;
-  toolTypeString(type, text, sizeof text);
-  snprintf(message, sizeof message,
-           "cannot declare '%s' in the header: %s %d has type %s: %s", name,
-           what, index, text, why);
-  mlirEmitError(mlirOperationGetLocation(func), message);
-  return false;
-}
-
-/* The header's view of a public function: its types and argument names. */
-static bool describeFunction(MlirOperation op, const ToolInput *input,
-                             Function *f) {
-  MlirType type = toolFunctionType(op);
-  f->args = calloc((size_t)f->numArgs + 1, sizeof *f->args);
-  f->results = calloc((size_t)f->numResults + 1, sizeof *f->results);
-  f->argNames = calloc((size_t)f->numArgs + 1, sizeof *f->argNames);
-  if (!f->args || !f->results || !f->argNames) {
-    toolError(&diag, "out of memory");
-    return false;
-  }
-  for (int i = 0; i < f->numArgs; ++i)
-    if (!describe(op, mlirFunctionTypeGetInput(type, i), "argument", i,
-                  &f->args[i], f->name))
-      return false;
-  for (int i = 0; i < f->numResults; ++i)
-    if (!describe(op, mlirFunctionTypeGetResult(type, i), "result", i,
-                  &f->results[i], f->name))
-      return false;
-  toolArgumentNames(op, input, f->argNames, f->numArgs);
-  return true;
-}
-
 /* The public functions of the module, before the pipeline: every one gets
  * an entry point, so every one needs a C name. */
-static bool collectFunctions(MlirModule module, const ToolInput *input,
-                             bool header, Functions *s) {
+static bool collectFunctions(MlirModule module, Functions *s) {
   bool ok = true;
   int capacity = 0;
   for (MlirOperation op = mlirBlockGetFirstOperation(mlirModuleGetBody(module));
@@ -375,7 +278,7 @@ static bool collectFunctions(MlirModule module, const ToolInput *input,
     if (!toolIsPublicFunction(op))
       continue;
     MlirStringRef name = toolFunctionName(op);
-    if (!isCIdentifier(name)) {
+    if (!cageIsCIdentifier(name)) {
       toolError(&diag,
                 "function '%.*s' has no C name: rename it or make it "
                 "private",
@@ -393,15 +296,8 @@ static bool collectFunctions(MlirModule module, const ToolInput *input,
       s->functions = grown;
     }
     Function *f = &s->functions[s->count++];
-    memset(f, 0, sizeof *f);
     memcpy(f->name, name.data, name.length);
     f->name[name.length] = '\0';
-    MlirType type = toolFunctionType(op);
-    mlirTypePrint(type, appendString, &f->signature);
-    f->numArgs = (int)mlirFunctionTypeGetNumInputs(type);
-    f->numResults = (int)mlirFunctionTypeGetNumResults(type);
-    if (header && !describeFunction(op, input, f))
-      ok = false;
   }
   return ok;
 }
@@ -549,129 +445,29 @@ static bool setSymbols(MlirModule module, const Functions *publics,
  * The header
  *===----------------------------------------------------------------------===*/
 
-static void memrefTypeName(const ToolValueType *t, char *buf, size_t size) {
-  snprintf(buf, size, "cage_memref_%s_%dd", toolElementName(t->element),
-           t->rank);
-}
-
-/* The C type of an argument or result field. */
-static void cType(const ToolValueType *t, char *buf, size_t size) {
-  if (t->shaped)
-    memrefTypeName(t, buf, size);
-  else
-    snprintf(buf, size, "%s", toolElementCType(t->element));
-}
-
-static void defineMemref(Output *out, const ToolValueType *t, char seen[][64],
-                         int *numSeen) {
-  char name[64];
-  memrefTypeName(t, name, sizeof name);
-  for (int i = 0; i < *numSeen; ++i)
-    if (strcmp(seen[i], name) == 0)
-      return;
-  if (*numSeen < 512)
-    memcpy(seen[(*numSeen)++], name, sizeof name);
-  char upper[64];
-  size_t n = strlen(name);
-  for (size_t i = 0; i <= n; ++i)
-    upper[i] = (char)toupper((unsigned char)name[i]);
-  const char *ct = toolElementCType(t->element);
-  appendf(out,
-          "#ifndef %s_DEFINED\n#define %s_DEFINED\n"
-          "/** A rank-%d memref of %s: data at aligned[offset + sum_i idx[i] "
-          "* strides[i]]. */\n"
-          "typedef struct %s {\n"
-          "  %s *allocated; /* what to free() when a function returned it */\n"
-          "  %s *aligned;   /* the data */\n"
-          "  int64_t offset;\n",
-          upper, upper, t->rank, toolElementName(t->element), name, ct, ct);
-  if (t->rank > 0)
-    appendf(out, "  int64_t sizes[%d];\n  int64_t strides[%d];\n", t->rank,
-            t->rank);
-  appendf(out, "} %s;\n#endif\n\n", name);
-}
-
-static void header(Output *out, const Options *o, const char *inputName,
-                   const Functions *s) {
-  char guard[256];
-  const char *base = strrchr(o->header, '/');
-  base = base ? base + 1 : o->header;
-  size_t n = 0;
-  n += (size_t)snprintf(guard, sizeof guard, "CAGE_GENERATED_");
-  for (const char *p = base; *p && n + 1 < sizeof guard; ++p)
-    guard[n++] =
-        isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
-  guard[n] = '\0';
-
-  appendf(out,
-          "/* Generated by cage-compile from %s; do not edit.\n"
-          " *\n"
-          " * One entry point per public function F, %sF. Tensors and\n"
-          " * memrefs are passed as pointers to memref descriptors; scalars "
-          "by\n"
-          " * value. A function with one memref result or several results\n"
-          " * writes them through its first parameter; one scalar result is\n"
-          " * returned. Tensor arguments are only read. Memrefs the function\n"
-          " * returns were allocated with malloc and belong to the caller:\n"
-          " * free(allocated) once per distinct buffer (two results may "
-          "share\n"
-          " * one). Link with -lm, and -lomp when compiled with threads.\n"
-          " * See docs/Tools.md. */\n\n"
-          "#ifndef %s\n#define %s\n\n"
-          "#include <stdbool.h>\n#include <stdint.h>\n\n"
-          "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
-          inputName, o->symbolPrefix, guard, guard);
-
-  static char seen[512][64];
-  int numSeen = 0;
-  for (int k = 0; k < s->count; ++k) {
-    const Function *f = &s->functions[k];
-    for (int i = 0; i < f->numArgs; ++i)
-      if (f->args[i].shaped)
-        defineMemref(out, &f->args[i], seen, &numSeen);
-    for (int i = 0; i < f->numResults; ++i)
-      if (f->results[i].shaped)
-        defineMemref(out, &f->results[i], seen, &numSeen);
+/* The header of the module as parsed (cageCPUWriteHeader): the source's
+ * signatures, its argument names read from the input's text. */
+static bool writeHeader(MlirModule module, const Options *o,
+                        const ToolInput *input, Output *out) {
+  static const char by[] = "cage-compile from ";
+  char *generatedBy = malloc(sizeof by + strlen(input->name));
+  if (!generatedBy) {
+    toolError(&diag, "out of memory");
+    return false;
   }
-
-  char type[96];
-  for (int k = 0; k < s->count; ++k) {
-    const Function *f = &s->functions[k];
-    appendf(out, "/* @%s : ", f->name);
-    append(out, f->signature.data ? f->signature.data : "",
-           f->signature.length);
-    appendf(out, " */\n");
-    out->failed = out->failed || f->signature.failed;
-    bool viaPointer =
-        f->numResults > 1 || (f->numResults == 1 && f->results[0].shaped);
-    char resultType[300] = "void";
-    if (f->numResults > 1) {
-      appendf(out, "typedef struct cage_%s_results {\n", f->name);
-      for (int i = 0; i < f->numResults; ++i) {
-        cType(&f->results[i], type, sizeof type);
-        appendf(out, "  %s r%d;\n", type, i);
-      }
-      appendf(out, "} cage_%s_results;\n", f->name);
-      snprintf(resultType, sizeof resultType, "cage_%s_results", f->name);
-    } else if (f->numResults == 1) {
-      cType(&f->results[0], resultType, sizeof resultType);
-    }
-    appendf(out, "%s %s%s(", viaPointer ? "void" : resultType, o->symbolPrefix,
-            f->name);
-    bool first = true;
-    if (viaPointer) {
-      appendf(out, "%s *result", resultType);
-      first = false;
-    }
-    for (int i = 0; i < f->numArgs; ++i) {
-      cType(&f->args[i], type, sizeof type);
-      appendf(out, "%s%s %s%s", first ? "" : ", ", type,
-              f->args[i].shaped ? "*" : "", f->argNames[i]);
-      first = false;
-    }
-    appendf(out, "%s);\n\n", first ? "void" : "");
-  }
-  appendf(out, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s */\n", guard);
+  snprintf(generatedBy, sizeof by + strlen(input->name), "%s%s", by,
+           input->name);
+  CageCPUHeaderOptions options = {
+      .symbolPrefix = o->symbolPrefix,
+      .headerName = o->header,
+      .generatedBy = generatedBy,
+      .sourceText = mlirStringRefCreate(input->text, input->length),
+      .sourceFile = input->path,
+  };
+  bool ok = mlirLogicalResultIsSuccess(
+      cageCPUWriteHeader(module, &options, appendString, out));
+  free(generatedBy);
+  return ok;
 }
 
 /*===----------------------------------------------------------------------===*
@@ -701,11 +497,9 @@ int main(int argc, char **argv) {
   ToolInput input = {0};
   MlirContext ctx = toolCreateContext(&diag);
   MlirModule module = toolParseInput(ctx, &diag, o.file, &input);
-  if (mlirModuleIsNull(module) ||
-      !collectFunctions(module, &input, o.header != NULL, &publics))
+  if (mlirModuleIsNull(module) || !collectFunctions(module, &publics) ||
+      (o.header && !writeHeader(module, &o, &input, &headerText)))
     goto done;
-  if (o.header)
-    header(&headerText, &o, input.name, &publics);
 
   if (!toolRunPipeline(ctx, &diag, module, &o.pipeline, o.printIR))
     goto done;
@@ -732,7 +526,7 @@ done:
   toolOutputsFree(&outputs);
   free(out.data);
   free(headerText.data);
-  freeFunctions(&publics);
+  free(publics.functions);
   if (!mlirModuleIsNull(module))
     mlirModuleDestroy(module);
   toolInputFree(&input);

@@ -11,7 +11,9 @@
 |*     object file, assembly, LLVM IR or bitcode.                            *|
 |*                                                                            *|
 |* The calling convention of the code (the _mlir_ciface_ entry points and    *|
-|* their memref descriptors) is described in docs/Tools.md.                  *|
+|* their memref descriptors) is described in docs/Tools.md; how it carries   *|
+|* each type (cageCPUValueTypeGet) and a C header declaring the entry        *|
+|* points (cageCPUWriteHeader) are at the end of this file.                  *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -57,10 +59,16 @@ typedef struct CageCPUPipelineOptions {
   bool fuseElementwise;
   /** [c-interface] Give public functions _mlir_ciface_ wrappers. */
   bool cInterface;
+  /** [hoist-allocations] Allocate the buffers whose sizes the arguments give
+   *  at the entry of each public function and check them before anything is
+   *  written (all then live for the whole call); false: allocate each where
+   *  the code needs it and check it there (the peak memory of a training
+   *  step is then that of its live buffers). Since API 0.2. */
+  bool hoistAllocations;
 } CageCPUPipelineOptions;
 
 /** The defaults: vectorize, 16 lanes, threads, update fusion, elementwise
- *  fusion, C interface. */
+ *  fusion, C interface, allocations hoisted. */
 MLIR_CAPI_EXPORTED CageCPUPipelineOptions
 cageCPUPipelineOptionsGetDefault(void);
 
@@ -122,10 +130,11 @@ MLIR_CAPI_EXPORTED MlirPass cageCreateCPUCheckDescriptorsPass(void);
 
 /** Registers cage-cpu-pipeline, cage-cpu-abi, cage-cpu-tile,
  *  cage-cpu-check-lowered, cage-cpu-check-sizes, cage-cpu-runtime-checks,
- *  cage-cpu-expand-strided-copies and cage-cpu-check-descriptors, and the four
- * cage passes the pipeline names (cage-fuse-correction, cage-fuse-multi-tensor,
- * cage-verify, cage-lower-to-linalg), so that the pipeline parses after this
- * call and mlirRegisterAllPasses (idempotent; cageRegisterPasses calls it). */
+ *  cage-cpu-expand-strided-copies, cage-cpu-check-descriptors and
+ *  cage-cpu-decompose-softmax, and the five cage passes the pipeline names
+ *  (cage-autodiff, cage-fuse-correction, cage-fuse-multi-tensor, cage-verify,
+ *  cage-lower-to-linalg), so that the pipeline parses after this call and
+ *  mlirRegisterAllPasses (idempotent; cageRegisterPasses calls it). */
 MLIR_CAPI_EXPORTED void cageRegisterCPUPasses(void);
 
 /*===----------------------------------------------------------------------===*
@@ -185,6 +194,106 @@ MLIR_CAPI_EXPORTED MlirLogicalResult cageCPUEmit(MlirModule module,
                                                  CageCPUOutputKind kind,
                                                  MlirStringCallback callback,
                                                  void *userData);
+
+/*===----------------------------------------------------------------------===*
+ * The C interface of compiled functions
+ *===----------------------------------------------------------------------===*/
+
+/** Element types of the arguments and results the C interface carries, and
+ *  their C types in memory: f16 and bf16 as their bits (uint16_t), f32
+ *  float, f64 double, i1 bool (one byte), i8 ... i64 int8_t ... int64_t,
+ *  index int64_t. */
+typedef enum CageCPUElementType {
+  CageCPUElementF16,
+  CageCPUElementBF16,
+  CageCPUElementF32,
+  CageCPUElementF64,
+  CageCPUElementI1,
+  CageCPUElementI8,
+  CageCPUElementI16,
+  CageCPUElementI32,
+  CageCPUElementI64,
+  CageCPUElementIndex,
+} CageCPUElementType;
+
+/** How the C interface of a public function (its _mlir_ciface_ entry point,
+ *  docs/Tools.md "The AOT ABI") carries an argument or result type. */
+typedef struct CageCPUValueType {
+  /** A ranked tensor or memref, passed as a pointer to a memref descriptor
+   *  {allocated, aligned, offset, sizes[rank], strides[rank]}; else a
+   *  scalar, passed by value. */
+  bool shaped;
+  /** A tensor (an argument the function only reads, a result in a new
+   *  buffer) rather than a memref (the caller's buffer, which it may write).
+   */
+  bool isTensor;
+  CageCPUElementType element;
+  /** The rank of a shaped type (its sizes are the type's:
+   *  mlirShapedTypeGetDimSize); 0 for a scalar. */
+  int64_t rank;
+} CageCPUValueType;
+
+/** Describes in `*result` how the C interface carries `type`: a scalar of
+ *  one of the element types, or a ranked tensor or memref (identity layout,
+ *  no memory space, no encoding) of one. Returns false, with the reason
+ *  through `errorCallback` (may be NULL), for any other type (vectors,
+ *  unranked types, unsigned or complex elements, ...). */
+MLIR_CAPI_EXPORTED bool cageCPUValueTypeGet(MlirType type,
+                                            CageCPUValueType *result,
+                                            MlirStringCallback errorCallback,
+                                            void *userData);
+
+/** The element type's MLIR name: "f16", "bf16", "f32", ..., "index"; NULL
+ *  for a value outside the enum. */
+MLIR_CAPI_EXPORTED const char *
+cageCPUElementTypeGetName(CageCPUElementType element);
+
+/** The C type of one element in memory: "uint16_t", "float", "bool",
+ *  "int64_t", ...; NULL for a value outside the enum. */
+MLIR_CAPI_EXPORTED const char *
+cageCPUElementTypeGetCType(CageCPUElementType element);
+
+/** What cageCPUWriteHeader writes; a zero-initialized struct (every field
+ *  NULL) gives the defaults. */
+typedef struct CageCPUHeaderOptions {
+  /** The entry point of a public function F is symbolPrefix + F (NULL:
+   *  "_mlir_ciface_", MLIR's name for the C interface wrappers). */
+  const char *symbolPrefix;
+  /** The header's file name or path: its base name, upper case, other
+   *  characters than letters and digits as '_', after CAGE_GENERATED_ makes
+   *  the include guard (NULL: "cage.h"). */
+  const char *headerName;
+  /** The comment at the top says "Generated by <generatedBy>; do not edit."
+   *  (NULL: "cage"), e.g. "cage-compile from step.mlir". */
+  const char *generatedBy;
+  /** The text the module was parsed from and the file name that its
+   *  locations carry (what mlirModuleCreateParseFromFile or the sourceName
+   *  of mlirOperationCreateParse was given; "-" for mlirModuleCreateParse).
+   *  A parameter is named after the SSA name (%x: x) found at the location
+   *  of its block argument in this text, when that makes a C identifier
+   *  that is no keyword, not reserved and no name of the header's own; argN
+   *  otherwise, and for every argument of a function where an argN would
+   *  equal another argument's name. NULL text or file name: argN
+   *  everywhere. */
+  MlirStringRef sourceText;
+  const char *sourceFile;
+} CageCPUHeaderOptions;
+
+/** Writes a strict C11 header (include guard, stdbool.h and stdint.h only,
+ *  usable from C++) declaring the entry point of every public function of
+ *  `module` as cage-cpu-pipeline compiles it with the C interface: one
+ *  memref descriptor type per element type and rank (cage_memref_f32_2d,
+ *  each behind #ifndef CAGE_MEMREF_F32_2D_DEFINED, so that several headers
+ *  can be included together), a cage_F_results struct for several results,
+ *  and the prototype. `module` is as parsed, before the pipeline lowers it:
+ *  the header declares the source's signatures. The text goes through
+ *  `callback` in one or more calls. A function the header cannot declare
+ *  (a name that is not a C identifier, a type the C interface cannot carry,
+ *  a scalar f16 or bf16, which C11 lacks) is an error emitted at its
+ *  location; then nothing is written and the result is a failure. */
+MLIR_CAPI_EXPORTED MlirLogicalResult
+cageCPUWriteHeader(MlirModule module, const CageCPUHeaderOptions *options,
+                   MlirStringCallback callback, void *userData);
 
 #ifdef __cplusplus
 }

@@ -57,7 +57,8 @@ CageCPUPipelineOptions cageCPUPipelineOptionsGetDefault(void) {
                               .threads = true,
                               .fuseUpdates = true,
                               .fuseElementwise = true,
-                              .cInterface = true};
+                              .cInterface = true,
+                              .hoistAllocations = true};
   return o;
 }
 
@@ -89,7 +90,8 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
       "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-      "canonicalize,cage-cpu-runtime-checks,canonicalize,"
+      "canonicalize,cage-cpu-runtime-checks{hoist-allocations=%d},"
+      "canonicalize,"
       /* No memref.copy that needs MLIR's runtime library (memrefCopy). */
       "cage-cpu-expand-strided-copies,"
       /* Threads and vectors, on buffers (no false read-after-write
@@ -110,7 +112,7 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
       o->fuseUpdates ? "cage-fuse-correction,cage-fuse-multi-tensor," : "",
       o->cInterface ? 1 : 0,
       o->fuseElementwise ? "linalg-fuse-elementwise-ops," : "",
-      o->vectorize ? 1 : 0, (long long)width, o->threads ? 1 : 0,
+      o->hoistAllocations ? 1 : 0, o->vectorize ? 1 : 0, (long long)width, o->threads ? 1 : 0,
       o->threads ? "scf-forall-to-parallel,convert-scf-to-openmp"
                  : "scf-forall-to-for");
   return n > 0 && (size_t)n < size;
@@ -144,7 +146,15 @@ cageCPUPipelineAddPasses(MlirOpPassManager passManager,
  * cage-cpu-pipeline
  *===----------------------------------------------------------------------===*/
 
-enum { kVectorize, kVectorWidth, kThreads, kFuseUpdates, kFuse, kCInterface };
+enum {
+  kVectorize,
+  kVectorWidth,
+  kThreads,
+  kFuseUpdates,
+  kFuse,
+  kCInterface,
+  kHoistAllocations
+};
 
 /* The options of cage-cpu-pipeline (values in declaration order) as the
  * pipeline's; the message if they are invalid, else NULL. */
@@ -155,7 +165,9 @@ static const char *pipelineOptionsFrom(const CagePassOptionValue *options,
                                 .threads = options[kThreads].b,
                                 .fuseUpdates = options[kFuseUpdates].b,
                                 .fuseElementwise = options[kFuse].b,
-                                .cInterface = options[kCInterface].b};
+                                .cInterface = options[kCInterface].b,
+                                .hoistAllocations =
+                                    options[kHoistAllocations].b};
   if (o->vectorWidth < 1 || o->vectorWidth > 1024)
     return "cage-cpu-pipeline: vector-width must be in [1, 1024]";
   return NULL;
@@ -242,6 +254,11 @@ static const CagePassOption pipelineOptions[] = {
                      "Give public functions _mlir_ciface_ wrappers",
                      CagePassOptionBool,
                      {.b = true}},
+    [kHoistAllocations] = {"hoist-allocations",
+                           "Allocate and check the buffers at the entry of "
+                           "public functions (false: where they are needed)",
+                           CagePassOptionBool,
+                           {.b = true}},
 };
 
 /* Everything the nested pipeline of cageCreateCPUPipelinePass creates, loaded

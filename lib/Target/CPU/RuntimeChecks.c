@@ -722,7 +722,8 @@ static void recordDescriptors(ModuleState *s, MlirOperation func) {
   free(entries);
 }
 
-static void rewriteFunction(ModuleState *s, MlirOperation func) {
+static void rewriteFunction(ModuleState *s, MlirOperation func,
+                            bool hoistAllocations) {
   MlirContext ctx = mlirOperationGetContext(func);
   MlirBlock entry = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
   bool isPublic = isPublicDefinition(func);
@@ -774,7 +775,7 @@ static void rewriteFunction(ModuleState *s, MlirOperation func) {
     snprintf(c->message, sizeof c->message, "%.*s", (int)msg.length, msg.data);
   }
   CageOpList allocs = {NULL, 0, 0};
-  if (s->ok)
+  if (s->ok && hoistAllocations)
     moveAllocations(&mover, &allocs);
   /* After the moves: the insertion point is the op that follows `reset`. */
   mlirRewriterBaseSetInsertionPointAfter(rewriter, reset);
@@ -819,9 +820,10 @@ static void rewriteFunction(ModuleState *s, MlirOperation func) {
   free(asserts.asserts);
 }
 
+enum { kHoistAllocations };
+
 static void run(MlirOperation module, const CagePassOptionValue *options,
                 CagePassHandle pass) {
-  (void)options;
   static const char *const names[] = {"func.func"};
   CageOpList funcs = cageCollectOps(module, names, 1);
   /* A module that has the accessor has been through the pass: nothing to
@@ -834,7 +836,7 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
   }
   ModuleState s = {module, 0, true};
   for (intptr_t i = 0; i < funcs.size && !done; ++i)
-    rewriteFunction(&s, funcs.ops[i]);
+    rewriteFunction(&s, funcs.ops[i], options[kHoistAllocations].b);
   cageOpListDestroy(&funcs);
   /* The slot and its accessor exist in every module, so that callers can
    * always ask. */
@@ -852,6 +854,16 @@ static MlirDialectHandle (*const dependentDialects[])(void) = {
     mlirGetDialectHandle__llvm__, mlirGetDialectHandle__memref__,
     mlirGetDialectHandle__scf__,  mlirGetDialectHandle__ub__};
 
+static const CagePassOption runtimeChecksOptions[] = {
+    [kHoistAllocations] = {"hoist-allocations",
+                           "Move the allocations whose sizes the arguments "
+                           "give to the entry and check them before anything "
+                           "is written (all buffers then live for the whole "
+                           "call); false: check each where it is",
+                           CagePassOptionBool,
+                           {.b = true}},
+};
+
 const CagePassDefinition cageCPURuntimeChecksPass = {
     .argument = "cage-cpu-runtime-checks",
     .name = "CageCPURuntimeChecks",
@@ -859,8 +871,8 @@ const CagePassDefinition cageCPURuntimeChecksPass = {
                "else and report a failure through cage_last_error() instead "
                "of aborting",
     .anchorOp = "builtin.module",
-    .options = NULL,
-    .numOptions = 0,
+    .options = runtimeChecksOptions,
+    .numOptions = sizeof runtimeChecksOptions / sizeof runtimeChecksOptions[0],
     .dependentDialects = dependentDialects,
     .numDependentDialects =
         sizeof dependentDialects / sizeof dependentDialects[0],

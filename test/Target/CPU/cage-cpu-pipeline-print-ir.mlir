@@ -6,6 +6,7 @@
 // RUN: cage-opt %s --cage-cpu-pipeline --mlir-print-ir-after-all -o /dev/null 2>&1 | FileCheck %s --check-prefix=PRINT
 // RUN: cage-opt %s --pass-pipeline='builtin.module(cage-cpu-pipeline{threads=false vector-width=8})' --mlir-print-ir-after-all -o /dev/null 2>&1 | FileCheck %s --check-prefix=PRINT
 // PRINT-NOT:  IR Dump After CageCPUPipeline
+// PRINT:      IR Dump After CageAutodiff (cage-autodiff)
 // PRINT:      IR Dump After CageCPUCheckSizes (cage-cpu-check-sizes)
 // PRINT:      IR Dump After CageVerify (cage-verify)
 // PRINT:      IR Dump After CageLowerToLinalg (cage-lower-to-linalg)
@@ -24,6 +25,7 @@
 // RUN: cage-opt %s --cage-cpu-pipeline --mlir-timing -o /dev/null 2>&1 | FileCheck %s --check-prefix=TIMING
 // TIMING:      Execution time report
 // TIMING-NOT:  CageCPUPipeline
+// TIMING:      CageAutodiff
 // TIMING:      CageCPUCheckSizes
 // TIMING:      'func.func' Pipeline
 // TIMING:        CageVerify
@@ -68,7 +70,7 @@
 // RUN: not cage-opt --run-reproducer %t.local.mlir 2>&1 | FileCheck %s --check-prefix=REPLAY
 // FAIL:  error: decoupled CAGE update is unstable
 // FAIL:  Pipeline failed while executing {{.*}}`CageVerify` on 'func.func' operation: @unstable{{.*}} reproducer generated at
-// REPRO: pipeline: "builtin.module(cage-cpu-check-sizes, func.func({{.*}}cage-verify{{.*}}cage-lower-to-linalg{{.*}}), cage-cpu-abi{{.*}}one-shot-bufferize{{.*}}cage-cpu-check-lowered)"
+// REPRO: pipeline: "builtin.module(cage-autodiff{{.*}}, cage-cpu-check-sizes, func.func({{.*}}cage-verify{{.*}}cage-lower-to-linalg{{.*}}), cage-cpu-decompose-softmax, cage-cpu-abi{{.*}}one-shot-bufferize{{.*}}cage-cpu-check-lowered)"
 // LOCAL: pipeline: "builtin.module(func.func(cage-verify{warn-only=false}))"
 // REPLAY: error: decoupled CAGE update is unstable
 
