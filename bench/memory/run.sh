@@ -2,7 +2,10 @@
 # Peak heap memory of the generated training step of examples/mlp.mlir, as
 # cage-autodiff makes it by default (forward values saved for the backward)
 # and with `remat=true` (cheap element-wise forward values recomputed in the
-# backward), at the example's shapes and at 784 -> 1024 -> 10, batch 256.
+# backward), each compiled with the allocations hoisted to the entry (the
+# default of cage-cpu-pipeline) and where they are needed
+# (--no-hoist-allocations), at the example's shapes and at
+# 784 -> 1024 -> 10, batch 256.
 #
 #   bench/memory/run.sh [BUILD]     (default: build)
 #
@@ -28,7 +31,7 @@ shapes() {
       "$src/examples/mlp.mlir"
 }
 
-printf '%-26s %-8s %14s %14s %10s\n' shape policy "step peak (B)" "arrays (B)" loss
+printf '%-24s %-7s %-9s %14s %14s %10s\n' shape policy buffers "step peak (B)" "arrays (B)" loss
 for config in "64 16 32 4" "256 784 1024 10"; do
   set -- $config
   shapes "$@" > "$work/mlp.mlir"
@@ -36,10 +39,15 @@ for config in "64 16 32 4" "256 784 1024 10"; do
     option=""
     [ "$policy" = remat ] && option="=remat=true"
     "$build/bin/cage-opt" "--cage-autodiff$option" "$work/mlp.mlir" -o "$work/step.mlir"
-    "$build/bin/cage-compile" "$work/step.mlir" -o "$work/step.o" --header "$work/step.h"
-    cc -std=c11 -O2 -I"$work" "$here/peak.c" "$work/step.o" -o "$work/peak" \
-       -Wl,--wrap=malloc,--wrap=free "$libomp" -lm -Wl,-rpath,"$(dirname "$libomp")"
-    read -r peak arrays loss < <("$work/peak" "$@")
-    printf '%-26s %-8s %14s %14s %10s\n' "$1x$2 -> $3 -> $4" "$policy" "$peak" "$arrays" "$loss"
+    for buffers in hoisted in-place; do
+      flag=""
+      [ "$buffers" = in-place ] && flag="--no-hoist-allocations"
+      "$build/bin/cage-compile" $flag "$work/step.mlir" -o "$work/step.o" --header "$work/step.h"
+      cc -std=c11 -O2 -I"$work" "$here/peak.c" "$work/step.o" -o "$work/peak" \
+         -Wl,--wrap=malloc,--wrap=free "$libomp" -lm -Wl,-rpath,"$(dirname "$libomp")"
+      read -r peak arrays loss < <("$work/peak" "$@")
+      printf '%-24s %-7s %-9s %14s %14s %10s\n' "$1x$2 -> $3 -> $4" "$policy" "$buffers" \
+        "$peak" "$arrays" "$loss"
+    done
   done
 done

@@ -21,6 +21,7 @@ extern const CagePassDefinition cageCPUCheckSizesPass;
 extern const CagePassDefinition cageCPUExpandStridedCopiesPass;
 extern const CagePassDefinition cageCPUCheckDescriptorsPass;
 extern const CagePassDefinition cageCPUDecomposeSoftmaxPass;
+extern const CagePassDefinition cageCPUFreeEarlyPass;
 
 /* Shared by cage-cpu-runtime-checks, which makes them, and
  * cage-cpu-check-descriptors, which uses them: the symbol of the thread-local

@@ -90,7 +90,10 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
       "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-      "canonicalize,cage-cpu-runtime-checks{hoist-allocations=%d},"
+      /* Each buffer freed after its last use, not at the end of the
+         function. */
+      "canonicalize,cage-cpu-free-early,cage-cpu-runtime-checks{hoist-"
+      "allocations=%d},"
       "canonicalize,"
       /* No memref.copy that needs MLIR's runtime library (memrefCopy). */
       "cage-cpu-expand-strided-copies,"
@@ -112,7 +115,8 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
       o->fuseUpdates ? "cage-fuse-correction,cage-fuse-multi-tensor," : "",
       o->cInterface ? 1 : 0,
       o->fuseElementwise ? "linalg-fuse-elementwise-ops," : "",
-      o->hoistAllocations ? 1 : 0, o->vectorize ? 1 : 0, (long long)width, o->threads ? 1 : 0,
+      o->hoistAllocations ? 1 : 0, o->vectorize ? 1 : 0, (long long)width,
+      o->threads ? 1 : 0,
       o->threads ? "scf-forall-to-parallel,convert-scf-to-openmp"
                  : "scf-forall-to-for");
   return n > 0 && (size_t)n < size;
@@ -684,4 +688,5 @@ void cageRegisterCPUPasses(void) {
   cagePassRegister(&cageCPUExpandStridedCopiesPass);
   cagePassRegister(&cageCPUCheckDescriptorsPass);
   cagePassRegister(&cageCPUDecomposeSoftmaxPass);
+  cagePassRegister(&cageCPUFreeEarlyPass);
 }

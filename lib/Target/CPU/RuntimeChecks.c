@@ -437,12 +437,15 @@ static bool inRange(const CageOpList *range, MlirOperation op) {
   return !mlirOperationIsNull(op) && listHas(range, op);
 }
 
-/* Wraps the ops after `ok`'s definition in its block (but the terminator
- * and the deallocations of buffers made before) into
- * `scf.if %ok { ops } else { flag = site; poison }`; values of the wrapped
- * ops that are used after them become results of the scf.if. */
-static void guardRest(CageBuilder *b, MlirValue ok, MlirValue flag,
-                      int32_t site) {
+/* Wraps the ops after `ok`'s definition in its block (but the terminator)
+ * into `scf.if %ok { ops } else { free; flag = site; poison }`; values of
+ * the wrapped ops that are used after them become results of the scf.if.
+ * The deallocations of buffers made before stay where they are among the
+ * ops (so that cage-cpu-free-early's placement after the last use holds),
+ * and the else branch frees those buffers too: every path frees each
+ * buffer once. */
+static void guardRest(CageBuilder *b, MlirOperation alloc, MlirValue ok,
+                      MlirValue flag, int32_t site) {
   MlirOperation from = cageDefiningOp(ok);
   MlirBlock block = mlirOperationGetBlock(from);
   MlirOperation terminator = mlirBlockGetTerminator(block);
@@ -450,11 +453,6 @@ static void guardRest(CageBuilder *b, MlirValue ok, MlirValue flag,
   for (MlirOperation op = mlirOperationGetNextInBlock(from);
        !mlirOperationIsNull(op) && !mlirOperationEqual(op, terminator);
        op = mlirOperationGetNextInBlock(op)) {
-    bool keep =
-        cageOpIs(op, "memref.dealloc") &&
-        !inRange(&range, cageDefiningOp(mlirOperationGetOperand(op, 0)));
-    if (keep)
-      continue;
     if (range.size == range.capacity) {
       range.capacity = range.capacity ? 2 * range.capacity : 16;
       range.ops =
@@ -498,6 +496,16 @@ static void guardRest(CageBuilder *b, MlirValue ok, MlirValue flag,
   CageBuilder t = cageBuilderAtEndOfBlock(thenBlock, b->location);
   cageBuildOp(&t, "scf.yield", numEscaping, escaping, 0, NULL, 0, NULL);
   CageBuilder e = cageBuilderAtEndOfBlock(elseBlock, b->location);
+  for (intptr_t i = 0; i < range.size; ++i) {
+    MlirOperation op = range.ops[i];
+    if (!cageOpIs(op, "memref.dealloc"))
+      continue;
+    MlirOperation buffer = cageDefiningOp(mlirOperationGetOperand(op, 0));
+    /* Not the failed allocation itself, nor what the skipped ops made. */
+    if (!inRange(&range, buffer) &&
+        (mlirOperationIsNull(buffer) || !mlirOperationEqual(buffer, alloc)))
+      cageBuilderInsert(&e, mlirOperationClone(op));
+  }
   MlirType i32 = mlirIntegerTypeGet(b->context, 32);
   MlirValue rmwOperands[] = {cageBuildConstantInt(&e, i32, site), flag};
   /* arith::AtomicRMWKind::assign: an atomic store, as sites may fail on
@@ -619,7 +627,8 @@ static void guardAllocations(ModuleState *s, MlirOperation func,
     mlirRewriterBaseSetInsertionPointAfter(rewriter, alloc);
     CageBuilder at =
         cageBuilderAtInsertionPoint(rewriter, mlirOperationGetLocation(alloc));
-    guardRest(&at, allocationSucceeded(&at, alloc), flag, (int32_t)k + 1);
+    guardRest(&at, alloc, allocationSucceeded(&at, alloc), flag,
+              (int32_t)k + 1);
   }
   mlirIRRewriterDestroy(rewriter);
   reportSites(s, func, flag, &sites, failBlock);

@@ -9,11 +9,20 @@
 // RUN: cage-compile %s -o %t.o
 // RUN: %cc -std=c11 -O1 -Wall -Wextra -Werror %S/Inputs/allocation-failure-driver.c %t.o -Wl,--wrap=malloc,--wrap=free -o %t.exe %libomp -lm
 // RUN: env OMP_NUM_THREADS=2 %t.exe | FileCheck %s
+// Every allocation where it is needed (--no-hoist-allocations): each is
+// checked in place, the failure branches free the buffers made before.
+// RUN: cage-compile --no-hoist-allocations %s -o %t.inplace.o
+// RUN: %cc -std=c11 -O1 -Wall -Wextra -Werror %S/Inputs/allocation-failure-driver.c %t.inplace.o -Wl,--wrap=malloc,--wrap=free -o %t.inplace.exe %libomp -lm
+// RUN: env OMP_NUM_THREADS=2 %t.inplace.exe | FileCheck %s --check-prefix=INPLACE
 // CHECK: good call: no error, [[N:[0-9]+]] allocations, 0 left allocated
 // CHECK-NEXT: failed allocations reported: [[N]] of [[N]]
 // CHECK-NEXT: calls that leaked: 0
 // CHECK-NEXT: untouched: {{[1-9][0-9]*}}, partly written: {{[1-9][0-9]*}}
 // CHECK-NEXT: good call after them: no error, same result
+// INPLACE: good call: no error, [[N:[0-9]+]] allocations, 0 left allocated
+// INPLACE-NEXT: failed allocations reported: [[N]] of [[N]]
+// INPLACE-NEXT: calls that leaked: 0
+// INPLACE: good call after them: no error, same result
 
 // Two AdamW CAGE updates whose w, g, m and v are one buffer each:
 // cage-fuse-multi-tensor makes them one cage.multi_update, whose parallel

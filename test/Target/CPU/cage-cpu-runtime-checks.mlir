@@ -145,7 +145,8 @@ func.func @allocating(%x: memref<?xf32>) {
 
 // An allocation that cannot move to the entry (here: inside a parallel
 // loop) is checked where it happens. On failure the rest of its block is
-// skipped but for the deallocation of buffers made before, the site's
+// skipped (the deallocations of buffers made before it stay in place, and
+// the failure branch frees those buffers too), the site's
 // number goes into a flag of the call (atomically: loop iterations run on
 // several threads), and the function's return puts that site's message in
 // the error slot.
@@ -163,11 +164,11 @@ func.func @allocating(%x: memref<?xf32>) {
 // CHECK-NEXT:        memref.copy %{{.*}}, %[[TMP]]
 // CHECK-NEXT:        memref.subview %[[OUT]]
 // CHECK-NEXT:        memref.copy %[[TMP]]
+// CHECK-NEXT:        memref.dealloc %[[TMP]] : memref<64xf32>
 // CHECK-NEXT:      } else {
 // CHECK-NEXT:        %[[SITE:.*]] = arith.constant 1 : i32
 // CHECK-NEXT:        memref.atomic_rmw assign %[[SITE]], %[[FLAG]][] : (i32, memref<i32>) -> i32
 // CHECK-NEXT:      }
-// CHECK-NEXT:      memref.dealloc %[[TMP]] : memref<64xf32>
 // CHECK:         %[[FAILED:.*]] = memref.load %[[FLAG]][] : memref<i32>
 // CHECK:         %[[SLOT:.*]] = llvm.mlir.addressof @__cage_last_error
 // CHECK:         %[[NOW:.*]] = llvm.load %[[SLOT]]
@@ -186,13 +187,13 @@ func.func @allocating(%x: memref<?xf32>) {
 // CHECK:         %[[B:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
 // CHECK:         %[[R:.*]] = scf.if %{{.*}} -> (f32) {
 // CHECK:           %[[X:.*]] = memref.load %[[B]]
+// CHECK-NEXT:      memref.dealloc %[[B]]
 // CHECK-NEXT:      scf.yield %[[X]] : f32
 // CHECK-NEXT:    } else {
 // CHECK:           memref.atomic_rmw assign
 // CHECK-NEXT:      %[[POISON:.*]] = ub.poison : f32
 // CHECK-NEXT:      scf.yield %[[POISON]] : f32
 // CHECK-NEXT:    }
-// CHECK-NEXT:    memref.dealloc %[[B]]
 // CHECK:         return %[[R]] : f32
 // CHECK-DAG:   llvm.mlir.global internal constant @[[LOOP_MSG]]("out of memory: cannot allocate memref<64xf32> for the op at {{.*}}cage-cpu-runtime-checks.mlir:[[#@LINE+7]]:{{[0-9]+}}\00")
 func.func @in_loop(%a: memref<?x64xf32>, %n: index) -> memref<?x64xf32> {
