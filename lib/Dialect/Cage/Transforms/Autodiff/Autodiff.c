@@ -26,7 +26,6 @@
 
 #include "Autodiff.h"
 
-#include "IR/Location.h"
 #include "IR/Ops.h"
 #include "IR/Text.h"
 #include "cage-c/Dialect/Cage.h"

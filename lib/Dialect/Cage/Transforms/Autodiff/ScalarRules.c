@@ -12,8 +12,6 @@
 
 #include "IR/Ops.h"
 
-#include <math.h>
-#include <string.h>
 
 /* The ops with a rule. arith.constant, comparisons, casts from integers and
  * linalg.index produce no differentiable value and need none. */

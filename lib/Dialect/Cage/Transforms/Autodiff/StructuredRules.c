@@ -28,7 +28,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 /* A linalg op read as inputs, one init, their maps, the loops, and a body
  * whose arguments are the inputs' elements then (unless `noOutArg`: the body
