@@ -15,8 +15,8 @@
 extern "C" {
 #endif
 
-#define CAGE_C_API_VERSION_MAJOR 0
-#define CAGE_C_API_VERSION_MINOR 2
+#define CAGE_C_API_VERSION_MAJOR 1
+#define CAGE_C_API_VERSION_MINOR 0
 
 /** Returns (major << 16) | minor of the library actually loaded. */
 MLIR_CAPI_EXPORTED int cageGetAPIVersion(void);

@@ -17,7 +17,7 @@ import threading
 
 # The C API's major version (include/cage-c/Version.h) this package is
 # written for: the functions and structs below are that version's.
-API_MAJOR = 0
+API_MAJOR = 1
 
 
 class LibraryError(OSError):

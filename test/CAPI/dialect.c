@@ -146,7 +146,7 @@ static int testDialectHandle(MlirContext ctx) {
 }
 
 // CHECK-LABEL: @testVersion
-// CHECK: API version 0.2 (0x00000002), header 0.2
+// CHECK: API version 1.0 (0x00010000), header 1.0
 static int testVersion(void) {
   fprintf(stderr, "@testVersion\n");
   int version = cageGetAPIVersion();

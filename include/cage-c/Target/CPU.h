@@ -63,7 +63,8 @@ typedef struct CageCPUPipelineOptions {
    *  at the entry of each public function and check them before anything is
    *  written (all then live for the whole call); false: allocate each where
    *  the code needs it and check it there (the peak memory of a training
-   *  step is then that of its live buffers). Since API 0.2. */
+   *  step is then that of its live buffers). New in API 1.0 (the struct
+   *  grew: an incompatible change, hence the major version). */
   bool hoistAllocations;
 } CageCPUPipelineOptions;
 
