@@ -37,4 +37,7 @@ echo "   (stochastic rounding), side by side with f32 from the same start"
 # From Python: a W4A4 MLP on scikit-learn's digits, written with cage.nn,
 # its training step made by cage-autodiff and compiled once.
 echo "== python3 examples/digits_mlp.py: W4A4 CAGE-AdamW on scikit-learn's digits"
-CAGE_BUILD="$build" python3 examples/digits_mlp.py --no-progress --min-accuracy 0.9
+# Debian's interpreter, which has the python3-* packages setup.sh installs.
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+CAGE_BUILD="$build" "$python" examples/digits_mlp.py --no-progress --min-accuracy 0.9
