@@ -858,6 +858,64 @@ MlirValue cageBuildMatmul(CageBuilder *b, MlirValue lhs, MlirValue rhs,
   return cageOperationGetResult(insert(b, matmul), 0);
 }
 
+MlirValue cageBuildReduceAlongDim(CageBuilder *b, const MlirValue *inputs,
+                                  intptr_t numInputs, intptr_t dim, double init,
+                                  CageGenericBodyBuilder body, void *userData) {
+  if (numInputs < 1 || anyNull(inputs, numInputs) ||
+      !isRankedTensor(b, mlirValueGetType(inputs[0]),
+                      "an input of a reduction along a dimension"))
+    return nullValue;
+  MlirType type = mlirValueGetType(inputs[0]);
+  intptr_t rank = mlirShapedTypeGetRank(type);
+  MlirValue out = cageBuildFill(
+      b, cageBuildConstantFloat(b, mlirShapedTypeGetElementType(type), init),
+      cageBuildEmptyWithoutDim(b, inputs[0], dim));
+  MlirAffineMap *maps = cageAllocArray(numInputs + 1, sizeof *maps);
+  for (intptr_t i = 0; i < numInputs; ++i)
+    maps[i] = cagePrefixMap(b->context, rank, rank);
+  maps[numInputs] = cageMapDroppingDim(b->context, rank, dim);
+  CageIteratorType *iterators = cageAllocArray(rank, sizeof *iterators);
+  for (intptr_t d = 0; d < rank; ++d)
+    iterators[d] = d == dim ? CageIteratorReduction : CageIteratorParallel;
+  CageGenericSpec spec = {inputs,    numInputs, &out, 1,       maps,
+                          iterators, rank,      body, userData};
+  MlirValue result = cageOperationGetResult(cageBuildGeneric(b, &spec), 0);
+  free(iterators);
+  free(maps);
+  return result;
+}
+
+MlirValue cageBuildElementwiseWithRows(CageBuilder *b, const MlirValue *inputs,
+                                       intptr_t numInputs, MlirValue rows,
+                                       intptr_t dim, MlirValue out,
+                                       CageGenericBodyBuilder body,
+                                       void *userData) {
+  if (anyNull(inputs, numInputs) || mlirValueIsNull(rows) ||
+      mlirValueIsNull(out) ||
+      !isRankedTensor(b, mlirValueGetType(out),
+                      "the output of an element-wise op with rows"))
+    return nullValue;
+  intptr_t rank = mlirShapedTypeGetRank(mlirValueGetType(out));
+  MlirValue *all = cageAllocArray(numInputs + 1, sizeof *all);
+  MlirAffineMap *maps = cageAllocArray(numInputs + 2, sizeof *maps);
+  MlirAffineMap id = cagePrefixMap(b->context, rank, rank);
+  for (intptr_t i = 0; i < numInputs; ++i) {
+    all[i] = inputs[i];
+    maps[i] = id;
+  }
+  all[numInputs] = rows;
+  maps[numInputs] = cageMapDroppingDim(b->context, rank, dim);
+  maps[numInputs + 1] = id;
+  CageIteratorType *iterators = cageAllocArray(rank, sizeof *iterators);
+  CageGenericSpec spec = {all,       numInputs + 1, &out, 1,       maps,
+                          iterators, rank,          body, userData};
+  MlirValue result = cageOperationGetResult(cageBuildGeneric(b, &spec), 0);
+  free(iterators);
+  free(maps);
+  free(all);
+  return result;
+}
+
 /*===--- Indexing maps ----------------------------------------------------===*/
 
 MlirAffineMap cagePrefixMap(MlirContext ctx, intptr_t numDims,

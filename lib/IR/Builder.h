@@ -372,6 +372,23 @@ MLIR_CAPI_EXPORTED MlirValue cageBuildMatmul(CageBuilder *b, MlirValue lhs,
                                              MlirValue rhs, MlirValue init,
                                              const MlirAffineMap maps[3]);
 
+/** A reduction along dimension `dim` of the `numInputs` tensors `inputs`
+ * (one shape, read with identity maps) into a tensor of that shape without
+ * `dim`, filled with `init` first (an f32 constant of the inputs' element
+ * type); `body` gets the inputs' elements then the accumulator. Returns the
+ * result, or null as cageBuildGeneric. */
+MLIR_CAPI_EXPORTED MlirValue cageBuildReduceAlongDim(
+    CageBuilder *b, const MlirValue *inputs, intptr_t numInputs, intptr_t dim,
+    double init, CageGenericBodyBuilder body, void *userData);
+
+/** An element-wise linalg.generic into `out` over the `numInputs` tensors
+ * `inputs` (the shape of `out`) and `rows` (a reduction of that shape along
+ * `dim`, read with cageMapDroppingDim); `body` gets the inputs' elements,
+ * the row's, then the output's. Returns the result, or null. */
+MLIR_CAPI_EXPORTED MlirValue cageBuildElementwiseWithRows(
+    CageBuilder *b, const MlirValue *inputs, intptr_t numInputs, MlirValue rows,
+    intptr_t dim, MlirValue out, CageGenericBodyBuilder body, void *userData);
+
 /*===--- Indexing maps for cageBuildGeneric -------------------------------===*/
 
 /* The maps of the lowerings come in two shapes, each made here with the MLIR

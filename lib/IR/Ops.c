@@ -5,6 +5,8 @@
 #include "cage-c/Dialect/Cage.h"
 #include "cage-c/Dialect/CageOps.h"
 
+#include "mlir-c/BuiltinAttributes.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +30,20 @@ MlirOperation cageDefiningOp(MlirValue value) {
   if (mlirValueIsAOpResult(value))
     return mlirOpResultGetOwner(value);
   return (MlirOperation){NULL};
+}
+
+intptr_t cageGenericNumLoops(MlirOperation generic) {
+  return mlirArrayAttrGetNumElements(
+      cageOpAttribute(generic, "iterator_types"));
+}
+
+bool cageGenericLoopIsParallel(MlirOperation generic, intptr_t loop) {
+  MlirAttribute parallel = mlirAttributeParseGet(
+      mlirOperationGetContext(generic),
+      mlirStringRefCreateFromCString("#linalg.iterator_type<parallel>"));
+  return mlirAttributeEqual(
+      mlirArrayAttrGetElement(cageOpAttribute(generic, "iterator_types"), loop),
+      parallel);
 }
 
 /*===--- cage.adamw and cage.sgd, by role ---------------------------------===*/

@@ -34,6 +34,11 @@ MlirAttribute cageOpAttribute(MlirOperation op, const char *name);
 /** The op whose result `value` is; null for a block argument. */
 MlirOperation cageDefiningOp(MlirValue value);
 
+/** The number of loops of the linalg.generic `generic`, and whether loop
+ * `loop` is parallel (its iterator type), from its `iterator_types`. */
+intptr_t cageGenericNumLoops(MlirOperation generic);
+bool cageGenericLoopIsParallel(MlirOperation generic, intptr_t loop);
+
 /*===--- cage.adamw and cage.sgd, by role ---------------------------------===*/
 
 /** The most state tensors an optimizer keeps (m, v for AdamW). */

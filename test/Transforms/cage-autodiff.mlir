@@ -2,6 +2,7 @@
 // RUN: cage-opt %s --split-input-file --cage-autodiff --cage-autodiff | FileCheck %s --check-prefix=INPLACE
 // RUN: cage-opt %s --split-input-file --cage-autodiff="gradients=true in-place=false estimator=identity" | FileCheck %s --check-prefix=GRAD
 // RUN: not cage-opt %s --split-input-file --cage-autodiff=estimator=exact 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: cage-opt %s --split-input-file --cage-autodiff="remat=true in-place=false" | FileCheck %s --check-prefix=REMAT
 
 // The structure cage-autodiff generates, rule by rule (docs/Training.md):
 // the training step's signature, the adjoints of linalg.generic
@@ -9,7 +10,8 @@
 // linalg.matmul with explicit maps), of cage.quantize (cage.ste with the
 // parameter's estimator, dα for learned scales), of tensor ops and
 // linalg.softmax, the optimizer steps, the in-place form, and the gradient
-// function. The second RUN also checks that a second run changes nothing.
+// function. The second RUN also checks that a second run changes nothing;
+// REMAT, the remat option.
 // BAD: estimator must be 'clipped' or 'identity', not 'exact'
 
 
@@ -36,6 +38,15 @@
 // INPLACE: bufferization.materialize_in_destination %[[NEWB]] in restrict writable %[[BUF]]
 // INPLACE: return %{{.*}} : f32
 // INPLACE-NOT: func.func @elementwise_train_step_train_step
+// With remat, the cheap element-wise forward value (the biased tanh) is
+// computed again after the forward pass, for the backward to read.
+// REMAT-LABEL: func.func @elementwise_train_step
+// REMAT:         %[[H:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} ins(%arg0, %arg1 : tensor<4x8xf32>, tensor<8xf32>)
+// REMAT:         linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[H]] :
+// REMAT:         %[[AGAIN:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} ins(%arg0, %arg1 : tensor<4x8xf32>, tensor<8xf32>)
+// REMAT:         math.tanh
+// REMAT:         linalg.generic {{.*}} ins(%[[AGAIN]], %{{.*}} : tensor<4x8xf32>, tensor<f32>)
+// REMAT:         cage.sgd
 // GRAD-LABEL: func.func @elementwise_grad
 // GRAD-SAME: (%{{.*}}: tensor<4x8xf32>, %{{.*}}: tensor<8xf32>) -> (f32, tensor<8xf32>)
 

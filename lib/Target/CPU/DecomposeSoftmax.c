@@ -49,42 +49,6 @@ static void divBody(CageBuilder *body, const MlirValue *args, intptr_t numArgs,
   yielded[0] = cageBuildDivF(body, args[0], args[1]);
 }
 
-/* A reduction of `x` along `dim` into a tensor filled with `init`. */
-static MlirValue reduce(CageBuilder *b, MlirValue x, intptr_t dim, double init,
-                        CageGenericBodyBuilder body) {
-  MlirType type = mlirValueGetType(x);
-  intptr_t rank = mlirShapedTypeGetRank(type);
-  MlirValue out = cageBuildFill(
-      b, cageBuildConstantFloat(b, mlirShapedTypeGetElementType(type), init),
-      cageBuildEmptyWithoutDim(b, x, dim));
-  MlirAffineMap maps[] = {cagePrefixMap(b->context, rank, rank),
-                          cageMapDroppingDim(b->context, rank, dim)};
-  CageIteratorType *iterators = cageAllocArray(rank, sizeof *iterators);
-  for (intptr_t d = 0; d < rank; ++d)
-    iterators[d] = d == dim ? CageIteratorReduction : CageIteratorParallel;
-  CageGenericSpec spec = {&x, 1, &out, 1, maps, iterators, rank, body, NULL};
-  MlirValue result = cageOperationGetResult(cageBuildGeneric(b, &spec), 0);
-  free(iterators);
-  return result;
-}
-
-/* `lhs` combined element by element with `rows` (a reduction along `dim`)
- * into `out`. */
-static MlirValue withRows(CageBuilder *b, MlirValue lhs, MlirValue rows,
-                          MlirValue out, intptr_t dim,
-                          CageGenericBodyBuilder body) {
-  intptr_t rank = mlirShapedTypeGetRank(mlirValueGetType(lhs));
-  MlirAffineMap id = cagePrefixMap(b->context, rank, rank);
-  MlirAffineMap maps[] = {id, cageMapDroppingDim(b->context, rank, dim), id};
-  CageIteratorType *iterators = cageAllocArray(rank, sizeof *iterators);
-  MlirValue inputs[] = {lhs, rows};
-  CageGenericSpec spec = {inputs,    2,    &out, 1,   maps,
-                          iterators, rank, body, NULL};
-  MlirValue result = cageOperationGetResult(cageBuildGeneric(b, &spec), 0);
-  free(iterators);
-  return result;
-}
-
 static void decompose(MlirOperation softmax) {
   MlirValue x = mlirOperationGetOperand(softmax, 0);
   MlirValue init = mlirOperationGetOperand(softmax, 1);
@@ -94,10 +58,13 @@ static void decompose(MlirOperation softmax) {
   MlirBlock scratch = mlirBlockCreate(0, NULL, NULL);
   CageBuilder b =
       cageBuilderAtEndOfBlock(scratch, mlirOperationGetLocation(softmax));
-  MlirValue max = reduce(&b, x, dim, -INFINITY, maxBody);
-  MlirValue e = withRows(&b, x, max, cageBuildEmptyLike(&b, x), dim, expBody);
-  MlirValue sum = reduce(&b, e, dim, 0.0, sumBody);
-  MlirValue y = withRows(&b, e, sum, init, dim, divBody);
+  MlirValue max =
+      cageBuildReduceAlongDim(&b, &x, 1, dim, -INFINITY, maxBody, NULL);
+  MlirValue e = cageBuildElementwiseWithRows(
+      &b, &x, 1, max, dim, cageBuildEmptyLike(&b, x), expBody, NULL);
+  MlirValue sum = cageBuildReduceAlongDim(&b, &e, 1, dim, 0.0, sumBody, NULL);
+  MlirValue y =
+      cageBuildElementwiseWithRows(&b, &e, 1, sum, dim, init, divBody, NULL);
   MlirOperation op;
   while (!mlirOperationIsNull(op = mlirBlockGetFirstOperation(scratch)))
     mlirOperationMoveBefore(op, softmax);

@@ -16,7 +16,6 @@
 #include "Autodiff.h"
 
 #include "IR/Ops.h"
-#include "IR/Text.h"
 
 #include "mlir-c/AffineMap.h"
 #include "mlir-c/BuiltinAttributes.h"
@@ -24,11 +23,8 @@
 static bool isCheapElementwise(MlirOperation op) {
   if (!cageOpIs(op, "linalg.generic") || mlirOperationGetNumResults(op) != 1)
     return false;
-  MlirAttribute iterators = cageOpAttribute(op, "iterator_types");
-  MlirAttribute parallel = mlirAttributeParseGet(
-      mlirOperationGetContext(op), cageStr("#linalg.iterator_type<parallel>"));
-  for (intptr_t i = 0, n = mlirArrayAttrGetNumElements(iterators); i < n; ++i)
-    if (!mlirAttributeEqual(mlirArrayAttrGetElement(iterators, i), parallel))
+  for (intptr_t d = 0, n = cageGenericNumLoops(op); d < n; ++d)
+    if (!cageGenericLoopIsParallel(op, d))
       return false;
   MlirAttribute maps = cageOpAttribute(op, "indexing_maps");
   for (intptr_t i = 0, n = mlirArrayAttrGetNumElements(maps); i < n; ++i)

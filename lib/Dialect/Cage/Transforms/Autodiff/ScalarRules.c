@@ -12,7 +12,6 @@
 
 #include "IR/Ops.h"
 
-
 /* The ops with a rule. arith.constant, comparisons, casts from integers and
  * linalg.index produce no differentiable value and need none. */
 static const char *const kRuleOps[] = {

@@ -20,7 +20,6 @@
 #include "Autodiff.h"
 
 #include "IR/Ops.h"
-#include "IR/Text.h"
 
 #include "mlir-c/AffineExpr.h"
 #include "mlir-c/BuiltinAttributes.h"
@@ -112,14 +111,10 @@ static bool viewOf(MlirContext ctx, MlirOperation op, StructuredView *v) {
 
   if (cageOpIs(op, "linalg.generic")) {
     readMaps(op, v->maps, numOperands);
-    MlirAttribute iterators = cageOpAttribute(op, "iterator_types");
-    v->numLoops = mlirArrayAttrGetNumElements(iterators);
+    v->numLoops = cageGenericNumLoops(op);
     v->reduction = cageAllocArray(v->numLoops, sizeof *v->reduction);
-    MlirAttribute reduction =
-        mlirAttributeParseGet(ctx, cageStr("#linalg.iterator_type<reduction>"));
     for (intptr_t d = 0; d < v->numLoops; ++d)
-      v->reduction[d] =
-          mlirAttributeEqual(mlirArrayAttrGetElement(iterators, d), reduction);
+      v->reduction[d] = !cageGenericLoopIsParallel(op, d);
     return true;
   }
   bool matmul = cageOpIs(op, "linalg.matmul");
@@ -403,18 +398,13 @@ static bool dependents(AdSweep *s, const StructuredView *v, MlirValue arg,
 
 static MlirType scalarTensorOf(MlirValue v);
 
-/* Whether every result of `map` is a distinct loop. */
-static bool isProjectedPermutation(MlirAffineMap map) {
-  return mlirAffineMapIsProjectedPermutation(map);
-}
-
 /* The adjoint of operand `k` of `v` (an input, or the init at numInputs)
  * through the body; the forward body argument `arg` is its element. */
 static void adjointThroughBody(AdSweep *s, const StructuredView *v,
                                MlirValue operand, MlirAffineMap map,
                                MlirValue arg, Combine combine,
                                MlirOperation combineOp, MlirValue f) {
-  if (!isProjectedPermutation(map)) {
+  if (!mlirAffineMapIsProjectedPermutation(map)) {
     adUnsupported(s, v->op,
                   "an operand that it reads through an indexing map other "
                   "than a projected permutation of its loops is "
@@ -536,8 +526,10 @@ static bool matmulAdjoint(AdSweep *s, const StructuredView *v, intptr_t k) {
   MlirAffineMap target = v->maps[k], other = v->maps[1 - k], out = v->maps[2];
   if (mlirAffineMapGetNumResults(target) != 2 ||
       mlirAffineMapGetNumResults(other) != 2 ||
-      mlirAffineMapGetNumResults(out) != 2 || !isProjectedPermutation(target) ||
-      !isProjectedPermutation(other) || !isProjectedPermutation(out))
+      mlirAffineMapGetNumResults(out) != 2 ||
+      !mlirAffineMapIsProjectedPermutation(target) ||
+      !mlirAffineMapIsProjectedPermutation(other) ||
+      !mlirAffineMapIsProjectedPermutation(out))
     return false;
   intptr_t newIndex[3] = {-1, -1, -1};
   newIndex[dimOf(target, 0)] = 0;
@@ -709,30 +701,13 @@ static void softmaxRule(AdSweep *s, MlirOperation op) {
     return;
   CageBuilder *b = &s->b;
   int64_t dim = mlirIntegerAttrGetValueInt(cageOpAttribute(op, "dimension"));
-  intptr_t rank = rankOf(y);
-  MlirType element = mlirShapedTypeGetElementType(mlirValueGetType(y));
   /* The sums along the dimension, then the gradient. */
-  MlirValue rows = cageBuildFill(b, cageBuildConstantFloat(b, element, 0.0),
-                                 cageBuildEmptyWithoutDim(b, y, dim));
-  MlirAffineMap id = cagePrefixMap(s->context, rank, rank);
-  MlirAffineMap row = cageMapDroppingDim(s->context, rank, dim);
-  CageIteratorType *iterators = cageAllocArray(rank, sizeof *iterators);
-  for (intptr_t d = 0; d < rank; ++d)
-    iterators[d] = d == dim ? CageIteratorReduction : CageIteratorParallel;
-  MlirValue in[] = {dy, y};
-  MlirAffineMap sumMaps[] = {id, id, row};
-  CageGenericSpec sum = {in,        2,    &rows,       1,   sumMaps,
-                         iterators, rank, productBody, NULL};
-  MlirValue dots = cageOperationGetResult(cageBuildGeneric(b, &sum), 0);
-  for (intptr_t d = 0; d < rank; ++d)
-    iterators[d] = CageIteratorParallel;
-  MlirValue in2[] = {y, dy, dots};
-  MlirValue out = cageBuildEmptyLike(b, x);
-  MlirAffineMap maps[] = {id, id, row, id};
-  CageGenericSpec grad = {in2,       3,    &out,        1,   maps,
-                          iterators, rank, softmaxBody, NULL};
-  MlirValue dx = cageOperationGetResult(cageBuildGeneric(b, &grad), 0);
-  free(iterators);
+  MlirValue sumInputs[] = {dy, y};
+  MlirValue dots =
+      cageBuildReduceAlongDim(b, sumInputs, 2, dim, 0.0, productBody, NULL);
+  MlirValue gradInputs[] = {y, dy};
+  MlirValue dx = cageBuildElementwiseWithRows(
+      b, gradInputs, 2, dots, dim, cageBuildEmptyLike(b, x), softmaxBody, NULL);
   if (mlirValueIsNull(dx))
     s->failed = true;
   else

@@ -22,7 +22,6 @@ and `failures: N`.
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import zlib
@@ -33,7 +32,13 @@ import torch
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_cage as tc  # noqa: E402
+from gradcheck import Tools, call  # noqa: E402
 from torch_cage import nr  # noqa: E402
+
+# The spelling of a quantizer that the CPU integration tests use.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "Inputs"))
+from harness import quantizer_attr  # noqa: E402
 
 f32 = np.float32
 U = 2.0 ** -24
@@ -67,18 +72,6 @@ CONFIGS = [
 ]
 
 
-def attr(p):
-    parts = [f"bits = {p['bits']}", f"granularity = {p['granularity']}"]
-    if p["granularity"] == "group":
-        parts.append(f"group_size = {p['group_size']}")
-    parts += [f"scale = {p['scale']}", f"levels = {p['levels']}",
-              f"rotation = {p['rotation']}"]
-    if p["rotation"] == "hadamard":
-        parts.append(f"block = {p['block']}")
-    parts.append(f"rounding = {p['rounding']}")
-    return "#cage.quantizer<" + ", ".join(parts) + ">"
-
-
 def ttype(shape):
     return "tensor<" + "".join(f"{d}x" for d in shape) + "f32>"
 
@@ -95,7 +88,7 @@ def module(p, shape):
     t = ttype(shape)
     operand = p["scale"] == "operand"
     s = ttype(scale_shape(p, shape))
-    q = attr(p)
+    q = quantizer_attr(p)
     seed_arg = ", %seed: i64" if p["rounding"] == "stochastic" else ""
     seed_use = " seed(%seed)" if seed_arg else ""
     a_arg = f", %a: {s}" if operand else ""
@@ -140,30 +133,12 @@ def same_bits(a, b):
     return nr.same_bits(np.asarray(a, f32), np.asarray(b, f32))
 
 
-def find_tool(build, name):
-    if build:
-        for d in (os.path.join(build, "bin"), build):
-            if os.access(os.path.join(d, name), os.X_OK):
-                return os.path.join(d, name)
-        sys.exit(f"selftest.py: no {name} in {build}/bin or {build}")
-    found = shutil.which(name)
-    if not found:
-        sys.exit(f"selftest.py: no {name} on PATH (use --build DIR)")
-    return found
-
-
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode:
-        raise RuntimeError(" ".join(cmd) + "\n" + p.stderr)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", help="build dir holding bin/cage-run")
     ap.add_argument("--keep", help="write the files here and keep them")
     args = ap.parse_args()
-    cage_run = find_tool(args.build, "cage-run")
+    cage_run = Tools(args.build).run
     work = args.keep or tempfile.mkdtemp(prefix="torch-cage-")
     os.makedirs(work, exist_ok=True)
     failures = outputs = cases = clipped = ties = 0
@@ -192,13 +167,13 @@ def main():
                     ins += ["--in", files["seed"]]
                 if operand:
                     ins += ["--in", files["a"]]
-                run([cage_run, src, "--entry", "q", *ins,
+                call([cage_run, src, "--entry", "q", *ins,
                      "--out", os.path.join(d, "q.npy")])
                 for e in ("clipped", "identity"):
                     outs = ["--out", os.path.join(d, f"dx_{e}.npy")]
                     if operand:
                         outs += ["--out", os.path.join(d, f"da_{e}.npy")]
-                    run([cage_run, src, "--entry", "ste_" + e,
+                    call([cage_run, src, "--entry", "ste_" + e,
                          "--in", files["dy"], "--in", files["x"],
                          *(["--in", files["a"]] if operand else []), *outs])
             except RuntimeError as err:
@@ -254,7 +229,7 @@ def main():
                                         f"{np.abs(da64 - da32).max():.3g}")
             status = "FAIL" if problems else "ok"
             failures += bool(problems)
-            print(f"{status} {name}: {attr(p)} {shape}"
+            print(f"{status} {name}: {quantizer_attr(p)} {shape}"
                   + ("" if not problems else ": " + "; ".join(problems)))
     if not args.keep:
         shutil.rmtree(work)

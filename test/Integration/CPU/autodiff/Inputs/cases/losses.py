@@ -2,8 +2,10 @@
 examples/mlp_train_step.mlir writes it (max, exp, sum, log, `acc - term`,
 a scalar divf by the batch), on a linear layer with a bias; the same loss
 through linalg.softmax and math.log; and the forward of
-examples/mlp_train_step.mlir itself, with w1 and w2 as parameters.
+examples/mlp.mlir itself (w1 and w2 its parameters).
 """
+
+import os
 
 import torch
 
@@ -128,106 +130,14 @@ func.func @f(%x: tensor<129x12xf32>, %y: tensor<129x3xf32>,
 """
 
 # ---------------------------------------------------------------------------
-# The forward of examples/mlp_train_step.mlir, as written there (its
-# section "Forward", unchanged but for the signature and the return), with
-# w1 and w2 parameters: batch 64, 16 features, 32 hidden, 4 classes, W4A4.
+# examples/mlp.mlir itself (the forward of examples/mlp_train_step.mlir with
+# w1 and w2 parameters), its function renamed @f: batch 64, 16 features, 32
+# hidden, 4 classes, W4A4.
 # ---------------------------------------------------------------------------
 
-MLP = """\
-#rows = affine_map<(b, j, k) -> (b, k)>
-#cols = affine_map<(b, j, k) -> (j, k)>
-#out = affine_map<(b, j, k) -> (b, j)>
-#id = affine_map<(b, c) -> (b, c)>
-#row = affine_map<(b, c) -> (b)>
-#all = affine_map<(b, c) -> ()>
-
-!x = tensor<64x16xf32>
-!y = tensor<64x4xf32>
-!w1 = tensor<32x16xf32>
-!w2 = tensor<4x32xf32>
-!h = tensor<64x32xf32>
-
-func.func @f(%x: !x, %y: !y,
-             %w1: !w1 {cage.param = #cage.param<>},
-             %w2: !w2 {cage.param = #cage.param<>}) -> f32 {
-  %zero = arith.constant 0.0 : f32
-  %ninf = arith.constant 0xFF800000 : f32
-  %batch = arith.constant 64.0 : f32
-
-  // ---- Forward ----------------------------------------------------------
-  %xq = cage.quantize %x {quantizer = #cage.quantizer<bits = 4>} : !x
-  %w1q = cage.quantize %w1 {quantizer = #cage.quantizer<bits = 4>} : !w1
-  %h0 = tensor.empty() : !h
-  %hz = linalg.fill ins(%zero : f32) outs(%h0 : !h) -> !h
-  %hpre = linalg.matmul indexing_maps = [#rows, #cols, #out]
-            ins(%xq, %w1q : !x, !w1) outs(%hz : !h) -> !h
-  %h = linalg.generic {indexing_maps = [#id, #id],
-                       iterator_types = ["parallel", "parallel"]}
-         ins(%hpre : !h) outs(%h0 : !h) {
-  ^bb0(%a: f32, %o: f32):
-    %r = arith.maximumf %a, %zero : f32
-    linalg.yield %r : f32
-  } -> !h
-  %hq = cage.quantize %h {quantizer = #cage.quantizer<bits = 4>} : !h
-  %w2q = cage.quantize %w2 {quantizer = #cage.quantizer<bits = 4>} : !w2
-  %l0 = tensor.empty() : !y
-  %lz = linalg.fill ins(%zero : f32) outs(%l0 : !y) -> !y
-  %logits = linalg.matmul indexing_maps = [#rows, #cols, #out]
-              ins(%hq, %w2q : !h, !w2) outs(%lz : !y) -> !y
-
-  // Softmax cross-entropy, stable: p = exp(z − max z) / Σ exp(z − max z).
-  %r0 = tensor.empty() : tensor<64xf32>
-  %rmin = linalg.fill ins(%ninf : f32) outs(%r0 : tensor<64xf32>) -> tensor<64xf32>
-  %rzero = linalg.fill ins(%zero : f32) outs(%r0 : tensor<64xf32>) -> tensor<64xf32>
-  %zmax = linalg.generic {indexing_maps = [#id, #row],
-                          iterator_types = ["parallel", "reduction"]}
-            ins(%logits : !y) outs(%rmin : tensor<64xf32>) {
-  ^bb0(%z: f32, %acc: f32):
-    %m = arith.maximumf %acc, %z : f32
-    linalg.yield %m : f32
-  } -> tensor<64xf32>
-  %e = linalg.generic {indexing_maps = [#id, #row, #id],
-                       iterator_types = ["parallel", "parallel"]}
-         ins(%logits, %zmax : !y, tensor<64xf32>) outs(%l0 : !y) {
-  ^bb0(%z: f32, %m: f32, %o: f32):
-    %d = arith.subf %z, %m : f32
-    %ex = math.exp %d : f32
-    linalg.yield %ex : f32
-  } -> !y
-  %esum = linalg.generic {indexing_maps = [#id, #row],
-                          iterator_types = ["parallel", "reduction"]}
-            ins(%e : !y) outs(%rzero : tensor<64xf32>) {
-  ^bb0(%v: f32, %acc: f32):
-    %s = arith.addf %acc, %v : f32
-    linalg.yield %s : f32
-  } -> tensor<64xf32>
-  %p = linalg.generic {indexing_maps = [#id, #row, #id],
-                       iterator_types = ["parallel", "parallel"]}
-         ins(%e, %esum : !y, tensor<64xf32>) outs(%l0 : !y) {
-  ^bb0(%v: f32, %s: f32, %o: f32):
-    %q = arith.divf %v, %s : f32
-    linalg.yield %q : f32
-  } -> !y
-  // loss = −(1/B) Σ_b Σ_c y·(z − max z − log Σ exp(z − max z))
-  %s0 = tensor.empty() : tensor<f32>
-  %sz = linalg.fill ins(%zero : f32) outs(%s0 : tensor<f32>) -> tensor<f32>
-  %nll = linalg.generic {indexing_maps = [#id, #id, #row, #row, #all],
-                         iterator_types = ["reduction", "reduction"]}
-           ins(%y, %logits, %zmax, %esum : !y, !y, tensor<64xf32>, tensor<64xf32>)
-           outs(%sz : tensor<f32>) {
-  ^bb0(%yy: f32, %z: f32, %m: f32, %s: f32, %acc: f32):
-    %d = arith.subf %z, %m : f32
-    %ls = math.log %s : f32
-    %logp = arith.subf %d, %ls : f32
-    %term = arith.mulf %yy, %logp : f32
-    %a = arith.subf %acc, %term : f32
-    linalg.yield %a : f32
-  } -> tensor<f32>
-  %nllsum = tensor.extract %nll[] : tensor<f32>
-  %loss = arith.divf %nllsum, %batch : f32
-  return %loss : f32
-}
-"""
+MLP = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..",
+                        "..", "..", "examples", "mlp.mlir")).read().replace(
+    "func.func @mlp(", "func.func @f(")
 
 
 def mlp_torch(T, x, y, w1, w2):
