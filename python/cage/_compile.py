@@ -234,12 +234,16 @@ class Module:
         # The training steps of functions with cage.param arguments first,
         # so that they are among the functions (the pipeline's own run of
         # cage-autodiff then changes nothing).
-        self._run(handles.source, autodiff, "cage-autodiff failed")
+        self._run(handles.source,
+                  lambda pm, error: lib.mlirParsePassPipeline(
+                      pm, _capi.string_ref(autodiff), error, None), "cage-autodiff")
         self._describe_functions(entry)
 
         lowered = lib.mlirOperationClone(lib.mlirModuleGetOperation(handles.source))
         handles.lowered = lib.mlirModuleFromOperation(lowered)
-        self._run_pipeline(options)
+        self._run(handles.lowered,
+                  lambda pm, error: lib.cageCPUPipelineAddPasses(
+                      pm, ctypes.byref(options), error, None), "the CPU pipeline")
         self._create_engine(options.threads)
         self._diagnostics.warn(0)
 
@@ -264,33 +268,19 @@ class Module:
             entry = next(iter(self.functions))
         self.entry = entry
 
-    def _run(self, module, pipeline, failure):
-        """Runs the textual pass pipeline `pipeline` on `module`."""
+    def _run(self, module, add_passes, what):
+        """Runs on `module` the passes that `add_passes(op_pass_manager,
+        error_callback)` adds (it returns false when it cannot: `what` is
+        then reported as not built)."""
         lib = self._lib
         pm = lib.mlirPassManagerCreateOnOperation(self._handles.context,
                                                   _capi.string_ref(b"builtin.module"))
         try:
             error = _Messages()
-            if not lib.mlirParsePassPipeline(lib.mlirPassManagerGetAsOpPassManager(pm),
-                                             _capi.string_ref(pipeline), error.callback, None):
-                raise CompileError(f"cannot parse the pipeline: {error.text()}")
+            if not add_passes(lib.mlirPassManagerGetAsOpPassManager(pm), error.callback):
+                raise CompileError(f"cannot build {what}: {error.text()}")
             if not lib.mlirPassManagerRunOnOp(pm, lib.mlirModuleGetOperation(module)):
-                raise self._diagnostics.error(0, failure)
-        finally:
-            lib.mlirPassManagerDestroy(pm)
-
-    def _run_pipeline(self, options):
-        lib = self._lib
-        pm = lib.mlirPassManagerCreateOnOperation(self._handles.context,
-                                                  _capi.string_ref(b"builtin.module"))
-        try:
-            error = _Messages()
-            if not lib.cageCPUPipelineAddPasses(lib.mlirPassManagerGetAsOpPassManager(pm),
-                                                ctypes.byref(options), error.callback, None):
-                raise CompileError("cannot build the CPU pipeline: " + error.text())
-            if not lib.mlirPassManagerRunOnOp(pm,
-                                              lib.mlirModuleGetOperation(self._handles.lowered)):
-                raise self._diagnostics.error(0, "the CPU pipeline failed")
+                raise self._diagnostics.error(0, f"{what} failed")
         finally:
             lib.mlirPassManagerDestroy(pm)
 
