@@ -615,6 +615,18 @@ static MlirNamedAttribute operandSegmentSizes(CageBuilder *b, int32_t numInputs,
                             mlirDenseI32ArrayGet(b->context, 2, sizes));
 }
 
+MlirValue cageBuildAllocTensor(CageBuilder *b, MlirType tensorType) {
+  if (!isRankedTensor(b, tensorType, "the type of bufferization.alloc_tensor"))
+    return nullValue;
+  int32_t noOperands[] = {0, 0, 0}; /* dynamic sizes, copy, size hint */
+  MlirNamedAttribute segments =
+      cageNamedAttribute(b, "operandSegmentSizes",
+                         mlirDenseI32ArrayGet(b->context, 3, noOperands));
+  return cageOperationGetResult(cageBuildOp(b, "bufferization.alloc_tensor", 0,
+                                            NULL, 1, &tensorType, 1, &segments),
+                                0);
+}
+
 MlirValue cageBuildFill(CageBuilder *b, MlirValue value, MlirValue init) {
   MlirValue operands[] = {value, init};
   if (anyNull(operands, 2) || !isRegisteredOp(b, "linalg.fill"))
@@ -827,7 +839,11 @@ MlirOperation cageBuildElementwise(CageBuilder *b, const MlirValue *inputs,
 MlirValue cageBuildMatmul(CageBuilder *b, MlirValue lhs, MlirValue rhs,
                           MlirValue init, const MlirAffineMap maps[3]) {
   MlirValue operands[] = {lhs, rhs, init};
-  if (anyNull(operands, 3) || !isRegisteredOp(b, "linalg.matmul"))
+  if (anyNull(operands, 3) || mlirAffineMapIsNull(maps[2]))
+    return nullValue;
+  intptr_t numLoops = mlirAffineMapGetNumDims(maps[2]);
+  const char *name = numLoops == 4 ? "linalg.batch_matmul" : "linalg.matmul";
+  if (!isRegisteredOp(b, name))
     return nullValue;
   MlirType type = mlirValueGetType(init);
   if (!isRankedTensor(b, type, "the init of linalg.matmul"))
@@ -837,12 +853,11 @@ MlirValue cageBuildMatmul(CageBuilder *b, MlirValue lhs, MlirValue rhs,
                           .outputs = &operands[2],
                           .numOutputs = 1,
                           .indexingMaps = maps,
-                          .numLoops = 3};
+                          .numLoops = numLoops};
   MlirAttribute mapsAttr = indexingMaps(b, &spec);
   if (mlirAttributeIsNull(mapsAttr))
     return nullValue;
-  MlirOperationState state =
-      mlirOperationStateGet(cageStr("linalg.matmul"), b->location);
+  MlirOperationState state = mlirOperationStateGet(cageStr(name), b->location);
   mlirOperationStateAddOperands(&state, 3, operands);
   mlirOperationStateAddResults(&state, 1, &type);
   MlirNamedAttribute attributes[] = {

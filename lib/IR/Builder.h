@@ -254,6 +254,12 @@ MLIR_CAPI_EXPORTED MlirValue cageBuildEmpty(CageBuilder *b, MlirType tensorType,
                                             const MlirValue *dynamicSizes,
                                             intptr_t numDynamicSizes);
 
+/** bufferization.alloc_tensor of the static tensor type `tensorType`: a
+ * new buffer that, unlike tensor.empty, canonicalization never shrinks to
+ * the shape of a slice taken of it (a padded layout stays padded). */
+MLIR_CAPI_EXPORTED MlirValue cageBuildAllocTensor(CageBuilder *b,
+                                                  MlirType tensorType);
+
 /** tensor.empty of the shape and element type of the ranked tensor `like`,
  * its dynamic sizes read with tensor.dim. */
 MLIR_CAPI_EXPORTED MlirValue cageBuildEmptyLike(CageBuilder *b, MlirValue like);
@@ -364,7 +370,8 @@ MLIR_CAPI_EXPORTED MlirOperation cageBuildElementwise(
 /** linalg.matmul of `lhs` and `rhs` accumulated into `init` (its result has
  * the type of `init`), with the explicit `indexing_maps` `maps` (lhs, rhs,
  * init) over the loops (d0, d1, d2): the init's map is (d0, d1), d2 is the
- * contracted loop, and either operand may be transposed. Backward passes
+ * contracted loop, and either operand may be transposed. Maps of four loops
+ * (b, d0, d1, d2) make a linalg.batch_matmul, b the batch. Backward passes
  * build their contractions as this named op rather than as a
  * linalg.generic, which MLIR 22's linalg-specialize-generic-ops turns into
  * an invalid linalg.matmul when an operand is transposed. */

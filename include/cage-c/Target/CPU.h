@@ -131,8 +131,10 @@ MLIR_CAPI_EXPORTED MlirPass cageCreateCPUCheckDescriptorsPass(void);
 
 /** Registers cage-cpu-pipeline, cage-cpu-abi, cage-cpu-tile,
  *  cage-cpu-check-lowered, cage-cpu-check-sizes, cage-cpu-runtime-checks,
- *  cage-cpu-expand-strided-copies, cage-cpu-check-descriptors and
- *  cage-cpu-decompose-softmax, and the five cage passes the pipeline names
+ *  cage-cpu-expand-strided-copies, cage-cpu-check-descriptors,
+ *  cage-cpu-decompose-softmax, cage-cpu-free-early,
+ *  cage-cpu-name-contractions, cage-cpu-pack-contractions and
+ *  cage-cpu-tile-contractions, and the five cage passes the pipeline names
  *  (cage-autodiff, cage-fuse-correction, cage-fuse-multi-tensor, cage-verify,
  *  cage-lower-to-linalg), so that the pipeline parses after this call and
  *  mlirRegisterAllPasses (idempotent; cageRegisterPasses calls it). */

@@ -22,6 +22,14 @@ extern const CagePassDefinition cageCPUExpandStridedCopiesPass;
 extern const CagePassDefinition cageCPUCheckDescriptorsPass;
 extern const CagePassDefinition cageCPUDecomposeSoftmaxPass;
 extern const CagePassDefinition cageCPUFreeEarlyPass;
+extern const CagePassDefinition cageCPUNameContractionsPass;
+extern const CagePassDefinition cageCPUPackContractionsPass;
+extern const CagePassDefinition cageCPUTileContractionsPass;
+
+/* The register block of cage-cpu-tile-contractions for vectors of
+ * `vectorWidth` f32 lanes: the pack pass pads M and N to multiples of it. */
+int64_t cageCPUContractionBlockRows(int64_t vectorWidth);
+int64_t cageCPUContractionBlockColumns(int64_t vectorWidth);
 
 /* Shared by cage-cpu-runtime-checks, which makes them, and
  * cage-cpu-check-descriptors, which uses them: the symbol of the thread-local

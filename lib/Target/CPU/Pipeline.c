@@ -66,6 +66,12 @@ CageCPUPipelineOptions cageCPUPipelineOptionsGetDefault(void) {
 static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
                            size_t size) {
   int64_t width = o->vectorWidth > 0 ? o->vectorWidth : 16;
+  /* Register-blocked contractions, before the other linalg ops are
+     generalized and tiled. */
+  char tileContractions[96];
+  snprintf(tileContractions, sizeof tileContractions,
+           "cage-cpu-tile-contractions{vector-width=%lld threads=%d},",
+           (long long)width, o->threads ? 1 : 0);
   int n = snprintf(
       buf, size,
       "builtin.module("
@@ -83,7 +89,11 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
       /* linalg.softmax has no lowering of its own. */
       "cage-cpu-decompose-softmax,"
       "cage-cpu-abi{c-interface=%d},"
-      "canonicalize,%s"
+      /* Contractions as named ops, which elementwise fusion never fuses
+         producers into; then in the layout of their kernel, an operand's
+         elementwise producer (its quantizer) computed as it is packed. */
+      "canonicalize,cage-cpu-name-contractions,%s"
+      "cage-cpu-pack-contractions{vector-width=%lld},"
       /* Tensors to buffers: tensor.empty feeding an insert becomes the
          destination itself, function boundaries get identity layouts. */
       "eliminate-empty-tensors,"
@@ -99,6 +109,7 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
       "cage-cpu-expand-strided-copies,"
       /* Threads and vectors, on buffers (no false read-after-write
          conflicts from tiled tensors). */
+      "%s"
       "func.func(linalg-generalize-named-ops),"
       "cage-cpu-tile{vectorize=%d vector-width=%lld threads=%d},"
       "func.func(lower-vector-mask),canonicalize,cse,"
@@ -115,8 +126,9 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
       o->fuseUpdates ? "cage-fuse-correction,cage-fuse-multi-tensor," : "",
       o->cInterface ? 1 : 0,
       o->fuseElementwise ? "linalg-fuse-elementwise-ops," : "",
-      o->hoistAllocations ? 1 : 0, o->vectorize ? 1 : 0, (long long)width,
-      o->threads ? 1 : 0,
+      (long long)width, o->hoistAllocations ? 1 : 0,
+      o->vectorize ? tileContractions : "", o->vectorize ? 1 : 0,
+      (long long)width, o->threads ? 1 : 0,
       o->threads ? "scf-forall-to-parallel,convert-scf-to-openmp"
                  : "scf-forall-to-for");
   return n > 0 && (size_t)n < size;
@@ -689,4 +701,7 @@ void cageRegisterCPUPasses(void) {
   cagePassRegister(&cageCPUCheckDescriptorsPass);
   cagePassRegister(&cageCPUDecomposeSoftmaxPass);
   cagePassRegister(&cageCPUFreeEarlyPass);
+  cagePassRegister(&cageCPUNameContractionsPass);
+  cagePassRegister(&cageCPUPackContractionsPass);
+  cagePassRegister(&cageCPUTileContractionsPass);
 }

@@ -25,6 +25,7 @@
 \*===----------------------------------------------------------------------===*/
 
 #include "Passes.h"
+#include "Script.h"
 
 #include "IR/Ops.h"
 #include "IR/Text.h"
@@ -40,10 +41,8 @@
 #include "mlir-c/Dialect/SCF.h"
 #include "mlir-c/Dialect/Tensor.h"
 #include "mlir-c/Dialect/Transform.h"
-#include "mlir-c/Dialect/Transform/Interpreter.h"
 #include "mlir-c/Dialect/Vector.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,52 +55,6 @@
 #define CHUNK_VECTORS 64
 
 enum { kVectorize, kVectorWidth, kThreads };
-
-/*===----------------------------------------------------------------------===*
- * A growable string
- *===----------------------------------------------------------------------===*/
-
-typedef struct Buffer {
-  char *data;
-  size_t length, capacity;
-  bool failed;
-} Buffer;
-
-static void bufPrintf(Buffer *b, const char *format, ...) {
-  for (;;) {
-    va_list args;
-    va_start(args, format);
-    size_t room = b->capacity - b->length;
-    int n = vsnprintf(b->data ? b->data + b->length : NULL, b->data ? room : 0,
-                      format, args);
-    va_end(args);
-    if (n < 0) {
-      b->failed = true;
-      return;
-    }
-    if (b->data && (size_t)n < room) {
-      b->length += (size_t)n;
-      return;
-    }
-    size_t capacity = b->capacity ? b->capacity * 2 : 4096;
-    while (capacity - b->length <= (size_t)n)
-      capacity *= 2;
-    char *data = realloc(b->data, capacity);
-    if (!data) {
-      b->failed = true;
-      return;
-    }
-    b->data = data;
-    b->capacity = capacity;
-  }
-}
-
-static void bufSizes(Buffer *b, const int64_t *sizes, intptr_t rank) {
-  bufPrintf(b, "[");
-  for (intptr_t i = 0; i < rank; ++i)
-    bufPrintf(b, i ? ", %lld" : "%lld", (long long)sizes[i]);
-  bufPrintf(b, "]");
-}
 
 /*===----------------------------------------------------------------------===*
  * Plans
@@ -195,6 +148,26 @@ static bool loopSizes(MlirOperation op, intptr_t rank, int64_t *sizes,
   return true;
 }
 
+/* Whether an operand of the linalg.generic `op` of `rank` >= 2 loops has
+ * the next-to-last loop as its innermost dimension. */
+static bool transposes(MlirOperation op, intptr_t rank) {
+  if (rank < 2)
+    return false;
+  MlirAttribute maps =
+      mlirOperationGetInherentAttributeByName(op, cageStr("indexing_maps"));
+  for (intptr_t i = 0; i < mlirArrayAttrGetNumElements(maps); ++i) {
+    MlirAffineMap map =
+        mlirAffineMapAttrGetValue(mlirArrayAttrGetElement(maps, i));
+    intptr_t n = mlirAffineMapGetNumResults(map);
+    if (n == 0)
+      continue;
+    MlirAffineExpr e = mlirAffineMapGetResult(map, n - 1);
+    if (mlirAffineExprIsADim(e) && mlirAffineDimExprGetPosition(e) == rank - 2)
+      return true;
+  }
+  return false;
+}
+
 /* The plan of a linalg.generic of `rank` loops, into `plan` whose arrays
  * are allocated and zeroed; `parallel` and `sizes` have room for `rank`
  * entries. False if the op is left alone. */
@@ -231,17 +204,29 @@ static bool fillPlan(const TileState *state, MlirOperation op,
   plan->vectorize = state->vectorize && parallel[last] && vectorTypes;
   if (plan->vectorize) {
     int64_t v = sizes[last] > 0 && sizes[last] < width ? sizes[last] : width;
+    /* A transposition (an operand contiguous along the next-to-last loop)
+     * gets square tiles: each operand is then read and written in whole
+     * vectors, the transposition done in registers, where a tile of one
+     * row would gather or scatter one element at a time. */
+    intptr_t rows = transposes(op, rank) && parallel[last - 1] ? last - 1 : -1;
+    int64_t vr = rows < 0                                 ? 1
+                 : sizes[rows] > 0 && sizes[rows] < width ? sizes[rows]
+                                                          : width;
+    if (rows == 0 && plan->forall)
+      plan->forallSizes[0] = vr;
     for (intptr_t d = 0; d < rank; ++d) {
       int64_t tile;
       if (d == last)
         tile = (sizes[d] == v && !(rank == 1 && plan->forall)) ? 0 : v;
       else if (d == 0 && plan->forall)
-        tile = 0; /* already 1 in the forall tile */
+        tile = 0; /* already in the forall tile */
+      else if (d == rows)
+        tile = sizes[d] == vr ? 0 : vr;
       else
         tile = sizes[d] == 1 ? 0 : 1;
       plan->forSizes[d] = tile;
       plan->numLoops += tile != 0;
-      plan->vectorSizes[d] = d == last ? v : 1;
+      plan->vectorSizes[d] = d == last ? v : d == rows ? vr : 1;
     }
   }
   return plan->forall || plan->vectorize;
@@ -335,61 +320,57 @@ static MlirWalkResult untagOps(MlirOperation op, void *userData) {
  * The transform script
  *===----------------------------------------------------------------------===*/
 
-static void anyOps(Buffer *b, intptr_t n) {
-  for (intptr_t i = 0; i < n; ++i)
-    bufPrintf(b, i ? ", !transform.any_op" : "!transform.any_op");
-}
-
-static void emitClass(Buffer *b, int k, const Plan *p) {
-  bufPrintf(b,
-            "    %%m%d = transform.structured.match attributes {" TAG
-            " = %d : i64} in %%root : (!transform.any_op) -> "
-            "!transform.any_op\n"
-            "    transform.foreach %%m%d : !transform.any_op {\n"
-            "    ^bb0(%%op: !transform.any_op):\n"
-            "      transform.sequence %%op : !transform.any_op "
-            "failures(suppress) {\n"
-            "      ^bb1(%%t0: !transform.any_op):\n",
-            k, k, k);
+static void emitClass(CageScript *b, int k, const Plan *p) {
+  cageScriptPrintf(b,
+                   "    %%m%d = transform.structured.match attributes {" TAG
+                   " = %d : i64} in %%root : (!transform.any_op) -> "
+                   "!transform.any_op\n"
+                   "    transform.foreach %%m%d : !transform.any_op {\n"
+                   "    ^bb0(%%op: !transform.any_op):\n"
+                   "      transform.sequence %%op : !transform.any_op "
+                   "failures(suppress) {\n"
+                   "      ^bb1(%%t0: !transform.any_op):\n",
+                   k, k, k);
   const char *current = "%t0";
   if (p->forall) {
-    bufPrintf(b,
-              "        %%t1, %%forall = transform.structured.tile_using_forall"
-              " %%t0 tile_sizes ");
-    bufSizes(b, p->forallSizes, p->rank);
-    bufPrintf(b, " : (!transform.any_op) -> (!transform.any_op, "
-                 "!transform.any_op)\n");
+    cageScriptPrintf(
+        b, "        %%t1, %%forall = transform.structured.tile_using_forall"
+           " %%t0 tile_sizes ");
+    cageScriptSizes(b, p->forallSizes, p->rank);
+    cageScriptPrintf(b, " : (!transform.any_op) -> (!transform.any_op, "
+                        "!transform.any_op)\n");
     current = "%t1";
   }
   if (p->vectorize) {
     if (p->numLoops > 0) {
       if (p->numLoops > 1)
-        bufPrintf(b, "        %%t2, %%loops:%lld = ", (long long)p->numLoops);
+        cageScriptPrintf(
+            b, "        %%t2, %%loops:%lld = ", (long long)p->numLoops);
       else
-        bufPrintf(b, "        %%t2, %%loops = ");
-      bufPrintf(b, "transform.structured.tile_using_for %s tile_sizes ",
-                current);
-      bufSizes(b, p->forSizes, p->rank);
-      bufPrintf(b, " : (!transform.any_op) -> (");
-      anyOps(b, 1 + p->numLoops);
-      bufPrintf(b, ")\n");
+        cageScriptPrintf(b, "        %%t2, %%loops = ");
+      cageScriptPrintf(b, "transform.structured.tile_using_for %s tile_sizes ",
+                       current);
+      cageScriptSizes(b, p->forSizes, p->rank);
+      cageScriptPrintf(b, " : (!transform.any_op) -> (");
+      cageScriptAnyOps(b, 1 + p->numLoops);
+      cageScriptPrintf(b, ")\n");
       current = "%t2";
     }
-    bufPrintf(b, "        transform.structured.vectorize %s vector_sizes ",
-              current);
-    bufSizes(b, p->vectorSizes, p->rank);
-    bufPrintf(b, " : !transform.any_op\n");
+    cageScriptPrintf(
+        b, "        transform.structured.vectorize %s vector_sizes ", current);
+    cageScriptSizes(b, p->vectorSizes, p->rank);
+    cageScriptPrintf(b, " : !transform.any_op\n");
   }
-  bufPrintf(b, "        transform.yield\n"
-               "      }\n"
-               "      transform.yield\n"
-               "    }\n");
+  cageScriptPrintf(b, "        transform.yield\n"
+                      "      }\n"
+                      "      transform.yield\n"
+                      "    }\n");
 }
 
-static void emitScript(Buffer *b, const TileState *state) {
-  bufPrintf(b, "module attributes {transform.with_named_sequence} {\n"
-               "  transform.named_sequence @__cage_cpu_tile(%%root: "
-               "!transform.any_op {transform.readonly}) {\n");
+static void emitScript(CageScript *b, const TileState *state) {
+  cageScriptPrintf(b, "module attributes {transform.with_named_sequence} {\n"
+                      "  transform.named_sequence @__cage_cpu_tile(%%root: "
+                      "!transform.any_op {transform.readonly}) {\n");
   bool anyVector = false;
   for (int k = 0; k < state->numClasses; ++k) {
     emitClass(b, k, &state->classes[k]);
@@ -398,21 +379,25 @@ static void emitScript(Buffer *b, const TileState *state) {
   if (anyVector)
     /* Masked transfers to plain ones with masks, then drop the unit
      * dimensions of the tiles so that vectors are 1-D. */
-    bufPrintf(b,
-              "    %%funcs = transform.structured.match ops{[\"func.func\"]} "
-              "in %%root : (!transform.any_op) -> !transform.any_op\n"
-              "    transform.apply_patterns to %%funcs {\n"
-              "      transform.apply_patterns.vector.lower_masked_transfers\n"
-              "    } : !transform.any_op\n"
-              "    transform.apply_patterns to %%funcs {\n"
-              "      "
-              "transform.apply_patterns.vector.cast_away_vector_leading_one_"
-              "dim\n"
-              "      transform.apply_patterns.vector.lower_multi_reduction "
-              "lowering_strategy = \"innerparallel\"\n"
-              "      transform.apply_patterns.canonicalization\n"
-              "    } : !transform.any_op\n");
-  bufPrintf(b, "    transform.yield\n  }\n}\n");
+    cageScriptPrintf(
+        b, "    %%funcs = transform.structured.match ops{[\"func.func\"]} "
+           "in %%root : (!transform.any_op) -> !transform.any_op\n"
+           "    transform.apply_patterns to %%funcs {\n"
+           "      transform.apply_patterns.vector.lower_masked_transfers\n"
+           "    } : !transform.any_op\n"
+           "    transform.apply_patterns to %%funcs {\n"
+           "      "
+           "transform.apply_patterns.vector.cast_away_vector_leading_one_"
+           "dim\n"
+           "      transform.apply_patterns.vector.lower_multi_reduction "
+           "lowering_strategy = \"innerparallel\"\n"
+           "      "
+           "transform.apply_patterns.vector.transfer_permutation_patterns\n"
+           "      transform.apply_patterns.vector.lower_transpose "
+           "lowering_strategy = \"shuffle_16x16\"\n"
+           "      transform.apply_patterns.canonicalization\n"
+           "    } : !transform.any_op\n");
+  cageScriptPrintf(b, "    transform.yield\n  }\n}\n");
 }
 
 /*===----------------------------------------------------------------------===*
@@ -449,35 +434,11 @@ static void runTile(MlirOperation op, const CagePassOptionValue *options,
     return;
   }
 
-  Buffer script = {0};
+  CageScript script = {0};
   emitScript(&script, &state);
   freeClasses(&state);
-  if (script.failed) {
-    free(script.data);
-    fail(pass, loc, "cage-cpu-tile: out of memory");
-    return;
-  }
-
-  MlirModule transforms = mlirModuleCreateParse(
-      ctx, mlirStringRefCreate(script.data, script.length));
-  free(script.data);
-  if (mlirModuleIsNull(transforms)) {
-    mlirOperationWalk(op, untagOps, NULL, MlirWalkPostOrder);
-    fail(pass, loc,
-         "cage-cpu-tile: internal error: the generated transform "
-         "script does not parse");
-    return;
-  }
-  MlirOperation sequence =
-      mlirBlockGetFirstOperation(mlirModuleGetBody(transforms));
-  MlirTransformOptions transformOptions = mlirTransformOptionsCreate();
-  MlirLogicalResult result = mlirTransformApplyNamedSequence(
-      op, sequence, mlirModuleGetOperation(transforms), transformOptions);
-  mlirTransformOptionsDestroy(transformOptions);
-  mlirModuleDestroy(transforms);
+  cageScriptApply(&script, op, "cage-cpu-tile", pass);
   mlirOperationWalk(op, untagOps, NULL, MlirWalkPostOrder);
-  if (mlirLogicalResultIsFailure(result))
-    cagePassSignalFailure(pass); /* the interpreter has said why */
 }
 
 static const CagePassOption tileOptions[] = {

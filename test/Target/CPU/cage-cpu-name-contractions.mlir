@@ -1,0 +1,110 @@
+// RUN: cage-opt %s --split-input-file --cage-cpu-name-contractions | FileCheck %s
+
+// A linalg.generic matmul becomes the named op with the same maps, its loops
+// renumbered (batch, M, N, K) and A (the input with C's rows) first, so that
+// linalg-fuse-elementwise-ops cannot fuse producers into it.
+
+// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[BT:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[C:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @nt
+// CHECK-SAME: (%[[X:.*]]: tensor<8x5xf32>, %[[W:.*]]: tensor<3x5xf32>, %[[I:.*]]: tensor<8x3xf32>)
+// CHECK: %[[R:.*]] = linalg.matmul indexing_maps = [#[[A]], #[[BT]], #[[C]]] ins(%[[X]], %[[W]] : tensor<8x5xf32>, tensor<3x5xf32>) outs(%[[I]] : tensor<8x3xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[R]]
+func.func @nt(%x: tensor<8x5xf32>, %w: tensor<3x5xf32>, %init: tensor<8x3xf32>) -> tensor<8x3xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j, l) -> (i, l)>, affine_map<(i, j, l) -> (j, l)>, affine_map<(i, j, l) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<8x5xf32>, tensor<3x5xf32>) outs(%init : tensor<8x3xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<8x3xf32>
+  return %r : tensor<8x3xf32>
+}
+
+// -----
+
+// Loops in another order (K first) and the operand with C's rows second: the
+// weight gradient dW = dYᵀ·X written as a generic.
+// CHECK-DAG: #[[AT:.*]] = affine_map<(d0, d1, d2) -> (d2, d0)>
+// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
+// CHECK-DAG: #[[C:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @tn_k_outer
+// CHECK-SAME: (%[[X:.*]]: tensor<16x7xf32>, %[[DY:.*]]: tensor<16x3xf32>, %[[I:.*]]: tensor<3x7xf32>)
+// CHECK: linalg.matmul indexing_maps = [#[[AT]], #[[B]], #[[C]]] ins(%[[DY]], %[[X]] : tensor<16x3xf32>, tensor<16x7xf32>) outs(%[[I]] : tensor<3x7xf32>)
+func.func @tn_k_outer(%x: tensor<16x7xf32>, %dy: tensor<16x3xf32>, %init: tensor<3x7xf32>) -> tensor<3x7xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(b, o, i) -> (b, i)>, affine_map<(b, o, i) -> (b, o)>, affine_map<(b, o, i) -> (o, i)>],
+                       iterator_types = ["reduction", "parallel", "parallel"]}
+      ins(%x, %dy : tensor<16x7xf32>, tensor<16x3xf32>) outs(%init : tensor<3x7xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<3x7xf32>
+  return %r : tensor<3x7xf32>
+}
+
+// -----
+
+// A batched generic becomes linalg.batch_matmul.
+// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+// CHECK-DAG: #[[BT:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+// CHECK-DAG: #[[C:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-LABEL: func.func @batched
+// CHECK: linalg.batch_matmul indexing_maps = [#[[A]], #[[BT]], #[[C]]]
+func.func @batched(%q: tensor<4x8x16xf32>, %k: tensor<4x8x16xf32>, %init: tensor<4x8x8xf32>) -> tensor<4x8x8xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(h, i, j, d) -> (h, i, d)>, affine_map<(h, i, j, d) -> (h, j, d)>, affine_map<(h, i, j, d) -> (h, i, j)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<4x8x16xf32>, tensor<4x8x16xf32>) outs(%init : tensor<4x8x8xf32>) {
+  ^bb0(%p: f32, %s: f32, %acc: f32):
+    %m = arith.mulf %p, %s : f32
+    %a = arith.addf %acc, %m : f32
+    linalg.yield %a : f32
+  } -> tensor<4x8x8xf32>
+  return %r : tensor<4x8x8xf32>
+}
+
+// -----
+
+// Left alone: dynamic shapes, f64, a body that is not a multiply-add, and
+// ops that are already named.
+// CHECK-LABEL: func.func @left_alone
+// CHECK: linalg.generic
+// CHECK: linalg.generic
+// CHECK: linalg.generic
+// CHECK: arith.maximumf
+// CHECK: linalg.matmul ins
+// CHECK-NOT: linalg.matmul
+#a = affine_map<(i, j, l) -> (i, l)>
+#b = affine_map<(i, j, l) -> (l, j)>
+#c = affine_map<(i, j, l) -> (i, j)>
+func.func @left_alone(%x: tensor<?x5xf32>, %w: tensor<5x3xf32>, %i: tensor<?x3xf32>,
+                      %xd: tensor<8x5xf64>, %wd: tensor<5x3xf64>, %id: tensor<8x3xf64>,
+                      %xs: tensor<8x5xf32>, %is: tensor<8x3xf32>)
+    -> (tensor<?x3xf32>, tensor<8x3xf64>, tensor<8x3xf32>, tensor<8x3xf32>) {
+  %r0 = linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x5xf32>, tensor<5x3xf32>) outs(%i : tensor<?x3xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<?x3xf32>
+  %r1 = linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%xd, %wd : tensor<8x5xf64>, tensor<5x3xf64>) outs(%id : tensor<8x3xf64>) {
+  ^bb0(%p: f64, %q: f64, %acc: f64):
+    %m = arith.mulf %p, %q : f64
+    %s = arith.addf %acc, %m : f64
+    linalg.yield %s : f64
+  } -> tensor<8x3xf64>
+  %r2 = linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%xs, %w : tensor<8x5xf32>, tensor<5x3xf32>) outs(%is : tensor<8x3xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.maximumf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<8x3xf32>
+  %r3 = linalg.matmul ins(%xs, %w : tensor<8x5xf32>, tensor<5x3xf32>) outs(%is : tensor<8x3xf32>) -> tensor<8x3xf32>
+  return %r0, %r1, %r2, %r3 : tensor<?x3xf32>, tensor<8x3xf64>, tensor<8x3xf32>, tensor<8x3xf32>
+}

@@ -1,0 +1,74 @@
+// RUN: cage-opt %s --split-input-file --cage-cpu-tile-contractions | FileCheck %s
+// RUN: cage-opt %s --split-input-file --cage-cpu-tile-contractions=threads=false | FileCheck %s --check-prefix=SERIAL
+// RUN: cage-opt %s --split-input-file --cage-cpu-tile-contractions=vector-width=8 | FileCheck %s --check-prefix=AVX2
+
+// A canonical matmul on buffers becomes threads over blocks of columns (64
+// rows make one block of rows), then per 8 x 32 register block: the
+// accumulators loaded, a loop over all 300 steps of K carrying them as
+// vector<8x32xf32>, each step 8 broadcasts of A, one 32-lane load of B (its
+// rows 80 floats apart) and 8 FMAs, then the accumulators stored.
+// CHECK-LABEL: func.func @mm
+// CHECK: scf.forall (%[[J:.*]]) in (2)
+// CHECK: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}}
+// CHECK-COUNT-8: vector.load %{{.*}} : memref<64x64xf32>, vector<32xf32>
+// CHECK: %{{.*}} = scf.for %[[K:.*]] = %{{.*}} to %[[C300:.*]] step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<8x32xf32>)
+// CHECK: vector.load %{{.*}} : memref<300x64xf32, strided<[80, 1]>>, vector<32xf32>
+// CHECK-COUNT-8: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<32xf32>
+// CHECK: scf.yield
+// CHECK-COUNT-8: vector.store %{{.*}} : memref<64x64xf32>, vector<32xf32>
+// CHECK-NOT: linalg.matmul
+// SERIAL-LABEL: func.func @mm
+// SERIAL-NOT: scf.forall
+// SERIAL: vector.fma
+// AVX2-LABEL: func.func @mm
+// AVX2: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<4x16xf32>)
+// AVX2-COUNT-4: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
+func.func @mm(%a: memref<64x300xf32>, %b: memref<300x64xf32, strided<[80, 1]>>, %c: memref<64x64xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x300xf32>, memref<300x64xf32, strided<[80, 1]>>) outs(%c : memref<64x64xf32>)
+  return
+}
+
+// -----
+
+// Inside a parallel loop (the batch of a batched contraction, as
+// cage-cpu-pack-contractions writes it), no threads of its own.
+// CHECK-LABEL: func.func @in_batch
+// CHECK: scf.forall (%{{.*}}) in (4)
+// CHECK-NOT: scf.forall
+// CHECK: iter_args(%{{.*}} = %{{.*}}) -> (vector<8x32xf32>)
+// CHECK-COUNT-8: vector.fma
+func.func @in_batch(%a: memref<4x128x64xf32>, %b: memref<4x64x128xf32>, %c: memref<4x128x128xf32>) {
+  scf.forall (%i) in (4) {
+    %ai = memref.subview %a[%i, 0, 0] [1, 128, 64] [1, 1, 1] : memref<4x128x64xf32> to memref<128x64xf32, strided<[64, 1], offset: ?>>
+    %bi = memref.subview %b[%i, 0, 0] [1, 64, 128] [1, 1, 1] : memref<4x64x128xf32> to memref<64x128xf32, strided<[128, 1], offset: ?>>
+    %ci = memref.subview %c[%i, 0, 0] [1, 128, 128] [1, 1, 1] : memref<4x128x128xf32> to memref<128x128xf32, strided<[128, 1], offset: ?>>
+    linalg.matmul ins(%ai, %bi : memref<128x64xf32, strided<[64, 1], offset: ?>>, memref<64x128xf32, strided<[128, 1], offset: ?>>)
+                  outs(%ci : memref<128x128xf32, strided<[128, 1], offset: ?>>)
+  }
+  return
+}
+
+// -----
+
+// Left alone (for linalg-generalize-named-ops and cage-cpu-tile): rows not a
+// multiple of 8, a transposed map, dynamic sizes, tensors, batch_matmul.
+// CHECK-LABEL: func.func @left_alone
+// CHECK-NOT: vector.fma
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : memref<10x16xf32>, memref<16x32xf32>)
+// CHECK: linalg.matmul indexing_maps
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : memref<?x16xf32>, memref<16x32xf32>)
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<16x16xf32>, tensor<16x32xf32>)
+// CHECK: linalg.batch_matmul
+func.func @left_alone(%a: memref<10x16xf32>, %b: memref<16x32xf32>, %c: memref<10x32xf32>,
+                      %bt: memref<32x16xf32>, %a16: memref<16x16xf32>, %c16: memref<16x32xf32>,
+                      %ad: memref<?x16xf32>, %cd: memref<?x32xf32>,
+                      %at: tensor<16x16xf32>, %btt: tensor<16x32xf32>, %ct: tensor<16x32xf32>,
+                      %ba: memref<2x16x16xf32>, %bb: memref<2x16x32xf32>, %bc: memref<2x16x32xf32>) -> tensor<16x32xf32> {
+  linalg.matmul ins(%a, %b : memref<10x16xf32>, memref<16x32xf32>) outs(%c : memref<10x32xf32>)
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+      ins(%a16, %bt : memref<16x16xf32>, memref<32x16xf32>) outs(%c16 : memref<16x32xf32>)
+  linalg.matmul ins(%ad, %b : memref<?x16xf32>, memref<16x32xf32>) outs(%cd : memref<?x32xf32>)
+  %r = linalg.matmul ins(%at, %btt : tensor<16x16xf32>, tensor<16x32xf32>) outs(%ct : tensor<16x32xf32>) -> tensor<16x32xf32>
+  linalg.batch_matmul ins(%ba, %bb : memref<2x16x16xf32>, memref<2x16x32xf32>) outs(%bc : memref<2x16x32xf32>)
+  return %r : tensor<16x32xf32>
+}
