@@ -213,14 +213,27 @@ static bool inOrder(MlirAffineMap map, const intptr_t *order, intptr_t rank) {
   return true;
 }
 
-/* The padded init of C: a fill of the same value when the init is a
- * linalg.fill, else the init inserted into zeros. */
-static MlirValue padInit(CageBuilder *b, MlirValue init, intptr_t rank,
-                         const int64_t *valid, const int64_t *full) {
+/* The maps of linalg.matmul over (m, n, k): A (m, k), B (k, n), C (m, n). */
+static void canonicalMaps(MlirContext ctx, MlirAffineMap maps[3]) {
+  MlirAffineExpr m = mlirAffineDimExprGet(ctx, 0),
+                 n = mlirAffineDimExprGet(ctx, 1),
+                 k = mlirAffineDimExprGet(ctx, 2);
+  MlirAffineExpr a[2] = {m, k}, b[2] = {k, n}, c[2] = {m, n};
+  maps[0] = mlirAffineMapGet(ctx, 3, 0, 2, a);
+  maps[1] = mlirAffineMapGet(ctx, 3, 0, 2, b);
+  maps[2] = mlirAffineMapGet(ctx, 3, 0, 2, c);
+}
+
+/* `init` (of sizes `valid`, taken from `whole`, the contraction's init)
+ * padded to sizes `full`: a fill of the same value when `whole` is a
+ * linalg.fill, else `init` inserted into zeros. */
+static MlirValue padInit(CageBuilder *b, MlirValue init, MlirValue whole,
+                         intptr_t rank, const int64_t *valid,
+                         const int64_t *full) {
   MlirValue dest =
       cageBuildEmpty(b, f32Tensor(b->context, rank, full), NULL, 0);
-  if (mlirValueIsAOpResult(init)) {
-    MlirOperation producer = mlirOpResultGetOwner(init);
+  if (mlirValueIsAOpResult(whole)) {
+    MlirOperation producer = mlirOpResultGetOwner(whole);
     if (cageOpIs(producer, "linalg.fill"))
       return cageBuildFill(b, mlirOperationGetOperand(producer, 0), dest);
   }
@@ -231,15 +244,54 @@ static MlirValue padInit(CageBuilder *b, MlirValue init, intptr_t rank,
   return cageBuildInsertSlice(b, init, dest, offsets, sizes);
 }
 
-/* The maps of linalg.matmul over (m, n, k): A (m, k), B (k, n), C (m, n). */
-static void canonicalMaps(MlirContext ctx, MlirAffineMap maps[3]) {
-  MlirAffineExpr m = mlirAffineDimExprGet(ctx, 0),
-                 n = mlirAffineDimExprGet(ctx, 1),
-                 k = mlirAffineDimExprGet(ctx, 2);
-  MlirAffineExpr a[2] = {m, k}, b[2] = {k, n}, c[2] = {m, n};
-  maps[0] = mlirAffineMapGet(ctx, 3, 0, 2, a);
-  maps[1] = mlirAffineMapGet(ctx, 3, 0, 2, b);
-  maps[2] = mlirAffineMapGet(ctx, 3, 0, 2, c);
+/* The columns [column, column + width) of the 2-D `source` of `rows`
+ * rows. */
+static MlirValue columnSlice(CageBuilder *b, MlirValue source, int64_t rows,
+                             int64_t column, int64_t width) {
+  CageSliceIndex offsets[2] = {{.constant = 0}, {.constant = column}};
+  CageSliceIndex sizes[2] = {{.constant = rows}, {.constant = width}};
+  int64_t shape[2] = {rows, width};
+  return cageBuildExtractSlice(b, source, offsets, sizes,
+                               f32Tensor(b->context, 2, shape));
+}
+
+static MlirValue insertColumns(CageBuilder *b, MlirValue source, MlirValue dest,
+                               int64_t rows, int64_t column, int64_t width) {
+  CageSliceIndex offsets[2] = {{.constant = 0}, {.constant = column}};
+  CageSliceIndex sizes[2] = {{.constant = rows}, {.constant = width}};
+  return cageBuildInsertSlice(b, source, dest, offsets, sizes);
+}
+
+/* C = A·B with N not a multiple of the block's columns: the aligned
+ * columns computed in C itself, the last ones into a zero-padded block of
+ * their own and inserted, so that C is neither padded nor copied whole.
+ * `a` is packed; `bv` is B packed to K x Np, or null when B is canonical
+ * (read in place). */
+static MlirValue splitColumns(CageBuilder *b, const CageContraction *c,
+                              MlirValue a, MlirValue bv, int64_t columns) {
+  int64_t n0 = c->n / columns * columns, r = c->n - n0;
+  MlirValue bMain, bRest;
+  if (mlirValueIsNull(bv)) {
+    intptr_t order[2] = {c->kDim, c->nDim};
+    int64_t valid[2] = {c->k, r}, used[2] = {c->k, columns};
+    bMain = columnSlice(b, c->b, c->k, 0, n0);
+    bRest = pack(b, columnSlice(b, c->b, c->k, n0, r), c->bMap, order, 2, valid,
+                 used, used);
+  } else {
+    bMain = columnSlice(b, bv, c->k, 0, n0);
+    bRest = columnSlice(b, bv, c->k, n0, columns);
+  }
+  int64_t valid[2] = {c->m, r}, full[2] = {c->m, columns};
+  MlirValue cRest =
+      padInit(b, columnSlice(b, c->init, c->m, n0, r), c->init, 2, valid, full);
+  MlirAffineMap maps[3];
+  canonicalMaps(b->context, maps);
+  MlirValue main =
+      cageBuildMatmul(b, a, bMain, columnSlice(b, c->init, c->m, 0, n0), maps);
+  MlirValue rest =
+      columnSlice(b, cageBuildMatmul(b, a, bRest, cRest, maps), c->m, 0, r);
+  return insertColumns(b, rest, insertColumns(b, main, c->init, c->m, 0, n0),
+                       c->m, n0, r);
 }
 
 /* A batched contraction is a parallel loop over the batch of 2-D matmuls
@@ -294,7 +346,8 @@ static void eraseIfUnused(MlirValue v) {
       !mlirOpOperandIsNull(mlirValueGetFirstUse(v)))
     return;
   MlirOperation producer = mlirOpResultGetOwner(v);
-  if (cageOpIs(producer, "linalg.generic") &&
+  if ((cageOpIs(producer, "linalg.generic") ||
+       cageOpIs(producer, "linalg.fill")) &&
       mlirOperationGetNumResults(producer) == 1)
     mlirOperationDestroy(producer);
 }
@@ -315,11 +368,16 @@ static void rewrite(const CageContraction *c, int64_t rows, int64_t columns) {
     a = pack(&b, c->a, c->aMap, ao, rank, aValid + !c->batched,
              aFull + !c->batched, aFull + !c->batched);
 
+  /* With N unaligned but at least one block wide, the last columns are
+   * done apart (splitColumns). */
+  bool split = !c->batched && mp == c->m && np != c->n && c->n > columns;
+
   /* B as [batch,] K x Np, in rows of ld floats when it is packed. */
   intptr_t bOrder[3] = {c->batchDim, c->kDim, c->nDim};
   const intptr_t *bo = bOrder + !c->batched;
   MlirValue bv = c->b;
-  if (!inOrder(c->bMap, bo, rank) || np != c->n) {
+  bool bCanonical = inOrder(c->bMap, bo, rank);
+  if (!bCanonical || (np != c->n && !split)) {
     int64_t ld = np % ALIASING_ROW == 0 ? np + PAD_FLOATS : np;
     int64_t bValid[3] = {c->batch, c->k, c->n}, bUsed[3] = {c->batch, c->k, np},
             bFull[3] = {c->batch, c->k, ld};
@@ -329,15 +387,18 @@ static void rewrite(const CageContraction *c, int64_t rows, int64_t columns) {
 
   /* C as [batch,] Mp x Np. */
   int64_t cValid[3] = {c->batch, c->m, c->n}, cFull[3] = {c->batch, mp, np};
-  bool padC = mp != c->m || np != c->n;
-  MlirValue init = padC ? padInit(&b, c->init, rank, cValid + !c->batched,
-                                  cFull + !c->batched)
+  bool padC = !split && (mp != c->m || np != c->n);
+  MlirValue init = padC ? padInit(&b, c->init, c->init, rank,
+                                  cValid + !c->batched, cFull + !c->batched)
                         : c->init;
 
   MlirAffineMap maps[3];
   canonicalMaps(b.context, maps);
   MlirValue product;
-  if (c->batched) {
+  if (split) {
+    product =
+        splitColumns(&b, c, a, bCanonical ? (MlirValue){NULL} : bv, columns);
+  } else if (c->batched) {
     PerBatch perBatch = {.a = a, .b = bv, .m = mp, .n = np, .k = c->k};
     product = cageOperationGetResult(
         cageBuildForall(&b, cageBuildConstantIndex(&b, c->batch), &init, 1,
@@ -363,6 +424,8 @@ static void rewrite(const CageContraction *c, int64_t rows, int64_t columns) {
   eraseIfUnused(mlirValueEqual(a, c->a) ? (MlirValue){NULL} : c->a);
   if (!mlirValueEqual(c->b, c->a))
     eraseIfUnused(mlirValueEqual(bv, c->b) ? (MlirValue){NULL} : c->b);
+  /* The init's fill, when the padded init is a fill of its own. */
+  eraseIfUnused(c->init);
 }
 
 static bool isContraction(MlirOperation op) {

@@ -31,6 +31,12 @@ extern const CagePassDefinition cageCPUTileContractionsPass;
 int64_t cageCPUContractionBlockRows(int64_t vectorWidth);
 int64_t cageCPUContractionBlockColumns(int64_t vectorWidth);
 
+/* The K loops of vectorized register blocks carry this attribute (unit)
+ * until cageCPUHoistAccumulators has kept their blocks of C in registers
+ * (Accumulators.c). */
+#define CAGE_CPU_ACCUMULATOR_LOOP "cage.cpu_accumulator_loop"
+void cageCPUHoistAccumulators(MlirOperation root);
+
 /* Shared by cage-cpu-runtime-checks, which makes them, and
  * cage-cpu-check-descriptors, which uses them: the symbol of the thread-local
  * error slot that cage_last_error() reads, and the function attribute that

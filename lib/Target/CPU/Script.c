@@ -59,13 +59,13 @@ static void fail(MlirOperation root, const char *passName, const char *what,
   cagePassSignalFailure(pass);
 }
 
-void cageScriptApply(CageScript *script, MlirOperation root,
+bool cageScriptApply(CageScript *script, MlirOperation root,
                      const char *passName, CagePassHandle pass) {
   if (script->failed) {
     free(script->data);
     *script = (CageScript){0};
     fail(root, passName, "out of memory", pass);
-    return;
+    return false;
   }
   MlirModule transforms =
       mlirModuleCreateParse(mlirOperationGetContext(root),
@@ -75,7 +75,7 @@ void cageScriptApply(CageScript *script, MlirOperation root,
   if (mlirModuleIsNull(transforms)) {
     fail(root, passName,
          "internal error: the generated transform script does not parse", pass);
-    return;
+    return false;
   }
   MlirOperation sequence =
       mlirBlockGetFirstOperation(mlirModuleGetBody(transforms));
@@ -84,6 +84,9 @@ void cageScriptApply(CageScript *script, MlirOperation root,
       root, sequence, mlirModuleGetOperation(transforms), options);
   mlirTransformOptionsDestroy(options);
   mlirModuleDestroy(transforms);
-  if (mlirLogicalResultIsFailure(result))
+  if (mlirLogicalResultIsFailure(result)) {
     cagePassSignalFailure(pass); /* the interpreter has said why */
+    return false;
+  }
+  return true;
 }

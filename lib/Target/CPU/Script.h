@@ -38,8 +38,8 @@ void cageScriptAnyOps(CageScript *s, intptr_t n);
  * it to `root` and frees the text. A script that does not parse or memory
  * that ran out is an internal error reported at `root` in the name of
  * `passName`; the interpreter reports its own failures. Failure signals the
- * pass. */
-void cageScriptApply(CageScript *script, MlirOperation root,
+ * pass and returns false. */
+bool cageScriptApply(CageScript *script, MlirOperation root,
                      const char *passName, CagePassHandle pass);
 
 #endif /* CAGE_LIB_TARGET_CPU_SCRIPT_H */

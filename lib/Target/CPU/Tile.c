@@ -70,6 +70,7 @@ typedef struct Plan {
   int64_t *forSizes;
   bool vectorize; /* vectorize the tile with vectorSizes */
   int64_t *vectorSizes;
+  bool transposition; /* square tiles, transposed in registers */
 } Plan;
 
 static void planFree(Plan *plan) { free(plan->forallSizes); }
@@ -148,8 +149,14 @@ static bool loopSizes(MlirOperation op, intptr_t rank, int64_t *sizes,
   return true;
 }
 
-/* Whether an operand of the linalg.generic `op` of `rank` >= 2 loops has
- * the next-to-last loop as its innermost dimension. */
+static bool isDim(MlirAffineExpr e, intptr_t dim) {
+  return mlirAffineExprIsADim(e) && mlirAffineDimExprGetPosition(e) == dim;
+}
+
+/* Whether an operand of the linalg.generic `op` of `rank` >= 2 loops is
+ * read or written across its two innermost loops in swapped order: the
+ * next-to-last loop is its innermost dimension and the last loop one of its
+ * others (a row broadcast, which lacks the last loop, is not). */
 static bool transposes(MlirOperation op, intptr_t rank) {
   if (rank < 2)
     return false;
@@ -159,11 +166,11 @@ static bool transposes(MlirOperation op, intptr_t rank) {
     MlirAffineMap map =
         mlirAffineMapAttrGetValue(mlirArrayAttrGetElement(maps, i));
     intptr_t n = mlirAffineMapGetNumResults(map);
-    if (n == 0)
+    if (n < 2 || !isDim(mlirAffineMapGetResult(map, n - 1), rank - 2))
       continue;
-    MlirAffineExpr e = mlirAffineMapGetResult(map, n - 1);
-    if (mlirAffineExprIsADim(e) && mlirAffineDimExprGetPosition(e) == rank - 2)
-      return true;
+    for (intptr_t r = 0; r + 1 < n; ++r)
+      if (isDim(mlirAffineMapGetResult(map, r), rank - 1))
+        return true;
   }
   return false;
 }
@@ -204,11 +211,14 @@ static bool fillPlan(const TileState *state, MlirOperation op,
   plan->vectorize = state->vectorize && parallel[last] && vectorTypes;
   if (plan->vectorize) {
     int64_t v = sizes[last] > 0 && sizes[last] < width ? sizes[last] : width;
-    /* A transposition (an operand contiguous along the next-to-last loop)
-     * gets square tiles: each operand is then read and written in whole
+    /* A transposition (all loops parallel, an operand contiguous along the
+     * next-to-last loop) gets square tiles: each operand is then read and written in whole
      * vectors, the transposition done in registers, where a tile of one
      * row would gather or scatter one element at a time. */
-    intptr_t rows = transposes(op, rank) && parallel[last - 1] ? last - 1 : -1;
+    bool allParallel = true;
+    for (intptr_t d = 0; d < rank; ++d)
+      allParallel &= parallel[d];
+    intptr_t rows = allParallel && transposes(op, rank) ? last - 1 : -1;
     int64_t vr = rows < 0                                 ? 1
                  : sizes[rows] > 0 && sizes[rows] < width ? sizes[rows]
                                                           : width;
@@ -217,17 +227,20 @@ static bool fillPlan(const TileState *state, MlirOperation op,
     for (intptr_t d = 0; d < rank; ++d) {
       int64_t tile;
       if (d == last)
-        tile = (sizes[d] == v && !(rank == 1 && plan->forall)) ? 0 : v;
+        tile = (sizes[d] == v && !(rank == 1 && plan->forall) && rows < 0)
+                   ? 0
+                   : v;
       else if (d == 0 && plan->forall)
         tile = 0; /* already in the forall tile */
       else if (d == rows)
-        tile = sizes[d] == vr ? 0 : vr;
+        tile = vr; /* always a loop: the transposition's patterns go there */
       else
         tile = sizes[d] == 1 ? 0 : 1;
       plan->forSizes[d] = tile;
       plan->numLoops += tile != 0;
       plan->vectorSizes[d] = d == last ? v : d == rows ? vr : 1;
     }
+    plan->transposition = rows >= 0;
   }
   return plan->forall || plan->vectorize;
 }
@@ -265,6 +278,7 @@ static bool makePlan(TileState *state, MlirOperation op, Plan *plan) {
 static bool planEqual(const Plan *a, const Plan *b) {
   return a->rank == b->rank && a->forall == b->forall &&
          a->numLoops == b->numLoops && a->vectorize == b->vectorize &&
+         a->transposition == b->transposition &&
          memcmp(a->forallSizes, b->forallSizes,
                 3 * (size_t)a->rank * sizeof *a->forallSizes) == 0;
 }
@@ -360,6 +374,19 @@ static void emitClass(CageScript *b, int k, const Plan *p) {
         b, "        transform.structured.vectorize %s vector_sizes ", current);
     cageScriptSizes(b, p->vectorSizes, p->rank);
     cageScriptPrintf(b, " : !transform.any_op\n");
+    /* The transposed transfer as a read and a transpose, lowered to
+     * shuffles; in the op's own loops only (on a whole function these
+     * patterns ran a 5-D contraction's vectors out of memory). */
+    if (p->transposition)
+      cageScriptPrintf(
+          b,
+          "        transform.apply_patterns to %s {\n"
+          "          transform.apply_patterns.vector.transfer_permutation_"
+          "patterns\n"
+          "          transform.apply_patterns.vector.lower_transpose "
+          "lowering_strategy = \"shuffle_16x16\"\n"
+          "        } : !transform.any_op\n",
+          p->numLoops > 1 ? "%loops#0" : "%loops");
   }
   cageScriptPrintf(b, "        transform.yield\n"
                       "      }\n"
@@ -391,10 +418,7 @@ static void emitScript(CageScript *b, const TileState *state) {
            "dim\n"
            "      transform.apply_patterns.vector.lower_multi_reduction "
            "lowering_strategy = \"innerparallel\"\n"
-           "      "
-           "transform.apply_patterns.vector.transfer_permutation_patterns\n"
-           "      transform.apply_patterns.vector.lower_transpose "
-           "lowering_strategy = \"shuffle_16x16\"\n"
+
            "      transform.apply_patterns.canonicalization\n"
            "    } : !transform.any_op\n");
   cageScriptPrintf(b, "    transform.yield\n  }\n}\n");

@@ -41,6 +41,7 @@
 #include "mlir-c/Dialect/Transform.h"
 #include "mlir-c/Dialect/Vector.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -276,14 +277,17 @@ static void emitOp(CageScript *s, int index, const Plan *p) {
         "          transform.apply_patterns.canonicalization\n"
         "        } : !transform.any_op\n",
         registerLoops > 1 ? "%reg#0" : "%reg");
-    if (registerLoops > 1)
-      cageScriptPrintf(s,
-                       "        transform.apply_licm to %%reg#%lld : "
-                       "!transform.any_op\n",
-                       (long long)(registerLoops - 1));
-    else
-      cageScriptPrintf(s, "        transform.apply_licm to %%reg : "
-                          "!transform.any_op\n");
+    char kLoop[32];
+    snprintf(kLoop, sizeof kLoop, registerLoops > 1 ? "%%reg#%lld" : "%%reg",
+             (long long)(registerLoops - 1));
+    cageScriptPrintf(
+        s,
+        "        transform.apply_licm to %s : "
+        "!transform.any_op\n"
+        "        transform.apply_cse to %%f : !transform.any_op\n"
+        "        transform.annotate %s \"" CAGE_CPU_ACCUMULATOR_LOOP
+        "\" : !transform.any_op\n",
+        kLoop, kLoop);
   }
   cageScriptPrintf(s, "        transform.yield\n"
                       "      }\n"
@@ -291,43 +295,34 @@ static void emitOp(CageScript *s, int index, const Plan *p) {
                       "    }\n");
 }
 
-/* After every contraction: the accumulators hoisted out of the K loops,
- * then the contractions lowered to outer products and FMAs, and transfers
- * to 1-D loads and stores. */
+/* After the accumulators are hoisted (Accumulators.c): the contractions
+ * lowered to outer products and FMAs, and transfers to 1-D loads and
+ * stores. */
 static void emitLowering(CageScript *s) {
   cageScriptPrintf(
-      s,
-      "    %%funcs = transform.structured.match ops{[\"func.func\"]} in "
-      "%%root : (!transform.any_op) -> !transform.any_op\n"
-      "    transform.foreach %%funcs : !transform.any_op {\n"
-      "    ^bb0(%%f: !transform.any_op):\n"
-      "      transform.apply_patterns to %%f {\n"
-      "        transform.apply_patterns.vector.transfer_permutation_patterns\n"
-      "        transform.apply_patterns.vector.reduction_to_contract\n"
-      "        transform.apply_patterns.vector.cast_away_vector_leading_one_"
-      "dim\n"
-      "        transform.apply_patterns.memref.fold_memref_alias_ops\n"
-      "        transform.apply_patterns.canonicalization\n"
-      "      } : !transform.any_op\n"
-      "      transform.apply_cse to %%f : !transform.any_op\n"
-      "      %%h = transform.structured.hoist_redundant_vector_transfers %%f "
-      "{verify_non_zero_trip} : (!transform.any_op) -> !transform.any_op\n"
-      "      transform.apply_patterns to %%h {\n"
-      "        transform.apply_patterns.vector.lower_contraction "
-      "lowering_strategy = \"outerproduct\"\n"
-      "        transform.apply_patterns.vector.lower_outerproduct\n"
-      "        transform.apply_patterns.vector.transfer_permutation_patterns\n"
-      "        transform.apply_patterns.vector.transfer_to_scf "
-      "max_transfer_rank = 1 full_unroll = true\n"
-      "        transform.apply_patterns.vector.lower_transfer "
-      "max_transfer_rank = 1\n"
-      "        transform.apply_patterns.vector.lower_shape_cast\n"
-      "        transform.apply_patterns.vector.lower_transpose "
-      "lowering_strategy = \"shuffle_16x16\"\n"
-      "        transform.apply_patterns.vector.lower_broadcast\n"
-      "        transform.apply_patterns.canonicalization\n"
-      "      } : !transform.any_op\n"
-      "    }\n");
+      s, "module attributes {transform.with_named_sequence} {\n"
+         "  transform.named_sequence @__cage_cpu_lower_contractions("
+         "%%root: !transform.any_op {transform.readonly}) {\n"
+         "    %%funcs = transform.structured.match ops{[\"func.func\"]} in "
+         "%%root : (!transform.any_op) -> !transform.any_op\n"
+         "    transform.apply_patterns to %%funcs {\n"
+         "      transform.apply_patterns.vector.lower_contraction "
+         "lowering_strategy = \"outerproduct\"\n"
+         "      transform.apply_patterns.vector.lower_outerproduct\n"
+         "      transform.apply_patterns.vector.transfer_permutation_patterns\n"
+         "      transform.apply_patterns.vector.transfer_to_scf "
+         "max_transfer_rank = 1 full_unroll = true\n"
+         "      transform.apply_patterns.vector.lower_transfer "
+         "max_transfer_rank = 1\n"
+         "      transform.apply_patterns.vector.lower_shape_cast\n"
+         "      transform.apply_patterns.vector.lower_transpose "
+         "lowering_strategy = \"shuffle_16x16\"\n"
+         "      transform.apply_patterns.vector.lower_broadcast\n"
+         "      transform.apply_patterns.canonicalization\n"
+         "    } : !transform.any_op\n"
+         "    transform.yield\n"
+         "  }\n"
+         "}\n");
 }
 
 /*===----------------------------------------------------------------------===*
@@ -386,10 +381,16 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
     free(state.script.data);
     return;
   }
-  emitLowering(&state.script);
   cageScriptPrintf(&state.script, "    transform.yield\n  }\n}\n");
-  cageScriptApply(&state.script, module, "cage-cpu-tile-contractions", pass);
+  bool tiled = cageScriptApply(&state.script, module,
+                               "cage-cpu-tile-contractions", pass);
   mlirOperationWalk(module, untag, NULL, MlirWalkPostOrder);
+  if (!tiled)
+    return;
+  cageCPUHoistAccumulators(module);
+  CageScript lowering = {0};
+  emitLowering(&lowering);
+  cageScriptApply(&lowering, module, "cage-cpu-tile-contractions", pass);
 }
 
 static const CagePassOption options[] = {

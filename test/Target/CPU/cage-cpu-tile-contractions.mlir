@@ -30,6 +30,27 @@ func.func @mm(%a: memref<64x300xf32>, %b: memref<300x64xf32, strided<[80, 1]>>, 
 
 // -----
 
+// C's buffer has other views (the last columns of a product whose width is
+// not a multiple of 32, computed apart and copied in): the accumulators are
+// still carried in registers across the K loop, read before it and written
+// after it (upstream's hoist_redundant_vector_transfers gives up on any
+// view-like user of the buffer).
+// CHECK-LABEL: func.func @c_has_views
+// CHECK-COUNT-8: vector.load %{{.*}} : memref<64x80xf32>, vector<32xf32>
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<8x32xf32>)
+// CHECK-NOT: vector.store
+// CHECK: scf.yield
+// CHECK-COUNT-8: vector.store %{{.*}} : memref<64x80xf32>, vector<32xf32>
+func.func @c_has_views(%a: memref<64x300xf32>, %b: memref<300x64xf32>, %c: memref<64x80xf32>, %rest: memref<64x16xf32>) {
+  %main = memref.subview %c[0, 0] [64, 64] [1, 1] : memref<64x80xf32> to memref<64x64xf32, strided<[80, 1]>>
+  linalg.matmul ins(%a, %b : memref<64x300xf32>, memref<300x64xf32>) outs(%main : memref<64x64xf32, strided<[80, 1]>>)
+  %last = memref.subview %c[0, 64] [64, 16] [1, 1] : memref<64x80xf32> to memref<64x16xf32, strided<[80, 1], offset: 64>>
+  linalg.copy ins(%rest : memref<64x16xf32>) outs(%last : memref<64x16xf32, strided<[80, 1], offset: 64>>)
+  return
+}
+
+// -----
+
 // Inside a parallel loop (the batch of a batched contraction, as
 // cage-cpu-pack-contractions writes it), no threads of its own.
 // CHECK-LABEL: func.func @in_batch
