@@ -448,7 +448,9 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
   CageOpList ops = cageCollectOpsWhere(module, isContraction);
   for (intptr_t i = 0; i < ops.size; ++i) {
     CageContraction c;
-    if (cageCPUAnalyzeContraction(ops.ops[i], &c) &&
+    /* K = 1 (an outer product) has no K loop for the kernel: left to the
+     * generic path, unpacked. */
+    if (cageCPUAnalyzeContraction(ops.ops[i], &c) && c.k > 1 &&
         !isCanonical(&c, rows, columns))
       rewrite(&c, rows, columns);
   }

@@ -114,7 +114,8 @@ static bool matchShape(MlirOperation op, int64_t rows, int64_t columns,
       !unitStrideF32(mlirOperationGetOperand(op, 2), c))
     return false;
   *s = (Shape){.m = c[0], .n = c[1], .k = a[1]};
-  return s->k > 0 && s->m > 0 && s->m % rows == 0 && s->n > 0 &&
+  /* K = 1 is an outer product, with no K loop to carry accumulators. */
+  return s->k > 1 && s->m > 0 && s->m % rows == 0 && s->n > 0 &&
          s->n % columns == 0;
 }
 

@@ -72,7 +72,8 @@ func.func @in_batch(%a: memref<4x128x64xf32>, %b: memref<4x64x128xf32>, %c: memr
 // -----
 
 // Left alone (for linalg-generalize-named-ops and cage-cpu-tile): rows not a
-// multiple of 8, a transposed map, dynamic sizes, tensors, batch_matmul.
+// multiple of 8, a transposed map, dynamic sizes, tensors, batch_matmul, K = 1
+// (an outer product: no K loop to carry accumulators across).
 // CHECK-LABEL: func.func @left_alone
 // CHECK-NOT: vector.fma
 // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : memref<10x16xf32>, memref<16x32xf32>)
@@ -80,16 +81,19 @@ func.func @in_batch(%a: memref<4x128x64xf32>, %b: memref<4x64x128xf32>, %c: memr
 // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : memref<?x16xf32>, memref<16x32xf32>)
 // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<16x16xf32>, tensor<16x32xf32>)
 // CHECK: linalg.batch_matmul
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : memref<16x1xf32>, memref<1x32xf32>)
 func.func @left_alone(%a: memref<10x16xf32>, %b: memref<16x32xf32>, %c: memref<10x32xf32>,
                       %bt: memref<32x16xf32>, %a16: memref<16x16xf32>, %c16: memref<16x32xf32>,
                       %ad: memref<?x16xf32>, %cd: memref<?x32xf32>,
                       %at: tensor<16x16xf32>, %btt: tensor<16x32xf32>, %ct: tensor<16x32xf32>,
-                      %ba: memref<2x16x16xf32>, %bb: memref<2x16x32xf32>, %bc: memref<2x16x32xf32>) -> tensor<16x32xf32> {
+                      %ba: memref<2x16x16xf32>, %bb: memref<2x16x32xf32>, %bc: memref<2x16x32xf32>,
+                      %k1a: memref<16x1xf32>, %k1b: memref<1x32xf32>) -> tensor<16x32xf32> {
   linalg.matmul ins(%a, %b : memref<10x16xf32>, memref<16x32xf32>) outs(%c : memref<10x32xf32>)
   linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
       ins(%a16, %bt : memref<16x16xf32>, memref<32x16xf32>) outs(%c16 : memref<16x32xf32>)
   linalg.matmul ins(%ad, %b : memref<?x16xf32>, memref<16x32xf32>) outs(%cd : memref<?x32xf32>)
   %r = linalg.matmul ins(%at, %btt : tensor<16x16xf32>, tensor<16x32xf32>) outs(%ct : tensor<16x32xf32>) -> tensor<16x32xf32>
   linalg.batch_matmul ins(%ba, %bb : memref<2x16x16xf32>, memref<2x16x32xf32>) outs(%bc : memref<2x16x32xf32>)
+  linalg.matmul ins(%k1a, %k1b : memref<16x1xf32>, memref<1x32xf32>) outs(%c16 : memref<16x32xf32>)
   return %r : tensor<16x32xf32>
 }
