@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """Turns the benchmark results into the tables of docs/Performance.md and
-the plot docs/img/bandwidth.png.
+the plots docs/img/bandwidth.png and docs/img/sgemm.png.
 
     report.py --cpu cpu.json --torch torch.json --doc Performance.md
               --plot bandwidth.png [--run-seconds S]
+    report.py --sgemm sgemm.json --doc Performance.md --sgemm-plot sgemm.png
+
+Either or both: bench/run.sh gives the first, bench/sgemm/run.sh the second.
 
 The tables replace what stands between the marker comments
 <!-- report:NAME --> and <!-- /report:NAME --> of the document, for NAME in
@@ -14,10 +17,19 @@ bf16 table (the records of section "bf16": the step with bf16 m, v, timed in
 the rounds of a main, sweep or compute record) counts 20 bytes per parameter
 for that step and gives t_fused / t_bf16, its speed-up over the fp32 fused
 step.
+
+The sgemm section (bench/sgemm: cage's matmul against OpenBLAS's
+cblas_sgemm, alternating calls in one process) replaces what stands between
+<!-- report:sgemm --> and <!-- /report:sgemm -->, if the document has those
+markers (otherwise it says so and leaves the document as it is): the machine
+and its FMA peak, the targets met per thread count, and one row per shape
+and layout with GFLOP/s, the fraction of the peak and time_blas / time_cage
+at every thread count.
 """
 
 import argparse
 import json
+import math
 import re
 import sys
 
@@ -288,6 +300,158 @@ def plot(cpu, path):
     fig.savefig(path, dpi=120)
 
 
+# --- sgemm: bench/sgemm/run.sh ---------------------------------------------
+
+SGEMM_LAYOUT_MARKERS = {"NN": "o", "NT": "s", "TN": "^", "TT": "D"}
+
+
+def sgemm_threads(sgemm):
+    return sorted({r["threads"] for r in sgemm["records"]})
+
+
+def sgemm_meta_line(sgemm):
+    m = sgemm["meta"]
+    peaks = ", ".join(
+        f"{m['peak_gflops_per_core'][t]:.0f} with {t} "
+        f"thread{'s' if t != '1' else ''}"
+        for t in sorted(m["peak_gflops_per_core"], key=int))
+    parts = [f"measured {m['date']} on {m['cpu_model']}",
+             f"FMA peak ({m['isa']} loop), GFLOP/s per core: {peaks}",
+             f"OpenBLAS core {m['openblas_core']} "
+             f"(`{m['openblas_config']}`)",
+             f"{m['calls']} timed calls (+{m['warmup']} warm-up) of each "
+             "per configuration, alternating, medians",
+             f"KMP_BLOCKTIME={m['kmp_blocktime'] or '(unset)'}",
+             f"{m['wall_s']:.0f} s (load average {m['load_before']:.1f} → "
+             f"{m['load_after']:.1f})"]
+    if m["quick"]:
+        parts.append("**--quick run: few calls, small shapes, not for "
+                     "conclusions**")
+    return "_" + "; ".join(parts) + "._"
+
+
+def sgemm_timed(r):
+    return r["cage"] is not None and r["blas"] is not None
+
+
+def sgemm_summary(sgemm):
+    targets = sgemm["meta"]["targets"]
+    large = targets["large_min_size"]
+    rows = []
+    for t in sgemm_threads(sgemm):
+        for is_large in (True, False):
+            records = [r for r in sgemm["records"]
+                       if r["threads"] == t and sgemm_timed(r)
+                       and r["passed"]
+                       and (min(r["m"], r["n"], r["k"]) >= large) == is_large]
+            target = targets["large" if is_large else "small"]
+            shapes = (f"M, N, K ≥ {large}" if is_large
+                      else f"any of M, N, K < {large}")
+            if not records:
+                rows.append([t, shapes, f"≥ {target}", "0 of 0", "–", "–"])
+                continue
+            ratios = [r["ratio"] for r in records]
+            mean = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+            low = min(records, key=lambda r: r["ratio"])
+            met = sum(r["meets_target"] for r in records)
+            rows.append([t, shapes, f"≥ {target}",
+                         f"{met} of {len(records)}",
+                         cell(mean, 3, target),
+                         f"{cell(low['ratio'], 3, target)} ({low['name']})"])
+    failed = [r for r in sgemm["records"] if not r["passed"]]
+    parts = [table(["threads", "shapes", "target blas/cage",
+                    "configurations meeting it", "geometric mean",
+                    "lowest"], rows)]
+    if failed:
+        parts.append("**Not passed:** " + "; ".join(
+            f"{r['name']} {r['threads']}T: {r['status']} {r['message']}"
+            for r in failed))
+    return "\n\n".join(parts)
+
+
+def sgemm_impl(r, name):
+    impl = r[name]
+    if impl is None:
+        return "–"
+    return f"{impl['gflops']:.1f} ({100 * impl['peak_fraction']:.0f}%)"
+
+
+def sgemm_table(sgemm):
+    threads = sgemm_threads(sgemm)
+    by_name = {}
+    for r in sgemm["records"]:
+        by_name.setdefault(r["name"], {})[r["threads"]] = r
+    header = ["configuration", "group", "layout", "M", "N", "K"]
+    for t in threads:
+        header += [f"cage GFLOP/s (peak) {t}T",
+                   f"OpenBLAS GFLOP/s (peak) {t}T", f"blas/cage {t}T"]
+    header += ["error", "status"]
+    rows = []
+    for name, per_thread in by_name.items():
+        first = next(iter(per_thread.values()))
+        row = [name, first["group"], first["layout"], first["m"], first["n"],
+               first["k"]]
+        for t in threads:
+            r = per_thread.get(t)
+            if r is None:
+                row += ["–", "–", "–"]
+                continue
+            row += [sgemm_impl(r, "cage"), sgemm_impl(r, "blas"),
+                    cell(r["ratio"], 3, r["target"])]
+        error = first["error"]
+        row += ["–" if error is None else f"{error:.1e}",
+                first["status"] if first["passed"]
+                else f"**{first['status']}**"]
+        rows.append(row)
+    return table(header, rows)
+
+
+def sgemm_section(sgemm):
+    targets = sgemm["meta"]["targets"]
+    return "\n\n".join([
+        sgemm_meta_line(sgemm),
+        "blas/cage = OpenBLAS's median time over cage's, from the same "
+        "alternating calls (> 1: cage is faster); targets "
+        f"≥ {targets['large']} where all of M, N, K are at least "
+        f"{targets['large_min_size']}, ≥ {targets['small']} below (values "
+        "below their target in bold). GFLOP/s = 2·M·N·K / median; peak: "
+        "the fraction of the FMA peak at that thread count. Error: "
+        "max |C_cage − C_blas| / (K · max|a| · max|b|), a failure above "
+        f"{sgemm['meta']['max_error']:.0e}.",
+        sgemm_summary(sgemm), sgemm_table(sgemm)])
+
+
+def sgemm_plot(sgemm, path):
+    threads = sgemm_threads(sgemm)
+    fig, axes = plt.subplots(1, len(threads), figsize=(5 * len(threads), 4.2),
+                             sharey=True, squeeze=False)
+    for ax, t in zip(axes[0], threads):
+        records = [r for r in sgemm["records"]
+                   if r["threads"] == t and sgemm_timed(r)]
+        for impl, color, label in (("blas", "k", "OpenBLAS"),
+                                   ("cage", "tab:red", "cage")):
+            for layout, marker in SGEMM_LAYOUT_MARKERS.items():
+                points = [(r["flops"] / 1e9, 100 * r[impl]["peak_fraction"])
+                          for r in records if r["layout"] == layout]
+                if points:
+                    ax.scatter([p[0] for p in points],
+                               [p[1] for p in points], c=color, s=14,
+                               marker=marker, alpha=0.8,
+                               label=f"{label} {layout}")
+        ax.set_xscale("log")
+        ax.set_xlabel("GFLOP per call (2·M·N·K)")
+        ax.set_title(f"{t} thread{'s' if t != 1 else ''}", fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("% of the FMA peak")
+    axes[0][0].set_ylim(0, 100)
+    axes[0][-1].legend(fontsize=7, ncol=2)
+    m = sgemm["meta"]
+    fig.suptitle(f"sgemm, cage against OpenBLAS ({m['openblas_core']}), "
+                 f"{m['cpu_model']} ({m['date'][:10]})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def replace_section(text, name, content):
     pattern = re.compile(
         rf"(<!-- report:{name} -->\n).*?(<!-- /report:{name} -->)", re.S)
@@ -297,28 +461,53 @@ def replace_section(text, name, content):
                        text)
 
 
+def has_markers(text, name):
+    return f"<!-- report:{name} -->\n" in text and \
+        f"<!-- /report:{name} -->" in text
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cpu", required=True)
-    parser.add_argument("--torch", required=True)
+    parser.add_argument("--cpu")
+    parser.add_argument("--torch")
+    parser.add_argument("--plot")
+    parser.add_argument("--sgemm")
+    parser.add_argument("--sgemm-plot")
     parser.add_argument("--doc", required=True)
-    parser.add_argument("--plot", required=True)
     parser.add_argument("--run-seconds", type=float)
     args = parser.parse_args()
-    cpu, torch = load(args.cpu), load(args.torch)
+    if not args.cpu and not args.sgemm:
+        parser.error("give --cpu, --torch and --plot, or --sgemm")
+    if args.cpu and not (args.torch and args.plot):
+        parser.error("--cpu needs --torch and --plot")
     with open(args.doc) as f:
         text = f.read()
-    sections = {"summary": summary(cpu, torch, args.run_seconds),
-                "main": main_table(cpu), "sweep": sweep_table(cpu),
-                "compute": compute_table(cpu), "bf16": bf16_table(cpu),
-                "torch": torch_table(torch)}
-    for name, content in sections.items():
-        text = replace_section(text, name, content)
+    wrote = []
+    if args.cpu:
+        cpu, torch = load(args.cpu), load(args.torch)
+        sections = {"summary": summary(cpu, torch, args.run_seconds),
+                    "main": main_table(cpu), "sweep": sweep_table(cpu),
+                    "compute": compute_table(cpu), "bf16": bf16_table(cpu),
+                    "torch": torch_table(torch)}
+        for name, content in sections.items():
+            text = replace_section(text, name, content)
+        plot(cpu, args.plot)
+        wrote.append(args.plot)
+    if args.sgemm:
+        sgemm = load(args.sgemm)
+        # The sgemm markers are placed by hand; until they are, the tables
+        # have nowhere to go, which is no reason to fail the run.
+        if has_markers(text, "sgemm"):
+            text = replace_section(text, "sgemm", sgemm_section(sgemm))
+        else:
+            print(f"report.py: no <!-- report:sgemm --> markers in "
+                  f"{args.doc}: sgemm tables not written", file=sys.stderr)
+        if args.sgemm_plot:
+            sgemm_plot(sgemm, args.sgemm_plot)
+            wrote.append(args.sgemm_plot)
     with open(args.doc, "w") as f:
         f.write(text)
-    plot(cpu, args.plot)
-    print(f"report.py: wrote {args.doc} and {args.plot}")
-
+    print(f"report.py: wrote {', '.join([args.doc] + wrote)}")
 
 if __name__ == "__main__":
     main()

@@ -169,7 +169,8 @@ static void makePlan(const Shape *s, int64_t rows, int64_t columns,
   int64_t extent[3] = {s->m, s->n, s->k};
   /* Threads: blocks of rows, else blocks of columns. */
   if (threads && (double)s->m * s->n * s->k >= MIN_PARALLEL_MACS) {
-    int64_t rowBlock = largestDividingMultiple(s->m, rows, CACHE_ROWS);
+    int64_t rowBlock = largestDividingMultiple(
+        s->m, rows, s->m / 4 > CACHE_ROWS ? s->m / 4 : CACHE_ROWS);
     if (s->m / rowBlock >= 2) {
       p->forallTiles[M] = rowBlock;
     } else if (s->n >= 2 * columns) {
@@ -185,10 +186,14 @@ static void makePlan(const Shape *s, int64_t rows, int64_t columns,
         extent[d] = p->forallTiles[d];
       }
   }
-  int64_t cache[3] = {
-      largestDividingMultiple(extent[M], rows, CACHE_ROWS),
-      largestDividingMultiple(extent[N], columns, CACHE_COLUMNS),
-      depthTile(extent[K])};
+  /* Rows are not cache-tiled: the register loop over all rows of the
+   * thread's block runs inside the column and depth tiles, so each
+   * Kc x Nc tile of B is loaded into L2 once and used for all of them (a
+   * block of rows outside would reload all of B for each block). */
+  int64_t cache[3] = {extent[M],
+                      largestDividingMultiple(extent[N], columns,
+                                              CACHE_COLUMNS),
+                      depthTile(extent[K])};
   for (int d = 0; d < 3; ++d) {
     p->cacheTiles[d] = cache[d] < extent[d] ? cache[d] : 0;
     extent[d] = cache[d];

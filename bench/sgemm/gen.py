@@ -1,0 +1,188 @@
+#!/usr/bin/python3
+"""Writes the sgemm benchmark's MLIR: one file per (M, N, K, layout), each an
+in-place entry point on memrefs
+
+    func.func @sgemm(%a: memref<..xf32>, %b: memref<..xf32>,
+                     %c: memref<MxNxf32>)
+
+computing C = op(A)·op(B) as linalg.fill 0 + linalg.matmul with explicit
+indexing_maps, in the destination-passing style of docs/Tools.md ("In-place
+updates"), and a list of the configurations for the driver.
+
+    gen.py --set default|quick --out-dir DIR
+
+writes DIR/M_N_K_LAYOUT.mlir for every configuration of the set (a file is
+rewritten only when its text changes, so that run.sh recompiles only what
+changed) and DIR/configs.txt: one line per configuration,
+
+    NAME M N K LAYOUT GROUP
+
+in the order the driver runs them. GROUP says where the shape comes from
+(mlp, transformer, sweep, quick).
+
+Layouts (C is always M×N, row-major):
+    NN  A stored M×K, B stored K×N   (dX = dY·W of a linear layer)
+    NT  A stored M×K, B stored N×K   (the forward of a linear layer, x·Wᵀ)
+    TN  A stored K×M, B stored K×N   (a weight gradient, dYᵀ·X)
+    TT  A stored K×M, B stored N×K
+"""
+
+import argparse
+import os
+import sys
+
+LAYOUTS = ("NN", "NT", "TN", "TT")
+
+# A linear layer in → out at batch B has three products, each in the layout
+# a training step uses: forward Y = X·Wᵀ (NT, (B, out, in)), input gradient
+# dX = dY·W (NN, (B, in, out)), weight gradient dW = dYᵀ·X (TN,
+# (out, in, B)).
+
+
+def linear_layer(batch, n_in, n_out):
+    return [((batch, n_out, n_in), "NT"), ((batch, n_in, n_out), "NN"),
+            ((n_out, n_in, batch), "TN")]
+
+
+def mlp_shapes():
+    """The MLP example 784 → 1024 → 1024 → 10 at batch 256."""
+    widths = (784, 1024, 1024, 10)
+    out = []
+    for n_in, n_out in zip(widths, widths[1:]):
+        out += linear_layer(256, n_in, n_out)
+    return out
+
+
+def transformer_shapes():
+    """The projections of one pre-norm transformer block: d = 256, 4 heads,
+    sequence 128 × batch 16 = 2048 tokens, MLP hidden 1024. The fused QKV
+    projection (256 → 768), the attention output (256 → 256), the MLP up
+    (256 → 1024) and down (1024 → 256) projections. The attention products
+    themselves (QKᵀ, P·V: 64 batched 128×128×64 products per block) are
+    batched matmuls and are left out."""
+    tokens = 2048
+    out = []
+    for n_in, n_out in ((256, 768), (256, 256), (256, 1024), (1024, 256)):
+        out += linear_layer(tokens, n_in, n_out)
+    return out
+
+
+def sweep_shapes():
+    """One size at a time around M = N = K = 1024 (M ∈ {256 .. 2048}, N, K
+    ∈ {128 .. 4096}), the small cubes 256³ and 512³, and three large
+    corners at M = 2048 (N or K 3072, and N = K = 4096): 19 shapes, each in
+    all four layouts. The whole product (144 shapes × 4 layouts) would take
+    hours; this covers every size of each dimension, both sides of 512, the
+    wide, deep and largest products, in about 140 GFLOP per layout."""
+    sizes_m = (256, 512, 1024, 2048)
+    sizes_nk = (128, 256, 512, 1024, 3072, 4096)
+    center = 1024
+    shapes = [(256, 256, 256), (512, 512, 512)]
+    shapes += [(m, center, center) for m in sizes_m]
+    shapes += [(center, n, center) for n in sizes_nk]
+    shapes += [(center, center, k) for k in sizes_nk]
+    shapes += [(2048, 3072, 1024), (2048, 1024, 3072), (2048, 4096, 4096)]
+    unique = []
+    for s in shapes:
+        if s not in unique:
+            unique.append(s)
+    return [(s, layout) for s in unique for layout in LAYOUTS]
+
+
+def quick_shapes():
+    """A handful of small shapes for development: every layout at 256³, one
+    shape at the large target's size (512³), the MLP's first layer (784 is
+    not a multiple of any vector width) and its 10-wide last layer, and a
+    weight gradient."""
+    return ([((256, 256, 256), layout) for layout in LAYOUTS]
+            + [((512, 512, 512), "NN"), ((256, 1024, 784), "NT"),
+               ((256, 10, 1024), "NT"), ((1024, 784, 256), "TN")])
+
+
+def configurations(which):
+    if which == "quick":
+        groups = [("quick", quick_shapes())]
+    else:
+        groups = [("mlp", mlp_shapes()), ("transformer", transformer_shapes()),
+                  ("sweep", sweep_shapes())]
+    seen, out = set(), []
+    for group, items in groups:
+        for (m, n, k), layout in items:
+            name = f"{m}x{n}x{k}_{layout}"
+            if name not in seen:  # a shape may occur in two groups
+                seen.add(name)
+                out.append((name, m, n, k, layout, group))
+    return out
+
+
+def storage(m, n, k, layout):
+    """The stored shapes of A and B."""
+    a = (k, m) if layout[0] == "T" else (m, k)
+    b = (n, k) if layout[1] == "T" else (k, n)
+    return a, b
+
+
+def mlir(m, n, k, layout):
+    (a0, a1), (b0, b1) = storage(m, n, k, layout)
+    map_a = "(k, m)" if layout[0] == "T" else "(m, k)"
+    map_b = "(n, k)" if layout[1] == "T" else "(k, n)"
+    ta, tb, tc = (f"{a0}x{a1}xf32", f"{b0}x{b1}xf32", f"{m}x{n}xf32")
+    return f"""\
+// C = op(A)·op(B), layout {layout}: (M, N, K) = ({m}, {n}, {k}).
+// Generated by bench/sgemm/gen.py; in place on the caller's buffers.
+#map_a = affine_map<(m, n, k) -> {map_a}>
+#map_b = affine_map<(m, n, k) -> {map_b}>
+#map_c = affine_map<(m, n, k) -> (m, n)>
+
+func.func @sgemm(%a: memref<{ta}>, %b: memref<{tb}>, %c: memref<{tc}>) {{
+  %zero = arith.constant 0.0 : f32
+  %at = bufferization.to_tensor %a restrict : memref<{ta}> to tensor<{ta}>
+  %bt = bufferization.to_tensor %b restrict : memref<{tb}> to tensor<{tb}>
+  %ct = bufferization.to_tensor %c restrict writable : memref<{tc}> to tensor<{tc}>
+  %cz = linalg.fill ins(%zero : f32) outs(%ct : tensor<{tc}>) -> tensor<{tc}>
+  %r = linalg.matmul indexing_maps = [#map_a, #map_b, #map_c]
+         ins(%at, %bt : tensor<{ta}>, tensor<{tb}>)
+         outs(%cz : tensor<{tc}>) -> tensor<{tc}>
+  bufferization.materialize_in_destination %r in restrict writable %c
+      : (tensor<{tc}>, memref<{tc}>) -> ()
+  return
+}}
+"""
+
+
+def write_if_changed(path, text):
+    try:
+        with open(path) as f:
+            if f.read() == text:
+                return False
+    except FileNotFoundError:
+        pass
+    tmp = path + ".new"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return True
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--set", choices=("default", "quick"),
+                        default="default")
+    parser.add_argument("--out-dir", required=True)
+    args = parser.parse_args()
+    os.makedirs(args.out_dir, exist_ok=True)
+    configs = configurations(args.set)
+    changed = 0
+    for name, m, n, k, layout, _ in configs:
+        changed += write_if_changed(
+            os.path.join(args.out_dir, name + ".mlir"), mlir(m, n, k, layout))
+    lines = "".join(f"{name} {m} {n} {k} {layout} {group}\n"
+                    for name, m, n, k, layout, group in configs)
+    write_if_changed(os.path.join(args.out_dir, "configs.txt"), lines)
+    flops = sum(2 * m * n * k for _, m, n, k, _, _ in configs)
+    print(f"gen.py: {len(configs)} configurations ({flops / 1e9:.1f} GFLOP "
+          f"per pass), {changed} MLIR files written", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
