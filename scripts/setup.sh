@@ -8,6 +8,9 @@ packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools libomp-22-dev
   cmake ninja-build make gcc g++ python3 python3-numpy python3-pytest
   python3-torch python3-matplotlib python3-sklearn python3-tqdm pkgconf
+  # OpenBLAS: the yardstick of bench/sgemm, and the libblas.so.3 that torch
+  # uses in bench/step and the gradient checks.
+  libopenblas0-pthread libopenblas-pthread-dev
 )
 
 missing=()

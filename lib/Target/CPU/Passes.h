@@ -31,6 +31,10 @@ extern const CagePassDefinition cageCPUTileContractionsPass;
 int64_t cageCPUContractionBlockRows(int64_t vectorWidth);
 int64_t cageCPUContractionBlockColumns(int64_t vectorWidth);
 
+/* Whether `op` is nested in a loop that already runs in parallel
+ * (scf.forall, scf.parallel, an OpenMP op): no threads of its own. */
+bool cageCPUInsideParallelLoop(MlirOperation op);
+
 /* The K loops of vectorized register blocks carry this attribute (unit)
  * until cageCPUHoistAccumulators has kept their blocks of C in registers
  * (Accumulators.c). */

@@ -92,7 +92,7 @@ static void freeClasses(TileState *state) {
 }
 
 /* Whether `op` is nested in a loop that already runs in parallel. */
-static bool insideParallelLoop(MlirOperation op) {
+bool cageCPUInsideParallelLoop(MlirOperation op) {
   for (MlirOperation p = mlirOperationGetParentOperation(op);
        !mlirOperationIsNull(p); p = mlirOperationGetParentOperation(p)) {
     MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(p));
@@ -202,7 +202,7 @@ static bool fillPlan(const TileState *state, MlirOperation op,
   intptr_t last = rank - 1;
   int64_t width = state->width;
   int64_t chunk = CHUNK_VECTORS * width;
-  plan->forall = state->threads && parallel[0] && !insideParallelLoop(op) &&
+  plan->forall = state->threads && parallel[0] && !cageCPUInsideParallelLoop(op) &&
                  !(allStatic && work < MIN_PARALLEL_WORK) &&
                  !(rank == 1 && sizes[0] > 0 && sizes[0] <= chunk);
   if (plan->forall)

@@ -150,17 +150,6 @@ static int64_t depthTile(int64_t k) {
   return t >= CACHE_DEPTH / 4 ? t : k;
 }
 
-static bool insideParallelLoop(MlirOperation op) {
-  for (MlirOperation p = mlirOperationGetParentOperation(op);
-       !mlirOperationIsNull(p); p = mlirOperationGetParentOperation(p)) {
-    MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(p));
-    if (cageOpIs(p, "scf.forall") || cageOpIs(p, "scf.parallel") ||
-        (name.length > 4 && strncmp(name.data, "omp.", 4) == 0))
-      return true;
-  }
-  return false;
-}
-
 enum { M, N, K };
 
 static void makePlan(const Shape *s, int64_t rows, int64_t columns,
@@ -349,7 +338,7 @@ static MlirWalkResult planOp(MlirOperation op, void *userData) {
     return MlirWalkResultAdvance;
   Plan plan;
   makePlan(&shape, state->rows, state->columns,
-           state->threads && !insideParallelLoop(op), &plan);
+           state->threads && !cageCPUInsideParallelLoop(op), &plan);
   int index = state->count++;
   mlirOperationSetDiscardableAttributeByName(
       op, cageStr(TAG),
@@ -420,9 +409,8 @@ static MlirDialectHandle (*const dependentDialects[])(void) = {
 const CagePassDefinition cageCPUTileContractionsPass = {
     .argument = "cage-cpu-tile-contractions",
     .name = "CageCPUTileContractions",
-    .summary = "Tile canonical linalg.matmul and linalg.batch_matmul ops on "
-               "buffers for threads, caches and a register block of FMAs "
-               "(transform dialect)",
+    .summary = "Tile canonical linalg.matmul ops on buffers for threads, "
+               "caches and a register block of FMAs (transform dialect)",
     .anchorOp = "builtin.module",
     .options = options,
     .numOptions = sizeof options / sizeof options[0],
