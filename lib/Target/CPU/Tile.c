@@ -202,7 +202,8 @@ static bool fillPlan(const TileState *state, MlirOperation op,
   intptr_t last = rank - 1;
   int64_t width = state->width;
   int64_t chunk = CHUNK_VECTORS * width;
-  plan->forall = state->threads && parallel[0] && !cageCPUInsideParallelLoop(op) &&
+  plan->forall = state->threads && parallel[0] &&
+                 !cageCPUInsideParallelLoop(op) &&
                  !(allStatic && work < MIN_PARALLEL_WORK) &&
                  !(rank == 1 && sizes[0] > 0 && sizes[0] <= chunk);
   if (plan->forall)
@@ -212,9 +213,9 @@ static bool fillPlan(const TileState *state, MlirOperation op,
   if (plan->vectorize) {
     int64_t v = sizes[last] > 0 && sizes[last] < width ? sizes[last] : width;
     /* A transposition (all loops parallel, an operand contiguous along the
-     * next-to-last loop) gets square tiles: each operand is then read and written in whole
-     * vectors, the transposition done in registers, where a tile of one
-     * row would gather or scatter one element at a time. */
+     * next-to-last loop) gets square tiles: each operand is then read and
+     * written in whole vectors, the transposition done in registers, where a
+     * tile of one row would gather or scatter one element at a time. */
     bool allParallel = true;
     for (intptr_t d = 0; d < rank; ++d)
       allParallel &= parallel[d];
@@ -227,9 +228,8 @@ static bool fillPlan(const TileState *state, MlirOperation op,
     for (intptr_t d = 0; d < rank; ++d) {
       int64_t tile;
       if (d == last)
-        tile = (sizes[d] == v && !(rank == 1 && plan->forall) && rows < 0)
-                   ? 0
-                   : v;
+        tile =
+            (sizes[d] == v && !(rank == 1 && plan->forall) && rows < 0) ? 0 : v;
       else if (d == 0 && plan->forall)
         tile = 0; /* already in the forall tile */
       else if (d == rows)
