@@ -8,6 +8,8 @@
 |* for every row or column of the product instead of once per element.      *|
 |* The named op computes the same: the loops renumbered (batch, M, N, K), A  *|
 |* first, and IEEE products do not depend on the order of their factors.    *|
+|* A generic with several batch loops, or one that is not leading, becomes   *|
+|* a batch_matmul between layout copies (BatchContractions.c).              *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -62,6 +64,7 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
     mlirOperationDestroy(c.op);
   }
   cageOpListDestroy(&ops);
+  cageCPUNameBatchedContractions(module);
 }
 
 static MlirDialectHandle (*const dependentDialects[])(void) = {
@@ -71,7 +74,8 @@ const CagePassDefinition cageCPUNameContractionsPass = {
     .argument = "cage-cpu-name-contractions",
     .name = "CageCPUNameContractions",
     .summary = "Turn linalg.generic matmuls on static f32 tensors into "
-               "linalg.matmul and linalg.batch_matmul with the same maps",
+               "linalg.matmul and linalg.batch_matmul (between layout copies "
+               "when there are several batch loops)",
     .anchorOp = "builtin.module",
     .options = NULL,
     .numOptions = 0,

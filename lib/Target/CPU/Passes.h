@@ -31,6 +31,11 @@ extern const CagePassDefinition cageCPUTileContractionsPass;
 int64_t cageCPUContractionBlockRows(int64_t vectorWidth);
 int64_t cageCPUContractionBlockColumns(int64_t vectorWidth);
 
+/* cage-cpu-name-contractions' part for linalg.generic contractions with
+ * several batch loops or a batch loop that is not leading
+ * (BatchContractions.c). */
+void cageCPUNameBatchedContractions(MlirOperation module);
+
 /* Whether `op` is nested in a loop that already runs in parallel
  * (scf.forall, scf.parallel, an OpenMP op): no threads of its own. */
 bool cageCPUInsideParallelLoop(MlirOperation op);

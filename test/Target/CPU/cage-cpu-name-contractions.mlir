@@ -108,3 +108,37 @@ func.func @left_alone(%x: tensor<?x5xf32>, %w: tensor<5x3xf32>, %i: tensor<?x3xf
   %r3 = linalg.matmul ins(%xs, %w : tensor<8x5xf32>, tensor<5x3xf32>) outs(%is : tensor<8x3xf32>) -> tensor<8x3xf32>
   return %r0, %r1, %r2, %r3 : tensor<?x3xf32>, tensor<8x3xf64>, tensor<8x3xf32>, tensor<8x3xf32>
 }
+
+// -----
+
+// Attention's key gradient as cage-autodiff writes it: batch and head are
+// both batch loops, and C keeps the activations' [b, s, h, c] layout. The
+// operands are copied into [batch..., M, K] and [batch..., K, N] (the batch
+// loops in C's order), the batches collapsed into one, the product a
+// linalg.batch_matmul, and the result expanded and copied into C's layout.
+// CHECK-DAG: #[[AT:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3, d2)>
+// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-DAG: #[[SWAP:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d1, d3)>
+// CHECK-LABEL: func.func @key_gradient
+// CHECK-SAME: (%[[DS:.*]]: tensor<2x3x5x4xf32>, %[[Q:.*]]: tensor<2x5x3x8xf32>, %[[I:.*]]: tensor<2x4x3x8xf32>)
+// CHECK: %[[A:.*]] = linalg.generic {indexing_maps = [#[[AT]], #[[ID]]]{{.*}} ins(%[[DS]] : tensor<2x3x5x4xf32>) outs(%{{.*}} : tensor<2x3x4x5xf32>)
+// CHECK: %[[A3:.*]] = tensor.collapse_shape %[[A]] {{\[\[}}0, 1], [2], [3]] : tensor<2x3x4x5xf32> into tensor<6x4x5xf32>
+// CHECK: %[[B:.*]] = linalg.generic {indexing_maps = [#[[SWAP]], #[[ID]]]{{.*}} ins(%[[Q]] : tensor<2x5x3x8xf32>) outs(%{{.*}} : tensor<2x3x5x8xf32>)
+// CHECK: %[[B3:.*]] = tensor.collapse_shape %[[B]] {{.*}} into tensor<6x5x8xf32>
+// CHECK: %[[C:.*]] = linalg.generic {indexing_maps = [#[[SWAP]], #[[ID]]]{{.*}} ins(%[[I]] : tensor<2x4x3x8xf32>) outs(%{{.*}} : tensor<2x3x4x8xf32>)
+// CHECK: %[[C3:.*]] = tensor.collapse_shape %[[C]] {{.*}} into tensor<6x4x8xf32>
+// CHECK: %[[P:.*]] = linalg.batch_matmul ins(%[[A3]], %[[B3]] : tensor<6x4x5xf32>, tensor<6x5x8xf32>) outs(%[[C3]] : tensor<6x4x8xf32>)
+// CHECK: %[[P4:.*]] = tensor.expand_shape %[[P]] {{.*}} output_shape [2, 3, 4, 8] : tensor<6x4x8xf32> into tensor<2x3x4x8xf32>
+// CHECK: %[[R:.*]] = linalg.generic {indexing_maps = [#[[SWAP]], #[[ID]]]{{.*}} ins(%[[P4]] : tensor<2x3x4x8xf32>) outs(%{{.*}} : tensor<2x4x3x8xf32>)
+// CHECK: return %[[R]]
+func.func @key_gradient(%ds: tensor<2x3x5x4xf32>, %q: tensor<2x5x3x8xf32>, %init: tensor<2x4x3x8xf32>) -> tensor<2x4x3x8xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(b, h, i, j, c) -> (b, i, h, c)>, affine_map<(b, h, i, j, c) -> (b, h, i, j)>, affine_map<(b, h, i, j, c) -> (b, j, h, c)>],
+                       iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel"]}
+      ins(%q, %ds : tensor<2x5x3x8xf32>, tensor<2x3x5x4xf32>) outs(%init : tensor<2x4x3x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %b, %a : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<2x4x3x8xf32>
+  return %r : tensor<2x4x3x8xf32>
+}
