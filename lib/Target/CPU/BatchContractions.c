@@ -135,18 +135,6 @@ static bool analyze(MlirOperation op, Batched *c) {
   return true;
 }
 
-static void copyBody(CageBuilder *body, const MlirValue *args, intptr_t numArgs,
-                     MlirValue *yielded, void *userData) {
-  (void)body, (void)numArgs, (void)userData;
-  yielded[0] = args[0];
-}
-
-static MlirType f32Tensor(MlirContext ctx, intptr_t rank,
-                          const int64_t *sizes) {
-  return mlirRankedTensorTypeGet(rank, sizes, mlirF32TypeGet(ctx),
-                                 mlirAttributeGetNull());
-}
-
 /* `source`, read through `sourceMap` over the contraction's loops, copied
  * into a new tensor whose dimensions are the loops `order` (`rank`). */
 static MlirValue permutedCopy(CageBuilder *b, MlirValue source,
@@ -168,7 +156,7 @@ static MlirValue permutedCopy(CageBuilder *b, MlirValue source,
   for (intptr_t j = 0; j < rank; ++j)
     iterators[j] = CageIteratorParallel;
   MlirValue dest =
-      cageBuildEmpty(b, f32Tensor(b->context, rank, sizes), NULL, 0);
+      cageBuildEmpty(b, cageCPUF32Tensor(b->context, rank, sizes), NULL, 0);
   CageGenericSpec spec = {.inputs = &source,
                           .numInputs = 1,
                           .outputs = &dest,
@@ -176,7 +164,7 @@ static MlirValue permutedCopy(CageBuilder *b, MlirValue source,
                           .indexingMaps = maps,
                           .iteratorTypes = iterators,
                           .numLoops = rank,
-                          .body = copyBody};
+                          .body = cageCPUCopyBody};
   return cageOperationGetResult(cageBuildGeneric(b, &spec), 0);
 }
 
@@ -189,7 +177,8 @@ static MlirValue collapseBatch(CageBuilder *b, MlirValue v, intptr_t nb) {
   int64_t shape[3] = {batch, mlirShapedTypeGetDimSize(t, nb),
                       mlirShapedTypeGetDimSize(t, nb + 1)};
   int64_t groups[3] = {nb, 1, 1};
-  return cageBuildCollapseShape(b, v, f32Tensor(b->context, 3, shape), groups);
+  return cageBuildCollapseShape(b, v, cageCPUF32Tensor(b->context, 3, shape),
+                                groups);
 }
 
 static void rewrite(const Batched *c) {
@@ -246,7 +235,7 @@ static void rewrite(const Batched *c) {
                           .indexingMaps = copyMaps,
                           .iteratorTypes = iterators,
                           .numLoops = rank,
-                          .body = copyBody};
+                          .body = cageCPUCopyBody};
   MlirValue result = cageOperationGetResult(cageBuildGeneric(&b, &spec), 0);
   MlirOperation op;
   while (!mlirOperationIsNull(op = mlirBlockGetFirstOperation(scratch)))

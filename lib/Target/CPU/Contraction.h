@@ -12,6 +12,8 @@
 #ifndef CAGE_LIB_TARGET_CPU_CONTRACTION_H
 #define CAGE_LIB_TARGET_CPU_CONTRACTION_H
 
+#include "IR/Builder.h"
+
 #include "mlir-c/AffineMap.h"
 #include "mlir-c/IR.h"
 
@@ -30,6 +32,13 @@ typedef struct CageContraction {
 
 /* The roles in `op`; false when it is not such a contraction. */
 bool cageCPUAnalyzeContraction(MlirOperation op, CageContraction *c);
+
+/* A static f32 tensor type of `rank` sizes. */
+MlirType cageCPUF32Tensor(MlirContext ctx, intptr_t rank, const int64_t *sizes);
+
+/* The body of a linalg.generic copy: yields its input. */
+void cageCPUCopyBody(CageBuilder *body, const MlirValue *args, intptr_t numArgs,
+                     MlirValue *yielded, void *userData);
 
 /* Loop position of result `r` of `map`, or -1 when it is not a dimension. */
 intptr_t cageCPUMapResultDim(MlirAffineMap map, intptr_t r);

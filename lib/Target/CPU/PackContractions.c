@@ -60,13 +60,6 @@ static int64_t roundUp(int64_t x, int64_t step) {
   return (x + step - 1) / step * step;
 }
 
-/* A tensor type of `rank` (2 or 3) sizes, the batch first when 3. */
-static MlirType f32Tensor(MlirContext ctx, intptr_t rank,
-                          const int64_t *sizes) {
-  return mlirRankedTensorTypeGet(rank, sizes, mlirF32TypeGet(ctx),
-                                 mlirAttributeGetNull());
-}
-
 static void zeroOffsets(CageSliceIndex *offsets, intptr_t rank) {
   for (intptr_t i = 0; i < rank; ++i)
     offsets[i] = (CageSliceIndex){.constant = 0};
@@ -76,12 +69,6 @@ static void toSliceSizes(CageSliceIndex *out, const int64_t *sizes,
                          intptr_t rank) {
   for (intptr_t i = 0; i < rank; ++i)
     out[i] = (CageSliceIndex){.constant = sizes[i]};
-}
-
-static void copyBody(CageBuilder *body, const MlirValue *args, intptr_t numArgs,
-                     MlirValue *yielded, void *userData) {
-  (void)body, (void)numArgs, (void)userData;
-  yielded[0] = args[0];
 }
 
 /* The elementwise linalg.generic that produces `source`, if the packing
@@ -155,7 +142,7 @@ static MlirValue pack(CageBuilder *b, MlirValue source, MlirAffineMap sourceMap,
   size_t bytes = (size_t)rank * sizeof *valid;
   bool padded = memcmp(valid, used, bytes) != 0;
   bool longRows = memcmp(used, full, bytes) != 0;
-  MlirType fullType = f32Tensor(b->context, rank, full);
+  MlirType fullType = cageCPUF32Tensor(b->context, rank, full);
   MlirValue dest = padded || longRows ? cageBuildAllocTensor(b, fullType)
                                       : cageBuildEmpty(b, fullType, NULL, 0);
   if (padded)
@@ -167,7 +154,7 @@ static MlirValue pack(CageBuilder *b, MlirValue source, MlirAffineMap sourceMap,
   MlirValue region = dest;
   if (padded || longRows)
     region = cageBuildExtractSlice(b, dest, offsets, validSizes,
-                                   f32Tensor(b->context, rank, valid));
+                                   cageCPUF32Tensor(b->context, rank, valid));
   /* Dim r of the source is the packed tensor's dim place[r]. */
   intptr_t place[3];
   for (intptr_t r = 0; r < rank; ++r) {
@@ -193,7 +180,7 @@ static MlirValue pack(CageBuilder *b, MlirValue source, MlirAffineMap sourceMap,
                             .indexingMaps = maps,
                             .iteratorTypes = iterators,
                             .numLoops = rank,
-                            .body = copyBody};
+                            .body = cageCPUCopyBody};
     packed = cageOperationGetResult(cageBuildGeneric(b, &spec), 0);
   }
   if (!padded && !longRows)
@@ -202,7 +189,7 @@ static MlirValue pack(CageBuilder *b, MlirValue source, MlirAffineMap sourceMap,
   if (!longRows)
     return whole;
   return cageBuildExtractSlice(b, whole, offsets, usedSizes,
-                               f32Tensor(b->context, rank, used));
+                               cageCPUF32Tensor(b->context, rank, used));
 }
 
 /* Whether `map` reads its operand in the order of the loops `order`. */
@@ -231,7 +218,7 @@ static MlirValue padInit(CageBuilder *b, MlirValue init, MlirValue whole,
                          intptr_t rank, const int64_t *valid,
                          const int64_t *full) {
   MlirValue dest =
-      cageBuildEmpty(b, f32Tensor(b->context, rank, full), NULL, 0);
+      cageBuildEmpty(b, cageCPUF32Tensor(b->context, rank, full), NULL, 0);
   if (mlirValueIsAOpResult(whole)) {
     MlirOperation producer = mlirOpResultGetOwner(whole);
     if (cageOpIs(producer, "linalg.fill"))
@@ -252,7 +239,7 @@ static MlirValue columnSlice(CageBuilder *b, MlirValue source, int64_t rows,
   CageSliceIndex sizes[2] = {{.constant = rows}, {.constant = width}};
   int64_t shape[2] = {rows, width};
   return cageBuildExtractSlice(b, source, offsets, sizes,
-                               f32Tensor(b->context, 2, shape));
+                               cageCPUF32Tensor(b->context, 2, shape));
 }
 
 static MlirValue insertColumns(CageBuilder *b, MlirValue source, MlirValue dest,
@@ -311,7 +298,7 @@ static MlirValue batchSlice(CageBuilder *b, MlirValue source, MlirValue index,
       {.constant = 1}, {.constant = rows}, {.constant = columns}};
   int64_t shape[2] = {rows, columns};
   return cageBuildExtractSlice(b, source, offsets, sizes,
-                               f32Tensor(b->context, 2, shape));
+                               cageCPUF32Tensor(b->context, 2, shape));
 }
 
 static bool perBatchBody(CageBuilder *body, MlirValue iv,
