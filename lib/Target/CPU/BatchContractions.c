@@ -28,13 +28,15 @@
 
 #include <string.h>
 
-#define MAX_BATCH 4
+#define MAX_LOOPS 8
 
+/* The loops of a contraction by role: batch loops (in A, B and C), M loops
+ * (in A and C), N loops (in B and C), K loops (in A and B); each list in
+ * the order of C's results (K: of A's). */
 typedef struct Batched {
   MlirOperation op;
-  intptr_t numBatch, numLoops;
-  intptr_t batchDims[MAX_BATCH], mDim, nDim, kDim;
-  int64_t batchSizes[MAX_BATCH], m, n, k;
+  intptr_t numLoops, nb, nm, nn, nk;
+  intptr_t batch[MAX_LOOPS], m[MAX_LOOPS], n[MAX_LOOPS], k[MAX_LOOPS];
   MlirValue a, b, init;
   MlirAffineMap aMap, bMap, cMap;
 } Batched;
@@ -46,22 +48,6 @@ static bool hasDim(MlirAffineMap map, intptr_t dim) {
   return false;
 }
 
-/* Whether every result of `map` is a loop and the results are exactly the
- * batch loops of `c` and the loops `x` and `y`. */
-static bool readsExactly(MlirAffineMap map, const Batched *c, intptr_t x,
-                         intptr_t y) {
-  if (mlirAffineMapGetNumResults(map) != c->numBatch + 2 || !hasDim(map, x) ||
-      !hasDim(map, y))
-    return false;
-  for (intptr_t i = 0; i < c->numBatch; ++i)
-    if (!hasDim(map, c->batchDims[i]))
-      return false;
-  for (intptr_t r = 0; r < mlirAffineMapGetNumResults(map); ++r)
-    if (cageCPUMapResultDim(map, r) < 0)
-      return false;
-  return true;
-}
-
 static int64_t sizeOf(MlirValue v, MlirAffineMap map, intptr_t dim) {
   for (intptr_t r = 0; r < mlirAffineMapGetNumResults(map); ++r)
     if (cageCPUMapResultDim(map, r) == dim)
@@ -69,8 +55,18 @@ static int64_t sizeOf(MlirValue v, MlirAffineMap map, intptr_t dim) {
   return -1;
 }
 
-/* A linalg.generic contraction on static f32 tensors with two to four
- * batch loops, or with one that is not leading everywhere. */
+static bool allDims(MlirAffineMap map, intptr_t numResults) {
+  if (mlirAffineMapGetNumResults(map) != numResults)
+    return false;
+  for (intptr_t r = 0; r < numResults; ++r)
+    if (cageCPUMapResultDim(map, r) < 0)
+      return false;
+  return true;
+}
+
+/* A linalg.generic contraction on static f32 tensors that
+ * cageCPUAnalyzeContraction does not take: several batch, M, N or K loops,
+ * or a batch loop that is not leading. */
 static bool analyze(MlirOperation op, Batched *c) {
   CageContraction simple;
   if (!cageOpIs(op, "linalg.generic") || mlirOperationGetNumOperands(op) != 3 ||
@@ -88,62 +84,83 @@ static bool analyze(MlirOperation op, Batched *c) {
   for (intptr_t i = 0; i < 3; ++i)
     map[i] = mlirAffineMapAttrGetValue(mlirArrayAttrGetElement(maps, i));
   *c = (Batched){.op = op, .numLoops = mlirAffineMapGetNumDims(map[2])};
-  c->numBatch = c->numLoops - 3;
-  if (c->numBatch < 1 || c->numBatch > MAX_BATCH ||
-      mlirAffineMapGetNumResults(map[2]) != c->numBatch + 2)
+  if (c->numLoops > MAX_LOOPS)
     return false;
-  /* C's results: its batch loops (read by both inputs), then M and N in the
-   * order they come; K is the loop C lacks. */
-  intptr_t nb = 0, others[2], numOthers = 0;
-  c->kDim = -1;
-  for (intptr_t d = 0; d < c->numLoops; ++d)
-    if (!hasDim(map[2], d))
-      c->kDim = d;
-  for (intptr_t r = 0; r < c->numBatch + 2; ++r) {
+  /* A is the input with C's first loop that only one input has. */
+  intptr_t ai = -1;
+  for (intptr_t r = 0; r < mlirAffineMapGetNumResults(map[2]) && ai < 0; ++r) {
     intptr_t d = cageCPUMapResultDim(map[2], r);
-    if (d < 0)
-      return false;
-    if (hasDim(map[0], d) && hasDim(map[1], d)) {
-      if (nb == c->numBatch)
-        return false;
-      c->batchDims[nb++] = d;
-    } else {
-      if (numOthers == 2)
-        return false;
-      others[numOthers++] = d;
-    }
+    if (d >= 0 && hasDim(map[0], d) != hasDim(map[1], d))
+      ai = hasDim(map[0], d) ? 0 : 1;
   }
-  if (nb != c->numBatch || numOthers != 2 || c->kDim < 0)
+  if (ai < 0)
     return false;
-  c->mDim = others[0];
-  c->nDim = others[1];
-  intptr_t ai = hasDim(map[0], c->mDim) ? 0 : 1;
   c->a = mlirOperationGetOperand(op, ai);
   c->b = mlirOperationGetOperand(op, 1 - ai);
   c->init = mlirOperationGetOperand(op, 2);
   c->aMap = map[ai];
   c->bMap = map[1 - ai];
   c->cMap = map[2];
-  if (!readsExactly(c->aMap, c, c->mDim, c->kDim) ||
-      !readsExactly(c->bMap, c, c->kDim, c->nDim))
-    return false;
-  for (intptr_t i = 0; i < nb; ++i)
-    c->batchSizes[i] = sizeOf(c->init, c->cMap, c->batchDims[i]);
-  c->m = sizeOf(c->init, c->cMap, c->mDim);
-  c->n = sizeOf(c->init, c->cMap, c->nDim);
-  c->k = sizeOf(c->a, c->aMap, c->kDim);
+  intptr_t numC = mlirAffineMapGetNumResults(c->cMap);
+  for (intptr_t r = 0; r < numC; ++r) {
+    intptr_t d = cageCPUMapResultDim(c->cMap, r);
+    if (d < 0)
+      return false;
+    bool inA = hasDim(c->aMap, d), inB = hasDim(c->bMap, d);
+    if (inA && inB)
+      c->batch[c->nb++] = d;
+    else if (inA)
+      c->m[c->nm++] = d;
+    else if (inB)
+      c->n[c->nn++] = d;
+    else
+      return false;
+  }
+  intptr_t numA = mlirAffineMapGetNumResults(c->aMap);
+  for (intptr_t r = 0; r < numA; ++r) {
+    intptr_t d = cageCPUMapResultDim(c->aMap, r);
+    if (d >= 0 && !hasDim(c->cMap, d)) {
+      if (!hasDim(c->bMap, d))
+        return false;
+      c->k[c->nk++] = d;
+    }
+  }
+  return c->nm > 0 && c->nn > 0 && c->nk > 0 &&
+         c->nb + c->nm + c->nn + c->nk == c->numLoops &&
+         allDims(c->aMap, c->nb + c->nm + c->nk) &&
+         allDims(c->bMap, c->nb + c->nk + c->nn) &&
+         allDims(c->cMap, c->nb + c->nm + c->nn);
+}
+
+/* The loops `first`, `second`, `third` (of counts n1, n2, n3) in one list. */
+static intptr_t concat(intptr_t *out, const intptr_t *first, intptr_t n1,
+                       const intptr_t *second, intptr_t n2,
+                       const intptr_t *third, intptr_t n3) {
+  memcpy(out, first, (size_t)n1 * sizeof *out);
+  memcpy(out + n1, second, (size_t)n2 * sizeof *out);
+  memcpy(out + n1 + n2, third, (size_t)n3 * sizeof *out);
+  return n1 + n2 + n3;
+}
+
+static bool inOrder(MlirAffineMap map, const intptr_t *order, intptr_t rank) {
+  for (intptr_t r = 0; r < rank; ++r)
+    if (cageCPUMapResultDim(map, r) != order[r])
+      return false;
   return true;
 }
 
-/* `source`, read through `sourceMap` over the contraction's loops, copied
- * into a new tensor whose dimensions are the loops `order` (`rank`). */
-static MlirValue permutedCopy(CageBuilder *b, MlirValue source,
-                              MlirAffineMap sourceMap, const intptr_t *order,
-                              intptr_t rank) {
-  int64_t sizes[MAX_BATCH + 2];
+/* `source`, read through `sourceMap` over the contraction's loops, as a
+ * tensor whose dimensions are the loops `order` (`rank`): itself when it
+ * already is, else a copy. */
+static MlirValue permuted(CageBuilder *b, MlirValue source,
+                          MlirAffineMap sourceMap, const intptr_t *order,
+                          intptr_t rank) {
+  if (inOrder(sourceMap, order, rank))
+    return source;
+  int64_t sizes[MAX_LOOPS];
   for (intptr_t j = 0; j < rank; ++j)
     sizes[j] = sizeOf(source, sourceMap, order[j]);
-  MlirAffineExpr exprs[MAX_BATCH + 2];
+  MlirAffineExpr exprs[MAX_LOOPS];
   for (intptr_t r = 0; r < rank; ++r) {
     intptr_t loop = cageCPUMapResultDim(sourceMap, r), at = 0;
     while (order[at] != loop)
@@ -152,7 +169,7 @@ static MlirValue permutedCopy(CageBuilder *b, MlirValue source,
   }
   MlirAffineMap maps[2] = {mlirAffineMapGet(b->context, rank, 0, rank, exprs),
                            cagePrefixMap(b->context, rank, rank)};
-  CageIteratorType iterators[MAX_BATCH + 2];
+  CageIteratorType iterators[MAX_LOOPS];
   for (intptr_t j = 0; j < rank; ++j)
     iterators[j] = CageIteratorParallel;
   MlirValue dest =
@@ -168,75 +185,108 @@ static MlirValue permutedCopy(CageBuilder *b, MlirValue source,
   return cageOperationGetResult(cageBuildGeneric(b, &spec), 0);
 }
 
-/* [batch..., X, Y] as [product of the batch, X, Y]. */
-static MlirValue collapseBatch(CageBuilder *b, MlirValue v, intptr_t nb) {
-  MlirType t = mlirValueGetType(v);
-  int64_t batch = 1;
-  for (intptr_t i = 0; i < nb; ++i)
-    batch *= mlirShapedTypeGetDimSize(t, i);
-  int64_t shape[3] = {batch, mlirShapedTypeGetDimSize(t, nb),
-                      mlirShapedTypeGetDimSize(t, nb + 1)};
-  int64_t groups[3] = {nb, 1, 1};
-  return cageBuildCollapseShape(b, v, cageCPUF32Tensor(b->context, 3, shape),
-                                groups);
+/* The collapsed shape of `type` whose dimensions come in `numGroups`
+ * consecutive groups of `groups` sizes (a group of 0 is left out). */
+static intptr_t collapsedShape(MlirType type, const int64_t *groups,
+                               intptr_t numGroups, int64_t *shape,
+                               int64_t *nonEmpty) {
+  intptr_t at = 0, n = 0;
+  for (intptr_t g = 0; g < numGroups; ++g) {
+    if (groups[g] == 0)
+      continue;
+    int64_t size = 1;
+    for (int64_t i = 0; i < groups[g]; ++i)
+      size *= mlirShapedTypeGetDimSize(type, at++);
+    shape[n] = size;
+    nonEmpty[n++] = groups[g];
+  }
+  return n;
+}
+
+static bool needsReshape(const int64_t *groups, intptr_t n) {
+  for (intptr_t g = 0; g < n; ++g)
+    if (groups[g] > 1)
+      return true;
+  return false;
+}
+
+static MlirValue collapse(CageBuilder *b, MlirValue v, const int64_t *groups) {
+  int64_t shape[3], nonEmpty[3];
+  intptr_t n = collapsedShape(mlirValueGetType(v), groups, 3, shape, nonEmpty);
+  if (!needsReshape(nonEmpty, n))
+    return v;
+  return cageBuildCollapseShape(b, v, cageCPUF32Tensor(b->context, n, shape),
+                                nonEmpty);
+}
+
+static MlirValue expand(CageBuilder *b, MlirValue v, MlirType type,
+                        const int64_t *groups) {
+  int64_t shape[3], nonEmpty[3];
+  intptr_t n = collapsedShape(type, groups, 3, shape, nonEmpty);
+  if (!needsReshape(nonEmpty, n))
+    return v;
+  MlirValue noSizes[MAX_LOOPS] = {{NULL}};
+  return cageBuildExpandShape(b, v, type, nonEmpty, noSizes);
 }
 
 static void rewrite(const Batched *c) {
   MlirBlock scratch = mlirBlockCreate(0, NULL, NULL);
   CageBuilder b =
       cageBuilderAtEndOfBlock(scratch, mlirOperationGetLocation(c->op));
-  intptr_t nb = c->numBatch, rank = nb + 2;
-  intptr_t aOrder[MAX_BATCH + 2], bOrder[MAX_BATCH + 2], cOrder[MAX_BATCH + 2];
-  memcpy(aOrder, c->batchDims, (size_t)nb * sizeof *aOrder);
-  memcpy(bOrder, c->batchDims, (size_t)nb * sizeof *bOrder);
-  memcpy(cOrder, c->batchDims, (size_t)nb * sizeof *cOrder);
-  aOrder[nb] = c->mDim, aOrder[nb + 1] = c->kDim;
-  bOrder[nb] = c->kDim, bOrder[nb + 1] = c->nDim;
-  cOrder[nb] = c->mDim, cOrder[nb + 1] = c->nDim;
+  intptr_t aOrder[MAX_LOOPS], bOrder[MAX_LOOPS], cOrder[MAX_LOOPS];
+  intptr_t aRank = concat(aOrder, c->batch, c->nb, c->m, c->nm, c->k, c->nk);
+  intptr_t bRank = concat(bOrder, c->batch, c->nb, c->k, c->nk, c->n, c->nn);
+  intptr_t cRank = concat(cOrder, c->batch, c->nb, c->m, c->nm, c->n, c->nn);
+  int64_t aGroups[3] = {c->nb, c->nm, c->nk},
+          bGroups[3] = {c->nb, c->nk, c->nn},
+          cGroups[3] = {c->nb, c->nm, c->nn};
   MlirValue a =
-      collapseBatch(&b, permutedCopy(&b, c->a, c->aMap, aOrder, rank), nb);
+      collapse(&b, permuted(&b, c->a, c->aMap, aOrder, aRank), aGroups);
   MlirValue bv =
-      collapseBatch(&b, permutedCopy(&b, c->b, c->bMap, bOrder, rank), nb);
-  MlirValue canonicalInit = permutedCopy(&b, c->init, c->cMap, cOrder, rank);
-  MlirValue init = collapseBatch(&b, canonicalInit, nb);
+      collapse(&b, permuted(&b, c->b, c->bMap, bOrder, bRank), bGroups);
+  MlirValue canonicalInit = permuted(&b, c->init, c->cMap, cOrder, cRank);
+  MlirValue init = collapse(&b, canonicalInit, cGroups);
+  /* linalg.batch_matmul over (batch, m, n, k), or linalg.matmul. */
   MlirContext ctx = b.context;
+  intptr_t lead = c->nb > 0 ? 1 : 0, loops = lead + 3;
   MlirAffineExpr d0 = mlirAffineDimExprGet(ctx, 0),
-                 m = mlirAffineDimExprGet(ctx, 1),
-                 n = mlirAffineDimExprGet(ctx, 2),
-                 k = mlirAffineDimExprGet(ctx, 3);
+                 m = mlirAffineDimExprGet(ctx, lead),
+                 n = mlirAffineDimExprGet(ctx, lead + 1),
+                 k = mlirAffineDimExprGet(ctx, lead + 2);
   MlirAffineExpr ae[3] = {d0, m, k}, be[3] = {d0, k, n}, ce[3] = {d0, m, n};
-  MlirAffineMap maps[3] = {mlirAffineMapGet(ctx, 4, 0, 3, ae),
-                           mlirAffineMapGet(ctx, 4, 0, 3, be),
-                           mlirAffineMapGet(ctx, 4, 0, 3, ce)};
+  MlirAffineMap maps[3] = {
+      mlirAffineMapGet(ctx, loops, 0, 2 + lead, ae + 1 - lead),
+      mlirAffineMapGet(ctx, loops, 0, 2 + lead, be + 1 - lead),
+      mlirAffineMapGet(ctx, loops, 0, 2 + lead, ce + 1 - lead)};
   MlirValue product = cageBuildMatmul(&b, a, bv, init, maps);
-  /* Back to [batch..., M, N], then into C's layout. */
-  int64_t groups[3] = {nb, 1, 1};
-  MlirValue noSizes[MAX_BATCH + 2] = {{NULL}};
-  MlirValue expanded = cageBuildExpandShape(
-      &b, product, mlirValueGetType(canonicalInit), groups, noSizes);
-  /* C's dim r is the canonical loop at place: the inverse of cOrder. */
-  MlirAffineExpr exprs[MAX_BATCH + 2];
-  for (intptr_t j = 0; j < rank; ++j) {
-    intptr_t r = 0;
-    while (cageCPUMapResultDim(c->cMap, r) != cOrder[j])
-      ++r;
-    exprs[j] = mlirAffineDimExprGet(ctx, r);
+  /* Back to [batch..., M..., N...], then into C's layout. */
+  MlirValue result =
+      expand(&b, product, mlirValueGetType(canonicalInit), cGroups);
+  if (!inOrder(c->cMap, cOrder, cRank)) {
+    /* C's dim r is the canonical dim holding C's loop r. */
+    MlirAffineExpr exprs[MAX_LOOPS];
+    for (intptr_t j = 0; j < cRank; ++j) {
+      intptr_t r = 0;
+      while (cageCPUMapResultDim(c->cMap, r) != cOrder[j])
+        ++r;
+      exprs[j] = mlirAffineDimExprGet(ctx, r);
+    }
+    MlirAffineMap copyMaps[2] = {mlirAffineMapGet(ctx, cRank, 0, cRank, exprs),
+                                 cagePrefixMap(ctx, cRank, cRank)};
+    CageIteratorType iterators[MAX_LOOPS];
+    for (intptr_t j = 0; j < cRank; ++j)
+      iterators[j] = CageIteratorParallel;
+    MlirValue dest = cageBuildEmptyLike(&b, c->init);
+    CageGenericSpec spec = {.inputs = &result,
+                            .numInputs = 1,
+                            .outputs = &dest,
+                            .numOutputs = 1,
+                            .indexingMaps = copyMaps,
+                            .iteratorTypes = iterators,
+                            .numLoops = cRank,
+                            .body = cageCPUCopyBody};
+    result = cageOperationGetResult(cageBuildGeneric(&b, &spec), 0);
   }
-  MlirAffineMap copyMaps[2] = {mlirAffineMapGet(ctx, rank, 0, rank, exprs),
-                               cagePrefixMap(ctx, rank, rank)};
-  CageIteratorType iterators[MAX_BATCH + 2];
-  for (intptr_t j = 0; j < rank; ++j)
-    iterators[j] = CageIteratorParallel;
-  MlirValue dest = cageBuildEmptyLike(&b, c->init);
-  CageGenericSpec spec = {.inputs = &expanded,
-                          .numInputs = 1,
-                          .outputs = &dest,
-                          .numOutputs = 1,
-                          .indexingMaps = copyMaps,
-                          .iteratorTypes = iterators,
-                          .numLoops = rank,
-                          .body = cageCPUCopyBody};
-  MlirValue result = cageOperationGetResult(cageBuildGeneric(&b, &spec), 0);
   MlirOperation op;
   while (!mlirOperationIsNull(op = mlirBlockGetFirstOperation(scratch)))
     mlirOperationMoveBefore(op, c->op);

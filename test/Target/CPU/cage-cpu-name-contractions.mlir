@@ -142,3 +142,30 @@ func.func @key_gradient(%ds: tensor<2x3x5x4xf32>, %q: tensor<2x5x3x8xf32>, %init
   } -> tensor<2x4x3x8xf32>
   return %r : tensor<2x4x3x8xf32>
 }
+
+// -----
+
+// Several M, N and K loops (a projection into heads: y[b, s, h, c] =
+// Σ_d x[b, s, d]·w[h, c, d]) collapse into one each: no batch, a plain
+// linalg.matmul. Operands already in their order are not copied.
+// CHECK-DAG: #[[T:.*]] = affine_map<(d0, d1, d2) -> (d1, d2, d0)>
+// CHECK-LABEL: func.func @heads
+// CHECK-SAME: (%[[X:.*]]: tensor<2x8x16xf32>, %[[W:.*]]: tensor<4x4x16xf32>, %[[I:.*]]: tensor<2x8x4x4xf32>)
+// CHECK: %[[X2:.*]] = tensor.collapse_shape %[[X]] {{\[\[}}0, 1], [2]] : tensor<2x8x16xf32> into tensor<16x16xf32>
+// CHECK: %[[WT:.*]] = linalg.generic {indexing_maps = [#[[T]], #{{.*}}]{{.*}} ins(%[[W]] : tensor<4x4x16xf32>) outs(%{{.*}} : tensor<16x4x4xf32>)
+// CHECK: %[[W2:.*]] = tensor.collapse_shape %[[WT]] {{\[\[}}0], [1, 2]] : tensor<16x4x4xf32> into tensor<16x16xf32>
+// CHECK: %[[I2:.*]] = tensor.collapse_shape %[[I]] {{\[\[}}0, 1], [2, 3]] : tensor<2x8x4x4xf32> into tensor<16x16xf32>
+// CHECK: %[[P:.*]] = linalg.matmul ins(%[[X2]], %[[W2]] : tensor<16x16xf32>, tensor<16x16xf32>) outs(%[[I2]] : tensor<16x16xf32>)
+// CHECK: %[[R:.*]] = tensor.expand_shape %[[P]] {{\[\[}}0, 1], [2, 3]] output_shape [2, 8, 4, 4]
+// CHECK: return %[[R]]
+func.func @heads(%x: tensor<2x8x16xf32>, %w: tensor<4x4x16xf32>, %init: tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(b, s, h, c, d) -> (b, s, d)>, affine_map<(b, s, h, c, d) -> (h, c, d)>, affine_map<(b, s, h, c, d) -> (b, s, h, c)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<2x8x16xf32>, tensor<4x4x16xf32>) outs(%init : tensor<2x8x4x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<2x8x4x4xf32>
+  return %r : tensor<2x8x4x4xf32>
+}
