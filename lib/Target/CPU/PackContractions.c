@@ -432,6 +432,10 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
   }
   int64_t rows = cageCPUContractionBlockRows(width);
   int64_t columns = cageCPUContractionBlockColumns(width);
+  /* linalg-fuse-elementwise-ops folds reshapes into the ops around them,
+   * which turns a matmul between collapsed operands back into a generic of
+   * several M or N loops: bring those back to one matmul first. */
+  cageCPUNameBatchedContractions(module);
   CageOpList ops = cageCollectOpsWhere(module, isContraction);
   for (intptr_t i = 0; i < ops.size; ++i) {
     CageContraction c;
