@@ -20,10 +20,10 @@ update.
 
 Spellings of the step of one parameter:
   unfused  what a researcher writes: cage.quant_error, the correction as a
-           linalg.generic with the select on lambda_t == 0 exactly as
-           lib/Conversion/CageToLinalg/Optimizers.c (lowerUpdate) builds it,
-           and cage.adamw; coupled: g + lambda_t * e before cage.adamw,
-           decoupled: w1 - (lr * lambda_t) * e after it.
+           linalg.generic (no special case for lambda_t == 0,
+           docs/Semantics.md §1.3, which cage-fuse-correction requires to
+           fuse it), and cage.adamw; coupled: g + lambda_t * e before
+           cage.adamw, decoupled: w1 - (lr * lambda_t) * e after it.
   update   one cage.update per parameter.
 
     gen_step.py SHAPE... [--spelling S] [--state f32|bf16] [--name F]
@@ -100,10 +100,8 @@ class Function:
 
     def text(self):
         if self.spelling == "unfused":
-            # The select's condition and the decoupled factor, as lowerUpdate
-            # builds them (once; per parameter CSE would merge them anyway).
-            self.emit("%zero = arith.constant 0.0 : f32")
-            self.emit("%lambda_is_zero = arith.cmpf oeq, %lambda, %zero : f32")
+            # The decoupled factor, once (per parameter CSE would merge it
+            # anyway).
             if self.coupling == "decoupled":
                 self.emit("%lr_lambda = arith.mulf %lr, %lambda : f32")
         for k, shape in enumerate(self.shapes):
@@ -144,7 +142,7 @@ class Function:
         self.emit(f"%e{k} = cage.quant_error %wt{k} {{quantizer = "
                   f"{self.quantizer}}} : {tt}")
         if self.coupling == "coupled":
-            # g' = lambda_t == 0 ? g : g + lambda_t * e
+            # g' = g + lambda_t * e
             self.correction(f"%gc{k}", f"%gt{k}", f"%e{k}", "%lambda",
                             "arith.addf", tt)
             grad = f"%gc{k}"
@@ -155,7 +153,7 @@ class Function:
         self.emit(f"{w1}, %m{k}n, %v{k}n = cage.adamw %wt{k}, {grad}, "
                   f"%mt{k}, %vt{k}, %lr, %t {ADAMW_ATTRS} : {tt}")
         if self.coupling == "decoupled":
-            # w = lambda_t == 0 ? w1 : w1 - (lr * lambda_t) * e
+            # w = w1 - (lr * lambda_t) * e
             self.correction(f"%w{k}n", w1, f"%e{k}", "%lr_lambda",
                             "arith.subf", tt)
 
@@ -168,8 +166,7 @@ class Function:
         self.emit("^bb0(%x: f32, %e: f32, %out: f32):")
         self.emit(f"  %scaled = arith.mulf {factor}, %e : f32")
         self.emit(f"  %corrected = {combine} %x, %scaled : f32")
-        self.emit("  %r = arith.select %lambda_is_zero, %x, %corrected : f32")
-        self.emit("  linalg.yield %r : f32")
+        self.emit("  linalg.yield %corrected : f32")
         self.emit(f"}} -> {tt}")
 
 

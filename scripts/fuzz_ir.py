@@ -92,10 +92,15 @@ CRASH_PATTERNS = ["Stack dump", "LLVM ERROR", "Assertion", "UNREACHABLE",
 
 
 class Exclusion:
-    def __init__(self, name, frames, text, reason, repro):
+    """`message`, when given, must match the crash's stderr too: for crashes
+    whose stack has no symbols (a stripped libMLIR frame) but whose
+    "Stack dump" names where it happened."""
+
+    def __init__(self, name, frames, text, reason, repro, message=None):
         self.name = name
         self.frames = re.compile(frames)
         self.text = re.compile(text) if text else None
+        self.message = re.compile(message) if message else None
         self.reason = reason
         self.repro = repro
 
@@ -113,6 +118,28 @@ KNOWN_UPSTREAM = [
                "`operandSegmentSizes = array<i32: ...>` into index.",
         repro="printf 'func.func @f() attributes {a = array<index: 1>} {\\n  return\\n}\\n'"
               " | /usr/lib/llvm-22/bin/mlir-opt   # SIGSEGV"),
+    Exclusion(
+        "unranked-named-contraction",
+        frames=r"",
+        text=r"linalg\.(batch_)?matmul[\s\S]*tensor<\*x",
+        message=r"MLIR Parser: custom op parser 'linalg\.(batch_)?matmul'"
+                r"[\s\S]*could not cast operand|could not cast operand"
+                r"[\s\S]*MLIR Parser: custom op parser "
+                r"'linalg\.(batch_)?matmul'",
+        reason="the parser of linalg.matmul and linalg.batch_matmul with "
+               "explicit indexing_maps segfaults when an operand is an "
+               "unranked tensor: the region builder warns that it 'could not "
+               "cast operand of type f32 to tensor<*xf32>' and goes on with a "
+               "null value (without indexing_maps the op reports an error). "
+               "The crash is in the parser, before any cage pass runs.",
+        repro="printf 'func.func @f(%%q: tensor<4x32x16xf32>, %%i: tensor<*xf32>)"
+              " -> tensor<*xf32> {\\n  %%r = linalg.batch_matmul indexing_maps"
+              " = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n,"
+              " k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>] ins(%%q,"
+              " %%q : tensor<4x32x16xf32>, tensor<4x32x16xf32>) outs(%%i :"
+              " tensor<*xf32>) -> tensor<*xf32>\\n  return %%r :"
+              " tensor<*xf32>\\n}\\n' | /usr/lib/llvm-22/bin/mlir-opt"
+              "   # SIGSEGV"),
 ]
 
 # ---------------------------------------------------------------------------
@@ -688,7 +715,9 @@ def classify(text, rc, err):
     if not in_cage:
         stack = "\n".join(frames)
         for ex in KNOWN_UPSTREAM:
-            if ex.frames.search(stack) and (ex.text is None or ex.text.search(text)):
+            if (ex.frames.search(stack)
+                    and (ex.text is None or ex.text.search(text))
+                    and (ex.message is None or ex.message.search(err))):
                 res.status = "excluded"
                 res.exclusion = ex
                 break

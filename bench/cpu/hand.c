@@ -15,6 +15,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
 
 HandStep handStepDefault(void) {
   HandStep s = {.bits = 4,
@@ -30,10 +31,10 @@ HandStep handStepDefault(void) {
   return s;
 }
 
-/* What a group's update does besides AdamW: nothing (lambda_t == 0: the
- * correction is skipped altogether, as in the reference), g + lambda e
- * before it, or w - (lr lambda) e after it. */
-typedef enum Mode { kPlain, kCoupled, kDecoupled } Mode;
+/* Where the correction goes: g + lambda e before AdamW, or w - (lr lambda)
+ * e after it. lambda_t = 0 is not special (docs/Semantics.md §1.3): the
+ * correction is applied all the same, as the reference does. */
+typedef enum Mode { kCoupled, kDecoupled } Mode;
 
 /* The scalars of a step, computed once per call in the reference's way. */
 typedef struct Scalars {
@@ -45,6 +46,19 @@ typedef struct Scalars {
   float bc1, bc2; /* 1 - beta^t */
   float lr, eps, lambda, lrLambda;
 } Scalars;
+
+/* 1 - beta^t as docs/Semantics.md §1.3 computes it: beta^t by binary
+ * exponentiation in double (square and multiply over the bits of t), then
+ * 1 - p in double rounded once to f32 (powf rounds differently). */
+static float biasCorrection(float beta, int64_t t) {
+  double p = 1.0, square = (double)beta;
+  for (uint64_t n = (uint64_t)t; n != 0; n >>= 1) {
+    if (n & 1u)
+      p *= square;
+    square *= square;
+  }
+  return (float)(1.0 - p);
+}
 
 /* max(m, 1e-8): the clip value alpha of a group whose max |x| is m. */
 static inline float clipValue(float m) { return m > 1e-8f ? m : 1e-8f; }
@@ -59,28 +73,6 @@ static inline float absmax(const float *restrict x, int64_t n) {
     m = a > m ? a : m;
   }
   return clipValue(m);
-}
-
-/* The plain AdamW step of n elements (lambda_t == 0: no correction, as in
- * the reference). */
-static void plainStep(float *restrict w, const float *restrict g,
-                      float *restrict m, float *restrict v, int64_t n,
-                      const Scalars *sc) {
-  const float decay = sc->decay, beta1 = sc->beta1, beta2 = sc->beta2;
-  const float oneMinusBeta1 = sc->oneMinusBeta1;
-  const float oneMinusBeta2 = sc->oneMinusBeta2;
-  const float bc1 = sc->bc1, bc2 = sc->bc2, lr = sc->lr, eps = sc->eps;
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) {
-    float gi = g[i];
-    float mi = beta1 * m[i] + oneMinusBeta1 * gi;
-    float vi = beta2 * v[i] + oneMinusBeta2 * (gi * gi);
-    float mhat = mi / bc1;
-    float vhat = vi / bc2;
-    w[i] = w[i] * decay - (lr * mhat) / (sqrtf(vhat) + eps);
-    m[i] = mi;
-    v[i] = vi;
-  }
 }
 
 /* The corrected step of one group of n elements with quantizer scale s, in
@@ -148,9 +140,7 @@ static void stepRows(const BenchTensor *t, int64_t firstRow, int64_t numRows,
   float *w = t->w + begin, *m = t->m + begin, *v = t->v + begin;
   const float *g = t->g + begin;
   int64_t group = sc->groupSize ? sc->groupSize : t->cols;
-  if (sc->mode == kPlain)
-    plainStep(w, g, m, v, n, sc);
-  else if (sc->mode == kCoupled)
+  if (sc->mode == kCoupled)
     correctedGroups(w, g, m, v, n / group, group, sc, kCoupled);
   else
     correctedGroups(w, g, m, v, n / group, group, sc, kDecoupled);
@@ -158,9 +148,7 @@ static void stepRows(const BenchTensor *t, int64_t firstRow, int64_t numRows,
 
 void handStep(const Workload *wl, const HandStep *step) {
   Scalars sc;
-  sc.mode = step->lambda == 0.0f ? kPlain
-            : step->coupled      ? kCoupled
-                                 : kDecoupled;
+  sc.mode = step->coupled ? kCoupled : kDecoupled;
   sc.groupSize = step->groupSize;
   sc.qmax = (float)((1 << (step->bits - 1)) - 1);
   sc.qmin = -(float)(1 << (step->bits - 1));
@@ -169,8 +157,8 @@ void handStep(const Workload *wl, const HandStep *step) {
   sc.beta2 = step->beta2;
   sc.oneMinusBeta1 = 1.0f - step->beta1;
   sc.oneMinusBeta2 = 1.0f - step->beta2;
-  sc.bc1 = 1.0f - powf(step->beta1, (float)step->t);
-  sc.bc2 = 1.0f - powf(step->beta2, (float)step->t);
+  sc.bc1 = biasCorrection(step->beta1, step->t);
+  sc.bc2 = biasCorrection(step->beta2, step->t);
   sc.lr = step->lr;
   sc.eps = step->eps;
   sc.lambda = step->lambda;

@@ -24,7 +24,7 @@ typedef struct HandStep {
   int64_t groupSize; /* elements per scale: 0 for one scale per row */
   bool coupled;      /* coupled (g + lambda e) or decoupled (w - lr lambda e) */
   float beta1, beta2, eps, weightDecay;
-  float lr, lambda; /* lambda = lambda_t; 0 gives the plain AdamW step */
+  float lr, lambda; /* lambda = lambda_t (0 corrects by 0, no special case) */
   int64_t t;        /* 1-based step count */
 } HandStep;
 

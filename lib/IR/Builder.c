@@ -38,6 +38,18 @@ CageBuilder cageBuilderAtEndOfBlock(MlirBlock block, MlirLocation location) {
   return b;
 }
 
+CageBuilder cageBuilderDetached(MlirLocation location) {
+  return cageBuilderAtEndOfBlock(mlirBlockCreate(0, NULL, NULL), location);
+}
+
+void cageBuilderMoveBefore(CageBuilder *b, MlirOperation op) {
+  MlirOperation first;
+  while (!mlirOperationIsNull(first = mlirBlockGetFirstOperation(b->block)))
+    mlirOperationMoveBefore(first, op);
+  mlirBlockDestroy(b->block);
+  b->block = (MlirBlock){NULL};
+}
+
 /*===--- Helpers ----------------------------------------------------------===*/
 
 static void emitError(CageBuilder *b, const char *format, ...) {

@@ -55,6 +55,16 @@ cageBuilderAtInsertionPoint(MlirRewriterBase rewriter, MlirLocation location);
 MLIR_CAPI_EXPORTED CageBuilder cageBuilderAtEndOfBlock(MlirBlock block,
                                                        MlirLocation location);
 
+/** New ops are appended to a block of their own, which
+ * cageBuilderMoveBefore then empties before an op of the IR: a pass that
+ * rewrites an op builds its replacement there, next to nothing it could
+ * disturb, and moves it in whole. */
+MLIR_CAPI_EXPORTED CageBuilder cageBuilderDetached(MlirLocation location);
+
+/** Moves the ops of `b` (cageBuilderDetached), in order, before `op`, and
+ * destroys b's block. */
+MLIR_CAPI_EXPORTED void cageBuilderMoveBefore(CageBuilder *b, MlirOperation op);
+
 /** A zeroed array of `count` elements of `size` bytes (room for one when
  * `count` is 0), for arrays sized by a rank or a number of operands; free it
  * with free(). Aborts when out of memory, which a pass building IR cannot

@@ -9,16 +9,12 @@ MlirValue lowerBuildBf16Load(CageBuilder *body, MlirValue x) {
 }
 
 void lowerBuildBf16StateRandomBits(CageBuilder *body,
-                                   const LowerPhiloxKeys *keys, MlirValue index,
-                                   MlirValue bits[2]) {
+                                   const LowerPhiloxKeys *keys, MlirValue group,
+                                   MlirValue lane, MlirValue bits[2]) {
   MlirType i32 = mlirIntegerTypeGet(body->context, 32);
   MlirValue out[4];
-  lowerBuildPhilox(body, keys,
-                   cageBuildShRUI(body, index, cageBuildConstantI64(body, 2)),
-                   out);
-  /* out[index mod 4], chosen by the two low bits of the index. */
-  MlirValue lane = cageBuildTruncI(
-      body, cageBuildAndI(body, index, cageBuildConstantI64(body, 3)), i32);
+  lowerBuildPhilox(body, keys, group, out);
+  /* out[lane], chosen by the lane's two bits. */
   MlirValue odd = cageBuildCmpI(
       body, CageCmpINE,
       cageBuildAndI(body, lane, cageBuildConstantInt(body, i32, 1)),

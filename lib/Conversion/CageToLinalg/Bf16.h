@@ -17,13 +17,14 @@
 /** The f32 of a bf16 `x` (exact). */
 MlirValue lowerBuildBf16Load(CageBuilder *body, MlirValue x);
 
-/** The 16 random bits of element `index` (i64, its linear index in the
- * state tensor) for m or b (bits[0]) and for v (bits[1]), as i32 values:
- * the low and the high half of out[index mod 4] of the Philox4x32-10 call
- * for counter floor(index / 4) (one call serves four elements). */
+/** The 16 random bits of one element of the state for m or b (bits[0])
+ * and for v (bits[1]), as i32 values: the low and the high half of
+ * out[lane] of the Philox4x32-10 call for counter `group`. The element of
+ * linear index i in the state tensor is lane i mod 4 (i32) of group
+ * floor(i / 4) (i64): one call serves four elements. */
 void lowerBuildBf16StateRandomBits(CageBuilder *body,
-                                   const LowerPhiloxKeys *keys, MlirValue index,
-                                   MlirValue bits[2]);
+                                   const LowerPhiloxKeys *keys, MlirValue group,
+                                   MlirValue lane, MlirValue bits[2]);
 
 /** The f32 `x` stored as bf16 with stochastic rounding by `random` (i32,
  * 16 random bits): with u32 the bits of x and lo = u32 & 0xFFFF, NaN

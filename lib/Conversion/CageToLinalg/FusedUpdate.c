@@ -232,17 +232,36 @@ typedef struct Element {
   const MlirValue *scales;
   MlirValue firstIndex; /* bf16 state: the linear index of the unit's first
                            element in the tensor */
+  bool inFours;         /* ... over loops (lane, group of four): see
+                           buildInFours */
 } Element;
 
 /* The state stored as bf16: the low (m, b) and high (v) 16 bits of the
  * element's Philox word, as the reference draws them. */
 static void storeBf16State(CageBuilder *body, const Element *el,
                            intptr_t numState, MlirValue *state) {
-  MlirValue index = cageBuildIndexCast(
-      body, cageBuildAddI(body, el->firstIndex, cageBuildLinalgIndex(body, 0)),
-      mlirIntegerTypeGet(body->context, 64));
+  MlirType i64 = mlirIntegerTypeGet(body->context, 64);
+  MlirType i32 = mlirIntegerTypeGet(body->context, 32);
+  MlirValue group, lane;
+  if (el->inFours) {
+    /* firstIndex is a multiple of four. */
+    MlirValue firstGroup =
+        cageBuildShRUI(body, el->firstIndex, constantIndex(body, 2));
+    group = cageBuildIndexCast(
+        body, cageBuildAddI(body, firstGroup, cageBuildLinalgIndex(body, 1)),
+        i64);
+    lane = cageBuildIndexCast(body, cageBuildLinalgIndex(body, 0), i32);
+  } else {
+    MlirValue index = cageBuildIndexCast(
+        body,
+        cageBuildAddI(body, el->firstIndex, cageBuildLinalgIndex(body, 0)),
+        i64);
+    group = cageBuildShRUI(body, index, cageBuildConstantI64(body, 2));
+    lane = cageBuildTruncI(
+        body, cageBuildAndI(body, index, cageBuildConstantI64(body, 3)), i32);
+  }
   MlirValue random[2];
-  lowerBuildBf16StateRandomBits(body, &el->f->keys, index, random);
+  lowerBuildBf16StateRandomBits(body, &el->f->keys, group, lane, random);
   for (intptr_t i = 0; i < numState; ++i)
     state[i] = lowerBuildBf16StoreStochastic(body, state[i], random[i]);
 }
@@ -308,6 +327,39 @@ static MlirValue unitInsert(CageBuilder *b, const Unit *u, MlirValue value,
   return cageBuildInsertSlice(b, value, into, offsets, sizes);
 }
 
+/* bf16 state: the element step of a unit of 4·G elements over the loops
+ * (lane, group of four) = (4, G), every tensor read as G × 4 through the
+ * transposed map, so that the Philox call of a group depends on the inner
+ * loop alone. Vectorized 4 × V (cage-cpu-tile's square transposition
+ * tiles), the call is made once per V groups for the four rows of lanes
+ * (Semantics.md §1.5: one call serves four elements), and the tensors are
+ * transposed in registers. Stores the updated units (1-D) in `updated`. */
+static void buildInFours(CageBuilder *b, Element *el, MlirValue g,
+                         const MlirValue *outputs, intptr_t numOut,
+                         MlirValue *updated) {
+  static const int64_t four[] = {4};
+  MlirValue input = cageBuildSplitInnermost(b, g, four, 1), inFours[3];
+  for (intptr_t i = 0; i < numOut; ++i)
+    inFours[i] = cageBuildSplitInnermost(b, outputs[i], four, 1);
+  unsigned swap[] = {1, 0};
+  MlirAffineMap transposed = mlirAffineMapPermutationGet(b->context, 2, swap);
+  MlirAffineMap maps[] = {transposed, transposed, transposed, transposed};
+  CageIteratorType iterators[] = {CageIteratorParallel, CageIteratorParallel};
+  CageGenericSpec spec = {.inputs = &input,
+                          .numInputs = 1,
+                          .outputs = inFours,
+                          .numOutputs = numOut,
+                          .indexingMaps = maps,
+                          .iteratorTypes = iterators,
+                          .numLoops = 2,
+                          .body = elementBody,
+                          .userData = el};
+  MlirOperation generic = cageBuildGeneric(b, &spec);
+  for (intptr_t i = 0; i < numOut; ++i)
+    updated[i] = cageBuildMergeInnermost(b, cageOperationGetResult(generic, i),
+                                         mlirValueGetType(outputs[i]));
+}
+
 /* Updates one group of the chunk tensors `chunk` (w, state...) in place. */
 static void updateUnit(CageBuilder *b, const Unit *u, const MlirValue *chunk,
                        MlirValue *updated) {
@@ -321,14 +373,23 @@ static void updateUnit(CageBuilder *b, const Unit *u, const MlirValue *chunk,
   MlirValue scales[2] = {u->p->tensorScales[0], u->p->tensorScales[1]};
   if (f->quantized && f->q.granularity != CageGranularityTensor)
     unitScales(b, &f->q, outputs[0], u->size, scales);
-  Element el = {f, scales, nullValue};
+  Element el = {f, scales, nullValue, false};
   if (f->bf16State)
     el.firstIndex = cageBuildAddI(
         b, cageBuildMulI(b, rowInTensor, u->p->numCols), u->column);
-  MlirOperation generic =
-      cageBuildElementwise(b, &g, 1, outputs, numOut, elementBody, &el);
+  /* A unit of a static multiple of four elements starts at a multiple of
+   * four (it is a whole row, or a group that divides the row). */
+  if (f->bf16State && u->staticSize != INT64_MIN && u->staticSize % 4 == 0) {
+    el.inFours = true;
+    buildInFours(b, &el, g, outputs, numOut, updated);
+  } else {
+    MlirOperation generic =
+        cageBuildElementwise(b, &g, 1, outputs, numOut, elementBody, &el);
+    for (intptr_t i = 0; i < numOut; ++i)
+      updated[i] = cageOperationGetResult(generic, i);
+  }
   for (intptr_t i = 0; i < numOut; ++i)
-    updated[i] = unitInsert(b, u, cageOperationGetResult(generic, i), chunk[i]);
+    updated[i] = unitInsert(b, u, updated[i], chunk[i]);
 }
 
 /* The groups of row `row` of the chunk: one (the row) or n / G. */

@@ -434,7 +434,9 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
   int64_t columns = cageCPUContractionBlockColumns(width);
   /* linalg-fuse-elementwise-ops folds reshapes into the ops around them,
    * which turns a matmul between collapsed operands back into a generic of
-   * several M or N loops: bring those back to one matmul first. */
+   * several M or N loops, into which it then fuses the operands' producers:
+   * take those out again, then bring the contraction back to one matmul. */
+  cageCPUSplitFusedContractions(module);
   cageCPUNameBatchedContractions(module);
   CageOpList ops = cageCollectOpsWhere(module, isContraction);
   for (intptr_t i = 0; i < ops.size; ++i) {

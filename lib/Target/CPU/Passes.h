@@ -36,6 +36,16 @@ int64_t cageCPUContractionBlockColumns(int64_t vectorWidth);
  * (BatchContractions.c). */
 void cageCPUNameBatchedContractions(MlirOperation module);
 
+/* cage-cpu-pack-contractions' first step: a linalg.generic that adds to
+ * its output the product of two factors computed in its body (the operands'
+ * producers, which elementwise fusion put there) becomes a generic per
+ * computed factor and a plain contraction (SplitContractions.c). */
+void cageCPUSplitFusedContractions(MlirOperation module);
+
+/* cage-cpu-tile's last step: 2-D vector transfers of whole contiguous rows
+ * become 1-D ones on the memref collapsed (FlattenTransfers.c). */
+void cageCPUFlattenRowTransfers(MlirOperation root);
+
 /* Whether `op` is nested in a loop that already runs in parallel
  * (scf.forall, scf.parallel, an OpenMP op): no threads of its own. */
 bool cageCPUInsideParallelLoop(MlirOperation op);

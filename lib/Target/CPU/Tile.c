@@ -154,25 +154,36 @@ static bool isDim(MlirAffineExpr e, intptr_t dim) {
 }
 
 /* Whether an operand of the linalg.generic `op` of `rank` >= 2 loops is
- * read or written across its two innermost loops in swapped order: the
- * next-to-last loop is its innermost dimension and the last loop one of its
- * others (a row broadcast, which lacks the last loop, is not). */
+ * read or written across its two innermost loops in swapped order: its two
+ * innermost dimensions are the last loop then the next-to-last one (a row
+ * broadcast, which lacks the last loop, is not). When the last loop is an
+ * outer dimension of the operand instead ([k, g, e] read over loops
+ * (g, e, k)), the tile's transfer keeps a unit dimension between the
+ * swapped ones: MLIR 22 then finds no permutation lowering for it and its
+ * vector-to-scf lowering indexes the mask in the vector's order rather than
+ * the memref's, an out-of-bounds extract that LLVM treats as undefined (the
+ * whole function folded to its error path). Such an op keeps one-row tiles. */
 static bool transposes(MlirOperation op, intptr_t rank) {
   if (rank < 2)
     return false;
   MlirAttribute maps =
       mlirOperationGetInherentAttributeByName(op, cageStr("indexing_maps"));
+  bool any = false;
   for (intptr_t i = 0; i < mlirArrayAttrGetNumElements(maps); ++i) {
     MlirAffineMap map =
         mlirAffineMapAttrGetValue(mlirArrayAttrGetElement(maps, i));
     intptr_t n = mlirAffineMapGetNumResults(map);
     if (n < 2 || !isDim(mlirAffineMapGetResult(map, n - 1), rank - 2))
       continue;
-    for (intptr_t r = 0; r + 1 < n; ++r)
-      if (isDim(mlirAffineMapGetResult(map, r), rank - 1))
-        return true;
+    for (intptr_t r = 0; r + 1 < n; ++r) {
+      if (!isDim(mlirAffineMapGetResult(map, r), rank - 1))
+        continue;
+      if (r != n - 2)
+        return false;
+      any = true;
+    }
   }
-  return false;
+  return any;
 }
 
 /* The plan of a linalg.generic of `rank` loops, into `plan` whose arrays
@@ -461,7 +472,8 @@ static void runTile(MlirOperation op, const CagePassOptionValue *options,
   CageScript script = {0};
   emitScript(&script, &state);
   freeClasses(&state);
-  cageScriptApply(&script, op, "cage-cpu-tile", pass);
+  if (cageScriptApply(&script, op, "cage-cpu-tile", pass))
+    cageCPUFlattenRowTransfers(op);
   mlirOperationWalk(op, untagOps, NULL, MlirWalkPostOrder);
 }
 

@@ -183,3 +183,76 @@ func.func @left_alone(%x: tensor<16x8xf32>, %w: tensor<8x32xf32>, %i: tensor<16x
       ins(%x64, %w64 : tensor<16x8xf64>, tensor<32x8xf64>) outs(%i64 : tensor<16x32xf64>) -> tensor<16x32xf64>
   return %r0, %r1, %r2 : tensor<16x32xf32>, tensor<?x32xf32>, tensor<16x32xf64>
 }
+
+// -----
+
+// A contraction into which elementwise fusion put its operands' fake
+// quantizers (a per-row scale read as an input, linalg.index for the
+// position): each computed factor becomes an elementwise generic over the
+// loops it reads, cloned op for op (so the same bits), and the contraction
+// that is left is a plain one, named and packed as any. Here the product
+// is split into heads: loops (m, h, e, k) with N = (h, e), the activation
+// factor over (m, k), the weight's over (h, e, k).
+// CHECK-DAG: #[[MK:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-DAG: #[[W3:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-DAG: #[[S2:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @fused_factors
+// CHECK-SAME: (%[[X:.*]]: tensor<16x8xf32>, %[[XS:.*]]: tensor<16xf32>, %[[W:.*]]: tensor<2x16x8xf32>, %[[WS:.*]]: tensor<2x16xf32>
+// CHECK: %[[XQ:.*]] = linalg.generic {indexing_maps = [#[[MK]], #[[ROW]], #[[MK]]], iterator_types = ["parallel", "parallel"]} ins(%[[X]], %[[XS]] : tensor<16x8xf32>, tensor<16xf32>) outs(%{{.*}} : tensor<16x8xf32>)
+// CHECK: arith.divf
+// CHECK-NEXT: math.roundeven
+// CHECK: %[[WQ:.*]] = linalg.generic {indexing_maps = [#[[W3]], #[[S2]], #[[W3]]], iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[W]], %[[WS]] : tensor<2x16x8xf32>, tensor<2x16xf32>) outs(%{{.*}} : tensor<2x16x8xf32>)
+// CHECK: linalg.index 2
+// CHECK: arith.divf
+// CHECK-NOT: linalg.generic{{.*}}"reduction"
+// CHECK: linalg.matmul ins
+// CHECK-NOT: math.roundeven
+// CHECK: return
+func.func @fused_factors(%x: tensor<16x8xf32>, %xs: tensor<16xf32>, %w: tensor<2x16x8xf32>, %ws: tensor<2x16xf32>, %i: tensor<16x2x16xf32>) -> tensor<16x2x16xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(m, h, e, k) -> (m, k)>, affine_map<(m, h, e, k) -> (m)>,
+                                        affine_map<(m, h, e, k) -> (h, e, k)>, affine_map<(m, h, e, k) -> (h, e)>,
+                                        affine_map<(m, h, e, k) -> (m, h, e)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %xs, %w, %ws : tensor<16x8xf32>, tensor<16xf32>, tensor<2x16x8xf32>, tensor<2x16xf32>) outs(%i : tensor<16x2x16xf32>) {
+  ^bb0(%a: f32, %as: f32, %b: f32, %bs: f32, %acc: f32):
+    %az = arith.divf %a, %as : f32
+    %ar = math.roundeven %az : f32
+    %aq = arith.mulf %ar, %as : f32
+    %k = linalg.index 3 : index
+    %k32 = arith.index_cast %k : index to i32
+    %kf = arith.sitofp %k32 : i32 to f32
+    %bk = arith.addf %b, %kf : f32
+    %bz = arith.divf %bk, %bs : f32
+    %br = math.roundeven %bz : f32
+    %bq = arith.mulf %br, %bs : f32
+    %p = arith.mulf %aq, %bq : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<16x2x16xf32>
+  return %r : tensor<16x2x16xf32>
+}
+
+// -----
+
+// A factor that depends on every loop (here on the output's n through
+// linalg.index) is not split: computing it apart would not save a thing.
+// CHECK-LABEL: func.func @factor_of_every_loop
+// CHECK: linalg.generic {{.*}}"reduction"
+// CHECK: linalg.index 1
+// CHECK-NOT: linalg.matmul
+func.func @factor_of_every_loop(%x: tensor<16x8xf32>, %w: tensor<32x8xf32>, %i: tensor<16x32xf32>) -> tensor<16x32xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<16x8xf32>, tensor<32x8xf32>) outs(%i : tensor<16x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %n = linalg.index 1 : index
+    %n32 = arith.index_cast %n : index to i32
+    %nf = arith.sitofp %n32 : i32 to f32
+    %an = arith.mulf %a, %nf : f32
+    %p = arith.mulf %an, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<16x32xf32>
+  return %r : tensor<16x32xf32>
+}

@@ -215,3 +215,36 @@ func.func @empty(%a: memref<0xf32>, %o: memref<0xf32>) {
   }
   return
 }
+
+// -----
+
+// The bf16 state update in groups of four (cage-lower-to-linalg): loops
+// (lane, group) over G x 4 views read through the transposed map, so 4 x 16
+// tiles. Each tile's rows are whole contiguous rows of 4 elements: the
+// transfers read and write one vector<64> of the memref collapsed to one
+// dimension, not 16 rows of 4 (and the transposition is a shuffle).
+// CHECK-LABEL: func.func @lanes_of_groups
+// CHECK: scf.for
+// CHECK: memref.collapse_shape {{.*}} {{\[\[}}0, 1]] : memref<16x4xf32, strided<[4, 1], offset: ?>> into memref<64xf32, strided<[1], offset: ?>>
+// CHECK: vector.transfer_read {{.*}} {in_bounds = [true]} : memref<64xf32, strided<[1], offset: ?>>, vector<64xf32>
+// CHECK: vector.shuffle
+// CHECK: vector.shuffle
+// CHECK: memref.collapse_shape {{.*}} {{\[\[}}0, 1]] : memref<16x4xbf16, strided<[4, 1], offset: ?>> into memref<64xbf16, strided<[1], offset: ?>>
+// CHECK: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<64xbf16>, memref<64xbf16, strided<[1], offset: ?>>
+// CHECK-NOT: vector.transfer_read {{.*}} vector<16x4
+// NOTHREADS-LABEL: func.func @lanes_of_groups
+// NOVEC-LABEL: func.func @lanes_of_groups
+func.func @lanes_of_groups(%x: memref<256x4xf32>, %y: memref<256x4xbf16>) {
+  linalg.generic {indexing_maps = [affine_map<(k, j) -> (j, k)>, affine_map<(k, j) -> (j, k)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<256x4xf32>) outs(%y : memref<256x4xbf16>) {
+  ^bb0(%a: f32, %b: bf16):
+    %j = linalg.index 1 : index
+    %j32 = arith.index_cast %j : index to i32
+    %jf = arith.sitofp %j32 : i32 to f32
+    %s = arith.addf %a, %jf : f32
+    %t = arith.truncf %s : f32 to bf16
+    linalg.yield %t : bf16
+  }
+  return
+}
