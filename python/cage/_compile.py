@@ -213,6 +213,7 @@ class Module:
         self._lib = lib
         self._text = text
         self._filename = filename
+        self._release = None
         self.functions = {}
         self._diagnostics = _Diagnostics(lib, filename)
         handles = self._handles = _Handles(lib, self._diagnostics)
@@ -302,6 +303,8 @@ class Module:
             raise CompileError("cannot create the execution engine: " + error.text())
         last_error = lib.mlirExecutionEngineLookup(engine, _capi.string_ref(b"cage_last_error"))
         last_error = ctypes.CFUNCTYPE(ctypes.c_char_p)(last_error) if last_error else None
+        release = lib.mlirExecutionEngineLookup(engine, _capi.string_ref(b"cage_release_buffers"))
+        self._release = ctypes.CFUNCTYPE(None)(release) if release else None
         for function in self.functions.values():
             if function._unsupported:
                 continue
@@ -313,6 +316,14 @@ class Module:
             function._bind(address, last_error)
         # Global constructors, once every symbol resolved.
         lib.mlirExecutionEngineInitialize(engine)
+
+    def release_buffers(self):
+        """Frees the large buffers that the compiled code keeps between calls
+        so that a repeated call reuses them, pages and all (its buffer cache:
+        docs/Passes.md, `cage-cpu-cache-buffers`). The next call allocates
+        them again. Nothing to do for code that allocates nothing."""
+        if self._release is not None:
+            self._release()
 
     def __getitem__(self, name):
         return self.functions[name]

@@ -133,8 +133,8 @@ MLIR_CAPI_EXPORTED MlirPass cageCreateCPUCheckDescriptorsPass(void);
  *  cage-cpu-check-lowered, cage-cpu-check-sizes, cage-cpu-runtime-checks,
  *  cage-cpu-expand-strided-copies, cage-cpu-check-descriptors,
  *  cage-cpu-decompose-softmax, cage-cpu-free-early,
- *  cage-cpu-name-contractions, cage-cpu-pack-contractions and
- *  cage-cpu-tile-contractions, and the five cage passes the pipeline names
+ *  cage-cpu-name-contractions, cage-cpu-pack-contractions,
+ *  cage-cpu-tile-contractions and cage-cpu-cache-buffers, and the five cage passes the pipeline names
  *  (cage-autodiff, cage-fuse-correction, cage-fuse-multi-tensor, cage-verify,
  *  cage-lower-to-linalg), so that the pipeline parses after this call and
  *  mlirRegisterAllPasses (idempotent; cageRegisterPasses calls it). */

@@ -25,6 +25,7 @@ extern const CagePassDefinition cageCPUFreeEarlyPass;
 extern const CagePassDefinition cageCPUNameContractionsPass;
 extern const CagePassDefinition cageCPUPackContractionsPass;
 extern const CagePassDefinition cageCPUTileContractionsPass;
+extern const CagePassDefinition cageCPUCacheBuffersPass;
 
 /* The register block of cage-cpu-tile-contractions for vectors of
  * `vectorWidth` f32 lanes: the pack pass pads M and N to multiples of it. */

@@ -122,7 +122,8 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
       "convert-scf-to-cf,convert-vector-to-llvm,convert-math-to-llvm,"
       "convert-math-to-libm,convert-to-llvm,canonicalize,"
       "reconcile-unrealized-casts,cage-cpu-check-descriptors,"
-      "cage-cpu-check-lowered)",
+      /* Repeated calls reuse their large buffers, pages and all. */
+      "cage-cpu-cache-buffers,cage-cpu-check-lowered)",
       o->fuseUpdates ? "cage-fuse-correction,cage-fuse-multi-tensor," : "",
       o->cInterface ? 1 : 0,
       o->fuseElementwise ? "linalg-fuse-elementwise-ops," : "",
@@ -704,4 +705,5 @@ void cageRegisterCPUPasses(void) {
   cagePassRegister(&cageCPUNameContractionsPass);
   cagePassRegister(&cageCPUPackContractionsPass);
   cagePassRegister(&cageCPUTileContractionsPass);
+  cagePassRegister(&cageCPUCacheBuffersPass);
 }

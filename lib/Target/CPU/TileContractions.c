@@ -179,10 +179,9 @@ static void makePlan(const Shape *s, int64_t rows, int64_t columns,
    * thread's block runs inside the column and depth tiles, so each
    * Kc x Nc tile of B is loaded into L2 once and used for all of them (a
    * block of rows outside would reload all of B for each block). */
-  int64_t cache[3] = {extent[M],
-                      largestDividingMultiple(extent[N], columns,
-                                              CACHE_COLUMNS),
-                      depthTile(extent[K])};
+  int64_t cache[3] = {
+      extent[M], largestDividingMultiple(extent[N], columns, CACHE_COLUMNS),
+      depthTile(extent[K])};
   for (int d = 0; d < 3; ++d) {
     p->cacheTiles[d] = cache[d] < extent[d] ? cache[d] : 0;
     extent[d] = cache[d];

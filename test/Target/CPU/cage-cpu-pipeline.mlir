@@ -11,11 +11,12 @@
 
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
 
-// Elementwise, dynamic shape: a result buffer from malloc, an OpenMP loop
+// Elementwise, dynamic shape: a result buffer from malloc (through the
+// buffer cache of cage-cpu-cache-buffers), an OpenMP loop
 // over the rows, 16-lane masked loads and stores inside; the C interface
 // wrapper takes the result and argument descriptors by pointer.
 // CHECK-LABEL: llvm.func @ew_dyn(
-// CHECK:         llvm.call @malloc
+// CHECK:         llvm.call @__cage_buffer_take
 // CHECK:         omp.parallel
 // CHECK:           omp.wsloop
 // CHECK:             llvm.intr.masked.load {{.*}} -> vector<16xf32>
