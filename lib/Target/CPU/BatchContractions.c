@@ -230,9 +230,7 @@ static MlirValue expand(CageBuilder *b, MlirValue v, MlirType type,
 }
 
 static void rewrite(const Batched *c) {
-  MlirBlock scratch = mlirBlockCreate(0, NULL, NULL);
-  CageBuilder b =
-      cageBuilderAtEndOfBlock(scratch, mlirOperationGetLocation(c->op));
+  CageBuilder b = cageBuilderDetached(mlirOperationGetLocation(c->op));
   intptr_t aOrder[MAX_LOOPS], bOrder[MAX_LOOPS], cOrder[MAX_LOOPS];
   intptr_t aRank = concat(aOrder, c->batch, c->nb, c->m, c->nm, c->k, c->nk);
   intptr_t bRank = concat(bOrder, c->batch, c->nb, c->k, c->nk, c->n, c->nn);
@@ -287,10 +285,7 @@ static void rewrite(const Batched *c) {
                             .body = cageCPUCopyBody};
     result = cageOperationGetResult(cageBuildGeneric(&b, &spec), 0);
   }
-  MlirOperation op;
-  while (!mlirOperationIsNull(op = mlirBlockGetFirstOperation(scratch)))
-    mlirOperationMoveBefore(op, c->op);
-  mlirBlockDestroy(scratch);
+  cageBuilderMoveBefore(&b, c->op);
   mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(c->op, 0), result);
   mlirOperationDestroy(c->op);
 }

@@ -55,9 +55,7 @@ static void decompose(MlirOperation softmax) {
   intptr_t dim = (intptr_t)mlirIntegerAttrGetValueInt(
       cageOpAttribute(softmax, "dimension"));
   /* Built in a block of its own, then moved before the op. */
-  MlirBlock scratch = mlirBlockCreate(0, NULL, NULL);
-  CageBuilder b =
-      cageBuilderAtEndOfBlock(scratch, mlirOperationGetLocation(softmax));
+  CageBuilder b = cageBuilderDetached(mlirOperationGetLocation(softmax));
   MlirValue max =
       cageBuildReduceAlongDim(&b, &x, 1, dim, -INFINITY, maxBody, NULL);
   MlirValue e = cageBuildElementwiseWithRows(
@@ -65,10 +63,7 @@ static void decompose(MlirOperation softmax) {
   MlirValue sum = cageBuildReduceAlongDim(&b, &e, 1, dim, 0.0, sumBody, NULL);
   MlirValue y =
       cageBuildElementwiseWithRows(&b, &e, 1, sum, dim, init, divBody, NULL);
-  MlirOperation op;
-  while (!mlirOperationIsNull(op = mlirBlockGetFirstOperation(scratch)))
-    mlirOperationMoveBefore(op, softmax);
-  mlirBlockDestroy(scratch);
+  cageBuilderMoveBefore(&b, softmax);
   mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(softmax, 0), y);
   mlirOperationDestroy(softmax);
 }

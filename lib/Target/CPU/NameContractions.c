@@ -52,14 +52,11 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
   for (intptr_t i = 0; i < ops.size; ++i) {
     CageContraction c;
     cageCPUAnalyzeContraction(ops.ops[i], &c);
-    CageBuilder b = cageBuilderAtEndOfBlock(mlirBlockCreate(0, NULL, NULL),
-                                            mlirOperationGetLocation(c.op));
+    CageBuilder b = cageBuilderDetached(mlirOperationGetLocation(c.op));
     MlirAffineMap maps[3] = {renumbered(&c, c.aMap), renumbered(&c, c.bMap),
                              renumbered(&c, c.cMap)};
     MlirValue product = cageBuildMatmul(&b, c.a, c.b, c.init, maps);
-    MlirOperation named = mlirOpResultGetOwner(product);
-    mlirOperationMoveBefore(named, c.op);
-    mlirBlockDestroy(b.block);
+    cageBuilderMoveBefore(&b, c.op);
     mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(c.op, 0), product);
     mlirOperationDestroy(c.op);
   }

@@ -340,9 +340,7 @@ static void eraseIfUnused(MlirValue v) {
 }
 
 static void rewrite(const CageContraction *c, int64_t rows, int64_t columns) {
-  MlirBlock scratch = mlirBlockCreate(0, NULL, NULL);
-  CageBuilder b =
-      cageBuilderAtEndOfBlock(scratch, mlirOperationGetLocation(c->op));
+  CageBuilder b = cageBuilderDetached(mlirOperationGetLocation(c->op));
   intptr_t rank = c->batched ? 3 : 2;
   int64_t mp = roundUp(c->m, rows), np = roundUp(c->n, columns);
 
@@ -401,10 +399,7 @@ static void rewrite(const CageContraction *c, int64_t rows, int64_t columns) {
     product = cageBuildExtractSlice(&b, product, offsets, sizes,
                                     mlirValueGetType(c->init));
   }
-  MlirOperation op;
-  while (!mlirOperationIsNull(op = mlirBlockGetFirstOperation(scratch)))
-    mlirOperationMoveBefore(op, c->op);
-  mlirBlockDestroy(scratch);
+  cageBuilderMoveBefore(&b, c->op);
   mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(c->op, 0), product);
   mlirOperationDestroy(c->op);
   /* Producers that the packing now computes and nothing else reads. */
@@ -423,13 +418,9 @@ static bool isContraction(MlirOperation op) {
 static void run(MlirOperation module, const CagePassOptionValue *options,
                 CagePassHandle pass) {
   int64_t width = options[kVectorWidth].i;
-  if (width < 1 || width > 1024) {
-    mlirEmitError(mlirOperationGetLocation(module),
-                  "cage-cpu-pack-contractions: vector-width must be in "
-                  "[1, 1024]");
-    cagePassSignalFailure(pass);
+  if (!cageCPUVectorWidthIsValid(module, width, "cage-cpu-pack-contractions",
+                                 pass))
     return;
-  }
   int64_t rows = cageCPUContractionBlockRows(width);
   int64_t columns = cageCPUContractionBlockColumns(width);
   /* linalg-fuse-elementwise-ops folds reshapes into the ops around them,

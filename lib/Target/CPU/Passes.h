@@ -47,6 +47,11 @@ void cageCPUSplitFusedContractions(MlirOperation module);
  * become 1-D ones on the memref collapsed (FlattenTransfers.c). */
 void cageCPUFlattenRowTransfers(MlirOperation root);
 
+/* Whether `width`, the vector-width option of the pass `passName`, is in
+ * [1, 1024]; if not, reports it at `op` and fails `pass`. */
+bool cageCPUVectorWidthIsValid(MlirOperation op, int64_t width,
+                               const char *passName, CagePassHandle pass);
+
 /* Whether `op` is nested in a loop that already runs in parallel
  * (scf.forall, scf.parallel, an OpenMP op): no threads of its own. */
 bool cageCPUInsideParallelLoop(MlirOperation op);

@@ -47,6 +47,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The widest vector tile the passes take, in f32 lanes. */
+enum { kMaxVectorWidth = 1024 };
+
 /*===----------------------------------------------------------------------===*
  * The pipeline string
  *===----------------------------------------------------------------------===*/
@@ -185,9 +188,21 @@ static const char *pipelineOptionsFrom(const CagePassOptionValue *options,
                                 .cInterface = options[kCInterface].b,
                                 .hoistAllocations =
                                     options[kHoistAllocations].b};
-  if (o->vectorWidth < 1 || o->vectorWidth > 1024)
+  if (o->vectorWidth < 1 || o->vectorWidth > kMaxVectorWidth)
     return "cage-cpu-pipeline: vector-width must be in [1, 1024]";
   return NULL;
+}
+
+bool cageCPUVectorWidthIsValid(MlirOperation op, int64_t width,
+                               const char *passName, CagePassHandle pass) {
+  if (width >= 1 && width <= kMaxVectorWidth)
+    return true;
+  char message[160];
+  snprintf(message, sizeof message, "%s: vector-width must be in [1, %d]",
+           passName, kMaxVectorWidth);
+  mlirEmitError(mlirOperationGetLocation(op), message);
+  cagePassSignalFailure(pass);
+  return false;
 }
 
 /* The registered pipeline: its text for the shim to parse into the pass

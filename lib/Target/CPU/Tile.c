@@ -451,10 +451,8 @@ static void runTile(MlirOperation op, const CagePassOptionValue *options,
   TileState state = {.vectorize = options[kVectorize].b,
                      .width = options[kVectorWidth].i,
                      .threads = options[kThreads].b};
-  if (state.width < 1 || state.width > 1024) {
-    fail(pass, loc, "cage-cpu-tile: vector-width must be in [1, 1024]");
+  if (!cageCPUVectorWidthIsValid(op, state.width, "cage-cpu-tile", pass))
     return;
-  }
   state.parallel =
       mlirAttributeParseGet(ctx, cageStr("#linalg.iterator_type<parallel>"));
 

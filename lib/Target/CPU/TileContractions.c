@@ -356,13 +356,9 @@ static MlirWalkResult untag(MlirOperation op, void *userData) {
 static void run(MlirOperation module, const CagePassOptionValue *options,
                 CagePassHandle pass) {
   int64_t width = options[kVectorWidth].i;
-  if (width < 1 || width > 1024) {
-    mlirEmitError(mlirOperationGetLocation(module),
-                  "cage-cpu-tile-contractions: vector-width must be in "
-                  "[1, 1024]");
-    cagePassSignalFailure(pass);
+  if (!cageCPUVectorWidthIsValid(module, width, "cage-cpu-tile-contractions",
+                                 pass))
     return;
-  }
   State state = {.rows = cageCPUContractionBlockRows(width),
                  .columns = cageCPUContractionBlockColumns(width),
                  .threads = options[kThreads].b};

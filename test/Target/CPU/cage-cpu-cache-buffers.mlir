@@ -12,7 +12,7 @@
 // CHECK-NOT: llvm.call @free
 // CHECK: llvm.return
 // CHECK-NOT: llvm.func @malloc(
-// CHECK-DAG: llvm.mlir.global weak_odr @__cage_buffer_slots() {{.*}} : !llvm.array<128 x ptr>
+// CHECK-DAG: llvm.mlir.global weak_odr @__cage_buffer_slots() {{.*}} : !llvm.array<1024 x ptr>
 // CHECK-DAG: llvm.func @malloc_usable_size(!llvm.ptr) -> i64
 // CHECK-DAG: llvm.func weak_odr @__cage_buffer_take(%{{.*}}: i64) -> !llvm.ptr
 // CHECK-DAG: llvm.func weak_odr @__cage_buffer_give(%{{.*}}: !llvm.ptr)
