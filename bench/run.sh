@@ -22,22 +22,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
-quick=""
-build="$repo/build-bench"
-for arg in "$@"; do
-  case "$arg" in
-  --quick) quick="--quick" ;;
-  -h | --help)
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
-    exit 0
-    ;;
-  -*)
-    echo "run.sh: unknown flag $arg" >&2
-    exit 2
-    ;;
-  *) build=$(realpath -m "$arg") ;;
-  esac
-done
+# shellcheck source=bench/common/args.sh
+source "$here/common/args.sh"
+bench_parse_args "$0" 20 "$@"
 
 python=/usr/bin/python3
 llvm_lib=/usr/lib/llvm-22/lib
@@ -120,9 +107,10 @@ done | xargs -P "$(nproc)" -L 1 bash -c 'compile_step "$@"' _
 
 stage "cage-bench-cpu"
 cflags=(-std=c11 -O3 -march=native -ffp-contract=off -fno-math-errno -fopenmp
-  -Wall -Wextra -pedantic -Werror -I"$repo/lib" -I"$repo/include")
+  -Wall -Wextra -pedantic -Werror -I"$repo/lib" -I"$repo/include"
+  -I"$here/common")
 objects=()
-for src in "$here"/cpu/*.c; do
+for src in "$here"/cpu/*.c "$here"/common/*.c; do
   obj="$out/obj/$(basename "${src%.c}").o"
   gcc "${cflags[@]}" -c "$src" -o "$obj"
   objects+=("$obj")

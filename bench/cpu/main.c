@@ -16,9 +16,11 @@
 \*===----------------------------------------------------------------------===*/
 
 #define _POSIX_C_SOURCE 200809L
+#include "clock.h"
+#include "flush.h"
+#include "machine.h"
 #include "measure.h"
 #include "results.h"
-#include "timing.h"
 #include "verify.h"
 
 #include <omp.h>
@@ -398,7 +400,7 @@ int main(int argc, char **argv) {
   Run run = {.options = parseOptions(argc, argv, &verify)};
   if (verify)
     return verifyHandAgainstReference() == 0 ? 0 : 1;
-  double start = benchNow(), loadBefore = loadAverage();
+  double start = benchNow(), loadBefore = machineLoadAverage();
   if (loadBefore > 1.0)
     fprintf(stderr,
             "cage-bench-cpu: warning: load average %.2f: other processes "
@@ -450,7 +452,7 @@ int main(int argc, char **argv) {
   double seconds = benchNow() - start;
   printf("cage-bench-cpu: %.1f s\n", seconds);
   if (run.options.json &&
-      !jsonClose(&run.json, seconds, loadBefore, loadAverage())) {
+      !jsonClose(&run.json, seconds, loadBefore, machineLoadAverage())) {
     fprintf(stderr, "cage-bench-cpu: writing %s failed\n", run.options.json);
     return 1;
   }

@@ -11,9 +11,10 @@
 #ifndef CAGE_BENCH_MEASURE_H
 #define CAGE_BENCH_MEASURE_H
 
+#include "clock.h"
 #include "compiled.h"
+#include "flush.h"
 #include "hand.h"
-#include "timing.h"
 #include "workload.h"
 
 #include <stdbool.h>

@@ -78,17 +78,6 @@ void bf16RecordPrint(const Record *r, FILE *out) {
   fflush(out);
 }
 
-double loadAverage(void) {
-  double load = -1.0;
-  FILE *f = fopen("/proc/loadavg", "r");
-  if (f) {
-    if (fscanf(f, "%lf", &load) != 1)
-      load = -1.0;
-    fclose(f);
-  }
-  return load;
-}
-
 bool jsonOpen(JsonWriter *j, const char *path, int rounds, int warmup,
               double flushMiB, size_t padKiB, bool quick) {
   j->count = 0;

@@ -60,7 +60,4 @@ void jsonBf16Record(JsonWriter *j, const Record *r);
 bool jsonClose(JsonWriter *j, double seconds, double loadBefore,
                double loadAfter);
 
-/** The 1-minute load average (/proc/loadavg), or -1 if unknown. */
-double loadAverage(void);
-
 #endif /* CAGE_BENCH_RESULTS_H */

@@ -9,33 +9,19 @@
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
-#define _GNU_SOURCE /* madvise */
 #include "workload.h"
+
+#include "memory.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
-enum { kHugePage = 2 << 20, kPage = 4096 };
-
-void *benchAllocate(size_t bytes) {
-  size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-  void *p = aligned_alloc(kHugePage, rounded ? rounded : kHugePage);
-  if (p)
-    madvise(p, rounded, MADV_HUGEPAGE);
-  return p;
-}
-
-static uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+enum { kPage = 4096 };
 
 /* A float in [0, 1) from (seed, index). */
 static float uniform(uint64_t seed, uint64_t index) {
-  return (float)(splitmix64(seed ^ splitmix64(index)) >> 40) * 0x1p-24f;
+  return (float)(benchSplitMix64(seed ^ benchSplitMix64(index)) >> 40) *
+         0x1p-24f;
 }
 
 static void fill(BenchTensor *t, uint64_t seed) {
@@ -98,7 +84,7 @@ bool workloadCreateShapes(Workload *wl, int count, const int64_t *rows,
     t->m = (float *)(p + 2 * bytes);
     t->v = (float *)(p + 3 * bytes);
     p += 4 * bytes;
-    fill(t, splitmix64(seed + (uint64_t)k));
+    fill(t, benchSplitMix64(seed + (uint64_t)k));
     wl->numel += rows[k] * cols[k];
   }
   for (int k = 0; bf16State && k < count; ++k) {

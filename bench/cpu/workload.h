@@ -85,8 +85,4 @@ void bf16SnapshotRestore(const Bf16Snapshot *s, Workload *wl);
 bool bf16SnapshotEqualsBits(const Bf16Snapshot *s, const Workload *wl,
                             int *array, int64_t *where);
 
-/** Memory from the arena allocator: 2 MiB aligned, advised for transparent
- * huge pages, not yet touched. Freed with free(). */
-void *benchAllocate(size_t bytes);
-
 #endif /* CAGE_BENCH_WORKLOAD_H */

@@ -11,12 +11,12 @@
 \*===----------------------------------------------------------------------===*/
 
 #define _POSIX_C_SOURCE 200809L
+#include "clock.h"
 #include "compiled.h"
 #include "machine.h"
 #include "matrices.h"
 #include "peak.h"
 #include "results.h"
-#include "timing.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -190,8 +190,8 @@ static void measure(CompiledSgemm *cage, const Matrices *x, int calls,
       }
     }
   }
-  r->cage = statsOf(tCage, calls);
-  r->blas = statsOf(tBlas, calls);
+  r->cage = summarize(tCage, calls);
+  r->blas = summarize(tBlas, calls);
   r->calls = calls;
   if (error && r->status == kStatusOk) {
     r->status = kStatusCageError;

@@ -4,41 +4,31 @@
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
-#define _DEFAULT_SOURCE /* madvise */
 #include "matrices.h"
+
+#include "memory.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-
-enum { kHugePage = 2 << 20 };
 
 /* Huge pages for both implementations alike: with 4 KiB pages the TLB
- * misses of packing a panel depend on where malloc put the array. */
+ * misses of packing a panel depend on where malloc put the array. Zeroed,
+ * so that the pages are in before anything is timed. */
 static float *allocate(int64_t count) {
   size_t bytes = (size_t)count * sizeof(float);
-  size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-  float *p = aligned_alloc(kHugePage, rounded ? rounded : kHugePage);
-  if (p) {
-    madvise(p, rounded ? rounded : kHugePage, MADV_HUGEPAGE);
-    memset(p, 0, rounded ? rounded : kHugePage);
-  }
+  float *p = benchAllocate(bytes);
+  if (p)
+    memset(p, 0, bytes);
   return p;
-}
-
-static uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
 }
 
 /* Fills p with values uniform in [-1, 1); returns their largest |value|. */
 static float fill(float *p, int64_t count, uint64_t seed) {
   float largest = 0.0f;
   for (int64_t i = 0; i < count; ++i) {
-    float u = (float)(splitmix64(seed ^ splitmix64((uint64_t)i)) >> 40);
+    float u =
+        (float)(benchSplitMix64(seed ^ benchSplitMix64((uint64_t)i)) >> 40);
     p[i] = u * 0x1p-23f - 1.0f;
     largest = fmaxf(largest, fabsf(p[i]));
   }
@@ -65,8 +55,8 @@ bool matricesCreate(Matrices *x, int64_t m, int64_t n, int64_t k,
     matricesDestroy(x);
     return false;
   }
-  x->maxAbsA = fill(x->a, m * k, splitmix64(seed));
-  x->maxAbsB = fill(x->b, k * n, splitmix64(seed + 1));
+  x->maxAbsA = fill(x->a, m * k, benchSplitMix64(seed));
+  x->maxAbsB = fill(x->b, k * n, benchSplitMix64(seed + 1));
   return true;
 }
 

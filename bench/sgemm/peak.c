@@ -9,7 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "peak.h"
 
-#include "timing.h"
+#include "clock.h"
 
 #include <immintrin.h>
 #include <pthread.h>

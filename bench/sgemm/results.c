@@ -56,9 +56,9 @@ void recordPrintHeader(FILE *out) {
 
 void recordPrint(const Record *r, FILE *out) {
   fprintf(out, "%-20s %-11s %2d |", r->name, r->group, r->threads);
-  const Stats *impls[2] = {&r->cage, &r->blas};
+  const Summary *impls[2] = {&r->cage, &r->blas};
   for (int i = 0; i < 2; ++i) {
-    const Stats *s = impls[i];
+    const Summary *s = impls[i];
     if (s->median > 0.0) {
       double g = gflops(r, s->median);
       fprintf(out, " %9.3f (%9.3f) %7.1f %4.0f%% |", s->median * 1e3,
@@ -168,7 +168,7 @@ static void jsonNumber(FILE *f, double x) {
     fprintf(f, "null");
 }
 
-static void jsonImpl(FILE *f, const Record *r, const Stats *s) {
+static void jsonImpl(FILE *f, const Record *r, const Summary *s) {
   if (s->median <= 0.0) {
     fprintf(f, "null");
     return;
@@ -211,6 +211,16 @@ static void jsonRecord(FILE *f, const Record *r) {
   fprintf(f, "}");
 }
 
+/* {"threads": peak GFLOP/s, ...} for each thread count, or per core. */
+static void jsonPeaks(FILE *f, const Meta *meta, bool perCore) {
+  fprintf(f, "{");
+  for (int i = 0; i < meta->numThreads; ++i) {
+    fprintf(f, "%s\"%d\": ", i ? ", " : "", meta->threads[i]);
+    jsonNumber(f, perCore ? meta->peak[i] / meta->threads[i] : meta->peak[i]);
+  }
+  fprintf(f, "}");
+}
+
 bool jsonWrite(const char *path, const Meta *meta, const Record *records,
                int count) {
   FILE *f = fopen(path, "w");
@@ -222,17 +232,11 @@ bool jsonWrite(const char *path, const Meta *meta, const Record *records,
   jsonString(f, meta->cpuModel);
   fprintf(f, ", \"isa\": ");
   jsonString(f, meta->isa ? meta->isa : "none");
-  fprintf(f, ",\n    \"peak_gflops\": {");
-  for (int i = 0; i < meta->numThreads; ++i) {
-    fprintf(f, "%s\"%d\": ", i ? ", " : "", meta->threads[i]);
-    jsonNumber(f, meta->peak[i]);
-  }
-  fprintf(f, "}, \"peak_gflops_per_core\": {");
-  for (int i = 0; i < meta->numThreads; ++i) {
-    fprintf(f, "%s\"%d\": ", i ? ", " : "", meta->threads[i]);
-    jsonNumber(f, meta->peak[i] / meta->threads[i]);
-  }
-  fprintf(f, "},\n    \"openblas_core\": ");
+  fprintf(f, ",\n    \"peak_gflops\": ");
+  jsonPeaks(f, meta, false);
+  fprintf(f, ", \"peak_gflops_per_core\": ");
+  jsonPeaks(f, meta, true);
+  fprintf(f, ",\n    \"openblas_core\": ");
   jsonString(f, meta->blasCore);
   fprintf(f, ", \"openblas_config\": ");
   jsonString(f, meta->blasConfig);

@@ -10,7 +10,7 @@
 #ifndef CAGE_SGEMM_RESULTS_H
 #define CAGE_SGEMM_RESULTS_H
 
-#include "timing.h"
+#include "clock.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,10 +37,10 @@ typedef struct Record {
   int64_t m, n, k;
   int threads, calls;
   Status status;
-  Stats cage, blas;  /* seconds; zero when not timed */
-  double peak;       /* FMA peak GFLOP/s at this thread count */
-  double error;      /* relative error; NaN when not measured */
-  char message[512]; /* cage_last_error or cage-compile's error */
+  Summary cage, blas; /* seconds; zero when not timed */
+  double peak;        /* FMA peak GFLOP/s at this thread count */
+  double error;       /* relative error; NaN when not measured */
+  char message[512];  /* cage_last_error or cage-compile's error */
 } Record;
 
 double recordFlops(const Record *r);

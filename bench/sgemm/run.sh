@@ -28,22 +28,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bench=$(dirname "$here")
 repo=$(dirname "$bench")
-quick=""
-build="$repo/build-bench"
-for arg in "$@"; do
-  case "$arg" in
-  --quick) quick="--quick" ;;
-  -h | --help)
-    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
-    exit 0
-    ;;
-  -*)
-    echo "run.sh: unknown flag $arg" >&2
-    exit 2
-    ;;
-  *) build=$(realpath -m "$arg") ;;
-  esac
-done
+# shellcheck source=bench/common/args.sh
+source "$bench/common/args.sh"
+bench_parse_args "$0" 25 "$@"
 
 python=/usr/bin/python3
 llvm_lib=/usr/lib/llvm-22/lib
@@ -102,9 +89,10 @@ cut -d' ' -f1 "$objects/configs.txt" |
   xargs -P "$(nproc)" -n 1 bash -c 'compile_one "$@"' _
 
 stage "sgemm-bench"
-cflags=(-std=c11 -O2 -Wall -Wextra -pedantic -Werror -I"$blas_include")
+cflags=(-std=c11 -O2 -Wall -Wextra -pedantic -Werror -I"$blas_include"
+  -I"$bench/common")
 driver_objects=()
-for src in "$here"/*.c; do
+for src in "$here"/*.c "$bench"/common/*.c; do
   obj="$out/obj/$(basename "${src%.c}").o"
   cc "${cflags[@]}" -c "$src" -o "$obj"
   driver_objects+=("$obj")

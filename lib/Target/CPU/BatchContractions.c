@@ -167,22 +167,10 @@ static MlirValue permuted(CageBuilder *b, MlirValue source,
       ++at;
     exprs[r] = mlirAffineDimExprGet(b->context, at);
   }
-  MlirAffineMap maps[2] = {mlirAffineMapGet(b->context, rank, 0, rank, exprs),
-                           cagePrefixMap(b->context, rank, rank)};
-  CageIteratorType iterators[MAX_LOOPS];
-  for (intptr_t j = 0; j < rank; ++j)
-    iterators[j] = CageIteratorParallel;
   MlirValue dest =
       cageBuildEmpty(b, cageCPUF32Tensor(b->context, rank, sizes), NULL, 0);
-  CageGenericSpec spec = {.inputs = &source,
-                          .numInputs = 1,
-                          .outputs = &dest,
-                          .numOutputs = 1,
-                          .indexingMaps = maps,
-                          .iteratorTypes = iterators,
-                          .numLoops = rank,
-                          .body = cageCPUCopyBody};
-  return cageOperationGetResult(cageBuildGeneric(b, &spec), 0);
+  return cageCPUBuildCopy(
+      b, source, mlirAffineMapGet(b->context, rank, 0, rank, exprs), dest);
 }
 
 /* The collapsed shape of `type` whose dimensions come in `numGroups`
@@ -269,21 +257,9 @@ static void rewrite(const Batched *c) {
         ++r;
       exprs[j] = mlirAffineDimExprGet(ctx, r);
     }
-    MlirAffineMap copyMaps[2] = {mlirAffineMapGet(ctx, cRank, 0, cRank, exprs),
-                                 cagePrefixMap(ctx, cRank, cRank)};
-    CageIteratorType iterators[MAX_LOOPS];
-    for (intptr_t j = 0; j < cRank; ++j)
-      iterators[j] = CageIteratorParallel;
-    MlirValue dest = cageBuildEmptyLike(&b, c->init);
-    CageGenericSpec spec = {.inputs = &result,
-                            .numInputs = 1,
-                            .outputs = &dest,
-                            .numOutputs = 1,
-                            .indexingMaps = copyMaps,
-                            .iteratorTypes = iterators,
-                            .numLoops = cRank,
-                            .body = cageCPUCopyBody};
-    result = cageOperationGetResult(cageBuildGeneric(&b, &spec), 0);
+    result = cageCPUBuildCopy(&b, result,
+                              mlirAffineMapGet(ctx, cRank, 0, cRank, exprs),
+                              cageBuildEmptyLike(&b, c->init));
   }
   cageBuilderMoveBefore(&b, c->op);
   mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(c->op, 0), result);

@@ -37,7 +37,6 @@
 #include "mlir-c/Dialect/LLVM.h"
 
 #include <stdbool.h>
-#include <string.h>
 
 #define TAKE "__cage_buffer_take"
 #define GIVE "__cage_buffer_give"
@@ -179,26 +178,16 @@ static bool isAllocationCall(MlirOperation op) {
          (calls(op, "malloc") || calls(op, "free"));
 }
 
-static MlirOperation findSymbol(MlirBlock body, const char *name) {
-  MlirStringRef symbol = mlirSymbolTableGetSymbolAttributeName();
-  for (MlirOperation op = mlirBlockGetFirstOperation(body);
-       !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
-    MlirAttribute attr = mlirOperationGetAttributeByName(op, symbol);
-    if (!mlirAttributeIsNull(attr) && mlirAttributeIsAString(attr) &&
-        mlirStringRefEqual(mlirStringAttrGetValue(attr), cageStr(name)))
-      return op;
-  }
-  return (MlirOperation){NULL};
-}
-
 static void run(MlirOperation module, const CagePassOptionValue *options,
                 CagePassHandle pass) {
   (void)options;
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
-  if (!mlirOperationIsNull(findSymbol(body, TAKE)))
-    return; /* already cached */
+  MlirSymbolTable symbols = mlirSymbolTableCreate(module);
+  bool cached =
+      !mlirOperationIsNull(mlirSymbolTableLookup(symbols, cageStr(TAKE)));
   CageOpList sites = cageCollectOpsWhere(module, isAllocationCall);
-  if (sites.size == 0) {
+  if (cached || sites.size == 0) {
+    mlirSymbolTableDestroy(symbols);
     cageOpListDestroy(&sites);
     return;
   }
@@ -208,25 +197,23 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
     mlirEmitError(mlirOperationGetLocation(module),
                   "cage-cpu-cache-buffers: the buffer cache does not parse");
     cagePassSignalFailure(pass);
+    mlirSymbolTableDestroy(symbols);
     cageOpListDestroy(&sites);
     return;
   }
   /* Its ops into the module, but for the declarations the module has. */
-  MlirBlock from = mlirModuleGetBody(runtime);
-  MlirOperation op = mlirBlockGetFirstOperation(from);
+  MlirOperation op = mlirBlockGetFirstOperation(mlirModuleGetBody(runtime));
   while (!mlirOperationIsNull(op)) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
-    MlirAttribute name = mlirOperationGetAttributeByName(
-        op, mlirSymbolTableGetSymbolAttributeName());
-    char buffer[64] = {0};
-    MlirStringRef s = mlirStringAttrGetValue(name);
-    memcpy(buffer, s.data, s.length < 63 ? s.length : 63);
-    if (mlirOperationIsNull(findSymbol(body, buffer))) {
+    MlirStringRef name = mlirStringAttrGetValue(mlirOperationGetAttributeByName(
+        op, mlirSymbolTableGetSymbolAttributeName()));
+    if (mlirOperationIsNull(mlirSymbolTableLookup(symbols, name))) {
       mlirOperationRemoveFromParent(op);
       mlirBlockAppendOwnedOperation(body, op);
     }
     op = next;
   }
+  mlirSymbolTableDestroy(symbols);
   mlirModuleDestroy(runtime);
   for (intptr_t i = 0; i < sites.size; ++i)
     mlirOperationSetAttributeByName(

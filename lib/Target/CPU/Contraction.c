@@ -9,6 +9,8 @@
 #include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/Dialect/Linalg.h"
 
+#include <stdlib.h>
+
 static bool staticF32Tensor(MlirValue v) {
   MlirType t = mlirValueGetType(v);
   return mlirTypeIsARankedTensor(t) && mlirShapedTypeHasStaticShape(t) &&
@@ -100,8 +102,28 @@ MlirType cageCPUF32Tensor(MlirContext ctx, intptr_t rank,
                                  mlirAttributeGetNull());
 }
 
-void cageCPUCopyBody(CageBuilder *body, const MlirValue *args, intptr_t numArgs,
+static void copyBody(CageBuilder *body, const MlirValue *args, intptr_t numArgs,
                      MlirValue *yielded, void *userData) {
   (void)body, (void)numArgs, (void)userData;
   yielded[0] = args[0];
+}
+
+MlirValue cageCPUBuildCopy(CageBuilder *b, MlirValue source,
+                           MlirAffineMap sourceMap, MlirValue dest) {
+  intptr_t rank = mlirAffineMapGetNumDims(sourceMap);
+  MlirAffineMap maps[2] = {sourceMap, cagePrefixMap(b->context, rank, rank)};
+  CageIteratorType *iterators = cageAllocArray(rank, sizeof *iterators);
+  for (intptr_t d = 0; d < rank; ++d)
+    iterators[d] = CageIteratorParallel;
+  CageGenericSpec spec = {.inputs = &source,
+                          .numInputs = 1,
+                          .outputs = &dest,
+                          .numOutputs = 1,
+                          .indexingMaps = maps,
+                          .iteratorTypes = iterators,
+                          .numLoops = rank,
+                          .body = copyBody};
+  MlirValue copy = cageOperationGetResult(cageBuildGeneric(b, &spec), 0);
+  free(iterators);
+  return copy;
 }

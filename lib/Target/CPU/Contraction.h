@@ -36,9 +36,11 @@ bool cageCPUAnalyzeContraction(MlirOperation op, CageContraction *c);
 /* A static f32 tensor type of `rank` sizes. */
 MlirType cageCPUF32Tensor(MlirContext ctx, intptr_t rank, const int64_t *sizes);
 
-/* The body of a linalg.generic copy: yields its input. */
-void cageCPUCopyBody(CageBuilder *body, const MlirValue *args, intptr_t numArgs,
-                     MlirValue *yielded, void *userData);
+/* `source` copied into `dest` by an all-parallel linalg.generic whose
+ * loops are dest's dimensions, reading `source` through `sourceMap` (a
+ * permutation of those loops: a transposing copy); returns the result. */
+MlirValue cageCPUBuildCopy(CageBuilder *b, MlirValue source,
+                           MlirAffineMap sourceMap, MlirValue dest);
 
 /* Loop position of result `r` of `map`, or -1 when it is not a dimension. */
 intptr_t cageCPUMapResultDim(MlirAffineMap map, intptr_t r);

@@ -31,6 +31,7 @@ typedef struct RowTransfer {
   MlirValue memref, vector, row; /* row: index of the first row */
   MlirType vectorType;
   int64_t numElements, columns;
+  int64_t offset; /* of the memref's layout (possibly dynamic) */
 } RowTransfer;
 
 static bool allTrue(MlirAttribute inBounds) {
@@ -71,9 +72,9 @@ static bool analyze(MlirOperation op, RowTransfer *t) {
   if (!mlirAffineMapIsMinorIdentity(map) ||
       !allTrue(cageOpAttribute(op, "in_bounds")))
     return false;
-  int64_t strides[2], offset;
+  int64_t strides[2];
   if (mlirLogicalResultIsFailure(
-          mlirMemRefTypeGetStridesAndOffset(memrefType, strides, &offset)))
+          mlirMemRefTypeGetStridesAndOffset(memrefType, strides, &t->offset)))
     return false;
   t->columns = mlirShapedTypeGetDimSize(memrefType, 1);
   /* Whole rows (in bounds, so from column 0), rows back to back. */
@@ -87,8 +88,6 @@ static bool analyze(MlirOperation op, RowTransfer *t) {
 /* memref.collapse_shape of the transfer's memref into one dimension. */
 static MlirValue collapsed(CageBuilder *b, const RowTransfer *t) {
   MlirType type = mlirValueGetType(t->memref);
-  int64_t strides[2], offset;
-  mlirMemRefTypeGetStridesAndOffset(type, strides, &offset);
   int64_t size = INT64_MIN;
   if (!mlirShapedTypeIsDynamicDim(type, 0))
     size = mlirShapedTypeGetDimSize(type, 0) * t->columns;
@@ -97,7 +96,7 @@ static MlirValue collapsed(CageBuilder *b, const RowTransfer *t) {
   MlirAttribute layout =
       mlirAttributeIsAAffineMap(mlirMemRefTypeGetLayout(type))
           ? mlirAttributeGetNull()
-          : mlirStridedLayoutAttrGet(b->context, offset, 1, &unit);
+          : mlirStridedLayoutAttrGet(b->context, t->offset, 1, &unit);
   MlirType flat =
       mlirMemRefTypeGet(mlirShapedTypeGetElementType(type), 1, &size, layout,
                         mlirMemRefTypeGetMemorySpace(type));

@@ -169,19 +169,8 @@ static MlirValue pack(CageBuilder *b, MlirValue source, MlirAffineMap sourceMap,
     MlirAffineExpr exprs[3];
     for (intptr_t r = 0; r < rank; ++r)
       exprs[r] = mlirAffineDimExprGet(b->context, place[r]);
-    MlirAffineMap maps[2] = {mlirAffineMapGet(b->context, rank, 0, rank, exprs),
-                             cagePrefixMap(b->context, rank, rank)};
-    CageIteratorType iterators[3] = {CageIteratorParallel, CageIteratorParallel,
-                                     CageIteratorParallel};
-    CageGenericSpec spec = {.inputs = &source,
-                            .numInputs = 1,
-                            .outputs = &region,
-                            .numOutputs = 1,
-                            .indexingMaps = maps,
-                            .iteratorTypes = iterators,
-                            .numLoops = rank,
-                            .body = cageCPUCopyBody};
-    packed = cageOperationGetResult(cageBuildGeneric(b, &spec), 0);
+    packed = cageCPUBuildCopy(
+        b, source, mlirAffineMapGet(b->context, rank, 0, rank, exprs), region);
   }
   if (!padded && !longRows)
     return packed;

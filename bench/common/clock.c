@@ -1,13 +1,11 @@
-/*===- timing.c - Clocks, statistics and cache flushing -------------------===*\
+/*===- clock.c - A monotonic clock and sample statistics ------------------===*\
 |*                                                                            *|
-|* See timing.h.                                                              *|
+|* See clock.h.                                                               *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
 #define _POSIX_C_SOURCE 200809L
-#include "timing.h"
-
-#include "workload.h"
+#include "clock.h"
 
 #include <stdlib.h>
 #include <time.h>
@@ -34,36 +32,7 @@ static double quantile(const double *sorted, int n, double p) {
 
 Summary summarize(double *samples, int n) {
   qsort(samples, (size_t)n, sizeof *samples, compareDoubles);
-  Summary s = {quantile(samples, n, 0.5), quantile(samples, n, 0.25),
-               quantile(samples, n, 0.75)};
+  Summary s = {quantile(samples, n, 0.5), samples[0],
+               quantile(samples, n, 0.25), quantile(samples, n, 0.75)};
   return s;
-}
-
-bool flusherCreate(CacheFlusher *f, size_t bytes) {
-  f->count = bytes / sizeof(float);
-  f->buffer = benchAllocate(bytes);
-  if (!f->buffer)
-    return false;
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < f->count; ++i)
-    f->buffer[i] = (float)(i & 1023);
-  return true;
-}
-
-void flusherDestroy(CacheFlusher *f) {
-  free(f->buffer);
-  f->buffer = NULL;
-}
-
-/* Where the flush's sum goes, so that the reads are not optimized away. */
-static volatile float flushSink;
-
-void flusherRun(const CacheFlusher *f) {
-  float sum = 0.0f;
-  const float *buffer = f->buffer;
-  size_t count = f->count;
-#pragma omp parallel for simd schedule(static) reduction(+ : sum)
-  for (size_t i = 0; i < count; ++i)
-    sum += buffer[i];
-  flushSink = sum;
 }

@@ -1,12 +1,12 @@
 /*===- machine.h - What the results were measured on ----------------------===*\
 |*                                                                            *|
-|* The CPU model, the load average, and the OpenBLAS build and kernel in      *|
-|* use: a result means little without them.                                   *|
+|* The CPU model and the load average: a result means little without them.  *|
+|* Shared by the benchmarks of bench/cpu and bench/sgemm.                     *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
-#ifndef CAGE_SGEMM_MACHINE_H
-#define CAGE_SGEMM_MACHINE_H
+#ifndef CAGE_BENCH_COMMON_MACHINE_H
+#define CAGE_BENCH_COMMON_MACHINE_H
 
 #include <stddef.h>
 
@@ -16,4 +16,4 @@ void machineCpuModel(char *out, size_t size);
 /** The 1-minute load average, or -1 if /proc/loadavg cannot be read. */
 double machineLoadAverage(void);
 
-#endif /* CAGE_SGEMM_MACHINE_H */
+#endif /* CAGE_BENCH_COMMON_MACHINE_H */
