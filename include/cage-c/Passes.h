@@ -52,6 +52,11 @@ MLIR_CAPI_EXPORTED void cageRegisterFuseMultiTensorPass(void);
 MLIR_CAPI_EXPORTED MlirPass cageCreateLowerToLinalgPass(void);
 MLIR_CAPI_EXPORTED void cageRegisterLowerToLinalgPass(void);
 
+/** cage-convert-math-to-arith: math.exp and math.erf of f32 scalars as
+ *  cage's own polynomials in arith ops (docs/Semantics.md §1.7; any op). */
+MLIR_CAPI_EXPORTED MlirPass cageCreateConvertMathToArithPass(void);
+MLIR_CAPI_EXPORTED void cageRegisterConvertMathToArithPass(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,14 @@ void cageRegisterLowerToLinalgPass(void) {
   cagePassRegister(&cageLowerToLinalgPass);
 }
 
+MlirPass cageCreateConvertMathToArithPass(void) {
+  return cagePassCreate(&cageConvertMathToArithPass);
+}
+
+void cageRegisterConvertMathToArithPass(void) {
+  cagePassRegister(&cageConvertMathToArithPass);
+}
+
 MlirPass cageCreateFuseCorrectionPass(void) {
   return cagePassCreate(&cageFuseCorrectionPass);
 }
@@ -55,5 +63,6 @@ void cageRegisterPasses(void) {
   cageRegisterExpandUpdatePass();
   cageRegisterFuseMultiTensorPass();
   cageRegisterLowerToLinalgPass();
+  cageRegisterConvertMathToArithPass();
   cageRegisterCPUPasses();
 }

@@ -137,9 +137,17 @@ MLIR_CAPI_EXPORTED MlirValue cageBuildMaximumF(CageBuilder *b, MlirValue lhs,
                                                MlirValue rhs);
 MLIR_CAPI_EXPORTED MlirValue cageBuildMinimumF(CageBuilder *b, MlirValue lhs,
                                                MlirValue rhs);
+/** arith.maxnumf, minnumf (a NaN operand gives the other one), and
+ * math.copysign (the magnitude of lhs, the sign of rhs). */
+MLIR_CAPI_EXPORTED MlirValue cageBuildMaxNumF(CageBuilder *b, MlirValue lhs,
+                                              MlirValue rhs);
+MLIR_CAPI_EXPORTED MlirValue cageBuildMinNumF(CageBuilder *b, MlirValue lhs,
+                                              MlirValue rhs);
+MLIR_CAPI_EXPORTED MlirValue cageBuildCopySign(CageBuilder *b, MlirValue lhs,
+                                               MlirValue rhs);
 
 /** arith.addi, subi, muli, divui, ceildivui, ceildivsi, remui, andi, ori,
- * xori, shrui, maxsi, maxui, minsi, minui. */
+ * xori, shli, shrui, shrsi, maxsi, maxui, minsi, minui. */
 MLIR_CAPI_EXPORTED MlirValue cageBuildAddI(CageBuilder *b, MlirValue lhs,
                                            MlirValue rhs);
 MLIR_CAPI_EXPORTED MlirValue cageBuildSubI(CageBuilder *b, MlirValue lhs,
@@ -160,7 +168,11 @@ MLIR_CAPI_EXPORTED MlirValue cageBuildOrI(CageBuilder *b, MlirValue lhs,
                                           MlirValue rhs);
 MLIR_CAPI_EXPORTED MlirValue cageBuildXOrI(CageBuilder *b, MlirValue lhs,
                                            MlirValue rhs);
+MLIR_CAPI_EXPORTED MlirValue cageBuildShLI(CageBuilder *b, MlirValue lhs,
+                                           MlirValue rhs);
 MLIR_CAPI_EXPORTED MlirValue cageBuildShRUI(CageBuilder *b, MlirValue lhs,
+                                            MlirValue rhs);
+MLIR_CAPI_EXPORTED MlirValue cageBuildShRSI(CageBuilder *b, MlirValue lhs,
                                             MlirValue rhs);
 MLIR_CAPI_EXPORTED MlirValue cageBuildMaxSI(CageBuilder *b, MlirValue lhs,
                                             MlirValue rhs);

@@ -281,6 +281,18 @@ typedef struct CageRefSgd {
 } CageRefSgd;
 
 /*===----------------------------------------------------------------------===*
+ * exp and erf of f32 (section 1.7)
+ *===----------------------------------------------------------------------===*/
+
+/** exp(x) and erf(x) as compiled code computes math.exp and math.erf of f32
+ * (cage-convert-math-to-arith): the polynomials of section 1.7 with the
+ * constants of cage/Math/ExpErf.h, every operation rounded to f32. Defined
+ * for every f32: NaN gives x, exp overflows to +inf above 88.7228394 and is
+ * 0 below -103.972084, erf(±inf) = ±1. */
+CAGE_REF_EXPORT float cageRefExpF32(float x);
+CAGE_REF_EXPORT float cageRefErfF32(float x);
+
+/*===----------------------------------------------------------------------===*
  * Philox4x32-10 and stochastic rounding (section 1.4)
  *===----------------------------------------------------------------------===*/
 

@@ -40,7 +40,7 @@ LAYERS = [
     ["CageDialectCAPI"],  # lib/CAPI/Dialect: the dialect's C API
     ["CageIRBuilder"],  # lib/IR: the C builder layer and op queries
     ["CageTransforms"],  # lib/Dialect/Cage/Transforms: passes on the dialect
-    ["CageConversionToLinalg"],  # lib/Conversion/CageToLinalg
+    ["CageConversionToLinalg", "CageConversionMathToArith"],  # lib/Conversion
     ["CageTargetCPU"],  # lib/Target/CPU: the CPU pipeline, code generation
     ["CAGE-C"],  # lib/CAPI: create/register functions, the JIT; libCAGE-C.so
     ["CagePlugin"],  # lib/CAPI/Plugin.cpp: libCagePlugin.so over libCAGE-C.so

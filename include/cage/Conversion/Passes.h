@@ -15,6 +15,7 @@ extern "C" {
 #endif
 
 extern const CagePassDefinition cageLowerToLinalgPass;
+extern const CagePassDefinition cageConvertMathToArithPass;
 
 #ifdef __cplusplus
 }

@@ -43,6 +43,11 @@ void cageCPUNameBatchedContractions(MlirOperation module);
  * computed factor and a plain contraction (SplitContractions.c). */
 void cageCPUSplitFusedContractions(MlirOperation module);
 
+/* cage-cpu-tile's first step: a transposing all-parallel linalg.generic
+ * runs over the fewest loops, those that stay together in every operand
+ * joined, its memrefs collapsed (CollapseLoops.c). */
+void cageCPUCollapseTranspositionLoops(MlirOperation root);
+
 /* cage-cpu-tile's last step: 2-D vector transfers of whole contiguous rows
  * become 1-D ones on the memref collapsed (FlattenTransfers.c). */
 void cageCPUFlattenRowTransfers(MlirOperation root);

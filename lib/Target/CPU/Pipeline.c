@@ -89,8 +89,9 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
          linalg. */
       "func.func(%scage-verify,cage-lower-to-linalg,"
       "convert-elementwise-to-linalg),"
-      /* linalg.softmax has no lowering of its own. */
-      "cage-cpu-decompose-softmax,"
+      /* linalg.softmax has no lowering of its own; exp and erf of f32 as
+         polynomials (vectorizable, the same bits on every target). */
+      "cage-cpu-decompose-softmax,cage-convert-math-to-arith,"
       "cage-cpu-abi{c-interface=%d},"
       /* Contractions as named ops, which elementwise fusion never fuses
          producers into; then in the layout of their kernel, an operand's
@@ -707,6 +708,7 @@ void cageRegisterCPUPasses(void) {
   cagePassRegister(&cageFuseMultiTensorPass);
   cagePassRegister(&cageVerifyPass);
   cagePassRegister(&cageLowerToLinalgPass);
+  cagePassRegister(&cageConvertMathToArithPass);
   cagePassPipelineRegister(&cageCPUPipeline);
   cagePassRegister(&cageCPUABIPass);
   cagePassRegister(&cageCPUTilePass);

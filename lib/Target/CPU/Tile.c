@@ -456,6 +456,7 @@ static void runTile(MlirOperation op, const CagePassOptionValue *options,
   state.parallel =
       mlirAttributeParseGet(ctx, cageStr("#linalg.iterator_type<parallel>"));
 
+  cageCPUCollapseTranspositionLoops(op);
   mlirOperationWalk(op, tagOps, &state, MlirWalkPreOrder);
   if (state.failed) {
     freeClasses(&state);

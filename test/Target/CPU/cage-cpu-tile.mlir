@@ -248,3 +248,73 @@ func.func @lanes_of_groups(%x: memref<256x4xf32>, %y: memref<256x4xbf16>) {
   }
   return
 }
+
+// -----
+
+// A transposition whose operands keep loops together (the [b, s, h] to
+// [h, b, s] copy that packs an activation gradient for a weight gradient)
+// first runs over the fewest loops: (h, b·s), each memref collapsed, so that
+// the swapped loops are the operands' innermost dimensions and the tiles
+// are square, transposed in registers (vector.shuffle) rather than gathered.
+// CHECK-LABEL: func.func @joined_loops
+// CHECK-DAG: %[[IN:.*]] = memref.collapse_shape %{{.*}} {{\[\[}}0, 1], [2]] : memref<4x8x64xf32> into memref<32x64xf32>
+// CHECK-DAG: %[[OUT:.*]] = memref.collapse_shape %{{.*}} {{\[\[}}0], [1, 2]] : memref<64x4x8xf32> into memref<64x32xf32>
+// CHECK: vector.transfer_read {{.*}} : memref<16x16xf32, strided<[64, 1], offset: ?>>, vector<16x16xf32>
+// CHECK: vector.shuffle
+// CHECK: vector.transfer_write {{.*}} : vector<16x16xf32>, memref<16x16xf32, strided<[32, 1], offset: ?>>
+// NOTHREADS-LABEL: func.func @joined_loops
+// NOTHREADS: memref.collapse_shape
+// NOVEC-LABEL: func.func @joined_loops
+// NOVEC: memref.collapse_shape
+func.func @joined_loops(%a: memref<4x8x64xf32>, %b: memref<64x4x8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(h, b, s) -> (b, s, h)>, affine_map<(h, b, s) -> (h, b, s)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%a : memref<4x8x64xf32>) outs(%b : memref<64x4x8xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    linalg.yield %x : f32
+  }
+  return
+}
+
+// -----
+
+// Loops stay as they are where joining them would change what the op
+// computes or reads: a body that reads linalg.index, an operand whose
+// layout is not contiguous, loops in a different order in one operand, an
+// elementwise op that does not transpose.
+// CHECK-LABEL: func.func @kept_loops
+// CHECK-NOT: memref.collapse_shape
+// CHECK: return
+#bsh = affine_map<(h, b, s) -> (b, s, h)>
+#hbs = affine_map<(h, b, s) -> (h, b, s)>
+#hsb = affine_map<(h, b, s) -> (h, s, b)>
+func.func @kept_loops(%a: memref<4x8x64xf32>, %b: memref<64x4x8xf32>,
+                      %c: memref<4x8x64xf32, strided<[1024, 64, 1]>>,
+                      %d: memref<64x8x4xf32>, %e: memref<64x4x8xf32>) {
+  linalg.generic {indexing_maps = [#bsh, #hbs], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%a : memref<4x8x64xf32>) outs(%b : memref<64x4x8xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %i = linalg.index 1 : index
+    %i32 = arith.index_cast %i : index to i32
+    %f = arith.sitofp %i32 : i32 to f32
+    %s = arith.addf %x, %f : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#bsh, #hbs], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%c : memref<4x8x64xf32, strided<[1024, 64, 1]>>) outs(%b : memref<64x4x8xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#bsh, #hsb, #hbs], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%a, %d : memref<4x8x64xf32>, memref<64x8x4xf32>) outs(%b : memref<64x4x8xf32>) {
+  ^bb0(%x: f32, %z: f32, %y: f32):
+    %s = arith.addf %x, %z : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#hbs, #hbs], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%e : memref<64x4x8xf32>) outs(%b : memref<64x4x8xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    linalg.yield %x : f32
+  }
+  return
+}
