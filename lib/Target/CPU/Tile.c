@@ -11,7 +11,11 @@
 |*    tiled by 1 (in order, so reductions keep their order and results stay  *|
 |*    bit-exact), the innermost by the vector width, and the tile is         *|
 |*    vectorized with masks (dynamic sizes, remainders);                     *|
-|*  - ops whose innermost loop is a reduction stay loops: LLVM's loop        *|
+|*  - row reductions (innermost loop a reduction, static multiples of the   *|
+|*    width) get square tiles, a vector lane per row, the reduction          *|
+|*    transposed in registers and added column after column: each row       *|
+|*    keeps its order;                                                       *|
+|*  - other ops whose innermost loop is a reduction stay loops: LLVM's loop  *|
 |*    vectorizer keeps vector accumulators where that is exact (max, min,    *|
 |*    integers) and leaves ordered float sums scalar. Measured in            *|
 |*    docs/Passes.md: a row max ran 4.7x faster that way than with per-      *|
@@ -71,6 +75,7 @@ typedef struct Plan {
   bool vectorize; /* vectorize the tile with vectorSizes */
   int64_t *vectorSizes;
   bool transposition; /* square tiles, transposed in registers */
+  bool rowReduction;  /* square tiles, a lane per row: sums in order */
 } Plan;
 
 static void planFree(Plan *plan) { free(plan->forallSizes); }
@@ -220,7 +225,23 @@ static bool fillPlan(const TileState *state, MlirOperation op,
   if (plan->forall)
     plan->forallSizes[0] = rank == 1 ? chunk : 1;
 
-  plan->vectorize = state->vectorize && parallel[last] && vectorTypes;
+  /* A reduction along the innermost loop of rows that the loop before it
+   * indexes (softmax's sum, LayerNorm's moments, cross-entropy's
+   * log-sum-exp) gets square tiles too, a vector lane per row: the tile's
+   * vector.multi_reduction, lowered "innerparallel", transposes it in
+   * registers and adds its columns one after the other, so every row is
+   * still summed in index order (bit for bit the scalar loop) while the
+   * body around the sum (an exp) runs on whole vectors. Static sizes that
+   * are multiples of the vector width only: no masks in the reduction. */
+  bool outerParallel = true;
+  for (intptr_t d = 0; d < last; ++d)
+    outerParallel &= parallel[d];
+  plan->rowReduction = state->vectorize && vectorTypes && rank >= 2 &&
+                       !parallel[last] && outerParallel && sizes[last] > 0 &&
+                       sizes[last] % width == 0 && sizes[last - 1] > 0 &&
+                       sizes[last - 1] % width == 0;
+  plan->vectorize =
+      state->vectorize && vectorTypes && (parallel[last] || plan->rowReduction);
   if (plan->vectorize) {
     int64_t v = sizes[last] > 0 && sizes[last] < width ? sizes[last] : width;
     /* A transposition (all loops parallel, an operand contiguous along the
@@ -230,7 +251,9 @@ static bool fillPlan(const TileState *state, MlirOperation op,
     bool allParallel = true;
     for (intptr_t d = 0; d < rank; ++d)
       allParallel &= parallel[d];
-    intptr_t rows = allParallel && transposes(op, rank) ? last - 1 : -1;
+    intptr_t rows = (allParallel && transposes(op, rank)) || plan->rowReduction
+                        ? last - 1
+                        : -1;
     int64_t vr = rows < 0                                 ? 1
                  : sizes[rows] > 0 && sizes[rows] < width ? sizes[rows]
                                                           : width;
@@ -251,7 +274,7 @@ static bool fillPlan(const TileState *state, MlirOperation op,
       plan->numLoops += tile != 0;
       plan->vectorSizes[d] = d == last ? v : d == rows ? vr : 1;
     }
-    plan->transposition = rows >= 0;
+    plan->transposition = rows >= 0 && !plan->rowReduction;
   }
   return plan->forall || plan->vectorize;
 }
@@ -290,6 +313,7 @@ static bool planEqual(const Plan *a, const Plan *b) {
   return a->rank == b->rank && a->forall == b->forall &&
          a->numLoops == b->numLoops && a->vectorize == b->vectorize &&
          a->transposition == b->transposition &&
+         a->rowReduction == b->rowReduction &&
          memcmp(a->forallSizes, b->forallSizes,
                 3 * (size_t)a->rank * sizeof *a->forallSizes) == 0;
 }
@@ -388,16 +412,21 @@ static void emitClass(CageScript *b, int k, const Plan *p) {
     /* The transposed transfer as a read and a transpose, lowered to
      * shuffles; in the op's own loops only (on a whole function these
      * patterns ran a 5-D contraction's vectors out of memory). */
-    if (p->transposition)
+    if (p->transposition || p->rowReduction)
       cageScriptPrintf(
           b,
           "        transform.apply_patterns to %s {\n"
+          "%s"
           "          transform.apply_patterns.vector.transfer_permutation_"
           "patterns\n"
           "          transform.apply_patterns.vector.lower_transpose "
           "lowering_strategy = \"shuffle_16x16\"\n"
           "        } : !transform.any_op\n",
-          p->numLoops > 1 ? "%loops#0" : "%loops");
+          p->numLoops > 1 ? "%loops#0" : "%loops",
+          p->rowReduction ? "          "
+                            "transform.apply_patterns.vector.lower_multi_"
+                            "reduction lowering_strategy = \"innerparallel\"\n"
+                          : "");
   }
   cageScriptPrintf(b, "        transform.yield\n"
                       "      }\n"

@@ -318,3 +318,50 @@ func.func @kept_loops(%a: memref<4x8x64xf32>, %b: memref<64x4x8xf32>,
   }
   return
 }
+
+// -----
+
+// A reduction along the innermost loop of rows the loop before it indexes,
+// at static multiples of the vector width: 16 x 16 tiles, a lane per row.
+// The tile's multi_reduction becomes a transposition in registers and
+// sixteen ordered vector adds from the accumulator (each row still summed
+// in index order); nothing reduces horizontally. At other sizes the op
+// stays a loop.
+// CHECK-LABEL: func.func @row_sum(
+// CHECK: scf.for {{.*}} step %c16
+// CHECK: scf.for {{.*}} step %c16
+// CHECK: %[[X:.*]] = vector.transfer_read {{.*}} : memref<16x16xf32, strided<[64, 1], offset: ?>>, vector<16x16xf32>
+// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} : memref<16xf32, strided<[1], offset: ?>>, vector<16xf32>
+// CHECK: vector.shuffle
+// CHECK: %[[S0:.*]] = arith.addf %{{.*}}, %[[ACC]] : vector<16xf32>
+// CHECK-COUNT-15: arith.addf %{{.*}} : vector<16xf32>
+// CHECK-NEXT: vector.transfer_write
+// CHECK-NOT: vector.reduction
+// CHECK-LABEL: func.func @row_sum_odd(
+// CHECK-NOT: vector.
+// CHECK: linalg.generic
+// NOTHREADS-LABEL: func.func @row_sum(
+// NOTHREADS: vector<16x16xf32>
+// NOVEC-LABEL: func.func @row_sum(
+// NOVEC-NOT: vector.
+// NOVEC: linalg.generic
+func.func @row_sum(%x: memref<32x64xf32>, %s: memref<32xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(r, k) -> (r, k)>, affine_map<(r, k) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<32x64xf32>) outs(%s : memref<32xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %t = arith.addf %o, %a : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+func.func @row_sum_odd(%x: memref<32x60xf32>, %s: memref<32xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(r, k) -> (r, k)>, affine_map<(r, k) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<32x60xf32>) outs(%s : memref<32xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %t = arith.addf %o, %a : f32
+    linalg.yield %t : f32
+  }
+  return
+}
