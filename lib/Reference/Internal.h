@@ -82,6 +82,11 @@ int refPrepare(const CageRefQuantizer *q, int64_t rank, const int64_t *dims,
                int64_t numel, const float *x, const float *alpha, float **xr,
                float **alphaOut);
 
+/** The distance between two levels of q's grid for clip value alpha (section
+ * 1.1), in f32: alpha / qmax on the int grid, (2 * alpha) / (2^b - 1) on the
+ * centered grid, exactly as the grids compute s and step. */
+float refGridStep(const CageRefQuantizer *q, float alpha);
+
 /** Whether x is clipped in a group with clip value alpha (section 1.1). */
 int refIsClipped(const CageRefQuantizer *q, float x, float alpha);
 

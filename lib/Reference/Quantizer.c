@@ -84,6 +84,13 @@ float refGridValue(const CageRefQuantizer *q, CageRounding rounding, float x,
   return gridInt(q->bits, rounding, x, alpha, seed, index);
 }
 
+float refGridStep(const CageRefQuantizer *q, float alpha) {
+  /* The spacing of the levels: centered's step, int's s = alpha / qmax. */
+  if (q->levels == CageLevelsCentered)
+    return (2.0f * alpha) / centeredSteps(q->bits);
+  return alpha / intQmax(q->bits);
+}
+
 int refIsClipped(const CageRefQuantizer *q, float x, float alpha) {
   if (q->levels == CageLevelsCentered) {
     /* 1.1 centered: clipped means |x| > alpha. */

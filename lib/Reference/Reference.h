@@ -458,6 +458,127 @@ CAGE_REF_EXPORT int cageRefUpdateSgdBf16State(
     const CageRefSgd *opt, int64_t rank, const int64_t *dims, float *w,
     const float *g, uint16_t *b, float lr, float lambdaT, uint64_t seed);
 
+/*===----------------------------------------------------------------------===*
+ * FOGZO (section 1.6)
+ *
+ * The first-order-guided zeroth-order estimate of section 1.6 for a set P of
+ * numParams parameters (P's order is the order of the params array; k below
+ * is a parameter's 0-based index in it). Orders and precisions fixed here
+ * where section 1.6 leaves them open; compiled code must reproduce them:
+ *
+ *   r      = (float)t / (float)T (an f32 division); r = (r < 1.0f) ? r : 1.0f.
+ *            FOGZO is active iff r > start. When it is not, G = g (copied,
+ *            bit for bit) and the loss is not called.
+ *   norm   = sqrt(sum) in double, sum = +0.0, then
+ *            sum += (double)g_i * (double)g_i over the parameters in order
+ *            and their elements in increasing index order; norm = 1.0 if
+ *            norm < 1e-12. nf = (float)norm; ghat_i = g_i / nf (f32).
+ *   beta   = betaMin + ((1.0f - betaMin) * (1.0f - r))  (f32, in that order).
+ *   sigma  = +1.0f if (o[0] & 1) == 0 else -1.0f, o = Philox4x32-10 with
+ *            key = (seed low 32, seed high 32) and counter = (0, 0,
+ *            0xFFFFFFFF, t low 32).
+ *   cb     = sqrtf(beta) * sigma;  cu = sqrtf(1.0f - beta).
+ *   u_k,i  = ((2.0f * a) - 1.0f) * 0x1.bb67aep+0f (the f32 nearest sqrt(3)),
+ *            a = (float)(o[0] >> 8) * 2^-24, o = Philox4x32-10 with the same
+ *            key and counter = (i low 32, i high 32, k low 32, t low 32);
+ *            i is the linear index of the element in parameter k. 2a - 1 is
+ *            exact; the product is the only rounding.
+ *   v_i    = (cb * ghat_i) + (cu * u_i)  (two f32 products, then the sum).
+ *   h      = sum / (double)count, sum = +0.0, then for each quantized
+ *            parameter in order and each of its scale groups in order
+ *            sum += (double)n_group * (double)step_g; count = the number of
+ *            elements of the quantized parameters. step_g = alpha_g / qmax
+ *            (int grid) or (2.0f * alpha_g) / (float)(2^b - 1) (centered),
+ *            in f32, alpha_g the group's clip value as cage.quantize finds
+ *            it on w (on w * H with rotation). Unquantized parameters
+ *            (q == NULL) contribute nothing.
+ *   eps    = the settings' epsilon if it is > 0, else
+ *            (float)(h / (2.0 * sqrt(3.0))) (double; eps_bar = 1/(2 sqrt 3)).
+ *   probes = w+_i = w_i + (eps * v_i), w-_i = w_i - (eps * v_i) (f32, the
+ *            product then the sum); L+ = loss(w+), then L- = loss(w-): plus
+ *            first, each call given every parameter of P.
+ *   G_i    = scale * v_i, scale = (L+ - L-) / (2.0f * eps) (f32).
+ * Sign and noise counters share the key: the sign's counter equals the noise
+ * counter of element 0 of parameter 0xFFFFFFFF, a parameter index P never
+ * reaches in practice.
+ *===----------------------------------------------------------------------===*/
+
+/** The settings of FOGZO. Valid: 0 <= betaMin <= 1, 0 <= start < 1,
+ * epsilon >= 0, all finite. epsilon == 0 derives eps from the grid (h
+ * above; at least one parameter must then be quantized); epsilon > 0 is used
+ * as eps instead (for parameters without a quantizer, e.g. smooth test
+ * functions). seed keys every Philox call (sign and noise). */
+typedef struct CageRefFogzo {
+  float betaMin;
+  float start;
+  uint64_t seed;
+  float epsilon;
+} CageRefFogzo;
+
+/** One parameter of P: its shape (rank, dims), weights w and STE gradient g
+ * (both numel floats) and its quantizer q, or NULL for an unquantized
+ * parameter (it takes no part in h). q must have rounding = nearest and
+ * scale != operand (the clip values are found on w). */
+typedef struct CageRefFogzoParam {
+  int64_t rank;
+  const int64_t *dims;
+  const float *w;
+  const float *g;
+  const CageRefQuantizer *q;
+} CageRefFogzoParam;
+
+/** The loss of the step's batch with every parameter of P replaced by
+ * params[k] (numel floats of parameter k's shape, valid during the call
+ * only). context is passed through. */
+typedef float (*CageRefFogzoLoss)(void *context, const float *const *params);
+
+/** What a step computed (optional). active = 0 on an inactive step, with
+ * every other field 0. Otherwise norm is the norm used (1.0 when the
+ * gradient norm was below 1e-12), and beta, sigma, epsilon, lossPlus,
+ * lossMinus and scale are beta_t, sigma, eps, L+, L- and the factor of v. */
+typedef struct CageRefFogzoTrace {
+  int active;
+  double norm;
+  float beta;
+  float sigma;
+  float epsilon;
+  float lossPlus;
+  float lossMinus;
+  float scale;
+} CageRefFogzoTrace;
+
+/** One FOGZO estimate at step t of T (t >= 1, T >= 1): G[k] (numel floats of
+ * parameter k, may alias params[k].g or any input of the same shape)
+ * receives G_k. numParams >= 1. Calls loss twice on an active step (plus
+ * first), never on an inactive one; G and *trace (trace may be NULL) are
+ * written after both calls. Statuses: CageRefErrorNull for a NULL s, params,
+ * loss, G, G[k], params[k].dims, .w or .g; CageRefErrorShape for a bad
+ * shape; CageRefErrorQuantizer for an invalid quantizer, rounding =
+ * stochastic or scale = operand; CageRefErrorArgument for bad settings,
+ * t < 1, T < 1, numParams < 1, or epsilon == 0 with no quantized parameter;
+ * CageRefErrorMemory. Validation covers everything, whether or not the step
+ * is active, before the loss is called or anything is written. */
+CAGE_REF_EXPORT int cageRefFogzo(const CageRefFogzo *s, int64_t t, int64_t T,
+                                 int64_t numParams,
+                                 const CageRefFogzoParam *params,
+                                 CageRefFogzoLoss loss, void *context,
+                                 float *const *G, CageRefFogzoTrace *trace);
+
+/** sigma of step t under seed (+1.0f or -1.0f); only t's low 32 bits count. */
+CAGE_REF_EXPORT float cageRefFogzoSign(uint64_t seed, int64_t t);
+
+/** u of element index of parameter param at step t under seed; only the low
+ * 32 bits of t and param count, index as a 64-bit unsigned value. */
+CAGE_REF_EXPORT float cageRefFogzoNoise(uint64_t seed, int64_t t, int64_t param,
+                                        int64_t index);
+
+/** *h = the mean quantization step of P at the weights params[k].w (h
+ * above). params[k].g is not read (may be NULL). The statuses of
+ * cageRefFogzo for params; CageRefErrorNull for a NULL h;
+ * CageRefErrorArgument when no parameter is quantized. */
+CAGE_REF_EXPORT int
+cageRefFogzoStep(int64_t numParams, const CageRefFogzoParam *params, double *h);
+
 #ifdef __cplusplus
 }
 #endif
