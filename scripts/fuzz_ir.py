@@ -140,6 +140,24 @@ KNOWN_UPSTREAM = [
               " tensor<*xf32>) -> tensor<*xf32>\\n  return %%r :"
               " tensor<*xf32>\\n}\\n' | /usr/lib/llvm-22/bin/mlir-opt"
               "   # SIGSEGV"),
+    Exclusion(
+        "index-batch-matmul",
+        frames=r"",
+        text=r"linalg\.batch_matmul[\s\S]*xindex>",
+        message=r"MLIR Parser: custom op parser 'linalg\.batch_matmul'",
+        reason="the parser of linalg.batch_matmul segfaults when its operands "
+               "are tensors of index (with or without indexing_maps), where "
+               "linalg.matmul reports 'Cannot build binary Linalg operation: "
+               "expects allComplex, allFloatingPoint, or allInteger'. The "
+               "crash is in the parser, before any cage pass runs; a mutant "
+               "gets there by changing the element type of the attention "
+               "scores' batched product.",
+        repro="printf 'func.func @f(%%q: tensor<4x32x16xindex>, %%i:"
+              " tensor<4x32x32xindex>) -> tensor<4x32x32xindex> {\\n  %%r ="
+              " linalg.batch_matmul ins(%%q, %%q : tensor<4x32x16xindex>,"
+              " tensor<4x32x16xindex>) outs(%%i : tensor<4x32x32xindex>) ->"
+              " tensor<4x32x32xindex>\\n  return %%r : tensor<4x32x32xindex>"
+              "\\n}\\n' | /usr/lib/llvm-22/bin/mlir-opt   # SIGSEGV"),
 ]
 
 # ---------------------------------------------------------------------------

@@ -53,8 +53,9 @@
 
 #define TAG "cage.cpu_tile"
 /* Static iteration spaces smaller than this run on one thread: a parallel
- * region costs microseconds to open. */
-#define MIN_PARALLEL_WORK 16384
+ * region costs tens of microseconds to open on a paravirtualized machine,
+ * more than a copy of 2^16 elements takes on one thread. */
+#define MIN_PARALLEL_WORK (1 << 17)
 /* Rank-1 ops are split among threads in chunks of this many vectors. */
 #define CHUNK_VECTORS 64
 

@@ -46,8 +46,9 @@
 #include <string.h>
 
 #define TAG "cage.cpu_contraction"
-/* Contractions of fewer multiply-adds run on one thread. */
-#define MIN_PARALLEL_MACS (1 << 20)
+/* Contractions of fewer multiply-adds run on one thread: below it, waking
+ * the second thread cost more than it saved (docs/Passes.md). */
+#define MIN_PARALLEL_MACS (1 << 25)
 /* Cache tiles: rows of A and C, columns of B and C, and steps of K. */
 #define CACHE_ROWS 64
 #define CACHE_COLUMNS 256

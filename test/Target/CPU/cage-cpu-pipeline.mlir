@@ -105,25 +105,25 @@ func.func @rowsum_dyn(%a: tensor<?x?xf32>) -> tensor<?xf32> {
 
 // -----
 
-// Row reduction, static and large enough for threads.
+// Row reduction, static and large enough for threads (2^17 points and more).
 // CHECK-LABEL: llvm.func @rowmax_static(
 // CHECK:         omp.parallel
 // CHECK:           llvm.intr.maximum({{.*}}) : (f32, f32) -> f32
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
-func.func @rowmax_static(%a: tensor<256x129xf32>) -> tensor<256xf32> {
+func.func @rowmax_static(%a: tensor<1024x129xf32>) -> tensor<1024xf32> {
   %z = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<256xf32>
-  %f = linalg.fill ins(%z : f32) outs(%e : tensor<256xf32>) -> tensor<256xf32>
+  %e = tensor.empty() : tensor<1024xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<1024xf32>) -> tensor<1024xf32>
   %r = linalg.generic {indexing_maps = [#id, #row],
                        iterator_types = ["parallel", "reduction"]}
-      ins(%a : tensor<256x129xf32>) outs(%f : tensor<256xf32>) {
+      ins(%a : tensor<1024x129xf32>) outs(%f : tensor<1024xf32>) {
   ^bb0(%x: f32, %o: f32):
     %ab = math.absf %x : f32
     %m = arith.maximumf %ab, %o : f32
     linalg.yield %m : f32
-  } -> tensor<256xf32>
-  return %r : tensor<256xf32>
+  } -> tensor<1024xf32>
+  return %r : tensor<1024xf32>
 }
 
 // -----
