@@ -51,7 +51,7 @@ import sys
 import time
 
 import common
-from common import cage, nn, np
+from common import nn, np
 
 PACKAGE = "libpython3.11-stdlib"
 DIRECTORY = "/usr/lib/python3.11"
@@ -140,17 +140,9 @@ class CharLMTask:
         key = (method.name, bits, lam)
         if key not in self.trainers:
             no_decay = {"weight_decay": 0.0}
-            overrides = {"@bias": no_decay, "@norm": no_decay, "@embedding": no_decay,
-                         "@weight": method.weight_config(lam, self.args.silence)}
-            t0 = time.perf_counter()
-            self.trainers[key] = cage.compile_training(
-                self.build(0), nn.CrossEntropyLoss(), self.batch_shape(),
-                optimizer=nn.AdamW(weight_decay=self.args.weight_decay),
-                quant=bits if method.train == "qat" else None, overrides=overrides)
-            print("compiled %s %s%s in %.1f s" % (
-                method.name, common.bits_label(bits) if method.train == "qat" else "FP",
-                " lambda %g" % lam if lam is not None else "", time.perf_counter() - t0),
-                flush=True)
+            self.trainers[key] = common.compile_trainer(
+                self.build(0), self.batch_shape(), method, bits, lam, self.args,
+                {"@bias": no_decay, "@norm": no_decay, "@embedding": no_decay})
         return self.trainers[key]
 
     def evaluator(self, bits):

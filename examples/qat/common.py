@@ -184,6 +184,25 @@ def lr_at(t, total, peak, warmup=0, final=0.1):
 # ---------------------------------------------------------------------------
 
 
+def compile_trainer(model, batch_shape, method, bits, lam, args, overrides):
+    """The compiled Trainer of `method` at `bits` bits and CAGE lambda `lam`
+    for `model` (cross-entropy loss, AdamW with args.weight_decay; the
+    method's #cage.param changes on every "@weight", over `overrides`),
+    printing how long it took to compile."""
+    overrides = dict(overrides)
+    overrides["@weight"] = method.weight_config(lam, args.silence)
+    t0 = time.perf_counter()
+    trainer = cage.compile_training(
+        model, nn.CrossEntropyLoss(), batch_shape,
+        optimizer=nn.AdamW(weight_decay=args.weight_decay),
+        quant=bits if method.train == "qat" else None, overrides=overrides)
+    print("compiled %s %s%s in %.1f s" % (
+        method.name, bits_label(bits) if method.train == "qat" else "FP",
+        " lambda %g" % lam if lam is not None else "", time.perf_counter() - t0),
+        flush=True)
+    return trainer
+
+
 def reinitialize(trainer, fresh_model):
     """Starts a compiled Trainer over: the parameters of `fresh_model` (the
     same architecture, initialised from another seed) are copied into the

@@ -29,7 +29,7 @@ import sys
 import time
 
 import common
-from common import cage, nn, np
+from common import nn, np
 
 SPLIT_SEED = 0
 SPLIT = (0.6, 0.2, 0.2)
@@ -68,17 +68,9 @@ class DigitsTask:
     def trainer(self, method, bits, lam):
         key = (method.name, bits, lam)
         if key not in self.trainers:
-            overrides = dict(nn.NO_DECAY_ON_BIASES_AND_NORMS)
-            overrides["@weight"] = method.weight_config(lam, self.args.silence)
-            t0 = time.perf_counter()
-            self.trainers[key] = cage.compile_training(
-                self.build(0), nn.CrossEntropyLoss(), (self.args.batch, 64),
-                optimizer=nn.AdamW(weight_decay=self.args.weight_decay),
-                quant=bits if method.train == "qat" else None, overrides=overrides)
-            print("compiled %s %s%s in %.1f s" % (
-                method.name, common.bits_label(bits) if method.train == "qat" else "FP",
-                " lambda %g" % lam if lam is not None else "", time.perf_counter() - t0),
-                flush=True)
+            self.trainers[key] = common.compile_trainer(
+                self.build(0), (self.args.batch, 64), method, bits, lam, self.args,
+                nn.NO_DECAY_ON_BIASES_AND_NORMS)
         return self.trainers[key]
 
     def prepare(self, method, bits, lam):
