@@ -82,8 +82,8 @@ static bool mapPositions(MlirAttribute maps, intptr_t numLoops,
 }
 
 /* Whether some map lists its loops out of order (the op transposes). */
-static bool transposes(const intptr_t *positions, intptr_t numMaps,
-                       intptr_t numLoops) {
+static bool listsLoopsOutOfOrder(const intptr_t *positions, intptr_t numMaps,
+                                 intptr_t numLoops) {
   for (intptr_t i = 0; i < numMaps; ++i) {
     intptr_t previous = -1;
     for (intptr_t d = 0; d < numLoops; ++d) {
@@ -111,6 +111,12 @@ static bool joins(const intptr_t *positions, intptr_t numMaps,
   return true;
 }
 
+/* The new loop of result `r` of `map` (a projected permutation). */
+static intptr_t resultGroup(MlirAffineMap map, const intptr_t *group,
+                            intptr_t r) {
+  return group[mlirAffineDimExprGetPosition(mlirAffineMapGetResult(map, r))];
+}
+
 /* memref.collapse_shape of `memref` along `map`'s results grouped by
  * `group` (the new loop of each old one). */
 static MlirValue collapseOperand(CageBuilder *b, MlirValue memref,
@@ -124,15 +130,10 @@ static MlirValue collapseOperand(CageBuilder *b, MlirValue memref,
   MlirType i64 = mlirIntegerTypeGet(ctx, 64);
   intptr_t numGroups = 0;
   for (intptr_t r = 0; r < rank;) {
-    intptr_t g =
-        group[mlirAffineDimExprGetPosition(mlirAffineMapGetResult(map, r))];
+    intptr_t g = resultGroup(map, group, r);
     intptr_t numMembers = 0;
     int64_t size = 1;
-    for (;
-         r < rank &&
-         group[mlirAffineDimExprGetPosition(mlirAffineMapGetResult(map, r))] ==
-             g;
-         ++r) {
+    for (; r < rank && resultGroup(map, group, r) == g; ++r) {
       members[numMembers++] = mlirIntegerAttrGet(i64, r);
       if (mlirShapedTypeIsDynamicDim(type, r))
         size = mlirShapedTypeGetDynamicSize();
@@ -167,8 +168,7 @@ static MlirAffineMap collapseMap(MlirContext ctx, MlirAffineMap map,
   intptr_t n = 0;
   intptr_t previous = -1;
   for (intptr_t r = 0; r < rank; ++r) {
-    intptr_t g =
-        group[mlirAffineDimExprGetPosition(mlirAffineMapGetResult(map, r))];
+    intptr_t g = resultGroup(map, group, r);
     if (g != previous)
       results[n++] = mlirAffineDimExprGet(ctx, g);
     previous = g;
@@ -201,7 +201,7 @@ static void collapseLoops(MlirOperation generic) {
   intptr_t *group = cageAllocArray(numLoops, sizeof(intptr_t));
   intptr_t numGroups = 0;
   if (mapPositions(maps, numLoops, positions) &&
-      transposes(positions, numMaps, numLoops)) {
+      listsLoopsOutOfOrder(positions, numMaps, numLoops)) {
     for (intptr_t d = 0; d < numLoops; ++d) {
       if (d > 0 && !joins(positions, numMaps, numLoops, d - 1))
         ++numGroups;

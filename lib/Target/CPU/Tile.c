@@ -192,6 +192,12 @@ static bool transposes(MlirOperation op, intptr_t rank) {
   return any;
 }
 
+/* Whether a static loop of `size` iterations is a whole number of vectors
+ * of `width` lanes (no mask needed). */
+static bool wholeVectors(int64_t size, int64_t width) {
+  return size > 0 && size % width == 0;
+}
+
 /* The plan of a linalg.generic of `rank` loops, into `plan` whose arrays
  * are allocated and zeroed; `parallel` and `sizes` have room for `rank`
  * entries. False if the op is left alone. */
@@ -238,9 +244,9 @@ static bool fillPlan(const TileState *state, MlirOperation op,
   for (intptr_t d = 0; d < last; ++d)
     outerParallel &= parallel[d];
   plan->rowReduction = state->vectorize && vectorTypes && rank >= 2 &&
-                       !parallel[last] && outerParallel && sizes[last] > 0 &&
-                       sizes[last] % width == 0 && sizes[last - 1] > 0 &&
-                       sizes[last - 1] % width == 0;
+                       !parallel[last] && outerParallel &&
+                       wholeVectors(sizes[last], width) &&
+                       wholeVectors(sizes[last - 1], width);
   plan->vectorize =
       state->vectorize && vectorTypes && (parallel[last] || plan->rowReduction);
   if (plan->vectorize) {
@@ -249,9 +255,7 @@ static bool fillPlan(const TileState *state, MlirOperation op,
      * next-to-last loop) gets square tiles: each operand is then read and
      * written in whole vectors, the transposition done in registers, where a
      * tile of one row would gather or scatter one element at a time. */
-    bool allParallel = true;
-    for (intptr_t d = 0; d < rank; ++d)
-      allParallel &= parallel[d];
+    bool allParallel = outerParallel && parallel[last];
     intptr_t rows = (allParallel && transposes(op, rank)) || plan->rowReduction
                         ? last - 1
                         : -1;
