@@ -1204,6 +1204,49 @@ MlirOperation cageBuildFor(CageBuilder *b, MlirValue lowerBound,
   return op;
 }
 
+/* A block of one branch of an scf.if, filled by `body`; null (destroyed)
+ * when a yielded value is null. */
+static MlirBlock ifBranch(CageBuilder *b, intptr_t numResults,
+                          CageIfBodyBuilder body, void *userData) {
+  MlirBlock block = mlirBlockCreate(0, NULL, NULL);
+  MlirValue *yielded = cageAllocArray(numResults, sizeof *yielded);
+  CageBuilder branch = cageBuilderAtEndOfBlock(block, b->location);
+  body(&branch, yielded, userData);
+  if (anyNull(yielded, numResults)) {
+    mlirBlockDestroy(block);
+    block = (MlirBlock){NULL};
+  } else {
+    buildOp(&branch, "scf.yield", numResults, yielded, 0, NULL, 0, NULL);
+  }
+  free(yielded);
+  return block;
+}
+
+MlirOperation cageBuildIf(CageBuilder *b, MlirValue condition,
+                          const MlirType *resultTypes, intptr_t numResults,
+                          CageIfBodyBuilder thenBody,
+                          CageIfBodyBuilder elseBody, void *userData) {
+  if (mlirValueIsNull(condition) || !isRegisteredOp(b, "scf.if"))
+    return nullOperation;
+  MlirBlock blocks[2] = {ifBranch(b, numResults, thenBody, userData),
+                         ifBranch(b, numResults, elseBody, userData)};
+  if (mlirBlockIsNull(blocks[0]) || mlirBlockIsNull(blocks[1])) {
+    for (int i = 0; i < 2; ++i)
+      if (!mlirBlockIsNull(blocks[i]))
+        mlirBlockDestroy(blocks[i]);
+    return nullOperation;
+  }
+  MlirOperationState state =
+      mlirOperationStateGet(cageStr("scf.if"), b->location);
+  mlirOperationStateAddOperands(&state, 1, &condition);
+  mlirOperationStateAddResults(&state, numResults, resultTypes);
+  MlirRegion regions[] = {mlirRegionCreate(), mlirRegionCreate()};
+  for (int i = 0; i < 2; ++i)
+    mlirRegionAppendOwnedBlock(regions[i], blocks[i]);
+  mlirOperationStateAddOwnedRegions(&state, 2, regions);
+  return insert(b, mlirOperationCreate(&state));
+}
+
 MlirValue cageBuildExtract(CageBuilder *b, MlirValue tensor,
                            const MlirValue *indices, intptr_t numIndices) {
   if (!isRankedTensorValue(b, tensor, "the operand of tensor.extract") ||
@@ -1255,6 +1298,17 @@ MlirOperation cageBuildFunc(CageBuilder *b, const char *name,
   MlirRegion body = functionBody(b, functionType, entryBlock);
   mlirOperationStateAddOwnedRegions(&state, 1, &body);
   return insert(b, mlirOperationCreate(&state));
+}
+
+MlirOperation cageBuildCall(CageBuilder *b, MlirStringRef callee,
+                            const MlirValue *args, intptr_t numArgs,
+                            const MlirType *resultTypes, intptr_t numResults) {
+  if (anyNull(args, numArgs) || !isRegisteredOp(b, "func.call"))
+    return nullOperation;
+  MlirNamedAttribute attr = cageNamedAttribute(
+      b, "callee", mlirFlatSymbolRefAttrGet(b->context, callee));
+  return buildOp(b, "func.call", numArgs, args, numResults, resultTypes, 1,
+                 &attr);
 }
 
 MlirOperation cageBuildReturn(CageBuilder *b, const MlirValue *values,

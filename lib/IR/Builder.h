@@ -512,6 +512,19 @@ cageBuildFor(CageBuilder *b, MlirValue lowerBound, MlirValue upperBound,
              MlirValue step, const MlirValue *inits, intptr_t numInits,
              CageForBodyBuilder body, void *userData);
 
+/** Builds one branch of an scf.if: appends to the branch's block and stores
+ * the values to yield (one per result of the scf.if) in `yielded`. */
+typedef void (*CageIfBodyBuilder)(CageBuilder *body, MlirValue *yielded,
+                                  void *userData);
+
+/** scf.if on the i1 `condition` with results of `resultTypes`: `thenBody`
+ * and `elseBody` fill its two branches. Returns the op, or a null op
+ * (having built nothing) when the condition or a yielded value is null. */
+MLIR_CAPI_EXPORTED MlirOperation
+cageBuildIf(CageBuilder *b, MlirValue condition, const MlirType *resultTypes,
+            intptr_t numResults, CageIfBodyBuilder thenBody,
+            CageIfBodyBuilder elseBody, void *userData);
+
 /** tensor.extract of the element at `indices` (one index per dimension). */
 MLIR_CAPI_EXPORTED MlirValue cageBuildExtract(CageBuilder *b, MlirValue tensor,
                                               const MlirValue *indices,
@@ -525,6 +538,12 @@ MLIR_CAPI_EXPORTED MlirValue cageBuildExtract(CageBuilder *b, MlirValue tensor,
 MLIR_CAPI_EXPORTED MlirOperation cageBuildFunc(CageBuilder *b, const char *name,
                                                MlirType functionType,
                                                MlirBlock *entryBlock);
+
+/** func.call of the function named `callee` with `args`, returning
+ * `resultTypes`. */
+MLIR_CAPI_EXPORTED MlirOperation cageBuildCall(
+    CageBuilder *b, MlirStringRef callee, const MlirValue *args,
+    intptr_t numArgs, const MlirType *resultTypes, intptr_t numResults);
 
 /** func.return of `values`. */
 MLIR_CAPI_EXPORTED MlirOperation cageBuildReturn(CageBuilder *b,

@@ -146,7 +146,7 @@ static int testDialectHandle(MlirContext ctx) {
 }
 
 // CHECK-LABEL: @testVersion
-// CHECK: API version 1.0 (0x00010000), header 1.0
+// CHECK: API version 1.1 (0x00010001), header 1.1
 static int testVersion(void) {
   fprintf(stderr, "@testVersion\n");
   int version = cageGetAPIVersion();
@@ -419,6 +419,83 @@ static int testParamAttr(MlirContext ctx) {
   mlirContextDetachDiagnosticHandler(ctx, handler);
   return failures + !cageAttributeIsAParam(def) + !roundTrips(ctx, all) +
          cageAttributeIsAParam(q3);
+}
+
+//===----------------------------------------------------------------------===//
+// #cage.fogzo
+//===----------------------------------------------------------------------===//
+
+// clang-format off
+// CHECK-LABEL: @testFogzoAttr
+// CHECK: fogzo: #cage.fogzo<>
+// CHECK-NEXT: beta_min=0.999 start=0 seed=0 epsilon=0 round-trips=1
+// CHECK: fogzo: #cage.fogzo<beta_min = 0.5, start = 0.25, seed = -3, epsilon = 0.001>
+// CHECK-NEXT: beta_min=0.5 start=0.25 seed=-3 epsilon=0.001 round-trips=1
+// CHECK: param: #cage.param<cage = false, fogzo = <seed = 7>>
+// CHECK-NEXT: fogzo of param: #cage.fogzo<seed = 7>
+// CHECK: param: #cage.param<cage = false, quantizer = <bits = 3>, fogzo = <>>
+// CHECK: diagnostic: error: loc(unknown): start must be in [0, 1), got 1.0
+// CHECK-NEXT: invalid fogzo: null=1 diagnostics=1
+// CHECK: diagnostic: error: loc({{.*}}): quantizer has no effect with cage = false (no correction)
+// CHECK-NEXT: quantizer without a grid use: null=1 diagnostics=2
+// CHECK: diagnostic: error: loc(unknown): fogzo must be a #cage.fogzo, got #cage.quantizer<bits = 3>
+// CHECK-NEXT: not a fogzo: null=1 diagnostics=3
+// clang-format on
+static void printFogzo(MlirContext ctx, MlirAttribute f) {
+  printAttr("fogzo", f);
+  fprintf(stderr, "beta_min=%g start=%g seed=%lld epsilon=%g round-trips=%d\n",
+          (double)cageFogzoAttrGetBetaMin(f), (double)cageFogzoAttrGetStart(f),
+          (long long)cageFogzoAttrGetSeed(f),
+          (double)cageFogzoAttrGetEpsilon(f), roundTrips(ctx, f));
+}
+
+static int testFogzoAttr(MlirContext ctx) {
+  fprintf(stderr, "@testFogzoAttr\n");
+  MlirAttribute def = cageFogzoAttrGet(ctx, 0.999f, 0.0f, 0, 0.0f);
+  printFogzo(ctx, def);
+  MlirAttribute all = cageFogzoAttrGet(ctx, 0.5f, 0.25f, -3, 0.001f);
+  printFogzo(ctx, all);
+  MlirAttribute off = cageParamAttrGet(
+      ctx, mlirAttributeGetNull(), false, mlirAttributeGetNull(),
+      CageCouplingDecoupled, CageErrorModeKeep, 10.0f, 0.8f,
+      CageScheduleKindLinearRamp, CageEstimatorClipped);
+  MlirAttribute seeded = cageParamAttrGetWithFogzo(
+      off, cageFogzoAttrGet(ctx, 0.999f, 0.0f, 7, 0.0f));
+  printAttr("param", seeded);
+  fprintf(stderr, "fogzo of param: ");
+  mlirAttributePrint(cageParamAttrGetFogzo(seeded), printToStderr, NULL);
+  fprintf(stderr, "\n");
+  /* Without the correction, a quantizer is the grid of FOGZO's epsilon. */
+  MlirAttribute q3 = cageQuantizerAttrGetDefault(ctx, 3);
+  MlirAttribute grid = mlirAttributeParseGet(
+      ctx, mlirStringRefCreateFromCString(
+               "#cage.param<cage = false, quantizer = <bits = 3>, fogzo = "
+               "#cage.fogzo<>>"));
+  printAttr("param", grid);
+
+  int diagnostics = 0, failures = 0;
+  MlirDiagnosticHandlerID handler = mlirContextAttachDiagnosticHandler(
+      ctx, handleDiagnostic, &diagnostics, NULL);
+  MlirAttribute invalid = cageFogzoAttrGet(ctx, 0.999f, 1.0f, 0, 0.0f);
+  fprintf(stderr, "invalid fogzo: null=%d diagnostics=%d\n",
+          mlirAttributeIsNull(invalid), diagnostics);
+  failures += !mlirAttributeIsNull(invalid) || diagnostics != 1;
+  /* An explicit epsilon needs no grid: the quantizer has no use. */
+  MlirAttribute unused = mlirAttributeParseGet(
+      ctx, mlirStringRefCreateFromCString(
+               "#cage.param<cage = false, quantizer = <bits = 3>, fogzo = "
+               "#cage.fogzo<epsilon = 0.01>>"));
+  fprintf(stderr, "quantizer without a grid use: null=%d diagnostics=%d\n",
+          mlirAttributeIsNull(unused), diagnostics);
+  failures += !mlirAttributeIsNull(unused) || diagnostics != 2;
+  MlirAttribute notFogzo = cageParamAttrGetWithFogzo(off, q3);
+  fprintf(stderr, "not a fogzo: null=%d diagnostics=%d\n",
+          mlirAttributeIsNull(notFogzo), diagnostics);
+  failures += !mlirAttributeIsNull(notFogzo) || diagnostics != 3;
+  mlirContextDetachDiagnosticHandler(ctx, handler);
+  return failures + !cageAttributeIsAFogzo(def) + cageAttributeIsAFogzo(q3) +
+         !mlirAttributeIsNull(cageParamAttrGetFogzo(off)) +
+         !roundTrips(ctx, seeded) + !roundTrips(ctx, grid);
 }
 
 //===----------------------------------------------------------------------===//
@@ -1072,6 +1149,7 @@ int main(void) {
   failures += testAdamWAttr(ctx);
   failures += testSGDAttr(ctx);
   failures += testParamAttr(ctx);
+  failures += testFogzoAttr(ctx);
   failures += testEnumAttrs(ctx);
   failures += testIsA(ctx);
   failures += testInvalidParameters(ctx);

@@ -169,6 +169,7 @@ static const IsA kIsA[] = {
     {"sgd", cageOperationIsASGD},
     {"update", cageOperationIsAUpdate},
     {"multi_update", cageOperationIsAMultiUpdate},
+    {"fogzo_direction", cageOperationIsAFogzoDirection},
 };
 
 /* `isa=<each predicate that holds>`; returns how many hold. */
@@ -305,9 +306,34 @@ static void describeMultiUpdate(MlirOperation op, MlirAsmState s) {
              cageMultiUpdateOpGetParamNewState(op, 0, numState), s);
 }
 
-/* One line (more for multi_update) per op: its name, the predicates that
- * hold, and everything its accessors return. Returns 1 unless exactly one
- * predicate holds for a cage op (none for another op). */
+static void describeFogzoDirection(MlirOperation op, MlirAsmState s) {
+  intptr_t numParams = cageFogzoDirectionOpGetNumParams(op);
+  fprintf(out, " num_params=%ld\n", (long)numParams);
+  for (intptr_t k = 0; k < numParams; ++k) {
+    fprintf(out, "  param %ld:", (long)k);
+    printValue("g", cageFogzoDirectionOpGetParamG(op, k), s);
+    printValue("w", cageFogzoDirectionOpGetParamW(op, k), s);
+    printAttr("quantizer", cageFogzoDirectionOpGetParamQuantizer(op, k));
+    printResult("direction", cageFogzoDirectionOpGetDirection(op, k), op);
+    fprintf(out, "\n");
+  }
+  fprintf(out, "  scalars:");
+  printValue("step", cageFogzoDirectionOpGetStep(op), s);
+  printValue("total", cageFogzoDirectionOpGetTotal(op), s);
+  printAttr("fogzo", cageFogzoDirectionOpGetFogzo(op));
+  printResult("epsilon", cageFogzoDirectionOpGetEpsilon(op), op);
+  fprintf(out, "\n  out of range:");
+  printValue("g[n]", cageFogzoDirectionOpGetParamG(op, numParams), s);
+  printValue("w[-1]", cageFogzoDirectionOpGetParamW(op, -1), s);
+  printAttr("quantizer[n]",
+            cageFogzoDirectionOpGetParamQuantizer(op, numParams));
+  printValue("direction[n]", cageFogzoDirectionOpGetDirection(op, numParams),
+             s);
+}
+
+/* One line (more for multi_update and fogzo_direction) per op: its name, the
+ * predicates that hold, and everything its accessors return. Returns 1 unless
+ * exactly one predicate holds for a cage op (none for another op). */
 static int describeOp(MlirOperation op, MlirAsmState s) {
   MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
   fprintf(out, "%.*s: ", (int)name.length, name.data);
@@ -328,6 +354,8 @@ static int describeOp(MlirOperation op, MlirAsmState s) {
     describeUpdate(op, s);
   else if (cageOperationIsAMultiUpdate(op))
     describeMultiUpdate(op, s);
+  else if (cageOperationIsAFogzoDirection(op))
+    describeFogzoDirection(op, s);
   fprintf(out, "\n");
   bool isCage = name.length > 5 && strncmp(name.data, "cage.", 5) == 0;
   return count == (isCage ? 1 : 0) ? 0 : 1;
@@ -468,6 +496,9 @@ static const char *const kParsedModule =
     "tensor<16xf32>\n"
     "  %r3:3 = cage.multi_update (%w2, %g2, %m2, %v2), %lr, %t {optimizer = "
     "#cage.adamw<>} : tensor<16xf32>\n"
+    "  %f:3 = cage.fogzo_direction (%g, %w), (%g2, %w2), %t, %T {fogzo = "
+    "#cage.fogzo<seed = 7>, quantizers = [#cage.quantizer<bits = 3>, unit]} "
+    ": tensor<4x8xf32>, tensor<16xf32>\n"
     "  return\n"
     "}\n";
 
@@ -507,6 +538,11 @@ static const char *const kParsedModule =
 // CHECK-NEXT:   param 0: w=%w2 g=%g2 state=%m2 state=%v2 new_w=#0:tensor<16xf32> new_state=#1:tensor<16xf32> new_state=#2:tensor<16xf32>
 // CHECK-NEXT:   scalars: lr=%lr lambda=null step=%t quantizer=null optimizer=#cage.adamw<> coupling=decoupled error=keep
 // CHECK-NEXT:   out of range: w[n]=null g[-1]=null state[0][S]=null new_w[n]=null new_state[0][S]=null
+// CHECK-NEXT: cage.fogzo_direction: isa=fogzo_direction num_params=2
+// CHECK-NEXT:   param 0: g=%g w=%w quantizer=#cage.quantizer<bits = 3> direction=#0:tensor<4x8xf32>
+// CHECK-NEXT:   param 1: g=%g2 w=%w2 quantizer=null direction=#1:tensor<16xf32>
+// CHECK-NEXT:   scalars: step=%t total=%T fogzo=#cage.fogzo<seed = 7> epsilon=#2:f32
+// CHECK-NEXT:   out of range: g[n]=null w[-1]=null quantizer[n]=null direction[n]=null
 // CHECK-NEXT: func.return: isa=none
 // CHECK-NEXT: verified: 1
 // clang-format on
@@ -565,7 +601,7 @@ static MlirOperation insert(Builder *b, const char *name, MlirOperation op) {
 // Each op verifies on its own and the module prints in the custom syntax.
 // clang-format off
 // CHECK-LABEL: @testCreateOps
-// CHECK-COUNT-20: created {{.*}}: loc=1 verified=1
+// CHECK-COUNT-21: created {{.*}}: loc=1 verified=1
 // CHECK: verified: 1
 // CHECK: func.func @ops
 // CHECK-NEXT: = cage.quantize %x {quantizer = #cage.quantizer<>} : tensor<4x8xf32>
@@ -588,6 +624,7 @@ static MlirOperation insert(Builder *b, const char *name, MlirOperation op) {
 // CHECK-NEXT: = cage.multi_update (%w, %g, %b), %lr {optimizer = #cage.sgd<>} : tensor<4x8xf32>
 // CHECK-NEXT: = cage.multi_update (%w, %g, %b), (%w2, %g2, %b2), %lr, %l {quantizer = #cage.quantizer<bits = 3>, optimizer = #cage.sgd<momentum = 0.5>, coupling = coupled, error = zero_clipped} : tensor<4x8xf32>, tensor<16xf32>
 // CHECK-NEXT: = cage.multi_update (%w2, %g2, %m2, %v2), %lr, %t {optimizer = #cage.adamw<>} : tensor<16xf32>
+// CHECK-NEXT: = cage.fogzo_direction (%g, %w), (%g2, %w2), %t, %T {fogzo = #cage.fogzo<seed = 7>, quantizers = [#cage.quantizer<bits = 3>, unit]} : tensor<4x8xf32>, tensor<16xf32>
 // CHECK-NEXT: return
 //
 // Read back through the accessors, the created ops describe exactly as the
@@ -709,6 +746,11 @@ static int testCreateOps(MlirContext ctx) {
          cageMultiUpdateOpCreate(next(&b), 1, &ws[1], &gs[1], 2, &adamState[2],
                                  arg[kLr], none, arg[kT], noAttr, adamw,
                                  CageCouplingDecoupled, CageErrorModeKeep));
+  MlirAttribute grids[] = {q3, noAttr};
+  insert(&b, "fogzo_direction",
+         cageFogzoDirectionOpCreate(
+             next(&b), 2, gs, ws, arg[kT], arg[kTotal],
+             cageFogzoAttrGet(ctx, 0.999f, 0.0f, 7, 0.0f), grids));
 
   MlirOperation moduleOp = mlirModuleGetOperation(module);
   bool verified = mlirOperationVerify(moduleOp);
@@ -839,6 +881,12 @@ static int expectNull(const char *label, MlirOperation op, int *diagnostics,
 // CHECK-NEXT: multi_update, numStatePerParam -1: null=1 diagnostics=1
 // CHECK-NEXT: diagnostic: cannot create 'cage.multi_update': expects 'quantizer' to be a #cage.quantizer<...>, got #cage.sgd<>
 // CHECK-NEXT: multi_update, sgd as quantizer: null=1 diagnostics=1
+// CHECK-NEXT: diagnostic: cannot create 'cage.fogzo_direction': expects 1 quantizers (null entries for none), got a null array
+// CHECK-NEXT: fogzo_direction, null quantizers: null=1 diagnostics=1
+// CHECK-NEXT: diagnostic: cannot create 'cage.fogzo_direction': expects 'fogzo' to be a #cage.fogzo<...>, got #cage.adamw<>
+// CHECK-NEXT: fogzo_direction, adamw as fogzo: null=1 diagnostics=1
+// CHECK-NEXT: diagnostic: cannot create 'cage.fogzo_direction': expects 'quantizer' to be a #cage.quantizer<...>, got #cage.sgd<>
+// CHECK-NEXT: fogzo_direction, sgd as quantizer: null=1 diagnostics=1
 // CHECK-NEXT: diagnostic: cannot create 'cage.lambda_schedule': the cage dialect is not loaded in the location's context
 // CHECK-NEXT: lambda_schedule, no cage dialect: null=1 diagnostics=1
 // CHECK-NEXT: isa on a null op: 0
@@ -967,6 +1015,16 @@ static int testCreateInvalid(MlirContext ctx) {
       cageMultiUpdateOpCreate(loc, 1, ws, gs, 1, states, lr, lambda, none, sgd,
                               sgd, CageCouplingDecoupled, CageErrorModeKeep),
       &d, 1);
+  MlirAttribute fogzo = cageFogzoAttrGet(ctx, 0.999f, 0.0f, 0, 0.0f);
+  failures += expectNull(
+      "fogzo_direction, null quantizers",
+      cageFogzoDirectionOpCreate(loc, 1, &g, &w, t, t, fogzo, NULL), &d, 1);
+  failures += expectNull(
+      "fogzo_direction, adamw as fogzo",
+      cageFogzoDirectionOpCreate(loc, 1, &g, &w, t, t, adamw, &noAttr), &d, 1);
+  failures += expectNull(
+      "fogzo_direction, sgd as quantizer",
+      cageFogzoDirectionOpCreate(loc, 1, &g, &w, t, t, fogzo, &sgd), &d, 1);
 
   /* A context in which the cage dialect is not loaded. */
   MlirContext bare = mlirContextCreate();

@@ -112,6 +112,29 @@ MLIR_CAPI_EXPORTED float cageParamAttrGetSilence(MlirAttribute attr);
 MLIR_CAPI_EXPORTED CageScheduleKind
 cageParamAttrGetSchedule(MlirAttribute attr);
 MLIR_CAPI_EXPORTED CageEstimator cageParamAttrGetEstimator(MlirAttribute attr);
+/** The #cage.fogzo of a FOGZO parameter, null for a straight-through one. */
+MLIR_CAPI_EXPORTED MlirAttribute cageParamAttrGetFogzo(MlirAttribute attr);
+/** `param` (a #cage.param) with its `fogzo` set to `fogzo` (a #cage.fogzo,
+ *  or null for none), or a null attribute (and an error on the context) when
+ *  the result would be invalid. Since API 1.1. */
+MLIR_CAPI_EXPORTED MlirAttribute cageParamAttrGetWithFogzo(MlirAttribute param,
+                                                           MlirAttribute fogzo);
+
+/*===----------------------------------------------------------------------===*
+ * #cage.fogzo, the settings of FOGZO (docs/Semantics.md §1.6)
+ *===----------------------------------------------------------------------===*/
+
+/** Returns `#cage.fogzo<...>`, or a null attribute (and emits an error on the
+ *  context) when a setting is out of range. epsilon = 0 derives ε from the
+ *  grid. Since API 1.1. */
+MLIR_CAPI_EXPORTED MlirAttribute cageFogzoAttrGet(MlirContext ctx,
+                                                  float betaMin, float start,
+                                                  int64_t seed, float epsilon);
+MLIR_CAPI_EXPORTED bool cageAttributeIsAFogzo(MlirAttribute attr);
+MLIR_CAPI_EXPORTED float cageFogzoAttrGetBetaMin(MlirAttribute attr);
+MLIR_CAPI_EXPORTED float cageFogzoAttrGetStart(MlirAttribute attr);
+MLIR_CAPI_EXPORTED int64_t cageFogzoAttrGetSeed(MlirAttribute attr);
+MLIR_CAPI_EXPORTED float cageFogzoAttrGetEpsilon(MlirAttribute attr);
 
 /*===----------------------------------------------------------------------===*
  * Enum attributes of ops (`estimator`, `error`, `coupling`, `kind`)

@@ -10,7 +10,8 @@
 |*   MlirOperation cage<Op>OpCreate(MlirLocation, operands..., attributes...) *|
 |*   <T>           cage<Op>OpGet<Name>(MlirOperation[, index])                *|
 |* where <Op> is the ODS class name without `Op` (Quantize, Ste, QuantError,  *|
-|* LambdaSchedule, AdamW, SGD, Update, MultiUpdate) and <Name> the ODS        *|
+|* LambdaSchedule, AdamW, SGD, Update, MultiUpdate, FogzoDirection) and     *|
+|* <Name> the ODS                                                             *|
 |* operand, result or attribute name in UpperCamelCase (`new_w` -> NewW).     *|
 |*                                                                            *|
 |* Accessors:                                                                 *|
@@ -291,6 +292,42 @@ MLIR_CAPI_EXPORTED MlirAttribute
 cageMultiUpdateOpGetOptimizer(MlirOperation op);
 MLIR_CAPI_EXPORTED CageCoupling cageMultiUpdateOpGetCoupling(MlirOperation op);
 MLIR_CAPI_EXPORTED CageErrorMode cageMultiUpdateOpGetError(MlirOperation op);
+
+/*===----------------------------------------------------------------------===*
+ * cage.fogzo_direction: %v:N, %eps = cage.fogzo_direction (%g, %w)...,
+ *                       %t, %T {fogzo, quantizers}          (since API 1.1)
+ *===----------------------------------------------------------------------===*/
+
+MLIR_CAPI_EXPORTED bool cageOperationIsAFogzoDirection(MlirOperation op);
+
+/** `numParams` parameters: parameter k has the tensors g[k] and w[k] and the
+ *  quantizer quantizers[k] (a #cage.quantizer, or null for a parameter
+ *  without a grid: `unit` in the op's `quantizers`). `fogzo` is a
+ *  #cage.fogzo. Results: per parameter its direction v, of the type of
+ *  g[k], then ε (f32). */
+MLIR_CAPI_EXPORTED MlirOperation cageFogzoDirectionOpCreate(
+    MlirLocation loc, intptr_t numParams, const MlirValue *g,
+    const MlirValue *w, MlirValue step, MlirValue total, MlirAttribute fogzo,
+    const MlirAttribute *quantizers);
+
+/** The number of parameters N. */
+MLIR_CAPI_EXPORTED intptr_t cageFogzoDirectionOpGetNumParams(MlirOperation op);
+/** g of parameter k, or null when out of range. */
+MLIR_CAPI_EXPORTED MlirValue cageFogzoDirectionOpGetParamG(MlirOperation op,
+                                                           intptr_t k);
+/** w of parameter k, or null when out of range. */
+MLIR_CAPI_EXPORTED MlirValue cageFogzoDirectionOpGetParamW(MlirOperation op,
+                                                           intptr_t k);
+/** The quantizer of parameter k; null for `unit` and when out of range. */
+MLIR_CAPI_EXPORTED MlirAttribute
+cageFogzoDirectionOpGetParamQuantizer(MlirOperation op, intptr_t k);
+/** The direction v of parameter k, or null when out of range. */
+MLIR_CAPI_EXPORTED MlirValue cageFogzoDirectionOpGetDirection(MlirOperation op,
+                                                              intptr_t k);
+MLIR_CAPI_EXPORTED MlirValue cageFogzoDirectionOpGetEpsilon(MlirOperation op);
+MLIR_CAPI_EXPORTED MlirValue cageFogzoDirectionOpGetStep(MlirOperation op);
+MLIR_CAPI_EXPORTED MlirValue cageFogzoDirectionOpGetTotal(MlirOperation op);
+MLIR_CAPI_EXPORTED MlirAttribute cageFogzoDirectionOpGetFogzo(MlirOperation op);
 
 #ifdef __cplusplus
 }

@@ -613,3 +613,85 @@ CageCoupling cageMultiUpdateOpGetCoupling(MlirOperation op) {
 CageErrorMode cageMultiUpdateOpGetError(MlirOperation op) {
   return static_cast<CageErrorMode>(as<MultiUpdateOp>(op).getError());
 }
+
+//===----------------------------------------------------------------------===//
+// cage.fogzo_direction
+//===----------------------------------------------------------------------===//
+
+bool cageOperationIsAFogzoDirection(MlirOperation op) {
+  return isA<FogzoDirectionOp>(op);
+}
+
+MlirOperation cageFogzoDirectionOpCreate(MlirLocation loc, intptr_t numParams,
+                                         const MlirValue *g, const MlirValue *w,
+                                         MlirValue step, MlirValue total,
+                                         MlirAttribute fogzo,
+                                         const MlirAttribute *quantizers) {
+  CreateChecker<FogzoDirectionOp> c(loc);
+  SmallVector<Value> gs = c.requiredRange(numParams, g, "gradients (g)");
+  SmallVector<Value> ws = c.requiredRange(numParams, w, "weights (w)");
+  Value stepv = c.required(step), totalv = c.required(total);
+  auto f = cast_or_null<FogzoAttr>(
+      c.template attribute<FogzoAttr>(fogzo, "fogzo", "a #cage.fogzo<...>"));
+  if (c && numParams > 0 && !quantizers) {
+    emitError(c.getLocation())
+        << "cannot create 'cage.fogzo_direction': expects " << numParams
+        << " quantizers (null entries for none), got a null array";
+    return MlirOperation{nullptr};
+  }
+  SmallVector<Attribute> entries;
+  for (intptr_t k = 0; c && k < numParams; ++k)
+    entries.push_back(mlirAttributeIsNull(quantizers[k])
+                          ? Attribute(UnitAttr::get(c.getContext()))
+                          : Attribute(c.quantizer(quantizers[k])));
+  if (!c)
+    return MlirOperation{nullptr};
+  SmallVector<Value> tensors;
+  SmallVector<Type> resultTypes;
+  for (intptr_t k = 0; k < numParams; ++k) {
+    tensors.push_back(gs[k]);
+    tensors.push_back(ws[k]);
+    resultTypes.push_back(gs[k].getType());
+  }
+  return c.create(resultTypes, Float32Type::get(c.getContext()), tensors, stepv,
+                  totalv, f, ArrayAttr::get(c.getContext(), entries));
+}
+
+/// Whether parameter `k` has its pair of operands, its entry and its result.
+static bool hasParam(FogzoDirectionOp op, intptr_t k) {
+  size_t index = static_cast<size_t>(k);
+  return k >= 0 && 2 * (index + 1) <= op.getTensors().size() &&
+         index < op.getQuantizers().size() && index < op.getDirections().size();
+}
+
+intptr_t cageFogzoDirectionOpGetNumParams(MlirOperation op) {
+  return as<FogzoDirectionOp>(op).getNumParams();
+}
+MlirValue cageFogzoDirectionOpGetParamG(MlirOperation op, intptr_t k) {
+  FogzoDirectionOp f = as<FogzoDirectionOp>(op);
+  return hasParam(f, k) ? wrap(f.getParamG(k)) : MlirValue{nullptr};
+}
+MlirValue cageFogzoDirectionOpGetParamW(MlirOperation op, intptr_t k) {
+  FogzoDirectionOp f = as<FogzoDirectionOp>(op);
+  return hasParam(f, k) ? wrap(f.getParamW(k)) : MlirValue{nullptr};
+}
+MlirAttribute cageFogzoDirectionOpGetParamQuantizer(MlirOperation op,
+                                                    intptr_t k) {
+  FogzoDirectionOp f = as<FogzoDirectionOp>(op);
+  return hasParam(f, k) ? wrap(f.getParamQuantizer(k)) : MlirAttribute{nullptr};
+}
+MlirValue cageFogzoDirectionOpGetDirection(MlirOperation op, intptr_t k) {
+  return at(as<FogzoDirectionOp>(op).getDirections(), k);
+}
+MlirValue cageFogzoDirectionOpGetEpsilon(MlirOperation op) {
+  return wrap(as<FogzoDirectionOp>(op).getEpsilon());
+}
+MlirValue cageFogzoDirectionOpGetStep(MlirOperation op) {
+  return wrap(as<FogzoDirectionOp>(op).getStep());
+}
+MlirValue cageFogzoDirectionOpGetTotal(MlirOperation op) {
+  return wrap(as<FogzoDirectionOp>(op).getTotal());
+}
+MlirAttribute cageFogzoDirectionOpGetFogzo(MlirOperation op) {
+  return wrap(as<FogzoDirectionOp>(op).getFogzoAttr());
+}

@@ -175,7 +175,22 @@ MlirAttribute cageParamAttrGet(MlirContext ctx, MlirAttribute optimizer,
   Attribute opt = unwrap(optimizer);
   return getChecked<ParamAttr>(ctx, opt ? opt : getDefaultOptimizer(context),
                                cage, cast_if_present<QuantizerAttr>(q), *c, *e,
-                               f32(lambda), f32(silence), *k, *est);
+                               f32(lambda), f32(silence), *k, *est,
+                               FogzoAttr());
+}
+MlirAttribute cageParamAttrGetWithFogzo(MlirAttribute param,
+                                        MlirAttribute fogzo) {
+  auto p = cast<ParamAttr>(unwrap(param));
+  Attribute f = unwrap(fogzo);
+  if (f && !isa<FogzoAttr>(f)) {
+    emitError(UnknownLoc::get(p.getContext()))
+        << "fogzo must be a #cage.fogzo, got " << f;
+    return MlirAttribute{nullptr};
+  }
+  return getChecked<ParamAttr>(
+      wrap(p.getContext()), p.getOptimizer(), p.getCage(), p.getQuantizer(),
+      p.getCoupling(), p.getError(), p.getLambda(), p.getSilence(),
+      p.getSchedule(), p.getEstimator(), cast_if_present<FogzoAttr>(f));
 }
 MlirAttribute cageParamAttrGetDefault(MlirContext ctx) {
   return wrap(parseAttribute("#cage.param<>", unwrap(ctx)));
@@ -211,6 +226,35 @@ CageScheduleKind cageParamAttrGetSchedule(MlirAttribute attr) {
 CageEstimator cageParamAttrGetEstimator(MlirAttribute attr) {
   return static_cast<CageEstimator>(
       cast<ParamAttr>(unwrap(attr)).getEstimator());
+}
+
+MlirAttribute cageParamAttrGetFogzo(MlirAttribute attr) {
+  return wrap(cast<ParamAttr>(unwrap(attr)).getFogzo());
+}
+
+//===----------------------------------------------------------------------===//
+// #cage.fogzo
+//===----------------------------------------------------------------------===//
+
+MlirAttribute cageFogzoAttrGet(MlirContext ctx, float betaMin, float start,
+                               int64_t seed, float epsilon) {
+  return getChecked<FogzoAttr>(ctx, f32(betaMin), f32(start), seed,
+                               f32(epsilon));
+}
+bool cageAttributeIsAFogzo(MlirAttribute attr) {
+  return isa_and_present<FogzoAttr>(unwrap(attr));
+}
+float cageFogzoAttrGetBetaMin(MlirAttribute attr) {
+  return cast<FogzoAttr>(unwrap(attr)).getBetaMin().convertToFloat();
+}
+float cageFogzoAttrGetStart(MlirAttribute attr) {
+  return cast<FogzoAttr>(unwrap(attr)).getStart().convertToFloat();
+}
+int64_t cageFogzoAttrGetSeed(MlirAttribute attr) {
+  return cast<FogzoAttr>(unwrap(attr)).getSeed();
+}
+float cageFogzoAttrGetEpsilon(MlirAttribute attr) {
+  return cast<FogzoAttr>(unwrap(attr)).getEpsilon().convertToFloat();
 }
 
 //===----------------------------------------------------------------------===//

@@ -135,6 +135,7 @@ static bool lower(MlirOperation func) {
   cagePopulateQuantizerLoweringPatterns(ctx, patterns);
   cagePopulateOptimizerLoweringPatterns(ctx, patterns);
   cagePopulateMultiUpdateLoweringPatterns(ctx, patterns);
+  cagePopulateFogzoLoweringPatterns(ctx, patterns);
   MlirFrozenRewritePatternSet frozen = mlirFreezeRewritePattern(patterns);
   // Freezing moves the patterns out but leaves the (now empty) set to us.
   mlirRewritePatternSetDestroy(patterns);

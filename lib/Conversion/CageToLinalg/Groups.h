@@ -72,4 +72,17 @@ MlirValue lowerErrorValue(CageBuilder *body, const LowerQuantizer *q,
                           CageErrorMode error, MlirValue w,
                           const MlirValue *scales);
 
+/** The grid step of each scale group of `x` (rotated first when q
+ * rotates), from the clip values found in x as cage.quantize finds them
+ * (f32, one per group), and in `*groupElements` the number of elements of a
+ * group (index). */
+MlirValue lowerGroupSteps(CageBuilder *b, const LowerQuantizer *q, MlirValue x,
+                          MlirValue *groupElements);
+
+/** The i64 row-major linear index of the current element of a linalg body
+ * with `rank` loops of the given sizes (sizes[0] is not needed; 0 for rank
+ * 0). */
+MlirValue lowerLinearIndex(CageBuilder *body, const MlirValue *sizes,
+                           int64_t rank);
+
 #endif /* CAGE_CONVERSION_CAGETOLINALG_GROUPS_H */

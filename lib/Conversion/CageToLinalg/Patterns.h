@@ -4,7 +4,8 @@
 |* rewrite patterns. Quantizer.c lowers what quantizes (cage.quantize,       *|
 |* cage.ste, cage.quant_error); Optimizers.c lowers the schedule and the     *|
 |* optimizer steps (cage.lambda_schedule, cage.adamw, cage.sgd, cage.update, *|
-|* the last by way of cage.quant_error).                                     *|
+|* the last by way of cage.quant_error); Fogzo.c lowers                      *|
+|* cage.fogzo_direction.                                                      *|
 |* CageToLinalg.c runs them and holds the few helpers they share.           *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
@@ -27,6 +28,10 @@ void cagePopulateQuantizerLoweringPatterns(MlirContext ctx,
  *  cage.update. */
 void cagePopulateOptimizerLoweringPatterns(MlirContext ctx,
                                            MlirRewritePatternSet patterns);
+
+/** Adds the pattern of cage.fogzo_direction (Fogzo.c). */
+void cagePopulateFogzoLoweringPatterns(MlirContext ctx,
+                                       MlirRewritePatternSet patterns);
 
 /** Whether the quantizer patterns can lower `op` (one of the ops they
  *  handle); if not, emits an error at the op saying why. The pass asks

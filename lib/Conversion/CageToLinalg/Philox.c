@@ -87,9 +87,14 @@ static void philoxRound(CageBuilder *b, MlirValue c[4], const Multipliers *m,
 void lowerBuildPhilox(CageBuilder *body, const LowerPhiloxKeys *keys,
                       MlirValue index, MlirValue out[4]) {
   MlirValue zero = cageBuildConstantInt(body, i32Type(body), 0);
-  out[0] = low32(body, index);
-  out[1] = high32(body, index);
-  out[2] = out[3] = zero;
+  MlirValue counter[4] = {low32(body, index), high32(body, index), zero, zero};
+  lowerBuildPhiloxCounter(body, keys, counter, out);
+}
+
+void lowerBuildPhiloxCounter(CageBuilder *body, const LowerPhiloxKeys *keys,
+                             const MlirValue counter[4], MlirValue out[4]) {
+  for (int i = 0; i < 4; ++i)
+    out[i] = counter[i];
   Multipliers m = {{cageBuildConstantInt(body, i32Type(body), kMultiplier0),
                     cageBuildConstantInt(body, i32Type(body), kMultiplier1)},
                    {cageBuildConstantI64(body, kMultiplier0),
@@ -103,10 +108,14 @@ MlirValue lowerBuildPhiloxUniform(CageBuilder *body,
                                   MlirValue index) {
   MlirValue out[4];
   lowerBuildPhilox(body, keys, index, out);
-  /* The top 24 bits of out[0]: uitofp of a 24-bit integer and the scaling
+  return lowerBuildUniform24(body, out[0]);
+}
+
+MlirValue lowerBuildUniform24(CageBuilder *body, MlirValue word) {
+  /* The top 24 bits of the word: uitofp of a 24-bit integer and the scaling
    * by 2^-24 are both exact in f32. */
-  MlirValue bits24 = cageBuildShRUI(
-      body, out[0], cageBuildConstantInt(body, i32Type(body), 8));
+  MlirValue bits24 =
+      cageBuildShRUI(body, word, cageBuildConstantInt(body, i32Type(body), 8));
   MlirValue u = cageBuildUIToFP(body, bits24, mlirF32TypeGet(body->context));
   return cageBuildMulF(body, u, cageBuildConstantF32(body, 0x1p-24f));
 }

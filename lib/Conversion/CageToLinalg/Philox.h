@@ -32,6 +32,15 @@ void lowerBuildPhiloxKeys(CageBuilder *b, MlirValue seed,
 void lowerBuildPhilox(CageBuilder *body, const LowerPhiloxKeys *keys,
                       MlirValue index, MlirValue out[4]);
 
+/** The four output words (i32) of Philox4x32-10 for the i32 counter words
+ * `counter` (any builder: in a linalg body or not). */
+void lowerBuildPhiloxCounter(CageBuilder *body, const LowerPhiloxKeys *keys,
+                             const MlirValue counter[4], MlirValue out[4]);
+
+/** (word >> 8) * 2^-24 (f32, exact): the uniform variate in [0, 1) of an
+ * output word. */
+MlirValue lowerBuildUniform24(CageBuilder *body, MlirValue word);
+
 /** u in [0, 1) (f32) from out[0], for the element of i64 linear index `index`;
  * built inside a linalg body. Null if a key or the index is null. */
 MlirValue lowerBuildPhiloxUniform(CageBuilder *body,

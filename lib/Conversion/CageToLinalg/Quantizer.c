@@ -291,10 +291,10 @@ static void gridStepBody(CageBuilder *body, const MlirValue *args,
   yielded[0] = lowerGridStep(body, ctx->q, args[0]);
 }
 
-/* The i64 row-major linear index of the current element of a view with
- * `rank` loops of the given sizes (sizes[0] is not needed). */
-static MlirValue linearIndex(CageBuilder *body, const MlirValue *sizes,
-                             int64_t rank) {
+MlirValue lowerLinearIndex(CageBuilder *body, const MlirValue *sizes,
+                           int64_t rank) {
+  if (rank == 0)
+    return cageBuildConstantI64(body, 0);
   MlirValue index = cageBuildLinalgIndex(body, 0);
   for (int64_t d = 1; d < rank; ++d) {
     MlirValue scaled = cageBuildMulI(body, index, sizes[d]);
@@ -312,7 +312,7 @@ static void quantizeBody(CageBuilder *body, const MlirValue *args,
   lowerGridReadScales(ctx->q, args + 1, &alpha, &step);
   LowerStochastic stochastic = {ctx->keys, nullValue};
   if (ctx->keys)
-    stochastic.index = linearIndex(body, ctx->sizes, ctx->rank);
+    stochastic.index = lowerLinearIndex(body, ctx->sizes, ctx->rank);
   yielded[0] = lowerGridValue(body, ctx->q, args[0], alpha, step,
                               ctx->keys ? &stochastic : NULL);
 }
@@ -418,6 +418,14 @@ LowerScales lowerGroupScales(CageBuilder *b, const LowerQuantizer *q,
   if (lowerGridNumScales(q) == 2)
     scales = (LowerScales){{alpha, step}, 2};
   return scales;
+}
+
+MlirValue lowerGroupSteps(CageBuilder *b, const LowerQuantizer *q, MlirValue x,
+                          MlirValue *groupElements) {
+  LowerGroupView view = lowerViewGroups(b, q, rotate(b, q, x));
+  LowerScales scales = lowerGroupScales(b, q, &view, nullValue);
+  *groupElements = groupElementCount(b, &view);
+  return scales.values[scales.count - 1];
 }
 
 /*===--- The lowerings ----------------------------------------------------===*/

@@ -2101,3 +2101,140 @@ func.func @param_6(%w: tensor<4xf32> {cage.param = #cage.param<cage = false, cou
 func.func @param_7(%w: tensor<4xf32> {cage.param = #cage.param<cage = false, quantizer = #cage.quantizer<>>}) {
   return
 }
+
+// -----
+
+// expected-error @+2 {{beta_min must be in [0, 1], got 1.5}}
+// expected-error @+1 {{failed to parse Cage_ParamAttr parameter 'fogzo'}}
+func.func @fogzo_attr_1(%w: tensor<4xf32> {cage.param = #cage.param<fogzo = #cage.fogzo<beta_min = 1.5>>}) {
+  return
+}
+
+// -----
+
+// expected-error @+2 {{start must be in [0, 1), got 1.0}}
+// expected-error @+1 {{failed to parse Cage_ParamAttr parameter 'fogzo'}}
+func.func @fogzo_attr_2(%w: tensor<4xf32> {cage.param = #cage.param<fogzo = #cage.fogzo<start = 1.0>>}) {
+  return
+}
+
+// -----
+
+// expected-error @+2 {{epsilon must be non-negative and finite (0: from the grid), got -0.5}}
+// expected-error @+1 {{failed to parse Cage_ParamAttr parameter 'fogzo'}}
+func.func @fogzo_attr_3(%w: tensor<4xf32> {cage.param = #cage.param<fogzo = #cage.fogzo<epsilon = -0.5>>}) {
+  return
+}
+
+// -----
+
+// With an explicit epsilon FOGZO needs no grid: a quantizer with cage = false
+// has no use.
+// expected-error @+1 {{quantizer has no effect with cage = false (no correction)}}
+func.func @fogzo_param(%w: tensor<4xf32> {cage.param = #cage.param<cage = false, quantizer = #cage.quantizer<>, fogzo = #cage.fogzo<epsilon = 0.01>>}) {
+  return
+}
+
+// -----
+
+func.func @fogzo_direction_odd(%g: tensor<4xf32>, %t: i64) {
+  // expected-error @+1 {{'cage.fogzo_direction' op expects one pair (g, w) per parameter, at least one, got 1 tensors}}
+  %r:2 = "cage.fogzo_direction"(%g, %t, %t) <{fogzo = #cage.fogzo<>, quantizers = [#cage.quantizer<>]}> : (tensor<4xf32>, i64, i64) -> (tensor<4xf32>, f32)
+  return
+}
+
+// -----
+
+func.func @fogzo_direction_results(%g: tensor<4xf32>, %t: i64) {
+  // expected-error @+1 {{'cage.fogzo_direction' op expects one direction per parameter (1), got 2}}
+  %r:3 = "cage.fogzo_direction"(%g, %g, %t, %t) <{fogzo = #cage.fogzo<>, quantizers = [#cage.quantizer<>]}> : (tensor<4xf32>, tensor<4xf32>, i64, i64) -> (tensor<4xf32>, tensor<4xf32>, f32)
+  return
+}
+
+// -----
+
+func.func @fogzo_direction_quantizers(%g: tensor<4xf32>, %t: i64) {
+  // expected-error @+1 {{'cage.fogzo_direction' op expects one entry of 'quantizers' per parameter (1), got 2}}
+  %v, %eps = cage.fogzo_direction (%g, %g), %t, %t {fogzo = #cage.fogzo<>, quantizers = [#cage.quantizer<>, unit]} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @fogzo_direction_types(%g: tensor<4xf32>, %w: tensor<5xf32>, %t: i64) {
+  // expected-error @+1 {{'cage.fogzo_direction' op expects g, w and the direction of parameter #0 to have one type, got 'tensor<4xf32>' and 'tensor<5xf32>'}}
+  %r:2 = "cage.fogzo_direction"(%g, %w, %t, %t) <{fogzo = #cage.fogzo<>, quantizers = [#cage.quantizer<>]}> : (tensor<4xf32>, tensor<5xf32>, i64, i64) -> (tensor<4xf32>, f32)
+  return
+}
+
+// -----
+
+func.func @fogzo_direction_entry(%g: tensor<4xf32>, %t: i64) {
+  // expected-error @+1 {{'cage.fogzo_direction' op expects entry #0 of 'quantizers' to be a #cage.quantizer<...> or unit, got #cage.adamw<>}}
+  %v, %eps = cage.fogzo_direction (%g, %g), %t, %t {fogzo = #cage.fogzo<>, quantizers = [#cage.adamw<>]} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @fogzo_direction_stochastic(%g: tensor<4xf32>, %t: i64) {
+  // expected-error @+1 {{'cage.fogzo_direction' op has no seed operand: its quantizer must use rounding = nearest}}
+  %v, %eps = cage.fogzo_direction (%g, %g), %t, %t {fogzo = #cage.fogzo<>, quantizers = [#cage.quantizer<rounding = stochastic>]} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @fogzo_direction_group(%g: tensor<4x96xf32>, %t: i64) {
+  // expected-error @+1 {{'cage.fogzo_direction' op innermost dimension of w of parameter #0 (96) is not divisible by group_size (64)}}
+  %v, %eps = cage.fogzo_direction (%g, %g), %t, %t {fogzo = #cage.fogzo<>, quantizers = [#cage.quantizer<granularity = group, group_size = 64>]} : tensor<4x96xf32>
+  return
+}
+
+// -----
+
+func.func @fogzo_direction_no_grid(%g: tensor<4xf32>, %t: i64) {
+  // expected-error @+1 {{'cage.fogzo_direction' op has epsilon = 0 (derive it from the grid) but no parameter has a quantizer: give the #cage.fogzo an epsilon > 0}}
+  %v, %eps = cage.fogzo_direction (%g, %g), %t, %t {fogzo = #cage.fogzo<>, quantizers = [unit]} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @fogzo_direction_no_pairs(%g: tensor<4xf32>, %t: i64) {
+  // expected-error @+1 {{expects one parenthesised pair (%g, %w) per parameter before t and T}}
+  %v, %eps = cage.fogzo_direction %t, %t {fogzo = #cage.fogzo<>, quantizers = [unit]} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @fogzo_direction_pair(%g: tensor<4xf32>, %t: i64) {
+  // expected-error @+1 {{expects a pair (g, w) per parameter, got 3 operands}}
+  %v, %eps = cage.fogzo_direction (%g, %g, %g), %t, %t {fogzo = #cage.fogzo<>, quantizers = [unit]} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @fogzo_direction_scalars(%g: tensor<4xf32>, %t: i64) {
+  // expected-error @+1 {{expects 2 scalar operands after the pairs (t, T), got 1}}
+  %v, %eps = cage.fogzo_direction (%g, %g), %t {fogzo = #cage.fogzo<>, quantizers = [unit]} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @fogzo_direction_type_count(%g: tensor<4xf32>, %t: i64) {
+  // expected-error @+1 {{expects one tensor type per parameter, 1 type, got 2}}
+  %v, %eps = cage.fogzo_direction (%g, %g), %t, %t {fogzo = #cage.fogzo<>, quantizers = [unit]} : tensor<4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @fogzo_direction_attr_kind(%g: tensor<4xf32>, %t: i64) {
+  // expected-error @+1 {{expects 'fogzo' to be a #cage.fogzo<...>, got #cage.adamw<>}}
+  %v, %eps = cage.fogzo_direction (%g, %g), %t, %t {fogzo = #cage.adamw<>, quantizers = [unit]} : tensor<4xf32>
+  return
+}

@@ -656,3 +656,27 @@ func.func @empty_tensors(%r: tensor<8x0xf32>, %c: tensor<0x8xf32>, %v: tensor<0x
   %8:2 = cage.multi_update (%c, %c, %c), %lr {optimizer = #cage.sgd<>} : tensor<0x8xf32>
   return
 }
+
+//===----------------------------------------------------------------------===//
+// cage.fogzo_direction: one (g, w) pair per parameter, one type each.
+//===----------------------------------------------------------------------===//
+
+// The example of the op's description, and one parameter with a dynamic
+// shape and an explicit epsilon.
+// CHECK-LABEL: func.func @fogzo_direction(
+// CHECK-SAME:    %[[G0:[^:]+]]: tensor<64x128xf32>, %[[W0:[^:]+]]: tensor<64x128xf32>, %[[G1:[^:]+]]: tensor<64xf32>, %[[W1:[^:]+]]: tensor<64xf32>, %[[T:[^:]+]]: i64, %[[TT:[^:]+]]: i64
+// CHECK:         %[[V:.*]]:2, %[[EPS:.*]] = cage.fogzo_direction (%[[G0]], %[[W0]]), (%[[G1]], %[[W1]]), %[[T]], %[[TT]] {fogzo = #cage.fogzo<seed = 7>, quantizers = [#cage.quantizer<>, unit]} : tensor<64x128xf32>, tensor<64xf32>
+// CHECK:         return %[[V]]#0, %[[V]]#1, %[[EPS]]
+// GENERIC-LABEL: sym_name = "fogzo_direction"
+// GENERIC:         "cage.fogzo_direction"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{fogzo = #cage.fogzo<seed = 7>, quantizers = [#cage.quantizer<>, unit]}> : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<64xf32>, tensor<64xf32>, i64, i64) -> (tensor<64x128xf32>, tensor<64xf32>, f32)
+func.func @fogzo_direction(%g0: tensor<64x128xf32>, %w0: tensor<64x128xf32>, %g1: tensor<64xf32>, %w1: tensor<64xf32>, %t: i64, %T: i64) -> (tensor<64x128xf32>, tensor<64xf32>, f32) {
+  %v:2, %eps = cage.fogzo_direction (%g0, %w0), (%g1, %w1), %t, %T {fogzo = #cage.fogzo<seed = 7>, quantizers = [#cage.quantizer<bits = 4>, unit]} : tensor<64x128xf32>, tensor<64xf32>
+  return %v#0, %v#1, %eps : tensor<64x128xf32>, tensor<64xf32>, f32
+}
+
+// CHECK-LABEL: func.func @fogzo_direction_dynamic(
+// CHECK:         cage.fogzo_direction (%{{.*}}, %{{.*}}), %{{.*}}, %{{.*}} {fogzo = #cage.fogzo<beta_min = 0.0, epsilon = 0.01>, quantizers = [unit]} : tensor<?x7xf32>
+func.func @fogzo_direction_dynamic(%g: tensor<?x7xf32>, %w: tensor<?x7xf32>, %t: i64, %T: i64) -> (tensor<?x7xf32>, f32) {
+  %v, %eps = cage.fogzo_direction (%g, %w), %t, %T {fogzo = #cage.fogzo<beta_min = 0.0, epsilon = 0.01>, quantizers = [unit]} : tensor<?x7xf32>
+  return %v, %eps : tensor<?x7xf32>, f32
+}

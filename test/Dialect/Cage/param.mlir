@@ -20,3 +20,15 @@ func.func @all(%w: tensor<4x8xf32> {cage.param = #cage.param<optimizer = #cage.s
                %b: tensor<8xf32> {cage.param = #cage.param<optimizer = #cage.adamw<weight_decay = 0.0>, cage = false>}) {
   return
 }
+
+// FOGZO: the #cage.fogzo settings, spelled out and at their defaults; with
+// cage = false a quantizer is the grid of FOGZO's epsilon.
+// CHECK-LABEL: func.func @fogzo
+// CHECK-SAME: {cage.param = #cage.param<fogzo = <>>}
+// CHECK-SAME: {cage.param = #cage.param<cage = false, fogzo = <beta_min = 0.5, start = 0.25, seed = -3, epsilon = 0.001>>}
+// CHECK-SAME: {cage.param = #cage.param<cage = false, quantizer = <bits = 3>, fogzo = <seed = 1>>}
+func.func @fogzo(%w: tensor<4x8xf32> {cage.param = #cage.param<fogzo = #cage.fogzo<beta_min = 0.999, start = 0.0, seed = 0, epsilon = 0.0>>},
+                 %b: tensor<8xf32> {cage.param = #cage.param<cage = false, fogzo = #cage.fogzo<beta_min = 0.5, start = 0.25, seed = -3, epsilon = 0.001>>},
+                 %c: tensor<8xf32> {cage.param = #cage.param<cage = false, quantizer = #cage.quantizer<bits = 3>, fogzo = #cage.fogzo<seed = 1>>}) {
+  return
+}

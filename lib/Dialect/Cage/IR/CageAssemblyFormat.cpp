@@ -73,6 +73,9 @@ AttrSyntax f32Value(StringRef name, const char *expected) {
 static ArrayRef<AttrSyntax> attrSyntaxes() {
   static const AttrSyntax table[] = {
       plain("quantizer", isA<QuantizerAttr>, "a #cage.quantizer<...>"),
+      plain("fogzo", isA<FogzoAttr>, "a #cage.fogzo<...>"),
+      plain("quantizers", isA<ArrayAttr>,
+            "an array of #cage.quantizer<...> or unit, one per parameter"),
       plain("optimizer", isA<AdamWAttr, SGDAttr>,
             "a #cage.adamw<...> or #cage.sgd<...>"),
       EnumSyntax<EstimatorAttr>::get("estimator"),

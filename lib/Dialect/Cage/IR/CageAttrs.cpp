@@ -175,7 +175,7 @@ LogicalResult ParamAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 QuantizerAttr quantizer, Coupling coupling,
                                 ErrorMode error, APFloat lambda,
                                 APFloat silence, ScheduleKind schedule,
-                                Estimator) {
+                                Estimator, FogzoAttr fogzo) {
   if (!isa_and_present<AdamWAttr, SGDAttr>(optimizer))
     return emitError() << "optimizer must be #cage.adamw<...> or "
                           "#cage.sgd<...>, got "
@@ -189,8 +189,11 @@ LogicalResult ParamAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (quantizer && quantizer.getRounding() == Rounding::Stochastic)
     return emitError() << "the correction's quantizer must use rounding = "
                           "nearest (the correction has no seed)";
+  // Without the correction, the quantizer still gives FOGZO its grid when
+  // FOGZO derives ε from one.
+  bool fogzoGrid = fogzo && fogzo.getEpsilon().isZero();
   if (!cage) {
-    const char *unused = quantizer                         ? "quantizer"
+    const char *unused = quantizer && !fogzoGrid           ? "quantizer"
                          : coupling != Coupling::Decoupled ? "coupling"
                          : error != ErrorMode::Keep        ? "error"
                          : lambda.convertToFloat() != kDefaultLambda ? "lambda"
@@ -202,6 +205,22 @@ LogicalResult ParamAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << unused
                          << " has no effect with cage = false (no correction)";
   }
+  return success();
+}
+
+LogicalResult FogzoAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                APFloat betaMin, APFloat start, int64_t,
+                                APFloat epsilon) {
+  float b = betaMin.convertToFloat(), s = start.convertToFloat(),
+        e = epsilon.convertToFloat();
+  if (!(b >= 0.0f && b <= 1.0f))
+    return emitError() << "beta_min must be in [0, 1], got " << f32Text(b);
+  if (!(s >= 0.0f && s < 1.0f))
+    return emitError() << "start must be in [0, 1), got " << f32Text(s);
+  if (!(e >= 0.0f && std::isfinite(e)))
+    return emitError() << "epsilon must be non-negative and finite (0: from "
+                          "the grid), got "
+                       << f32Text(e);
   return success();
 }
 

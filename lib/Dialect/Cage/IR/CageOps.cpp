@@ -693,5 +693,120 @@ void MultiUpdateOp::print(OpAsmPrinter &p) {
   llvm::interleaveComma(types, p);
 }
 
+//===----------------------------------------------------------------------===//
+// cage.fogzo_direction
+//===----------------------------------------------------------------------===//
+
+LogicalResult FogzoDirectionOp::verify() {
+  size_t numTensors = getTensors().size();
+  if (numTensors == 0 || numTensors % 2 != 0)
+    return emitOpError() << "expects one pair (g, w) per parameter, at least "
+                            "one, got "
+                         << numTensors << " tensors";
+  size_t numParams = numTensors / 2;
+  if (getDirections().size() != numParams)
+    return emitOpError() << "expects one direction per parameter (" << numParams
+                         << "), got " << getDirections().size();
+  if (getQuantizers().size() != numParams)
+    return emitOpError() << "expects one entry of 'quantizers' per parameter ("
+                         << numParams << "), got " << getQuantizers().size();
+  bool anyQuantized = false;
+  for (size_t k = 0; k < numParams; ++k) {
+    Type type = getParamG(k).getType();
+    for (Value v : {getParamW(k), Value(getDirections()[k])})
+      if (v.getType() != type)
+        return emitOpError()
+               << "expects g, w and the direction of parameter #" << k
+               << " to have one type, got " << type << " and " << v.getType();
+    Attribute entry = getQuantizers()[k];
+    if (isa<UnitAttr>(entry))
+      continue;
+    auto q = dyn_cast<QuantizerAttr>(entry);
+    if (!q)
+      return emitOpError() << "expects entry #" << k
+                           << " of 'quantizers' to be a #cage.quantizer<...> "
+                              "or unit, got "
+                           << entry;
+    if (failed(verifyDeterministicQuantizer(*this, q)) ||
+        failed(verifyQuantizerOn(*this, q, cast<RankedTensorType>(type),
+                                 Value(),
+                                 "w of parameter #" + std::to_string(k))))
+      return failure();
+    anyQuantized = true;
+  }
+  if (!anyQuantized && getFogzo().getEpsilon().isZero())
+    return emitOpError() << "has epsilon = 0 (derive it from the grid) but no "
+                            "parameter has a quantizer: give the #cage.fogzo "
+                            "an epsilon > 0";
+  return success();
+}
+
+/// `(%g, %w), (%g2, %w2), %t, %T {...} : T1, T2`.
+ParseResult FogzoDirectionOp::parse(OpAsmParser &parser,
+                                    OperationState &result) {
+  using Operands = SmallVector<OpAsmParser::UnresolvedOperand>;
+  SmallVector<Operands> pairs;
+  SmallVector<SMLoc> pairLocs;
+  Operands scalars;
+  SMLoc scalarsLoc = parser.getCurrentLocation();
+  while (succeeded(parser.parseOptionalLParen())) {
+    pairLocs.push_back(scalarsLoc);
+    if (parser.parseOperandList(pairs.emplace_back()) || parser.parseRParen() ||
+        parser.parseComma())
+      return failure();
+    if (pairs.back().size() != 2)
+      return parser.emitError(pairLocs.back())
+             << "expects a pair (g, w) per parameter, got "
+             << pairs.back().size() << " operands";
+    scalarsLoc = parser.getCurrentLocation();
+  }
+  if (pairs.empty())
+    return parser.emitError(scalarsLoc)
+           << "expects one parenthesised pair (%g, %w) per parameter before "
+              "t and T";
+  if (parser.parseOperandList(scalars))
+    return failure();
+  if (scalars.size() != 2)
+    return parser.emitError(scalarsLoc)
+           << "expects 2 scalar operands after the pairs (t, T), got "
+           << scalars.size();
+  SmallVector<Type> types;
+  if (parseCageAttrDict(parser, result.attributes) || parser.parseColon())
+    return failure();
+  SMLoc typesLoc = parser.getCurrentLocation();
+  do {
+    if (parser.parseType(types.emplace_back()))
+      return failure();
+  } while (succeeded(parser.parseOptionalComma()));
+  if (types.size() != pairs.size())
+    return parser.emitError(typesLoc)
+           << "expects one tensor type per parameter, " << pairs.size()
+           << (pairs.size() == 1 ? " type" : " types") << ", got "
+           << types.size();
+  Builder &b = parser.getBuilder();
+  for (auto [pair, loc, type] : llvm::zip_equal(pairs, pairLocs, types))
+    if (parser.resolveOperands(pair, type, loc, result.operands))
+      return failure();
+  if (parser.resolveOperands(scalars, b.getI64Type(), result.operands))
+    return failure();
+  result.types.append(types.begin(), types.end());
+  result.types.push_back(b.getF32Type());
+  return success();
+}
+
+void FogzoDirectionOp::print(OpAsmPrinter &p) {
+  // An op that fails its verifier is printed in the generic form.
+  OperandRange tensors = getTensors();
+  SmallVector<Type> types;
+  for (size_t k = 0; k + 1 < tensors.size(); k += 2) {
+    p << (k ? ", (" : " (") << tensors[k] << ", " << tensors[k + 1] << ')';
+    types.push_back(tensors[k].getType());
+  }
+  p << ", " << getStep() << ", " << getTotal();
+  printCageAttrDict(p, *this, DictionaryAttr());
+  p << " : ";
+  llvm::interleaveComma(types, p);
+}
+
 #define GET_OP_CLASSES
 #include "cage/Dialect/Cage/IR/CageOps.cpp.inc"

@@ -251,6 +251,39 @@ def Cage_SGDAttr : AttrDef<Cage_Dialect, "SGD"> {
 }
 
 //===----------------------------------------------------------------------===//
+// #cage.fogzo
+//===----------------------------------------------------------------------===//
+
+def Cage_FogzoAttr : AttrDef<Cage_Dialect, "Fogzo"> {
+  let mnemonic = "fogzo";
+  let summary = "The settings of FOGZO, the first-order-guided zeroth-order estimator";
+  let description = [{
+    FOGZO (docs/Semantics.md §1.6) replaces the straight-through gradient g
+    of the parameters that select it by a finite difference of the loss
+    along v = sqrt(β_t)·σ·g/‖g‖ + sqrt(1 − β_t)·u, u Philox noise of unit
+    variance: G = ((L(w + ε·v) − L(w − ε·v)) / (2ε))·v.
+
+    | parameter | values | default | meaning |
+    |---|---|---|---|
+    | `beta_min` | f32 in [0, 1] | 0.999 | β_t decays linearly from 1 to β_min over training |
+    | `start` | f32 in [0, 1) | 0.0 | FOGZO is active only where r = min(t/T, 1) > start; before, the STE gradient is used |
+    | `seed` | i64 | 0 | the key of the Philox draws of σ and u |
+    | `epsilon` | f32 ≥ 0 | 0.0 | 0: ε = ε̄·h from the quantization grid (h the mean step of the parameters' grids, ε̄ = 1/(2√3)); > 0: this ε (needed when no FOGZO parameter is quantized) |
+
+    Verified: the ranges above, all finite.
+
+    Example: `#cage.fogzo<beta_min = 0.99, start = 0.5, seed = 7>`
+  }];
+  let parameters = (ins
+    Cage_F32Parameter<"0.999", "β_min, the last β_t of the schedule">:$beta_min,
+    Cage_F32Parameter<"0.0", "fraction of training before FOGZO starts">:$start,
+    DefaultValuedParameter<"int64_t", "0", "Philox key of σ and u">:$seed,
+    Cage_F32Parameter<"0.0", "ε; 0 derives it from the grid">:$epsilon);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // #cage.param
 //===----------------------------------------------------------------------===//
 
@@ -273,6 +306,12 @@ def Cage_ParamAttr : AttrDef<Cage_Dialect, "Param"> {
     | `silence` | f32 in [0, 1) | 0.8 | the fraction s of training before λ_t becomes non-zero |
     | `schedule` | `linear_ramp`, `constant` | `linear_ramp` | the shape of λ_t |
     | `estimator` | `identity`, `clipped` | `clipped` | the straight-through estimator of the parameter's quantizers in the backward pass |
+    | `fogzo` | `#cage.fogzo<...>` | none | train the parameter with FOGZO: its gradient is the finite-difference estimate of docs/Semantics.md §1.6 along a direction guided by the straight-through gradient (which `estimator` still defines); every FOGZO parameter of a function must give the same `#cage.fogzo` |
+
+    FOGZO and the CAGE correction compose: the correction (with `cage =
+    true`) is applied to the FOGZO gradient. FOGZO's ε comes from the grid
+    of the parameter's quantizer (`quantizer`, else the forward's), whatever
+    `cage` says.
 
     A parameter that the forward does not quantize has no correction (there
     is no grid to pull it toward) unless `quantizer` names one; it is
@@ -303,7 +342,9 @@ def Cage_ParamAttr : AttrDef<Cage_Dialect, "Param"> {
     Cage_F32Parameter<"10.0", "λ of the schedule">:$lambda,
     Cage_F32Parameter<"0.8", "silent fraction of training">:$silence,
     Cage_EnumParameter<Cage_ScheduleKind, "LinearRamp">:$schedule,
-    Cage_EnumParameter<Cage_Estimator, "Clipped">:$estimator);
+    Cage_EnumParameter<Cage_Estimator, "Clipped">:$estimator,
+    OptionalParameter<"::mlir::cage::FogzoAttr",
+      "FOGZO's settings (null: the straight-through gradient)">:$fogzo);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

@@ -466,4 +466,70 @@ def Cage_MultiUpdateOp : Cage_Op<"multi_update",
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// cage.fogzo_direction
+//===----------------------------------------------------------------------===//
+
+def Cage_FogzoDirectionOp : Cage_Op<"fogzo_direction", [Pure]> {
+  let summary = "FOGZO's probe direction v and step ε at an active step t of T";
+  let description = [{
+    The first half of a FOGZO step (docs/Semantics.md §1.6) for the set P
+    of N ≥ 1 parameters, given each parameter's straight-through gradient
+    g_k and weights w_k, in P's order (k is the parameter index p of the
+    noise counter):
+    - ‖g‖ = sqrt(Σ_k Σ_i f64(g_k,i)²) in f64, summed in parameter order
+      then row-major index order; 1 where ‖g‖ < 1e-12; ĝ = g / f32(‖g‖).
+    - r = min(f32(t) / f32(T), 1) and β_t = β_min + (1 − β_min)·(1 − r) in
+      f32; σ = ±1 from Philox (key = seed, counter = (0, 0, 0xFFFFFFFF,
+      t low 32)); u_k,i = (2·((o[0] >> 8)·2⁻²⁴) − 1)·√3 from Philox (key =
+      seed, counter = (i low 32, i high 32, k, t low 32)), i the row-major
+      index in g_k.
+    - v_k = (sqrt(β_t)·σ)·ĝ_k + sqrt(1 − β_t)·u_k, per element in f32.
+    - ε = `epsilon` of `fogzo` when it is > 0; else ε = f32(h / (2√3)) with
+      h = Σ (elements of a group × the group's grid step) / (elements of
+      the quantized parameters), in f64, over the scale groups of every
+      parameter k whose entry of `quantizers` is a #cage.quantizer (its
+      clip values found from w_k as `cage.quantize` finds them); `unit`
+      entries (parameters without a grid) add nothing.
+
+    The op does not test whether step t is active (r > `start`): the caller
+    evaluates the loss at w_k ± ε·v_k and forms G_k = ((L+ − L−) / (2ε))·v_k
+    only on active steps, and uses g_k on the others (cage-autodiff builds
+    exactly that around this op).
+
+    Syntax: one parenthesised pair (g, w) per parameter, then t and T (i64),
+    the attributes, and one tensor type per parameter (that of its g, w and
+    v). Results: v_k per parameter, then ε (f32).
+
+    Verified: the types of each pair match; `quantizers` has one entry per
+    parameter, each a #cage.quantizer with `rounding = nearest` and a scale
+    of its own (not `operand`) that applies to w_k, or `unit`; when
+    `epsilon` is 0, at least one entry is a quantizer.
+
+    Example:
+    ```mlir
+    %v:2, %eps = cage.fogzo_direction (%g0, %w0), (%g1, %w1), %t, %T {fogzo = #cage.fogzo<seed = 7>, quantizers = [#cage.quantizer<bits = 4>, unit]} : tensor<64x128xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins
+    Variadic<Cage_F32Tensor>:$tensors,
+    I64:$step,
+    I64:$total,
+    Cage_FogzoAttr:$fogzo,
+    ArrayAttr:$quantizers);
+  let results = (outs Variadic<Cage_F32Tensor>:$directions, F32:$epsilon);
+  let hasCustomAssemblyFormat = 1;
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The number of parameters N (of a verified op).
+    unsigned getNumParams() { return getTensors().size() / 2; }
+    ::mlir::Value getParamG(unsigned k) { return getTensors()[2 * k]; }
+    ::mlir::Value getParamW(unsigned k) { return getTensors()[2 * k + 1]; }
+    /// Parameter k's quantizer, null for a `unit` entry.
+    ::mlir::cage::QuantizerAttr getParamQuantizer(unsigned k) {
+      return ::llvm::dyn_cast<::mlir::cage::QuantizerAttr>(getQuantizers()[k]);
+    }
+  }];
+}
+
 #endif // CAGE_DIALECT_CAGE_IR_CAGEOPS_TD

@@ -11,6 +11,8 @@
 //   @<name>_train_step_inplace  the same on memrefs, the parameters and state
 //                               updated in place, returning the loss
 //   @<name>_grad                with `gradients`: (args) -> (loss, gradients)
+//                               (the straight-through gradients, also of
+//                               FOGZO parameters)
 // and removes the `cage.param` attributes from the forward, which stays as
 // the evaluation function: running the pass again (cage-cpu-pipeline runs
 // it first) changes nothing.
@@ -37,8 +39,10 @@
 #include "mlir-c/Diagnostics.h"
 #include "mlir-c/Dialect/Arith.h"
 #include "mlir-c/Dialect/Bufferization.h"
+#include "mlir-c/Dialect/Func.h"
 #include "mlir-c/Dialect/Linalg.h"
 #include "mlir-c/Dialect/Math.h"
+#include "mlir-c/Dialect/SCF.h"
 #include "mlir-c/Dialect/Tensor.h"
 
 #include <stdio.h>
@@ -251,6 +255,8 @@ typedef struct Param {
   MlirAttribute attr;
   MlirAttribute optimizer;
   MlirAttribute quantizer; /* the correction's; null: none */
+  MlirAttribute fogzo;     /* its #cage.fogzo; null: straight-through */
+  MlirAttribute grid;      /* the grid of FOGZO's ε; null: none */
 } Param;
 
 typedef struct Forward {
@@ -259,6 +265,7 @@ typedef struct Forward {
   intptr_t numArgs;
   Param *params;
   intptr_t numParams;
+  MlirAttribute fogzo; /* shared by its FOGZO parameters; null: none */
 } Forward;
 
 /* A clone of the forward named `<name><suffix>`, inserted after `after`,
@@ -460,6 +467,42 @@ static bool step(CageBuilder *b, const Param *p, MlirValue w, MlirValue g,
   return true;
 }
 
+/* Replaces the gradients of the FOGZO parameters of `f` in `grads` by
+ * FOGZO's estimate (Fogzo.c); `args` are the forward's arguments in the
+ * step. */
+static bool fogzoGradients(const Forward *f, CageBuilder *b,
+                           const MlirValue *args, MlirValue t, MlirValue total,
+                           MlirValue *grads) {
+  intptr_t *positions = cageAllocArray(f->numParams, sizeof *positions);
+  MlirAttribute *grids = cageAllocArray(f->numParams, sizeof *grids);
+  MlirValue *fogzoGrads = cageAllocArray(f->numParams, sizeof *fogzoGrads);
+  intptr_t n = 0;
+  for (intptr_t i = 0; i < f->numParams; ++i) {
+    if (mlirAttributeIsNull(f->params[i].fogzo))
+      continue;
+    positions[n] = f->params[i].index;
+    grids[n] = f->params[i].grid;
+    fogzoGrads[n++] = grads[i];
+  }
+  AdFogzoStep s = {.fogzo = f->fogzo,
+                   .forward = f->name,
+                   .args = args,
+                   .numArgs = f->numArgs,
+                   .params = positions,
+                   .grids = grids,
+                   .numParams = n,
+                   .step = t,
+                   .total = total};
+  bool ok = adBuildFogzo(b, &s, fogzoGrads);
+  for (intptr_t i = 0, k = 0; ok && i < f->numParams; ++i)
+    if (!mlirAttributeIsNull(f->params[i].fogzo))
+      grads[i] = fogzoGrads[k++];
+  free(fogzoGrads);
+  free(grids);
+  free(positions);
+  return ok;
+}
+
 /* @<name>_train_step: see the top of the file. */
 static MlirOperation buildTrainStep(const Forward *f, const AdOptions *options,
                                     MlirOperation after) {
@@ -474,6 +517,9 @@ static MlirOperation buildTrainStep(const Forward *f, const AdOptions *options,
     return (MlirOperation){NULL};
   }
   /* The arguments: each parameter followed by its state, then t, T, lr. */
+  MlirValue *forwardArgs = cageAllocArray(f->numArgs, sizeof *forwardArgs);
+  for (intptr_t i = 0; i < f->numArgs; ++i)
+    forwardArgs[i] = mlirBlockGetArgument(block, i);
   intptr_t totalState = 0;
   MlirValue *weights = cageAllocArray(f->numParams, sizeof *weights);
   for (intptr_t i = 0; i < f->numParams; ++i)
@@ -494,14 +540,15 @@ static MlirOperation buildTrainStep(const Forward *f, const AdOptions *options,
   MlirValue lr = mlirBlockAddArgument(block, mlirF32TypeGet(ctx), loc);
 
   CageBuilder b = cageBuilderAtEndOfBlock(block, loc);
+  bool ok = mlirAttributeIsNull(f->fogzo) ||
+            fogzoGradients(f, &b, forwardArgs, t, total, grads);
   MlirOperation *schedules = cageAllocArray(f->numParams, sizeof *schedules);
   intptr_t numSchedules = 0;
   MlirValue *results =
       cageAllocArray(1 + f->numParams + totalState, sizeof *results);
   intptr_t numResults = 0;
   results[numResults++] = loss;
-  bool ok = true;
-  for (intptr_t i = 0; i < f->numParams; ++i) {
+  for (intptr_t i = 0; i < f->numParams && ok; ++i) {
     const Param *p = &f->params[i];
     MlirValue newValues[1 + kMaxState];
     if (!step(&b, p, weights[i], grads[i], state[i], lr, t, total, schedules,
@@ -520,6 +567,7 @@ static MlirOperation buildTrainStep(const Forward *f, const AdOptions *options,
   free(results);
   free(schedules);
   free(weights);
+  free(forwardArgs);
   free(grads);
   return ok ? func : (MlirOperation){NULL};
 }
@@ -645,41 +693,90 @@ static bool forwardError(MlirOperation func, const char *format, long long a) {
   return false;
 }
 
-/* The correction's quantizer of parameter `p` (argument `arg`): the
- * attribute's, else that of the forward's quantizer of the argument with
+/* The grid of parameter `p` (argument `arg`), where the CAGE correction
+ * (cage = true) or FOGZO's ε (epsilon = 0) needs one: the attribute's
+ * quantizer, else that of the forward's quantizer of the argument with
  * rounding = nearest (the grid the stochastic rounding rounds to), else
- * none. */
-static bool correctionQuantizer(MlirOperation func, MlirValue arg, Param *p) {
-  p->quantizer = mlirAttributeGetNull();
-  if (!cageParamAttrGetCage(p->attr))
+ * none. Sets the correction's quantizer and FOGZO's grid. */
+static bool paramGrid(MlirOperation func, MlirValue arg, Param *p) {
+  p->quantizer = p->grid = mlirAttributeGetNull();
+  bool cage = cageParamAttrGetCage(p->attr);
+  bool fogzoGrid = !mlirAttributeIsNull(p->fogzo) &&
+                   cageFogzoAttrGetEpsilon(p->fogzo) == 0.0f;
+  if (!cage && !fogzoGrid)
     return true;
-  p->quantizer = cageParamAttrGetQuantizer(p->attr);
-  if (!mlirAttributeIsNull(p->quantizer))
-    return true;
-  QuantizerScan scan = {arg, mlirAttributeGetNull(), false};
-  mlirOperationWalk(func, findQuantizer, &scan, MlirWalkPreOrder);
-  if (mlirAttributeIsNull(scan.found))
-    return true;
-  if (scan.several)
+  MlirAttribute grid = cageParamAttrGetQuantizer(p->attr);
+  if (mlirAttributeIsNull(grid)) {
+    QuantizerScan scan = {arg, mlirAttributeGetNull(), false};
+    mlirOperationWalk(func, findQuantizer, &scan, MlirWalkPreOrder);
+    if (mlirAttributeIsNull(scan.found))
+      return true;
+    if (scan.several)
+      return forwardError(
+          func,
+          cage ? "parameter argument #%lld is quantized by several "
+                 "quantizers: say which one the CAGE correction uses "
+                 "(#cage.param<quantizer = ...>)"
+               : "parameter argument #%lld is quantized by several "
+                 "quantizers: say which grid FOGZO's epsilon comes from "
+                 "(#cage.param<quantizer = ...>)",
+          (long long)p->index);
+    MlirAttribute q = scan.found;
+    if (cageQuantizerAttrGetScale(q) == CageScaleKindOperand)
+      return forwardError(
+          func,
+          cage ? "parameter argument #%lld is quantized with scale = operand: "
+                 "give the CAGE correction a quantizer with a scale of its "
+                 "own (#cage.param<quantizer = ...>) or use cage = false"
+               : "parameter argument #%lld is quantized with scale = operand: "
+                 "FOGZO cannot derive epsilon from it; give #cage.fogzo an "
+                 "epsilon > 0 or #cage.param a quantizer",
+          (long long)p->index);
+    grid = cageQuantizerAttrGet(
+        mlirAttributeGetContext(q), cageQuantizerAttrGetBits(q),
+        cageQuantizerAttrGetGranularity(q), cageQuantizerAttrGetGroupSize(q),
+        cageQuantizerAttrGetScale(q), cageQuantizerAttrGetLevels(q),
+        cageQuantizerAttrGetRotation(q), cageQuantizerAttrGetBlock(q),
+        CageRoundingNearest);
+  }
+  if (cage)
+    p->quantizer = grid;
+  if (fogzoGrid)
+    p->grid = grid;
+  return true;
+}
+
+/* The FOGZO parameters of `f` share one #cage.fogzo (one σ, one ε, one
+ * schedule per step), and ε from the grid needs a quantized one. Returns
+ * the shared attribute (null when none is FOGZO), and false having
+ * reported what is wrong. */
+static bool readFogzo(const Forward *f, MlirAttribute *fogzo) {
+  *fogzo = mlirAttributeGetNull();
+  bool anyGrid = false;
+  long long count = 0;
+  for (intptr_t i = 0; i < f->numParams; ++i) {
+    const Param *p = &f->params[i];
+    if (mlirAttributeIsNull(p->fogzo))
+      continue;
+    ++count;
+    if (!mlirAttributeIsNull(*fogzo) && !mlirAttributeEqual(*fogzo, p->fogzo))
+      return forwardError(
+          f->func,
+          "the FOGZO parameters of a function share one #cage.fogzo (one "
+          "sign, one epsilon and one schedule per step); parameter argument "
+          "#%lld has another",
+          (long long)p->index);
+    *fogzo = p->fogzo;
+    anyGrid |= !mlirAttributeIsNull(p->grid);
+  }
+  if (!mlirAttributeIsNull(*fogzo) && cageFogzoAttrGetEpsilon(*fogzo) == 0.0f &&
+      !anyGrid)
     return forwardError(
-        func,
-        "parameter argument #%lld is quantized by several quantizers: say "
-        "which one the CAGE correction uses (#cage.param<quantizer = ...>)",
-        (long long)p->index);
-  MlirAttribute q = scan.found;
-  if (cageQuantizerAttrGetScale(q) == CageScaleKindOperand)
-    return forwardError(
-        func,
-        "parameter argument #%lld is quantized with scale = operand: give "
-        "the CAGE correction a quantizer with a scale of its own "
-        "(#cage.param<quantizer = ...>) or use cage = false",
-        (long long)p->index);
-  p->quantizer = cageQuantizerAttrGet(
-      mlirAttributeGetContext(q), cageQuantizerAttrGetBits(q),
-      cageQuantizerAttrGetGranularity(q), cageQuantizerAttrGetGroupSize(q),
-      cageQuantizerAttrGetScale(q), cageQuantizerAttrGetLevels(q),
-      cageQuantizerAttrGetRotation(q), cageQuantizerAttrGetBlock(q),
-      CageRoundingNearest);
+        f->func,
+        "FOGZO derives epsilon from the grids of its parameters, but none of "
+        "the %lld FOGZO parameters is quantized: give #cage.fogzo an "
+        "epsilon > 0",
+        count);
   return true;
 }
 
@@ -745,9 +842,12 @@ static bool readForward(MlirOperation func, Forward *f, bool *bad) {
     p->index = i;
     p->attr = attr;
     p->optimizer = cageParamAttrGetOptimizer(attr);
-    if (!correctionQuantizer(func, mlirBlockGetArgument(block, i), p))
+    p->fogzo = cageParamAttrGetFogzo(attr);
+    if (!paramGrid(func, mlirBlockGetArgument(block, i), p))
       return false;
   }
+  if (!readFogzo(f, &f->fogzo))
+    return false;
   *bad = false;
   return true;
 }
@@ -885,6 +985,7 @@ static MlirDialectHandle (*const dependentDialects[])(void) = {
     mlirGetDialectHandle__arith__,  mlirGetDialectHandle__bufferization__,
     mlirGetDialectHandle__linalg__, mlirGetDialectHandle__math__,
     mlirGetDialectHandle__tensor__, mlirGetDialectHandle__cage__,
+    mlirGetDialectHandle__func__,   mlirGetDialectHandle__scf__,
 };
 
 const CagePassDefinition cageAutodiffPass = {

@@ -11,6 +11,7 @@
 |*    linalg.softmax;                                                         *|
 |*  - TensorRules.c: tensor ops (extract, slices, reshapes, concat, pad) and  *|
 |*    cage.quantize, whose adjoint is cage.ste.                               *|
+|* Fogzo.c replaces the gradients of FOGZO parameters by FOGZO's estimate.   *|
 |* A rule that cannot differentiate an op reports why at the op and fails;   *|
 |* nothing is ever given a wrong gradient silently.                           *|
 |*                                                                            *|
@@ -94,5 +95,23 @@ bool adTensorRule(AdSweep *s, MlirOperation op);
  * recomputed before their first backward use (Remat.c). */
 void adRematerialize(MlirBlock block, MlirOperation *forwardOps,
                      intptr_t numForwardOps);
+
+/* FOGZO in a training step (Fogzo.c): what the estimate of the parameters
+ * that select it needs from the step being built. */
+typedef struct AdFogzoStep {
+  MlirAttribute fogzo;   /* the #cage.fogzo they share */
+  MlirStringRef forward; /* the forward's symbol, called for L+ and L- */
+  const MlirValue *args; /* the forward's arguments, as values of the step */
+  intptr_t numArgs;
+  const intptr_t *params;     /* argument positions of P, in P's order */
+  const MlirAttribute *grids; /* their quantizers; null: no grid */
+  intptr_t numParams;
+  MlirValue step, total; /* t and T (i64) */
+} AdFogzoStep;
+
+/* Replaces grads[k], the straight-through gradient of parameter k of P, by
+ * FOGZO's estimate on active steps (docs/Semantics.md §1.6); false if
+ * something could not be built (reported). */
+bool adBuildFogzo(CageBuilder *b, const AdFogzoStep *s, MlirValue *grads);
 
 #endif /* CAGE_TRANSFORMS_AUTODIFF_H */
