@@ -142,3 +142,40 @@ func.func @taken(%w: tensor<4xf32> {cage.param = #cage.param<>}) -> f32 {
 func.func @taken_train_step() {
   return
 }
+
+// -----
+
+// FOGZO: one sign, one epsilon and one schedule per step for all of P.
+// expected-error @+1 {{the FOGZO parameters of a function share one #cage.fogzo (one sign, one epsilon and one schedule per step); parameter argument #1 has another}}
+func.func @fogzo_disagree(%w: tensor<4xf32> {cage.param = #cage.param<fogzo = #cage.fogzo<seed = 1>>}, %b: tensor<4xf32> {cage.param = #cage.param<fogzo = #cage.fogzo<seed = 2>>}) -> f32 {
+  %q = cage.quantize %w {quantizer = #cage.quantizer<bits = 4>} : tensor<4xf32>
+  %c = arith.constant 1.0 : f32
+  return %c : f32
+}
+
+// -----
+
+// expected-error @+1 {{FOGZO derives epsilon from the grids of its parameters, but none of the 1 FOGZO parameters is quantized: give #cage.fogzo an epsilon > 0}}
+func.func @fogzo_no_grid(%w: tensor<4xf32> {cage.param = #cage.param<fogzo = #cage.fogzo<>>}) -> f32 {
+  %c = arith.constant 1.0 : f32
+  return %c : f32
+}
+
+// -----
+
+// expected-error @+1 {{parameter argument #0 is quantized with scale = operand: FOGZO cannot derive epsilon from it; give #cage.fogzo an epsilon > 0 or #cage.param a quantizer}}
+func.func @fogzo_learned_scale(%w: tensor<4xf32> {cage.param = #cage.param<cage = false, fogzo = #cage.fogzo<>>}, %a: tensor<f32>) -> f32 {
+  %q = cage.quantize %w scale(%a) {quantizer = #cage.quantizer<granularity = tensor, scale = operand>} : tensor<4xf32>, tensor<f32>
+  %c = arith.constant 1.0 : f32
+  return %c : f32
+}
+
+// -----
+
+// expected-error @+1 {{parameter argument #0 is quantized by several quantizers: say which grid FOGZO's epsilon comes from (#cage.param<quantizer = ...>)}}
+func.func @fogzo_two_quantizers(%w: tensor<4xf32> {cage.param = #cage.param<cage = false, fogzo = #cage.fogzo<>>}) -> f32 {
+  %a = cage.quantize %w {quantizer = #cage.quantizer<bits = 4>} : tensor<4xf32>
+  %b = cage.quantize %w {quantizer = #cage.quantizer<bits = 3>} : tensor<4xf32>
+  %c = arith.constant 1.0 : f32
+  return %c : f32
+}

@@ -101,11 +101,11 @@ static void activeBranch(CageBuilder *b, MlirValue *yielded, void *userData) {
   MlirValue eps = cageFogzoDirectionOpGetEpsilon(direction);
   MlirValue lossPlus = probeLoss(b, s, v, eps, false);
   MlirValue lossMinus = probeLoss(b, s, v, eps, true);
-  /* (L+ − L−) / (2ε), as the reference rounds it. */
-  ScaleContext ctx = {
-      cageBuildDivF(b, cageBuildSubF(b, lossPlus, lossMinus),
-                    cageBuildMulF(b, cageBuildConstantF32(b, 2.0f), eps)),
-      false};
+  /* (L+ − L−) / (2ε), as the reference rounds it; one statement per op,
+   * so that they are built in this order. */
+  MlirValue difference = cageBuildSubF(b, lossPlus, lossMinus);
+  MlirValue twoEps = cageBuildMulF(b, cageBuildConstantF32(b, 2.0f), eps);
+  ScaleContext ctx = {cageBuildDivF(b, difference, twoEps), false};
   for (intptr_t k = 0; k < s->numParams; ++k)
     yielded[k] = elementwise(b, &v[k], 1, scaleBody, &ctx);
   free(v);
