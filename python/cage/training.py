@@ -187,7 +187,7 @@ class Trainer:
 
 
 def compile_training(model, loss, batch_shape, *, optimizer=None, cage=True, quant=None,
-                     overrides=None, **compile_options):
+                     fogzo=None, overrides=None, **compile_options):
     """Compiles the training step and the evaluation function of a cage.nn
     `model` with `loss` (nn.CrossEntropyLoss()) for batches of `batch_shape`
     (the model input's shape, batch first).
@@ -196,7 +196,10 @@ def compile_training(model, loss, batch_shape, *, optimizer=None, cage=True, qua
         AdamW at the CAGE paper's defaults); cage: the CAGE correction on
         quantized parameters (True) or plain QAT (False); quant: bits (or a
         quantizer spec) for the weights and inputs of every Linear layer
-        that has no quantizer (None: the model as built); overrides: per
+        that has no quantizer (None: the model as built); fogzo:
+        nn.Fogzo(...) to train every quantized parameter with FOGZO (with
+        the CAGE correction too when cage is True), None for the
+        straight-through gradient; overrides: per
         parameter changes, as cage.nn's forward_mlir takes them
         ({"@bias": {"weight_decay": 0.0}}, nn.NO_DECAY_ON_BIASES_AND_NORMS);
         compile_options go to cage.compile (threads=False, remat=True, ...).
@@ -204,5 +207,5 @@ def compile_training(model, loss, batch_shape, *, optimizer=None, cage=True, qua
     if quant is not None:
         _apply_quant(model, quant)
     config = nn.ParamConfig(optimizer=nn.AdamW() if optimizer is None else optimizer,
-                            cage=bool(cage))
+                            cage=bool(cage), fogzo=fogzo)
     return Trainer(model, loss, batch_shape, config, overrides, compile_options)

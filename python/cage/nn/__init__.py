@@ -12,7 +12,7 @@ See docs/Python.md, "cage.nn". Nothing here imports the rest of the cage
 package (the compiler bindings); only numpy.
 """
 
-from .config import (FORWARD, NO_DECAY_ON_BIASES_AND_NORMS, SGD, AdamW, ParamConfig,
+from .config import (FORWARD, NO_DECAY_ON_BIASES_AND_NORMS, SGD, AdamW, Fogzo, ParamConfig,
                      config_for)
 from .function import Argument, ForwardFunction, forward_mlir
 from .modules import (MLP, CausalSelfAttention, CrossEntropyLoss, Embedding, GELU, LayerNorm,
@@ -21,7 +21,7 @@ from .modules import (MLP, CausalSelfAttention, CrossEntropyLoss, Embedding, GEL
 from .quantizer import Quantizer
 
 __all__ = [
-    "AdamW", "Argument", "CausalSelfAttention", "CrossEntropyLoss", "Embedding", "FORWARD",
+    "AdamW", "Argument", "CausalSelfAttention", "CrossEntropyLoss", "Embedding", "FORWARD", "Fogzo",
     "ForwardFunction", "GELU", "LayerNorm", "Linear", "MLP", "Module",
     "NO_DECAY_ON_BIASES_AND_NORMS", "ParamConfig", "Parameter", "PositionalEmbedding",
     "Quantizer", "ReLU", "RMSNorm", "SGD", "Sequential", "TransformerBlock", "config_for",

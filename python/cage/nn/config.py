@@ -3,8 +3,9 @@
 `cage-autodiff` differentiates a forward function whose parameter arguments
 carry `{cage.param = #cage.param<...>}`; the attribute says which optimizer
 updates the parameter, whether the CAGE correction is added, with which
-quantizer, coupling, error mode and λ schedule, and which straight-through
-estimator the backward pass uses for the parameter's quantizers.
+quantizer, coupling, error mode and λ schedule, which straight-through
+estimator the backward pass uses for the parameter's quantizers, and whether
+FOGZO replaces the straight-through gradient.
 """
 
 import fnmatch
@@ -86,6 +87,43 @@ class SGD:
     __str__ = mlir
 
 
+@dataclass(frozen=True)
+class Fogzo:
+    """`#cage.fogzo<...>` (docs/Semantics.md §1.6): train the parameter with
+    FOGZO, the finite-difference estimate along a direction guided by the
+    straight-through gradient. `epsilon` 0 derives ε from the grid of the
+    parameters' quantizers. Every FOGZO parameter of a model must use the
+    same settings."""
+
+    beta_min: float = 0.999
+    start: float = 0.0
+    seed: int = 0
+    epsilon: float = 0.0
+
+    def __post_init__(self):
+        b, st, e = (np.float32(v) for v in (self.beta_min, self.start, self.epsilon))
+        if not 0 <= b <= 1:
+            raise ValueError("Fogzo: beta_min must be in [0, 1]")
+        if not 0 <= st < 1:
+            raise ValueError("Fogzo: start must be in [0, 1)")
+        if not (e >= 0 and np.isfinite(e)):
+            raise ValueError("Fogzo: epsilon must be non-negative and finite (0: from the grid)")
+        if not isinstance(self.seed, (int, np.integer)) or not -2**63 <= self.seed < 2**63:
+            raise ValueError("Fogzo: seed must be a 64-bit integer")
+
+    def mlir(self):
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value == f.default:
+                continue
+            text = str(int(value)) if f.name == "seed" else f32_literal(value)
+            parts.append("%s = %s" % (f.name, text))
+        return "#cage.fogzo<%s>" % ", ".join(parts)
+
+    __str__ = mlir
+
+
 class _Forward:
     """The sentinel default of ParamConfig.quantizer: the forward's quantizer."""
 
@@ -107,7 +145,9 @@ class ParamConfig:
     `quantizer` FORWARD (the quantizer of the `cage.quantize` that reads the
     parameter in the forward), `cage` True, `coupling` "decoupled", `error`
     "keep", `lambda_` 10.0, `silence` 0.8, `schedule` "linear_ramp",
-    `estimator` "clipped".
+    `estimator` "clipped", `fogzo` None (the straight-through gradient; a
+    Fogzo(...) trains the parameter with FOGZO, with or without the CAGE
+    correction).
     """
 
     optimizer: object = AdamW()
@@ -119,8 +159,12 @@ class ParamConfig:
     silence: float = 0.8
     schedule: str = "linear_ramp"
     estimator: str = "clipped"
+    fogzo: object = None
 
     def __post_init__(self):
+        if self.fogzo is not None and not isinstance(self.fogzo, Fogzo):
+            raise TypeError("ParamConfig: fogzo must be None or Fogzo(...), not %r"
+                            % (self.fogzo,))
         if not isinstance(self.optimizer, (AdamW, SGD)):
             raise TypeError("ParamConfig: optimizer must be AdamW(...) or SGD(...), not %r"
                             % (self.optimizer,))
@@ -156,20 +200,22 @@ class ParamConfig:
         quantizer is `forward_quantizer` (None: not quantized)."""
         c = self
         if c.quantizer is FORWARD and forward_quantizer is None:
-            # No grid to pull the parameter toward: the plain optimizer.
-            c = c.replace(cage=False)
+            # No grid to pull the parameter toward: the plain optimizer; no
+            # rounding for FOGZO to see past: the exact gradient.
+            c = c.replace(cage=False, fogzo=None)
         if not c.cage:
             # The attribute's verifier rejects correction parameters that
             # have no effect; the estimator has none without a quantizer.
             c = ParamConfig(optimizer=c.optimizer, cage=False,
-                            estimator=c.estimator if forward_quantizer else "clipped")
+                            estimator=c.estimator if forward_quantizer else "clipped",
+                            fogzo=c.fogzo)
         return c
 
     def mlir(self, forward_quantizer=None):
         """`#cage.param<...>` for a parameter whose forward quantizer is
         `forward_quantizer`, non-defaults only, in the attribute's declaration
         order (optimizer, cage, quantizer, coupling, error, lambda, silence,
-        schedule, estimator)."""
+        schedule, estimator, fogzo)."""
         c = self.resolved(forward_quantizer)
         parts = []
         if c.optimizer != AdamW():
@@ -199,6 +245,8 @@ class ParamConfig:
                 parts.append("schedule = %s" % c.schedule)
         if c.estimator != "clipped":
             parts.append("estimator = %s" % c.estimator)
+        if c.fogzo is not None:
+            parts.append("fogzo = %s" % c.fogzo.mlir())
         return "#cage.param<%s>" % ", ".join(parts)
 
 
