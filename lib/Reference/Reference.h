@@ -501,6 +501,9 @@ CAGE_REF_EXPORT int cageRefUpdateSgdBf16State(
  * Sign and noise counters share the key: the sign's counter equals the noise
  * counter of element 0 of parameter 0xFFFFFFFF, a parameter index P never
  * reaches in practice.
+ * Shapes have rank >= 1 here, as for every function of this library: a
+ * parameter of rank 0 (compiled code takes one) is given as rank 1 of size
+ * 1, the same element at the same index 0.
  *===----------------------------------------------------------------------===*/
 
 /** The settings of FOGZO. Valid: 0 <= betaMin <= 1, 0 <= start < 1,

@@ -10,7 +10,7 @@
 |*   - tensors that must have one shape (dy and x; w, g and the state; each  *|
 |*     parameter of cage.multi_update) agree in every dynamic size;          *|
 |*   - a scale operand has the shape its granularity asks for;               *|
-|*   - t >= 1 for AdamW, T >= 1 for the λ schedule.                          *|
+|*   - t >= 1 for AdamW, T >= 1 for the λ schedule, both for FOGZO.          *|
 |* cage-cpu-runtime-checks (lib/Target/CPU) later moves the checks to the    *|
 |* entry of the public function and turns a failure into an error status    *|
 |* the caller reads, before anything is written.                             *|
@@ -231,6 +231,21 @@ static void checkMultiUpdate(Checker *c) {
     checkStepPositive(c, step);
 }
 
+/* cage.fogzo_direction: g and w of each parameter, its grid, t and T. */
+static void checkFogzoDirection(Checker *c) {
+  MlirOperation op = c->op;
+  for (intptr_t k = 0; k < cageFogzoDirectionOpGetNumParams(op); ++k) {
+    MlirValue w = cageFogzoDirectionOpGetParamW(op, k);
+    MlirAttribute q = cageFogzoDirectionOpGetParamQuantizer(op, k);
+    if (!mlirAttributeIsNull(q))
+      checkQuantizerSizes(c, q, w);
+  }
+  checkPositive(c, cageFogzoDirectionOpGetStep(op),
+                "step t is less than 1 (FOGZO counts steps from 1)");
+  checkPositive(c, cageFogzoDirectionOpGetTotal(op),
+                "total steps T is less than 1");
+}
+
 static void emitChecks(Checker *c) {
   MlirOperation op = c->op;
   if (cageOperationIsAQuantize(op) || cageOperationIsASte(op) ||
@@ -245,6 +260,8 @@ static void emitChecks(Checker *c) {
   else if (cageOperationIsALambdaSchedule(op))
     checkPositive(c, cageLambdaScheduleOpGetTotal(op),
                   "total steps T is less than 1");
+  else if (cageOperationIsAFogzoDirection(op))
+    checkFogzoDirection(c);
 }
 
 /* The ops whose operands the checks read: every cage op. */
@@ -252,7 +269,8 @@ static bool isCheckedOp(MlirOperation op) {
   return cageOperationIsAQuantize(op) || cageOperationIsASte(op) ||
          cageOperationIsAQuantError(op) || cageOpIsOptimizer(op) ||
          cageOperationIsAUpdate(op) || cageOperationIsAMultiUpdate(op) ||
-         cageOperationIsALambdaSchedule(op);
+         cageOperationIsALambdaSchedule(op) ||
+         cageOperationIsAFogzoDirection(op);
 }
 
 void lowerEmitRuntimeChecks(MlirOperation func) {

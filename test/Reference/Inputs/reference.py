@@ -7,8 +7,8 @@ description of it.
 """
 
 import ctypes
-from ctypes import POINTER, c_bool, c_char_p, c_float, c_int, c_int64, c_uint32
-from ctypes import c_uint64, c_ubyte
+from ctypes import POINTER, c_bool, c_char_p, c_double, c_float, c_int, c_int64
+from ctypes import c_uint32, c_uint64, c_ubyte, c_void_p
 
 import numpy as np
 
@@ -57,12 +57,58 @@ class Sgd(ctypes.Structure):
     ]
 
 
+class Fogzo(ctypes.Structure):
+    """CageRefFogzo; build it with fogzo(**params)."""
+
+    _fields_ = [
+        ("betaMin", c_float),
+        ("start", c_float),
+        ("seed", c_uint64),
+        ("epsilon", c_float),
+    ]
+
+
+class FogzoParam(ctypes.Structure):
+    """CageRefFogzoParam (Reference.fogzo builds these from tuples)."""
+
+    _fields_ = [
+        ("rank", c_int64),
+        ("dims", POINTER(c_int64)),
+        ("w", POINTER(c_float)),
+        ("g", POINTER(c_float)),
+        ("q", POINTER(Quantizer)),
+    ]
+
+
+class FogzoTrace(ctypes.Structure):
+    _fields_ = [
+        ("active", c_int),
+        ("norm", c_double),
+        ("beta", c_float),
+        ("sigma", c_float),
+        ("epsilon", c_float),
+        ("lossPlus", c_float),
+        ("lossMinus", c_float),
+        ("scale", c_float),
+    ]
+
+
+# CageRefFogzoLoss: float (*)(void *context, const float *const *params).
+FogzoLoss = ctypes.CFUNCTYPE(c_float, c_void_p, POINTER(POINTER(c_float)))
+
+
 def quantizer(bits=4, granularity="row", group_size=128, scale="absmax",
               levels="int", rotation="none", block=128, rounding="nearest"):
     """A Quantizer with the defaults of #cage.quantizer<>."""
     return Quantizer(bits, GRANULARITY[granularity], group_size, SCALE[scale],
                      LEVELS[levels], ROTATION[rotation], block,
                      ROUNDING[rounding])
+
+
+def fogzo(beta_min=0.999, start=0.0, seed=0, epsilon=0.0):
+    """A Fogzo with the defaults of #cage.fogzo<>; seed is taken modulo 2^64
+    (a negative i64 of the attribute names the same key)."""
+    return Fogzo(beta_min, start, seed % (1 << 64), epsilon)
 
 
 _FLOATS = POINTER(c_float)
@@ -121,6 +167,14 @@ class Reference:
             "cageRefUpdateSgd": (c_int, [q, c_int, c_int, POINTER(Sgd), c_int64,
                                          _DIMS, _FLOATS, _FLOATS, _FLOATS,
                                          c_float, c_float]),
+            "cageRefFogzo": (c_int, [POINTER(Fogzo), c_int64, c_int64, c_int64,
+                                     POINTER(FogzoParam), FogzoLoss, c_void_p,
+                                     POINTER(_FLOATS), POINTER(FogzoTrace)]),
+            "cageRefFogzoSign": (c_float, [c_uint64, c_int64]),
+            "cageRefFogzoNoise": (c_float, [c_uint64, c_int64, c_int64,
+                                            c_int64]),
+            "cageRefFogzoStep": (c_int, [c_int64, POINTER(FogzoParam),
+                                         POINTER(c_double)]),
         }
         for name, (restype, argtypes) in signatures.items():
             function = getattr(lib, name)
@@ -221,6 +275,67 @@ class Reference:
             ctypes.byref(q), ERROR[error], COUPLING[coupling],
             ctypes.byref(opt), w.ndim, _dims(w.shape), _floats(w), _floats(g),
             _floats(b), lr, lam))
+
+    # FOGZO (section 1.6). A parameter is a tuple (w, g, q): w and g arrays
+    # of one shape (rank >= 1; g may be None for fogzo_step), q a Quantizer
+    # or None for an unquantized parameter.
+    @staticmethod
+    def _fogzo_params(params):
+        """The FogzoParam array, and the objects it points into (keep them
+        alive while the array is used)."""
+        array = (FogzoParam * len(params))()
+        keep = []
+        for k, (w, g, q) in enumerate(params):
+            assert g is None or g.shape == w.shape
+            dims = _dims(w.shape)
+            keep.append(dims)
+            array[k] = FogzoParam(w.ndim, dims, _floats(w), _floats(g),
+                                  None if q is None else ctypes.pointer(q))
+        return array, keep
+
+    def fogzo_sign(self, seed, t):
+        return self.lib.cageRefFogzoSign(seed % (1 << 64), t)
+
+    def fogzo_noise(self, seed, t, param, index):
+        return self.lib.cageRefFogzoNoise(seed % (1 << 64), t, param, index)
+
+    def fogzo_step(self, params):
+        """h, the mean quantization step of the parameters (a Python float,
+        the double of the library)."""
+        array, _keep = self._fogzo_params(params)
+        h = c_double()
+        self._check(self.lib.cageRefFogzoStep(len(params), array,
+                                              ctypes.byref(h)))
+        return h.value
+
+    def fogzo(self, settings, t, T, params, loss):
+        """One FOGZO estimate at step t of T. loss(list of arrays) -> float
+        is called with copies of the probe weights (each of its parameter's
+        shape), plus first. Returns (list of G arrays, FogzoTrace)."""
+        array, _keep = self._fogzo_params(params)
+        shapes = [w.shape for w, _, _ in params]
+        raised = []
+
+        def callback(_context, probes):
+            try:
+                return float(loss([
+                    np.ctypeslib.as_array(probes[k], shape=(int(np.prod(s)),))
+                    .reshape(s).copy() for k, s in enumerate(shapes)]))
+            except BaseException as error:  # re-raised below
+                raised.append(error)
+                return float("nan")
+
+        thunk = FogzoLoss(callback)
+        G = [np.empty(w.shape, np.float32) for w, _, _ in params]
+        pointers = (_FLOATS * len(G))(*[_floats(x) for x in G])
+        trace = FogzoTrace()
+        status = self.lib.cageRefFogzo(ctypes.byref(settings), t, T,
+                                       len(params), array, thunk, None,
+                                       pointers, ctypes.byref(trace))
+        if raised:
+            raise raised[0]
+        self._check(status)
+        return G, trace
 
 
 def f32(value):

@@ -2,10 +2,10 @@
 (the error tests of cage-run do not need NumPy).
 
     write_npy.py OUT DESCR SHAPE [--fortran] [--truncate N] [--magic TEXT]
-                                 [--header TEXT] [--extra N]
+                                 [--header TEXT] [--extra N] [--first N]
 
-SHAPE is "2,3" or "" for a 0-d array; the data is 0, 1, 2, ... in the
-dtype of DESCR ('<f4', '<f8', '<i8', '<i4', '|b1', '>f4', ...).
+SHAPE is "2,3" or "" for a 0-d array; the data is N, N+1, N+2, ... (N =
+--first, default 0) in the dtype of DESCR ('<f4', '<f8', '<i8', '<i4', '|b1', '>f4', ...).
 --truncate N drops the last N bytes; --magic replaces the magic string;
 --header replaces the whole header dict; --extra appends N zero bytes.
 """
@@ -25,6 +25,7 @@ p.add_argument("--truncate", type=int, default=0)
 p.add_argument("--magic")
 p.add_argument("--header")
 p.add_argument("--extra", type=int, default=0)
+p.add_argument("--first", type=int, default=0)
 a = p.parse_args()
 
 shape = tuple(int(d) for d in a.shape.split(",") if d)
@@ -33,7 +34,7 @@ for d in shape:
     count *= d
 order = ">" if a.descr[0] == ">" else "<"
 code = CODES.get(a.descr[1:], "f")
-values = [bool(i % 2) if code == "?" else i for i in range(count)]
+values = [bool(i % 2) if code == "?" else a.first + i for i in range(count)]
 body = struct.pack(order + code * count, *values)
 shape_text = "(%s)" % ("".join("%d," % d for d in shape) if len(shape) == 1
                        else ", ".join(str(d) for d in shape))

@@ -119,6 +119,33 @@ static void inactiveBranch(CageBuilder *b, MlirValue *yielded, void *userData) {
     yielded[k] = br->grads[k];
 }
 
+/* `g` (a result of the scf.if) as the full slice of itself with the sizes
+ * of `w`, where a size is dynamic: the same values, but sizes that read w's.
+ * The run-time checks of the optimizer step (that g has w's sizes) must
+ * run before the step writes anything, so their sizes must come from the
+ * arguments; through an scf.if result they could not be traced. The slice
+ * is a view (no copy); g has w's sizes by construction. */
+static MlirValue withSizesOf(CageBuilder *b, MlirValue g, MlirValue w) {
+  MlirType type = mlirValueGetType(g);
+  intptr_t rank = mlirShapedTypeGetRank(type);
+  bool dynamic = false;
+  CageSliceIndex *offsets = cageAllocArray(rank, sizeof *offsets);
+  CageSliceIndex *sizes = cageAllocArray(rank, sizeof *sizes);
+  for (intptr_t d = 0; d < rank; ++d) {
+    offsets[d] = (CageSliceIndex){{NULL}, 0};
+    sizes[d] = (CageSliceIndex){{NULL}, mlirShapedTypeGetDimSize(type, d)};
+    if (mlirShapedTypeIsDynamicDim(type, d)) {
+      sizes[d].value = cageBuildDim(b, w, d);
+      dynamic = true;
+    }
+  }
+  MlirValue result =
+      dynamic ? cageBuildExtractSlice(b, g, offsets, sizes, type) : g;
+  free(sizes);
+  free(offsets);
+  return result;
+}
+
 bool adBuildFogzo(CageBuilder *b, const AdFogzoStep *s, MlirValue *grads) {
   /* active = r > start, r = min(f32(t) / f32(T), 1) as the schedules find
    * it. */
@@ -141,6 +168,7 @@ bool adBuildFogzo(CageBuilder *b, const AdFogzoStep *s, MlirValue *grads) {
   if (mlirOperationIsNull(op))
     return false;
   for (intptr_t k = 0; k < s->numParams; ++k)
-    grads[k] = mlirOperationGetResult(op, k);
+    grads[k] =
+        withSizesOf(b, mlirOperationGetResult(op, k), s->args[s->params[k]]);
   return true;
 }
