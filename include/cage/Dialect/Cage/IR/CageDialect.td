@@ -21,7 +21,8 @@ def Cage_Dialect : Dialect {
     gradients through it in the backward pass (`cage.ste`), and the optimizer
     step with the CAGE correction λ_t·(w − Q(w)) that pulls the latent weights
     toward the quantization grid (`cage.quant_error`, `cage.lambda_schedule`,
-    `cage.adamw`, `cage.sgd`, and the fused `cage.update`).
+    `cage.adamw`, `cage.sgd`, and the fused `cage.update`), and FOGZO's
+finite-difference direction (`cage.fogzo_direction`).
 
     Tensors are ranked, static or dynamic; unranked tensors are rejected.
     Parameters, gradients, activations and scales are tensors of `f32`; the
