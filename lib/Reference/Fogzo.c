@@ -65,6 +65,9 @@ static int checkSettings(const CageRefFogzo *s) {
   if (!(s->betaMin >= 0.0f && s->betaMin <= 1.0f) ||
       !(s->start >= 0.0f && s->start < 1.0f) || !(s->epsilon >= 0.0f))
     return CageRefErrorArgument;
+  if (s->direction != CageFogzoDirectionUnitNorm &&
+      s->direction != CageFogzoDirectionUnitRms)
+    return CageRefErrorArgument;
   return CageRefOk;
 }
 
@@ -227,9 +230,12 @@ int cageRefFogzo(const CageRefFogzo *s, int64_t t, int64_t T, int64_t numParams,
         sum += (double)params[k].g[i] * (double)params[k].g[i];
     }
     double norm = sqrt(sum);
+    double divisor = norm;
     if (norm < 1e-12)
-      norm = 1.0;
-    float nf = (float)norm;
+      divisor = 1.0;
+    else if (s->direction == CageFogzoDirectionUnitRms)
+      divisor = norm / sqrt((double)total);
+    float nf = (float)divisor;
 
     /* Steps 2, 3: beta_t, sigma, and the two coefficients of v. */
     float beta = s->betaMin + (1.0f - s->betaMin) * (1.0f - r);
@@ -290,7 +296,7 @@ int cageRefFogzo(const CageRefFogzo *s, int64_t t, int64_t T, int64_t numParams,
       out[i] = scale * out[i];
 
     result.active = 1;
-    result.norm = norm;
+    result.norm = divisor;
     result.beta = beta;
     result.sigma = sigma;
     result.epsilon = eps;

@@ -471,8 +471,11 @@ CAGE_REF_EXPORT int cageRefUpdateSgdBf16State(
  *            bit for bit) and the loss is not called.
  *   norm   = sqrt(sum) in double, sum = +0.0, then
  *            sum += (double)g_i * (double)g_i over the parameters in order
- *            and their elements in increasing index order; norm = 1.0 if
- *            norm < 1e-12. nf = (float)norm; ghat_i = g_i / nf (f32).
+ *            and their elements in increasing index order.
+ *   nf     = 1.0f if norm < 1e-12; else (float)norm (direction unit_norm:
+ *            ghat has norm 1) or (float)(norm / sqrt((double)n)) (unit_rms:
+ *            ghat has RMS 1 per element, as u has; n the total number of
+ *            elements of P), in double. ghat_i = g_i / nf (f32).
  *   beta   = betaMin + ((1.0f - betaMin) * (1.0f - r))  (f32, in that order).
  *   sigma  = +1.0f if (o[0] & 1) == 0 else -1.0f, o = Philox4x32-10 with
  *            key = (seed low 32, seed high 32) and counter = (0, 0,
@@ -507,15 +510,17 @@ CAGE_REF_EXPORT int cageRefUpdateSgdBf16State(
  *===----------------------------------------------------------------------===*/
 
 /** The settings of FOGZO. Valid: 0 <= betaMin <= 1, 0 <= start < 1,
- * epsilon >= 0, all finite. epsilon == 0 derives eps from the grid (h
- * above; at least one parameter must then be quantized); epsilon > 0 is used
- * as eps instead (for parameters without a quantizer, e.g. smooth test
- * functions). seed keys every Philox call (sign and noise). */
+ * epsilon >= 0, all finite, direction one of CageFogzoDirection. epsilon == 0
+ * derives eps from the grid (h above; at least one parameter must then be
+ * quantized); epsilon > 0 is used as eps instead (for parameters without a
+ * quantizer, e.g. smooth test functions). seed keys every Philox call (sign
+ * and noise). direction: the scale nf of ghat above. */
 typedef struct CageRefFogzo {
   float betaMin;
   float start;
   uint64_t seed;
   float epsilon;
+  CageFogzoDirection direction;
 } CageRefFogzo;
 
 /** One parameter of P: its shape (rank, dims), weights w and STE gradient g
@@ -536,8 +541,9 @@ typedef struct CageRefFogzoParam {
 typedef float (*CageRefFogzoLoss)(void *context, const float *const *params);
 
 /** What a step computed (optional). active = 0 on an inactive step, with
- * every other field 0. Otherwise norm is the norm used (1.0 when the
- * gradient norm was below 1e-12), and beta, sigma, epsilon, lossPlus,
+ * every other field 0. Otherwise norm is the divisor of g in double (nf =
+ * (float)norm: ||g||, ||g|| / sqrt(n) with unit_rms, 1.0 when ||g|| was
+ * below 1e-12), and beta, sigma, epsilon, lossPlus,
  * lossMinus and scale are beta_t, sigma, eps, L+, L- and the factor of v. */
 typedef struct CageRefFogzoTrace {
   int active;

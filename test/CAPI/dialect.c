@@ -428,9 +428,9 @@ static int testParamAttr(MlirContext ctx) {
 // clang-format off
 // CHECK-LABEL: @testFogzoAttr
 // CHECK: fogzo: #cage.fogzo<>
-// CHECK-NEXT: beta_min=0.999 start=0 seed=0 epsilon=0 round-trips=1
-// CHECK: fogzo: #cage.fogzo<beta_min = 0.5, start = 0.25, seed = -3, epsilon = 0.001>
-// CHECK-NEXT: beta_min=0.5 start=0.25 seed=-3 epsilon=0.001 round-trips=1
+// CHECK-NEXT: beta_min=0.999 start=0 seed=0 epsilon=0 direction=0 round-trips=1
+// CHECK: fogzo: #cage.fogzo<beta_min = 0.5, start = 0.25, seed = -3, epsilon = 0.001, direction = unit_rms>
+// CHECK-NEXT: beta_min=0.5 start=0.25 seed=-3 epsilon=0.001 direction=1 round-trips=1
 // CHECK: param: #cage.param<cage = false, fogzo = <seed = 7>>
 // CHECK-NEXT: fogzo of param: #cage.fogzo<seed = 7>
 // CHECK: param: #cage.param<cage = false, quantizer = <bits = 3>, fogzo = <>>
@@ -443,24 +443,30 @@ static int testParamAttr(MlirContext ctx) {
 // clang-format on
 static void printFogzo(MlirContext ctx, MlirAttribute f) {
   printAttr("fogzo", f);
-  fprintf(stderr, "beta_min=%g start=%g seed=%lld epsilon=%g round-trips=%d\n",
+  fprintf(stderr,
+          "beta_min=%g start=%g seed=%lld epsilon=%g direction=%d "
+          "round-trips=%d\n",
           (double)cageFogzoAttrGetBetaMin(f), (double)cageFogzoAttrGetStart(f),
           (long long)cageFogzoAttrGetSeed(f),
-          (double)cageFogzoAttrGetEpsilon(f), roundTrips(ctx, f));
+          (double)cageFogzoAttrGetEpsilon(f), (int)cageFogzoAttrGetDirection(f),
+          roundTrips(ctx, f));
 }
 
 static int testFogzoAttr(MlirContext ctx) {
   fprintf(stderr, "@testFogzoAttr\n");
-  MlirAttribute def = cageFogzoAttrGet(ctx, 0.999f, 0.0f, 0, 0.0f);
+  MlirAttribute def =
+      cageFogzoAttrGet(ctx, 0.999f, 0.0f, 0, 0.0f, CageFogzoDirectionUnitNorm);
   printFogzo(ctx, def);
-  MlirAttribute all = cageFogzoAttrGet(ctx, 0.5f, 0.25f, -3, 0.001f);
+  MlirAttribute all =
+      cageFogzoAttrGet(ctx, 0.5f, 0.25f, -3, 0.001f, CageFogzoDirectionUnitRms);
   printFogzo(ctx, all);
   MlirAttribute off = cageParamAttrGet(
       ctx, mlirAttributeGetNull(), false, mlirAttributeGetNull(),
       CageCouplingDecoupled, CageErrorModeKeep, 10.0f, 0.8f,
       CageScheduleKindLinearRamp, CageEstimatorClipped);
   MlirAttribute seeded = cageParamAttrGetWithFogzo(
-      off, cageFogzoAttrGet(ctx, 0.999f, 0.0f, 7, 0.0f));
+      off,
+      cageFogzoAttrGet(ctx, 0.999f, 0.0f, 7, 0.0f, CageFogzoDirectionUnitNorm));
   printAttr("param", seeded);
   fprintf(stderr, "fogzo of param: ");
   mlirAttributePrint(cageParamAttrGetFogzo(seeded), printToStderr, NULL);
@@ -476,7 +482,8 @@ static int testFogzoAttr(MlirContext ctx) {
   int diagnostics = 0, failures = 0;
   MlirDiagnosticHandlerID handler = mlirContextAttachDiagnosticHandler(
       ctx, handleDiagnostic, &diagnostics, NULL);
-  MlirAttribute invalid = cageFogzoAttrGet(ctx, 0.999f, 1.0f, 0, 0.0f);
+  MlirAttribute invalid =
+      cageFogzoAttrGet(ctx, 0.999f, 1.0f, 0, 0.0f, CageFogzoDirectionUnitNorm);
   fprintf(stderr, "invalid fogzo: null=%d diagnostics=%d\n",
           mlirAttributeIsNull(invalid), diagnostics);
   failures += !mlirAttributeIsNull(invalid) || diagnostics != 1;

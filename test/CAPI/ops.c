@@ -747,10 +747,12 @@ static int testCreateOps(MlirContext ctx) {
                                  arg[kLr], none, arg[kT], noAttr, adamw,
                                  CageCouplingDecoupled, CageErrorModeKeep));
   MlirAttribute grids[] = {q3, noAttr};
-  insert(&b, "fogzo_direction",
-         cageFogzoDirectionOpCreate(
-             next(&b), 2, gs, ws, arg[kT], arg[kTotal],
-             cageFogzoAttrGet(ctx, 0.999f, 0.0f, 7, 0.0f), grids));
+  insert(
+      &b, "fogzo_direction",
+      cageFogzoDirectionOpCreate(next(&b), 2, gs, ws, arg[kT], arg[kTotal],
+                                 cageFogzoAttrGet(ctx, 0.999f, 0.0f, 7, 0.0f,
+                                                  CageFogzoDirectionUnitNorm),
+                                 grids));
 
   MlirOperation moduleOp = mlirModuleGetOperation(module);
   bool verified = mlirOperationVerify(moduleOp);
@@ -1015,7 +1017,8 @@ static int testCreateInvalid(MlirContext ctx) {
       cageMultiUpdateOpCreate(loc, 1, ws, gs, 1, states, lr, lambda, none, sgd,
                               sgd, CageCouplingDecoupled, CageErrorModeKeep),
       &d, 1);
-  MlirAttribute fogzo = cageFogzoAttrGet(ctx, 0.999f, 0.0f, 0, 0.0f);
+  MlirAttribute fogzo =
+      cageFogzoAttrGet(ctx, 0.999f, 0.0f, 0, 0.0f, CageFogzoDirectionUnitNorm);
   failures += expectNull(
       "fogzo_direction, null quantizers",
       cageFogzoDirectionOpCreate(loc, 1, &g, &w, t, t, fogzo, NULL), &d, 1);

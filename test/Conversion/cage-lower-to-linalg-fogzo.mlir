@@ -13,7 +13,11 @@ func.func @two_params(%g0: tensor<4x8xf32>, %w0: tensor<4x8xf32>, %g1: tensor<?x
 }
 // CHECK-LABEL: func.func @two_params(
 // CHECK-SAME:    %[[G0:[^:]+]]: tensor<4x8xf32>, %[[W0:[^:]+]]: tensor<4x8xf32>, %[[G1:[^:]+]]: tensor<?xf32>, %[[W1:[^:]+]]: tensor<?xf32>, %[[T:[^:]+]]: i64, %[[TT:[^:]+]]: i64
-// CHECK-NOT:     cage.
+// CHECK-NOT:     cage.fogzo_direction (
+// The run-time checks of t and T.
+// CHECK:         %[[TOK:.*]] = arith.cmpi sge, %[[T]], %{{.*}} : i64
+// CHECK:         cf.assert %[[TOK]], "{{.*}}'cage.fogzo_direction' step t is less than 1 (FOGZO counts steps from 1)"
+// CHECK:         cf.assert %{{.*}}, "{{.*}}'cage.fogzo_direction' total steps T is less than 1"
 // The norm: g0 then g1 into one f64 sum.
 // CHECK:         %[[S0:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]} ins(%[[G0]] : tensor<4x8xf32>) outs(%{{.*}} : tensor<f64>)
 // CHECK:           arith.extf {{.*}} : f32 to f64
@@ -59,3 +63,18 @@ func.func @explicit_epsilon(%g: tensor<7xf32>, %w: tensor<7xf32>, %t: i64, %T: i
 // CHECK-DAG:     %[[EPS:.*]] = arith.constant 2.500000e-01 : f32
 // CHECK-NOT:     ins(%[[W]]
 // CHECK:         return %{{.*}}, %[[EPS]] : tensor<7xf32>, f32
+
+// -----
+
+// direction = unit_rms: the divisor is the norm over sqrt(n), n the
+// elements of every g (here 7 + 2 * 3: sqrt(13), folded).
+func.func @unit_rms(%g0: tensor<7xf32>, %g1: tensor<2x3xf32>, %t: i64, %T: i64) -> (tensor<7xf32>, tensor<2x3xf32>, f32) {
+  %v:2, %eps = cage.fogzo_direction (%g0, %g0), (%g1, %g1), %t, %T {fogzo = #cage.fogzo<epsilon = 0.5, direction = unit_rms>, quantizers = [unit, unit]} : tensor<7xf32>, tensor<2x3xf32>
+  return %v#0, %v#1, %eps : tensor<7xf32>, tensor<2x3xf32>, f32
+}
+// CHECK-LABEL: func.func @unit_rms(
+// CHECK-DAG:     %[[ROOT:.*]] = arith.constant 3.60555127546398{{[0-9]*}} : f64
+// CHECK:         %[[NORM:.*]] = math.sqrt %{{.*}} : f64
+// CHECK:         %[[RMS:.*]] = arith.divf %[[NORM]], %[[ROOT]] : f64
+// CHECK:         %[[SMALL:.*]] = arith.cmpf olt, %[[NORM]], %{{.*}} : f64
+// CHECK:         arith.select %[[SMALL]], %{{.*}}, %[[RMS]] : f64

@@ -238,6 +238,7 @@ static void testValidation(void) {
         {"betaMin -0.1", {-0.1f, 0.0f, 7, 0.0f}},
         {"betaMin 1.5", {1.5f, 0.0f, 7, 0.0f}},
         {"betaMin NaN", {NAN, 0.0f, 7, 0.0f}},
+        {"direction 2", {0.5f, 0.0f, 7, 0.0f, (CageFogzoDirection)2}},
         {"start 1", {0.5f, 1.0f, 7, 0.0f}},
         {"start -0.25", {0.5f, -0.25f, 7, 0.0f}},
         {"start inf", {0.5f, INFINITY, 7, 0.0f}},
@@ -252,6 +253,7 @@ static void testValidation(void) {
   // CHECK-NEXT: betaMin -0.1: 4{{$}}
   // CHECK-NEXT: betaMin 1.5: 4{{$}}
   // CHECK-NEXT: betaMin NaN: 4{{$}}
+  // CHECK-NEXT: direction 2: 4{{$}}
   // CHECK-NEXT: start 1: 4{{$}}
   // CHECK-NEXT: start -0.25: 4{{$}}
   // CHECK-NEXT: start inf: 4{{$}}
@@ -648,8 +650,13 @@ static void expectFogzo(const CageRefFogzo *s, int64_t t, int64_t T,
     for (int64_t i = 0; i < numelOf(&P[k]); ++i)
       sum += (double)P[k].g[i] * (double)P[k].g[i];
   double norm = sqrt(sum);
+  int64_t n = 0;
+  for (int64_t k = 0; k < numParams; ++k)
+    n += numelOf(&P[k]);
   if (norm < 1e-12)
     norm = 1.0;
+  else if (s->direction == CageFogzoDirectionUnitRms)
+    norm = norm / sqrt((double)n);
   float nf = (float)norm;
   float r = (float)t / (float)T;
   r = r < 1.0f ? r : 1.0f;
@@ -800,12 +807,17 @@ static void testFormula(void) {
   compareFogzo("explicit eps", &s, 7, 8, 3, P, &f);
   s.epsilon = 0.0f;
   compareFogzo("t > T", &s, 20, 8, 3, P, &f);
+  /* ghat with unit RMS: nf = norm / sqrt(19 elements). */
+  s.direction = CageFogzoDirectionUnitRms;
+  compareFogzo("unit rms", &s, 3, 8, 3, P, &f);
+  s.direction = CageFogzoDirectionUnitNorm;
   // CHECK-LABEL: fogzo formula
   // CHECK-NEXT: derived eps: calls 2, probe diffs 0, G diffs 0, trace same
   // CHECK-NEXT: signs over seeds 1..8 at t 5: both
   // CHECK-COUNT-8: seed {{.}}: calls 2, probe diffs 0, G diffs 0, trace same
   // CHECK-NEXT: explicit eps: calls 2, probe diffs 0, G diffs 0, trace same
   // CHECK-NEXT: t > T: calls 2, probe diffs 0, G diffs 0, trace same
+  // CHECK-NEXT: unit rms: calls 2, probe diffs 0, G diffs 0, trace same
 
   /* A zero gradient: the norm is taken as 1 and v = cu * u (+ cb * 0). */
   {

@@ -126,15 +126,18 @@ MLIR_CAPI_EXPORTED MlirAttribute cageParamAttrGetWithFogzo(MlirAttribute param,
 
 /** Returns `#cage.fogzo<...>`, or a null attribute (and emits an error on the
  *  context) when a setting is out of range. epsilon = 0 derives ε from the
- *  grid. Since API 1.1. */
+ *  grid; direction scales the straight-through part of v. Since API 1.1. */
 MLIR_CAPI_EXPORTED MlirAttribute cageFogzoAttrGet(MlirContext ctx,
                                                   float betaMin, float start,
-                                                  int64_t seed, float epsilon);
+                                                  int64_t seed, float epsilon,
+                                                  CageFogzoDirection direction);
 MLIR_CAPI_EXPORTED bool cageAttributeIsAFogzo(MlirAttribute attr);
 MLIR_CAPI_EXPORTED float cageFogzoAttrGetBetaMin(MlirAttribute attr);
 MLIR_CAPI_EXPORTED float cageFogzoAttrGetStart(MlirAttribute attr);
 MLIR_CAPI_EXPORTED int64_t cageFogzoAttrGetSeed(MlirAttribute attr);
 MLIR_CAPI_EXPORTED float cageFogzoAttrGetEpsilon(MlirAttribute attr);
+MLIR_CAPI_EXPORTED CageFogzoDirection
+cageFogzoAttrGetDirection(MlirAttribute attr);
 
 /*===----------------------------------------------------------------------===*
  * Enum attributes of ops (`estimator`, `error`, `coupling`, `kind`)

@@ -57,6 +57,11 @@ typedef enum CageCoupling {
   CageCouplingDecoupled = 1,
 } CageCoupling;
 
+typedef enum CageFogzoDirection {
+  CageFogzoDirectionUnitNorm = 0,
+  CageFogzoDirectionUnitRms = 1,
+} CageFogzoDirection;
+
 typedef enum CageScheduleKind {
   CageScheduleKindLinearRamp = 0,
   CageScheduleKindConstant = 1,

@@ -237,9 +237,14 @@ MlirAttribute cageParamAttrGetFogzo(MlirAttribute attr) {
 //===----------------------------------------------------------------------===//
 
 MlirAttribute cageFogzoAttrGet(MlirContext ctx, float betaMin, float start,
-                               int64_t seed, float epsilon) {
+                               int64_t seed, float epsilon,
+                               CageFogzoDirection direction) {
+  auto d =
+      checkedEnum(unwrap(ctx), direction, "direction", symbolizeFogzoDirection);
+  if (!d)
+    return MlirAttribute{nullptr};
   return getChecked<FogzoAttr>(ctx, f32(betaMin), f32(start), seed,
-                               f32(epsilon));
+                               f32(epsilon), *d);
 }
 bool cageAttributeIsAFogzo(MlirAttribute attr) {
   return isa_and_present<FogzoAttr>(unwrap(attr));
@@ -255,6 +260,10 @@ int64_t cageFogzoAttrGetSeed(MlirAttribute attr) {
 }
 float cageFogzoAttrGetEpsilon(MlirAttribute attr) {
   return cast<FogzoAttr>(unwrap(attr)).getEpsilon().convertToFloat();
+}
+CageFogzoDirection cageFogzoAttrGetDirection(MlirAttribute attr) {
+  return static_cast<CageFogzoDirection>(
+      cast<FogzoAttr>(unwrap(attr)).getDirection());
 }
 
 //===----------------------------------------------------------------------===//

@@ -3,7 +3,8 @@
 |* FOGZO's direction v and step ε (docs/Semantics.md §1.6), in the orders and *|
 |* precisions of lib/Reference/Fogzo.c:                                       *|
 |*   sum  = Σ f64(g)², parameters in order, elements in row-major order       *|
-|*   norm = sqrt(sum) (1 where < 1e-12), nf = f32(norm)                       *|
+|*   nf = f32(sqrt(sum)), or f32(sqrt(sum) / sqrt(n)) with unit_rms, in f64;  *|
+|*        1 where sqrt(sum) < 1e-12                                           *|
 |*   r = min(f32(t) / f32(T), 1), β = β_min + (1 − β_min)·(1 − r)             *|
 |*   cb = sqrt(β)·σ, cu = sqrt(1 − β)                                         *|
 |*   u = (2·a − 1)·√3, a = (o[0] >> 8)·2⁻²⁴, counter (i lo, i hi, k, t lo)    *|
@@ -103,18 +104,30 @@ static void stepBody(CageBuilder *body, const MlirValue *args, intptr_t numArgs,
       cageBuildAddF(body, args[1], cageBuildMulF(body, *groupElements, step));
 }
 
-/* f32(‖g‖) over every g of the op, 1 where ‖g‖ < 1e-12. */
-static MlirValue gradientNorm(CageBuilder *b, MlirOperation op) {
+/* nf, the divisor of g: f32(‖g‖) over every g of the op, or f32(‖g‖ /
+ * sqrt(n)) with direction = unit_rms (n the elements of every g); 1 where
+ * ‖g‖ < 1e-12. */
+static MlirValue gradientScale(CageBuilder *b, MlirOperation op) {
+  MlirType i64 = mlirIntegerTypeGet(b->context, 64);
   MlirValue sum = zeroSum(b);
-  for (intptr_t k = 0, n = cageFogzoDirectionOpGetNumParams(op); k < n; ++k)
-    sum =
-        sumAll(b, cageFogzoDirectionOpGetParamG(op, k), sum, squareBody, NULL);
+  MlirValue count = cageBuildConstantI64(b, 0);
+  for (intptr_t k = 0, n = cageFogzoDirectionOpGetNumParams(op); k < n; ++k) {
+    MlirValue g = cageFogzoDirectionOpGetParamG(op, k);
+    sum = sumAll(b, g, sum, squareBody, NULL);
+    count =
+        cageBuildAddI(b, count, cageBuildIndexCast(b, numElements(b, g), i64));
+  }
   MlirValue norm = cageBuildSqrt(b, scalarOf(b, sum));
+  MlirValue scale = norm;
+  if (cageFogzoAttrGetDirection(cageFogzoDirectionOpGetFogzo(op)) ==
+      CageFogzoDirectionUnitRms) {
+    MlirValue n = cageBuildSIToFP(b, count, f64Type(b));
+    scale = cageBuildDivF(b, norm, cageBuildSqrt(b, n));
+  }
   MlirValue one = cageBuildConstantFloat(b, f64Type(b), 1.0);
   MlirValue tiny = cageBuildConstantFloat(b, f64Type(b), 1e-12);
-  norm =
-      cageBuildSelect(b, cageBuildCmpF(b, CageCmpFOLT, norm, tiny), one, norm);
-  return cageBuildTruncF(b, norm, f32Type(b));
+  MlirValue small = cageBuildCmpF(b, CageCmpFOLT, norm, tiny);
+  return cageBuildTruncF(b, cageBuildSelect(b, small, one, scale), f32Type(b));
 }
 
 /* ε: the attribute's, or ε̄·h from the grids of the quantized parameters. */
@@ -198,7 +211,7 @@ static MlirValue sign(CageBuilder *b, const LowerPhiloxKeys *keys,
 static bool buildFogzoDirection(CageBuilder *b, MlirOperation op,
                                 LowerResults *results) {
   MlirAttribute fogzo = cageFogzoDirectionOpGetFogzo(op);
-  MlirValue norm = gradientNorm(b, op);
+  MlirValue norm = gradientScale(b, op);
 
   /* r and β_t in f32, as cage.lambda_schedule finds r. */
   MlirValue t = cageFogzoDirectionOpGetStep(op);

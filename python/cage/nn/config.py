@@ -20,6 +20,7 @@ COUPLINGS = ("decoupled", "coupled")
 ERRORS = ("keep", "zero_clipped")
 SCHEDULES = ("linear_ramp", "constant")
 ESTIMATORS = ("clipped", "identity")
+FOGZO_DIRECTIONS = ("unit_norm", "unit_rms")
 
 
 def _print_fields(obj, mnemonic):
@@ -92,13 +93,15 @@ class Fogzo:
     """`#cage.fogzo<...>` (docs/Semantics.md §1.6): train the parameter with
     FOGZO, the finite-difference estimate along a direction guided by the
     straight-through gradient. `epsilon` 0 derives ε from the grid of the
-    parameters' quantizers. Every FOGZO parameter of a model must use the
-    same settings."""
+    parameters' quantizers. `direction` "unit_norm" (§1.6 as stated) or
+    "unit_rms" (the straight-through part scaled like the noise). Every
+    FOGZO parameter of a model must use the same settings."""
 
     beta_min: float = 0.999
     start: float = 0.0
     seed: int = 0
     epsilon: float = 0.0
+    direction: str = "unit_norm"
 
     def __post_init__(self):
         b, st, e = (np.float32(v) for v in (self.beta_min, self.start, self.epsilon))
@@ -110,6 +113,9 @@ class Fogzo:
             raise ValueError("Fogzo: epsilon must be non-negative and finite (0: from the grid)")
         if not isinstance(self.seed, (int, np.integer)) or not -2**63 <= self.seed < 2**63:
             raise ValueError("Fogzo: seed must be a 64-bit integer")
+        if self.direction not in FOGZO_DIRECTIONS:
+            raise ValueError("Fogzo: direction must be one of %s, not %r"
+                             % (", ".join(FOGZO_DIRECTIONS), self.direction))
 
     def mlir(self):
         parts = []
@@ -117,7 +123,8 @@ class Fogzo:
             value = getattr(self, f.name)
             if value == f.default:
                 continue
-            text = str(int(value)) if f.name == "seed" else f32_literal(value)
+            text = (str(int(value)) if f.name == "seed" else
+                    value if f.name == "direction" else f32_literal(value))
             parts.append("%s = %s" % (f.name, text))
         return "#cage.fogzo<%s>" % ", ".join(parts)
 

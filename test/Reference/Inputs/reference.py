@@ -65,6 +65,7 @@ class Fogzo(ctypes.Structure):
         ("start", c_float),
         ("seed", c_uint64),
         ("epsilon", c_float),
+        ("direction", c_int),
     ]
 
 
@@ -105,10 +106,13 @@ def quantizer(bits=4, granularity="row", group_size=128, scale="absmax",
                      ROUNDING[rounding])
 
 
-def fogzo(beta_min=0.999, start=0.0, seed=0, epsilon=0.0):
+FOGZO_DIRECTION = {"unit_norm": 0, "unit_rms": 1}
+
+
+def fogzo(beta_min=0.999, start=0.0, seed=0, epsilon=0.0, direction="unit_norm"):
     """A Fogzo with the defaults of #cage.fogzo<>; seed is taken modulo 2^64
     (a negative i64 of the attribute names the same key)."""
-    return Fogzo(beta_min, start, seed % (1 << 64), epsilon)
+    return Fogzo(beta_min, start, seed % (1 << 64), epsilon, FOGZO_DIRECTION[direction])
 
 
 _FLOATS = POINTER(c_float)

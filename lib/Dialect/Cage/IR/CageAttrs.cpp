@@ -210,7 +210,7 @@ LogicalResult ParamAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 LogicalResult FogzoAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 APFloat betaMin, APFloat start, int64_t,
-                                APFloat epsilon) {
+                                APFloat epsilon, FogzoDirection) {
   float b = betaMin.convertToFloat(), s = start.convertToFloat(),
         e = epsilon.convertToFloat();
   if (!(b >= 0.0f && b <= 1.0f))

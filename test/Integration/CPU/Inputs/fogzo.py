@@ -6,12 +6,13 @@ CAGE_OPT (default: cage-opt beside CAGE_RUN, else on PATH) runs
 cage-autodiff{in-place=false gradients=true} on the forward functions below;
 CAGE_RUN JIT-compiles the result and calls one function per run.
 
-a. cage.fogzo_direction, bit for bit. One function holds six ops (sizes 1,
-   7, 129, ?x129, 3x?, 2x3x64, ?x3x64, 5x7, 13, rank 0; two or three
+a. cage.fogzo_direction, bit for bit. One function holds eight ops (sizes 1,
+   7, 129, ?x129, 3x?, 2x3x64, ?x3x64, 5x7, 13, rank 0; one to three
    parameters each; int and centered grids, tensor, row and group
    granularity, absmax and rms_gaussian, Hadamard blocks of 16 and 64, 2 to
    8 bits, `unit` entries; beta_min 0.999, 0.5, 0 and 1; the grid's epsilon
-   and explicit ones; a zero gradient (norm taken as 1, signed zeros); t past
+   and explicit ones; ghat of unit norm and of unit RMS (direction =
+   unit_rms); a zero gradient (norm taken as 1, signed zeros); t past
    2^32 (only its low 32 bits key the noise); a seed with a high word),
    compiled vectorized and with --no-vectorize. Each op's v and epsilon
    against cageRefFogzo on the raw float32 bits: its loss callback returns
@@ -215,6 +216,14 @@ CASES = [
     dict(name="b1 grid", beta_min=1.0, seed=77, epsilon=0.0, t=5, T=10,
          params=[((5, 7), (), q(bits=4, levels="centered"), "normal"),
                  ((13,), (), None, "normal")]),
+    # ghat with unit RMS (direction = unit_rms): nf = norm / sqrt(n).
+    dict(name="b0.5 grid unit_rms", beta_min=0.5, seed=11, epsilon=0.0, t=4,
+         T=10, direction="unit_rms",
+         params=[((3, 129), (0,), q(bits=4), "normal"),
+                 ((7,), (), None, "small")]),
+    dict(name="b1 unit_rms", beta_min=1.0, seed=12, epsilon=0.02, t=2, T=10,
+         direction="unit_rms",
+         params=[((2, 3, 64), (), q(bits=3, granularity="tensor"), "normal")]),
 ]
 
 
@@ -245,7 +254,8 @@ def direction_module(cases):
         args += [f"%t{c}: i64", f"%T{c}: i64"]
         n = len(types)
         attr = (f"#cage.fogzo<beta_min = {flt(case['beta_min'])}, "
-                f"seed = {case['seed']}, epsilon = {flt(case['epsilon'])}>")
+                f"seed = {case['seed']}, epsilon = {flt(case['epsilon'])}, "
+                f"direction = {case.get('direction', 'unit_norm')}>")
         body.append(f"  %v{c}:{n}, %e{c} = cage.fogzo_direction "
                     + ", ".join(pairs) + f", %t{c}, %T{c} {{fogzo = {attr}, "
                     f"quantizers = [{', '.join(qs)}]}} : " + ", ".join(types))
@@ -277,7 +287,8 @@ def reference_direction(ref, case, data):
         return eps if len(calls) == 1 else -eps
 
     settings = fogzo(beta_min=case["beta_min"], seed=case["seed"],
-                     epsilon=case["epsilon"])
+                     epsilon=case["epsilon"],
+                     direction=case.get("direction", "unit_norm"))
     G, trace = ref.fogzo(settings, case["t"], case["T"], params, loss)
     assert len(calls) == 2 and trace.active == 1 and trace.scale == 1.0
     return [x.reshape(p[0]) for x, p in zip(G, case["params"])], eps, trace
@@ -333,6 +344,8 @@ def check_directions(ref, runner):
         gs = [g.astype(np.float64).ravel() for _, g in d]
         total = math.fsum(x * x for g in gs for x in g)
         norm = math.sqrt(total) if math.sqrt(total) >= 1e-12 else 1.0
+        if case.get("direction") == "unit_rms" and norm != 1.0:
+            norm /= math.sqrt(sum(g.size for g in gs))
         if abs(trace.norm - norm) > 1e-14 * norm:
             bad.append(case["name"] + " norm")
         if case["beta_min"] == 0.0 and t >= case["T"]:  # beta_t = 0: v = u

@@ -61,6 +61,11 @@ def Cage_Coupling : Cage_I32Enum<"Coupling",
   I32EnumAttrCase<"Coupled", 0, "coupled">,
   I32EnumAttrCase<"Decoupled", 1, "decoupled">]>;
 
+def Cage_FogzoDirection : Cage_I32Enum<"FogzoDirection",
+    "the scale of the straight-through part of FOGZO's direction", [
+  I32EnumAttrCase<"UnitNorm", 0, "unit_norm">,
+  I32EnumAttrCase<"UnitRms", 1, "unit_rms">]>;
+
 def Cage_ScheduleKind : Cage_I32Enum<"ScheduleKind",
     "shape of the λ schedule", [
   I32EnumAttrCase<"LinearRamp", 0, "linear_ramp">,
@@ -269,6 +274,7 @@ def Cage_FogzoAttr : AttrDef<Cage_Dialect, "Fogzo"> {
     | `start` | f32 in [0, 1) | 0.0 | FOGZO is active only where r = min(t/T, 1) > start; before, the STE gradient is used |
     | `seed` | i64 | 0 | the key of the Philox draws of σ and u |
     | `epsilon` | f32 ≥ 0 | 0.0 | 0: ε = ε̄·h from the quantization grid (h the mean step of the parameters' grids, ε̄ = 1/(2√3)); > 0: this ε (needed when no FOGZO parameter is quantized) |
+    | `direction` | `unit_norm`, `unit_rms` | `unit_norm` | ĝ = g/‖g‖ (unit norm, as §1.6 states it), or ĝ = g/RMS(g) = g·√n/‖g‖ (unit RMS per element, the scale of the noise u; n the elements of P) |
 
     Verified: the ranges above, all finite.
 
@@ -278,7 +284,8 @@ def Cage_FogzoAttr : AttrDef<Cage_Dialect, "Fogzo"> {
     Cage_F32Parameter<"0.999", "β_min, the last β_t of the schedule">:$beta_min,
     Cage_F32Parameter<"0.0", "fraction of training before FOGZO starts">:$start,
     DefaultValuedParameter<"int64_t", "0", "Philox key of σ and u">:$seed,
-    Cage_F32Parameter<"0.0", "ε; 0 derives it from the grid">:$epsilon);
+    Cage_F32Parameter<"0.0", "ε; 0 derives it from the grid">:$epsilon,
+    Cage_EnumParameter<Cage_FogzoDirection, "UnitNorm">:$direction);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }
