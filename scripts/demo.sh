@@ -4,8 +4,11 @@
 # CAGE-AdamW for 200 steps, printing the loss as it falls; then again with
 # the AdamW moments in bf16 (examples/mlp_train_step_bf16.mlir) beside the
 # f32 run, ending with both final losses. The example graphs go through
-# cage-verify first. Last, examples/digits_mlp.py trains a W4A4 MLP on
-# scikit-learn's digits from Python (cage.nn, cage-autodiff).
+# cage-verify first. Then examples/digits_mlp.py trains a W4A4 MLP on
+# scikit-learn's digits from Python (cage.nn, cage-autodiff). Last, the
+# reduced digits experiment of docs/QAT.md (one seed, 10 epochs, W4A4 to
+# W2A2): full precision, PTQ, STE, CAGE, FOGZO and FOGZO + CAGE, and its
+# table.
 set -euo pipefail
 build=${1:-build}
 bin="$build/bin"
@@ -41,3 +44,9 @@ echo "== python3 examples/digits_mlp.py: W4A4 CAGE-AdamW on scikit-learn's digit
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
 CAGE_BUILD="$build" "$python" examples/digits_mlp.py --no-progress --min-accuracy 0.9
+
+echo "== python3 examples/qat/digits.py --quick: docs/QAT.md's digits experiment, reduced"
+echo "   (one seed, 10 epochs; the full one: examples/qat/run_all.sh)"
+CAGE_LIBRARY="$(cd "$build" && pwd)/lib/libCAGE-C.so" OMP_NUM_THREADS=1 "$python" \
+  examples/qat/digits.py --quick --out "$out/qat" \
+  --methods fp,ptq,ste,cage-coupled,fogzo,fogzo-cage

@@ -282,8 +282,7 @@ def main():
     streams, info = load_corpus()
     print("corpus: %s; bytes %s; non-ASCII %.4f%%" % (
         info["source"], info["bytes"], 100 * info["non_ascii_fraction"]), flush=True)
-    settings = {k: v for k, v in vars(args).items()
-                if k not in ("out", "resume", "method_list", "bits_list", "lambda_list")}
+    settings = common.settings_of(args)
     settings["corpus"] = info
     results = common.Results(args.out, "charlm", settings, args.resume)
     t0 = time.perf_counter()

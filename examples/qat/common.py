@@ -50,6 +50,16 @@ from cage import nn  # noqa: E402,F401 (the experiments import it from here)
 PAPER_LAMBDA = 10.0   # the CAGE paper's lambda and silence (docs/Semantics.md §1.3)
 PAPER_SILENCE = 0.8
 
+# FOGZO's settings (docs/Semantics.md §1.6) at the defaults of #cage.fogzo:
+# beta_min 0.999, active from the first step, epsilon from the grid; FOGZO
+# as §1.6 states it (the straight-through part of the direction of unit
+# norm) and with that part of unit RMS per element (docs/QAT.md says why
+# both). The seed keys the noise; it is part of the compiled step, so it is
+# one fixed value for every run (runs differ in their initialisation and
+# batches, and the noise of step t differs from step to step).
+FOGZO = nn.Fogzo(seed=1)
+FOGZO_RMS = nn.Fogzo(seed=1, direction="unit_rms")
+
 
 @dataclass(frozen=True)
 class Method:
@@ -95,6 +105,16 @@ METHODS = {m.name: m for m in [
            weights={"cage": True, "coupling": "coupled"}, tune_lambda=True),
     Method("cage-decoupled", "CAGE decoupled", train="qat", deploy="quantized",
            weights={"cage": True, "coupling": "decoupled"}, tune_lambda=True),
+    Method("fogzo", "FOGZO-AdamW", train="qat", deploy="quantized",
+           weights={"cage": False, "fogzo": FOGZO}),
+    Method("fogzo-rms", "FOGZO-AdamW, unit-RMS ĝ", train="qat", deploy="quantized",
+           weights={"cage": False, "fogzo": FOGZO_RMS}),
+    Method("fogzo-cage", "FOGZO + CAGE coupled", train="qat", deploy="quantized",
+           weights={"cage": True, "coupling": "coupled", "fogzo": FOGZO}, tune_lambda=True),
+    Method("fogzo-rms-cage", "FOGZO (unit-RMS ĝ) + CAGE coupled", train="qat",
+           deploy="quantized",
+           weights={"cage": True, "coupling": "coupled", "fogzo": FOGZO_RMS},
+           tune_lambda=True),
 ]}
 
 FP_TRAINING = METHODS["fp"]   # what the "fp"-trained methods are trained with
@@ -142,6 +162,18 @@ def add_common_arguments(ap, *, methods, bits, seeds, lambdas, sweep_seeds, marg
     ap.add_argument("--resume", action="store_true",
                     help="keep the records of an existing result file with the same settings "
                          "and run only what is missing")
+
+
+# The options that choose what to run, not what an experiment is: a --resume
+# may name other methods, bit widths or lambdas (their records are keyed by
+# them), so they are not part of the settings a result file must match.
+RUN_SELECTION = ("out", "resume", "methods", "method_list", "bits", "bits_list",
+                 "lambdas", "lambda_list")
+
+
+def settings_of(args):
+    """The settings of a run: its options less the RUN_SELECTION ones."""
+    return {k: v for k, v in vars(args).items() if k not in RUN_SELECTION}
 
 
 def finish_arguments(ap, args, quick):
@@ -329,7 +361,9 @@ class Results:
         if resume and os.path.exists(self.path):
             with open(self.path) as f:
                 old = json.load(f)
-            if old.get("settings") != json.loads(json.dumps(settings, default=_jsonable)):
+            old_settings = {k: v for k, v in old.get("settings", {}).items()
+                            if k not in RUN_SELECTION}
+            if old_settings != json.loads(json.dumps(settings, default=_jsonable)):
                 raise SystemExit("--resume: %s was written with other settings" % self.path)
             for k in ("sweep", "selected_lambda", "records"):
                 self.data[k] = old.get(k, [])

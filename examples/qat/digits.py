@@ -124,11 +124,6 @@ def add_arguments(ap, bits):
 QUICK = {"seeds": 1, "epochs": 10, "lambdas": "3,10", "sweep_seeds": 1}
 
 
-def settings(args):
-    return {k: v for k, v in vars(args).items()
-            if k not in ("out", "resume", "method_list", "bits_list", "lambda_list")}
-
-
 def tables(data):
     """[(caption, markdown)] of a result file's data."""
     recs = data["records"]
@@ -145,7 +140,7 @@ def main(experiment="digits", bits=(4, 3, 2), quick=None, doc=None):
     ap = argparse.ArgumentParser(description=(doc or __doc__).split("\n\n")[0])
     add_arguments(ap, list(bits))
     args = common.finish_arguments(ap, ap.parse_args(), quick or QUICK)
-    results = common.Results(args.out, experiment, settings(args), args.resume)
+    results = common.Results(args.out, experiment, common.settings_of(args), args.resume)
     t0 = time.perf_counter()
     common.run_experiment(DigitsTask(args), args, results)
     for caption, table in tables(results.data):

@@ -261,9 +261,7 @@ def main():
     ap.add_argument("--noise", type=float, default=1.0, help="sigma of the gradient noise")
     ap.add_argument("--basis", choices=("random", "diagonal"), default="random")
     args = common.finish_arguments(ap, ap.parse_args(), QUICK)
-    settings = {k: v for k, v in vars(args).items()
-                if k not in ("out", "resume", "method_list", "bits_list", "lambda_list")}
-    results = common.Results(args.out, "quadratic", settings, args.resume)
+    results = common.Results(args.out, "quadratic", common.settings_of(args), args.resume)
     conditions = [{"kappa": k} for k in common.parse_list(args.kappas, float)]
     t0 = time.perf_counter()
     common.run_experiment(QuadraticTask(args), args, results, conditions)
