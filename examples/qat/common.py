@@ -351,7 +351,9 @@ class Results:
         self.data = {
             "experiment": experiment,
             "created": datetime.datetime.now().isoformat(timespec="seconds"),
-            "command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]),
+            # Every command that wrote to the file, in order (a --resume adds
+            # its own).
+            "commands": [" ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:])],
             "settings": settings,
             "environment": environment(),
             "sweep": [],
@@ -367,6 +369,8 @@ class Results:
                 raise SystemExit("--resume: %s was written with other settings" % self.path)
             for k in ("sweep", "selected_lambda", "records"):
                 self.data[k] = old.get(k, [])
+            earlier = old.get("commands", [old["command"]] if "command" in old else [])
+            self.data["commands"] = earlier + self.data["commands"]
             print("resuming %s: %d sweep runs, %d records" % (
                 self.path, len(self.data["sweep"]), len(self.data["records"])))
         self.write()

@@ -286,9 +286,12 @@ def describe(data):
                      "QUICK settings); these numbers test the scripts, they are not the "
                      "experiment's results.**")
         lines.append("")
-    lines.append("Command: `%s`; %s; written %s on %s, OMP_NUM_THREADS=%s; training "
+    commands = data.get("commands", [data.get("command", "?")])
+    lines.append("%s %s; %s; written %s on %s, OMP_NUM_THREADS=%s; training "
                  "time %.0f s (compiling not included)." % (
-                     data["command"], subtitle(data), data["created"], env.get("cpu", "?"),
+                     "Commands (in order):" if len(commands) > 1 else "Command:",
+                     ", then ".join("`%s`" % c for c in commands), subtitle(data),
+                     data["created"], env.get("cpu", "?"),
                      env.get("OMP_NUM_THREADS") or "unset", secs))
     return "\n".join(lines)
 
