@@ -54,47 +54,31 @@ from returning freed memory to the kernel (README.md, "Page faults").
                   [--json FILE] [--txt FILE]    (--help: all options)
 """
 
-import argparse
 import ctypes
 import datetime
-import json
 import math
 import os
-import resource
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-LIBOMP = "/usr/lib/llvm-22/lib/libomp.so"
+sys.dont_write_bytecode = True  # before the first import from bench/step
+
+import harness  # noqa: E402  (the standard library only: importable before the re-exec)
+from harness import MALLOC_RETAIN, SHAPES, clock, say, stats  # noqa: E402
+
+# Unset by the re-exec: OpenBLAS then picks its kernels from the CPU.
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-# --malloc retain: glibc keeps freed memory in the heap instead of returning
-# it to the kernel (munmap of mmapped blocks, trimming the top of the heap),
-# so that a call's buffers reuse pages that are already mapped.
-MALLOC_RETAIN = {"MALLOC_MMAP_THRESHOLD_": str(256 << 20),
-                 "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 
 LR = 1e-3
 BETAS, EPS, WEIGHT_DECAY = (0.9, 0.95), 1e-8, 0.1
 LAMBDA, SILENCE = 10.0, 0.8
 BITS = 4
 
-# name -> (full shapes, quick shapes)
-SHAPES = {
-    "mlp": ({"batch": 256, "sizes": [784, 1024, 1024, 10]},
-            {"batch": 64, "sizes": [196, 256, 256, 10]}),
-    "block": ({"batch": 16, "seq": 128, "dim": 256, "heads": 4, "classes": 256},
-              {"batch": 4, "seq": 32, "dim": 64, "heads": 4, "classes": 64}),
-}
 VARIANTS = ("w4a4", "float")
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true",
-                   help="small shapes, 3 calls, 1 warm-up (for development)")
-    p.add_argument("--models", default="mlp,block")
-    p.add_argument("--threads", default="1,2")
+    p = harness.argument_parser(__doc__)
     p.add_argument("--variants", default=",".join(VARIANTS))
     p.add_argument("--calls", type=int, help="timed calls (20; --quick 3)")
     p.add_argument("--warmup", type=int, help="untimed calls first (2; --quick 1)")
@@ -106,85 +90,30 @@ def parse_args():
                    help="seconds of sleep before each implementation's calls in a "
                    "round (0.1): OpenBLAS's pthreads spin for about 2^28 cycles after "
                    "a call and would take a core from the cage call that follows")
-    p.add_argument("--memory-limit-gb", type=float, default=12.0,
-                   help="address-space limit of the process (RLIMIT_AS, 12 GiB; 0: "
-                   "none): a compiler that runs away fails here with 'LLVM ERROR: "
-                   "out of memory' instead of taking the machine's memory")
-    p.add_argument("--malloc", choices=("default", "retain"), default="default",
-                   help="default: glibc's malloc as configured; retain: "
-                   "MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ set so that freed "
-                   "memory stays in the heap (no fresh pages, so no page faults, per call)")
+    harness.add_process_arguments(
+        p, memory_help="address-space limit of the process (RLIMIT_AS, 12 GiB; 0: "
+        "none): a compiler that runs away fails here with 'LLVM ERROR: "
+        "out of memory' instead of taking the machine's memory",
+        malloc_help="default: glibc's malloc as configured; retain: "
+        "MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ set so that freed "
+        "memory stays in the heap (no fresh pages, so no page faults, per call)")
     p.add_argument("--check-steps", type=int, default=5,
                    help="training steps of the sanity check (5)")
-    p.add_argument("--build", default=os.path.join(REPO, "build-ad"),
-                   help="the build whose lib/libCAGE-C.so is used (unless "
-                   "$CAGE_LIBRARY is set)")
-    p.add_argument("--json", help="default bench/results/step.json "
-                   "(--quick: step-quick.json)")
-    p.add_argument("--txt", help="the printed log; default bench/results/step.txt "
-                   "(--quick: step-quick.txt)")
-    p.add_argument("--no-reexec", action="store_true",
-                   help="do not re-execute with LD_PRELOAD=libomp (two OpenMP "
-                   "runtimes then)")
-    a = p.parse_args()
-    a.calls = a.calls or (3 if a.quick else 20)
-    a.warmup = a.warmup if a.warmup is not None else (1 if a.quick else 2)
-    a.models = [m for m in a.models.split(",") if m]
+    harness.add_output_arguments(p, "step", no_reexec_help="do not re-execute with "
+                                 "LD_PRELOAD=libomp (two OpenMP runtimes then)")
+    a = harness.parse_args(p, "step")
     a.variants = [v for v in a.variants.split(",") if v]
-    a.threads = [int(t) for t in a.threads.split(",") if t]
-    for m in a.models:
-        if m not in SHAPES:
-            p.error(f"unknown model {m!r} (mlp, block)")
     for v in a.variants:
         if v not in VARIANTS:
             p.error(f"unknown variant {v!r} (w4a4, float)")
-    results = os.path.join(REPO, "bench", "results")
-    stem = "step-quick" if a.quick else "step"
-    a.json = a.json or os.path.join(results, stem + ".json")
-    a.txt = a.txt or os.path.join(results, stem + ".txt")
     return a
 
 
-def ensure_environment(args):
-    """Re-executes the script with libomp preloaded, KMP_BLOCKTIME=0 and
-    without the OPENBLAS_* overrides, unless that is already so."""
-    env = dict(os.environ)
-    changed = False
-    if not args.no_reexec and LIBOMP not in env.get("LD_PRELOAD", "").split(":"):
-        env["LD_PRELOAD"] = ":".join(x for x in (LIBOMP, env.get("LD_PRELOAD")) if x)
-        changed = True
-    if env.get("KMP_BLOCKTIME") is None:
-        env["KMP_BLOCKTIME"] = "0"
-        changed = True
-    for var in OPENBLAS_VARS:
-        if var in env:
-            del env[var]
-            changed = True
-    for var, value in MALLOC_RETAIN.items():
-        want = value if args.malloc == "retain" else None
-        if env.get(var) != want:
-            if want is None:
-                del env[var]
-            else:
-                env[var] = want
-            changed = True
-    if "CAGE_LIBRARY" not in env:
-        env["CAGE_LIBRARY"] = os.path.join(os.path.abspath(args.build), "lib", "libCAGE-C.so")
-        changed = True
-    if changed:
-        sys.stdout.flush()
-        os.execve(sys.executable, [sys.executable] + sys.argv, env)
-
-
 ARGS = parse_args()
-ensure_environment(ARGS)
-if ARGS.memory_limit_gb > 0:
-    _limit = int(ARGS.memory_limit_gb * (1 << 30))
-    resource.setrlimit(resource.RLIMIT_AS, (_limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
-
-sys.path.insert(0, os.path.join(REPO, "python"))
-sys.path.insert(0, HERE)
-sys.dont_write_bytecode = True
+# Re-executes (libomp preloaded, KMP_BLOCKTIME=0, without the OPENBLAS_*
+# overrides) unless that is already so, then limits the memory.
+harness.start(ARGS, unset=OPENBLAS_VARS)
+sys.path.insert(0, harness.HERE)  # report_step
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -195,23 +124,20 @@ from cage import nn as cnn  # noqa: E402
 
 import report_step  # noqa: E402
 
-LOG = []
-
-
-def say(*parts, **kw):
-    line = " ".join(str(p) for p in parts)
-    LOG.append(line)
-    print(line, flush=True, **kw)
-
 
 # ---------------------------------------------------------------------------
 # Threads and libraries
 # ---------------------------------------------------------------------------
 
 
-class Runtimes:
+class Runtimes(harness.Threads):
+    """The thread counts of every runtime in the process: libomp's pool
+    (harness.Threads: cage's parallel loops, and torch's, whose libgomp
+    calls the preloaded libomp answers), torch's own setting, and OpenBLAS's
+    pthreads (torch's GEMMs), which neither of the others reaches."""
+
     def __init__(self):
-        self.omp = ctypes.CDLL(LIBOMP)
+        super().__init__()
         self.blas = None
         self.blas_info = {}
         try:
@@ -227,7 +153,7 @@ class Runtimes:
 
     def set_threads(self, n):
         torch.set_num_threads(n)
-        self.omp.omp_set_num_threads(n)
+        super().set_threads(n)
         if self.blas is not None:
             self.blas.openblas_set_num_threads(n)
 
@@ -388,38 +314,15 @@ def build_models(name, shapes, variant, attention="generic"):
     """(cage.nn model, torch model, input shape, number of classes); the
     torch model loads the cage.nn model's initial weights by name."""
     bits = BITS if variant == "w4a4" else None
-    cnn.manual_seed(0)
+    cmodel, in_shape, classes = harness.build_cage_model(name, shapes, bits, attention)
     if name == "mlp":
-        sizes = shapes["sizes"]
-        layers = []
-        for i in range(len(sizes) - 1):
-            if i:
-                layers.append(cnn.ReLU())
-            layers.append(cnn.Linear(sizes[i], sizes[i + 1], weight_quantizer=bits,
-                                     input_quantizer=bits))
-        cmodel = cnn.Sequential(*layers)
-        tmodel = TorchMLP(sizes, bits)
-        in_shape = (shapes["batch"], sizes[0])
-        classes = sizes[-1]
+        tmodel = TorchMLP(shapes["sizes"], bits)
     else:
         d, h, c = shapes["dim"], shapes["heads"], shapes["classes"]
-        cmodel = cnn.Sequential(
-            cnn.TransformerBlock(d, h, weight_quantizer=bits, input_quantizer=bits,
-                                 attention_impl=attention),
-            cnn.Linear(d, c, weight_quantizer=bits, input_quantizer=bits))
         tmodel = torch.nn.Sequential(TorchBlock(d, h, bits), QLinear(d, c, bits))
-        in_shape = (shapes["batch"], shapes["seq"], d)
-        classes = c
     tmodel.load_state_dict({k: torch.from_numpy(v.copy())
                             for k, v in cmodel.state_dict().items()}, strict=True)
     return cmodel, tmodel, in_shape, classes
-
-
-def make_batch(in_shape, classes, seed=1):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(in_shape).astype(np.float32)
-    labels = rng.integers(0, classes, in_shape[:-1])
-    return x, labels, cnn.one_hot(labels, classes)
 
 
 class CageModel:
@@ -572,12 +475,6 @@ def sanity_check(name, variant, cm, tmodel, x, labels, onehot, steps):
 # ---------------------------------------------------------------------------
 
 
-def stats(samples):
-    a = np.array(samples) * 1e3
-    return {"median_ms": float(np.median(a)), "min_ms": float(a.min()),
-            "q1_ms": float(np.quantile(a, 0.25)), "q3_ms": float(np.quantile(a, 0.75))}
-
-
 def measure(name, setups, threads, x, labels, onehot, args):
     """Rounds over every variant: cage forward, grad, step; torch forward,
     backward, optimizer. Returns one record per variant."""
@@ -594,10 +491,6 @@ def measure(name, setups, threads, x, labels, onehot, args):
                                             "torch_optimizer", "torch_total")}
     faults = {v: {k: [] for k in ("cage_forward", "cage_grad", "cage_step", "torch_forward",
                                   "torch_backward", "torch_optimizer")} for v in setups}
-
-    def clock():
-        return time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
     order = list(setups.items())
     for r in range(total):
         # Alternate the order of the trainings from round to round, so that
@@ -663,7 +556,7 @@ def measure(name, setups, threads, x, labels, onehot, args):
 
 def main(args):
     wall0 = time.perf_counter()
-    load_before = os.getloadavg()[0]
+    load_before = harness.load_average()
     rt = Runtimes()
     say(f"whole_step.py: torch {torch.__version__}, cage library {cage.library_path()} "
         f"(API {cage.api_version()}), numpy {np.__version__}")
@@ -701,7 +594,7 @@ def main(args):
                 "ld_preload": os.environ.get("LD_PRELOAD", ""),
                 "kmp_blocktime": os.environ.get("KMP_BLOCKTIME"),
                 "cpu_count": os.cpu_count(),
-                "load_before": load_before, "load_after": os.getloadavg()[0],
+                "load_before": load_before, "load_after": harness.load_average(),
                 "wall_s": time.perf_counter() - wall0,
                 "cage_step_function": "<f>_train_step_inplace",
             },
@@ -710,16 +603,7 @@ def main(args):
         }
 
     def write(final):
-        """The JSON and the log so far (after each model, so that a model
-        that fails to compile keeps the others' results)."""
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(result(), f, indent=1)
-            f.write("\n")
-        with open(args.txt, "w") as f:
-            f.write("\n".join(LOG) + "\n")
-            if not final:
-                f.write("(incomplete: written after %s)\n" % ", ".join(done))
+        harness.write_results(args, result(), done, final)
 
     for name in args.models:
         shapes = SHAPES[name][1 if args.quick else 0]
@@ -734,7 +618,7 @@ def main(args):
                 f"{str(cm.step_f.signature).count('memref')} memref arguments "
                 "(_train_step_inplace)")
             setups[variant] = (cm, tmodel)
-        x, labels, onehot = make_batch(in_shape, classes)
+        x, labels, onehot = harness.make_batch(in_shape, classes)
         rt.set_threads(max(args.threads))
         if "w4a4" in setups:
             cm = setups["w4a4"][0]
@@ -764,7 +648,7 @@ def main(args):
             records += recs
             for r in recs:
                 say("  " + report_step.line(r))
-            say(f"  load average {os.getloadavg()[0]:.2f}")
+            say(f"  load average {harness.load_average():.2f}")
         done.append(name)
         del setups
         write(final=False)
