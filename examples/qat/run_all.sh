@@ -2,7 +2,7 @@
 # The full QAT experiments of docs/QAT.md, then the report (tables and plots
 # into docs/QAT.md and docs/img/qat/). Estimated times on a 2-core x86-64
 # machine at OMP_NUM_THREADS=1 (estimates from short runs, docs/QAT.md):
-# digits 2 min, ptq_cliff 5 min, quadratic 1-2 min, charlm 2.5 h.
+# digits 5 min, ptq_cliff 7 min, quadratic 2-3 min, charlm about 5 h.
 #
 #   CAGE_LIBRARY=/path/to/libCAGE-C.so examples/qat/run_all.sh
 #
