@@ -46,7 +46,8 @@ python=/usr/bin/python3
 CAGE_BUILD="$build" "$python" examples/digits_mlp.py --no-progress --min-accuracy 0.9
 
 echo "== python3 examples/qat/digits.py --quick: docs/QAT.md's digits experiment, reduced"
-echo "   (one seed, 10 epochs; the full one: examples/qat/run_all.sh)"
+echo "   (one seed, 10 epochs: noisy smoke numbers; the full experiment's, 5 seeds, are in"
+echo "   docs/QAT.md, and examples/qat/run_all.sh reproduces them)"
 CAGE_LIBRARY="$(cd "$build" && pwd)/lib/libCAGE-C.so" OMP_NUM_THREADS=1 "$python" \
   examples/qat/digits.py --quick --out "$out/qat" \
   --methods fp,ptq,ste,cage-coupled,fogzo,fogzo-cage
