@@ -345,6 +345,16 @@ MlirValue cageBuildSelect(CageBuilder *b, MlirValue condition,
                     0, NULL);
 }
 
+MlirValue cageBuildTrainingProgress(CageBuilder *b, MlirValue step,
+                                    MlirValue total) {
+  MlirType f32 = mlirF32TypeGet(b->context);
+  MlirValue ratio = cageBuildDivF(b, cageBuildSIToFP(b, step, f32),
+                                  cageBuildSIToFP(b, total, f32));
+  MlirValue one = cageBuildConstantF32(b, 1.0f);
+  return cageBuildSelect(b, cageBuildCmpF(b, CageCmpFOLT, ratio, one), ratio,
+                         one);
+}
+
 /*===--- Tensors ----------------------------------------------------------===*/
 
 MlirValue cageBuildDim(CageBuilder *b, MlirValue tensor, intptr_t dim) {

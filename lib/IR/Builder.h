@@ -264,6 +264,13 @@ MLIR_CAPI_EXPORTED MlirValue cageBuildSelect(CageBuilder *b,
                                              MlirValue trueValue,
                                              MlirValue falseValue);
 
+/** The training progress r = min(f32(step) / f32(total), 1) of two i64
+ * scalars, as cage.lambda_schedule and FOGZO define it (docs/Semantics.md
+ * §1.3, §1.6): one definition, so the two can never disagree on a step. */
+MLIR_CAPI_EXPORTED MlirValue cageBuildTrainingProgress(CageBuilder *b,
+                                                       MlirValue step,
+                                                       MlirValue total);
+
 /*===--- Tensors ----------------------------------------------------------===*/
 
 /** tensor.dim of dimension `dim` (an index constant is built for it). */

@@ -213,14 +213,11 @@ static bool buildFogzoDirection(CageBuilder *b, MlirOperation op,
   MlirAttribute fogzo = cageFogzoDirectionOpGetFogzo(op);
   MlirValue norm = gradientScale(b, op);
 
-  /* r and β_t in f32, as cage.lambda_schedule finds r. */
+  /* r and β_t in f32. */
   MlirValue t = cageFogzoDirectionOpGetStep(op);
-  MlirValue ratio = cageBuildDivF(
-      b, cageBuildSIToFP(b, t, f32Type(b)),
-      cageBuildSIToFP(b, cageFogzoDirectionOpGetTotal(op), f32Type(b)));
-  MlirValue one = cageBuildConstantF32(b, 1.0f);
   MlirValue r =
-      cageBuildSelect(b, cageBuildCmpF(b, CageCmpFOLT, ratio, one), ratio, one);
+      cageBuildTrainingProgress(b, t, cageFogzoDirectionOpGetTotal(op));
+  MlirValue one = cageBuildConstantF32(b, 1.0f);
   MlirValue betaMin = cageBuildConstantF32(b, cageFogzoAttrGetBetaMin(fogzo));
   MlirValue beta =
       cageBuildAddF(b, betaMin,

@@ -34,10 +34,6 @@ static MlirValue oneMinus(CageBuilder *b, MlirValue x) {
   return cageBuildSubF(b, cageBuildConstantF32(b, 1.0f), x);
 }
 
-static MlirValue sitofp(CageBuilder *b, MlirValue i64) {
-  return cageBuildSIToFP(b, i64, mlirF32TypeGet(mlirValueGetContext(i64)));
-}
-
 /*===--- cage.lambda_schedule ---------------------------------------------===*/
 
 /* r = min(t / T, 1); lambda_t = r <= s ? 0 : (linear_ramp: (lambda * (r - s))
@@ -47,11 +43,8 @@ static bool buildLambdaSchedule(CageBuilder *b, MlirOperation op,
   MlirValue lambda = cageBuildConstantF32(b, cageLambdaScheduleOpGetLambda(op));
   MlirValue silence =
       cageBuildConstantF32(b, cageLambdaScheduleOpGetSilence(op));
-  MlirValue one = cageBuildConstantF32(b, 1.0f);
-  MlirValue ratio = cageBuildDivF(b, sitofp(b, cageLambdaScheduleOpGetStep(op)),
-                                  sitofp(b, cageLambdaScheduleOpGetTotal(op)));
-  MlirValue r =
-      cageBuildSelect(b, cageBuildCmpF(b, CageCmpFOLT, ratio, one), ratio, one);
+  MlirValue r = cageBuildTrainingProgress(b, cageLambdaScheduleOpGetStep(op),
+                                          cageLambdaScheduleOpGetTotal(op));
   MlirValue active = lambda;
   if (cageLambdaScheduleOpGetKind(op) == CageScheduleKindLinearRamp)
     active =

@@ -147,14 +147,8 @@ static MlirValue withSizesOf(CageBuilder *b, MlirValue g, MlirValue w) {
 }
 
 bool adBuildFogzo(CageBuilder *b, const AdFogzoStep *s, MlirValue *grads) {
-  /* active = r > start, r = min(f32(t) / f32(T), 1) as the schedules find
-   * it. */
-  MlirType f32 = mlirF32TypeGet(b->context);
-  MlirValue ratio = cageBuildDivF(b, cageBuildSIToFP(b, s->step, f32),
-                                  cageBuildSIToFP(b, s->total, f32));
-  MlirValue one = cageBuildConstantF32(b, 1.0f);
-  MlirValue r =
-      cageBuildSelect(b, cageBuildCmpF(b, CageCmpFOLT, ratio, one), ratio, one);
+  /* active = r > start. */
+  MlirValue r = cageBuildTrainingProgress(b, s->step, s->total);
   MlirValue start = cageBuildConstantF32(b, cageFogzoAttrGetStart(s->fogzo));
   MlirValue active = cageBuildCmpF(b, CageCmpFOGT, r, start);
 
