@@ -187,6 +187,20 @@ MlirValue cageBuildConstantF32(CageBuilder *b, float value) {
   return cageBuildConstantFloat(b, mlirF32TypeGet(b->context), value);
 }
 
+MlirValue cageBuildConstantFloatSplat(CageBuilder *b, MlirType shapedType,
+                                      double value) {
+  if ((!mlirTypeIsAVector(shapedType) &&
+       !mlirTypeIsARankedTensor(shapedType)) ||
+      !mlirTypeIsAFloat(mlirShapedTypeGetElementType(shapedType))) {
+    emitError(b, "a float splat constant needs a vector or ranked tensor "
+                 "type of floats");
+    return nullValue;
+  }
+  MlirAttribute element = mlirFloatAttrDoubleGet(
+      b->context, mlirShapedTypeGetElementType(shapedType), value);
+  return buildConstant(b, mlirDenseElementsAttrSplatGet(shapedType, element));
+}
+
 MlirValue cageBuildConstantInt(CageBuilder *b, MlirType type, int64_t value) {
   if (!mlirTypeIsAInteger(type) && !mlirTypeIsAIndex(type)) {
     emitError(b, "an integer constant needs an integer or index type");

@@ -108,6 +108,12 @@ MLIR_CAPI_EXPORTED MlirValue cageBuildConstantFloat(CageBuilder *b,
                                                     double value);
 MLIR_CAPI_EXPORTED MlirValue cageBuildConstantF32(CageBuilder *b, float value);
 
+/** A constant of a vector or ranked tensor type of floats, every element
+ * `value`. */
+MLIR_CAPI_EXPORTED MlirValue cageBuildConstantFloatSplat(CageBuilder *b,
+                                                         MlirType shapedType,
+                                                         double value);
+
 /** An integer constant of the given integer or index type (i1, i32, i64,
  * index, ...); `value` is truncated to the width of the type. */
 MLIR_CAPI_EXPORTED MlirValue cageBuildConstantInt(CageBuilder *b, MlirType type,

@@ -13,6 +13,13 @@
 |* so C's buffer is not A's or B's, and the loop writes nothing but C's      *|
 |* block (checked: its only write is the transfer_write).                    *|
 |*                                                                            *|
+|* Where cage-cpu-tile-contractions found C zero-filled just before (its     *|
+|* fill tagged, Passes.h), the block starts from zeros in registers instead  *|
+|* of the read: always when K has one cache tile, on its first tile when it  *|
+|* has several; and the fill goes. The accumulators hold the same +0.0       *|
+|* either way, so the products keep their bits; what goes is a pass over C  *|
+|* (the fill, a memset) and C's reads on the first tile.                     *|
+|*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
 #include "Passes.h"
@@ -21,6 +28,7 @@
 #include "IR/Ops.h"
 #include "IR/Text.h"
 
+#include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/Dialect/SCF.h"
 
 #include <stdlib.h>
@@ -117,24 +125,91 @@ static void movedBody(CageBuilder *body, MlirValue iv, const MlirValue *iter,
   yielded[0] = mlirOperationGetOperand(m->write, 0);
 }
 
-static void hoist(const Hoist *h) {
+/* The i64 attribute `name` of `op`, or -1. */
+static int64_t indexAttribute(MlirOperation op, const char *name) {
+  MlirAttribute a =
+      mlirOperationGetDiscardableAttributeByName(op, cageStr(name));
+  return !mlirAttributeIsNull(a) && mlirAttributeIsAInteger(a)
+             ? mlirIntegerAttrGetValueInt(a)
+             : -1;
+}
+
+/* The loop around `loop` over the cache tiles of K of contraction `index`,
+ * or null. */
+static MlirOperation depthLoopAround(MlirOperation loop, int64_t index) {
+  for (MlirOperation p = mlirOperationGetParentOperation(loop);
+       !mlirOperationIsNull(p); p = mlirOperationGetParentOperation(p))
+    if (cageOpIs(p, "scf.for") &&
+        indexAttribute(p, CAGE_CPU_DEPTH_LOOP) == index)
+      return p;
+  return (MlirOperation){NULL};
+}
+
+static void yieldZeros(CageBuilder *body, MlirValue *yielded, void *userData) {
+  MlirOperation read = *(const MlirOperation *)userData;
+  yielded[0] = cageBuildConstantFloatSplat(
+      body, mlirValueGetType(mlirOperationGetResult(read, 0)), 0.0);
+}
+
+static void yieldRead(CageBuilder *body, MlirValue *yielded, void *userData) {
+  MlirOperation read = *(const MlirOperation *)userData;
+  mlirOperationRemoveFromParent(read);
+  mlirBlockAppendOwnedOperation(body->block, read);
+  yielded[0] = mlirOperationGetResult(read, 0);
+}
+
+/* The accumulators' first value, built by `b` (before the loop): C's block
+ * (`h->read`), or zeros when contraction `zero` (>= 0) is zero-initialized:
+ * on the first cache tile of K only when `depthTiled`. Null when the loop
+ * over K's tiles is not found: C must be read then. */
+static MlirValue initialAccumulators(CageBuilder *b, const Hoist *h,
+                                     int64_t zero, bool depthTiled) {
+  MlirOperation read = h->read;
+  if (zero < 0)
+    return mlirOperationGetResult(read, 0);
+  if (!depthTiled)
+    return cageBuildConstantFloatSplat(
+        b, mlirValueGetType(mlirOperationGetResult(read, 0)), 0.0);
+  MlirOperation depth = depthLoopAround(h->loop, zero);
+  if (mlirOperationIsNull(depth))
+    return (MlirValue){NULL};
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(depth, 0));
+  MlirValue first = cageBuildCmpI(b, CageCmpIEQ, mlirBlockGetArgument(body, 0),
+                                  mlirOperationGetOperand(depth, 0));
+  MlirType type = mlirValueGetType(mlirOperationGetResult(read, 0));
+  return cageOperationGetResult(
+      cageBuildIf(b, first, &type, 1, yieldZeros, yieldRead, &read), 0);
+}
+
+/* Hoists h's accumulators; true when they start from zeros. */
+static bool hoist(const Hoist *h, const CageCPUZeroFills *fills) {
   MlirOperation loop = h->loop;
+  int64_t zero = indexAttribute(loop, CAGE_CPU_ZERO_ACCUMULATORS);
+  if (zero >= fills->size)
+    zero = -1;
   mlirOperationMoveBefore(h->read, loop);
-  MlirBlock scratch = mlirBlockCreate(0, NULL, NULL);
-  CageBuilder b =
-      cageBuilderAtEndOfBlock(scratch, mlirOperationGetLocation(loop));
-  MlirValue init = mlirOperationGetResult(h->read, 0);
+  CageBuilder b = cageBuilderDetached(mlirOperationGetLocation(loop));
+  MlirValue init =
+      initialAccumulators(&b, h, zero, zero >= 0 && fills->depthTiled[zero]);
+  if (mlirValueIsNull(init)) {
+    zero = -1;
+    init = mlirOperationGetResult(h->read, 0);
+  }
   Moved moved = {.oldLoop = loop, .read = h->read, .write = h->write};
   MlirOperation newLoop = cageBuildFor(
       &b, mlirOperationGetOperand(loop, 0), mlirOperationGetOperand(loop, 1),
       mlirOperationGetOperand(loop, 2), &init, 1, movedBody, &moved);
-  mlirOperationMoveBefore(newLoop, loop);
-  mlirBlockDestroy(scratch);
+  cageBuilderMoveBefore(&b, loop);
+  /* C's block is not read when the accumulators start from zeros alone. */
+  if (mlirOpOperandIsNull(
+          mlirValueGetFirstUse(mlirOperationGetResult(h->read, 0))))
+    mlirOperationDestroy(h->read);
   MlirOperation write = mlirOperationClone(h->write);
   mlirOperationSetOperand(write, 0, mlirOperationGetResult(newLoop, 0));
   mlirBlockInsertOwnedOperationAfter(mlirOperationGetBlock(newLoop), newLoop,
                                      write);
   mlirOperationDestroy(loop);
+  return zero >= 0;
 }
 
 static bool isTaggedLoop(MlirOperation op) {
@@ -143,15 +218,54 @@ static bool isTaggedLoop(MlirOperation op) {
              op, cageStr(CAGE_CPU_ACCUMULATOR_LOOP)));
 }
 
-void cageCPUHoistAccumulators(MlirOperation root) {
+static bool isZeroFill(MlirOperation op) {
+  return indexAttribute(op, CAGE_CPU_ZERO_FILL) >= 0;
+}
+
+static bool isDepthLoop(MlirOperation op) {
+  return indexAttribute(op, CAGE_CPU_DEPTH_LOOP) >= 0;
+}
+
+/* What the K loops of a zero-initialized contraction did. */
+enum { kNotSeen, kZeroed, kRead };
+
+static void removeAttribute(MlirOperation op, const char *name) {
+  mlirOperationRemoveDiscardableAttributeByName(op, cageStr(name));
+}
+
+void cageCPUHoistAccumulators(MlirOperation root,
+                              const CageCPUZeroFills *fills) {
+  unsigned char *start = cageAllocArray(fills->size, sizeof *start);
   CageOpList loops = cageCollectOpsWhere(root, isTaggedLoop);
   for (intptr_t i = 0; i < loops.size; ++i) {
+    MlirOperation loop = loops.ops[i];
+    int64_t zero = indexAttribute(loop, CAGE_CPU_ZERO_ACCUMULATORS);
     Hoist h;
-    if (findAccumulators(loops.ops[i], &h))
-      hoist(&h);
-    else
-      mlirOperationRemoveDiscardableAttributeByName(
-          loops.ops[i], cageStr(CAGE_CPU_ACCUMULATOR_LOOP));
+    bool zeroed = false;
+    if (findAccumulators(loop, &h)) {
+      zeroed = hoist(&h, fills); /* a new loop, untagged, replaces `loop` */
+    } else {
+      removeAttribute(loop, CAGE_CPU_ACCUMULATOR_LOOP);
+      removeAttribute(loop, CAGE_CPU_ZERO_ACCUMULATORS);
+    }
+    if (zero >= 0 && zero < fills->size)
+      start[zero] = zeroed && start[zero] != kRead ? kZeroed : kRead;
   }
   cageOpListDestroy(&loops);
+  /* A fill goes when every K loop of its contraction started from zeros. */
+  CageOpList zeroFills = cageCollectOpsWhere(root, isZeroFill);
+  for (intptr_t i = 0; i < zeroFills.size; ++i) {
+    MlirOperation fill = zeroFills.ops[i];
+    int64_t index = indexAttribute(fill, CAGE_CPU_ZERO_FILL);
+    if (index < fills->size && start[index] == kZeroed)
+      mlirOperationDestroy(fill);
+    else
+      removeAttribute(fill, CAGE_CPU_ZERO_FILL);
+  }
+  cageOpListDestroy(&zeroFills);
+  CageOpList depthLoops = cageCollectOpsWhere(root, isDepthLoop);
+  for (intptr_t i = 0; i < depthLoops.size; ++i)
+    removeAttribute(depthLoops.ops[i], CAGE_CPU_DEPTH_LOOP);
+  cageOpListDestroy(&depthLoops);
+  free(start);
 }

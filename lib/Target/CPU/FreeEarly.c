@@ -27,7 +27,7 @@ static const char *const kViewOps[] = {
     "memref.cast",    "memref.reinterpret_cast", "memref.transpose",
     "memref.view"};
 
-static bool isViewOp(MlirOperation op) {
+bool cageCPUIsMemRefView(MlirOperation op) {
   for (size_t i = 0; i < sizeof kViewOps / sizeof kViewOps[0]; ++i)
     if (cageOpIs(op, kViewOps[i]))
       return true;
@@ -71,7 +71,7 @@ static MlirOperation lastUse(MlirValue buffer, MlirOperation dealloc,
       }
       if (mlirOperationIsNull(last) || mlirOperationIsBeforeInBlock(last, top))
         last = top;
-      bool view = isViewOp(user);
+      bool view = cageCPUIsMemRefView(user);
       for (intptr_t r = 0, n = mlirOperationGetNumResults(user); r < n; ++r) {
         MlirValue result = mlirOperationGetResult(user, r);
         if (!mlirTypeIsAMemRef(mlirValueGetType(result)))

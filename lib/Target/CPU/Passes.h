@@ -61,11 +61,37 @@ bool cageCPUVectorWidthIsValid(MlirOperation op, int64_t width,
  * (scf.forall, scf.parallel, an OpenMP op): no threads of its own. */
 bool cageCPUInsideParallelLoop(MlirOperation op);
 
+/* Whether `op` is a memref view op (subview, expand_shape, collapse_shape,
+ * cast, reinterpret_cast, transpose, view): its result aliases operand 0. */
+bool cageCPUIsMemRefView(MlirOperation op);
+
 /* The K loops of vectorized register blocks carry this attribute (unit)
  * until cageCPUHoistAccumulators has kept their blocks of C in registers
  * (Accumulators.c). */
 #define CAGE_CPU_ACCUMULATOR_LOOP "cage.cpu_accumulator_loop"
-void cageCPUHoistAccumulators(MlirOperation root);
+
+/* Contractions whose C a linalg.fill of +0.0 wrote just before start their
+ * accumulators from zeros in registers instead (Accumulators.c). For the
+ * contraction numbered i: the fill carries CAGE_CPU_ZERO_FILL = i, the K
+ * loop CAGE_CPU_ZERO_ACCUMULATORS = i and, when K is cache-tiled, the loop
+ * over K's cache tiles CAGE_CPU_DEPTH_LOOP = i (i64 attributes). */
+#define CAGE_CPU_ZERO_FILL "cage.cpu_zero_fill"
+#define CAGE_CPU_ZERO_ACCUMULATORS "cage.cpu_zero_accumulators"
+#define CAGE_CPU_DEPTH_LOOP "cage.cpu_depth_loop"
+
+/* The zero-initialized contractions of cage-cpu-tile-contractions:
+ * depthTiled[i] says whether contraction i has a loop over K's cache tiles
+ * (so that its accumulators start from zeros on the first tile only). */
+typedef struct CageCPUZeroFills {
+  bool *depthTiled;
+  intptr_t size;
+} CageCPUZeroFills;
+
+/* Keeps the accumulators of the tagged K loops in registers; where a
+ * contraction of `fills` is zero-initialized, they start from zeros and
+ * its fill is erased. Removes the tags. */
+void cageCPUHoistAccumulators(MlirOperation root,
+                              const CageCPUZeroFills *fills);
 
 /* Shared by cage-cpu-runtime-checks, which makes them, and
  * cage-cpu-check-descriptors, which uses them: the symbol of the thread-local

@@ -18,6 +18,8 @@
 |*     vector loads of B and 2R FMAs.                                        *|
 |* Every tile size divides its extent, so no tile is partial and every      *|
 |* vector is full: the pack pass pads M and N for that.                      *|
+|* A C that a linalg.fill of +0.0 has just written is not filled nor read:   *|
+|* the accumulators start from zeros in registers on the first step of K.    *|
 |* Summation order: each C element is accumulated over K in order, in f32,   *|
 |* with fused multiply-adds.                                                 *|
 |*                                                                            *|
@@ -41,6 +43,7 @@
 #include "mlir-c/Dialect/Transform.h"
 #include "mlir-c/Dialect/Vector.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +123,71 @@ static bool matchShape(MlirOperation op, int64_t rows, int64_t columns,
          s->n % columns == 0;
 }
 
+/* The buffer that `v` is a view of (`v` itself when it is none). */
+static MlirValue viewedBuffer(MlirValue v) {
+  for (MlirOperation def = cageDefiningOp(v);
+       !mlirOperationIsNull(def) && cageCPUIsMemRefView(def);
+       def = cageDefiningOp(v))
+    v = mlirOperationGetOperand(def, 0);
+  return v;
+}
+
+typedef struct BufferUse {
+  MlirValue buffer;
+  bool used;
+} BufferUse;
+
+static MlirWalkResult findBufferUse(MlirOperation op, void *userData) {
+  BufferUse *use = userData;
+  for (intptr_t i = 0; i < mlirOperationGetNumOperands(op); ++i) {
+    MlirValue v = mlirOperationGetOperand(op, i);
+    if (mlirTypeIsAMemRef(mlirValueGetType(v)) &&
+        mlirValueEqual(viewedBuffer(v), use->buffer)) {
+      use->used = true;
+      return MlirWalkResultInterrupt;
+    }
+  }
+  return MlirWalkResultAdvance;
+}
+
+static bool isPositiveZeroF32(MlirValue v) {
+  MlirOperation def = cageDefiningOp(v);
+  if (mlirOperationIsNull(def) || !cageOpIs(def, "arith.constant"))
+    return false;
+  MlirAttribute value = cageOpAttribute(def, "value");
+  if (!mlirAttributeIsAFloat(value))
+    return false;
+  double x = mlirFloatAttrGetValueDouble(value);
+  return x == 0.0 && !signbit(x);
+}
+
+/* The linalg.fill of +0.0 that wrote the C of `matmul` last, when it
+ * writes exactly C, C is a buffer of this function (a memref.alloc, which
+ * nothing but its SSA uses reaches) and no op between the two uses C or a
+ * view of it; else null. Starting the accumulators from +0.0 in registers
+ * then gives the same bits as reading the filled C. */
+static MlirOperation zeroFillOf(MlirOperation matmul) {
+  MlirValue c = mlirOperationGetOperand(matmul, 2);
+  MlirOperation alloc = cageDefiningOp(c);
+  MlirOperation fill = {NULL};
+  if (mlirOperationIsNull(alloc) || !cageOpIs(alloc, "memref.alloc"))
+    return fill;
+  for (MlirOperation op =
+           mlirBlockGetFirstOperation(mlirOperationGetBlock(matmul));
+       !mlirOperationEqual(op, matmul); op = mlirOperationGetNextInBlock(op)) {
+    BufferUse use = {.buffer = c};
+    mlirOperationWalk(op, findBufferUse, &use, MlirWalkPreOrder);
+    if (!use.used)
+      continue;
+    bool zeroesC = cageOpIs(op, "linalg.fill") &&
+                   mlirOperationGetNumOperands(op) == 2 &&
+                   mlirValueEqual(mlirOperationGetOperand(op, 1), c) &&
+                   isPositiveZeroF32(mlirOperationGetOperand(op, 0));
+    fill = zeroesC ? op : (MlirOperation){NULL};
+  }
+  return fill;
+}
+
 /*===----------------------------------------------------------------------===*
  * Plans
  *===----------------------------------------------------------------------===*/
@@ -128,6 +196,8 @@ static bool matchShape(MlirOperation op, int64_t rows, int64_t columns,
 typedef struct Plan {
   bool forall;
   int64_t forallTiles[3], cacheTiles[3], registerTiles[3];
+  /* Whether C's zero fill goes (see zeroFillOf). */
+  bool zeroInit;
 } Plan;
 
 /* The largest multiple of `step` that divides `extent` and is at most
@@ -246,6 +316,24 @@ static void emitOp(CageScript *s, int index, const Plan *p) {
   }
   if (emitTileUsingFor(s, "%t2", current, "%cache", p->cacheTiles, 3))
     current = "%t2";
+  if (p->zeroInit)
+    cageScriptPrintf(s,
+                     "        %%zero = transform.param.constant %d : i64 -> "
+                     "!transform.param<i64>\n",
+                     index);
+  if (p->zeroInit && p->cacheTiles[K] != 0) {
+    /* The loop over K's cache tiles is the last cache loop. */
+    intptr_t cacheLoops = countLoops(p->cacheTiles, 3);
+    char depthLoop[32];
+    snprintf(depthLoop, sizeof depthLoop,
+             cacheLoops > 1 ? "%%cache#%lld" : "%%cache",
+             (long long)(cacheLoops - 1));
+    cageScriptPrintf(s,
+                     "        transform.annotate %s \"" CAGE_CPU_DEPTH_LOOP
+                     "\" = %%zero : !transform.any_op, "
+                     "!transform.param<i64>\n",
+                     depthLoop);
+  }
   intptr_t registerLoops = countLoops(p->registerTiles, 3);
   if (emitTileUsingFor(s, "%t3", current, "%reg", p->registerTiles, 3))
     current = "%t3";
@@ -283,6 +371,13 @@ static void emitOp(CageScript *s, int index, const Plan *p) {
         "        transform.annotate %s \"" CAGE_CPU_ACCUMULATOR_LOOP
         "\" : !transform.any_op\n",
         kLoop, kLoop);
+    if (p->zeroInit)
+      cageScriptPrintf(
+          s,
+          "        transform.annotate %s \"" CAGE_CPU_ZERO_ACCUMULATORS
+          "\" = %%zero : !transform.any_op, "
+          "!transform.param<i64>\n",
+          kLoop);
   }
   cageScriptPrintf(s, "        transform.yield\n"
                       "      }\n"
@@ -329,7 +424,29 @@ typedef struct State {
   bool threads;
   CageScript script;
   int count;
+  CageCPUZeroFills fills;
 } State;
+
+/* Tags `fill` as contraction `index`'s, recording whether its K is
+ * cache-tiled. */
+static void addZeroFill(State *state, MlirOperation fill, int index,
+                        const Plan *plan) {
+  CageCPUZeroFills *f = &state->fills;
+  if (index >= f->size) {
+    intptr_t size = 2 * (intptr_t)index + 8;
+    bool *grown = realloc(f->depthTiled, (size_t)size * sizeof *grown);
+    if (!grown)
+      abort();
+    memset(grown + f->size, 0, (size_t)(size - f->size) * sizeof *grown);
+    f->depthTiled = grown;
+    f->size = size;
+  }
+  f->depthTiled[index] = plan->cacheTiles[K] != 0;
+  mlirOperationSetDiscardableAttributeByName(
+      fill, cageStr(CAGE_CPU_ZERO_FILL),
+      mlirIntegerAttrGet(mlirIntegerTypeGet(mlirOperationGetContext(fill), 64),
+                         index));
+}
 
 static MlirWalkResult planOp(MlirOperation op, void *userData) {
   State *state = userData;
@@ -340,6 +457,10 @@ static MlirWalkResult planOp(MlirOperation op, void *userData) {
   makePlan(&shape, state->rows, state->columns,
            state->threads && !cageCPUInsideParallelLoop(op), &plan);
   int index = state->count++;
+  MlirOperation fill = zeroFillOf(op);
+  plan.zeroInit = !mlirOperationIsNull(fill);
+  if (plan.zeroInit)
+    addZeroFill(state, fill, index, &plan);
   mlirOperationSetDiscardableAttributeByName(
       op, cageStr(TAG),
       mlirIntegerAttrGet(mlirIntegerTypeGet(mlirOperationGetContext(op), 64),
@@ -376,9 +497,11 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
   bool tiled = cageScriptApply(&state.script, module,
                                "cage-cpu-tile-contractions", pass);
   mlirOperationWalk(module, untag, NULL, MlirWalkPostOrder);
+  if (tiled)
+    cageCPUHoistAccumulators(module, &state.fills);
+  free(state.fills.depthTiled);
   if (!tiled)
-    return;
-  cageCPUHoistAccumulators(module);
+    return; /* the pass has failed, saying why */
   CageScript lowering = {0};
   emitLowering(&lowering);
   cageScriptApply(&lowering, module, "cage-cpu-tile-contractions", pass);

@@ -90,6 +90,92 @@ func.func @in_batch(%a: memref<4x128x64xf32>, %b: memref<4x64x128xf32>, %c: memr
 
 // -----
 
+// C zero-filled just before, K in one cache tile: the fill goes, and the
+// accumulators start from zeros in registers instead of loads of C (the same
+// +0.0, so the same bits; test/Integration/CPU/zero-init-contractions.test).
+// CHECK-LABEL: func.func @zero_fill
+// CHECK-NOT: linalg.fill
+// CHECK: %[[ZEROS:.*]] = arith.constant dense<0.000000e+00> : vector<8x32xf32>
+// CHECK: memref.alloc
+// CHECK-NOT: vector.load %{{.*}} : memref<64x64xf32>
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %[[ZEROS]]) -> (vector<8x32xf32>)
+// CHECK-COUNT-8: vector.store %{{.*}} : memref<64x64xf32>, vector<32xf32>
+func.func @zero_fill(%a: memref<64x300xf32>, %b: memref<300x64xf32>) -> memref<64x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<64x64xf32>)
+  linalg.matmul ins(%a, %b : memref<64x300xf32>, memref<300x64xf32>) outs(%c : memref<64x64xf32>)
+  return %c : memref<64x64xf32>
+}
+
+// -----
+
+// K in four cache tiles of 250 (ops between the fill and the matmul that do
+// not touch C do not matter): zeros on the first tile, C's block read on the
+// others.
+// CHECK-LABEL: func.func @zero_fill_depth_tiles
+// CHECK-NOT: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : memref<72x96xf32>)
+// CHECK: scf.for %[[KC:.*]] = %[[C0:.*]] to %{{.*}} step %{{.*}} {
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[KC]], %[[C0]] : index
+// CHECK: %[[INIT:.*]] = scf.if %[[FIRST]] -> (vector<8x32xf32>) {
+// CHECK-NEXT: scf.yield %{{.*}} : vector<8x32xf32>
+// CHECK-NEXT: } else {
+// CHECK: vector.load %{{.*}} : memref<72x96xf32>, vector<32xf32>
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %[[INIT]]) -> (vector<8x32xf32>)
+func.func @zero_fill_depth_tiles(%a: memref<72x1000xf32>, %b: memref<1000x96xf32>, %x: memref<4xf32>) -> memref<72x96xf32> {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %c = memref.alloc() : memref<72x96xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<72x96xf32>)
+  linalg.fill ins(%one : f32) outs(%x : memref<4xf32>)
+  linalg.matmul ins(%a, %b : memref<72x1000xf32>, memref<1000x96xf32>) outs(%c : memref<72x96xf32>)
+  return %c : memref<72x96xf32>
+}
+
+// -----
+
+// The fill stays, and C is read, when it is not +0.0, when C is not a buffer
+// of the function (an argument might alias another), when an op between
+// reads C through a view, and when it fills a view of C rather than C.
+// CHECK-LABEL: func.func @fill_stays
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[C1:.*]] : memref<64x64xf32>)
+// CHECK: vector.load %[[C1]][
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[C2:.*]] : memref<64x64xf32>)
+// CHECK: vector.load %[[C2]][
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[ARG:.*]] : memref<64x64xf32>)
+// CHECK: vector.load %[[ARG]][
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[C3:.*]] : memref<64x64xf32>)
+// CHECK: memref.copy
+// CHECK: vector.load %[[C3]][
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : memref<64x32xf32, strided<[64, 1]>>)
+// CHECK: vector.load
+func.func @fill_stays(%a: memref<64x300xf32>, %b: memref<300x64xf32>, %arg: memref<64x64xf32>,
+                      %row: memref<64xf32>) -> (memref<64x64xf32>, memref<64x64xf32>, memref<64x64xf32>, memref<64x64xf32>) {
+  %one = arith.constant 1.0 : f32
+  %negative_zero = arith.constant -0.0 : f32
+  %zero = arith.constant 0.0 : f32
+  %c1 = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%one : f32) outs(%c1 : memref<64x64xf32>)
+  linalg.matmul ins(%a, %b : memref<64x300xf32>, memref<300x64xf32>) outs(%c1 : memref<64x64xf32>)
+  %c2 = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%negative_zero : f32) outs(%c2 : memref<64x64xf32>)
+  linalg.matmul ins(%a, %b : memref<64x300xf32>, memref<300x64xf32>) outs(%c2 : memref<64x64xf32>)
+  linalg.fill ins(%zero : f32) outs(%arg : memref<64x64xf32>)
+  linalg.matmul ins(%a, %b : memref<64x300xf32>, memref<300x64xf32>) outs(%arg : memref<64x64xf32>)
+  %c3 = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%zero : f32) outs(%c3 : memref<64x64xf32>)
+  %first = memref.subview %c3[0, 0] [1, 64] [1, 1] : memref<64x64xf32> to memref<64xf32, strided<[1]>>
+  memref.copy %first, %row : memref<64xf32, strided<[1]>> to memref<64xf32>
+  linalg.matmul ins(%a, %b : memref<64x300xf32>, memref<300x64xf32>) outs(%c3 : memref<64x64xf32>)
+  %c4 = memref.alloc() : memref<64x64xf32>
+  %half = memref.subview %c4[0, 0] [64, 32] [1, 1] : memref<64x64xf32> to memref<64x32xf32, strided<[64, 1]>>
+  linalg.fill ins(%zero : f32) outs(%half : memref<64x32xf32, strided<[64, 1]>>)
+  linalg.matmul ins(%a, %b : memref<64x300xf32>, memref<300x64xf32>) outs(%c4 : memref<64x64xf32>)
+  return %c1, %c2, %c3, %c4 : memref<64x64xf32>, memref<64x64xf32>, memref<64x64xf32>, memref<64x64xf32>
+}
+
+// -----
+
 // Left alone (for linalg-generalize-named-ops and cage-cpu-tile): rows not a
 // multiple of 8, a transposed map, dynamic sizes, tensors, batch_matmul, K = 1
 // (an outer product: no K loop to carry accumulators across).
