@@ -606,9 +606,12 @@ class CrossEntropyLoss:
     """Softmax cross-entropy against one-hot (or any probability) targets,
     the mean over rows (every leading index: the batch, or batch·seq):
         loss = -(1/N) Σ_rows Σ_c y · (z - max z - log Σ exp(z - max z))
-    written as examples/mlp_train_step.mlir's forward (a max reduction, the
-    exponentials, their sum, one reduction into a rank-0 tensor). As
-    torch.nn.functional.cross_entropy(logits, y) with probability targets."""
+    as torch.nn.functional.cross_entropy(logits, y) with probability targets.
+    Per row: the max, the exponentials and their sum (reductions over the
+    classes, in order), its log once, the row's term -Σ_c y·logp (in class
+    order); then the rows' terms summed in row order, divided by N. Each
+    per-row reduction runs a vector lane per row on the CPU, and the loss
+    takes N logarithms, not one per logit."""
 
     def emit(self, b, logits, target):
         z = b.to_2d(logits)
@@ -618,14 +621,15 @@ class CrossEntropyLoss:
         e = b.elementwise("exp", [z, (zmax, rows)],
                           lambda g, a, m: g.math("exp", g.subf(a, m, "shifted")))
         esum = b.reduce_last("esum", [e], lambda g, a, acc: g.addf(acc, a), 0.0)
-        zero = b.fill(0.0, (), "nll_acc")
+        log_sum = b.elementwise("log_sum", [esum], lambda g, s: g.math("log", s))
 
-        def nll(g, yy, zz, m, s, acc):
-            d = g.subf(zz, m, "shifted")
-            logp = g.subf(d, g.math("log", s, "log_sum"), "logp")
+        def row_nll(g, yy, zz, m, l, acc):
+            logp = g.subf(g.subf(zz, m, "shifted"), l, "logp")
             return g.subf(acc, g.mulf(yy, logp, "term"), "acc")
-        total = b.generic("nll", [(y, [0, 1]), (z, [0, 1]), (zmax, [0]), (esum, [0])], (), [],
-                          ["reduction", "reduction"], nll, zero)
+        row_terms = b.reduce_last("row_nll", [y, z, zmax, log_sum], row_nll, 0.0)
+        zero = b.fill(0.0, (), "nll_acc")
+        total = b.generic("nll", [(row_terms, [0])], (), [], ["reduction"],
+                          lambda g, t, acc: g.addf(acc, t, "acc"), zero)
         s = b.extract_scalar(total, "nll_sum")
         n = b.const(float(z.shape[0]), hint="num_rows")
         return b.scalar("arith.divf %s, %s" % (s.name, n), "loss")
