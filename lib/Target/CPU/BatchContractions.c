@@ -6,7 +6,8 @@
 |* cage-autodiff their adjoints alike. No named op takes that. Part of        *|
 |* cage-cpu-name-contractions: such a linalg.generic becomes                 *|
 |*   A, B and C's init copied into [batch..., M, K], [batch..., K, N],       *|
-|*   [batch..., M, N] (the batch dimensions in C's order), collapsed to one  *|
+|*   [batch..., M, N] (the batch dimensions in C's order; a fill is filled  *|
+|*   again in that layout, not copied), collapsed to one                     *|
 |*   batch, linalg.batch_matmul, expanded back and copied into C's layout;   *|
 |* each copy a linalg.generic that cage-cpu-tile vectorizes, and the         *|
 |* batch_matmul one that the pack and tile passes turn into register-       *|
@@ -151,7 +152,8 @@ static bool inOrder(MlirAffineMap map, const intptr_t *order, intptr_t rank) {
 
 /* `source`, read through `sourceMap` over the contraction's loops, as a
  * tensor whose dimensions are the loops `order` (`rank`): itself when it
- * already is, else a copy. */
+ * already is, else a copy; a fill of the same value when `source` is a
+ * linalg.fill (C's zeros, in the backward: nothing to read). */
 static MlirValue permuted(CageBuilder *b, MlirValue source,
                           MlirAffineMap sourceMap, const intptr_t *order,
                           intptr_t rank) {
@@ -160,6 +162,11 @@ static MlirValue permuted(CageBuilder *b, MlirValue source,
   int64_t sizes[MAX_LOOPS];
   for (intptr_t j = 0; j < rank; ++j)
     sizes[j] = sizeOf(source, sourceMap, order[j]);
+  MlirOperation producer = cageDefiningOp(source);
+  if (!mlirOperationIsNull(producer) && cageOpIs(producer, "linalg.fill"))
+    return cageBuildFill(
+        b, mlirOperationGetOperand(producer, 0),
+        cageBuildEmpty(b, cageCPUF32Tensor(b->context, rank, sizes), NULL, 0));
   MlirAffineExpr exprs[MAX_LOOPS];
   for (intptr_t r = 0; r < rank; ++r) {
     intptr_t loop = cageCPUMapResultDim(sourceMap, r), at = 0;

@@ -161,31 +161,128 @@ static bool isPositiveZeroF32(MlirValue v) {
   return x == 0.0 && !signbit(x);
 }
 
-/* The linalg.fill of +0.0 that wrote the C of `matmul` last, when it
- * writes exactly C, C is a buffer of this function (a memref.alloc, which
- * nothing but its SSA uses reaches) and no op between the two uses C or a
- * view of it; else null. Starting the accumulators from +0.0 in registers
- * then gives the same bits as reading the filled C. */
-static MlirOperation zeroFillOf(MlirOperation matmul) {
-  MlirValue c = mlirOperationGetOperand(matmul, 2);
-  MlirOperation alloc = cageDefiningOp(c);
-  MlirOperation fill = {NULL};
-  if (mlirOperationIsNull(alloc) || !cageOpIs(alloc, "memref.alloc"))
-    return fill;
-  for (MlirOperation op =
-           mlirBlockGetFirstOperation(mlirOperationGetBlock(matmul));
-       !mlirOperationEqual(op, matmul); op = mlirOperationGetNextInBlock(op)) {
-    BufferUse use = {.buffer = c};
-    mlirOperationWalk(op, findBufferUse, &use, MlirWalkPreOrder);
-    if (!use.used)
+/* The buffer that `v` is all of, seen through reshapes (expand_shape,
+ * collapse_shape, cast: views of every element); null when `v` is part of
+ * a buffer (a subview, say). */
+static MlirValue wholeBuffer(MlirValue v) {
+  for (MlirOperation def = cageDefiningOp(v); !mlirOperationIsNull(def);
+       def = cageDefiningOp(v)) {
+    if (cageOpIs(def, "memref.alloc"))
+      return v;
+    if (!cageOpIs(def, "memref.expand_shape") &&
+        !cageOpIs(def, "memref.collapse_shape") &&
+        !cageOpIs(def, "memref.cast"))
+      break;
+    v = mlirOperationGetOperand(def, 0);
+  }
+  return (MlirValue){NULL};
+}
+
+static bool isZeroFillOf(MlirOperation op, MlirValue buffer) {
+  if (!cageOpIs(op, "linalg.fill") || mlirOperationGetNumOperands(op) != 2 ||
+      !isPositiveZeroF32(mlirOperationGetOperand(op, 0)))
+    return false;
+  MlirValue filled = wholeBuffer(mlirOperationGetOperand(op, 1));
+  return !mlirValueIsNull(filled) && mlirValueEqual(filled, buffer);
+}
+
+/* The i64 array attribute `name` of `op` equals `values` (`n` of them). */
+static bool arrayIs(MlirOperation op, const char *name, const int64_t *values,
+                    intptr_t n) {
+  MlirAttribute a = cageOpAttribute(op, name);
+  if (mlirAttributeIsNull(a) || !mlirAttributeIsADenseI64Array(a) ||
+      mlirDenseArrayGetNumElements(a) != n)
+    return false;
+  for (intptr_t i = 0; i < n; ++i)
+    if (mlirDenseI64ArrayGetElement(a, i) != values[i])
+      return false;
+  return true;
+}
+
+/* The buffer of all batches when `matmul` computes one: C is the subview
+ * [iv, 0, 0] [1, M, N] [1, 1, 1] of all of a buffer of [B, M, N], in an
+ * scf.forall whose one induction variable iv runs over 0 .. B by 1, so
+ * that its iterations write the whole buffer (the form of
+ * cage-cpu-pack-contractions' batched products). Null otherwise. */
+static MlirValue batchesBuffer(MlirOperation matmul) {
+  MlirOperation subview = cageDefiningOp(mlirOperationGetOperand(matmul, 2));
+  MlirOperation forall = mlirOperationGetParentOperation(matmul);
+  if (mlirOperationIsNull(subview) || !cageOpIs(subview, "memref.subview") ||
+      mlirOperationGetNumOperands(subview) != 2 ||
+      !cageOpIs(forall, "scf.forall") ||
+      mlirOperationGetNumOperands(forall) != 0)
+    return (MlirValue){NULL};
+  MlirValue whole = mlirOperationGetOperand(subview, 0);
+  MlirType type = mlirValueGetType(whole);
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(forall, 0));
+  if (mlirShapedTypeGetRank(type) != 3 || mlirBlockGetNumArguments(body) != 1 ||
+      !mlirValueEqual(mlirOperationGetOperand(subview, 1),
+                      mlirBlockGetArgument(body, 0)))
+    return (MlirValue){NULL};
+  int64_t batches = mlirShapedTypeGetDimSize(type, 0), zero = 0, one = 1;
+  int64_t offsets[3] = {mlirShapedTypeGetDynamicStrideOrOffset(), 0, 0};
+  int64_t sizes[3] = {1, mlirShapedTypeGetDimSize(type, 1),
+                      mlirShapedTypeGetDimSize(type, 2)};
+  int64_t strides[3] = {1, 1, 1};
+  if (!arrayIs(subview, "static_offsets", offsets, 3) ||
+      !arrayIs(subview, "static_sizes", sizes, 3) ||
+      !arrayIs(subview, "static_strides", strides, 3) ||
+      !arrayIs(forall, "staticLowerBound", &zero, 1) ||
+      !arrayIs(forall, "staticUpperBound", &batches, 1) ||
+      !arrayIs(forall, "staticStep", &one, 1))
+    return (MlirValue){NULL};
+  return wholeBuffer(whole);
+}
+
+/* Whether an op of `op`'s block before it, other than a view, uses
+ * `buffer`. */
+static bool usedBefore(MlirOperation op, MlirValue buffer) {
+  for (MlirOperation p = mlirBlockGetFirstOperation(mlirOperationGetBlock(op));
+       !mlirOperationEqual(p, op); p = mlirOperationGetNextInBlock(p)) {
+    if (cageCPUIsMemRefView(p)) /* reads and writes nothing */
       continue;
-    bool zeroesC = cageOpIs(op, "linalg.fill") &&
-                   mlirOperationGetNumOperands(op) == 2 &&
-                   mlirValueEqual(mlirOperationGetOperand(op, 1), c) &&
-                   isPositiveZeroF32(mlirOperationGetOperand(op, 0));
-    fill = zeroesC ? op : (MlirOperation){NULL};
+    BufferUse use = {.buffer = buffer};
+    mlirOperationWalk(p, findBufferUse, &use, MlirWalkPreOrder);
+    if (use.used)
+      return true;
+  }
+  return false;
+}
+
+/* The linalg.fill of +0.0 of `op`'s block that wrote all of `buffer` last
+ * before `op`, if no op between them but views uses `buffer`; else null. */
+static MlirOperation lastZeroFill(MlirOperation op, MlirValue buffer) {
+  MlirOperation fill = {NULL};
+  for (MlirOperation p = mlirBlockGetFirstOperation(mlirOperationGetBlock(op));
+       !mlirOperationEqual(p, op); p = mlirOperationGetNextInBlock(p)) {
+    if (isZeroFillOf(p, buffer)) {
+      fill = p;
+    } else if (!cageCPUIsMemRefView(p)) {
+      BufferUse use = {.buffer = buffer};
+      mlirOperationWalk(p, findBufferUse, &use, MlirWalkPreOrder);
+      if (use.used)
+        fill = (MlirOperation){NULL};
+    }
   }
   return fill;
+}
+
+/* The linalg.fill of +0.0 that wrote the C of `matmul` last, else null. C
+ * and the fill's target must each be all of one buffer of this function (a
+ * memref.alloc, which nothing but its SSA uses reaches; seen through
+ * reshapes), with no op between the two but views using that buffer; or
+ * C one batch of that buffer, the matmul in an scf.forall over all of its
+ * batches (batchesBuffer) that uses it before the matmul only through
+ * views, and the fill before the forall. Starting the accumulators from
+ * +0.0 in registers then gives the same bits as reading the filled C. */
+static MlirOperation zeroFillOf(MlirOperation matmul) {
+  MlirValue buffer = wholeBuffer(mlirOperationGetOperand(matmul, 2));
+  if (!mlirValueIsNull(buffer))
+    return lastZeroFill(matmul, buffer);
+  buffer = batchesBuffer(matmul);
+  if (mlirValueIsNull(buffer) || usedBefore(matmul, buffer))
+    return (MlirOperation){NULL};
+  return lastZeroFill(mlirOperationGetParentOperation(matmul), buffer);
 }
 
 /*===----------------------------------------------------------------------===*

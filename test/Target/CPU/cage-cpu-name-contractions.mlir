@@ -169,3 +169,27 @@ func.func @heads(%x: tensor<2x8x16xf32>, %w: tensor<4x4x16xf32>, %init: tensor<2
   } -> tensor<2x8x4x4xf32>
   return %r : tensor<2x8x4x4xf32>
 }
+
+// -----
+
+// The key gradient again, its init the zeros cage-autodiff starts it from:
+// the zeros are filled in the product's layout, not copied into it.
+// CHECK-LABEL: func.func @key_gradient_from_zeros
+// CHECK: %[[ZEROS:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32>
+// CHECK-NOT: ins(%[[ZEROS]]
+// CHECK: %[[C3:.*]] = tensor.collapse_shape %[[ZEROS]] {{.*}} into tensor<6x4x8xf32>
+// CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<6x4x5xf32>, tensor<6x5x8xf32>) outs(%[[C3]] : tensor<6x4x8xf32>)
+func.func @key_gradient_from_zeros(%ds: tensor<2x3x5x4xf32>, %q: tensor<2x5x3x8xf32>) -> tensor<2x4x3x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x4x3x8xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x4x3x8xf32>) -> tensor<2x4x3x8xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(b, h, i, j, c) -> (b, i, h, c)>, affine_map<(b, h, i, j, c) -> (b, h, i, j)>, affine_map<(b, h, i, j, c) -> (b, j, h, c)>],
+                       iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel"]}
+      ins(%q, %ds : tensor<2x5x3x8xf32>, tensor<2x3x5x4xf32>) outs(%init : tensor<2x4x3x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %b, %a : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<2x4x3x8xf32>
+  return %r : tensor<2x4x3x8xf32>
+}

@@ -111,10 +111,10 @@ func.func @zero_fill(%a: memref<64x300xf32>, %b: memref<300x64xf32>) -> memref<6
 // -----
 
 // K in four cache tiles of 250 (ops between the fill and the matmul that do
-// not touch C do not matter): zeros on the first tile, C's block read on the
-// others.
+// not touch C do not matter, nor does a fill through a reshape of C's whole
+// buffer): zeros on the first tile, C's block read on the others.
 // CHECK-LABEL: func.func @zero_fill_depth_tiles
-// CHECK-NOT: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : memref<72x96xf32>)
+// CHECK-NOT: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : memref<8x9x96xf32>)
 // CHECK: scf.for %[[KC:.*]] = %[[C0:.*]] to %{{.*}} step %{{.*}} {
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[KC]], %[[C0]] : index
 // CHECK: %[[INIT:.*]] = scf.if %[[FIRST]] -> (vector<8x32xf32>) {
@@ -126,10 +126,46 @@ func.func @zero_fill_depth_tiles(%a: memref<72x1000xf32>, %b: memref<1000x96xf32
   %zero = arith.constant 0.0 : f32
   %one = arith.constant 1.0 : f32
   %c = memref.alloc() : memref<72x96xf32>
-  linalg.fill ins(%zero : f32) outs(%c : memref<72x96xf32>)
+  %heads = memref.expand_shape %c [[0, 1], [2]] output_shape [8, 9, 96] : memref<72x96xf32> into memref<8x9x96xf32>
+  linalg.fill ins(%zero : f32) outs(%heads : memref<8x9x96xf32>)
   linalg.fill ins(%one : f32) outs(%x : memref<4xf32>)
   linalg.matmul ins(%a, %b : memref<72x1000xf32>, memref<1000x96xf32>) outs(%c : memref<72x96xf32>)
   return %c : memref<72x96xf32>
+}
+
+// -----
+
+// One batch of a zero-filled buffer per iteration of an scf.forall over all
+// of its batches (cage-cpu-pack-contractions' batched form): the fill goes.
+// Over half of the batches, it stays (the rest must still be zeros).
+// CHECK-LABEL: func.func @zero_fill_batches
+// CHECK-NOT: linalg.fill
+// CHECK: scf.forall (%{{.*}}) in (4)
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<8x32xf32>)
+// CHECK: linalg.fill
+// CHECK: scf.forall (%{{.*}}) in (2)
+// CHECK: vector.load %{{.*}} : memref<4x128x128xf32>, vector<32xf32>
+func.func @zero_fill_batches(%a: memref<4x128x64xf32>, %b: memref<4x64x128xf32>) -> (memref<4x128x128xf32>, memref<4x128x128xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<4x128x128xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<4x128x128xf32>)
+  scf.forall (%i) in (4) {
+    %ai = memref.subview %a[%i, 0, 0] [1, 128, 64] [1, 1, 1] : memref<4x128x64xf32> to memref<128x64xf32, strided<[64, 1], offset: ?>>
+    %bi = memref.subview %b[%i, 0, 0] [1, 64, 128] [1, 1, 1] : memref<4x64x128xf32> to memref<64x128xf32, strided<[128, 1], offset: ?>>
+    %ci = memref.subview %c[%i, 0, 0] [1, 128, 128] [1, 1, 1] : memref<4x128x128xf32> to memref<128x128xf32, strided<[128, 1], offset: ?>>
+    linalg.matmul ins(%ai, %bi : memref<128x64xf32, strided<[64, 1], offset: ?>>, memref<64x128xf32, strided<[128, 1], offset: ?>>)
+                  outs(%ci : memref<128x128xf32, strided<[128, 1], offset: ?>>)
+  }
+  %half = memref.alloc() : memref<4x128x128xf32>
+  linalg.fill ins(%zero : f32) outs(%half : memref<4x128x128xf32>)
+  scf.forall (%i) in (2) {
+    %ai = memref.subview %a[%i, 0, 0] [1, 128, 64] [1, 1, 1] : memref<4x128x64xf32> to memref<128x64xf32, strided<[64, 1], offset: ?>>
+    %bi = memref.subview %b[%i, 0, 0] [1, 64, 128] [1, 1, 1] : memref<4x64x128xf32> to memref<64x128xf32, strided<[128, 1], offset: ?>>
+    %ci = memref.subview %half[%i, 0, 0] [1, 128, 128] [1, 1, 1] : memref<4x128x128xf32> to memref<128x128xf32, strided<[128, 1], offset: ?>>
+    linalg.matmul ins(%ai, %bi : memref<128x64xf32, strided<[64, 1], offset: ?>>, memref<64x128xf32, strided<[128, 1], offset: ?>>)
+                  outs(%ci : memref<128x128xf32, strided<[128, 1], offset: ?>>)
+  }
+  return %c, %half : memref<4x128x128xf32>, memref<4x128x128xf32>
 }
 
 // -----
