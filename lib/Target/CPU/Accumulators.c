@@ -1,24 +1,24 @@
 /*===- Accumulators.c - Register accumulators of vectorized contractions --===*\
 |*                                                                            *|
-|* After cage-cpu-tile-contractions vectorizes a register block, the K loop   *|
-|* reads the block of C, contracts one step of K into it and writes it back,  *|
-|* every iteration. This moves the read before the loop and the write after   *|
-|* it, the block carried in registers as the loop's iteration argument.       *|
+|* After cage-cpu-tile-contractions vectorizes a register block, the K loop  *|
+|* reads the block of C, contracts one step of K into it and writes it back, *|
+|* every iteration. This moves the read before the loop and the write after  *|
+|* it, the block carried in registers as the loop's iteration argument.      *|
 |*                                                                            *|
 |* Upstream's hoist_redundant_vector_transfers does the same but gives up     *|
-|* when C's buffer has any view-like user anywhere (a subview that a later    *|
-|* copy reads, say), which the pipeline's buffers often have. Here aliasing   *|
-|* is known by construction: the loop comes from one linalg.matmul on         *|
-|* buffers that one-shot bufferization gave no read-after-write conflict,     *|
-|* so C's buffer is not A's or B's, and the loop writes nothing but C's       *|
-|* block (checked: its only write is the transfer_write).                     *|
+|* when C's buffer has any view-like user anywhere (a subview that a later   *|
+|* copy reads, say), which the pipeline's buffers often have. Here aliasing  *|
+|* is known by construction: the loop comes from one linalg.matmul on        *|
+|* buffers that one-shot bufferization gave no read-after-write conflict,    *|
+|* so C's buffer is not A's or B's, and the loop writes nothing but C's      *|
+|* block (checked: its only write is the transfer_write).                    *|
 |*                                                                            *|
-|* Where cage-cpu-tile-contractions found C zero-filled just before (its      *|
-|* fill tagged, Passes.h), the block starts from zeros in registers instead   *|
-|* of the read: always when K has one cache tile, on its first tile when it   *|
-|* has several; and the fill goes. The accumulators hold the same +0.0        *|
-|* either way, so the products keep their bits; what goes is a pass over C    *|
-|* (the fill, a memset) and C's reads on the first tile.                      *|
+|* Where cage-cpu-tile-contractions found C zero-filled just before (its     *|
+|* fill tagged, Passes.h), the block starts from zeros in registers instead  *|
+|* of the read: always when K has one cache tile, on its first tile when it  *|
+|* has several; and the fill goes. The accumulators hold the same +0.0       *|
+|* either way, so the products keep their bits; what goes is a pass over C  *|
+|* (the fill, a memset) and C's reads on the first tile.                     *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 

@@ -1,18 +1,18 @@
 /*===- BatchContractions.c - Contractions with several batch dimensions ---===*\
 |*                                                                            *|
-|* Attention writes its products with two batch dimensions, batch and head,   *|
-|* in the layout of its activations: scores[b, h, i, j] = Σ_c q[b, i, h, c]   *|
-|* k[b, j, h, c], out[b, i, h, c] = Σ_j p[b, h, i, j] v[b, j, h, c], and      *|
+|* Attention writes its products with two batch dimensions, batch and head,  *|
+|* in the layout of its activations: scores[b, h, i, j] = Σ_c q[b, i, h, c]  *|
+|* k[b, j, h, c], out[b, i, h, c] = Σ_j p[b, h, i, j] v[b, j, h, c], and     *|
 |* cage-autodiff their adjoints alike. No named op takes that. Part of        *|
-|* cage-cpu-name-contractions: such a linalg.generic becomes                  *|
-|*   A, B and C's init copied into [batch..., M, K], [batch..., K, N],        *|
-|*   [batch..., M, N] (the batch dimensions in C's order; a fill is filled    *|
-|*   again in that layout, not copied), collapsed to one                      *|
-|*   batch, linalg.batch_matmul, expanded back and copied into C's layout;    *|
-|* each copy a linalg.generic that cage-cpu-tile vectorizes, and the          *|
-|* batch_matmul one that the pack and tile passes turn into register-         *|
-|* blocked matmuls. Elementwise fusion may still fuse producers into the      *|
-|* copies (once per element), never into the contraction.                     *|
+|* cage-cpu-name-contractions: such a linalg.generic becomes                 *|
+|*   A, B and C's init copied into [batch..., M, K], [batch..., K, N],       *|
+|*   [batch..., M, N] (the batch dimensions in C's order; a fill is filled  *|
+|*   again in that layout, not copied), collapsed to one                     *|
+|*   batch, linalg.batch_matmul, expanded back and copied into C's layout;   *|
+|* each copy a linalg.generic that cage-cpu-tile vectorizes, and the         *|
+|* batch_matmul one that the pack and tile passes turn into register-       *|
+|* blocked matmuls. Elementwise fusion may still fuse producers into the     *|
+|* copies (once per element), never into the contraction.                    *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 

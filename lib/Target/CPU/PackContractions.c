@@ -1,29 +1,28 @@
 /*===- PackContractions.c - cage-cpu-pack-contractions --------------------===*\
 |*                                                                            *|
-|* Puts every f32 contraction on static tensors (Contraction.h: a matmul in   *|
-|* any of the four transpose layouts, batched or not, named or generic) into  *|
-|* the one form cage-cpu-tile-contractions generates fast code for:           *|
-|*     linalg.matmul with default maps, C[m, n] += A[m, k] * B[k, n],         *|
-|* M a multiple of the register block's rows, N of its columns. A batched     *|
-|* contraction becomes an scf.forall over the batch of such matmuls on        *|
-|* slices (the batch is what threads share).                                  *|
+|* Puts every f32 contraction on static tensors (Contraction.h: a matmul in  *|
+|* any of the four transpose layouts, batched or not, named or generic) into *|
+|* the one form cage-cpu-tile-contractions generates fast code for:          *|
+|*     linalg.matmul with default maps, C[m, n] += A[m, k] * B[k, n],        *|
+|* M a multiple of the register block's rows, N of its columns. A batched    *|
+|* contraction becomes an scf.forall over the batch of such matmuls on       *|
+|* slices (the batch is what threads share).                                 *|
 |*                                                                            *|
-|* An operand not already in that form is packed: written by a                *|
-|* linalg.generic transposed, or into a zero-padded tensor. When the          *|
-|* operand is made by an elementwise linalg.generic (a fake quantizer, say),  *|
-|* the packing is a copy of that producer writing the packed layout, so the   *|
-|* operand is quantized as it is packed, in one pass; the original producer   *|
-|* goes when nothing else reads it. The pass runs after                       *|
-|* linalg-fuse-elementwise-ops, whose patterns would replace a packing's      *|
-|* padded destination with a tensor.empty (the copy does not read it).        *|
+|* An operand not already in that form is packed: written by a              *|
+|* linalg.generic transposed, or into a zero-padded tensor. When the        *|
+|* operand is made by an elementwise linalg.generic (a fake quantizer, say), *|
+|* the packing is a copy of that producer writing the packed layout, so the  *|
+|* operand is quantized as it is packed, in one pass; the original producer *|
+|* goes when nothing else reads it. The pass runs after                     *|
+|* linalg-fuse-elementwise-ops, whose patterns would replace a packing's     *|
+|* padded destination with a tensor.empty (the copy does not read it).       *|
 |*                                                                            *|
-|* Layouts (docs/Passes.md): A stored K x M is read in place (transposed      *|
-|* map) when M needs no padding, else transposed; B stored N x K is           *|
-|* transposed into K x N, its rows allocated 16 floats longer when their      *|
-|* length is a multiple of 128 floats (rows a multiple of 512 bytes apart     *|
-|* share cache sets). Padded rows and columns are zeros; the product is       *|
-|* computed padded and sliced back. Each C element is still the sum over K    *|
-|* in order.                                                                  *|
+|* Layouts (docs/Passes.md): A stored K x M is transposed; B stored N x K is *|
+|* transposed into K x N, its rows allocated 16 floats longer when their     *|
+|* length is a multiple of 128 floats (rows a multiple of 512 bytes apart    *|
+|* share cache sets). Padded rows and columns are zeros; the product is     *|
+|* computed padded and sliced back. Each C element is still the sum over K  *|
+|* in order.                                                                 *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -308,21 +307,13 @@ static bool perBatchBody(CageBuilder *body, MlirValue iv,
       inParallel, product, sharedOuts[0], offsets, sizes));
 }
 
-/* Whether A is stored K x M and read so: a 2-D product whose M needs no
- * padding (cage-cpu-tile-contractions takes A either way). */
-static bool aStaysTransposed(const CageContraction *c, int64_t mp) {
-  intptr_t order[2] = {c->kDim, c->mDim};
-  return !c->batched && mp == c->m && inOrder(c->aMap, order, 2);
-}
-
 /* Whether `op` is already a canonical linalg.matmul that needs no
  * padding. */
 static bool isCanonical(const CageContraction *c, int64_t rows,
                         int64_t columns) {
   intptr_t aOrder[2] = {c->mDim, c->kDim}, bOrder[2] = {c->kDim, c->nDim};
   return cageOpIs(c->op, "linalg.matmul") && c->mDim == 0 && c->nDim == 1 &&
-         c->kDim == 2 &&
-         (inOrder(c->aMap, aOrder, 2) || aStaysTransposed(c, c->m)) &&
+         c->kDim == 2 && inOrder(c->aMap, aOrder, 2) &&
          inOrder(c->bMap, bOrder, 2) && c->m % rows == 0 && c->n % columns == 0;
 }
 
@@ -342,20 +333,18 @@ static void rewrite(const CageContraction *c, int64_t rows, int64_t columns) {
   intptr_t rank = c->batched ? 3 : 2;
   int64_t mp = roundUp(c->m, rows), np = roundUp(c->n, columns);
 
-  /* With N unaligned but at least one block wide, the last columns are
-   * done apart (splitColumns). */
-  bool split = !c->batched && mp == c->m && np != c->n && c->n > columns;
-
-  /* A as [batch,] Mp x K; or K x M as stored (a weight gradient's dYᵀ),
-   * which the kernel reads without a transposing copy. */
+  /* A as [batch,] Mp x K. */
   intptr_t aOrder[3] = {c->batchDim, c->mDim, c->kDim};
   const intptr_t *ao = aOrder + !c->batched;
   int64_t aValid[3] = {c->batch, c->m, c->k}, aFull[3] = {c->batch, mp, c->k};
   MlirValue a = c->a;
-  bool aTransposed = !split && aStaysTransposed(c, mp);
-  if (!aTransposed && (!inOrder(c->aMap, ao, rank) || mp != c->m))
+  if (!inOrder(c->aMap, ao, rank) || mp != c->m)
     a = pack(&b, c->a, c->aMap, ao, rank, aValid + !c->batched,
              aFull + !c->batched, aFull + !c->batched);
+
+  /* With N unaligned but at least one block wide, the last columns are
+   * done apart (splitColumns). */
+  bool split = !c->batched && mp == c->m && np != c->n && c->n > columns;
 
   /* B as [batch,] K x Np, in rows of ld floats when it is packed. */
   intptr_t bOrder[3] = {c->batchDim, c->kDim, c->nDim};
@@ -379,11 +368,6 @@ static void rewrite(const CageContraction *c, int64_t rows, int64_t columns) {
 
   MlirAffineMap maps[3];
   canonicalMaps(b.context, maps);
-  if (aTransposed) {
-    MlirAffineExpr km[2] = {mlirAffineDimExprGet(b.context, 2),
-                            mlirAffineDimExprGet(b.context, 0)};
-    maps[0] = mlirAffineMapGet(b.context, 3, 0, 2, km);
-  }
   MlirValue product;
   if (split) {
     product =

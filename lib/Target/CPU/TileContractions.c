@@ -1,30 +1,30 @@
 /*===- TileContractions.c - cage-cpu-tile-contractions --------------------===*\
 |*                                                                            *|
-|* Register- and cache-tiled code for the contractions that                   *|
-|* cage-cpu-pack-contractions leaves in canonical form: linalg.matmul on      *|
-|* buffers, f32, static shapes, default indexing maps (A is M x K, B is       *|
-|* K x N, C is M x N, each with unit innermost stride), M a multiple of the   *|
-|* register block's rows and N of its columns.                                *|
+|* Register- and cache-tiled code for the contractions that                  *|
+|* cage-cpu-pack-contractions leaves in canonical form: linalg.matmul on     *|
+|* buffers, f32, static shapes, default indexing maps (A is M x K, B is      *|
+|* K x N, C is M x N, each with unit innermost stride), M a multiple of the  *|
+|* register block's rows and N of its columns.                               *|
 |*                                                                            *|
-|* For each such op one transform-dialect sequence (docs/Passes.md):          *|
-|*   - threads: an scf.forall over blocks of rows (of columns when the rows   *|
-|*     are too few), unless the op already runs in a parallel loop (the       *|
-|*     batch of a batched contraction);                                       *|
-|*   - cache tiles of at most 64 rows x 256 columns x 256 of K;               *|
-|*   - register tiles of R rows x 2 vectors (8 x 32 f32 for 16-lane           *|
-|*     vectors: 16 accumulators) and one step of K, vectorized into a         *|
-|*     vector.contract whose accumulator is hoisted out of the K loop and     *|
-|*     lowered to outer-product FMAs: per step of K, R broadcasts of A, two   *|
-|*     vector loads of B and 2R FMAs.                                         *|
-|* Every tile size divides its extent, so no tile is partial and every        *|
-|* vector is full: the pack pass pads M and N for that.                       *|
-|* A C that a linalg.fill of +0.0 has just written is not filled nor read:    *|
-|* the accumulators start from zeros in registers on the first step of K.     *|
-|* Summation order: each C element is accumulated over K in order, in f32,    *|
-|* with fused multiply-adds.                                                  *|
+|* For each such op one transform-dialect sequence (docs/Passes.md):         *|
+|*   - threads: an scf.forall over blocks of rows (of columns when the rows  *|
+|*     are too few), unless the op already runs in a parallel loop (the     *|
+|*     batch of a batched contraction);                                      *|
+|*   - cache tiles of at most 64 rows x 256 columns x 256 of K;              *|
+|*   - register tiles of R rows x 2 vectors (8 x 32 f32 for 16-lane          *|
+|*     vectors: 16 accumulators) and one step of K, vectorized into a        *|
+|*     vector.contract whose accumulator is hoisted out of the K loop and    *|
+|*     lowered to outer-product FMAs: per step of K, R broadcasts of A, two  *|
+|*     vector loads of B and 2R FMAs.                                        *|
+|* Every tile size divides its extent, so no tile is partial and every      *|
+|* vector is full: the pack pass pads M and N for that.                      *|
+|* A C that a linalg.fill of +0.0 has just written is not filled nor read:   *|
+|* the accumulators start from zeros in registers on the first step of K.    *|
+|* Summation order: each C element is accumulated over K in order, in f32,   *|
+|* with fused multiply-adds.                                                 *|
 |*                                                                            *|
-|* Ops that do not match are left to linalg-generalize-named-ops and          *|
-|* cage-cpu-tile; an op the transform fails on (failures(suppress)) too.      *|
+|* Ops that do not match are left to linalg-generalize-named-ops and         *|
+|* cage-cpu-tile; an op the transform fails on (failures(suppress)) too.     *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -98,34 +98,26 @@ static bool unitStrideF32(MlirValue v, int64_t sizes[2]) {
   return true;
 }
 
-/* Whether `op` has linalg.matmul's maps, A being M x K; or K x M when
- * `aTransposed`. */
-static bool hasMaps(MlirOperation op, bool aTransposed) {
-  MlirAttribute expected = mlirAttributeParseGet(
-      mlirOperationGetContext(op),
-      cageStr(aTransposed ? "[affine_map<(d0, d1, d2) -> (d2, d0)>, "
-                            "affine_map<(d0, d1, d2) -> (d2, d1)>, "
-                            "affine_map<(d0, d1, d2) -> (d0, d1)>]"
-                          : "[affine_map<(d0, d1, d2) -> (d0, d2)>, "
-                            "affine_map<(d0, d1, d2) -> (d2, d1)>, "
-                            "affine_map<(d0, d1, d2) -> (d0, d1)>]"));
+static bool defaultMaps(MlirOperation op) {
+  MlirAttribute expected =
+      mlirAttributeParseGet(mlirOperationGetContext(op),
+                            cageStr("[affine_map<(d0, d1, d2) -> (d0, d2)>, "
+                                    "affine_map<(d0, d1, d2) -> (d2, d1)>, "
+                                    "affine_map<(d0, d1, d2) -> (d0, d1)>]"));
   return mlirAttributeEqual(mlirLinalgGetIndexingMapsAttribute(op), expected);
 }
 
 static bool matchShape(MlirOperation op, int64_t rows, int64_t columns,
                        Shape *s) {
   if (!cageOpIs(op, "linalg.matmul") || mlirOperationGetNumOperands(op) != 3 ||
-      mlirOperationGetNumResults(op) != 0)
-    return false;
-  bool aTransposed = hasMaps(op, true);
-  if (!aTransposed && !hasMaps(op, false))
+      mlirOperationGetNumResults(op) != 0 || !defaultMaps(op))
     return false;
   int64_t a[2], b[2], c[2];
   if (!unitStrideF32(mlirOperationGetOperand(op, 0), a) ||
       !unitStrideF32(mlirOperationGetOperand(op, 1), b) ||
       !unitStrideF32(mlirOperationGetOperand(op, 2), c))
     return false;
-  *s = (Shape){.m = c[0], .n = c[1], .k = a[aTransposed ? 0 : 1]};
+  *s = (Shape){.m = c[0], .n = c[1], .k = a[1]};
   /* K = 1 is an outer product, with no K loop to carry accumulators. */
   return s->k > 1 && s->m > 0 && s->m % rows == 0 && s->n > 0 &&
          s->n % columns == 0;

@@ -72,34 +72,17 @@ func.func @padded_init(%x: tensor<8x4xf32>, %w: tensor<4x10xf32>, %i: tensor<8x1
 
 // -----
 
-// The weight gradient dW = dYᵀ·X: A stored K x M (dY) stays as it is, the
-// matmul reading it through a transposed map (cage-cpu-tile-contractions'
-// kernel takes A either way: 8 consecutive floats of a row of dY per step of
-// K); no transposing copy.
-// CHECK-DAG: #[[KM:.*]] = affine_map<(d0, d1, d2) -> (d2, d0)>
+// The weight gradient dW = dYᵀ·X: A stored K x M (dY) is transposed.
+// CHECK-DAG: #[[T:.*]] = affine_map<(d0, d1) -> (d1, d0)>
 // CHECK-LABEL: func.func @tn
 // CHECK-SAME: (%[[DY:.*]]: tensor<64x16xf32>, %[[X:.*]]: tensor<64x32xf32>, %[[I:.*]]: tensor<16x32xf32>)
-// CHECK-NOT: linalg.generic
-// CHECK: linalg.matmul indexing_maps = [#[[KM]], #{{.*}}, #{{.*}}] ins(%[[DY]], %[[X]] : tensor<64x16xf32>, tensor<64x32xf32>) outs(%[[I]] : tensor<16x32xf32>)
+// CHECK: %[[AE:.*]] = tensor.empty() : tensor<16x64xf32>
+// CHECK: %[[A:.*]] = linalg.generic {indexing_maps = [#[[T]], #{{.*}}]{{.*}} ins(%[[DY]] : tensor<64x16xf32>) outs(%[[AE]] : tensor<16x64xf32>)
+// CHECK: linalg.matmul ins(%[[A]], %[[X]] : tensor<16x64xf32>, tensor<64x32xf32>) outs(%[[I]] : tensor<16x32xf32>)
 func.func @tn(%dy: tensor<64x16xf32>, %x: tensor<64x32xf32>, %i: tensor<16x32xf32>) -> tensor<16x32xf32> {
   %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
       ins(%dy, %x : tensor<64x16xf32>, tensor<64x32xf32>) outs(%i : tensor<16x32xf32>) -> tensor<16x32xf32>
   return %r : tensor<16x32xf32>
-}
-
-// -----
-
-// With M not a multiple of the register block's 8 rows, A is transposed
-// into a zero-padded M x K.
-// CHECK-DAG: #[[T:.*]] = affine_map<(d0, d1) -> (d1, d0)>
-// CHECK-LABEL: func.func @tn_padded
-// CHECK-SAME: (%[[DY:.*]]: tensor<64x12xf32>, %[[X:.*]]: tensor<64x32xf32>, %[[I:.*]]: tensor<12x32xf32>)
-// CHECK: %[[A:.*]] = linalg.generic {indexing_maps = [#[[T]], #{{.*}}]{{.*}} ins(%[[DY]] : tensor<64x12xf32>) outs(%{{.*}} : tensor<12x64xf32>)
-// CHECK: linalg.matmul ins(%{{.*}}, %[[X]] : tensor<16x64xf32>, tensor<64x32xf32>)
-func.func @tn_padded(%dy: tensor<64x12xf32>, %x: tensor<64x32xf32>, %i: tensor<12x32xf32>) -> tensor<12x32xf32> {
-  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
-      ins(%dy, %x : tensor<64x12xf32>, tensor<64x32xf32>) outs(%i : tensor<12x32xf32>) -> tensor<12x32xf32>
-  return %r : tensor<12x32xf32>
 }
 
 // -----

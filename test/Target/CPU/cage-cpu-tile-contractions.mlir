@@ -90,22 +90,6 @@ func.func @in_batch(%a: memref<4x128x64xf32>, %b: memref<4x64x128xf32>, %c: memr
 
 // -----
 
-// A stored K x M (the weight gradient's dYᵀ, as cage-cpu-pack-contractions
-// leaves it): per step of K, the 8 values of A the block broadcasts are one
-// load of 8 consecutive floats of a row of A.
-// CHECK-LABEL: func.func @a_transposed
-// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<8x32xf32>)
-// CHECK: vector.load %{{.*}} : memref<300x64xf32>, vector<8xf32>
-// CHECK: vector.load %{{.*}} : memref<300x64xf32>, vector<32xf32>
-// CHECK-COUNT-8: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<32xf32>
-func.func @a_transposed(%a: memref<300x64xf32>, %b: memref<300x64xf32>, %c: memref<64x64xf32>) {
-  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
-      ins(%a, %b : memref<300x64xf32>, memref<300x64xf32>) outs(%c : memref<64x64xf32>)
-  return
-}
-
-// -----
-
 // C zero-filled just before, K in one cache tile: the fill goes, and the
 // accumulators start from zeros in registers instead of loads of C (the same
 // +0.0, so the same bits; test/Integration/CPU/zero-init-contractions.test).
