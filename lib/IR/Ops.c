@@ -32,6 +32,17 @@ MlirOperation cageDefiningOp(MlirValue value) {
   return (MlirOperation){NULL};
 }
 
+bool cageConstantFloatValue(MlirValue value, double *result) {
+  MlirOperation def = cageDefiningOp(value);
+  if (mlirOperationIsNull(def) || !cageOpIs(def, "arith.constant"))
+    return false;
+  MlirAttribute attr = cageOpAttribute(def, "value");
+  if (mlirAttributeIsNull(attr) || !mlirAttributeIsAFloat(attr))
+    return false;
+  *result = mlirFloatAttrGetValueDouble(attr);
+  return true;
+}
+
 intptr_t cageGenericNumLoops(MlirOperation generic) {
   return mlirArrayAttrGetNumElements(
       cageOpAttribute(generic, "iterator_types"));

@@ -34,6 +34,10 @@ MlirAttribute cageOpAttribute(MlirOperation op, const char *name);
 /** The op whose result `value` is; null for a block argument. */
 MlirOperation cageDefiningOp(MlirValue value);
 
+/** Whether `value` is an arith.constant of float type; its value into
+ * `*result`. */
+bool cageConstantFloatValue(MlirValue value, double *result);
+
 /** The number of loops of the linalg.generic `generic`, and whether loop
  * `loop` is parallel (its iterator type), from its `iterator_types`. */
 intptr_t cageGenericNumLoops(MlirOperation generic);

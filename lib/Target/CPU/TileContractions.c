@@ -150,15 +150,9 @@ static MlirWalkResult findBufferUse(MlirOperation op, void *userData) {
   return MlirWalkResultAdvance;
 }
 
-static bool isPositiveZeroF32(MlirValue v) {
-  MlirOperation def = cageDefiningOp(v);
-  if (mlirOperationIsNull(def) || !cageOpIs(def, "arith.constant"))
-    return false;
-  MlirAttribute value = cageOpAttribute(def, "value");
-  if (!mlirAttributeIsAFloat(value))
-    return false;
-  double x = mlirFloatAttrGetValueDouble(value);
-  return x == 0.0 && !signbit(x);
+static bool isPositiveZero(MlirValue v) {
+  double x;
+  return cageConstantFloatValue(v, &x) && x == 0.0 && !signbit(x);
 }
 
 /* The buffer that `v` is all of, seen through reshapes (expand_shape,
@@ -180,7 +174,7 @@ static MlirValue wholeBuffer(MlirValue v) {
 
 static bool isZeroFillOf(MlirOperation op, MlirValue buffer) {
   if (!cageOpIs(op, "linalg.fill") || mlirOperationGetNumOperands(op) != 2 ||
-      !isPositiveZeroF32(mlirOperationGetOperand(op, 0)))
+      !isPositiveZero(mlirOperationGetOperand(op, 0)))
     return false;
   MlirValue filled = wholeBuffer(mlirOperationGetOperand(op, 1));
   return !mlirValueIsNull(filled) && mlirValueEqual(filled, buffer);

@@ -25,15 +25,12 @@ typedef struct VerifyState {
   bool failed;
 } VerifyState;
 
-/* The value of an arith.constant of float type. */
+/* The value of an arith.constant of float type, as f32. */
 static bool constantFloat(MlirValue value, float *result) {
-  MlirOperation def = cageDefiningOp(value);
-  if (mlirOperationIsNull(def) || !cageOpIs(def, "arith.constant"))
+  double d;
+  if (!cageConstantFloatValue(value, &d))
     return false;
-  MlirAttribute attr = cageOpAttribute(def, "value");
-  if (!mlirAttributeIsAFloat(attr))
-    return false;
-  *result = (float)mlirFloatAttrGetValueDouble(attr);
+  *result = (float)d;
   return true;
 }
 
