@@ -18,8 +18,9 @@
 |*     vector loads of B and 2R FMAs.                                        *|
 |* Every tile size divides its extent, so no tile is partial and every      *|
 |* vector is full: the pack pass pads M and N for that.                      *|
-|* A C that a linalg.fill of +0.0 has just written is not filled nor read:   *|
-|* the accumulators start from zeros in registers on the first step of K.    *|
+|* A C that a linalg.fill of +0.0 has just written is neither filled nor     *|
+|* read: on the first cache tile of K the accumulators start from zeros in   *|
+|* registers (Accumulators.c).                                               *|
 |* Summation order: each C element is accumulated over K in order, in f32,   *|
 |* with fused multiply-adds.                                                 *|
 |*                                                                            *|
