@@ -362,8 +362,10 @@ MlirValue cageBuildSelect(CageBuilder *b, MlirValue condition,
 MlirValue cageBuildTrainingProgress(CageBuilder *b, MlirValue step,
                                     MlirValue total) {
   MlirType f32 = mlirF32TypeGet(b->context);
-  MlirValue ratio = cageBuildDivF(b, cageBuildSIToFP(b, step, f32),
-                                  cageBuildSIToFP(b, total, f32));
+  /* One statement each, so that the ops come in this order (the order in
+   * which a call's arguments are evaluated is unspecified). */
+  MlirValue t = cageBuildSIToFP(b, step, f32);
+  MlirValue ratio = cageBuildDivF(b, t, cageBuildSIToFP(b, total, f32));
   MlirValue one = cageBuildConstantF32(b, 1.0f);
   return cageBuildSelect(b, cageBuildCmpF(b, CageCmpFOLT, ratio, one), ratio,
                          one);

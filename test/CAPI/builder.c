@@ -977,6 +977,41 @@ static void testOperationResult(MlirContext ctx) {
 // CHECK-NEXT:   return %[[Y]] : f32
 // CHECK:      verified: 1
 
+/* The training progress r = min(f32(t) / f32(T), 1), and splat constants
+ * (of a vector and of a tensor type; an integer element type is refused). */
+static void testProgressAndSplat(MlirContext ctx) {
+  Checked c =
+      beginChecked(ctx, "progress_and_splat",
+                   "(i64, i64) -> (f32, vector<8x32xf32>, tensor<4xf64>)");
+  MlirValue r = cageBuildTrainingProgress(
+      &c.b, mlirBlockGetArgument(c.entry, 0), mlirBlockGetArgument(c.entry, 1));
+  MlirValue zeros = cageBuildConstantFloatSplat(
+      &c.b, mlirTypeParseGet(ctx, str("vector<8x32xf32>")), 0.0);
+  MlirValue halves = cageBuildConstantFloatSplat(
+      &c.b, mlirTypeParseGet(ctx, str("tensor<4xf64>")), 0.5);
+  MlirValue bad = cageBuildConstantFloatSplat(
+      &c.b, mlirTypeParseGet(ctx, str("vector<4xi32>")), 1.0);
+  fprintf(stderr, "integer splat gives null: %d\n", mlirValueIsNull(bad));
+  MlirValue results[] = {r, zeros, halves};
+  endChecked(ctx, &c, results, 3);
+}
+
+// CHECK-LABEL: TEST: progress_and_splat
+// CHECK-NEXT: diagnostic: loc("model.py":12:3): a float splat constant needs
+// CHECK-SAME:   a vector or ranked tensor type of floats
+// CHECK-NEXT: integer splat gives null: 1
+// CHECK:      func.func @progress_and_splat(%[[T:.*]]: i64, %[[TOTAL:.*]]: i64)
+// CHECK-NEXT:   %[[TF:.*]] = arith.sitofp %[[T]] : i64 to f32
+// CHECK-NEXT:   %[[TOTALF:.*]] = arith.sitofp %[[TOTAL]] : i64 to f32
+// CHECK-NEXT:   %[[RATIO:.*]] = arith.divf %[[TF]], %[[TOTALF]] : f32
+// CHECK-NEXT:   %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-NEXT:   %[[LESS:.*]] = arith.cmpf olt, %[[RATIO]], %[[ONE]] : f32
+// CHECK-NEXT:   %[[R:.*]] = arith.select %[[LESS]], %[[RATIO]], %[[ONE]] : f32
+// CHECK-NEXT:   %[[ZEROS:.*]] = arith.constant dense<0.000000e+00> :
+// vector<8x32xf32> CHECK-NEXT:   %[[HALVES:.*]] = arith.constant
+// dense<5.000000e-01> : tensor<4xf64> CHECK-NEXT:   return %[[R]], %[[ZEROS]],
+// %[[HALVES]] CHECK:      verified: 1
+
 int main(void) {
   MlirContext ctx = mlirContextCreate();
   MlirDialectHandle dialects[] = {
@@ -1005,6 +1040,7 @@ int main(void) {
   testSplitMergeInnermost(ctx);
   testMaps(ctx);
   testOperationResult(ctx);
+  testProgressAndSplat(ctx);
   mlirContextDestroy(ctx);
   return 0;
 }
