@@ -158,19 +158,19 @@ static void yieldRead(CageBuilder *body, MlirValue *yielded, void *userData) {
   yielded[0] = mlirOperationGetResult(read, 0);
 }
 
-/* The accumulators' first value, built by `b` (before the loop): C's block
- * (`h->read`), or zeros when contraction `zero` (>= 0) is zero-initialized:
- * on the first cache tile of K only when `depthTiled`. Null when the loop
- * over K's tiles is not found: C must be read then. */
-static MlirValue initialAccumulators(CageBuilder *b, const Hoist *h,
-                                     int64_t zero, bool depthTiled) {
+/* The accumulators' first value, built by `b` (before the loop), when the
+ * loop's contraction is zero-initialized: zeros when K is one cache tile,
+ * else zeros on the first tile of the loop over K's tiles and C's block
+ * (`h->read`) on the others. Null when the contraction is not, or that loop
+ * is not found: C must be read then. */
+static MlirValue zeroAccumulators(CageBuilder *b, const Hoist *h) {
   MlirOperation read = h->read;
-  if (zero < 0)
-    return mlirOperationGetResult(read, 0);
-  if (!depthTiled)
+  if (indexAttribute(h->loop, CAGE_CPU_ZERO_ACCUMULATORS) >= 0)
     return cageBuildConstantFloatSplat(
         b, mlirValueGetType(mlirOperationGetResult(read, 0)), 0.0);
-  MlirOperation depth = depthLoopAround(h->loop, zero);
+  int64_t zero = indexAttribute(h->loop, CAGE_CPU_ZERO_FIRST_DEPTH_TILE);
+  MlirOperation depth =
+      zero < 0 ? (MlirOperation){NULL} : depthLoopAround(h->loop, zero);
   if (mlirOperationIsNull(depth))
     return (MlirValue){NULL};
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(depth, 0));
@@ -182,19 +182,14 @@ static MlirValue initialAccumulators(CageBuilder *b, const Hoist *h,
 }
 
 /* Hoists h's accumulators; true when they start from zeros. */
-static bool hoist(const Hoist *h, const CageCPUZeroFills *fills) {
+static bool hoist(const Hoist *h) {
   MlirOperation loop = h->loop;
-  int64_t zero = indexAttribute(loop, CAGE_CPU_ZERO_ACCUMULATORS);
-  if (zero >= fills->size)
-    zero = -1;
   mlirOperationMoveBefore(h->read, loop);
   CageBuilder b = cageBuilderDetached(mlirOperationGetLocation(loop));
-  MlirValue init =
-      initialAccumulators(&b, h, zero, zero >= 0 && fills->depthTiled[zero]);
-  if (mlirValueIsNull(init)) {
-    zero = -1;
+  MlirValue init = zeroAccumulators(&b, h);
+  bool zeroed = !mlirValueIsNull(init);
+  if (!zeroed)
     init = mlirOperationGetResult(h->read, 0);
-  }
   Moved moved = {.oldLoop = loop, .read = h->read, .write = h->write};
   MlirOperation newLoop = cageBuildFor(
       &b, mlirOperationGetOperand(loop, 0), mlirOperationGetOperand(loop, 1),
@@ -209,7 +204,7 @@ static bool hoist(const Hoist *h, const CageCPUZeroFills *fills) {
   mlirBlockInsertOwnedOperationAfter(mlirOperationGetBlock(newLoop), newLoop,
                                      write);
   mlirOperationDestroy(loop);
-  return zero >= 0;
+  return zeroed;
 }
 
 static bool isTaggedLoop(MlirOperation op) {
@@ -226,6 +221,13 @@ static bool isDepthLoop(MlirOperation op) {
   return indexAttribute(op, CAGE_CPU_DEPTH_LOOP) >= 0;
 }
 
+/* The contraction whose accumulators `loop` carries, when it is
+ * zero-initialized; else -1. */
+static int64_t zeroIndex(MlirOperation loop) {
+  int64_t i = indexAttribute(loop, CAGE_CPU_ZERO_ACCUMULATORS);
+  return i >= 0 ? i : indexAttribute(loop, CAGE_CPU_ZERO_FIRST_DEPTH_TILE);
+}
+
 /* What the K loops of a zero-initialized contraction did. */
 enum { kNotSeen, kZeroed, kRead };
 
@@ -233,31 +235,35 @@ static void removeAttribute(MlirOperation op, const char *name) {
   mlirOperationRemoveDiscardableAttributeByName(op, cageStr(name));
 }
 
-void cageCPUHoistAccumulators(MlirOperation root,
-                              const CageCPUZeroFills *fills) {
-  unsigned char *start = cageAllocArray(fills->size, sizeof *start);
+void cageCPUHoistAccumulators(MlirOperation root) {
+  CageOpList zeroFills = cageCollectOpsWhere(root, isZeroFill);
+  int64_t numFills = 0;
+  for (intptr_t i = 0; i < zeroFills.size; ++i) {
+    int64_t index = indexAttribute(zeroFills.ops[i], CAGE_CPU_ZERO_FILL);
+    numFills = index >= numFills ? index + 1 : numFills;
+  }
+  unsigned char *start = cageAllocArray(numFills, sizeof *start);
   CageOpList loops = cageCollectOpsWhere(root, isTaggedLoop);
   for (intptr_t i = 0; i < loops.size; ++i) {
     MlirOperation loop = loops.ops[i];
-    int64_t zero = indexAttribute(loop, CAGE_CPU_ZERO_ACCUMULATORS);
+    int64_t zero = zeroIndex(loop);
     Hoist h;
     bool zeroed = false;
     if (findAccumulators(loop, &h)) {
-      zeroed = hoist(&h, fills); /* a new loop, untagged, replaces `loop` */
+      zeroed = hoist(&h); /* a new loop, untagged, replaces `loop` */
     } else {
       removeAttribute(loop, CAGE_CPU_ACCUMULATOR_LOOP);
       removeAttribute(loop, CAGE_CPU_ZERO_ACCUMULATORS);
+      removeAttribute(loop, CAGE_CPU_ZERO_FIRST_DEPTH_TILE);
     }
-    if (zero >= 0 && zero < fills->size)
+    if (zero >= 0 && zero < numFills)
       start[zero] = zeroed && start[zero] != kRead ? kZeroed : kRead;
   }
   cageOpListDestroy(&loops);
   /* A fill goes when every K loop of its contraction started from zeros. */
-  CageOpList zeroFills = cageCollectOpsWhere(root, isZeroFill);
   for (intptr_t i = 0; i < zeroFills.size; ++i) {
     MlirOperation fill = zeroFills.ops[i];
-    int64_t index = indexAttribute(fill, CAGE_CPU_ZERO_FILL);
-    if (index < fills->size && start[index] == kZeroed)
+    if (start[indexAttribute(fill, CAGE_CPU_ZERO_FILL)] == kZeroed)
       mlirOperationDestroy(fill);
     else
       removeAttribute(fill, CAGE_CPU_ZERO_FILL);

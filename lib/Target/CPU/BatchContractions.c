@@ -162,11 +162,11 @@ static MlirValue permuted(CageBuilder *b, MlirValue source,
   int64_t sizes[MAX_LOOPS];
   for (intptr_t j = 0; j < rank; ++j)
     sizes[j] = sizeOf(source, sourceMap, order[j]);
-  MlirOperation producer = cageDefiningOp(source);
-  if (!mlirOperationIsNull(producer) && cageOpIs(producer, "linalg.fill"))
-    return cageBuildFill(
-        b, mlirOperationGetOperand(producer, 0),
-        cageBuildEmpty(b, cageCPUF32Tensor(b->context, rank, sizes), NULL, 0));
+  MlirValue dest =
+      cageBuildEmpty(b, cageCPUF32Tensor(b->context, rank, sizes), NULL, 0);
+  MlirValue filled = cageCPUFillLike(b, source, dest);
+  if (!mlirValueIsNull(filled))
+    return filled;
   MlirAffineExpr exprs[MAX_LOOPS];
   for (intptr_t r = 0; r < rank; ++r) {
     intptr_t loop = cageCPUMapResultDim(sourceMap, r), at = 0;
@@ -174,8 +174,6 @@ static MlirValue permuted(CageBuilder *b, MlirValue source,
       ++at;
     exprs[r] = mlirAffineDimExprGet(b->context, at);
   }
-  MlirValue dest =
-      cageBuildEmpty(b, cageCPUF32Tensor(b->context, rank, sizes), NULL, 0);
   return cageCPUBuildCopy(
       b, source, mlirAffineMapGet(b->context, rank, 0, rank, exprs), dest);
 }

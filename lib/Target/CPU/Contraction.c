@@ -108,6 +108,13 @@ static void copyBody(CageBuilder *body, const MlirValue *args, intptr_t numArgs,
   yielded[0] = args[0];
 }
 
+MlirValue cageCPUFillLike(CageBuilder *b, MlirValue source, MlirValue dest) {
+  MlirOperation producer = cageDefiningOp(source);
+  if (mlirOperationIsNull(producer) || !cageOpIs(producer, "linalg.fill"))
+    return (MlirValue){NULL};
+  return cageBuildFill(b, mlirOperationGetOperand(producer, 0), dest);
+}
+
 MlirValue cageCPUBuildCopy(CageBuilder *b, MlirValue source,
                            MlirAffineMap sourceMap, MlirValue dest) {
   intptr_t rank = mlirAffineMapGetNumDims(sourceMap);

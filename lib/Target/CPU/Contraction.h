@@ -42,6 +42,11 @@ MlirType cageCPUF32Tensor(MlirContext ctx, intptr_t rank, const int64_t *sizes);
 MlirValue cageCPUBuildCopy(CageBuilder *b, MlirValue source,
                            MlirAffineMap sourceMap, MlirValue dest);
 
+/* `dest` filled with the value of the linalg.fill that makes `source`: the
+ * same constant tensor in another shape or layout, with nothing to copy;
+ * null when `source` is not made by a linalg.fill. */
+MlirValue cageCPUFillLike(CageBuilder *b, MlirValue source, MlirValue dest);
+
 /* Loop position of result `r` of `map`, or -1 when it is not a dimension. */
 intptr_t cageCPUMapResultDim(MlirAffineMap map, intptr_t r);
 

@@ -208,11 +208,9 @@ static MlirValue padInit(CageBuilder *b, MlirValue init, MlirValue whole,
                          const int64_t *full) {
   MlirValue dest =
       cageBuildEmpty(b, cageCPUF32Tensor(b->context, rank, full), NULL, 0);
-  if (mlirValueIsAOpResult(whole)) {
-    MlirOperation producer = mlirOpResultGetOwner(whole);
-    if (cageOpIs(producer, "linalg.fill"))
-      return cageBuildFill(b, mlirOperationGetOperand(producer, 0), dest);
-  }
+  MlirValue filled = cageCPUFillLike(b, whole, dest);
+  if (!mlirValueIsNull(filled))
+    return filled;
   dest = cageBuildFill(b, cageBuildConstantF32(b, 0.0f), dest);
   CageSliceIndex offsets[3], sizes[3];
   zeroOffsets(offsets, rank);

@@ -72,26 +72,19 @@ bool cageCPUIsMemRefView(MlirOperation op);
 
 /* Contractions whose C a linalg.fill of +0.0 wrote just before start their
  * accumulators from zeros in registers instead (Accumulators.c). For the
- * contraction numbered i: the fill carries CAGE_CPU_ZERO_FILL = i, the K
- * loop CAGE_CPU_ZERO_ACCUMULATORS = i and, when K is cache-tiled, the loop
- * over K's cache tiles CAGE_CPU_DEPTH_LOOP = i (i64 attributes). */
+ * contraction numbered i (i64 attributes): the fill carries
+ * CAGE_CPU_ZERO_FILL = i; its K loop CAGE_CPU_ZERO_ACCUMULATORS = i when K
+ * is one cache tile, else CAGE_CPU_ZERO_FIRST_DEPTH_TILE = i, and the loop
+ * over K's cache tiles CAGE_CPU_DEPTH_LOOP = i. */
 #define CAGE_CPU_ZERO_FILL "cage.cpu_zero_fill"
 #define CAGE_CPU_ZERO_ACCUMULATORS "cage.cpu_zero_accumulators"
+#define CAGE_CPU_ZERO_FIRST_DEPTH_TILE "cage.cpu_zero_first_depth_tile"
 #define CAGE_CPU_DEPTH_LOOP "cage.cpu_depth_loop"
 
-/* The zero-initialized contractions of cage-cpu-tile-contractions:
- * depthTiled[i] says whether contraction i has a loop over K's cache tiles
- * (so that its accumulators start from zeros on the first tile only). */
-typedef struct CageCPUZeroFills {
-  bool *depthTiled;
-  intptr_t size;
-} CageCPUZeroFills;
-
 /* Keeps the accumulators of the tagged K loops in registers; where a
- * contraction of `fills` is zero-initialized, they start from zeros and
- * its fill is erased. Removes the tags. */
-void cageCPUHoistAccumulators(MlirOperation root,
-                              const CageCPUZeroFills *fills);
+ * contraction is zero-initialized, they start from zeros and its fill is
+ * erased. Removes the tags. */
+void cageCPUHoistAccumulators(MlirOperation root);
 
 /* Shared by cage-cpu-runtime-checks, which makes them, and
  * cage-cpu-check-descriptors, which uses them: the symbol of the thread-local

@@ -229,18 +229,23 @@ static MlirValue batchesBuffer(MlirOperation matmul) {
   return wholeBuffer(whole);
 }
 
-/* Whether an op of `op`'s block before it, other than a view, uses
- * `buffer`. */
+/* Whether `op` (or an op in it) may read or write `buffer`: it uses the
+ * buffer or a view of it, and is not itself a view (which accesses
+ * nothing). */
+static bool usesBuffer(MlirOperation op, MlirValue buffer) {
+  if (cageCPUIsMemRefView(op))
+    return false;
+  BufferUse use = {.buffer = buffer};
+  mlirOperationWalk(op, findBufferUse, &use, MlirWalkPreOrder);
+  return use.used;
+}
+
+/* Whether an op of `op`'s block before it uses `buffer`. */
 static bool usedBefore(MlirOperation op, MlirValue buffer) {
   for (MlirOperation p = mlirBlockGetFirstOperation(mlirOperationGetBlock(op));
-       !mlirOperationEqual(p, op); p = mlirOperationGetNextInBlock(p)) {
-    if (cageCPUIsMemRefView(p)) /* reads and writes nothing */
-      continue;
-    BufferUse use = {.buffer = buffer};
-    mlirOperationWalk(p, findBufferUse, &use, MlirWalkPreOrder);
-    if (use.used)
+       !mlirOperationEqual(p, op); p = mlirOperationGetNextInBlock(p))
+    if (usesBuffer(p, buffer))
       return true;
-  }
   return false;
 }
 
@@ -250,14 +255,10 @@ static MlirOperation lastZeroFill(MlirOperation op, MlirValue buffer) {
   MlirOperation fill = {NULL};
   for (MlirOperation p = mlirBlockGetFirstOperation(mlirOperationGetBlock(op));
        !mlirOperationEqual(p, op); p = mlirOperationGetNextInBlock(p)) {
-    if (isZeroFillOf(p, buffer)) {
+    if (isZeroFillOf(p, buffer))
       fill = p;
-    } else if (!cageCPUIsMemRefView(p)) {
-      BufferUse use = {.buffer = buffer};
-      mlirOperationWalk(p, findBufferUse, &use, MlirWalkPreOrder);
-      if (use.used)
-        fill = (MlirOperation){NULL};
-    }
+    else if (usesBuffer(p, buffer))
+      fill = (MlirOperation){NULL};
   }
   return fill;
 }
@@ -464,12 +465,12 @@ static void emitOp(CageScript *s, int index, const Plan *p) {
         "\" : !transform.any_op\n",
         kLoop, kLoop);
     if (p->zeroInit)
-      cageScriptPrintf(
-          s,
-          "        transform.annotate %s \"" CAGE_CPU_ZERO_ACCUMULATORS
-          "\" = %%zero : !transform.any_op, "
-          "!transform.param<i64>\n",
-          kLoop);
+      cageScriptPrintf(s,
+                       "        transform.annotate %s \"%s\" = %%zero : "
+                       "!transform.any_op, !transform.param<i64>\n",
+                       kLoop,
+                       p->cacheTiles[K] != 0 ? CAGE_CPU_ZERO_FIRST_DEPTH_TILE
+                                             : CAGE_CPU_ZERO_ACCUMULATORS);
   }
   cageScriptPrintf(s, "        transform.yield\n"
                       "      }\n"
@@ -516,27 +517,12 @@ typedef struct State {
   bool threads;
   CageScript script;
   int count;
-  CageCPUZeroFills fills;
 } State;
 
-/* Tags `fill` as contraction `index`'s, recording whether its K is
- * cache-tiled. */
-static void addZeroFill(State *state, MlirOperation fill, int index,
-                        const Plan *plan) {
-  CageCPUZeroFills *f = &state->fills;
-  if (index >= f->size) {
-    intptr_t size = 2 * (intptr_t)index + 8;
-    bool *grown = realloc(f->depthTiled, (size_t)size * sizeof *grown);
-    if (!grown)
-      abort();
-    memset(grown + f->size, 0, (size_t)(size - f->size) * sizeof *grown);
-    f->depthTiled = grown;
-    f->size = size;
-  }
-  f->depthTiled[index] = plan->cacheTiles[K] != 0;
+static void setIndex(MlirOperation op, const char *name, int index) {
   mlirOperationSetDiscardableAttributeByName(
-      fill, cageStr(CAGE_CPU_ZERO_FILL),
-      mlirIntegerAttrGet(mlirIntegerTypeGet(mlirOperationGetContext(fill), 64),
+      op, cageStr(name),
+      mlirIntegerAttrGet(mlirIntegerTypeGet(mlirOperationGetContext(op), 64),
                          index));
 }
 
@@ -552,11 +538,8 @@ static MlirWalkResult planOp(MlirOperation op, void *userData) {
   MlirOperation fill = zeroFillOf(op);
   plan.zeroInit = !mlirOperationIsNull(fill);
   if (plan.zeroInit)
-    addZeroFill(state, fill, index, &plan);
-  mlirOperationSetDiscardableAttributeByName(
-      op, cageStr(TAG),
-      mlirIntegerAttrGet(mlirIntegerTypeGet(mlirOperationGetContext(op), 64),
-                         index));
+    setIndex(fill, CAGE_CPU_ZERO_FILL, index);
+  setIndex(op, TAG, index);
   emitOp(&state->script, index, &plan);
   return MlirWalkResultSkip;
 }
@@ -589,11 +572,9 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
   bool tiled = cageScriptApply(&state.script, module,
                                "cage-cpu-tile-contractions", pass);
   mlirOperationWalk(module, untag, NULL, MlirWalkPostOrder);
-  if (tiled)
-    cageCPUHoistAccumulators(module, &state.fills);
-  free(state.fills.depthTiled);
   if (!tiled)
     return; /* the pass has failed, saying why */
+  cageCPUHoistAccumulators(module);
   CageScript lowering = {0};
   emitLowering(&lowering);
   cageScriptApply(&lowering, module, "cage-cpu-tile-contractions", pass);
