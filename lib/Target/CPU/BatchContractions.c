@@ -1,18 +1,21 @@
 /*===- BatchContractions.c - Contractions with several batch dimensions ---===*\
 |*                                                                            *|
-|* Attention writes its products with two batch dimensions, batch and head,  *|
-|* in the layout of its activations: scores[b, h, i, j] = Σ_c q[b, i, h, c]  *|
-|* k[b, j, h, c], out[b, i, h, c] = Σ_j p[b, h, i, j] v[b, j, h, c], and     *|
+|* Attention writes its products with two batch dimensions, batch and head,   *|
+|* in the layout of its activations: s[b, h, i, j] = sum_c q[b, i, h, c]      *|
+|* k[b, j, h, c], out[b, i, h, c] = sum_j p[b, h, i, j] v[b, j, h, c], and    *|
 |* cage-autodiff their adjoints alike. No named op takes that. Part of        *|
-|* cage-cpu-name-contractions: such a linalg.generic becomes                 *|
-|*   A, B and C's init copied into [batch..., M, K], [batch..., K, N],       *|
-|*   [batch..., M, N] (the batch dimensions in C's order; a fill is filled  *|
-|*   again in that layout, not copied), collapsed to one                     *|
-|*   batch, linalg.batch_matmul, expanded back and copied into C's layout;   *|
-|* each copy a linalg.generic that cage-cpu-tile vectorizes, and the         *|
-|* batch_matmul one that the pack and tile passes turn into register-       *|
-|* blocked matmuls. Elementwise fusion may still fuse producers into the     *|
-|* copies (once per element), never into the contraction.                    *|
+|* cage-cpu-name-contractions, such a linalg.generic becomes                  *|
+|*   - with one M, N and K loop and matrices of unit stride (attention): an   *|
+|*     scf.forall over the batch of 2-D linalg.matmuls on slices of the       *|
+|*     operands as they are stored, nothing copied (rewriteAsSlices);         *|
+|*   - otherwise: A, B and C's init copied into [batch..., M, K],             *|
+|*     [batch..., K, N], [batch..., M, N] (the batch dimensions in C's        *|
+|*     order; a fill is filled again in that layout, not copied), collapsed   *|
+|*     to one batch, linalg.batch_matmul, expanded back and copied into C's   *|
+|*     layout; each copy a linalg.generic that cage-cpu-tile vectorizes.      *|
+|* The pack and tile passes then turn the matmuls into register-blocked       *|
+|* ones. Elementwise fusion may still fuse producers into the copies (once    *|
+|* per element), never into the contraction.                                  *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -271,6 +274,224 @@ static void rewrite(const Batched *c) {
   mlirOperationDestroy(c->op);
 }
 
+/*===----------------------------------------------------------------------===*
+ * One M, N and K loop: a parallel loop over the batch of 2-D matmuls on
+ * slices of the operands as they are stored
+ *===----------------------------------------------------------------------===*/
+
+/* Attention's products have batch loops (batch, head) that are not leading
+ * in their operands (q[b, i, h, c]) but one M, N and K loop each. The
+ * matrix of one (b, h) then has rows with unit stride, which the kernel
+ * reads in place: no copy of an operand into [batch, M, K], none of the
+ * result back. Each operand is seen with every batch dimension that
+ * follows its first M, N or K dimension merged into the dimension after
+ * it (q as [b, i, h * c], a reshape without a copy), so that the matrix is
+ * a slice of whole trailing dimensions: q[b, :, h * c : h * c + c]. Its
+ * accesses stay two-dimensional when the tile pass folds the slice into
+ * them (sliced at a unit dimension between its rows and columns, they
+ * became a transposed three-dimensional write that the accumulators of
+ * Accumulators.c cannot be kept in registers across). What still needs a
+ * transpose (a K x M A, an N x K B) the pack pass copies one matrix at a
+ * time, inside the loop, in cache. */
+
+/* An operand as it is sliced: `value`, the operand with dimension groups
+ * `groups` collapsed; each group a run of batch dimensions then at most
+ * one M, N or K dimension, which is last. */
+typedef struct SlicedOperand {
+  MlirValue value;
+  MlirAffineMap map; /* the operand's map, over the contraction's loops */
+  intptr_t rank;     /* of `value` */
+  int64_t groups[MAX_LOOPS];
+} SlicedOperand;
+
+static bool isBatchLoop(const Batched *c, intptr_t loop) {
+  for (intptr_t j = 0; j < c->nb; ++j)
+    if (c->batch[j] == loop)
+      return true;
+  return false;
+}
+
+/* `v`, read through `map`, with its batch dimensions grouped as above;
+ * false when its last dimension is a batch dimension (its matrices would
+ * have no unit stride). */
+static bool sliceable(const Batched *c, MlirValue v, MlirAffineMap map,
+                      SlicedOperand *out) {
+  *out = (SlicedOperand){.value = v, .map = map};
+  intptr_t rank = mlirAffineMapGetNumResults(map);
+  if (isBatchLoop(c, cageCPUMapResultDim(map, rank - 1)))
+    return false;
+  bool seenMatrixDim = false;
+  int64_t run = 0;
+  for (intptr_t r = 0; r < rank; ++r) {
+    bool batch = isBatchLoop(c, cageCPUMapResultDim(map, r));
+    ++run;
+    /* Leading batch dimensions stay on their own. */
+    if (!batch || !seenMatrixDim) {
+      out->groups[out->rank++] = run;
+      run = 0;
+    }
+    seenMatrixDim |= !batch;
+  }
+  return true;
+}
+
+static bool needsCollapse(const SlicedOperand *o) {
+  for (intptr_t g = 0; g < o->rank; ++g)
+    if (o->groups[g] > 1)
+      return true;
+  return false;
+}
+
+static void collapseOperand(CageBuilder *b, SlicedOperand *o) {
+  if (!needsCollapse(o))
+    return;
+  MlirType type = mlirValueGetType(o->value);
+  int64_t shape[MAX_LOOPS];
+  intptr_t at = 0;
+  for (intptr_t g = 0; g < o->rank; ++g) {
+    shape[g] = 1;
+    for (int64_t i = 0; i < o->groups[g]; ++i)
+      shape[g] *= mlirShapedTypeGetDimSize(type, at++);
+  }
+  o->value = cageBuildCollapseShape(
+      b, o->value, cageCPUF32Tensor(b->context, o->rank, shape), o->groups);
+}
+
+/* The slice of `o` (whose collapsed value is `v`) at the batch indices
+ * `at` (one per c->batch loop): its offsets, sizes and 2-D type. */
+static MlirType matrixSlice(CageBuilder *body, const Batched *c,
+                            const SlicedOperand *o, MlirValue original,
+                            const MlirValue *at, CageSliceIndex *offsets,
+                            CageSliceIndex *sizes) {
+  MlirType type = mlirValueGetType(original);
+  int64_t shape[2];
+  intptr_t kept = 0, r = 0;
+  for (intptr_t g = 0; g < o->rank; ++g) {
+    /* offset = sum of the group's batch indices times the sizes after
+     * them in the group; the size is its matrix dimension's, or 1. */
+    MlirValue offset = {NULL};
+    int64_t size = 1;
+    for (int64_t i = 0; i < o->groups[g]; ++i, ++r) {
+      intptr_t loop = cageCPUMapResultDim(o->map, r);
+      int64_t extent = mlirShapedTypeGetDimSize(type, r);
+      if (!mlirValueIsNull(offset))
+        offset =
+            cageBuildMulI(body, offset, cageBuildConstantIndex(body, extent));
+      intptr_t j = 0;
+      while (j < c->nb && c->batch[j] != loop)
+        ++j;
+      if (j < c->nb)
+        offset = mlirValueIsNull(offset) ? at[j]
+                                         : cageBuildAddI(body, offset, at[j]);
+      else
+        size = extent;
+    }
+    offsets[g] = mlirValueIsNull(offset) ? (CageSliceIndex){.constant = 0}
+                                         : (CageSliceIndex){.value = offset};
+    sizes[g] = (CageSliceIndex){.constant = size};
+    if (!isBatchLoop(c, cageCPUMapResultDim(o->map, r - 1)))
+      shape[kept++] = size;
+  }
+  return cageCPUF32Tensor(body->context, 2, shape);
+}
+
+/* The 2-D map over (m, n, k) = (d0, d1, d2) of an operand's matrices: its
+ * M, N and K dimensions in order. */
+static MlirAffineMap matrixMap(const Batched *c, MlirContext ctx,
+                               MlirAffineMap map) {
+  MlirAffineExpr exprs[2];
+  intptr_t kept = 0;
+  for (intptr_t r = 0; r < mlirAffineMapGetNumResults(map); ++r) {
+    intptr_t d = cageCPUMapResultDim(map, r);
+    intptr_t role = d == c->m[0] ? 0 : d == c->n[0] ? 1 : d == c->k[0] ? 2 : -1;
+    if (role >= 0)
+      exprs[kept++] = mlirAffineDimExprGet(ctx, role);
+  }
+  return mlirAffineMapGet(ctx, 3, 0, 2, exprs);
+}
+
+typedef struct Sliced {
+  const Batched *c;
+  SlicedOperand a, b, out;
+  MlirValue outOriginal; /* C's init (or its fill's target) uncollapsed */
+  MlirValue fill;        /* the value C's init was filled with, or null */
+} Sliced;
+
+static bool slicedBody(CageBuilder *body, MlirValue iv,
+                       const MlirValue *sharedOuts, CageBuilder *inParallel,
+                       void *userData) {
+  const Sliced *s = userData;
+  const Batched *c = s->c;
+  /* iv runs over the batch loops in C's order, the last fastest. */
+  MlirValue at[MAX_LOOPS];
+  MlirValue rest = iv;
+  for (intptr_t j = c->nb - 1; j > 0; --j) {
+    MlirValue size =
+        cageBuildConstantIndex(body, sizeOf(c->init, c->cMap, c->batch[j]));
+    at[j] = cageBuildRemUI(body, rest, size);
+    rest = cageBuildDivUI(body, rest, size);
+  }
+  at[0] = rest;
+  CageSliceIndex offsets[MAX_LOOPS], sizes[MAX_LOOPS];
+  MlirType type = matrixSlice(body, c, &s->a, c->a, at, offsets, sizes);
+  MlirValue a = cageBuildExtractSlice(body, s->a.value, offsets, sizes, type);
+  type = matrixSlice(body, c, &s->b, c->b, at, offsets, sizes);
+  MlirValue b = cageBuildExtractSlice(body, s->b.value, offsets, sizes, type);
+  type = matrixSlice(body, c, &s->out, s->outOriginal, at, offsets, sizes);
+  MlirValue out =
+      cageBuildExtractSlice(body, sharedOuts[0], offsets, sizes, type);
+  if (!mlirValueIsNull(s->fill))
+    out = cageBuildFill(body, s->fill, out);
+  MlirContext ctx = body->context;
+  MlirAffineMap maps[3] = {matrixMap(c, ctx, c->aMap),
+                           matrixMap(c, ctx, c->bMap),
+                           matrixMap(c, ctx, c->cMap)};
+  MlirValue product = cageBuildMatmul(body, a, b, out, maps);
+  return !mlirOperationIsNull(cageBuildParallelInsertSlice(
+      inParallel, product, sharedOuts[0], offsets, sizes));
+}
+
+/* The contraction as an scf.forall over its batch of 2-D matmuls on
+ * slices; false (nothing built) when an operand's matrices would not have
+ * unit stride. */
+static bool rewriteAsSlices(const Batched *c) {
+  Sliced s = {.c = c, .outOriginal = c->init};
+  /* A zero init is filled matrix by matrix, in the loop, not beforehand. */
+  MlirOperation producer = cageDefiningOp(c->init);
+  if (!mlirOperationIsNull(producer) && cageOpIs(producer, "linalg.fill")) {
+    s.fill = mlirOperationGetOperand(producer, 0);
+    s.outOriginal = mlirOperationGetOperand(producer, 1);
+  }
+  if (!sliceable(c, c->a, c->aMap, &s.a) ||
+      !sliceable(c, c->b, c->bMap, &s.b) ||
+      !sliceable(c, s.outOriginal, c->cMap, &s.out))
+    return false;
+  CageBuilder b = cageBuilderDetached(mlirOperationGetLocation(c->op));
+  collapseOperand(&b, &s.a);
+  collapseOperand(&b, &s.b);
+  collapseOperand(&b, &s.out);
+  int64_t count = 1;
+  for (intptr_t j = 0; j < c->nb; ++j)
+    count *= sizeOf(c->init, c->cMap, c->batch[j]);
+  MlirValue result = cageOperationGetResult(
+      cageBuildForall(&b, cageBuildConstantIndex(&b, count), &s.out.value, 1,
+                      slicedBody, &s),
+      0);
+  if (needsCollapse(&s.out)) {
+    MlirValue noSizes[MAX_LOOPS] = {{NULL}};
+    result = cageBuildExpandShape(&b, result, mlirValueGetType(c->init),
+                                  s.out.groups, noSizes);
+  }
+  cageBuilderMoveBefore(&b, c->op);
+  mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(c->op, 0), result);
+  mlirOperationDestroy(c->op);
+  /* The fill that the loop now does slice by slice, unless read elsewhere. */
+  if (!mlirValueIsNull(s.fill) && mlirOpOperandIsNull(mlirValueGetFirstUse(
+                                      mlirOperationGetResult(producer, 0))))
+    mlirOperationDestroy(producer);
+  return true;
+}
+
 static bool isBatchedContraction(MlirOperation op) {
   Batched c;
   return analyze(op, &c);
@@ -280,7 +501,11 @@ void cageCPUNameBatchedContractions(MlirOperation module) {
   CageOpList ops = cageCollectOpsWhere(module, isBatchedContraction);
   for (intptr_t i = 0; i < ops.size; ++i) {
     Batched c;
-    if (analyze(ops.ops[i], &c))
+    if (!analyze(ops.ops[i], &c))
+      continue;
+    bool sliced =
+        c.nb > 0 && c.nm == 1 && c.nn == 1 && c.nk == 1 && rewriteAsSlices(&c);
+    if (!sliced)
       rewrite(&c);
   }
   cageOpListDestroy(&ops);

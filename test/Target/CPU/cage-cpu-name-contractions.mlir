@@ -112,24 +112,33 @@ func.func @left_alone(%x: tensor<?x5xf32>, %w: tensor<5x3xf32>, %i: tensor<?x3xf
 // -----
 
 // Attention's key gradient as cage-autodiff writes it: batch and head are
-// both batch loops, and C keeps the activations' [b, s, h, c] layout. The
-// operands are copied into [batch..., M, K] and [batch..., K, N] (the batch
-// loops in C's order), the batches collapsed into one, the product a
-// linalg.batch_matmul, and the result expanded and copied into C's layout.
-// CHECK-DAG: #[[AT:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3, d2)>
-// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
-// CHECK-DAG: #[[SWAP:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d1, d3)>
+// both batch loops, and C keeps the activations' [b, s, h, c] layout. With one
+// M, N and K loop, the product is a parallel loop over the batch (b, h in C's
+// order, h fastest) of 2-D matmuls on slices of the operands as they are
+// stored, nothing copied: the head dimension of Q and C is merged into the
+// one after it ([b, s, h * c], a reshape), so that a slice takes whole
+// trailing dimensions. dS is read K x M (the pack pass transposes it one
+// slice at a time).
+// CHECK-DAG: #[[KM:.*]] = affine_map<(d0, d1, d2) -> (d2, d0)>
+// CHECK-DAG: #[[KN:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
+// CHECK-DAG: #[[MN:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-LABEL: func.func @key_gradient
 // CHECK-SAME: (%[[DS:.*]]: tensor<2x3x5x4xf32>, %[[Q:.*]]: tensor<2x5x3x8xf32>, %[[I:.*]]: tensor<2x4x3x8xf32>)
-// CHECK: %[[A:.*]] = linalg.generic {indexing_maps = [#[[AT]], #[[ID]]]{{.*}} ins(%[[DS]] : tensor<2x3x5x4xf32>) outs(%{{.*}} : tensor<2x3x4x5xf32>)
-// CHECK: %[[A3:.*]] = tensor.collapse_shape %[[A]] {{\[\[}}0, 1], [2], [3]] : tensor<2x3x4x5xf32> into tensor<6x4x5xf32>
-// CHECK: %[[B:.*]] = linalg.generic {indexing_maps = [#[[SWAP]], #[[ID]]]{{.*}} ins(%[[Q]] : tensor<2x5x3x8xf32>) outs(%{{.*}} : tensor<2x3x5x8xf32>)
-// CHECK: %[[B3:.*]] = tensor.collapse_shape %[[B]] {{.*}} into tensor<6x5x8xf32>
-// CHECK: %[[C:.*]] = linalg.generic {indexing_maps = [#[[SWAP]], #[[ID]]]{{.*}} ins(%[[I]] : tensor<2x4x3x8xf32>) outs(%{{.*}} : tensor<2x3x4x8xf32>)
-// CHECK: %[[C3:.*]] = tensor.collapse_shape %[[C]] {{.*}} into tensor<6x4x8xf32>
-// CHECK: %[[P:.*]] = linalg.batch_matmul ins(%[[A3]], %[[B3]] : tensor<6x4x5xf32>, tensor<6x5x8xf32>) outs(%[[C3]] : tensor<6x4x8xf32>)
-// CHECK: %[[P4:.*]] = tensor.expand_shape %[[P]] {{.*}} output_shape [2, 3, 4, 8] : tensor<6x4x8xf32> into tensor<2x3x4x8xf32>
-// CHECK: %[[R:.*]] = linalg.generic {indexing_maps = [#[[SWAP]], #[[ID]]]{{.*}} ins(%[[P4]] : tensor<2x3x4x8xf32>) outs(%{{.*}} : tensor<2x4x3x8xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: %[[Q3:.*]] = tensor.collapse_shape %[[Q]] {{\[\[}}0], [1], [2, 3]] : tensor<2x5x3x8xf32> into tensor<2x5x24xf32>
+// CHECK: %[[I3:.*]] = tensor.collapse_shape %[[I]] {{\[\[}}0], [1], [2, 3]] : tensor<2x4x3x8xf32> into tensor<2x4x24xf32>
+// CHECK: %[[SIX:.*]] = arith.constant 6 : index
+// CHECK: %[[R3:.*]] = scf.forall (%[[IV:.*]]) in (%[[SIX]]) shared_outs(%[[OUT:.*]] = %[[I3]]) -> (tensor<2x4x24xf32>)
+// CHECK: %[[H:.*]] = arith.remui %[[IV]], %{{.*}} : index
+// CHECK: %[[B:.*]] = arith.divui %[[IV]], %{{.*}} : index
+// CHECK: %[[A2:.*]] = tensor.extract_slice %[[DS]][%[[B]], %[[H]], 0, 0] [1, 1, 5, 4] [1, 1, 1, 1] : tensor<2x3x5x4xf32> to tensor<5x4xf32>
+// CHECK: %[[HQ:.*]] = arith.muli %[[H]], %{{.*}} : index
+// CHECK: %[[B2:.*]] = tensor.extract_slice %[[Q3]][%[[B]], 0, %[[HQ]]] [1, 5, 8] [1, 1, 1] : tensor<2x5x24xf32> to tensor<5x8xf32>
+// CHECK: %[[HC:.*]] = arith.muli %[[H]], %{{.*}} : index
+// CHECK: %[[C2:.*]] = tensor.extract_slice %[[OUT]][%[[B]], 0, %[[HC]]] [1, 4, 8] [1, 1, 1] : tensor<2x4x24xf32> to tensor<4x8xf32>
+// CHECK: %[[P:.*]] = linalg.matmul indexing_maps = [#[[KM]], #[[KN]], #[[MN]]] ins(%[[A2]], %[[B2]] : tensor<5x4xf32>, tensor<5x8xf32>) outs(%[[C2]] : tensor<4x8xf32>)
+// CHECK: tensor.parallel_insert_slice %[[P]] into %[[OUT]][%[[B]], 0, %[[HC]]] [1, 4, 8] [1, 1, 1]
+// CHECK: %[[R:.*]] = tensor.expand_shape %[[R3]] {{\[\[}}0], [1], [2, 3]] output_shape [2, 4, 3, 8] : tensor<2x4x24xf32> into tensor<2x4x3x8xf32>
 // CHECK: return %[[R]]
 func.func @key_gradient(%ds: tensor<2x3x5x4xf32>, %q: tensor<2x5x3x8xf32>, %init: tensor<2x4x3x8xf32>) -> tensor<2x4x3x8xf32> {
   %r = linalg.generic {indexing_maps = [affine_map<(b, h, i, j, c) -> (b, i, h, c)>, affine_map<(b, h, i, j, c) -> (b, h, i, j)>, affine_map<(b, h, i, j, c) -> (b, j, h, c)>],
@@ -173,12 +182,17 @@ func.func @heads(%x: tensor<2x8x16xf32>, %w: tensor<4x4x16xf32>, %init: tensor<2
 // -----
 
 // The key gradient again, its init the zeros cage-autodiff starts it from:
-// the zeros are filled in the product's layout, not copied into it.
+// each slice of C is filled in the loop, just before its product, and the
+// loop's shared output is the fill's target; nothing fills C beforehand.
 // CHECK-LABEL: func.func @key_gradient_from_zeros
-// CHECK: %[[ZEROS:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32>
-// CHECK-NOT: ins(%[[ZEROS]]
-// CHECK: %[[C3:.*]] = tensor.collapse_shape %[[ZEROS]] {{.*}} into tensor<6x4x8xf32>
-// CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<6x4x5xf32>, tensor<6x5x8xf32>) outs(%[[C3]] : tensor<6x4x8xf32>)
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<2x4x3x8xf32>
+// CHECK-NOT: linalg.fill
+// CHECK: %[[E3:.*]] = tensor.collapse_shape %[[E]] {{.*}} into tensor<2x4x24xf32>
+// CHECK: scf.forall ({{.*}}) shared_outs(%[[OUT:.*]] = %[[E3]])
+// CHECK: %[[C2:.*]] = tensor.extract_slice %[[OUT]]
+// CHECK: %[[Z:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%[[C2]] : tensor<4x8xf32>) -> tensor<4x8xf32>
+// CHECK: linalg.matmul {{.*}} outs(%[[Z]] : tensor<4x8xf32>)
 func.func @key_gradient_from_zeros(%ds: tensor<2x3x5x4xf32>, %q: tensor<2x5x3x8xf32>) -> tensor<2x4x3x8xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<2x4x3x8xf32>
@@ -186,6 +200,42 @@ func.func @key_gradient_from_zeros(%ds: tensor<2x3x5x4xf32>, %q: tensor<2x5x3x8x
   %r = linalg.generic {indexing_maps = [affine_map<(b, h, i, j, c) -> (b, i, h, c)>, affine_map<(b, h, i, j, c) -> (b, h, i, j)>, affine_map<(b, h, i, j, c) -> (b, j, h, c)>],
                        iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel"]}
       ins(%q, %ds : tensor<2x5x3x8xf32>, tensor<2x3x5x4xf32>) outs(%init : tensor<2x4x3x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %b, %a : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<2x4x3x8xf32>
+  return %r : tensor<2x4x3x8xf32>
+}
+
+// -----
+
+// Matrices without unit stride: with the head last in Q ([b, s, c, h]),
+// no slice of Q has contiguous rows, so the product takes the other way:
+// operands copied into [batch..., M, K] and [batch..., K, N] (the batch
+// loops in C's order), the batches collapsed into one, a
+// linalg.batch_matmul, and the result expanded and copied into C's layout.
+// CHECK-DAG: #[[AT:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3, d2)>
+// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-DAG: #[[SWAP:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d1, d3)>
+// CHECK-DAG: #[[HLAST:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3, d1)>
+// CHECK-LABEL: func.func @key_gradient_head_innermost
+// CHECK-SAME: (%[[DS:.*]]: tensor<2x3x5x4xf32>, %[[Q:.*]]: tensor<2x5x8x3xf32>, %[[I:.*]]: tensor<2x4x3x8xf32>)
+// CHECK-NOT: scf.forall
+// CHECK: %[[A:.*]] = linalg.generic {indexing_maps = [#[[AT]], #[[ID]]]{{.*}} ins(%[[DS]] : tensor<2x3x5x4xf32>) outs(%{{.*}} : tensor<2x3x4x5xf32>)
+// CHECK: %[[A3:.*]] = tensor.collapse_shape %[[A]] {{\[\[}}0, 1], [2], [3]] : tensor<2x3x4x5xf32> into tensor<6x4x5xf32>
+// CHECK: %[[B:.*]] = linalg.generic {indexing_maps = [#[[HLAST]], #[[ID]]]{{.*}} ins(%[[Q]] : tensor<2x5x8x3xf32>) outs(%{{.*}} : tensor<2x3x5x8xf32>)
+// CHECK: %[[B3:.*]] = tensor.collapse_shape %[[B]] {{.*}} into tensor<6x5x8xf32>
+// CHECK: %[[C:.*]] = linalg.generic {indexing_maps = [#[[SWAP]], #[[ID]]]{{.*}} ins(%[[I]] : tensor<2x4x3x8xf32>) outs(%{{.*}} : tensor<2x3x4x8xf32>)
+// CHECK: %[[C3:.*]] = tensor.collapse_shape %[[C]] {{.*}} into tensor<6x4x8xf32>
+// CHECK: %[[P:.*]] = linalg.batch_matmul ins(%[[A3]], %[[B3]] : tensor<6x4x5xf32>, tensor<6x5x8xf32>) outs(%[[C3]] : tensor<6x4x8xf32>)
+// CHECK: %[[P4:.*]] = tensor.expand_shape %[[P]] {{.*}} output_shape [2, 3, 4, 8] : tensor<6x4x8xf32> into tensor<2x3x4x8xf32>
+// CHECK: %[[R:.*]] = linalg.generic {indexing_maps = [#[[SWAP]], #[[ID]]]{{.*}} ins(%[[P4]] : tensor<2x3x4x8xf32>) outs(%{{.*}} : tensor<2x4x3x8xf32>)
+// CHECK: return %[[R]]
+func.func @key_gradient_head_innermost(%ds: tensor<2x3x5x4xf32>, %q: tensor<2x5x8x3xf32>, %init: tensor<2x4x3x8xf32>) -> tensor<2x4x3x8xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(b, h, i, j, c) -> (b, i, c, h)>, affine_map<(b, h, i, j, c) -> (b, h, i, j)>, affine_map<(b, h, i, j, c) -> (b, j, h, c)>],
+                       iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel"]}
+      ins(%q, %ds : tensor<2x5x8x3xf32>, tensor<2x3x5x4xf32>) outs(%init : tensor<2x4x3x8xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %m = arith.mulf %b, %a : f32
     %s = arith.addf %acc, %m : f32
