@@ -173,11 +173,16 @@ static MlirValue wholeBuffer(MlirValue v) {
   return (MlirValue){NULL};
 }
 
-static bool isZeroFillOf(MlirOperation op, MlirValue buffer) {
+/* Whether `op` is a linalg.fill of +0.0 of `target` when that is non-null,
+ * else of all of `buffer`. */
+static bool isZeroFillOf(MlirOperation op, MlirValue buffer, MlirValue target) {
   if (!cageOpIs(op, "linalg.fill") || mlirOperationGetNumOperands(op) != 2 ||
       !isPositiveZero(mlirOperationGetOperand(op, 0)))
     return false;
-  MlirValue filled = wholeBuffer(mlirOperationGetOperand(op, 1));
+  MlirValue filled = mlirOperationGetOperand(op, 1);
+  if (!mlirValueIsNull(target))
+    return mlirValueEqual(filled, target);
+  filled = wholeBuffer(filled);
   return !mlirValueIsNull(filled) && mlirValueEqual(filled, buffer);
 }
 
@@ -249,13 +254,15 @@ static bool usedBefore(MlirOperation op, MlirValue buffer) {
   return false;
 }
 
-/* The linalg.fill of +0.0 of `op`'s block that wrote all of `buffer` last
- * before `op`, if no op between them but views uses `buffer`; else null. */
-static MlirOperation lastZeroFill(MlirOperation op, MlirValue buffer) {
+/* The linalg.fill of +0.0 of `op`'s block that wrote `target` (all of
+ * `buffer` when `target` is null) last before `op`, if no op between them
+ * but views uses `buffer`; else null. */
+static MlirOperation lastZeroFill(MlirOperation op, MlirValue buffer,
+                                  MlirValue target) {
   MlirOperation fill = {NULL};
   for (MlirOperation p = mlirBlockGetFirstOperation(mlirOperationGetBlock(op));
        !mlirOperationEqual(p, op); p = mlirOperationGetNextInBlock(p)) {
-    if (isZeroFillOf(p, buffer))
+    if (isZeroFillOf(p, buffer, target))
       fill = p;
     else if (usesBuffer(p, buffer))
       fill = (MlirOperation){NULL};
@@ -269,16 +276,29 @@ static MlirOperation lastZeroFill(MlirOperation op, MlirValue buffer) {
  * reshapes), with no op between the two but views using that buffer; or
  * C one batch of that buffer, the matmul in an scf.forall over all of its
  * batches (batchesBuffer) that uses it before the matmul only through
- * views, and the fill before the forall. Starting the accumulators from
- * +0.0 in registers then gives the same bits as reading the filled C. */
+ * views, and the fill before the forall; or the fill's target C itself, a
+ * view of such a buffer, in the matmul's block with no op between but
+ * views using the buffer (the batched products that
+ * cage-cpu-name-contractions makes a loop over slices fill each slice of C
+ * just before its product). Starting the accumulators from +0.0 in
+ * registers then gives the same bits as reading the filled C, and the
+ * matmul writes all that the fill wrote. */
 static MlirOperation zeroFillOf(MlirOperation matmul) {
-  MlirValue buffer = wholeBuffer(mlirOperationGetOperand(matmul, 2));
+  MlirValue c = mlirOperationGetOperand(matmul, 2);
+  MlirValue buffer = wholeBuffer(c);
   if (!mlirValueIsNull(buffer))
-    return lastZeroFill(matmul, buffer);
+    return lastZeroFill(matmul, buffer, (MlirValue){NULL});
+  buffer = wholeBuffer(viewedBuffer(c));
+  if (!mlirValueIsNull(buffer)) {
+    MlirOperation fill = lastZeroFill(matmul, buffer, c);
+    if (!mlirOperationIsNull(fill))
+      return fill;
+  }
   buffer = batchesBuffer(matmul);
   if (mlirValueIsNull(buffer) || usedBefore(matmul, buffer))
     return (MlirOperation){NULL};
-  return lastZeroFill(mlirOperationGetParentOperation(matmul), buffer);
+  return lastZeroFill(mlirOperationGetParentOperation(matmul), buffer,
+                      (MlirValue){NULL});
 }
 
 /*===----------------------------------------------------------------------===*

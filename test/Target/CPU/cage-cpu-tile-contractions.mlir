@@ -170,6 +170,70 @@ func.func @zero_fill_batches(%a: memref<4x128x64xf32>, %b: memref<4x64x128xf32>)
 
 // -----
 
+// A slice of C zero-filled just before its product in the same block (the
+// batched products that cage-cpu-name-contractions makes a loop over
+// matrices of [b, s, h * c]): the fill goes, whatever the rest of the buffer
+// holds, since the matmul writes all that it wrote. It stays when an op
+// between uses the buffer (here a copy out of another slice of it), and when
+// the buffer is an argument (another argument might alias it).
+// CHECK-LABEL: func.func @zero_fill_slice
+// CHECK: scf.forall (%{{.*}}) in (8)
+// CHECK-NOT: linalg.fill
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<8x32xf32>)
+// CHECK: scf.forall (%{{.*}}) in (8)
+// CHECK: linalg.fill
+// CHECK: memref.copy
+// CHECK: vector.load %{{.*}} : memref<2x128x256xf32>, vector<32xf32>
+// CHECK: scf.forall (%{{.*}}) in (8)
+// CHECK: linalg.fill
+// CHECK: vector.load %{{.*}} : memref<2x128x256xf32>, vector<32xf32>
+func.func @zero_fill_slice(%p: memref<2x4x128x128xf32>, %v: memref<2x128x256xf32>, %row: memref<64xf32>,
+                           %arg: memref<2x128x256xf32>) -> (memref<2x128x256xf32>, memref<2x128x256xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c4 = arith.constant 4 : index
+  %c64 = arith.constant 64 : index
+  %o = memref.alloc() : memref<2x128x256xf32>
+  scf.forall (%i) in (8) {
+    %h = arith.remui %i, %c4 : index
+    %b = arith.divui %i, %c4 : index
+    %hc = arith.muli %h, %c64 : index
+    %pi = memref.subview %p[%b, %h, 0, 0] [1, 1, 128, 128] [1, 1, 1, 1] : memref<2x4x128x128xf32> to memref<128x128xf32, strided<[128, 1], offset: ?>>
+    %vi = memref.subview %v[%b, 0, %hc] [1, 128, 64] [1, 1, 1] : memref<2x128x256xf32> to memref<128x64xf32, strided<[256, 1], offset: ?>>
+    %oi = memref.subview %o[%b, 0, %hc] [1, 128, 64] [1, 1, 1] : memref<2x128x256xf32> to memref<128x64xf32, strided<[256, 1], offset: ?>>
+    linalg.fill ins(%zero : f32) outs(%oi : memref<128x64xf32, strided<[256, 1], offset: ?>>)
+    linalg.matmul ins(%pi, %vi : memref<128x128xf32, strided<[128, 1], offset: ?>>, memref<128x64xf32, strided<[256, 1], offset: ?>>)
+                  outs(%oi : memref<128x64xf32, strided<[256, 1], offset: ?>>)
+  }
+  %read = memref.alloc() : memref<2x128x256xf32>
+  scf.forall (%i) in (8) {
+    %h = arith.remui %i, %c4 : index
+    %b = arith.divui %i, %c4 : index
+    %hc = arith.muli %h, %c64 : index
+    %pi = memref.subview %p[%b, %h, 0, 0] [1, 1, 128, 128] [1, 1, 1, 1] : memref<2x4x128x128xf32> to memref<128x128xf32, strided<[128, 1], offset: ?>>
+    %vi = memref.subview %v[%b, 0, %hc] [1, 128, 64] [1, 1, 1] : memref<2x128x256xf32> to memref<128x64xf32, strided<[256, 1], offset: ?>>
+    %oi = memref.subview %read[%b, 0, %hc] [1, 128, 64] [1, 1, 1] : memref<2x128x256xf32> to memref<128x64xf32, strided<[256, 1], offset: ?>>
+    linalg.fill ins(%zero : f32) outs(%oi : memref<128x64xf32, strided<[256, 1], offset: ?>>)
+    %other = memref.subview %read[0, 0, 0] [1, 1, 64] [1, 1, 1] : memref<2x128x256xf32> to memref<64xf32, strided<[1]>>
+    memref.copy %other, %row : memref<64xf32, strided<[1]>> to memref<64xf32>
+    linalg.matmul ins(%pi, %vi : memref<128x128xf32, strided<[128, 1], offset: ?>>, memref<128x64xf32, strided<[256, 1], offset: ?>>)
+                  outs(%oi : memref<128x64xf32, strided<[256, 1], offset: ?>>)
+  }
+  scf.forall (%i) in (8) {
+    %h = arith.remui %i, %c4 : index
+    %b = arith.divui %i, %c4 : index
+    %hc = arith.muli %h, %c64 : index
+    %pi = memref.subview %p[%b, %h, 0, 0] [1, 1, 128, 128] [1, 1, 1, 1] : memref<2x4x128x128xf32> to memref<128x128xf32, strided<[128, 1], offset: ?>>
+    %vi = memref.subview %v[%b, 0, %hc] [1, 128, 64] [1, 1, 1] : memref<2x128x256xf32> to memref<128x64xf32, strided<[256, 1], offset: ?>>
+    %oi = memref.subview %arg[%b, 0, %hc] [1, 128, 64] [1, 1, 1] : memref<2x128x256xf32> to memref<128x64xf32, strided<[256, 1], offset: ?>>
+    linalg.fill ins(%zero : f32) outs(%oi : memref<128x64xf32, strided<[256, 1], offset: ?>>)
+    linalg.matmul ins(%pi, %vi : memref<128x128xf32, strided<[128, 1], offset: ?>>, memref<128x64xf32, strided<[256, 1], offset: ?>>)
+                  outs(%oi : memref<128x64xf32, strided<[256, 1], offset: ?>>)
+  }
+  return %o, %read : memref<2x128x256xf32>, memref<2x128x256xf32>
+}
+
+// -----
+
 // The fill stays, and C is read, when it is not +0.0, when C is not a buffer
 // of the function (an argument might alias another), when an op between
 // reads C through a view, and when it fills a view of C rather than C.
