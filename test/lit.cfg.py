@@ -37,8 +37,16 @@ llvm_config.add_tool_substitutions(tools, [config.cage_tools_dir, config.llvm_to
 
 # Optional tools become features: a test that needs one is UNSUPPORTED, never
 # silently passing, where the tool is absent.
-if shutil.which("ptxas", path=os.pathsep.join(["/usr/local/cuda/bin", os.environ.get("PATH", "")])):
+cuda_home = os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+ptxas = shutil.which("ptxas", path=os.pathsep.join([os.path.join(cuda_home, "bin"),
+                                                    os.environ.get("PATH", "")]))
+if ptxas:
     config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+# cage-gpu-pipeline links libdevice from the toolkit (CUDA_HOME or
+# /usr/local/cuda), and fails with a diagnostic without it.
+if os.path.exists(os.path.join(cuda_home, "nvvm", "libdevice", "libdevice.10.bc")):
+    config.available_features.add("libdevice")
 # Python modules some tests compare against (Debian's python3-torch).
 import subprocess
 def python_has(module):

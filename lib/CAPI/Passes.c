@@ -2,6 +2,7 @@
 
 #include "cage-c/Passes.h"
 #include "cage-c/Target/CPU.h"
+#include "cage-c/Target/CUDA.h"
 
 #include "cage/Conversion/Passes.h"
 #include "cage/Dialect/Cage/Transforms/Passes.h"
@@ -65,4 +66,5 @@ void cageRegisterPasses(void) {
   cageRegisterLowerToLinalgPass();
   cageRegisterConvertMathToArithPass();
   cageRegisterCPUPasses();
+  cageRegisterCUDAPasses();
 }

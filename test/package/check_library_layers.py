@@ -42,6 +42,7 @@ LAYERS = [
     ["CageTransforms"],  # lib/Dialect/Cage/Transforms: passes on the dialect
     ["CageConversionToLinalg", "CageConversionMathToArith"],  # lib/Conversion
     ["CageTargetCPU"],  # lib/Target/CPU: the CPU pipeline, code generation
+    ["CageTargetCUDA"],  # lib/Target/CUDA: the GPU pipeline, on the CPU's front
     ["CAGE-C"],  # lib/CAPI: create/register functions, the JIT; libCAGE-C.so
     ["CagePlugin"],  # lib/CAPI/Plugin.cpp: libCagePlugin.so over libCAGE-C.so
 ]

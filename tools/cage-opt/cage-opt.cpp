@@ -9,6 +9,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
@@ -27,6 +28,9 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  // gpu-module-to-binary (cage-gpu-pipeline) translates gpu.module ops to
+  // LLVM IR inside the pass manager, as mlir-opt registers it.
+  mlir::registerAllGPUToLLVMIRTranslations(registry);
   mlirDialectHandleInsertDialect(mlirGetDialectHandle__cage__(),
                                  wrap(&registry));
   return mlir::asMainReturnCode(mlir::MlirOptMain(
