@@ -17,7 +17,9 @@
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
+#include "Passes.h"
 #include "cage-c/Target/CPU.h"
+
 #include "cage-c/Target/CUDA.h"
 #include "cage/Pass/PassDefinition.h"
 
@@ -132,7 +134,8 @@ static MlirLogicalResult buildPipeline(const CagePassOptionValue *options,
       "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,128 "
       "no-min-max-bounds},gpu-map-parallel-loops,"
       "convert-parallel-loops-to-gpu),"
-      "gpu-kernel-outlining,canonicalize,convert-nvgpu-to-nvvm,"
+      "gpu-kernel-outlining,cage-gpu-merge-kernel-modules,canonicalize,"
+      "convert-nvgpu-to-nvvm,"
       "convert-vector-to-scf,convert-scf-to-cf,convert-nvvm-to-llvm,"
       "convert-func-to-llvm,expand-strided-metadata,"
       "nvvm-attach-target{chip=%s features=+ptx%d O=3},"
@@ -181,5 +184,6 @@ static const CagePassPipelineDefinition cageGPUPipeline = {
 
 void cageRegisterCUDAPasses(void) {
   cageRegisterCPUPasses(); /* the cage passes of the front it shares */
+  cagePassRegister(&cageGPUMergeKernelModulesPass);
   cagePassPipelineRegister(&cageGPUPipeline);
 }

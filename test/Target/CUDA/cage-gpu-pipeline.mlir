@@ -3,23 +3,27 @@
 // REQUIRES: libdevice
 
 // cage ops through the CPU's front (cage-lower-to-linalg) and the upstream
-// GPU path: the host functions launch kernels, each kernel's gpu.module is a
-// gpu.binary holding its PTX for the chip, with the PTX ISA version that
-// first has it. IEEE division and square root (sqrt.rn through libdevice
-// and __CUDA_PREC_SQRT), libdevice linked (no .extern left for ptxas).
+// GPU path: the host functions launch kernels, all of them in one module
+// (cage-gpu-merge-kernel-modules), @cage_kernels, a gpu.binary holding its
+// PTX for the chip, with the PTX ISA version that first has it. IEEE
+// division and square root (sqrt.rn through libdevice and
+// __CUDA_PREC_SQRT), libdevice linked (no .extern left for ptxas).
 
 // CHECK-LABEL: llvm.func @quantize_rows
-// CHECK: gpu.launch_func @quantize_rows_kernel::@quantize_rows_kernel
-// CHECK: gpu.binary @quantize_rows_kernel [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx70">
+// CHECK: gpu.launch_func @cage_kernels::@quantize_rows_kernel
+// CHECK: gpu.launch_func @cage_kernels::@quantize_rows_kernel_0
+// CHECK: gpu.binary @cage_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx70">
 // CHECK-SAME: .version 7.0\0A.target sm_80
-// CHECK-LABEL: llvm.func @adamw_group_error
-// CHECK: gpu.launch_func @adamw_group_error_kernel::@adamw_group_error_kernel
-// CHECK: gpu.binary @adamw_group_error_kernel
+// CHECK-SAME: .entry quantize_rows_kernel(
+// CHECK-SAME: .entry adamw_group_error_kernel(
 // CHECK-SAME: div.rn.f32
 // CHECK-SAME: sqrt.rn.f32
 // CHECK-NOT: sqrt.approx
 // CHECK-NOT: .extern
-// SM90: gpu.binary @quantize_rows_kernel [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx78">
+// CHECK-LABEL: llvm.func @adamw_group_error
+// CHECK: gpu.launch_func @cage_kernels::@adamw_group_error_kernel
+// CHECK-NOT: gpu.binary
+// SM90: gpu.binary @cage_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx78">
 // SM90-SAME: .version 7.8\0A.target sm_90
 
 func.func @quantize_rows(%x: tensor<64x256xf32>) -> tensor<64x256xf32> {
