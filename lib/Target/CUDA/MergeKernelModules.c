@@ -30,18 +30,6 @@ static MlirStringRef symbolName(MlirOperation op) {
   return mlirStringAttrGetValue(cageOpAttribute(op, "sym_name"));
 }
 
-/* The symbol named `name` among the ops of `block`, or null. */
-static MlirOperation findSymbol(MlirBlock block, MlirStringRef name) {
-  for (MlirOperation op = mlirBlockGetFirstOperation(block);
-       !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
-    MlirAttribute a = cageOpAttribute(op, "sym_name");
-    if (!mlirAttributeIsNull(a) && mlirAttributeIsAString(a) &&
-        mlirStringRefEqual(mlirStringAttrGetValue(a), name))
-      return op;
-  }
-  return (MlirOperation){NULL};
-}
-
 static MlirBlock bodyOf(MlirOperation op) {
   return mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
 }
@@ -78,9 +66,12 @@ static MlirWalkResult retarget(MlirOperation op, void *userData) {
 static void run(MlirOperation module, const CagePassOptionValue *options,
                 CagePassHandle pass) {
   (void)options;
-  MlirBlock top = bodyOf(module);
   MlirOperation merged = {NULL};
-  if (!mlirOperationIsNull(findSymbol(top, cageStr(MERGED)))) {
+  MlirSymbolTable symbols = mlirSymbolTableCreate(module);
+  bool taken =
+      !mlirOperationIsNull(mlirSymbolTableLookup(symbols, cageStr(MERGED)));
+  mlirSymbolTableDestroy(symbols);
+  if (taken) {
     mlirEmitError(mlirOperationGetLocation(module),
                   "cage-gpu-merge-kernel-modules: the module already has a "
                   "symbol named '" MERGED "'");
