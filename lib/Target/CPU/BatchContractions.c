@@ -206,19 +206,24 @@ static bool needsReshape(const int64_t *groups, intptr_t n) {
   return false;
 }
 
-static MlirValue collapse(CageBuilder *b, MlirValue v, const int64_t *groups) {
-  int64_t shape[3], nonEmpty[3];
-  intptr_t n = collapsedShape(mlirValueGetType(v), groups, 3, shape, nonEmpty);
+/* `v` with its dimensions in the `numGroups` groups `groups` collapsed
+ * (itself when no group has several). */
+static MlirValue collapse(CageBuilder *b, MlirValue v, const int64_t *groups,
+                          intptr_t numGroups) {
+  int64_t shape[MAX_LOOPS], nonEmpty[MAX_LOOPS];
+  intptr_t n =
+      collapsedShape(mlirValueGetType(v), groups, numGroups, shape, nonEmpty);
   if (!needsReshape(nonEmpty, n))
     return v;
   return cageBuildCollapseShape(b, v, cageCPUF32Tensor(b->context, n, shape),
                                 nonEmpty);
 }
 
+/* The inverse of collapse: `v` expanded to `type`. */
 static MlirValue expand(CageBuilder *b, MlirValue v, MlirType type,
-                        const int64_t *groups) {
-  int64_t shape[3], nonEmpty[3];
-  intptr_t n = collapsedShape(type, groups, 3, shape, nonEmpty);
+                        const int64_t *groups, intptr_t numGroups) {
+  int64_t shape[MAX_LOOPS], nonEmpty[MAX_LOOPS];
+  intptr_t n = collapsedShape(type, groups, numGroups, shape, nonEmpty);
   if (!needsReshape(nonEmpty, n))
     return v;
   MlirValue noSizes[MAX_LOOPS] = {{NULL}};
@@ -235,11 +240,11 @@ static void rewrite(const Batched *c) {
           bGroups[3] = {c->nb, c->nk, c->nn},
           cGroups[3] = {c->nb, c->nm, c->nn};
   MlirValue a =
-      collapse(&b, permuted(&b, c->a, c->aMap, aOrder, aRank), aGroups);
+      collapse(&b, permuted(&b, c->a, c->aMap, aOrder, aRank), aGroups, 3);
   MlirValue bv =
-      collapse(&b, permuted(&b, c->b, c->bMap, bOrder, bRank), bGroups);
+      collapse(&b, permuted(&b, c->b, c->bMap, bOrder, bRank), bGroups, 3);
   MlirValue canonicalInit = permuted(&b, c->init, c->cMap, cOrder, cRank);
-  MlirValue init = collapse(&b, canonicalInit, cGroups);
+  MlirValue init = collapse(&b, canonicalInit, cGroups, 3);
   /* linalg.batch_matmul over (batch, m, n, k), or linalg.matmul. */
   MlirContext ctx = b.context;
   intptr_t lead = c->nb > 0 ? 1 : 0, loops = lead + 3;
@@ -255,7 +260,7 @@ static void rewrite(const Batched *c) {
   MlirValue product = cageBuildMatmul(&b, a, bv, init, maps);
   /* Back to [batch..., M..., N...], then into C's layout. */
   MlirValue result =
-      expand(&b, product, mlirValueGetType(canonicalInit), cGroups);
+      expand(&b, product, mlirValueGetType(canonicalInit), cGroups, 3);
   if (!inOrder(c->cMap, cOrder, cRank)) {
     /* C's dim r is the canonical dim holding C's loop r. */
     MlirAffineExpr exprs[MAX_LOOPS];
@@ -304,11 +309,16 @@ typedef struct SlicedOperand {
   int64_t groups[MAX_LOOPS];
 } SlicedOperand;
 
-static bool isBatchLoop(const Batched *c, intptr_t loop) {
+/* The position of `loop` among c->batch, or -1 when it is no batch loop. */
+static intptr_t batchPosition(const Batched *c, intptr_t loop) {
   for (intptr_t j = 0; j < c->nb; ++j)
     if (c->batch[j] == loop)
-      return true;
-  return false;
+      return j;
+  return -1;
+}
+
+static bool isBatchLoop(const Batched *c, intptr_t loop) {
+  return batchPosition(c, loop) >= 0;
 }
 
 /* `v`, read through `map`, with its batch dimensions grouped as above;
@@ -335,29 +345,7 @@ static bool sliceable(const Batched *c, MlirValue v, MlirAffineMap map,
   return true;
 }
 
-static bool needsCollapse(const SlicedOperand *o) {
-  for (intptr_t g = 0; g < o->rank; ++g)
-    if (o->groups[g] > 1)
-      return true;
-  return false;
-}
-
-static void collapseOperand(CageBuilder *b, SlicedOperand *o) {
-  if (!needsCollapse(o))
-    return;
-  MlirType type = mlirValueGetType(o->value);
-  int64_t shape[MAX_LOOPS];
-  intptr_t at = 0;
-  for (intptr_t g = 0; g < o->rank; ++g) {
-    shape[g] = 1;
-    for (int64_t i = 0; i < o->groups[g]; ++i)
-      shape[g] *= mlirShapedTypeGetDimSize(type, at++);
-  }
-  o->value = cageBuildCollapseShape(
-      b, o->value, cageCPUF32Tensor(b->context, o->rank, shape), o->groups);
-}
-
-/* The slice of `o` (whose collapsed value is `v`) at the batch indices
+/* The slice of `o` (whose uncollapsed value is `original`) at the batch indices
  * `at` (one per c->batch loop): its offsets, sizes and 2-D type. */
 static MlirType matrixSlice(CageBuilder *body, const Batched *c,
                             const SlicedOperand *o, MlirValue original,
@@ -377,10 +365,8 @@ static MlirType matrixSlice(CageBuilder *body, const Batched *c,
       if (!mlirValueIsNull(offset))
         offset =
             cageBuildMulI(body, offset, cageBuildConstantIndex(body, extent));
-      intptr_t j = 0;
-      while (j < c->nb && c->batch[j] != loop)
-        ++j;
-      if (j < c->nb)
+      intptr_t j = batchPosition(c, loop);
+      if (j >= 0)
         offset = mlirValueIsNull(offset) ? at[j]
                                          : cageBuildAddI(body, offset, at[j]);
       else
@@ -467,9 +453,9 @@ static bool rewriteAsSlices(const Batched *c) {
       !sliceable(c, s.outOriginal, c->cMap, &s.out))
     return false;
   CageBuilder b = cageBuilderDetached(mlirOperationGetLocation(c->op));
-  collapseOperand(&b, &s.a);
-  collapseOperand(&b, &s.b);
-  collapseOperand(&b, &s.out);
+  s.a.value = collapse(&b, s.a.value, s.a.groups, s.a.rank);
+  s.b.value = collapse(&b, s.b.value, s.b.groups, s.b.rank);
+  s.out.value = collapse(&b, s.out.value, s.out.groups, s.out.rank);
   int64_t count = 1;
   for (intptr_t j = 0; j < c->nb; ++j)
     count *= sizeOf(c->init, c->cMap, c->batch[j]);
@@ -477,11 +463,8 @@ static bool rewriteAsSlices(const Batched *c) {
       cageBuildForall(&b, cageBuildConstantIndex(&b, count), &s.out.value, 1,
                       slicedBody, &s),
       0);
-  if (needsCollapse(&s.out)) {
-    MlirValue noSizes[MAX_LOOPS] = {{NULL}};
-    result = cageBuildExpandShape(&b, result, mlirValueGetType(c->init),
-                                  s.out.groups, noSizes);
-  }
+  result =
+      expand(&b, result, mlirValueGetType(c->init), s.out.groups, s.out.rank);
   cageBuilderMoveBefore(&b, c->op);
   mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(c->op, 0), result);
   mlirOperationDestroy(c->op);
