@@ -287,13 +287,15 @@ func.func @ste_identity(%dy: tensor<4x8xf32>, %x: tensor<4x8xf32>) -> tensor<4x8
 
 // -----
 
-// The clipped estimator: α from x, then dx = clipped(x) ? +0 : dy, clipping
-// judged with roundeven(x / s) outside [-8, 7].
+// The clipped estimator: α from x (rms_gaussian, which can clip), then
+// dx = clipped(x) ? +0 : dy, clipping judged with roundeven(x / s) outside
+// [-8, 7].
 // CHECK-LABEL: func.func @ste_clipped
 // CHECK-SAME:    (%[[DY:.*]]: tensor<?x8xf32>, %[[X:.*]]: tensor<?x8xf32>)
 // CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
-// CHECK:         %[[ALPHA:.*]] = linalg.generic
+// CHECK:         %[[SUM:.*]] = linalg.generic
 // CHECK-SAME:      ["parallel", "reduction"]} ins(%[[X]] : tensor<?x8xf32>)
+// CHECK:         %[[ALPHA:.*]] = linalg.generic {{.*}} ins(%[[SUM]]
 // CHECK:         %[[S:.*]] = linalg.generic {{.*}} ins(%[[ALPHA]]
 // CHECK:         linalg.generic
 // CHECK-SAME:      ins(%[[DY]], %[[X]], %[[S]] :
@@ -306,8 +308,39 @@ func.func @ste_identity(%dy: tensor<4x8xf32>, %x: tensor<4x8xf32>) -> tensor<4x8
 // CHECK-NEXT:      %[[DX:.*]] = arith.select %[[CLIPPED]], %[[ZERO]], %[[G]]
 // CHECK-NEXT:      linalg.yield %[[DX]] : f32
 func.func @ste_clipped(%dy: tensor<?x8xf32>, %x: tensor<?x8xf32>) -> tensor<?x8xf32> {
-  %dx = cage.ste %dy, %x {quantizer = #cage.quantizer<bits = 4>, estimator = clipped} : tensor<?x8xf32>
+  %dx = cage.ste %dy, %x {quantizer = #cage.quantizer<bits = 4, scale = rms_gaussian>, estimator = clipped} : tensor<?x8xf32>
   return %dx : tensor<?x8xf32>
+}
+
+// -----
+
+// With absmax nothing is clipped (docs/Semantics.md §1.2, "Absmax clips
+// nothing"): the clipped estimator is dx = dy, with no reduction and no mask;
+// the sizes of dy and x are still checked.
+// CHECK-LABEL: func.func @ste_clipped_absmax
+// CHECK-SAME:    (%[[DY:.*]]: tensor<?x8xf32>, %[[X:.*]]: tensor<?x8xf32>)
+// CHECK:         cf.assert %{{.*}}, "{{.*}}'cage.ste' dy and x differ in a dynamic size"
+// CHECK-NOT:     linalg.generic
+// CHECK:         return %[[DY]] : tensor<?x8xf32>
+func.func @ste_clipped_absmax(%dy: tensor<?x8xf32>, %x: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %dx = cage.ste %dy, %x {quantizer = #cage.quantizer<bits = 8, granularity = group, group_size = 4>, estimator = clipped} : tensor<?x8xf32>
+  return %dx : tensor<?x8xf32>
+}
+
+// -----
+
+// With absmax and rotation: dx = H(H(dy)), both rotations kept (their
+// rounding is part of the result), x not read.
+// CHECK-LABEL: func.func @ste_clipped_absmax_hadamard
+// CHECK-SAME:    (%[[DY:.*]]: tensor<4x8xf32>, %[[X:.*]]: tensor<4x8xf32>)
+// CHECK-NOT:     %[[X]]
+// CHECK-NOT:     "reduction"
+// CHECK-COUNT-6: arith.cmpi eq
+// CHECK-NOT:     arith.cmpf
+// CHECK:         return
+func.func @ste_clipped_absmax_hadamard(%dy: tensor<4x8xf32>, %x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %dx = cage.ste %dy, %x {quantizer = #cage.quantizer<bits = 4, rotation = hadamard, block = 8>, estimator = clipped} : tensor<4x8xf32>
+  return %dx : tensor<4x8xf32>
 }
 
 // -----
@@ -401,7 +434,8 @@ func.func @quant_error_keep(%w: tensor<4x8xf32>) -> tensor<4x8xf32> {
 
 // -----
 
-// zero_clipped on the centered grid: e = |w| > α ? +0 : w - q(w).
+// zero_clipped on the centered grid (rms_gaussian, which can clip):
+// e = |w| > α ? +0 : w - q(w).
 // CHECK-LABEL: func.func @quant_error_zero_clipped
 // CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK:         "reduction"
@@ -415,8 +449,21 @@ func.func @quant_error_keep(%w: tensor<4x8xf32>) -> tensor<4x8xf32> {
 // CHECK-NEXT:      %[[Z:.*]] = arith.select %[[CLIPPED]], %[[ZERO]], %[[E]]
 // CHECK-NEXT:      linalg.yield %[[Z]] : f32
 func.func @quant_error_zero_clipped(%w: tensor<?x?x?xf32>) -> tensor<?x?x?xf32> {
-  %e = cage.quant_error %w {quantizer = #cage.quantizer<bits = 4, levels = centered>, error = zero_clipped} : tensor<?x?x?xf32>
+  %e = cage.quant_error %w {quantizer = #cage.quantizer<bits = 4, levels = centered, scale = rms_gaussian>, error = zero_clipped} : tensor<?x?x?xf32>
   return %e : tensor<?x?x?xf32>
+}
+
+// -----
+
+// zero_clipped with absmax: nothing is clipped, e = w - q(w) as with keep.
+// CHECK-LABEL: func.func @quant_error_zero_clipped_absmax
+// CHECK:         ^bb0(%[[W:.*]]: f32, %{{.*}}: f32, %{{.*}}: f32):
+// CHECK:           %[[E:.*]] = arith.subf %[[W]], %{{.*}} : f32
+// CHECK-NEXT:      linalg.yield %[[E]] : f32
+// CHECK-NOT:     arith.select
+func.func @quant_error_zero_clipped_absmax(%w: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %e = cage.quant_error %w {quantizer = #cage.quantizer<bits = 4>, error = zero_clipped} : tensor<4x8xf32>
+  return %e : tensor<4x8xf32>
 }
 
 // -----
@@ -438,8 +485,9 @@ func.func @quant_error_hadamard_keep(%w: tensor<4x8xf32>) -> tensor<4x8xf32> {
 
 // -----
 
-// zero_clipped with rotation masks in the rotated domain and rotates the
-// error back: H(clipped(H(w)) ? +0 : H(w) - q(H(w))).
+// zero_clipped with rotation (and rms_gaussian, which can clip) masks in the
+// rotated domain and rotates the error back:
+// H(clipped(H(w)) ? +0 : H(w) - q(H(w))).
 // CHECK-LABEL: func.func @quant_error_hadamard_zero_clipped
 // CHECK-COUNT-3: arith.cmpi eq
 // CHECK:         arith.ori
@@ -448,6 +496,6 @@ func.func @quant_error_hadamard_keep(%w: tensor<4x8xf32>) -> tensor<4x8xf32> {
 // CHECK:         %[[E:.*]] = tensor.collapse_shape
 // CHECK-NEXT:    return %[[E]]
 func.func @quant_error_hadamard_zero_clipped(%w: tensor<4x8xf32>) -> tensor<4x8xf32> {
-  %e = cage.quant_error %w {quantizer = #cage.quantizer<bits = 4, rotation = hadamard, block = 8>, error = zero_clipped} : tensor<4x8xf32>
+  %e = cage.quant_error %w {quantizer = #cage.quantizer<bits = 4, rotation = hadamard, block = 8, scale = rms_gaussian>, error = zero_clipped} : tensor<4x8xf32>
   return %e : tensor<4x8xf32>
 }

@@ -217,7 +217,11 @@ func.func @update_decoupled(%w: tensor<4x8xf32>, %g: tensor<4x8xf32>, %b: tensor
 // CHECK:               scf.for %{{.*}} = %c0 to %c32 {{.*}} -> (i32)
 // CHECK:               linalg.generic {{.*}} outs(%{{.*}}, %{{.*}}, %{{.*}} : tensor<32xf32>, tensor<32xf32>, tensor<32xf32>)
 // CHECK:               ^bb0(%[[GG:[a-z0-9_]+]]: f32, %[[WW:[a-z0-9_]+]]: f32,
-// CHECK:                 %[[E:.*]] = arith.select %{{.*}}, %cst{{.*}}, %{{.*}} : f32
+// zero_clipped with absmax: nothing is clipped (docs/Semantics.md §1.2,
+// "Absmax clips nothing"), so e = w - q(w) without a select.
+// CHECK-NOT:             arith.select
+// CHECK:                 %[[E:.*]] = arith.subf %[[WW]], %{{.*}} : f32
+// CHECK-NOT:             arith.select
 // CHECK:                 %[[LE:.*]] = arith.mulf %[[L]], %[[E]]
 // CHECK:                 %[[SUM:.*]] = arith.addf %[[GG]], %[[LE]]
 // CHECK:                 arith.mulf %[[SUM]], %{{.*}}

@@ -8,6 +8,10 @@
 
 #include "RefTest.h"
 
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+
 static void mask(const char *label, const CageRefQuantizer *q, int64_t rank,
                  const int64_t *dims, const float *x, const float *alpha,
                  int64_t n) {
@@ -54,6 +58,52 @@ static void testMasks(void) {
   mask("absmax", &rms, 1, dims16, x16, NULL, 16);
   // CHECK-NEXT: rms: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1
   // CHECK-NEXT: absmax: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+}
+
+/* "Absmax clips nothing" (docs/Semantics.md §1.2), which lets the lowering
+ * drop the masks of absmax quantizers: rows [α, −α] (the largest |x| of a
+ * group is its α, and rounding is monotonic, so smaller |x| cannot clip)
+ * for every f32 α in [1, 2) and every bit width, on the int grid. Scaling α
+ * by a power of two scales s and keeps x / s, as long as s is normal, which
+ * α ≥ 1e-8 ensures; so this binade stands for every α. The floor α = 1e-8
+ * (rows of tiny values) and the largest f32 are added. */
+static void testAbsmaxClipsNothing(void) {
+  printf("absmax clips nothing\n");
+  enum { Rows = 1 << 20, Binade = 1 << 23 };
+  float *x = malloc(sizeof(float) * 2 * Rows);
+  unsigned char *clipped = malloc(2 * Rows);
+  const int64_t dims[2] = {Rows, 2};
+  int64_t total = 0, found = 0;
+  for (int64_t bits = 2; bits <= 8; ++bits) {
+    CageRefQuantizer q = quantizerWithBits(bits);
+    for (int64_t start = 0; start < Binade; start += Rows) {
+      for (int64_t r = 0; r < Rows; ++r) {
+        uint32_t word = 0x3F800000u + (uint32_t)(start + r);
+        float alpha;
+        memcpy(&alpha, &word, sizeof alpha);
+        x[2 * r] = alpha;
+        x[2 * r + 1] = -alpha;
+      }
+      /* The floor and the top of the range in the first rows. */
+      if (start == 0) {
+        x[0] = FLT_MAX, x[1] = -FLT_MAX;
+        x[2] = 1e-8f, x[3] = -1e-8f;
+        x[4] = 9.9e-9f, x[5] = -1e-12f;
+        x[6] = FLT_MIN, x[7] = -FLT_MIN;
+      }
+      if (!expectOk("absmax",
+                    cageRefClippedMask(&q, 2, dims, x, NULL, clipped)))
+        break;
+      for (int64_t i = 0; i < 2 * Rows; ++i)
+        found += clipped[i];
+      total += 2 * Rows;
+    }
+  }
+  printf("clipped: %lld of %lld\n", (long long)found, (long long)total);
+  free(clipped);
+  free(x);
+  // CHECK-LABEL: absmax clips nothing
+  // CHECK-NEXT: clipped: 0 of 117440512
 }
 
 static void testEstimators(void) {
@@ -187,6 +237,7 @@ static void testLsq(void) {
 
 int main(void) {
   testMasks();
+  testAbsmaxClipsNothing();
   testEstimators();
   testLsq();
   return 0;

@@ -151,6 +151,17 @@ MlirValue lowerGridValue(CageBuilder *body, const LowerQuantizer *q,
   return centeredValue(body, q, x, alpha, step, stochastic);
 }
 
+/* With absmax, α = max(max |x|, 1e-8) ≥ |x| for every x of the group.
+ * centered clips where |x| > α: never. int clips where rint(x / s) leaves
+ * [qmin, qmax] = [−qmax − 1, qmax], s = fl(α / qmax) ≥ 1e-8 / 127 (normal):
+ * |fl(x / s)| ≤ fl(α / s) ≤ qmax · (1 + 2⁻²⁴)² / (1 − 2⁻²⁴) < qmax + 0.5 for
+ * qmax ≤ 127, so rint stays within ±qmax. A NaN in the group makes α NaN
+ * (maximumf) and an infinity makes s infinite; the comparisons are then
+ * false or judge ±0: nothing is clipped either. */
+bool lowerGridMayClip(const LowerQuantizer *q) {
+  return q->scale != CageScaleKindAbsmax;
+}
+
 MlirValue lowerGridIsClipped(CageBuilder *body, const LowerQuantizer *q,
                              MlirValue x, MlirValue alpha, MlirValue step) {
   if (q->levels == CageLevelsCentered)

@@ -16,6 +16,7 @@
 #include "IR/Builder.h"
 #include "cage-c/Dialect/CageEnums.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /** The parameters of a #cage.quantizer attribute, read once. */
@@ -63,6 +64,11 @@ void lowerGridReadScales(const LowerQuantizer *q, const MlirValue *args,
 MlirValue lowerGridValue(CageBuilder *body, const LowerQuantizer *q,
                          MlirValue x, MlirValue alpha, MlirValue step,
                          const LowerStochastic *stochastic);
+
+/** Whether the grid can clip an element of a group whose clip value was
+ * found from the group itself: false for absmax (Semantics.md §1.2, "Absmax
+ * clips nothing"), so masks of absmax quantizers need not be built. */
+bool lowerGridMayClip(const LowerQuantizer *q);
 
 /** Whether x is clipped (i1), judged with round half to even. */
 MlirValue lowerGridIsClipped(CageBuilder *body, const LowerQuantizer *q,

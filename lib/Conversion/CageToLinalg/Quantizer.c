@@ -42,7 +42,8 @@
  *             from linalg.index and the loop sizes of the generic (the group
  *             view's row-major order is the tensor's).
  *   clipped:  int: roundeven(x / s) < qmin or > qmax (whatever the rounding
- *             mode); centered: absf(x) > α.
+ *             mode); centered: absf(x) > α. Never with absmax
+ *             (lowerGridMayClip), whose masks are not built.
  *
  * Rotation: Q(x) = H(q(H(x))), the scales and clipping judged on H(x);
  * H is the f32 fast Walsh-Hadamard transform of Hadamard.c.
@@ -324,7 +325,7 @@ MlirValue lowerErrorValue(CageBuilder *body, const LowerQuantizer *q,
   lowerGridReadScales(q, scales, &alpha, &step);
   MlirValue e =
       cageBuildSubF(body, w, lowerGridValue(body, q, w, alpha, step, NULL));
-  if (error == CageErrorModeZeroClipped) {
+  if (error == CageErrorModeZeroClipped && lowerGridMayClip(q)) {
     MlirValue zero = cageBuildConstantF32(body, 0.0f);
     MlirValue clipped = lowerGridIsClipped(body, q, w, alpha, step);
     e = cageBuildSelect(body, clipped, zero, e);
@@ -513,6 +514,13 @@ static void buildSte(CageBuilder *b, const LowerQuantizer *q,
   bool clipped = estimator == CageEstimatorClipped;
   bool wantsScaleGradient = !mlirValueIsNull(scale);
   *dx = dy;
+  /* No element is clipped: the mask selects dy everywhere, and dx is
+   * H(H(dy)), the rotations kept for their rounding (dy without rotation).
+   * absmax has no scale operand, so no dα either. */
+  if (clipped && !lowerGridMayClip(q)) {
+    *dx = rotate(b, q, rotate(b, q, dy));
+    return;
+  }
   if (!clipped && !wantsScaleGradient)
     return;
   LowerGroupView xView = lowerViewGroups(b, q, rotate(b, q, x));
