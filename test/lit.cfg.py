@@ -45,8 +45,10 @@ if ptxas:
     config.substitutions.append(("%ptxas", ptxas))
 # cage-gpu-pipeline links libdevice from the toolkit (CUDA_HOME or
 # /usr/local/cuda), and fails with a diagnostic without it.
-if os.path.exists(os.path.join(cuda_home, "nvvm", "libdevice", "libdevice.10.bc")):
+libdevice = os.path.join(cuda_home, "nvvm", "libdevice", "libdevice.10.bc")
+if os.path.exists(libdevice):
     config.available_features.add("libdevice")
+    config.substitutions.append(("%libdevice", libdevice))
 # Python modules some tests compare against (Debian's python3-torch).
 import subprocess
 def python_has(module):

@@ -211,20 +211,11 @@ void toolInputFree(ToolInput *input) {
   input->text = NULL;
 }
 
-bool toolRunPipeline(MlirContext ctx, ToolDiagnostics *diagnostics,
-                     MlirModule module, const CageCPUPipelineOptions *options,
-                     bool printIRAfterAll) {
-  MlirPassManager pm =
-      mlirPassManagerCreateOnOperation(ctx, cageStr("builtin.module"));
-  char buffer[1024];
-  CageText error = cageTextOver(buffer, sizeof buffer);
-  if (mlirLogicalResultIsFailure(
-          cageCPUPipelineAddPasses(mlirPassManagerGetAsOpPassManager(pm),
-                                   options, cageTextAppend, &error))) {
-    toolError(diagnostics, "cannot build the CPU pipeline: %s", error.data);
-    mlirPassManagerDestroy(pm);
-    return false;
-  }
+/* Runs `pm` on `module` (and destroys it); `what` names the pipeline when
+ * a pass fails without a diagnostic. */
+static bool runPasses(MlirContext ctx, ToolDiagnostics *diagnostics,
+                      MlirModule module, MlirPassManager pm,
+                      bool printIRAfterAll, const char *what) {
   if (printIRAfterAll) {
     /* Whole-module dumps need a single thread. */
     mlirContextEnableMultithreading(ctx, false);
@@ -239,8 +230,44 @@ bool toolRunPipeline(MlirContext ctx, ToolDiagnostics *diagnostics,
   mlirPassManagerDestroy(pm);
   if (mlirLogicalResultIsFailure(result)) {
     if (diagnostics->errors == before)
-      toolError(diagnostics, "the CPU pipeline failed");
+      toolError(diagnostics, "the %s failed", what);
     return false;
   }
   return true;
+}
+
+bool toolRunPipeline(MlirContext ctx, ToolDiagnostics *diagnostics,
+                     MlirModule module, const CageCPUPipelineOptions *options,
+                     bool printIRAfterAll) {
+  MlirPassManager pm =
+      mlirPassManagerCreateOnOperation(ctx, cageStr("builtin.module"));
+  char buffer[1024];
+  CageText error = cageTextOver(buffer, sizeof buffer);
+  if (mlirLogicalResultIsFailure(
+          cageCPUPipelineAddPasses(mlirPassManagerGetAsOpPassManager(pm),
+                                   options, cageTextAppend, &error))) {
+    toolError(diagnostics, "cannot build the CPU pipeline: %s", error.data);
+    mlirPassManagerDestroy(pm);
+    return false;
+  }
+  return runPasses(ctx, diagnostics, module, pm, printIRAfterAll,
+                   "CPU pipeline");
+}
+
+bool toolRunCUDAPipeline(MlirContext ctx, ToolDiagnostics *diagnostics,
+                         MlirModule module, const CageCUDATarget *target,
+                         bool printIRAfterAll) {
+  MlirPassManager pm =
+      mlirPassManagerCreateOnOperation(ctx, cageStr("builtin.module"));
+  char buffer[1024];
+  CageText error = cageTextOver(buffer, sizeof buffer);
+  if (mlirLogicalResultIsFailure(
+          cageCUDAPipelineAddPasses(mlirPassManagerGetAsOpPassManager(pm),
+                                    target, cageTextAppend, &error))) {
+    toolError(diagnostics, "%s", error.data);
+    mlirPassManagerDestroy(pm);
+    return false;
+  }
+  return runPasses(ctx, diagnostics, module, pm, printIRAfterAll,
+                   "GPU pipeline");
 }

@@ -17,6 +17,7 @@
 #define CAGE_TOOLS_TOOL_H
 
 #include "cage-c/Target/CPU.h"
+#include "cage-c/Target/CUDA.h"
 
 #include "mlir-c/ExecutionEngine.h"
 #include "mlir-c/IR.h"
@@ -81,6 +82,19 @@ void toolInputFree(ToolInput *input);
 bool toolRunPipeline(MlirContext ctx, ToolDiagnostics *diagnostics,
                      MlirModule module, const CageCPUPipelineOptions *options,
                      bool printIRAfterAll);
+
+/** The same with cage-gpu-pipeline for `target`. */
+bool toolRunCUDAPipeline(MlirContext ctx, ToolDiagnostics *diagnostics,
+                         MlirModule module, const CageCUDATarget *target,
+                         bool printIRAfterAll);
+
+/** Assembles `ptx` for `chip` with the toolkit's ptxas
+ *  (cageCUDAToolkitDirectory(toolkit)/bin/ptxas), its messages passed on to
+ *  stderr; the cubin in *cubin (malloc'ed, *length bytes), or false after
+ *  printing why. */
+bool toolAssemblePTX(ToolDiagnostics *diagnostics, const char *toolkit,
+                     const char *chip, MlirStringRef ptx, char **cubin,
+                     size_t *length);
 
 /*===----------------------------------------------------------------------===*
  * Command line

@@ -146,7 +146,7 @@ static int testDialectHandle(MlirContext ctx) {
 }
 
 // CHECK-LABEL: @testVersion
-// CHECK: API version 1.1 (0x00010001), header 1.1
+// CHECK: API version 1.2 (0x00010002), header 1.2
 static int testVersion(void) {
   fprintf(stderr, "@testVersion\n");
   int version = cageGetAPIVersion();

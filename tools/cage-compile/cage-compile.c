@@ -1,7 +1,12 @@
-/*===- cage-compile.c - Ahead-of-time compilation for the CPU -------------===*\
+/*===- cage-compile.c - Ahead-of-time compilation -------------------------===*\
 |*                                                                            *|
 |* cage-compile FILE.mlir -o OUT [--header OUT.h] [--emit=mlir|llvm|asm|obj] *|
 |*              [--symbol-prefix=P] [--target-triple T] [--target-cpu C] ...  *|
+|* cage-compile --target=cuda FILE.mlir -o OUT [--emit=ptx|cubin|mlir]       *|
+|*              [--chip=sm_80] [--cuda-toolkit=DIR]                          *|
+|*                                                                            *|
+|* For the GPU: cage-gpu-pipeline, then the PTX of the kernels              *|
+|* (cageCUDAEmitPTX), assembled by the toolkit's ptxas for --emit=cubin.     *|
 |*                                                                            *|
 |* Runs cage-cpu-pipeline, then cageCPUEmit (LLVM-C: TargetMachine,          *|
 |* default<O3>, emission). The object needs libc, libm and, with threads,   *|
@@ -18,6 +23,7 @@
 #include "IR/Text.h"
 
 #include "cage-c/Target/CPU.h"
+#include "cage-c/Target/CUDA.h"
 
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/Dialect/LLVM.h"
@@ -38,11 +44,17 @@ static const char usage[] =
     "                    [--symbol-prefix=P] [--target-triple=T]\n"
     "                    [--target-cpu=C] [--target-features=F]\n"
     "                    [--print-ir-after-all] [pipeline options]\n"
+    "       cage-compile --target=cuda FILE.mlir -o OUT\n"
+    "                    --emit=ptx|cubin|mlir [--chip=CHIP]\n"
+    "                    [--cuda-toolkit=DIR] [--no-fuse-updates]\n"
+    "                    [--print-ir-after-all]\n"
     "\n"
     "Compiles FILE ('-' reads stdin) ahead of time for the CPU through\n"
-    "cage-cpu-pipeline and LLVM.\n"
+    "cage-cpu-pipeline and LLVM, or with --target=cuda for NVIDIA GPUs\n"
+    "through cage-gpu-pipeline and LLVM's NVPTX back end.\n"
     "\n"
     "  -o OUT                 the output file ('-' for stdout)\n"
+    "  --target=cpu|cuda      what the code runs on (default cpu)\n"
     "  --header OUT.h         also write a strict C11 header declaring the\n"
     "                         entry point of each public function\n"
     "  --emit=KIND            obj (default): an object file; asm: assembly;\n"
@@ -62,6 +74,19 @@ static const char usage[] =
     "  --target-features=F    e.g. +avx2,-avx512f\n"
     "  --print-ir-after-all   print the module after every pass to stderr\n"
     "  --help                 this text\n"
+    "\n"
+    "With --target=cuda (docs/GPU.md):\n"
+    "  --emit=ptx             the PTX of every kernel, one module (needs\n"
+    "                         libdevice from the toolkit, no GPU)\n"
+    "  --emit=cubin           the same assembled for --chip by the\n"
+    "                         toolkit's ptxas\n"
+    "  --emit=mlir            the module as cage-gpu-pipeline left it\n"
+    "  --chip=CHIP            sm_75, sm_80 (default), sm_86, sm_87, sm_89,\n"
+    "                         sm_90, sm_90a, sm_100, sm_100a, sm_120, sm_120a\n"
+    "  --cuda-toolkit=DIR     the CUDA toolkit (default $CUDA_HOME, else\n"
+    "                         /usr/local/cuda)\n"
+    "  Host objects for the GPU (--emit=obj, --header) are not made yet.\n"
+    "  Of the pipeline options below only --no-fuse-updates applies.\n"
     "  --version              cage's and LLVM's version\n"
     "\n"
     "%s"
@@ -72,13 +97,27 @@ static const char usage[] =
     "were written. Link the object with -lm, and with -lomp unless\n"
     "--no-threads.\n";
 
-typedef enum Emit { EmitObject, EmitAssembly, EmitLLVM, EmitMLIR } Emit;
+typedef enum Emit {
+  EmitObject,
+  EmitAssembly,
+  EmitLLVM,
+  EmitMLIR,
+  EmitPTX,
+  EmitCubin
+} Emit;
 
 typedef struct Options {
   const char *file, *output, *header, *symbolPrefix;
   Emit emit;
+  bool emitGiven;
+  bool cuda;
+  /* The first flag given that only the CPU target takes, for the message
+     when --target=cuda comes with it. */
+  const char *cpuFlag;
   CageCPUTarget target;
   CageCPUPipelineOptions pipeline;
+  CageCUDATarget gpu;
+  const char *gpuFlag; /* the same the other way round */
   bool printIR;
 } Options;
 
@@ -104,11 +143,52 @@ static bool isIdentifierPrefix(const char *s) {
   return true;
 }
 
+/* Emit kinds by name, and the target each belongs to. */
+static const struct {
+  const char *name, *flag;
+  Emit emit;
+  bool cpu, cuda;
+} kEmits[] = {
+    {"obj", "--emit=obj", EmitObject, true, false},
+    {"asm", "--emit=asm", EmitAssembly, true, false},
+    {"llvm", "--emit=llvm", EmitLLVM, true, false},
+    {"mlir", "--emit=mlir", EmitMLIR, true, true},
+    {"ptx", "--emit=ptx", EmitPTX, false, true},
+    {"cubin", "--emit=cubin", EmitCubin, false, true},
+};
+
+/* Remembers the first flag of one target only. */
+static void noteFlag(const char **first, const char *flag) {
+  if (!*first)
+    *first = flag;
+}
+
+/* The checks that need every flag: one target's flags with the other's. */
+static ToolParsed checkTarget(Options *o) {
+  if (o->cuda && o->cpuFlag) {
+    toolError(&diag, "%s is an option of the CPU target, not of --target=cuda",
+              o->cpuFlag);
+    return ToolParsedError;
+  }
+  if (!o->cuda && o->gpuFlag) {
+    toolError(&diag, "%s needs --target=cuda", o->gpuFlag);
+    return ToolParsedError;
+  }
+  if (o->cuda && !o->emitGiven) {
+    toolError(&diag,
+              "--target=cuda needs --emit=ptx, cubin or mlir: host objects for "
+              "the GPU (--emit=obj, --header) are not made yet");
+    return ToolParsedError;
+  }
+  return ToolParsedRun;
+}
+
 static ToolParsed parseArgs(int argc, char **argv, Options *o) {
   memset(o, 0, sizeof *o);
   o->emit = EmitObject;
   o->target = cageCPUTargetGetDefault();
   o->pipeline = cageCPUPipelineOptionsGetDefault();
+  o->gpu = cageCUDATargetGetDefault();
   bool prefixGiven = false;
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i], *value;
@@ -124,22 +204,43 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
       if (!needValue("--header", value))
         return ToolParsedError;
       o->header = value;
+      noteFlag(&o->cpuFlag, "--header");
+    } else if (toolFlagValue(argc, argv, &i, "--target", &value)) {
+      if (!value || (strcmp(value, "cpu") != 0 && strcmp(value, "cuda") != 0)) {
+        toolError(&diag, "--target must be cpu or cuda, not '%s'",
+                  value ? value : "");
+        return ToolParsedError;
+      }
+      o->cuda = strcmp(value, "cuda") == 0;
     } else if (toolFlagValue(argc, argv, &i, "--emit", &value)) {
       if (!needValue("--emit", value))
         return ToolParsedError;
-      if (strcmp(value, "obj") == 0)
-        o->emit = EmitObject;
-      else if (strcmp(value, "asm") == 0)
-        o->emit = EmitAssembly;
-      else if (strcmp(value, "llvm") == 0)
-        o->emit = EmitLLVM;
-      else if (strcmp(value, "mlir") == 0)
-        o->emit = EmitMLIR;
-      else {
-        toolError(&diag, "--emit must be mlir, llvm, asm or obj, not '%s'",
+      size_t k = 0, n = sizeof kEmits / sizeof kEmits[0];
+      while (k < n && strcmp(value, kEmits[k].name) != 0)
+        ++k;
+      if (k == n) {
+        toolError(&diag,
+                  "--emit must be mlir, llvm, asm or obj (CPU), or ptx, "
+                  "cubin or mlir (--target=cuda), not '%s'",
                   value);
         return ToolParsedError;
       }
+      o->emit = kEmits[k].emit;
+      o->emitGiven = true;
+      if (!kEmits[k].cuda)
+        noteFlag(&o->cpuFlag, kEmits[k].flag);
+      if (!kEmits[k].cpu)
+        noteFlag(&o->gpuFlag, kEmits[k].flag);
+    } else if (toolFlagValue(argc, argv, &i, "--chip", &value)) {
+      if (!needValue("--chip", value))
+        return ToolParsedError;
+      o->gpu.chip = value;
+      noteFlag(&o->gpuFlag, "--chip");
+    } else if (toolFlagValue(argc, argv, &i, "--cuda-toolkit", &value)) {
+      if (!needValue("--cuda-toolkit", value))
+        return ToolParsedError;
+      o->gpu.toolkit = value;
+      noteFlag(&o->gpuFlag, "--cuda-toolkit");
     } else if (toolFlagValue(argc, argv, &i, "--symbol-prefix", &value)) {
       if (!value || !isIdentifierPrefix(value)) {
         toolError(&diag,
@@ -150,26 +251,36 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
       }
       o->symbolPrefix = value;
       prefixGiven = true;
+      noteFlag(&o->cpuFlag, "--symbol-prefix");
     } else if (toolFlagValue(argc, argv, &i, "--target-triple", &value)) {
       if (!needValue("--target-triple", value))
         return ToolParsedError;
       o->target.triple = value;
+      noteFlag(&o->cpuFlag, "--target-triple");
     } else if (toolFlagValue(argc, argv, &i, "--target-cpu", &value)) {
       if (!needValue("--target-cpu", value))
         return ToolParsedError;
       o->target.cpu = value;
+      noteFlag(&o->cpuFlag, "--target-cpu");
     } else if (toolFlagValue(argc, argv, &i, "--target-features", &value)) {
       if (!value) {
         toolError(&diag, "--target-features needs a value");
         return ToolParsedError;
       }
       o->target.features = value;
+      noteFlag(&o->cpuFlag, "--target-features");
     } else if (strlen(arg) == 3 && arg[0] == '-' && arg[1] == 'O' &&
                arg[2] >= '0' && arg[2] <= '3') {
       o->target.optLevel = arg[2] - '0';
+      noteFlag(&o->cpuFlag, arg);
     } else if (toolPipelineFlag(&diag, argc, argv, &i, &o->pipeline)) {
       if (diag.errors)
         return ToolParsedError;
+      /* The GPU pipeline shares the update fusion and nothing else. */
+      if (strcmp(arg, "--no-fuse-updates") == 0)
+        o->gpu.fuseUpdates = false;
+      else
+        noteFlag(&o->cpuFlag, arg);
     } else if (strcmp(arg, "--print-ir-after-all") == 0) {
       o->printIR = true;
     } else if (!toolInputFileArg(&diag, arg, &o->file)) {
@@ -184,6 +295,10 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
     toolError(&diag, "no output file: give -o OUT (see --help)");
     return ToolParsedError;
   }
+  if (checkTarget(o) != ToolParsedRun)
+    return ToolParsedError;
+  if (o->cuda)
+    return ToolParsedRun;
   if (!o->pipeline.cInterface && (o->header || prefixGiven)) {
     toolError(&diag,
               "%s declares C interface entry points: it cannot go "
@@ -471,6 +586,34 @@ static bool writeHeader(MlirModule module, const Options *o,
 }
 
 /*===----------------------------------------------------------------------===*
+ * Kernels for the GPU
+ *===----------------------------------------------------------------------===*/
+
+/* The PTX of the compiled module in `out`, or the cubin ptxas makes of it. */
+static bool emitKernels(MlirModule module, const Options *o, Output *out) {
+  Output ptx = {0};
+  if (mlirLogicalResultIsFailure(cageCUDAEmitPTX(module, appendString, &ptx)))
+    return false;
+  if (o->emit == EmitPTX) {
+    *out = ptx;
+    return true;
+  }
+  char *cubin = NULL;
+  size_t length = 0;
+  bool ok =
+      !ptx.failed && toolAssemblePTX(&diag, o->gpu.toolkit, o->gpu.chip,
+                                     mlirStringRefCreate(ptx.data, ptx.length),
+                                     &cubin, &length);
+  if (ok)
+    append(out, cubin, length);
+  else if (ptx.failed)
+    toolError(&diag, "out of memory");
+  free(cubin);
+  free(ptx.data);
+  return ok;
+}
+
+/*===----------------------------------------------------------------------===*
  * main
  *===----------------------------------------------------------------------===*/
 
@@ -501,10 +644,14 @@ int main(int argc, char **argv) {
       (o.header && !writeHeader(module, &o, &input, &headerText)))
     goto done;
 
-  if (!toolRunPipeline(ctx, &diag, module, &o.pipeline, o.printIR))
+  if (o.cuda ? !toolRunCUDAPipeline(ctx, &diag, module, &o.gpu, o.printIR)
+             : !toolRunPipeline(ctx, &diag, module, &o.pipeline, o.printIR))
     goto done;
 
-  if (o.emit == EmitMLIR) {
+  if (o.emit == EmitPTX || o.emit == EmitCubin) {
+    if (!emitKernels(module, &o, &out))
+      goto done;
+  } else if (o.emit == EmitMLIR) {
     mlirOperationPrint(mlirModuleGetOperation(module), appendString, &out);
     append(&out, "\n", 1);
   } else {

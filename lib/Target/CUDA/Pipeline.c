@@ -53,10 +53,9 @@ static const Chip *findChip(const char *name) {
   return NULL;
 }
 
-/* The toolkit directory: the option, else $CUDA_HOME, else /usr/local/cuda. */
-static const char *toolkitDirectory(const char *option) {
-  if (option && *option)
-    return option;
+const char *cageCUDAToolkitDirectory(const char *toolkit) {
+  if (toolkit && *toolkit)
+    return toolkit;
   const char *home = getenv("CUDA_HOME");
   return home && *home ? home : "/usr/local/cuda";
 }
@@ -78,10 +77,53 @@ static void requestIEEESquareRoot(void) {
   LLVMParseCommandLineOptions(2, argv, NULL);
 }
 
+static void ignoreMessage(MlirStringRef message, void *userData) {
+  (void)message;
+  (void)userData;
+}
+
 static MlirLogicalResult fail(MlirStringCallback error, void *userData,
                               const char *message) {
   error(mlirStringRefCreateFromCString(message), userData);
   return mlirLogicalResultFailure();
+}
+
+static MlirLogicalResult
+failUnknownChip(const char *name, MlirStringCallback error, void *userData) {
+  char message[256];
+  snprintf(message, sizeof message,
+           "cage-gpu-pipeline: unsupported chip '%.64s' (one of sm_75, "
+           "sm_80, sm_86, sm_87, sm_89, sm_90, sm_90a, sm_100, sm_100a, "
+           "sm_120, sm_120a)",
+           name);
+  return fail(error, userData, message);
+}
+
+/* Whether `toolkit` has libdevice and a path the pipeline's text can carry;
+ * else says why. Without libdevice the PTX would call undefined __nv_*
+ * functions, which only ptxas would notice. */
+static bool checkToolkit(const char *toolkit, MlirStringCallback error,
+                         void *userData) {
+  char libdevice[1024], message[1400];
+  int n = snprintf(libdevice, sizeof libdevice,
+                   "%s/nvvm/libdevice/libdevice.10.bc", toolkit);
+  if (n < 0 || (size_t)n >= sizeof libdevice || strpbrk(toolkit, " {}")) {
+    snprintf(message, sizeof message,
+             "cage-gpu-pipeline: the CUDA toolkit directory '%.900s' must "
+             "be shorter than 990 bytes, without spaces or braces",
+             toolkit);
+  } else if (!fileExists(libdevice)) {
+    snprintf(message, sizeof message,
+             "cage-gpu-pipeline: no libdevice at %s (the math of the "
+             "kernels needs it): install the CUDA toolkit, or name its "
+             "directory (cage-compile --cuda-toolkit=DIR, the option "
+             "toolkit=DIR, or $CUDA_HOME)",
+             libdevice);
+  } else {
+    return true;
+  }
+  error(mlirStringRefCreateFromCString(message), userData);
+  return false;
 }
 
 static MlirLogicalResult buildPipeline(const CagePassOptionValue *options,
@@ -90,30 +132,11 @@ static MlirLogicalResult buildPipeline(const CagePassOptionValue *options,
                                        void *userData) {
   const char *chipName = options[kChip].s ? options[kChip].s : "";
   const Chip *chip = findChip(chipName);
-  char message[640];
-  if (!chip) {
-    snprintf(message, sizeof message,
-             "cage-gpu-pipeline: unsupported chip '%.64s' (one of sm_75, "
-             "sm_80, sm_86, sm_87, sm_89, sm_90, sm_90a, sm_100, sm_100a, "
-             "sm_120, sm_120a)",
-             chipName);
-    return fail(error, userData, message);
-  }
-  const char *toolkit = toolkitDirectory(options[kToolkit].s);
-  char libdevice[1024];
-  snprintf(libdevice, sizeof libdevice, "%s/nvvm/libdevice/libdevice.10.bc",
-           toolkit);
-  if (strpbrk(toolkit, " {}") || !fileExists(libdevice)) {
-    /* Without libdevice the PTX would call undefined __nv_* functions,
-       which only ptxas would notice. */
-    snprintf(message, sizeof message,
-             "cage-gpu-pipeline: no libdevice at %.400s (the math of the "
-             "kernels needs it): install the CUDA toolkit, or name its "
-             "directory with toolkit=DIR or $CUDA_HOME (without spaces or "
-             "braces)",
-             libdevice);
-    return fail(error, userData, message);
-  }
+  if (!chip)
+    return failUnknownChip(chipName, error, userData);
+  const char *toolkit = cageCUDAToolkitDirectory(options[kToolkit].s);
+  if (!checkToolkit(toolkit, error, userData))
+    return mlirLogicalResultFailure();
   requestIEEESquareRoot();
   char buf[4096];
   int n = snprintf(
@@ -181,6 +204,33 @@ static const CagePassPipelineDefinition cageGPUPipeline = {
     .numOptions = sizeof pipelineOptions / sizeof pipelineOptions[0],
     .build = buildPipeline,
 };
+
+CageCUDATarget cageCUDATargetGetDefault(void) {
+  return (CageCUDATarget){
+      .chip = "sm_80", .toolkit = NULL, .fuseUpdates = true};
+}
+
+MlirLogicalResult cageCUDAPipelineAddPasses(MlirOpPassManager passManager,
+                                            const CageCUDATarget *target,
+                                            MlirStringCallback errorCallback,
+                                            void *userData) {
+  cageRegisterCUDAPasses();
+  MlirStringCallback error = errorCallback ? errorCallback : ignoreMessage;
+  /* Checked here too: the pipeline's textual form cannot carry every name. */
+  const char *chip = target->chip ? target->chip : "";
+  if (!findChip(chip))
+    return failUnknownChip(chip, error, userData);
+  const char *toolkit = cageCUDAToolkitDirectory(target->toolkit);
+  if (!checkToolkit(toolkit, error, userData))
+    return mlirLogicalResultFailure();
+  char buf[1200];
+  snprintf(buf, sizeof buf,
+           "builtin.module(cage-gpu-pipeline{chip=%s toolkit=%s "
+           "fuse-updates=%s})",
+           chip, toolkit, target->fuseUpdates ? "true" : "false");
+  return mlirParsePassPipeline(passManager, mlirStringRefCreateFromCString(buf),
+                               errorCallback, userData);
+}
 
 void cageRegisterCUDAPasses(void) {
   cageRegisterCPUPasses(); /* the cage passes of the front it shares */
