@@ -1,0 +1,213 @@
+/*===- fake_cuda.c - A stand-in for libcuda.so.1 for the runtime's tests --===*\
+|*                                                                            *|
+|* The driver functions cage's CUDA runtime calls, on host memory: one       *|
+|* device, "cage fake GPU", compute capability 9.0, CUDA 13.0. A device      *|
+|* pointer is a host address. Modules are accepted when they look like PTX   *|
+|* ("//" first) or an ELF file, and have one kernel, "fill", which writes   *|
+|* i · step to out[i] for i < n (arguments: float *out, int n, float step)   *|
+|* so that a test sees the launch's arguments arrive. FAKE_CUDA_NO_DEVICE=1  *|
+|* makes cuInit fail as on a machine whose driver finds no GPU. Built a     *|
+|* second time with FAKE_CUDA_OLD: without cuLaunchKernel.                   *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int CUresult;
+enum {
+  Success = 0,
+  InvalidValue = 1,
+  NoDevice = 100,
+  InvalidImage = 200,
+  NotFound = 500,
+};
+
+#define EXPORT __attribute__((visibility("default")))
+
+static int kernel; /* the address of "fill" */
+static int module; /* the address of the one module */
+static int context;
+
+EXPORT CUresult cuGetErrorName(CUresult error, const char **name) {
+  switch (error) {
+  case Success:
+    *name = "CUDA_SUCCESS";
+    return Success;
+  case InvalidValue:
+    *name = "CUDA_ERROR_INVALID_VALUE";
+    return Success;
+  case NoDevice:
+    *name = "CUDA_ERROR_NO_DEVICE";
+    return Success;
+  case InvalidImage:
+    *name = "CUDA_ERROR_INVALID_IMAGE";
+    return Success;
+  case NotFound:
+    *name = "CUDA_ERROR_NOT_FOUND";
+    return Success;
+  }
+  *name = NULL;
+  return InvalidValue;
+}
+
+EXPORT CUresult cuGetErrorString(CUresult error, const char **text) {
+  switch (error) {
+  case NoDevice:
+    *text = "no CUDA-capable device is detected";
+    return Success;
+  case InvalidImage:
+    *text = "device kernel image is invalid";
+    return Success;
+  case NotFound:
+    *text = "named symbol not found";
+    return Success;
+  }
+  *text = "an error";
+  return Success;
+}
+
+EXPORT CUresult cuInit(unsigned flags) {
+  const char *noDevice = getenv("FAKE_CUDA_NO_DEVICE");
+  if (flags != 0)
+    return InvalidValue;
+  return noDevice && strcmp(noDevice, "1") == 0 ? NoDevice : Success;
+}
+
+EXPORT CUresult cuDriverGetVersion(int *version) {
+  *version = 13000;
+  return Success;
+}
+
+EXPORT CUresult cuDeviceGetCount(int *count) {
+  *count = 1;
+  return Success;
+}
+
+EXPORT CUresult cuDeviceGet(int *device, int ordinal) {
+  if (ordinal != 0)
+    return InvalidValue;
+  *device = 0;
+  return Success;
+}
+
+EXPORT CUresult cuDeviceGetName(char *name, int length, int device) {
+  (void)device;
+  snprintf(name, (size_t)length, "cage fake GPU");
+  return Success;
+}
+
+EXPORT CUresult cuDeviceGetAttribute(int *value, int attribute, int device) {
+  (void)device;
+  if (attribute != 75 && attribute != 76)
+    return InvalidValue;
+  *value = attribute == 75 ? 9 : 0;
+  return Success;
+}
+
+EXPORT CUresult cuDevicePrimaryCtxRetain(void **pctx, int device) {
+  (void)device;
+  *pctx = &context;
+  return Success;
+}
+
+EXPORT CUresult cuDevicePrimaryCtxRelease_v2(int device) {
+  (void)device;
+  return Success;
+}
+
+EXPORT CUresult cuCtxSetCurrent(void *ctx) {
+  return ctx == &context ? Success : InvalidValue;
+}
+
+EXPORT CUresult cuMemAlloc_v2(uint64_t *pointer, size_t bytes) {
+  void *p = malloc(bytes);
+  *pointer = (uint64_t)(uintptr_t)p;
+  return p ? Success : 2;
+}
+
+EXPORT CUresult cuMemFree_v2(uint64_t pointer) {
+  free((void *)(uintptr_t)pointer);
+  return Success;
+}
+
+EXPORT CUresult cuMemcpyHtoD_v2(uint64_t to, const void *from, size_t bytes) {
+  memcpy((void *)(uintptr_t)to, from, bytes);
+  return Success;
+}
+
+EXPORT CUresult cuMemcpyDtoH_v2(void *to, uint64_t from, size_t bytes) {
+  memcpy(to, (const void *)(uintptr_t)from, bytes);
+  return Success;
+}
+
+EXPORT CUresult cuMemcpyDtoD_v2(uint64_t to, uint64_t from, size_t bytes) {
+  memmove((void *)(uintptr_t)to, (const void *)(uintptr_t)from, bytes);
+  return Success;
+}
+
+EXPORT CUresult cuMemsetD8_v2(uint64_t to, unsigned char value, size_t bytes) {
+  memset((void *)(uintptr_t)to, value, bytes);
+  return Success;
+}
+
+EXPORT CUresult cuStreamCreate(void **stream, unsigned flags) {
+  *stream = malloc(1);
+  return flags == 0 && *stream ? Success : InvalidValue;
+}
+
+EXPORT CUresult cuStreamDestroy_v2(void *stream) {
+  free(stream);
+  return Success;
+}
+
+EXPORT CUresult cuStreamSynchronize(void *stream) {
+  (void)stream;
+  return Success;
+}
+
+EXPORT CUresult cuModuleLoadData(void **handle, const void *image) {
+  const char *bytes = image;
+  if (strncmp(bytes, "//", 2) != 0 && memcmp(bytes,
+                                             "\x7f"
+                                             "ELF",
+                                             4) != 0)
+    return InvalidImage;
+  *handle = &module;
+  return Success;
+}
+
+EXPORT CUresult cuModuleUnload(void *handle) {
+  return handle == &module ? Success : InvalidValue;
+}
+
+EXPORT CUresult cuModuleGetFunction(void **function, void *handle,
+                                    const char *name) {
+  if (handle != &module)
+    return InvalidValue;
+  if (strcmp(name, "fill") != 0)
+    return NotFound;
+  *function = &kernel;
+  return Success;
+}
+
+#ifndef FAKE_CUDA_OLD
+EXPORT CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy,
+                               unsigned gz, unsigned bx, unsigned by,
+                               unsigned bz, unsigned shared, void *stream,
+                               void **params, void **extra) {
+  if (function != &kernel || extra != NULL)
+    return InvalidValue;
+  printf("fake launch: %u x %u x %u blocks of %u x %u x %u threads, %u bytes "
+         "shared, %s stream\n",
+         gx, gy, gz, bx, by, bz, shared, stream ? "a" : "the default");
+  float *out = (float *)(uintptr_t) * (uint64_t *)params[0];
+  int n = *(int *)params[1];
+  float step = *(float *)params[2];
+  for (int i = 0; i < n; ++i)
+    out[i] = (float)i * step;
+  return Success;
+}
+#endif
