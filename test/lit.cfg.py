@@ -32,7 +32,7 @@ config.substitutions.append(("%mlir_include", config.mlir_include_dir))
 llvm_config.with_environment("PATH", config.cage_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tools = ["cage-opt", "cage-run", "cage-compile", "FileCheck", "not", "split-file",
-         "count"]
+         "count", "mlir-translate"]
 llvm_config.add_tool_substitutions(tools, [config.cage_tools_dir, config.llvm_tools_dir])
 
 # Optional tools become features: a test that needs one is UNSUPPORTED, never

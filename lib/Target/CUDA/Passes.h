@@ -10,5 +10,6 @@
 #include "cage/Pass/PassDefinition.h"
 
 extern const CagePassDefinition cageGPUMergeKernelModulesPass;
+extern const CagePassDefinition cageGPUSerialKernelsPass;
 
 #endif

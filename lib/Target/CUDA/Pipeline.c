@@ -150,12 +150,14 @@ static MlirLogicalResult buildPipeline(const CagePassOptionValue *options,
       "canonicalize,eliminate-empty-tensors,"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
-      "buffer-deallocation-pipeline,canonicalize,"
+      "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+      "canonicalize,"
       /* One thread per element of 128-wide rows of the parallel loops;
-         reductions stay loops inside a thread. */
+         reductions stay loops inside a thread, and host code that reads or
+         writes buffers becomes a kernel of one thread. */
       "func.func(convert-linalg-to-parallel-loops,"
       "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,128 "
-      "no-min-max-bounds},gpu-map-parallel-loops,"
+      "no-min-max-bounds},cage-gpu-serial-kernels,gpu-map-parallel-loops,"
       "convert-parallel-loops-to-gpu),"
       "gpu-kernel-outlining,cage-gpu-merge-kernel-modules,canonicalize,"
       "convert-nvgpu-to-nvvm,"
@@ -235,5 +237,6 @@ MlirLogicalResult cageCUDAPipelineAddPasses(MlirOpPassManager passManager,
 void cageRegisterCUDAPasses(void) {
   cageRegisterCPUPasses(); /* the cage passes of the front it shares */
   cagePassRegister(&cageGPUMergeKernelModulesPass);
+  cagePassRegister(&cageGPUSerialKernelsPass);
   cagePassPipelineRegister(&cageGPUPipeline);
 }

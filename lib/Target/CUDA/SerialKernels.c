@@ -1,0 +1,167 @@
+/*===- SerialKernels.c - cage-gpu-serial-kernels --------------------------===*\
+|*                                                                            *|
+|* After linalg becomes loops, what has parallel loops becomes kernels; the  *|
+|* rest stays in the host function: the loops of a reduction to a scalar    *|
+|* (a loss), the per-group loops of the fused optimizer step, a store to a  *|
+|* 0-d buffer. Those read and write device buffers, which the host cannot.  *|
+|* This pass puts each such op of a host function into an scf.parallel of   *|
+|* one iteration, which the GPU mapping that follows makes a kernel of one  *|
+|* thread: the same code, in the same order (so the same bits), run where   *|
+|* the buffers are. Slow where the work is large; the GPU lowerings of those *|
+|* ops (block reductions, the fused multi-tensor step) replace it.           *|
+|*                                                                            *|
+|* An op is moved when it (or an op nested in it) reads or writes buffer     *|
+|* elements, none of its results is used (a kernel returns nothing), and it  *|
+|* neither allocates nor holds parallel loops of its own; a host loop that   *|
+|* holds parallel loops (the fused update's loop over rows) stays, and its  *|
+|* body is searched in turn. What stays reads device memory on the host:   *|
+|* an element read whose value the host needs (the scalar a function        *|
+|* returns, a group's scale passed to a kernel). docs/GPU.md lists it.      *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include "Passes.h"
+
+#include "IR/Builder.h"
+#include "IR/Ops.h"
+#include "IR/Text.h"
+
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+#include "mlir-c/Dialect/Arith.h"
+#include "mlir-c/Dialect/SCF.h"
+
+/* What an op holds, for the decision above. */
+typedef struct Contents {
+  bool accessesElements;
+  bool blocksMove; /* an allocation or a parallel loop inside */
+} Contents;
+
+static bool accessesElements(MlirOperation op) {
+  static const char *const names[] = {
+      "memref.load",
+      "memref.store",
+      "memref.copy",
+      "memref.atomic_rmw",
+      "memref.generic_atomic_rmw",
+      "vector.load",
+      "vector.store",
+      "vector.transfer_read",
+      "vector.transfer_write",
+      "vector.maskedload",
+      "vector.maskedstore",
+  };
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
+    if (cageOpIs(op, names[i]))
+      return true;
+  return false;
+}
+
+static MlirWalkResult inspect(MlirOperation op, void *userData) {
+  Contents *c = userData;
+  if (accessesElements(op))
+    c->accessesElements = true;
+  if (cageOpIs(op, "memref.alloc") || cageOpIs(op, "memref.alloca") ||
+      cageOpIs(op, "memref.dealloc") || cageOpIs(op, "scf.parallel") ||
+      cageOpIs(op, "scf.forall") || cageOpIs(op, "gpu.launch") ||
+      cageOpIs(op, "gpu.launch_func") || cageOpIs(op, "func.call"))
+    c->blocksMove = true;
+  return MlirWalkResultAdvance;
+}
+
+static bool resultsUnused(MlirOperation op) {
+  for (intptr_t i = 0; i < mlirOperationGetNumResults(op); ++i)
+    if (!mlirOperationIsNull(mlirOpOperandGetOwner(
+            mlirValueGetFirstUse(mlirOperationGetResult(op, i)))))
+      return false;
+  return true;
+}
+
+/* Whether `op`, an op of a host function's body, is moved into a kernel. A
+ * top-level memref.copy is the host memory pass's (a device-to-device
+ * copy), not a kernel's. */
+static bool runsOnDevice(MlirOperation op) {
+  if (cageOpIs(op, "memref.copy") || cageOpIs(op, "memref.load"))
+    return false;
+  Contents c = {false, false};
+  mlirOperationWalk(op, inspect, &c, MlirWalkPreOrder);
+  return c.accessesElements && !c.blocksMove && resultsUnused(op);
+}
+
+/* scf.parallel (%i) = (0) to (1) step (1) { op; scf.reduce } in place of
+ * `op`. */
+static void wrapInParallel(MlirOperation op) {
+  MlirContext ctx = mlirOperationGetContext(op);
+  MlirLocation loc = mlirOperationGetLocation(op);
+  CageBuilder b = cageBuilderDetached(loc);
+  MlirValue zero = cageBuildConstantIndex(&b, 0);
+  MlirValue one = cageBuildConstantIndex(&b, 1);
+  MlirType index = mlirIndexTypeGet(ctx);
+  MlirBlock body = mlirBlockCreate(1, &index, &loc);
+  MlirOperationState reduce = mlirOperationStateGet(cageStr("scf.reduce"), loc);
+  mlirBlockAppendOwnedOperation(body, mlirOperationCreate(&reduce));
+  MlirRegion region = mlirRegionCreate();
+  mlirRegionAppendOwnedBlock(region, body);
+  MlirOperationState state =
+      mlirOperationStateGet(cageStr("scf.parallel"), loc);
+  MlirValue bounds[] = {zero, one, one};
+  mlirOperationStateAddOperands(&state, 3, bounds);
+  int32_t segments[] = {1, 1, 1, 0};
+  MlirNamedAttribute segmentSizes = cageNamedAttribute(
+      &b, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 4, segments));
+  mlirOperationStateAddAttributes(&state, 1, &segmentSizes);
+  mlirOperationStateAddOwnedRegions(&state, 1, &region);
+  cageBuilderInsert(&b, mlirOperationCreate(&state));
+  cageBuilderMoveBefore(&b, op);
+  mlirOperationMoveBefore(op, mlirBlockGetFirstOperation(body));
+}
+
+static void processRegion(MlirRegion region);
+
+/* Moves the ops of `block` that run on the device; host loops that stay
+ * (around kernels) are searched in turn. */
+static void processBlock(MlirBlock block) {
+  MlirOperation op = mlirBlockGetFirstOperation(block);
+  while (!mlirOperationIsNull(op)) {
+    MlirOperation next = mlirOperationGetNextInBlock(op);
+    if (runsOnDevice(op)) {
+      wrapInParallel(op);
+    } else if (cageOpIs(op, "scf.for") || cageOpIs(op, "scf.if") ||
+               cageOpIs(op, "scf.while")) {
+      for (intptr_t i = 0; i < mlirOperationGetNumRegions(op); ++i)
+        processRegion(mlirOperationGetRegion(op, i));
+    }
+    op = next;
+  }
+}
+
+static void processRegion(MlirRegion region) {
+  for (MlirBlock block = mlirRegionGetFirstBlock(region);
+       !mlirBlockIsNull(block); block = mlirBlockGetNextInRegion(block))
+    processBlock(block);
+}
+
+static void run(MlirOperation func, const CagePassOptionValue *options,
+                CagePassHandle pass) {
+  (void)options;
+  (void)pass;
+  processRegion(mlirOperationGetRegion(func, 0));
+}
+
+static MlirDialectHandle (*const dependentDialects[])(void) = {
+    mlirGetDialectHandle__scf__, mlirGetDialectHandle__arith__};
+
+const CagePassDefinition cageGPUSerialKernelsPass = {
+    .argument = "cage-gpu-serial-kernels",
+    .name = "CageGPUSerialKernels",
+    .summary = "Run the host code that reads or writes buffer elements (a "
+               "reduction to a scalar, the fused update's loops) as kernels "
+               "of one thread, in one-iteration scf.parallel loops",
+    .anchorOp = "func.func",
+    .options = NULL,
+    .numOptions = 0,
+    .dependentDialects = dependentDialects,
+    .numDependentDialects =
+        sizeof dependentDialects / sizeof dependentDialects[0],
+    .run = run,
+};
