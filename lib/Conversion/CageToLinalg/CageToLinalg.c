@@ -129,12 +129,12 @@ static MlirWalkResult checkLowered(MlirOperation op, void *userData) {
   return MlirWalkResultAdvance;
 }
 
-static bool lower(MlirOperation func) {
+static bool lower(MlirOperation func, LowerUpdateForm form) {
   MlirContext ctx = mlirOperationGetContext(func);
   MlirRewritePatternSet patterns = mlirRewritePatternSetCreate(ctx);
   cagePopulateQuantizerLoweringPatterns(ctx, patterns);
-  cagePopulateOptimizerLoweringPatterns(ctx, patterns);
-  cagePopulateMultiUpdateLoweringPatterns(ctx, patterns);
+  cagePopulateOptimizerLoweringPatterns(ctx, patterns, form);
+  cagePopulateMultiUpdateLoweringPatterns(ctx, patterns, form);
   cagePopulateFogzoLoweringPatterns(ctx, patterns);
   MlirFrozenRewritePatternSet frozen = mlirFreezeRewritePattern(patterns);
   // Freezing moves the patterns out but leaves the (now empty) set to us.
@@ -147,14 +147,17 @@ static bool lower(MlirOperation func) {
   return mlirLogicalResultIsSuccess(result);
 }
 
+enum { kPerElementUpdates };
+
 static void run(MlirOperation func, const CagePassOptionValue *options,
                 CagePassHandle pass) {
-  (void)options;
+  LowerUpdateForm form =
+      options[kPerElementUpdates].b ? LowerUpdateElements : LowerUpdateChunks;
   bool ok = true;
   mlirOperationWalk(func, checkLowerable, &ok, MlirWalkPreOrder);
   if (ok)
     lowerEmitRuntimeChecks(func);
-  if (ok && !lower(func)) {
+  if (ok && !lower(func, form)) {
     mlirEmitError(mlirOperationGetLocation(func),
                   "cage-lower-to-linalg did not converge");
     ok = false;
@@ -171,13 +174,24 @@ static MlirDialectHandle (*const dependentDialects[])(void) = {
     mlirGetDialectHandle__scf__,    mlirGetDialectHandle__tensor__,
 };
 
+static const CagePassOption passOptions[] = {
+    [kPerElementUpdates] = {"per-element-updates",
+                            "Lower the fused optimizer steps (cage.update, "
+                            "cage.multi_update) as a reduction per scale "
+                            "group and one element-wise generic per "
+                            "parameter (for GPUs) instead of a parallel loop "
+                            "over chunks of rows (for CPUs); the same bits",
+                            CagePassOptionBool,
+                            {.b = false}},
+};
+
 const CagePassDefinition cageLowerToLinalgPass = {
     .argument = "cage-lower-to-linalg",
     .name = "CageLowerToLinalg",
     .summary = "Lower cage ops to linalg, tensor, arith and math on tensors",
     .anchorOp = "func.func",
-    .options = NULL,
-    .numOptions = 0,
+    .options = passOptions,
+    .numOptions = sizeof passOptions / sizeof passOptions[0],
     .dependentDialects = dependentDialects,
     .numDependentDialects =
         sizeof dependentDialects / sizeof dependentDialects[0],

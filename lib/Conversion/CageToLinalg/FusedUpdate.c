@@ -33,6 +33,13 @@
 |* Quantizers with a Hadamard rotation mix the elements of a block before   *|
 |* quantizing; they take the unfused lowering (Optimizers.c).               *|
 |*                                                                            *|
+|* The element form (LowerUpdateElements, for GPUs, whose threads want one  *|
+|* element each rather than a chunk of rows): per parameter, the scales of  *|
+|* all its groups (Quantizer.c's reductions), then one element-wise generic *|
+|* over all its elements with the same element step. w is read twice (32   *|
+|* bytes per parameter instead of 28); the bits are the chunk form's (α is  *|
+|* a maximum, or a sum in increasing index order, either way).              *|
+|*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
 #include "FusedUpdate.h"
@@ -236,51 +243,64 @@ typedef struct Element {
                            buildInFours */
 } Element;
 
-/* The state stored as bf16: the low (m, b) and high (v) 16 bits of the
- * element's Philox word, as the reference draws them. */
-static void storeBf16State(CageBuilder *body, const Element *el,
-                           intptr_t numState, MlirValue *state) {
+/* The Philox group (index / 4) and lane (index mod 4, i32) of the element
+ * of i64 linear index `index` (Semantics.md §1.5). */
+static void splitIndex(CageBuilder *body, MlirValue index, MlirValue *group,
+                       MlirValue *lane) {
+  MlirType i32 = mlirIntegerTypeGet(body->context, 32);
+  *group = cageBuildShRUI(body, index, cageBuildConstantI64(body, 2));
+  *lane = cageBuildTruncI(
+      body, cageBuildAndI(body, index, cageBuildConstantI64(body, 3)), i32);
+}
+
+/* The element's Philox group (index / 4) and lane (index mod 4) in the
+ * chunk form: from the unit's first index and the generic's loops. */
+static void chunkGroupAndLane(CageBuilder *body, const Element *el,
+                              MlirValue *group, MlirValue *lane) {
   MlirType i64 = mlirIntegerTypeGet(body->context, 64);
   MlirType i32 = mlirIntegerTypeGet(body->context, 32);
-  MlirValue group, lane;
   if (el->inFours) {
     /* firstIndex is a multiple of four. */
     MlirValue firstGroup =
         cageBuildShRUI(body, el->firstIndex, constantIndex(body, 2));
-    group = cageBuildIndexCast(
+    *group = cageBuildIndexCast(
         body, cageBuildAddI(body, firstGroup, cageBuildLinalgIndex(body, 1)),
         i64);
-    lane = cageBuildIndexCast(body, cageBuildLinalgIndex(body, 0), i32);
-  } else {
-    MlirValue index = cageBuildIndexCast(
-        body,
-        cageBuildAddI(body, el->firstIndex, cageBuildLinalgIndex(body, 0)),
-        i64);
-    group = cageBuildShRUI(body, index, cageBuildConstantI64(body, 2));
-    lane = cageBuildTruncI(
-        body, cageBuildAndI(body, index, cageBuildConstantI64(body, 3)), i32);
+    *lane = cageBuildIndexCast(body, cageBuildLinalgIndex(body, 0), i32);
+    return;
   }
+  MlirValue index = cageBuildIndexCast(
+      body, cageBuildAddI(body, el->firstIndex, cageBuildLinalgIndex(body, 0)),
+      i64);
+  splitIndex(body, index, group, lane);
+}
+
+/* The state stored as bf16: the low (m, b) and high (v) 16 bits of the
+ * Philox word of the element's group of four, lane `lane`, as the
+ * reference draws them. */
+static void storeBf16State(CageBuilder *body, const Fused *f, MlirValue group,
+                           MlirValue lane, MlirValue *state) {
   MlirValue random[2];
-  lowerBuildBf16StateRandomBits(body, &el->f->keys, group, lane, random);
-  for (intptr_t i = 0; i < numState; ++i)
+  lowerBuildBf16StateRandomBits(body, &f->keys, group, lane, random);
+  for (intptr_t i = 0; i < f->numState; ++i)
     state[i] = lowerBuildBf16StoreStochastic(body, state[i], random[i]);
 }
 
-/* Body arguments: g, then the outputs w and the state, which the element
- * reads: a generic that read w as an input and wrote it as an output would
- * make bufferization copy w. */
-static void elementBody(CageBuilder *body, const MlirValue *args,
-                        intptr_t numArgs, MlirValue *yielded, void *userData) {
-  (void)numArgs;
-  const Element *el = userData;
-  const Fused *f = el->f;
-  MlirValue g = args[0], w = args[1], e = nullValue;
-  MlirValue state[2] = {args[2], f->numState > 1 ? args[3] : nullValue};
+/* The optimizer step of one element with the CAGE correction: w, g and the
+ * state (stored form) in, the new w and state (stored form) in `yielded`;
+ * `scales` as lowerGridReadScales lays them out; for bf16 state, the
+ * element's Philox group and lane. */
+static void elementStep(CageBuilder *body, const Fused *f,
+                        const MlirValue *scales, MlirValue g, MlirValue w,
+                        const MlirValue *stored, MlirValue group,
+                        MlirValue lane, MlirValue *yielded) {
+  MlirValue e = nullValue;
+  MlirValue state[2] = {stored[0], f->numState > 1 ? stored[1] : nullValue};
   if (f->bf16State)
     for (intptr_t i = 0; i < f->numState; ++i)
       state[i] = lowerBuildBf16Load(body, state[i]);
   if (f->quantized) {
-    e = lowerErrorValue(body, &f->q, f->error, w, el->scales);
+    e = lowerErrorValue(body, &f->q, f->error, w, scales);
     if (f->coupled) {
       g = cageBuildAddF(body, g, cageBuildMulF(body, f->lambda, e));
     }
@@ -291,7 +311,21 @@ static void elementBody(CageBuilder *body, const MlirValue *args,
         cageBuildSubF(body, yielded[0], cageBuildMulF(body, f->factor, e));
   }
   if (f->bf16State)
-    storeBf16State(body, el, f->numState, yielded + 1);
+    storeBf16State(body, f, group, lane, yielded + 1);
+}
+
+/* Body arguments: g, then the outputs w and the state, which the element
+ * reads: a generic that read w as an input and wrote it as an output would
+ * make bufferization copy w. */
+static void elementBody(CageBuilder *body, const MlirValue *args,
+                        intptr_t numArgs, MlirValue *yielded, void *userData) {
+  (void)numArgs;
+  const Element *el = userData;
+  MlirValue group = nullValue, lane = nullValue;
+  if (el->f->bf16State)
+    chunkGroupAndLane(body, el, &group, &lane);
+  elementStep(body, el->f, el->scales, args[0], args[1], args + 2, group, lane,
+              yielded);
 }
 
 /*===--- Loops over rows and groups ---------------------------------------===*/
@@ -537,6 +571,96 @@ static bool buildFused(CageBuilder *b, Fused *f, MlirValue lr, MlirValue step,
   return true;
 }
 
+/*===--- The element form -------------------------------------------------===*/
+
+/* A parameter's element-wise generic: its view's sizes (for the linear
+ * index of bf16 state) and where the scales are among the body's
+ * arguments. */
+typedef struct Elements {
+  const Fused *f;
+  intptr_t numScales;
+  MlirValue sizes[3];
+  int64_t rank;
+} Elements;
+
+/* Body arguments: g, the group's scales, then the outputs w and the state
+ * (read in place, as in elementBody). */
+static void elementsBody(CageBuilder *body, const MlirValue *args,
+                         intptr_t numArgs, MlirValue *yielded, void *userData) {
+  (void)numArgs;
+  const Elements *el = userData;
+  const MlirValue *outputs = args + 1 + el->numScales;
+  MlirValue group = nullValue, lane = nullValue;
+  if (el->f->bf16State)
+    splitIndex(body, lowerLinearIndex(body, el->sizes, el->rank), &group,
+               &lane);
+  elementStep(body, el->f, args + 1, args[0], outputs[0], outputs + 1, group,
+              lane, yielded);
+}
+
+/* One parameter in the element form: the scales of all its groups, then
+ * one element-wise generic over all its elements. */
+static bool buildParamElements(CageBuilder *b, const Fused *f, const Param *p,
+                               LowerResults *results) {
+  intptr_t numOut = 1 + f->numState;
+  LowerGroupView views[4];
+  for (intptr_t i = 0; i < 2 + f->numState; ++i)
+    views[i] = f->quantized
+                   ? lowerViewGroups(b, &f->q, p->rows2d[i])
+                   : (LowerGroupView){.value = p->rows2d[i], .rank = 2};
+  LowerScales scales = {.count = 0};
+  if (f->quantized)
+    scales = lowerGroupScales(b, &f->q, &views[0], nullValue);
+  Elements el = {f, scales.count, {nullValue}, views[0].rank};
+  for (int64_t d = 0; d < el.rank; ++d)
+    el.sizes[d] = dimOf(b, views[0].value, d);
+  MlirValue outputs[3];
+  outputs[0] = views[0].value;
+  for (intptr_t i = 0; i < f->numState; ++i)
+    outputs[1 + i] = views[2 + i].value;
+  LowerOverGroups g = {.view = &views[0],
+                       .elements = &views[1].value,
+                       .numElements = 1,
+                       .perGroup = scales.values,
+                       .numPerGroup = scales.count,
+                       .outputs = outputs,
+                       .numOutputs = numOut,
+                       .reduce = false,
+                       .body = elementsBody,
+                       .userData = &el};
+  MlirOperation generic = lowerBuildOverGroups(b, &g);
+  if (mlirOperationIsNull(generic))
+    return false;
+  for (intptr_t i = 0; i < numOut; ++i) {
+    MlirValue updated = cageOperationGetResult(generic, i);
+    MlirValue rows = p->rows2d[i == 0 ? 0 : 1 + i];
+    if (views[0].rank == 3) /* [rows, n / G, G] back to rows × n */
+      updated = cageBuildMergeInnermost(b, updated, mlirValueGetType(rows));
+    MlirValue original = p->tensors[i == 0 ? 0 : 1 + i];
+    lowerReplace(results, i == 0 ? p->newW : p->newState[i - 1],
+                 fromRows(b, updated, original));
+  }
+  return true;
+}
+
+/* The element form of the step: the per-element arithmetic of the chunk
+ * form (elementStep), each parameter one element-wise generic after a
+ * reduction per scale group. */
+static bool buildElements(CageBuilder *b, Fused *f, MlirValue lr,
+                          MlirValue step, LowerResults *results) {
+  f->step = lowerBuildOptimizerStep(b, &f->step.optimizer, lr, step);
+  if (f->quantized && !f->coupled)
+    f->factor = cageBuildMulF(b, lr, f->lambda);
+  for (intptr_t k = 0; k < f->numParams; ++k) {
+    Param *p = &f->params[k];
+    for (intptr_t i = 0; i < 2 + f->numState; ++i)
+      p->rows2d[i] = asRows(b, p->tensors[i]);
+    if (!buildParamElements(b, f, p, results))
+      return false;
+  }
+  return true;
+}
+
 /*===--- The ops ----------------------------------------------------------===*/
 
 bool lowerCanFuseUpdate(MlirOperation op) {
@@ -583,7 +707,7 @@ static void readParam(MlirOperation op, intptr_t k, intptr_t numState,
 }
 
 bool lowerBuildFusedUpdate(CageBuilder *b, MlirOperation op,
-                           LowerResults *results) {
+                           LowerUpdateForm form, LowerResults *results) {
   Fused f = {0};
   bool update = cageOperationIsAUpdate(op);
   MlirAttribute quantizer =
@@ -615,7 +739,9 @@ bool lowerBuildFusedUpdate(CageBuilder *b, MlirOperation op,
   /* bf16 state, a cage.update's only, comes with its seed. */
   if (f.bf16State)
     lowerBuildPhiloxKeys(b, cageUpdateOpGetSeed(op), &f.keys);
-  bool built = buildFused(b, &f, lr, step, results);
+  bool built = form == LowerUpdateElements
+                   ? buildElements(b, &f, lr, step, results)
+                   : buildFused(b, &f, lr, step, results);
   free(f.params);
   return built;
 }
@@ -668,12 +794,24 @@ static bool buildSplitMultiUpdate(CageBuilder *b, MlirOperation op,
 
 static bool buildMultiUpdate(CageBuilder *b, MlirOperation op,
                              LowerResults *results) {
-  return lowerCanFuseUpdate(op) ? lowerBuildFusedUpdate(b, op, results)
-                                : buildSplitMultiUpdate(b, op, results);
+  return lowerCanFuseUpdate(op)
+             ? lowerBuildFusedUpdate(b, op, LowerUpdateChunks, results)
+             : buildSplitMultiUpdate(b, op, results);
+}
+
+static bool buildMultiUpdateElements(CageBuilder *b, MlirOperation op,
+                                     LowerResults *results) {
+  return lowerCanFuseUpdate(op)
+             ? lowerBuildFusedUpdate(b, op, LowerUpdateElements, results)
+             : buildSplitMultiUpdate(b, op, results);
 }
 
 void cagePopulateMultiUpdateLoweringPatterns(MlirContext ctx,
-                                             MlirRewritePatternSet patterns) {
-  static LowerPattern table[] = {{"cage.multi_update", buildMultiUpdate}};
-  lowerAddPatterns(ctx, patterns, table, 1);
+                                             MlirRewritePatternSet patterns,
+                                             LowerUpdateForm form) {
+  static LowerPattern chunks[] = {{"cage.multi_update", buildMultiUpdate}};
+  static LowerPattern elements[] = {
+      {"cage.multi_update", buildMultiUpdateElements}};
+  lowerAddPatterns(ctx, patterns,
+                   form == LowerUpdateElements ? elements : chunks, 1);
 }

@@ -22,15 +22,17 @@ bool lowerCanFuseUpdate(MlirOperation op);
 
 struct CageBuilder;
 
-/** Builds the fused loop of `op` (one lowerCanFuseUpdate accepts) with `b`
- * and records the values that replace its results in `results`; false if
- * something could not be built (for lowerRewriteStaged). */
+/** Builds the fused step of `op` (one lowerCanFuseUpdate accepts) in
+ * `form` with `b` and records the values that replace its results in
+ * `results`; false if something could not be built (for
+ * lowerRewriteStaged). */
 bool lowerBuildFusedUpdate(struct CageBuilder *b, MlirOperation op,
-                           LowerResults *results);
+                           LowerUpdateForm form, LowerResults *results);
 
-/** Adds the pattern of cage.multi_update: the fused loop, or with a
- * Hadamard rotation one cage.update per parameter. */
+/** Adds the pattern of cage.multi_update: the fused step in `form`, or with
+ * a Hadamard rotation one cage.update per parameter. */
 void cagePopulateMultiUpdateLoweringPatterns(MlirContext ctx,
-                                             MlirRewritePatternSet patterns);
+                                             MlirRewritePatternSet patterns,
+                                             LowerUpdateForm form);
 
 #endif /* CAGE_CONVERSION_CAGETOLINALG_FUSEDUPDATE_H */

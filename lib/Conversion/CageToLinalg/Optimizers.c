@@ -232,10 +232,10 @@ static bool buildOptimizer(CageBuilder *b, MlirOperation op,
 /* Fused where FusedUpdate.c can; otherwise (a Hadamard rotation, shapes it
  * cannot view as rows) its unfused spelling, cage.quant_error + the
  * optimizer op + the correction, which the other patterns then lower. */
-static bool buildUpdate(CageBuilder *b, MlirOperation op,
-                        LowerResults *results) {
+static bool buildUpdateIn(CageBuilder *b, MlirOperation op,
+                          LowerUpdateForm form, LowerResults *results) {
   if (lowerCanFuseUpdate(op))
-    return lowerBuildFusedUpdate(b, op, results);
+    return lowerBuildFusedUpdate(b, op, form, results);
   MlirValue expanded[kCageUpdateMaxResults];
   if (!cageExpandUpdate(b, op, expanded))
     return false;
@@ -245,15 +245,34 @@ static bool buildUpdate(CageBuilder *b, MlirOperation op,
   return true;
 }
 
+static bool buildUpdate(CageBuilder *b, MlirOperation op,
+                        LowerResults *results) {
+  return buildUpdateIn(b, op, LowerUpdateChunks, results);
+}
+
+static bool buildUpdateElements(CageBuilder *b, MlirOperation op,
+                                LowerResults *results) {
+  return buildUpdateIn(b, op, LowerUpdateElements, results);
+}
+
 /*===--- Registration -----------------------------------------------------===*/
 
 void cagePopulateOptimizerLoweringPatterns(MlirContext ctx,
-                                           MlirRewritePatternSet patterns) {
-  static LowerPattern table[] = {
+                                           MlirRewritePatternSet patterns,
+                                           LowerUpdateForm form) {
+  static LowerPattern chunks[] = {
       {"cage.lambda_schedule", buildLambdaSchedule},
       {"cage.adamw", buildOptimizer},
       {"cage.sgd", buildOptimizer},
       {"cage.update", buildUpdate},
   };
-  lowerAddPatterns(ctx, patterns, table, sizeof table / sizeof table[0]);
+  static LowerPattern elements[] = {
+      {"cage.lambda_schedule", buildLambdaSchedule},
+      {"cage.adamw", buildOptimizer},
+      {"cage.sgd", buildOptimizer},
+      {"cage.update", buildUpdateElements},
+  };
+  lowerAddPatterns(ctx, patterns,
+                   form == LowerUpdateElements ? elements : chunks,
+                   sizeof chunks / sizeof chunks[0]);
 }

@@ -24,10 +24,20 @@
 void cagePopulateQuantizerLoweringPatterns(MlirContext ctx,
                                            MlirRewritePatternSet patterns);
 
+/** The shape of the fused step's loops: the CPU's parallel loop over chunks
+ * of rows, each group's scale taken while the group is in cache; or, for
+ * GPUs, per parameter a reduction per scale group and one element-wise
+ * generic (cage-lower-to-linalg{per-element-updates}). */
+typedef enum LowerUpdateForm {
+  LowerUpdateChunks,
+  LowerUpdateElements
+} LowerUpdateForm;
+
 /** Adds the patterns of cage.lambda_schedule, cage.adamw, cage.sgd and
- *  cage.update. */
+ *  cage.update (fused in `form` where FusedUpdate.c can). */
 void cagePopulateOptimizerLoweringPatterns(MlirContext ctx,
-                                           MlirRewritePatternSet patterns);
+                                           MlirRewritePatternSet patterns,
+                                           LowerUpdateForm form);
 
 /** Adds the pattern of cage.fogzo_direction (Fogzo.c). */
 void cagePopulateFogzoLoweringPatterns(MlirContext ctx,

@@ -11,5 +11,6 @@
 
 extern const CagePassDefinition cageGPUMergeKernelModulesPass;
 extern const CagePassDefinition cageGPUSerialKernelsPass;
+extern const CagePassDefinition cageGPUDeviceBuffersPass;
 
 #endif

@@ -144,7 +144,7 @@ static MlirLogicalResult buildPipeline(const CagePassOptionValue *options,
       "builtin.module("
       /* The CPU's front: the same cage lowering, so the same arithmetic. */
       "cage-autodiff,"
-      "func.func(%scage-verify,cage-lower-to-linalg,"
+      "func.func(%scage-verify,cage-lower-to-linalg{per-element-updates=true},"
       "convert-elementwise-to-linalg),"
       "cage-cpu-decompose-softmax,cage-convert-math-to-arith,"
       "canonicalize,eliminate-empty-tensors,"
@@ -159,7 +159,9 @@ static MlirLogicalResult buildPipeline(const CagePassOptionValue *options,
       "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,128 "
       "no-min-max-bounds},cage-gpu-serial-kernels,gpu-map-parallel-loops,"
       "convert-parallel-loops-to-gpu),"
-      "gpu-kernel-outlining,cage-gpu-merge-kernel-modules,canonicalize,"
+      "gpu-kernel-outlining,cage-gpu-merge-kernel-modules,"
+      /* The host's buffers in device memory, its copies on a stream. */
+      "func.func(cage-gpu-device-buffers,gpu-async-region),canonicalize,"
       "convert-nvgpu-to-nvvm,"
       "convert-vector-to-scf,convert-scf-to-cf,convert-nvvm-to-llvm,"
       "convert-func-to-llvm,expand-strided-metadata,"
@@ -238,5 +240,6 @@ void cageRegisterCUDAPasses(void) {
   cageRegisterCPUPasses(); /* the cage passes of the front it shares */
   cagePassRegister(&cageGPUMergeKernelModulesPass);
   cagePassRegister(&cageGPUSerialKernelsPass);
+  cagePassRegister(&cageGPUDeviceBuffersPass);
   cagePassPipelineRegister(&cageGPUPipeline);
 }

@@ -3,15 +3,15 @@
 // REQUIRES: libdevice
 
 // cage ops through the CPU's front (cage-lower-to-linalg) and the upstream
-// GPU path: the host functions launch kernels, all of them in one module
+// GPU path: the host functions launch kernels on a stream, all of them in one module
 // (cage-gpu-merge-kernel-modules), @cage_kernels, a gpu.binary holding its
 // PTX for the chip, with the PTX ISA version that first has it. IEEE
 // division and square root (sqrt.rn through libdevice and
 // __CUDA_PREC_SQRT), libdevice linked (no .extern left for ptxas).
 
 // CHECK-LABEL: llvm.func @quantize_rows
-// CHECK: gpu.launch_func @cage_kernels::@quantize_rows_kernel
-// CHECK: gpu.launch_func @cage_kernels::@quantize_rows_kernel_0
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @cage_kernels::@quantize_rows_kernel 
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @cage_kernels::@quantize_rows_kernel_0 
 // CHECK: gpu.binary @cage_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx70">
 // CHECK-SAME: .version 7.0\0A.target sm_80
 // CHECK-SAME: .entry quantize_rows_kernel(
@@ -21,7 +21,7 @@
 // CHECK-NOT: sqrt.approx
 // CHECK-NOT: .extern
 // CHECK-LABEL: llvm.func @adamw_group_error
-// CHECK: gpu.launch_func @cage_kernels::@adamw_group_error_kernel
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @cage_kernels::@adamw_group_error_kernel 
 // CHECK-NOT: gpu.binary
 // SM90: gpu.binary @cage_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx78">
 // SM90-SAME: .version 7.8\0A.target sm_90
