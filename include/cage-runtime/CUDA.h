@@ -86,6 +86,11 @@ CAGE_CUDA_EXPORT int cageCudaCopyToHost(void *to, CageCudaDevicePointer from,
 CAGE_CUDA_EXPORT int cageCudaCopyOnDevice(CageCudaDevicePointer to,
                                           CageCudaDevicePointer from,
                                           size_t bytes);
+/** A copy in any direction between host and device memory (the driver's
+ *  unified addressing tells them apart), ordered on `stream`; host memory
+ *  that is not page-locked may be reused when the call returns. */
+CAGE_CUDA_EXPORT int cageCudaCopy(void *to, const void *from, size_t bytes,
+                                  CageCudaStream stream);
 CAGE_CUDA_EXPORT int cageCudaMemset(CageCudaDevicePointer to,
                                     unsigned char value, size_t bytes);
 

@@ -47,6 +47,7 @@ typedef struct Driver {
   CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
   CUresult (*cuMemcpyDtoD)(CUdeviceptr, CUdeviceptr, size_t);
   CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
+  CUresult (*cuMemcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, void *);
   CUresult (*cuStreamCreate)(void **, unsigned);
   CUresult (*cuStreamDestroy)(void *);
   CUresult (*cuStreamSynchronize)(void *);
@@ -81,6 +82,7 @@ static const struct {
     SYMBOL(cuMemcpyDtoH, "cuMemcpyDtoH_v2"),
     SYMBOL(cuMemcpyDtoD, "cuMemcpyDtoD_v2"),
     SYMBOL(cuMemsetD8, "cuMemsetD8_v2"),
+    SYMBOL(cuMemcpyAsync, "cuMemcpyAsync"),
     SYMBOL(cuStreamCreate, "cuStreamCreate"),
     SYMBOL(cuStreamDestroy, "cuStreamDestroy_v2"),
     SYMBOL(cuStreamSynchronize, "cuStreamSynchronize"),
@@ -328,6 +330,19 @@ int cageCudaCopyOnDevice(CageCudaDevicePointer to, CageCudaDevicePointer from,
   if (!to || !from)
     return invalid("cageCudaCopyOnDevice: a null pointer");
   return check(runtime.driver.cuMemcpyDtoD(to, from, bytes), "cuMemcpyDtoD");
+}
+
+int cageCudaCopy(void *to, const void *from, size_t bytes,
+                 CageCudaStream stream) {
+  int status = enter();
+  if (status || bytes == 0)
+    return status;
+  if (!to || !from)
+    return invalid("cageCudaCopy: a null pointer");
+  return check(runtime.driver.cuMemcpyAsync((CUdeviceptr)(uintptr_t)to,
+                                            (CUdeviceptr)(uintptr_t)from, bytes,
+                                            stream),
+               "cuMemcpyAsync");
 }
 
 int cageCudaMemset(CageCudaDevicePointer to, unsigned char value,

@@ -5,9 +5,11 @@
 |* pointer is a host address. Modules are accepted when they look like PTX   *|
 |* ("//" first) or an ELF file, and have one kernel, "fill", which writes   *|
 |* i · step to out[i] for i < n (arguments: float *out, int n, float step)   *|
-|* so that a test sees the launch's arguments arrive. FAKE_CUDA_NO_DEVICE=1  *|
-|* makes cuInit fail as on a machine whose driver finds no GPU. Built a     *|
-|* second time with FAKE_CUDA_OLD: without cuLaunchKernel.                   *|
+|* so that a test sees the launch's arguments arrive; with                  *|
+|* FAKE_CUDA_ANY_KERNEL=1 every other name is a kernel too, whose launches  *|
+|* are printed and do nothing. FAKE_CUDA_NO_DEVICE=1 makes cuInit fail as   *|
+|* on a machine whose driver finds no GPU. Built a second time with         *|
+|* FAKE_CUDA_OLD: without cuLaunchKernel.                                    *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -153,6 +155,13 @@ EXPORT CUresult cuMemsetD8_v2(uint64_t to, unsigned char value, size_t bytes) {
   return Success;
 }
 
+EXPORT CUresult cuMemcpyAsync(uint64_t to, uint64_t from, size_t bytes,
+                              void *stream) {
+  (void)stream;
+  memmove((void *)(uintptr_t)to, (const void *)(uintptr_t)from, bytes);
+  return Success;
+}
+
 EXPORT CUresult cuStreamCreate(void **stream, unsigned flags) {
   *stream = malloc(1);
   return flags == 0 && *stream ? Success : InvalidValue;
@@ -187,9 +196,18 @@ EXPORT CUresult cuModuleGetFunction(void **function, void *handle,
                                     const char *name) {
   if (handle != &module)
     return InvalidValue;
-  if (strcmp(name, "fill") != 0)
+  if (strcmp(name, "fill") == 0) {
+    *function = &kernel;
+    return Success;
+  }
+  const char *any = getenv("FAKE_CUDA_ANY_KERNEL");
+  if (!any || strcmp(any, "1") != 0)
     return NotFound;
-  *function = &kernel;
+  /* The handle of a kernel of any other name is a copy of its name. */
+  *function = malloc(strlen(name) + 1);
+  if (!*function)
+    return 2;
+  strcpy(*function, name);
   return Success;
 }
 
@@ -198,8 +216,13 @@ EXPORT CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy,
                                unsigned gz, unsigned bx, unsigned by,
                                unsigned bz, unsigned shared, void *stream,
                                void **params, void **extra) {
-  if (function != &kernel || extra != NULL)
+  if (function == NULL || extra != NULL)
     return InvalidValue;
+  if (function != &kernel) {
+    printf("fake launch of %s: %u x %u x %u blocks of %u x %u x %u threads\n",
+           (const char *)function, gx, gy, gz, bx, by, bz);
+    return Success;
+  }
   printf("fake launch: %u x %u x %u blocks of %u x %u x %u threads, %u bytes "
          "shared, %s stream\n",
          gx, gy, gz, bx, by, bz, shared, stream ? "a" : "the default");

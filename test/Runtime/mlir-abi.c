@@ -1,0 +1,85 @@
+// DEFINE: %{fake} = %cage_obj/test/Runtime/libfake
+// RUN: env CAGE_LIBCUDA=%{fake}-cuda.so FAKE_CUDA_ANY_KERNEL=1 \
+// RUN:   cage-mlir-abi-test step 2>&1 | FileCheck %s
+// A failure prints the runtime's message and aborts (the ABI has no
+// statuses): no driver, a kernel the module lacks, an empty grid.
+// RUN: env CAGE_LIBCUDA=%t.missing.so not --crash cage-mlir-abi-test step \
+// RUN:   2>&1 | FileCheck %s --check-prefix=NO-DRIVER
+// RUN: env CAGE_LIBCUDA=%{fake}-cuda.so not --crash cage-mlir-abi-test step \
+// RUN:   2>&1 | FileCheck %s --check-prefix=NO-KERNEL
+// RUN: env CAGE_LIBCUDA=%{fake}-cuda.so not --crash \
+// RUN:   cage-mlir-abi-test empty-grid 2>&1 | FileCheck %s --check-prefix=GRID
+
+/*===- mlir-abi.c - MLIR's GPU runtime ABI in lib/Runtime -----------------===*\
+|*                                                                            *|
+|* The calls the host code of cage-gpu-pipeline makes (mgpu*, the           *|
+|* signatures MLIR 22's gpu-to-llvm declares), made from C in the order a   *|
+|* training step makes them, over the stand-in driver of Inputs/fake_cuda.c: *|
+|* a stream, device memory, a copy in, the PTX module, a kernel launched    *|
+|* with its arguments, a copy out, the kernels of a step looked up by name, *|
+|* and everything released.                                                  *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+void *mgpuModuleLoadJIT(void *data, int optLevel);
+void mgpuModuleUnload(void *module);
+void *mgpuModuleGetFunction(void *module, const char *name);
+void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                      intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                      intptr_t blockZ, int32_t sharedBytes, void *stream,
+                      void **params, void **extra, size_t paramsCount);
+void *mgpuStreamCreate(void);
+void mgpuStreamDestroy(void *stream);
+void mgpuStreamSynchronize(void *stream);
+void *mgpuMemAlloc(uint64_t bytes, void *stream, bool isHostShared);
+void mgpuMemFree(void *pointer, void *stream);
+void mgpuMemcpy(void *to, void *from, size_t bytes, void *stream);
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  bool emptyGrid = argc > 1 && strcmp(argv[1], "empty-grid") == 0;
+  void *stream = mgpuStreamCreate();
+  // NO-DRIVER: cage: mgpuStreamCreate failed: cannot load the NVIDIA driver
+  // NO-DRIVER-SAME: library {{.*}}.missing.so
+
+  enum { N = 4 };
+  float host[N] = {9, 9, 9, 9};
+  void *device = mgpuMemAlloc(sizeof host, stream, false);
+  mgpuMemcpy(device, host, sizeof host, stream);
+  char ptx[] = "// PTX of the kernels\n";
+  void *module = mgpuModuleLoadJIT(ptx, 3);
+  void *fill = mgpuModuleGetFunction(module, "fill");
+  int n = N;
+  float step = 2;
+  void *params[] = {&device, &n, &step};
+  mgpuLaunchKernel(fill, 1, 1, 1, emptyGrid ? 0 : 128, 1, 1, 0, stream, params,
+                   NULL, 3);
+  // GRID: cage: mgpuLaunchKernel failed: a grid or block size of 0
+  // CHECK: fake launch: 1 x 1 x 1 blocks of 128 x 1 x 1 threads, 0 bytes
+  // CHECK-SAME: shared, a stream
+  mgpuStreamSynchronize(stream);
+  mgpuMemcpy(host, device, sizeof host, stream);
+  printf("out: %g %g %g %g\n", host[0], host[1], host[2], host[3]);
+  // CHECK-NEXT: out: 0 2 4 6
+
+  /* A step's kernels, by the names the pipeline gives them. */
+  void *kernel = mgpuModuleGetFunction(module, "train_step_kernel");
+  // NO-KERNEL: cage: mgpuModuleGetFunction failed:
+  // NO-KERNEL-SAME: cuModuleGetFunction("train_step_kernel"):
+  // NO-KERNEL-SAME: CUDA_ERROR_NOT_FOUND: named symbol not found
+  mgpuLaunchKernel(kernel, 16, 1, 1, 1, 128, 1, 0, stream, params, NULL, 3);
+  // CHECK-NEXT: fake launch of train_step_kernel: 16 x 1 x 1 blocks of 1 x
+  // CHECK-SAME: 128 x 1 threads
+
+  mgpuMemFree(device, stream);
+  mgpuModuleUnload(module);
+  mgpuStreamDestroy(stream);
+  printf("released\n");
+  // CHECK-NEXT: released
+  return 0;
+}
