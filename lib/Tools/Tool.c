@@ -211,11 +211,42 @@ void toolInputFree(ToolInput *input) {
   input->text = NULL;
 }
 
-/* Runs `pm` on `module` (and destroys it); `what` names the pipeline when
- * a pass fails without a diagnostic. */
-static bool runPasses(MlirContext ctx, ToolDiagnostics *diagnostics,
-                      MlirModule module, MlirPassManager pm,
-                      bool printIRAfterAll, const char *what) {
+/* Adds a pipeline with its options to a pass manager (the C API's
+ * cage*PipelineAddPasses, whose option structs differ). */
+typedef MlirLogicalResult (*AddPipeline)(MlirOpPassManager pm,
+                                         const void *options,
+                                         MlirStringCallback error,
+                                         void *userData);
+
+static MlirLogicalResult addCPUPipeline(MlirOpPassManager pm,
+                                        const void *options,
+                                        MlirStringCallback error,
+                                        void *userData) {
+  return cageCPUPipelineAddPasses(pm, options, error, userData);
+}
+
+static MlirLogicalResult addCUDAPipeline(MlirOpPassManager pm,
+                                         const void *options,
+                                         MlirStringCallback error,
+                                         void *userData) {
+  return cageCUDAPipelineAddPasses(pm, options, error, userData);
+}
+
+/* Runs the pipeline `add` builds on `module`; `what` names it when it
+ * cannot be built or a pass fails without a diagnostic. */
+static bool runPipeline(MlirContext ctx, ToolDiagnostics *diagnostics,
+                        MlirModule module, AddPipeline add, const void *options,
+                        bool printIRAfterAll, const char *what) {
+  MlirPassManager pm =
+      mlirPassManagerCreateOnOperation(ctx, cageStr("builtin.module"));
+  char buffer[1024];
+  CageText error = cageTextOver(buffer, sizeof buffer);
+  if (mlirLogicalResultIsFailure(add(mlirPassManagerGetAsOpPassManager(pm),
+                                     options, cageTextAppend, &error))) {
+    toolError(diagnostics, "cannot build the %s: %s", what, error.data);
+    mlirPassManagerDestroy(pm);
+    return false;
+  }
   if (printIRAfterAll) {
     /* Whole-module dumps need a single thread. */
     mlirContextEnableMultithreading(ctx, false);
@@ -239,35 +270,13 @@ static bool runPasses(MlirContext ctx, ToolDiagnostics *diagnostics,
 bool toolRunPipeline(MlirContext ctx, ToolDiagnostics *diagnostics,
                      MlirModule module, const CageCPUPipelineOptions *options,
                      bool printIRAfterAll) {
-  MlirPassManager pm =
-      mlirPassManagerCreateOnOperation(ctx, cageStr("builtin.module"));
-  char buffer[1024];
-  CageText error = cageTextOver(buffer, sizeof buffer);
-  if (mlirLogicalResultIsFailure(
-          cageCPUPipelineAddPasses(mlirPassManagerGetAsOpPassManager(pm),
-                                   options, cageTextAppend, &error))) {
-    toolError(diagnostics, "cannot build the CPU pipeline: %s", error.data);
-    mlirPassManagerDestroy(pm);
-    return false;
-  }
-  return runPasses(ctx, diagnostics, module, pm, printIRAfterAll,
-                   "CPU pipeline");
+  return runPipeline(ctx, diagnostics, module, addCPUPipeline, options,
+                     printIRAfterAll, "CPU pipeline");
 }
 
 bool toolRunCUDAPipeline(MlirContext ctx, ToolDiagnostics *diagnostics,
                          MlirModule module, const CageCUDATarget *target,
                          bool printIRAfterAll) {
-  MlirPassManager pm =
-      mlirPassManagerCreateOnOperation(ctx, cageStr("builtin.module"));
-  char buffer[1024];
-  CageText error = cageTextOver(buffer, sizeof buffer);
-  if (mlirLogicalResultIsFailure(
-          cageCUDAPipelineAddPasses(mlirPassManagerGetAsOpPassManager(pm),
-                                    target, cageTextAppend, &error))) {
-    toolError(diagnostics, "%s", error.data);
-    mlirPassManagerDestroy(pm);
-    return false;
-  }
-  return runPasses(ctx, diagnostics, module, pm, printIRAfterAll,
-                   "GPU pipeline");
+  return runPipeline(ctx, diagnostics, module, addCUDAPipeline, target,
+                     printIRAfterAll, "GPU pipeline");
 }
