@@ -10,7 +10,9 @@
 
 #include <stddef.h>
 
-/** The "model name" of /proc/cpuinfo ("unknown" if none). */
+/** The "model name" of /proc/cpuinfo with its "cpu family" and "model"
+ * numbers, "AMD EPYC (family 25, model 17)", which tell apart CPUs that a VM
+ * names alike ("unknown" if none). */
 void machineCpuModel(char *out, size_t size);
 
 /** The 1-minute load average, or -1 if /proc/loadavg cannot be read. */

@@ -593,7 +593,7 @@ def main(args):
                 "openblas": rt.blas_info, "cage_library": cage.library_path(),
                 "ld_preload": os.environ.get("LD_PRELOAD", ""),
                 "kmp_blocktime": os.environ.get("KMP_BLOCKTIME"),
-                "cpu_count": os.cpu_count(),
+                "cpu_count": os.cpu_count(), "cpu_model": harness.cpu_model(),
                 "load_before": load_before, "load_after": harness.load_average(),
                 "wall_s": time.perf_counter() - wall0,
                 "cage_step_function": "<f>_train_step_inplace",
