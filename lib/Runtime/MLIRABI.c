@@ -5,9 +5,10 @@
 |* launches, streams, device memory and copies. They are implemented here   *|
 |* over cage-runtime/CUDA.h, so that compiled GPU code links with this      *|
 |* library alone (no libmlir_cuda_runtime, no CUDA at build time). The first *|
-|* call initializes device 0. The ABI returns no statuses: a failure prints  *|
-|* the runtime's message on stderr and aborts, as the host code's own run-   *|
-|* time checks do; entry points that return a status are to come.          *|
+|* call that needs the device initializes device 0 (a module's PTX waits    *|
+|* for the first kernel looked up in it). The ABI returns no statuses: a    *|
+|* failure prints the runtime's message on stderr and aborts, as the host   *|
+|* code's own run-time checks do; entry points with a status are to come.  *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -50,26 +51,47 @@ static void check(const char *call, int status) {
 /* The first call of the program initializes device 0 (a no-op after). */
 static void ready(const char *call) { check(call, cageCudaInit(0)); }
 
-/* PTX, which the driver compiles for the device (its own optimization
- * level: the driver's default, the highest). */
+/* A module of the program: its PTX, loaded at the first kernel looked up
+ * in it. MLIR's host code calls mgpuModuleLoadJIT from a global
+ * constructor, before main: loading there would need the driver (and abort
+ * without one) in every program linked with GPU code, whether it runs any
+ * or not. */
+typedef struct LazyModule {
+  const void *image;
+  CageCudaModule loaded;
+} LazyModule;
+
+/* PTX, which the driver compiles for the device at the first lookup (its
+ * own optimization level: the driver's default, the highest). */
 void *mgpuModuleLoadJIT(void *data, int optLevel) {
   (void)optLevel;
-  ready("mgpuModuleLoadJIT");
-  CageCudaModule module = NULL;
-  check("mgpuModuleLoadJIT", cageCudaModuleLoad(&module, data));
+  LazyModule *module = calloc(1, sizeof *module);
+  if (!module) {
+    fprintf(stderr, "cage: mgpuModuleLoadJIT failed: out of memory\n");
+    abort();
+  }
+  module->image = data;
   return module;
 }
 
-void mgpuModuleUnload(void *module) {
-  ready("mgpuModuleUnload");
-  check("mgpuModuleUnload", cageCudaModuleUnload(module));
+void mgpuModuleUnload(void *handle) {
+  LazyModule *module = handle;
+  if (module->loaded) {
+    ready("mgpuModuleUnload");
+    check("mgpuModuleUnload", cageCudaModuleUnload(module->loaded));
+  }
+  free(module);
 }
 
-void *mgpuModuleGetFunction(void *module, const char *name) {
+void *mgpuModuleGetFunction(void *handle, const char *name) {
+  LazyModule *module = handle;
   ready("mgpuModuleGetFunction");
+  if (!module->loaded)
+    check("mgpuModuleGetFunction",
+          cageCudaModuleLoad(&module->loaded, module->image));
   CageCudaFunction function = NULL;
   check("mgpuModuleGetFunction",
-        cageCudaModuleGetFunction(&function, module, name));
+        cageCudaModuleGetFunction(&function, module->loaded, name));
   return function;
 }
 

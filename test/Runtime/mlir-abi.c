@@ -9,6 +9,11 @@
 // RUN:   2>&1 | FileCheck %s --check-prefix=NO-KERNEL
 // RUN: env CAGE_LIBCUDA=%{fake}-cuda.so not --crash \
 // RUN:   cage-mlir-abi-test empty-grid 2>&1 | FileCheck %s --check-prefix=GRID
+// A module is loaded at the first kernel looked up in it: the host code
+// calls mgpuModuleLoadJIT from a global constructor, which must not need
+// the driver in a program that runs no GPU code.
+// RUN: env CAGE_LIBCUDA=%t.missing.so cage-mlir-abi-test load-only \
+// RUN:   | FileCheck %s --check-prefix=LAZY
 
 /*===- mlir-abi.c - MLIR's GPU runtime ABI in lib/Runtime -----------------===*\
 |*                                                                            *|
@@ -43,6 +48,13 @@ void mgpuMemcpy(void *to, void *from, size_t bytes, void *stream);
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   bool emptyGrid = argc > 1 && strcmp(argv[1], "empty-grid") == 0;
+  char ptx[] = "// PTX of the kernels\n";
+  if (argc > 1 && strcmp(argv[1], "load-only") == 0) {
+    mgpuModuleUnload(mgpuModuleLoadJIT(ptx, 3));
+    printf("loaded and unloaded without the driver\n");
+    // LAZY: loaded and unloaded without the driver
+    return 0;
+  }
   void *stream = mgpuStreamCreate();
   // NO-DRIVER: cage: mgpuStreamCreate failed: cannot load the NVIDIA driver
   // NO-DRIVER-SAME: library {{.*}}.missing.so
@@ -51,7 +63,6 @@ int main(int argc, char **argv) {
   float host[N] = {9, 9, 9, 9};
   void *device = mgpuMemAlloc(sizeof host, stream, false);
   mgpuMemcpy(device, host, sizeof host, stream);
-  char ptx[] = "// PTX of the kernels\n";
   void *module = mgpuModuleLoadJIT(ptx, 3);
   void *fill = mgpuModuleGetFunction(module, "fill");
   int n = N;
