@@ -2,21 +2,20 @@
 |*                                                                            *|
 |* After linalg becomes loops, what has parallel loops becomes kernels; the  *|
 |* rest stays in the host function: the loops of a reduction to a scalar    *|
-|* (a loss), the per-group loops of the fused optimizer step, a store to a  *|
-|* 0-d buffer. Those read and write device buffers, which the host cannot.  *|
-|* This pass puts each such op of a host function into an scf.parallel of   *|
-|* one iteration, which the GPU mapping that follows makes a kernel of one  *|
-|* thread: the same code, in the same order (so the same bits), run where   *|
-|* the buffers are. Slow where the work is large; the GPU lowerings of those *|
-|* ops (block reductions, the fused multi-tensor step) replace it.           *|
+|* (a loss), a store to a 0-d buffer (or, where a pipeline lowers the fused *|
+|* optimizer step in the CPU's chunk form, its per-group loops). Those read  *|
+|* and write device buffers, which the host cannot. This pass puts each     *|
+|* such op of a host function into an scf.parallel of one iteration, which  *|
+|* the GPU mapping that follows makes a kernel of one thread: the same code, *|
+|* in the same order (so the same bits), run where the buffers are. Slow    *|
+|* where the work is large; GPU reductions will replace it.                 *|
 |*                                                                            *|
 |* An op is moved when it (or an op nested in it) reads or writes buffer     *|
 |* elements, none of its results is used (a kernel returns nothing), and it  *|
 |* neither allocates nor holds parallel loops of its own; a host loop that   *|
-|* holds parallel loops (the fused update's loop over rows) stays, and its  *|
-|* body is searched in turn. What stays reads device memory on the host:   *|
-|* an element read whose value the host needs (the scalar a function        *|
-|* returns, a group's scale passed to a kernel). docs/GPU.md lists it.      *|
+|* holds parallel loops stays, and its body is searched in turn. What stays *|
+|* and reads buffers is cage-gpu-device-buffers' to rewrite (the scalar a   *|
+|* function returns) or to refuse.                                          *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -155,7 +154,7 @@ const CagePassDefinition cageGPUSerialKernelsPass = {
     .argument = "cage-gpu-serial-kernels",
     .name = "CageGPUSerialKernels",
     .summary = "Run the host code that reads or writes buffer elements (a "
-               "reduction to a scalar, the fused update's loops) as kernels "
+               "reduction to a scalar, a store to a 0-d buffer) as kernels "
                "of one thread, in one-iteration scf.parallel loops",
     .anchorOp = "func.func",
     .options = NULL,
