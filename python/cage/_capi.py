@@ -117,6 +117,12 @@ class HeaderOptions(ctypes.Structure):
                 ("sourceFile", ctypes.c_char_p)]
 
 
+class CUDATarget(ctypes.Structure):
+    """CageCUDATarget."""
+    _fields_ = [("chip", ctypes.c_char_p), ("toolkit", ctypes.c_char_p),
+                ("fuseUpdates", ctypes.c_bool)]
+
+
 CPU_OUTPUT_OBJECT = 0  # CageCPUOutputObject
 
 _b, _i, _i64, _ip, _p = (ctypes.c_bool, ctypes.c_int, ctypes.c_int64, ctypes.c_ssize_t,
@@ -190,6 +196,10 @@ _PROTOTYPES = {
     "cageCPUEmit": (LogicalResult, [Module, ctypes.POINTER(Target), _i, StringCallback, _p]),
     "cageCPUWriteHeader": (LogicalResult, [Module, ctypes.POINTER(HeaderOptions),
                                            StringCallback, _p]),
+    "cageCUDATargetGetDefault": (CUDATarget, []),
+    "cageCUDAPipelineAddPasses": (LogicalResult, [OpPassManager, ctypes.POINTER(CUDATarget),
+                                                  StringCallback, _p]),
+    "cageCUDAEmitPTX": (LogicalResult, [Module, StringCallback, _p]),
 }
 
 # ---------------------------------------------------------------------------

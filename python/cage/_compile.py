@@ -352,6 +352,19 @@ class Module:
                             "with entry=...")
         return self.functions[self.entry](*args)
 
+    def export_ptx(self, path=None, *, chip="sm_80", toolkit=None, fuse_updates=True):
+        """The PTX of the module's kernels for an NVIDIA GPU, as
+        `cage-compile --target=cuda --emit=ptx` writes it: the source (with
+        its training steps) through cage-gpu-pipeline for `chip` (sm_75 ...
+        sm_120a), one PTX module. Needs no GPU, only libdevice from the CUDA
+        toolkit (`toolkit`, else $CUDA_HOME, else /usr/local/cuda). Returns
+        the text, and writes it to `path` when given. Raises CompileError
+        (an unknown chip, no libdevice, nothing to run on the GPU)."""
+        text = _ptx_of(self, chip, toolkit, fuse_updates)
+        if path is not None:
+            _write_atomically(path, text.encode())
+        return text
+
     def export(self, object_path, header_path=None, *, target=None, cpu=None, features=None,
                opt_level=3):
         """Compiles the module ahead of time, as cage-compile does: an object
@@ -390,6 +403,30 @@ class Module:
         self._diagnostics.warn(since)
         for path, data in outputs:
             _write_atomically(path, data)
+
+
+def _ptx_of(module, chip, toolkit, fuse_updates):
+    """The PTX of `module`'s kernels (Module.export_ptx)."""
+    lib = module._lib
+    if not isinstance(chip, str):
+        raise TypeError(f"chip must be a str such as 'sm_80', not {type(chip).__name__}")
+    target = lib.cageCUDATargetGetDefault()
+    keep = [chip.encode(), os.fsencode(toolkit) if toolkit is not None else None]
+    target.chip, target.toolkit = keep
+    target.fuseUpdates = bool(fuse_updates)
+    clone = lib.mlirOperationClone(lib.mlirModuleGetOperation(module._handles.source))
+    gpu = lib.mlirModuleFromOperation(clone)
+    try:
+        module._run(gpu, lambda pm, error: lib.cageCUDAPipelineAddPasses(
+            pm, ctypes.byref(target), error, None), "the GPU pipeline")
+        since = len(module._diagnostics.records)
+        ptx = _Messages()
+        if not lib.cageCUDAEmitPTX(gpu, ptx.callback, None):
+            raise module._diagnostics.error(since, "no PTX")
+        module._diagnostics.warn(since)
+        return ptx.text()
+    finally:
+        lib.mlirModuleDestroy(gpu)
 
 
 def compile(source, *, entry=None, filename="<string>", vectorize=None, vector_width=None,
