@@ -1,5 +1,4 @@
-/*===- cage-runtime/CUDA.h - NVIDIA GPUs through the CUDA driver ---*- C
--*-===*\
+/*===- cage-runtime/CUDA.h - NVIDIA GPUs through the CUDA driver --*- C -*-===*\
 |*                                                                            *|
 |* The runtime that compiled GPU code and its drivers use: one device, its   *|
 |* memory, streams, modules (PTX or cubin) and kernel launches, over the     *|

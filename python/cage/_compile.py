@@ -360,7 +360,26 @@ class Module:
         toolkit (`toolkit`, else $CUDA_HOME, else /usr/local/cuda). Returns
         the text, and writes it to `path` when given. Raises CompileError
         (an unknown chip, no libdevice, nothing to run on the GPU)."""
-        text = _ptx_of(self, chip, toolkit, fuse_updates)
+        lib = self._lib
+        if not isinstance(chip, str):
+            raise TypeError(f"chip must be a str such as 'sm_80', not {type(chip).__name__}")
+        target = lib.cageCUDATargetGetDefault()
+        keep = [chip.encode(), os.fsencode(toolkit) if toolkit is not None else None]
+        target.chip, target.toolkit = keep
+        target.fuseUpdates = bool(fuse_updates)
+        clone = lib.mlirOperationClone(lib.mlirModuleGetOperation(self._handles.source))
+        gpu = lib.mlirModuleFromOperation(clone)
+        try:
+            self._run(gpu, lambda pm, error: lib.cageCUDAPipelineAddPasses(
+                pm, ctypes.byref(target), error, None), "the GPU pipeline")
+            since = len(self._diagnostics.records)
+            ptx = _Messages()
+            if not lib.cageCUDAEmitPTX(gpu, ptx.callback, None):
+                raise self._diagnostics.error(since, "no PTX")
+            self._diagnostics.warn(since)
+        finally:
+            lib.mlirModuleDestroy(gpu)
+        text = ptx.text()
         if path is not None:
             _write_atomically(path, text.encode())
         return text
@@ -403,30 +422,6 @@ class Module:
         self._diagnostics.warn(since)
         for path, data in outputs:
             _write_atomically(path, data)
-
-
-def _ptx_of(module, chip, toolkit, fuse_updates):
-    """The PTX of `module`'s kernels (Module.export_ptx)."""
-    lib = module._lib
-    if not isinstance(chip, str):
-        raise TypeError(f"chip must be a str such as 'sm_80', not {type(chip).__name__}")
-    target = lib.cageCUDATargetGetDefault()
-    keep = [chip.encode(), os.fsencode(toolkit) if toolkit is not None else None]
-    target.chip, target.toolkit = keep
-    target.fuseUpdates = bool(fuse_updates)
-    clone = lib.mlirOperationClone(lib.mlirModuleGetOperation(module._handles.source))
-    gpu = lib.mlirModuleFromOperation(clone)
-    try:
-        module._run(gpu, lambda pm, error: lib.cageCUDAPipelineAddPasses(
-            pm, ctypes.byref(target), error, None), "the GPU pipeline")
-        since = len(module._diagnostics.records)
-        ptx = _Messages()
-        if not lib.cageCUDAEmitPTX(gpu, ptx.callback, None):
-            raise module._diagnostics.error(since, "no PTX")
-        module._diagnostics.warn(since)
-        return ptx.text()
-    finally:
-        lib.mlirModuleDestroy(gpu)
 
 
 def compile(source, *, entry=None, filename="<string>", vectorize=None, vector_width=None,

@@ -567,17 +567,6 @@ static void testRewriterInsertionPoint(MlirContext ctx) {
 // CHECK-NEXT:   return %[[SUM]] : f32
 // CHECK:      verified: 1
 
-static MlirLogicalResult printDiagnostic(MlirDiagnostic diagnostic,
-                                         void *userData) {
-  (void)userData;
-  fprintf(stderr, "diagnostic: ");
-  mlirLocationPrint(mlirDiagnosticGetLocation(diagnostic), printToStderr, NULL);
-  fprintf(stderr, ": ");
-  mlirDiagnosticPrint(diagnostic, printToStderr, NULL);
-  fprintf(stderr, "\n");
-  return mlirLogicalResultSuccess();
-}
-
 static void yieldNothing(CageBuilder *body, const MlirValue *args,
                          intptr_t numArgs, MlirValue *yielded, void *userData) {
   (void)body;

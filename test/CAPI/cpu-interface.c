@@ -21,17 +21,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static MlirLogicalResult printDiagnostic(MlirDiagnostic diagnostic,
-                                         void *userData) {
-  (void)userData;
-  fprintf(stderr, "diagnostic: ");
-  mlirLocationPrint(mlirDiagnosticGetLocation(diagnostic), printToStderr, NULL);
-  fprintf(stderr, ": ");
-  mlirDiagnosticPrint(diagnostic, printToStderr, NULL);
-  fprintf(stderr, "\n");
-  return mlirLogicalResultSuccess();
-}
-
 static void describe(MlirContext ctx, const char *text) {
   MlirType type = mlirTypeParseGet(ctx, str(text));
   CageCPUValueType t;

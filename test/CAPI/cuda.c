@@ -23,17 +23,6 @@
 
 #include <stdlib.h>
 
-static MlirLogicalResult printDiagnostic(MlirDiagnostic diagnostic,
-                                         void *userData) {
-  (void)userData;
-  fprintf(stderr, "diagnostic: ");
-  mlirLocationPrint(mlirDiagnosticGetLocation(diagnostic), printToStderr, NULL);
-  fprintf(stderr, ": ");
-  mlirDiagnosticPrint(diagnostic, printToStderr, NULL);
-  fprintf(stderr, "\n");
-  return mlirLogicalResultSuccess();
-}
-
 static void testTarget(void) {
   CageCUDATarget target = cageCUDATargetGetDefault();
   fprintf(stderr, "default: chip %s, toolkit %s, fuse-updates %d\n",

@@ -1,5 +1,4 @@
-/*===- cage-c/Target/CUDA.h - NVIDIA GPU pipeline -------------------*- C
--*-===*\
+/*===- cage-c/Target/CUDA.h - NVIDIA GPU pipeline -----------------*- C -*-===*\
 |*                                                                            *|
 |* cage-gpu-pipeline: an MLIR pass pipeline from cage + tensors to a module  *|
 |* whose kernels are NVIDIA PTX, made in-process by LLVM's NVPTX back end:   *|

@@ -520,6 +520,15 @@ static bool chunkBody(CageBuilder *body, MlirValue iv,
 
 /*===--- Building the step ------------------------------------------------===*/
 
+/* The scalars of the step, once: the optimizer's (Optimizers.h) and, for a
+ * decoupled correction, lr·λ_t. */
+static void buildStepScalars(CageBuilder *b, Fused *f, MlirValue lr,
+                             MlirValue step) {
+  f->step = lowerBuildOptimizerStep(b, &f->step.optimizer, lr, step);
+  if (f->quantized && !f->coupled)
+    f->factor = cageBuildMulF(b, lr, f->lambda);
+}
+
 /* Views, sizes and offsets of the parameters, the scalars of the step, then
  * the loop; stores the new w and state of every parameter in `results`. */
 static bool buildFused(CageBuilder *b, Fused *f, MlirValue lr, MlirValue step,
@@ -544,10 +553,7 @@ static bool buildFused(CageBuilder *b, Fused *f, MlirValue lr, MlirValue step,
           constantIndex(b, kMaxChunks)),
       constantIndex(b, 1));
   f->chunkSize = cageBuildCeilDivUI(b, total, numChunks);
-
-  f->step = lowerBuildOptimizerStep(b, &f->step.optimizer, lr, step);
-  if (f->quantized && !f->coupled)
-    f->factor = cageBuildMulF(b, lr, f->lambda);
+  buildStepScalars(b, f, lr, step);
 
   intptr_t numShared = f->numParams * numOut;
   MlirValue *shared = calloc((size_t)numShared, sizeof *shared);
@@ -648,9 +654,7 @@ static bool buildParamElements(CageBuilder *b, const Fused *f, const Param *p,
  * reduction per scale group. */
 static bool buildElements(CageBuilder *b, Fused *f, MlirValue lr,
                           MlirValue step, LowerResults *results) {
-  f->step = lowerBuildOptimizerStep(b, &f->step.optimizer, lr, step);
-  if (f->quantized && !f->coupled)
-    f->factor = cageBuildMulF(b, lr, f->lambda);
+  buildStepScalars(b, f, lr, step);
   for (intptr_t k = 0; k < f->numParams; ++k) {
     Param *p = &f->params[k];
     for (intptr_t i = 0; i < 2 + f->numState; ++i)

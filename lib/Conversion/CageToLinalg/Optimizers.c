@@ -260,19 +260,14 @@ static bool buildUpdateElements(CageBuilder *b, MlirOperation op,
 void cagePopulateOptimizerLoweringPatterns(MlirContext ctx,
                                            MlirRewritePatternSet patterns,
                                            LowerUpdateForm form) {
-  static LowerPattern chunks[] = {
+  static LowerPattern table[] = {
       {"cage.lambda_schedule", buildLambdaSchedule},
       {"cage.adamw", buildOptimizer},
       {"cage.sgd", buildOptimizer},
-      {"cage.update", buildUpdate},
   };
-  static LowerPattern elements[] = {
-      {"cage.lambda_schedule", buildLambdaSchedule},
-      {"cage.adamw", buildOptimizer},
-      {"cage.sgd", buildOptimizer},
-      {"cage.update", buildUpdateElements},
-  };
+  static LowerPattern chunks[] = {{"cage.update", buildUpdate}};
+  static LowerPattern elements[] = {{"cage.update", buildUpdateElements}};
+  lowerAddPatterns(ctx, patterns, table, sizeof table / sizeof table[0]);
   lowerAddPatterns(ctx, patterns,
-                   form == LowerUpdateElements ? elements : chunks,
-                   sizeof chunks / sizeof chunks[0]);
+                   form == LowerUpdateElements ? elements : chunks, 1);
 }

@@ -1,5 +1,4 @@
-/*===- Pipeline.c - cage-gpu-pipeline
-----------------------------------------===*\
+/*===- Pipeline.c - cage-gpu-pipeline -------------------------------------===*\
 |*                                                                            *|
 |* The NVIDIA GPU pipeline, registered like cage-cpu-pipeline: a textual     *|
 |* pipeline whose passes are added one by one to the pass manager it is     *|
@@ -18,8 +17,8 @@
 \*===----------------------------------------------------------------------===*/
 
 #include "Passes.h"
-#include "cage-c/Target/CPU.h"
 
+#include "cage-c/Target/CPU.h"
 #include "cage-c/Target/CUDA.h"
 #include "cage/Pass/PassDefinition.h"
 
