@@ -4,6 +4,7 @@
 
 import os
 import shutil
+import subprocess
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -49,8 +50,22 @@ libdevice = os.path.join(cuda_home, "nvvm", "libdevice", "libdevice.10.bc")
 if os.path.exists(libdevice):
     config.available_features.add("libdevice")
     config.substitutions.append(("%libdevice", libdevice))
+# A GPU and its driver (test/Integration/GPU): cage's CUDA runtime finds a
+# device, in a process of its own (CAGE_LIBCUDA names the driver, as at run
+# time). Without one those tests are UNSUPPORTED.
+def cuda_gpu():
+    runtime = os.path.join(config.cage_obj_root, "lib", "libcage-cuda-runtime.so")
+    probe = ("import ctypes, sys; "
+             "sys.exit(ctypes.CDLL(sys.argv[1]).cageCudaInit(0) != 0)")
+    try:
+        return subprocess.call([config.python_executable, "-c", probe, runtime],
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, timeout=60) == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+if cuda_gpu():
+    config.available_features.add("cuda-gpu")
 # Python modules some tests compare against (Debian's python3-torch).
-import subprocess
 def python_has(module):
     return subprocess.call([config.python_executable, "-c", "import " + module],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0

@@ -43,6 +43,9 @@ enum {
   CageCudaNotInitialized = -2,
   /** A null pointer, a zero-sized launch, a device number out of range. */
   CageCudaInvalidArgument = -3,
+  /** A run-time check of compiled code failed: a dynamic size, t >= 1, a
+   *  memref descriptor (docs/Semantics.md §2.4); the message names the op. */
+  CageCudaCheckFailed = -4,
 };
 
 /** A device address (the driver's CUdeviceptr). */
@@ -115,6 +118,18 @@ CAGE_CUDA_EXPORT int cageCudaLaunch(CageCudaFunction function,
                                     const unsigned block[3],
                                     unsigned sharedBytes, CageCudaStream stream,
                                     void **params);
+
+/** The frame of one call of a compiled entry point (docs/GPU.md), which
+ *  the entry point itself makes: between cageCudaCallBegin and
+ *  cageCudaCallEnd on a thread, the compiled code's work (MLIR's GPU ABI,
+ *  lib/Runtime/MLIRABI.c) runs on `stream`, the caller's (null: the default
+ *  stream); its first failure is kept and the rest of its device work
+ *  skipped. cageCudaCallEnd takes the message of the code's own failed
+ *  check (null if none), waits for the stream, frees what the call
+ *  allocated if it failed, and returns the call's status, with its message
+ *  in cageCudaLastError. Calls on one thread do not nest. */
+CAGE_CUDA_EXPORT void cageCudaCallBegin(CageCudaStream stream);
+CAGE_CUDA_EXPORT int cageCudaCallEnd(const char *checkMessage);
 
 #ifdef __cplusplus
 }

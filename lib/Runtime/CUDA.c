@@ -12,6 +12,8 @@
 
 #include "cage-runtime/CUDA.h"
 
+#include "Errors.h"
+
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -105,8 +107,7 @@ static struct {
 
 static _Thread_local char lastError[512];
 
-/* Records the message of a failure and returns `status`. */
-static int failWith(int status, const char *format, ...) {
+int cageCudaFail(int status, const char *format, ...) {
   va_list args;
   va_start(args, format);
   vsnprintf(lastError, sizeof lastError, format, args);
@@ -126,6 +127,8 @@ const char *cageCudaStatusName(int status) {
     return "CageCudaNotInitialized";
   case CageCudaInvalidArgument:
     return "CageCudaInvalidArgument";
+  case CageCudaCheckFailed:
+    return "CageCudaCheckFailed";
   }
   const char *name = NULL;
   if (status > 0 && runtime.library &&
@@ -143,17 +146,18 @@ static int check(CUresult result, const char *call) {
   const char *name = NULL, *text = NULL;
   runtime.driver.cuGetErrorName(result, &name);
   runtime.driver.cuGetErrorString(result, &text);
-  return failWith(result, "%s: %s: %s", call, name ? name : "CUDA error",
-                  text ? text : "no description");
+  return cageCudaFail(result, "%s: %s: %s", call, name ? name : "CUDA error",
+                      text ? text : "no description");
 }
 
 /* The start of every call after cageCudaInit: the context current on this
  * thread. */
 static int enter(void) {
   if (!runtime.library)
-    return failWith(CageCudaNotInitialized,
-                    "the CUDA runtime is not initialized: call cageCudaInit "
-                    "first");
+    return cageCudaFail(
+        CageCudaNotInitialized,
+        "the CUDA runtime is not initialized: call cageCudaInit "
+        "first");
   return check(runtime.driver.cuCtxSetCurrent(runtime.context),
                "cuCtxSetCurrent");
 }
@@ -165,20 +169,22 @@ static int loadDriver(void) {
   void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!library) {
     const char *why = dlerror();
-    return failWith(CageCudaNoDriver,
-                    "cannot load the NVIDIA driver library %s (%s): no "
-                    "NVIDIA driver is installed here, or $CAGE_LIBCUDA names "
-                    "the wrong file",
-                    path, why ? why : "no reason given");
+    return cageCudaFail(
+        CageCudaNoDriver,
+        "cannot load the NVIDIA driver library %s (%s): no "
+        "NVIDIA driver is installed here, or $CAGE_LIBCUDA names "
+        "the wrong file",
+        path, why ? why : "no reason given");
   }
   for (size_t i = 0; i < sizeof kSymbols / sizeof kSymbols[0]; ++i) {
     void *symbol = dlsym(library, kSymbols[i].symbol);
     if (!symbol) {
       dlclose(library);
-      return failWith(CageCudaNoDriver,
-                      "the NVIDIA driver library %s has no %s: the driver is "
-                      "older than CUDA 11",
-                      path, kSymbols[i].symbol);
+      return cageCudaFail(
+          CageCudaNoDriver,
+          "the NVIDIA driver library %s has no %s: the driver is "
+          "older than CUDA 11",
+          path, kSymbols[i].symbol);
     }
     /* POSIX: a function's address fits in a void *. */
     memcpy((char *)&runtime.driver + kSymbols[i].offset, &symbol,
@@ -200,9 +206,9 @@ int cageCudaInit(int device) {
                       "cuDeviceGetCount")))
     goto failed;
   if (device < 0 || device >= runtime.deviceCount) {
-    status = failWith(CageCudaInvalidArgument,
-                      "no CUDA device %d: this machine has %d", device,
-                      runtime.deviceCount);
+    status = cageCudaFail(CageCudaInvalidArgument,
+                          "no CUDA device %d: this machine has %d", device,
+                          runtime.deviceCount);
     goto failed;
   }
   if ((status =
@@ -233,7 +239,7 @@ void cageCudaShutdown(void) {
 }
 
 static int invalid(const char *what) {
-  return failWith(CageCudaInvalidArgument, "%s", what);
+  return cageCudaFail(CageCudaInvalidArgument, "%s", what);
 }
 
 int cageCudaDeviceCount(int *count) {
@@ -430,10 +436,11 @@ int cageCudaLaunch(CageCudaFunction function, const unsigned grid[3],
     return invalid("cageCudaLaunch: a null pointer");
   for (int i = 0; i < 3; ++i)
     if (grid[i] == 0 || block[i] == 0)
-      return failWith(CageCudaInvalidArgument,
-                      "cageCudaLaunch: an empty grid or block (%u x %u x %u "
-                      "blocks of %u x %u x %u threads)",
-                      grid[0], grid[1], grid[2], block[0], block[1], block[2]);
+      return cageCudaFail(
+          CageCudaInvalidArgument,
+          "cageCudaLaunch: an empty grid or block (%u x %u x %u "
+          "blocks of %u x %u x %u threads)",
+          grid[0], grid[1], grid[2], block[0], block[1], block[2]);
   return check(runtime.driver.cuLaunchKernel(
                    function, grid[0], grid[1], grid[2], block[0], block[1],
                    block[2], sharedBytes, stream, params, NULL),

@@ -1,14 +1,18 @@
 // DEFINE: %{fake} = %cage_obj/test/Runtime/libfake
 // RUN: env CAGE_LIBCUDA=%{fake}-cuda.so FAKE_CUDA_ANY_KERNEL=1 \
 // RUN:   cage-mlir-abi-test step 2>&1 | FileCheck %s
-// A failure prints the runtime's message and aborts (the ABI has no
-// statuses): no driver, a kernel the module lacks, an empty grid.
+// Outside the frame of a compiled entry point, a failure prints the
+// runtime's message and aborts (the ABI has no statuses): no driver, a
+// kernel the module lacks, a grid size the driver cannot take. An empty
+// grid (the parallel loop of an empty tensor) launches nothing.
 // RUN: env CAGE_LIBCUDA=%t.missing.so not --crash cage-mlir-abi-test step \
 // RUN:   2>&1 | FileCheck %s --check-prefix=NO-DRIVER
 // RUN: env CAGE_LIBCUDA=%{fake}-cuda.so not --crash cage-mlir-abi-test step \
 // RUN:   2>&1 | FileCheck %s --check-prefix=NO-KERNEL
 // RUN: env CAGE_LIBCUDA=%{fake}-cuda.so not --crash \
-// RUN:   cage-mlir-abi-test empty-grid 2>&1 | FileCheck %s --check-prefix=GRID
+// RUN:   cage-mlir-abi-test bad-grid 2>&1 | FileCheck %s --check-prefix=GRID
+// RUN: env CAGE_LIBCUDA=%{fake}-cuda.so FAKE_CUDA_ANY_KERNEL=1 \
+// RUN:   cage-mlir-abi-test empty-grid 2>&1 | FileCheck %s --check-prefix=EMPTY
 // A module is loaded at the first kernel looked up in it: the host code
 // calls mgpuModuleLoadJIT from a global constructor, which must not need
 // the driver in a program that runs no GPU code.
@@ -47,9 +51,12 @@ void mgpuMemcpy(void *to, void *from, size_t bytes, void *stream);
 
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
-  bool emptyGrid = argc > 1 && strcmp(argv[1], "empty-grid") == 0;
+  const char *mode = argc > 1 ? argv[1] : "step";
+  intptr_t threads = strcmp(mode, "empty-grid") == 0 ? 0
+                     : strcmp(mode, "bad-grid") == 0 ? -1
+                                                     : 128;
   char ptx[] = "// PTX of the kernels\n";
-  if (argc > 1 && strcmp(argv[1], "load-only") == 0) {
+  if (strcmp(mode, "load-only") == 0) {
     mgpuModuleUnload(mgpuModuleLoadJIT(ptx, 3));
     printf("loaded and unloaded without the driver\n");
     // LAZY: loaded and unloaded without the driver
@@ -68,9 +75,11 @@ int main(int argc, char **argv) {
   int n = N;
   float step = 2;
   void *params[] = {&device, &n, &step};
-  mgpuLaunchKernel(fill, 1, 1, 1, emptyGrid ? 0 : 128, 1, 1, 0, stream, params,
-                   NULL, 3);
-  // GRID: cage: mgpuLaunchKernel failed: a grid or block size of 0
+  mgpuLaunchKernel(fill, 1, 1, 1, threads, 1, 1, 0, stream, params, NULL, 3);
+  // GRID: cage: mgpuLaunchKernel failed: a kernel launch of 1 x 1 x 1 blocks
+  // GRID-SAME: of -1 x 1 x 1 threads: a size the driver cannot take
+  // EMPTY-NOT: fake launch:
+  // EMPTY: out: 9 9 9 9
   // CHECK: fake launch: 1 x 1 x 1 blocks of 128 x 1 x 1 threads, 0 bytes
   // CHECK-SAME: shared, a stream
   mgpuStreamSynchronize(stream);

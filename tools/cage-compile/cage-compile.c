@@ -2,11 +2,13 @@
 |*                                                                            *|
 |* cage-compile FILE.mlir -o OUT [--header OUT.h] [--emit=mlir|llvm|asm|obj] *|
 |*              [--symbol-prefix=P] [--target-triple T] [--target-cpu C] ...  *|
-|* cage-compile --target=cuda FILE.mlir -o OUT [--emit=ptx|cubin|mlir]       *|
-|*              [--chip=sm_80] [--cuda-toolkit=DIR]                          *|
+|* cage-compile --target=cuda FILE.mlir -o OUT [--header OUT.h]             *|
+|*              [--emit=obj|asm|llvm|mlir|ptx|cubin] [--chip=sm_80] ...      *|
 |*                                                                            *|
-|* For the GPU: cage-gpu-pipeline, then the PTX of the kernels              *|
-|* (cageCUDAEmitPTX), assembled by the toolkit's ptxas for --emit=cubin.     *|
+|* For the GPU: cage-gpu-pipeline, then a host object with the kernels      *|
+|* embedded and an entry point per public function (stream, status), or     *|
+|* the PTX of the kernels (cageCUDAEmitPTX), assembled by the toolkit's     *|
+|* ptxas for --emit=cubin.                                                  *|
 |*                                                                            *|
 |* Runs cage-cpu-pipeline, then cageCPUEmit (LLVM-C: TargetMachine,          *|
 |* default<O3>, emission). The object needs libc, libm and, with threads,   *|
@@ -37,6 +39,10 @@
 /* MLIR's name for the C interface wrapper of F: what drivers written for
  * mlir-runner, the JIT and earlier objects call. */
 #define DEFAULT_SYMBOL_PREFIX "_mlir_ciface_"
+/* The GPU's entry points, a new ABI (stream, status): a name of their own. */
+#define DEFAULT_CUDA_SYMBOL_PREFIX "cage_cuda_"
+/* What cage-gpu-entry-points names the entry point of F. */
+#define CUDA_ENTRY_PREFIX "__cage_cuda_"
 
 static const char usage[] =
     "usage: cage-compile FILE.mlir -o OUT [--header OUT.h]\n"
@@ -44,10 +50,10 @@ static const char usage[] =
     "                    [--symbol-prefix=P] [--target-triple=T]\n"
     "                    [--target-cpu=C] [--target-features=F]\n"
     "                    [--print-ir-after-all] [pipeline options]\n"
-    "       cage-compile --target=cuda FILE.mlir -o OUT\n"
-    "                    --emit=ptx|cubin|mlir [--chip=CHIP]\n"
-    "                    [--cuda-toolkit=DIR] [--no-fuse-updates]\n"
-    "                    [--print-ir-after-all]\n"
+    "       cage-compile --target=cuda FILE.mlir -o OUT [--header OUT.h]\n"
+    "                    [--emit=obj|asm|llvm|mlir|ptx|cubin] [--chip=CHIP]\n"
+    "                    [--cuda-toolkit=DIR] [--symbol-prefix=P] [-O0..-O3]\n"
+    "                    [--no-fuse-updates] [--print-ir-after-all]\n"
     "\n"
     "Compiles FILE ('-' reads stdin) ahead of time for the CPU through\n"
     "cage-cpu-pipeline and LLVM, or with --target=cuda for NVIDIA GPUs\n"
@@ -64,7 +70,9 @@ static const char usage[] =
     "  --symbol-prefix=P      the C interface entry point of F is P<F>, the\n"
     "                         only global symbol of the object for F; all\n"
     "                         other functions and globals are internal\n"
-    "                         (default " DEFAULT_SYMBOL_PREFIX ")\n"
+    "                         (default " DEFAULT_SYMBOL_PREFIX
+    ", with --target=cuda\n"
+    "                         " DEFAULT_CUDA_SYMBOL_PREFIX ")\n"
     "  -O0..-O3               LLVM optimization level (default -O3)\n"
     "  --target-triple=T      e.g. x86_64-unknown-linux-gnu, "
     "aarch64-linux-gnu\n"
@@ -77,6 +85,11 @@ static const char usage[] =
     "  --version              cage's and LLVM's version\n"
     "\n"
     "With --target=cuda (docs/GPU.md):\n"
+    "  --emit=obj             (default) a host object with the kernels as\n"
+    "                         PTX in it; the entry point of F takes the\n"
+    "                         stream first and returns a status; link with\n"
+    "                         libcage-cuda-runtime.so (no CUDA needed)\n"
+    "  --emit=asm, llvm       the host code as assembly, LLVM IR\n"
     "  --emit=ptx             the PTX of every kernel, one module (needs\n"
     "                         libdevice from the toolkit, no GPU)\n"
     "  --emit=cubin           the same assembled for --chip by the\n"
@@ -86,8 +99,8 @@ static const char usage[] =
     "                         sm_90, sm_90a, sm_100, sm_100a, sm_120, sm_120a\n"
     "  --cuda-toolkit=DIR     the CUDA toolkit (default $CUDA_HOME, else\n"
     "                         /usr/local/cuda)\n"
-    "  Host objects for the GPU (--emit=obj, --header) are not made yet.\n"
-    "  Of the pipeline options below only --no-fuse-updates applies.\n"
+    "  --target-* and -O apply to the host code. Of the pipeline options\n"
+    "  below only --no-fuse-updates applies.\n"
     "\n"
     "%s"
     "  With --no-c-interface the public functions keep their own names and\n"
@@ -149,9 +162,9 @@ static const struct {
   Emit emit;
   bool cpu, cuda;
 } kEmits[] = {
-    {"obj", "--emit=obj", EmitObject, true, false},
-    {"asm", "--emit=asm", EmitAssembly, true, false},
-    {"llvm", "--emit=llvm", EmitLLVM, true, false},
+    {"obj", "--emit=obj", EmitObject, true, true},
+    {"asm", "--emit=asm", EmitAssembly, true, true},
+    {"llvm", "--emit=llvm", EmitLLVM, true, true},
     {"mlir", "--emit=mlir", EmitMLIR, true, true},
     {"ptx", "--emit=ptx", EmitPTX, false, true},
     {"cubin", "--emit=cubin", EmitCubin, false, true},
@@ -174,10 +187,14 @@ static ToolParsed checkTarget(Options *o) {
     toolError(&diag, "%s needs --target=cuda", o->gpuFlag);
     return ToolParsedError;
   }
-  if (o->cuda && !o->emitGiven) {
+  if (o->cuda && o->header &&
+      (o->emit == EmitPTX || o->emit == EmitCubin || o->emit == EmitMLIR)) {
     toolError(&diag,
-              "--target=cuda needs --emit=ptx, cubin or mlir: host objects for "
-              "the GPU (--emit=obj, --header) are not made yet");
+              "--header declares the entry points of a host object: it "
+              "cannot go with --emit=%s",
+              o->emit == EmitPTX     ? "ptx"
+              : o->emit == EmitCubin ? "cubin"
+                                     : "mlir");
     return ToolParsedError;
   }
   return ToolParsedRun;
@@ -204,7 +221,6 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
       if (!needValue("--header", value))
         return ToolParsedError;
       o->header = value;
-      noteFlag(&o->cpuFlag, "--header");
     } else if (toolFlagValue(argc, argv, &i, "--target", &value)) {
       if (!value || (strcmp(value, "cpu") != 0 && strcmp(value, "cuda") != 0)) {
         toolError(&diag, "--target must be cpu or cuda, not '%s'",
@@ -220,8 +236,8 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
         ++k;
       if (k == n) {
         toolError(&diag,
-                  "--emit must be mlir, llvm, asm or obj (CPU), or ptx, "
-                  "cubin or mlir (--target=cuda), not '%s'",
+                  "--emit must be obj, asm, llvm or mlir, or with "
+                  "--target=cuda also ptx or cubin, not '%s'",
                   value);
         return ToolParsedError;
       }
@@ -251,28 +267,23 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
       }
       o->symbolPrefix = value;
       prefixGiven = true;
-      noteFlag(&o->cpuFlag, "--symbol-prefix");
     } else if (toolFlagValue(argc, argv, &i, "--target-triple", &value)) {
       if (!needValue("--target-triple", value))
         return ToolParsedError;
       o->target.triple = value;
-      noteFlag(&o->cpuFlag, "--target-triple");
     } else if (toolFlagValue(argc, argv, &i, "--target-cpu", &value)) {
       if (!needValue("--target-cpu", value))
         return ToolParsedError;
       o->target.cpu = value;
-      noteFlag(&o->cpuFlag, "--target-cpu");
     } else if (toolFlagValue(argc, argv, &i, "--target-features", &value)) {
       if (!value) {
         toolError(&diag, "--target-features needs a value");
         return ToolParsedError;
       }
       o->target.features = value;
-      noteFlag(&o->cpuFlag, "--target-features");
     } else if (strlen(arg) == 3 && arg[0] == '-' && arg[1] == 'O' &&
                arg[2] >= '0' && arg[2] <= '3') {
       o->target.optLevel = arg[2] - '0';
-      noteFlag(&o->cpuFlag, arg);
     } else if (toolPipelineFlag(&diag, argc, argv, &i, &o->pipeline)) {
       if (diag.errors)
         return ToolParsedError;
@@ -297,8 +308,6 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
   }
   if (checkTarget(o) != ToolParsedRun)
     return ToolParsedError;
-  if (o->cuda)
-    return ToolParsedRun;
   if (!o->pipeline.cInterface && (o->header || prefixGiven)) {
     toolError(&diag,
               "%s declares C interface entry points: it cannot go "
@@ -307,7 +316,8 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
     return ToolParsedError;
   }
   if (!prefixGiven)
-    o->symbolPrefix = DEFAULT_SYMBOL_PREFIX;
+    o->symbolPrefix =
+        o->cuda ? DEFAULT_CUDA_SYMBOL_PREFIX : DEFAULT_SYMBOL_PREFIX;
   return cageCPUTargetCheck(&o->target, toolReportError, &diag)
              ? ToolParsedRun
              : ToolParsedError;
@@ -443,10 +453,11 @@ static bool isDefinition(MlirOperation op) {
 }
 
 /* Whether a function of the module becomes internal: a public function of
- * the source whose entry point is its C interface wrapper, or a private one
- * (func-to-llvm keeps the visibility but gives it external linkage). */
+ * the source whose entry point is its C interface wrapper (for the GPU, the
+ * wrapper too: the entry point calls it), or a private one (func-to-llvm
+ * keeps the visibility but gives it external linkage). */
 static bool becomesInternal(MlirOperation op, const Functions *publics,
-                            bool cInterface) {
+                            bool cInterface, bool cuda) {
   if (!toolOpIs(op, "llvm.func") || !isDefinition(op))
     return false;
   MlirAttribute visibility =
@@ -455,8 +466,15 @@ static bool becomesInternal(MlirOperation op, const Functions *publics,
       mlirStringRefEqual(mlirStringAttrGetValue(visibility),
                          cageStr("private")))
     return true;
+  MlirStringRef name = symbolName(op);
+  size_t n = sizeof DEFAULT_SYMBOL_PREFIX - 1;
+  bool wrapper = cuda && name.length > n &&
+                 strncmp(name.data, DEFAULT_SYMBOL_PREFIX, n) == 0;
   for (int k = 0; cInterface && k < publics->count; ++k)
-    if (mlirStringRefEqual(symbolName(op), cageStr(publics->functions[k].name)))
+    if (mlirStringRefEqual(name, cageStr(publics->functions[k].name)) ||
+        (wrapper &&
+         mlirStringRefEqual(mlirStringRefCreate(name.data + n, name.length - n),
+                            cageStr(publics->functions[k].name))))
       return true;
   return false;
 }
@@ -482,7 +500,8 @@ static void renameSymbol(MlirOperation moduleOp, MlirOperation op,
 }
 
 /* Gives the object one global symbol per public function F, its entry
- * point: P<F>, the C interface wrapper (F itself without the C interface).
+ * point: P<F>, the C interface wrapper (F itself without the C interface;
+ * for the GPU, the entry point cage-gpu-entry-points made over it).
  * The functions behind the wrappers and the private functions become
  * internal, so that no name of the source (train_step, a helper) clashes
  * with the program the object is linked into; one whose name an entry
@@ -503,7 +522,10 @@ static bool setSymbols(MlirModule module, const Functions *publics,
     toolError(&diag, "out of memory");
   for (int k = 0; ok && k < n; ++k) {
     char wrapper[512];
-    snprintf(wrapper, sizeof wrapper, "%s%s", cInterface ? "_mlir_ciface_" : "",
+    snprintf(wrapper, sizeof wrapper, "%s%s",
+             o->cuda      ? CUDA_ENTRY_PREFIX
+             : cInterface ? DEFAULT_SYMBOL_PREFIX
+                          : "",
              publics->functions[k].name);
     snprintf(names[k], sizeof names[k], "%s%s",
              cInterface ? o->symbolPrefix : "", publics->functions[k].name);
@@ -526,7 +548,7 @@ static bool setSymbols(MlirModule module, const Functions *publics,
       if (mlirStringRefEqual(name, cageStr(names[k])))
         clash = k;
     }
-    bool local = entry < 0 && becomesInternal(op, publics, cInterface);
+    bool local = entry < 0 && becomesInternal(op, publics, cInterface, o->cuda);
     if (local)
       mlirOperationSetAttributeByName(op, cageStr("linkage"), internal);
     if (clash < 0 || clash == entry)
@@ -580,7 +602,8 @@ static bool writeHeader(MlirModule module, const Options *o,
       .sourceFile = input->path,
   };
   bool ok = mlirLogicalResultIsSuccess(
-      cageCPUWriteHeader(module, &options, appendString, out));
+      o->cuda ? cageCUDAWriteHeader(module, &options, appendString, out)
+              : cageCPUWriteHeader(module, &options, appendString, out));
   free(generatedBy);
   return ok;
 }

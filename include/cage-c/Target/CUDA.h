@@ -13,6 +13,8 @@
 #ifndef CAGE_C_TARGET_CUDA_H
 #define CAGE_C_TARGET_CUDA_H
 
+#include "cage-c/Target/CPU.h"
+
 #include "mlir-c/IR.h"
 #include "mlir-c/Pass.h"
 #include "mlir-c/Support.h"
@@ -62,6 +64,18 @@ MLIR_CAPI_EXPORTED MlirLogicalResult cageCUDAPipelineAddPasses(
  *  one PTX object, is an error reported at its location. */
 MLIR_CAPI_EXPORTED MlirLogicalResult
 cageCUDAEmitPTX(MlirModule module, MlirStringCallback callback, void *userData);
+
+/** Writes the strict C11 header of the host object that cage-gpu-pipeline
+ *  and cageCPUEmit make of `module` (as parsed): as cageCPUWriteHeader, but
+ *  the entry point of a public function F, options->symbolPrefix + F
+ *  (NULL: "cage_cuda_"), is the one cage-gpu-entry-points gives it:
+ *  `int32_t P<F>(void *stream, R *result, <arguments>)`, the CUDA stream
+ *  first, every result through `result`, a status returned (0, or a status
+ *  of cage-runtime/CUDA.h with its message in cageCudaLastError, which the
+ *  header declares); descriptors hold device addresses (docs/GPU.md). */
+MLIR_CAPI_EXPORTED MlirLogicalResult
+cageCUDAWriteHeader(MlirModule module, const CageCPUHeaderOptions *options,
+                    MlirStringCallback callback, void *userData);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,8 @@
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
+#include "Header.h"
+
 #include "cage-c/Target/CPU.h"
 
 #include "IR/Ops.h"
@@ -430,7 +432,8 @@ static bool definedBefore(const Functions *s, intptr_t k, intptr_t index) {
   return false;
 }
 
-static void defineMemref(const Writer *w, const CageCPUValueType *t) {
+static void defineMemref(const Writer *w, const CageCPUValueType *t,
+                         CageHeaderABI abi) {
   char name[64], upper[64];
   memrefTypeName(t, name, sizeof name);
   size_t n = strlen(name);
@@ -442,11 +445,12 @@ static void defineMemref(const Writer *w, const CageCPUValueType *t) {
        "/** A rank-%lld memref of %s: data at aligned[offset + sum_i idx[i] "
        "* strides[i]]. */\n"
        "typedef struct %s {\n"
-       "  %s *allocated; /* what to free() when a function returned it */\n"
-       "  %s *aligned;   /* the data */\n"
+       "  %s *allocated; /* what to %s when a function returned it */\n"
+       "  %s *aligned;   /* the data%s */\n"
        "  int64_t offset;\n",
        upper, upper, (long long)t->rank, cageCPUElementTypeGetName(t->element),
-       name, ct, ct);
+       name, ct, abi == CageHeaderCUDA ? "cuMemFree" : "free()", ct,
+       abi == CageHeaderCUDA ? " (a device address for the GPU)" : "");
   if (t->rank > 0)
     putf(w, "  int64_t sizes[%lld];\n  int64_t strides[%lld];\n",
          (long long)t->rank, (long long)t->rank);
@@ -454,15 +458,18 @@ static void defineMemref(const Writer *w, const CageCPUValueType *t) {
 }
 
 static void declareFunction(const Writer *w, const Function *f,
-                            const char *prefix) {
+                            const char *prefix, CageHeaderABI abi) {
   const CageCPUValueType *args = f->values, *results = f->values + f->numArgs;
   char type[96];
   putf(w, "/* @%s : ", f->name);
   mlirTypePrint(mlirTypeAttrGetValue(cageOpAttribute(f->op, "function_type")),
                 w->callback, w->userData);
   put(w, " */\n");
+  /* The GPU's entry points return a status: every result through the
+     pointer. */
   bool viaPointer =
-      f->numResults > 1 || (f->numResults == 1 && results[0].shaped);
+      f->numResults > 1 ||
+      (f->numResults == 1 && (results[0].shaped || abi == CageHeaderCUDA));
   char resultType[300] = "void";
   if (f->numResults > 1) {
     putf(w, "typedef struct cage_%s_results {\n", f->name);
@@ -475,13 +482,17 @@ static void declareFunction(const Writer *w, const Function *f,
   } else if (f->numResults == 1) {
     cType(&results[0], resultType, sizeof resultType);
   }
-  put(w, viaPointer ? "void" : resultType);
+  put(w, abi == CageHeaderCUDA ? "int32_t" : viaPointer ? "void" : resultType);
   put(w, " ");
   put(w, prefix);
   putf(w, "%s(", f->name);
   bool first = true;
+  if (abi == CageHeaderCUDA) {
+    put(w, "void *stream");
+    first = false;
+  }
   if (viaPointer) {
-    putf(w, "%s *result", resultType);
+    putf(w, "%s%s *result", first ? "" : ", ", resultType);
     first = false;
   }
   for (intptr_t i = 0; i < f->numArgs; ++i) {
@@ -493,18 +504,48 @@ static void declareFunction(const Writer *w, const Function *f,
   putf(w, "%s);\n\n", first ? "void" : "");
 }
 
-MlirLogicalResult cageCPUWriteHeader(MlirModule module,
-                                     const CageCPUHeaderOptions *options,
-                                     MlirStringCallback callback,
-                                     void *userData) {
+/* The comment at the top: what the entry points take and give. */
+static const char kCPUABI[] =
+    "F. Tensors and\n"
+    " * memrefs are passed as pointers to memref descriptors; scalars by\n"
+    " * value. A function with one memref result or several results\n"
+    " * writes them through its first parameter; one scalar result is\n"
+    " * returned. Tensor arguments are only read. Memrefs the function\n"
+    " * returns were allocated with malloc and belong to the caller:\n"
+    " * free(allocated) once per distinct buffer (two results may share\n"
+    " * one). Link with -lm, and -lomp when compiled with threads.\n"
+    " * See docs/Tools.md. */\n\n";
+
+static const char kCUDAABI[] =
+    "F, which runs\n"
+    " * on an NVIDIA GPU: its first parameter is the CUDA stream to run on\n"
+    " * (a CUstream; NULL: the default stream), and it returns a status, 0\n"
+    " * or what cage-runtime/CUDA.h lists, with the message of a failure in\n"
+    " * cageCudaLastError(). It returns when its work on the stream is\n"
+    " * done. Tensors and memrefs are passed as pointers to memref\n"
+    " * descriptors in host memory whose allocated and aligned fields are\n"
+    " * device addresses; scalars by value. Results are written through\n"
+    " * the parameter after the stream (one scalar result too). Tensor\n"
+    " * arguments are only read. Memrefs the function returns were\n"
+    " * allocated in device memory and belong to the caller: cuMemFree\n"
+    " * (or cageCudaFree) the allocated field once per distinct buffer\n"
+    " * (two results may share one); a failed call leaves nothing to free.\n"
+    " * Link with libcage-cuda-runtime.so, which loads the NVIDIA driver\n"
+    " * at the first call. See docs/GPU.md. */\n\n";
+
+MlirLogicalResult cageWriteHeader(MlirModule module,
+                                  const CageCPUHeaderOptions *options,
+                                  CageHeaderABI abi,
+                                  MlirStringCallback callback, void *userData) {
   Functions s = {0};
   if (!collectFunctions(module, options, &s)) {
     freeFunctions(&s);
     return mlirLogicalResultFailure();
   }
   const Writer w = {callback, userData};
-  const char *prefix =
-      options->symbolPrefix ? options->symbolPrefix : "_mlir_ciface_";
+  const char *prefix = options->symbolPrefix   ? options->symbolPrefix
+                       : abi == CageHeaderCUDA ? "cage_cuda_"
+                                               : "_mlir_ciface_";
   const char *headerName = options->headerName ? options->headerName : "cage.h";
 
   /* CAGE_GENERATED_ and the base name, as far as 255 bytes go. */
@@ -523,17 +564,7 @@ MlirLogicalResult cageCPUWriteHeader(MlirModule module,
           " *\n"
           " * One entry point per public function F, ");
   put(&w, prefix);
-  put(&w, "F. Tensors and\n"
-          " * memrefs are passed as pointers to memref descriptors; scalars "
-          "by\n"
-          " * value. A function with one memref result or several results\n"
-          " * writes them through its first parameter; one scalar result is\n"
-          " * returned. Tensor arguments are only read. Memrefs the function\n"
-          " * returns were allocated with malloc and belong to the caller:\n"
-          " * free(allocated) once per distinct buffer (two results may "
-          "share\n"
-          " * one). Link with -lm, and -lomp when compiled with threads.\n"
-          " * See docs/Tools.md. */\n\n");
+  put(&w, abi == CageHeaderCUDA ? kCUDAABI : kCPUABI);
   putf(&w, "#ifndef %s\n#define %s\n\n", guard, guard);
   put(&w, "#include <stdbool.h>\n#include <stdint.h>\n\n"
           "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
@@ -542,11 +573,21 @@ MlirLogicalResult cageCPUWriteHeader(MlirModule module,
     const Function *f = &s.functions[k];
     for (intptr_t i = 0; i < f->numArgs + f->numResults; ++i)
       if (f->values[i].shaped && !definedBefore(&s, k, i))
-        defineMemref(&w, &f->values[i]);
+        defineMemref(&w, &f->values[i], abi);
   }
+  if (abi == CageHeaderCUDA)
+    put(&w, "/** The message of the last failed call on this thread (the "
+            "runtime's). */\nconst char *cageCudaLastError(void);\n\n");
   for (intptr_t k = 0; k < s.count; ++k)
-    declareFunction(&w, &s.functions[k], prefix);
+    declareFunction(&w, &s.functions[k], prefix, abi);
   putf(&w, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s */\n", guard);
   freeFunctions(&s);
   return mlirLogicalResultSuccess();
+}
+
+MlirLogicalResult cageCPUWriteHeader(MlirModule module,
+                                     const CageCPUHeaderOptions *options,
+                                     MlirStringCallback callback,
+                                     void *userData) {
+  return cageWriteHeader(module, options, CageHeaderCPU, callback, userData);
 }

@@ -126,6 +126,29 @@ static bool rewriteScalarLoad(MlirOperation op) {
 
 static bool processRegion(MlirRegion region);
 
+static bool isHostBuffer(MlirValue v) {
+  return mlirValueIsAOpResult(v) &&
+         cageOpIs(mlirOpResultGetOwner(v), "memref.alloca");
+}
+
+/* A memref.alloca is host memory (a flag of cage-cpu-runtime-checks): the
+ * host may read and write it, no kernel may. */
+static bool checkHostBuffer(MlirOperation alloca) {
+  MlirValue buffer = mlirOperationGetResult(alloca, 0);
+  for (MlirOpOperand use = mlirValueGetFirstUse(buffer);
+       !mlirOpOperandIsNull(use); use = mlirOpOperandGetNextUse(use))
+    if (cageOpIs(mlirOpOperandGetOwner(use), "gpu.launch_func"))
+      return fail(alloca, "a host buffer (memref.alloca) passed to a kernel");
+  return true;
+}
+
+/* Whether `op` reads or writes elements of host buffers only. */
+static bool accessesHostBuffer(MlirOperation op) {
+  int index = cageOpIs(op, "memref.load") ? 0 : 1; /* store, atomic_rmw */
+  return index < mlirOperationGetNumOperands(op) &&
+         isHostBuffer(mlirOperationGetOperand(op, index));
+}
+
 /* Rewrites the buffer ops of `block`, and of the host control flow in it
  * (the kernels are gpu.launch_func by now, their bodies elsewhere). */
 static bool processBlock(MlirBlock block) {
@@ -133,7 +156,13 @@ static bool processBlock(MlirBlock block) {
   MlirOperation op = mlirBlockGetFirstOperation(block);
   while (!mlirOperationIsNull(op)) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
-    if (cageOpIs(op, "memref.alloc"))
+    if (cageOpIs(op, "memref.alloca"))
+      ok &= checkHostBuffer(op);
+    else if ((cageOpIs(op, "memref.load") || cageOpIs(op, "memref.store") ||
+              cageOpIs(op, "memref.atomic_rmw")) &&
+             accessesHostBuffer(op)) {
+      /* host memory: stays as it is */
+    } else if (cageOpIs(op, "memref.alloc"))
       ok &= rewriteAlloc(op);
     else if (cageOpIs(op, "memref.dealloc"))
       rewriteDealloc(op);
@@ -141,7 +170,7 @@ static bool processBlock(MlirBlock block) {
       ok &= rewriteCopy(op);
     else if (cageOpIs(op, "memref.load"))
       ok &= rewriteScalarLoad(op);
-    else if (cageOpIs(op, "memref.store") || cageOpIs(op, "memref.alloca") ||
+    else if (cageOpIs(op, "memref.store") ||
              cageOpIs(op, "memref.atomic_rmw") ||
              cageOpHasPrefix(op, "vector.") || cageOpIs(op, "gpu.launch"))
       ok &= fail(op, "an element access outside a kernel");

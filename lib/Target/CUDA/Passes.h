@@ -12,5 +12,6 @@
 extern const CagePassDefinition cageGPUMergeKernelModulesPass;
 extern const CagePassDefinition cageGPUSerialKernelsPass;
 extern const CagePassDefinition cageGPUDeviceBuffersPass;
+extern const CagePassDefinition cageGPUEntryPointsPass;
 
 #endif

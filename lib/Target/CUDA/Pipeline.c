@@ -142,15 +142,17 @@ static MlirLogicalResult buildPipeline(const CagePassOptionValue *options,
       buf, sizeof buf,
       "builtin.module("
       /* The CPU's front: the same cage lowering, so the same arithmetic. */
-      "cage-autodiff,"
+      "cage-autodiff,cage-cpu-check-sizes,"
       "func.func(%scage-verify,cage-lower-to-linalg{per-element-updates=true},"
       "convert-elementwise-to-linalg),"
       "cage-cpu-decompose-softmax,cage-convert-math-to-arith,"
+      "cage-cpu-abi{c-interface=true},"
       "canonicalize,eliminate-empty-tensors,"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
       "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-      "canonicalize,"
+      "canonicalize,cage-cpu-free-early,"
+      "cage-cpu-runtime-checks{hoist-allocations=true},canonicalize,"
       /* One thread per element of 128-wide rows of the parallel loops;
          reductions stay loops inside a thread, and host code that reads or
          writes buffers becomes a kernel of one thread. */
@@ -170,7 +172,8 @@ static MlirLogicalResult buildPipeline(const CagePassOptionValue *options,
       "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
       "reconcile-unrealized-casts),"
       "gpu-to-llvm,gpu-module-to-binary{format=isa toolkit=%s},"
-      "convert-math-to-llvm,canonicalize,cse,reconcile-unrealized-casts)",
+      "convert-math-to-llvm,canonicalize,cse,reconcile-unrealized-casts,"
+      "cage-cpu-check-descriptors,cage-gpu-entry-points)",
       options[kFuseUpdates].b ? "cage-fuse-correction,cage-fuse-multi-tensor,"
                               : "",
       chip->name, chip->ptx, toolkit);
@@ -240,5 +243,6 @@ void cageRegisterCUDAPasses(void) {
   cagePassRegister(&cageGPUMergeKernelModulesPass);
   cagePassRegister(&cageGPUSerialKernelsPass);
   cagePassRegister(&cageGPUDeviceBuffersPass);
+  cagePassRegister(&cageGPUEntryPointsPass);
   cagePassPipelineRegister(&cageGPUPipeline);
 }

@@ -12,7 +12,8 @@
 |*                                                                            *|
 |* An op is moved when it (or an op nested in it) reads or writes buffer     *|
 |* elements, none of its results is used (a kernel returns nothing), and it  *|
-|* neither allocates nor holds parallel loops of its own; a host loop that   *|
+|* neither allocates nor holds parallel loops of its own (an access to a    *|
+|* memref.alloca, host memory, stays on the host); a host loop that        *|
 |* holds parallel loops stays, and its body is searched in turn. What stays *|
 |* and reads buffers is cage-gpu-device-buffers' to rewrite (the scalar a   *|
 |* function returns) or to refuse.                                          *|
@@ -36,6 +37,22 @@ typedef struct Contents {
   bool blocksMove; /* an allocation or a parallel loop inside */
 } Contents;
 
+/* Whether every buffer `op` accesses is a memref.alloca: host memory (a
+ * flag of cage-cpu-runtime-checks), which the host reads and writes. */
+static bool onlyHostBuffers(MlirOperation op) {
+  bool any = false;
+  for (intptr_t i = 0; i < mlirOperationGetNumOperands(op); ++i) {
+    MlirValue v = mlirOperationGetOperand(op, i);
+    if (!mlirTypeIsAMemRef(mlirValueGetType(v)))
+      continue;
+    if (!mlirValueIsAOpResult(v) ||
+        !cageOpIs(mlirOpResultGetOwner(v), "memref.alloca"))
+      return false;
+    any = true;
+  }
+  return any;
+}
+
 static bool accessesElements(MlirOperation op) {
   static const char *const names[] = {
       "memref.load",
@@ -52,7 +69,7 @@ static bool accessesElements(MlirOperation op) {
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
     if (cageOpIs(op, names[i]))
-      return true;
+      return !onlyHostBuffers(op);
   return false;
 }
 
@@ -70,8 +87,8 @@ static MlirWalkResult inspect(MlirOperation op, void *userData) {
 
 static bool resultsUnused(MlirOperation op) {
   for (intptr_t i = 0; i < mlirOperationGetNumResults(op); ++i)
-    if (!mlirOperationIsNull(mlirOpOperandGetOwner(
-            mlirValueGetFirstUse(mlirOperationGetResult(op, i)))))
+    if (!mlirOpOperandIsNull(
+            mlirValueGetFirstUse(mlirOperationGetResult(op, i))))
       return false;
   return true;
 }

@@ -8,8 +8,10 @@
 |* so that a test sees the launch's arguments arrive; with                  *|
 |* FAKE_CUDA_ANY_KERNEL=1 every other name is a kernel too, whose launches  *|
 |* are printed and do nothing. FAKE_CUDA_NO_DEVICE=1 makes cuInit fail as   *|
-|* on a machine whose driver finds no GPU. Built a second time with         *|
-|* FAKE_CUDA_OLD: without cuLaunchKernel.                                    *|
+|* on a machine whose driver finds no GPU. FAKE_CUDA_FAIL_ALLOC=N makes the  *|
+|* N-th cuMemAlloc (from 1) fail as out of memory; FAKE_CUDA_LIVE=1 prints, *|
+|* when the program exits, how many device buffers were never freed.      *|
+|* Built a second time with FAKE_CUDA_OLD: without cuLaunchKernel.          *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -22,6 +24,7 @@ typedef int CUresult;
 enum {
   Success = 0,
   InvalidValue = 1,
+  OutOfMemory = 2,
   NoDevice = 100,
   InvalidImage = 200,
   NotFound = 500,
@@ -41,6 +44,9 @@ EXPORT CUresult cuGetErrorName(CUresult error, const char **name) {
   case InvalidValue:
     *name = "CUDA_ERROR_INVALID_VALUE";
     return Success;
+  case OutOfMemory:
+    *name = "CUDA_ERROR_OUT_OF_MEMORY";
+    return Success;
   case NoDevice:
     *name = "CUDA_ERROR_NO_DEVICE";
     return Success;
@@ -57,6 +63,9 @@ EXPORT CUresult cuGetErrorName(CUresult error, const char **name) {
 
 EXPORT CUresult cuGetErrorString(CUresult error, const char **text) {
   switch (error) {
+  case OutOfMemory:
+    *text = "out of memory";
+    return Success;
   case NoDevice:
     *text = "no CUDA-capable device is detected";
     return Success;
@@ -124,13 +133,27 @@ EXPORT CUresult cuCtxSetCurrent(void *ctx) {
   return ctx == &context ? Success : InvalidValue;
 }
 
+static long allocations, live;
+
+static void reportLive(void) {
+  printf("fake driver: %ld device buffers live\n", live);
+}
+
 EXPORT CUresult cuMemAlloc_v2(uint64_t *pointer, size_t bytes) {
+  const char *failAt = getenv("FAKE_CUDA_FAIL_ALLOC");
+  const char *report = getenv("FAKE_CUDA_LIVE");
+  if (allocations++ == 0 && report && strcmp(report, "1") == 0)
+    atexit(reportLive);
+  if (bytes == 0 || (failAt && atol(failAt) == allocations))
+    return bytes == 0 ? InvalidValue : OutOfMemory;
   void *p = malloc(bytes);
   *pointer = (uint64_t)(uintptr_t)p;
-  return p ? Success : 2;
+  live += p != NULL;
+  return p ? Success : OutOfMemory;
 }
 
 EXPORT CUresult cuMemFree_v2(uint64_t pointer) {
+  live -= pointer != 0;
   free((void *)(uintptr_t)pointer);
   return Success;
 }

@@ -75,3 +75,38 @@ func.func @layout_alloc() {
   %t = memref.alloc() : memref<4x4xf32, strided<[8, 1]>>
   return
 }
+
+// -----
+
+// A memref.alloca is host memory (cage-cpu-runtime-checks' flag of a failed
+// allocation): the host reads and writes it as it is.
+// CHECK-LABEL: func.func @host_flag
+// CHECK:         %[[F:.*]] = memref.alloca() : memref<i32>
+// CHECK-NEXT:    memref.store %{{.*}}, %[[F]][] : memref<i32>
+// CHECK-NEXT:    memref.atomic_rmw assign %{{.*}}, %[[F]][] : (i32, memref<i32>) -> i32
+// CHECK-NEXT:    %[[V:.*]] = memref.load %[[F]][] : memref<i32>
+// CHECK-NEXT:    return %[[V]]
+func.func @host_flag(%site: i32) -> i32 {
+  %zero = arith.constant 0 : i32
+  %flag = memref.alloca() : memref<i32>
+  memref.store %zero, %flag[] : memref<i32>
+  %old = memref.atomic_rmw assign %site, %flag[] : (i32, memref<i32>) -> i32
+  %v = memref.load %flag[] : memref<i32>
+  return %v : i32
+}
+
+// -----
+
+// No kernel may touch host memory.
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @k(%flag: memref<i32>) kernel { gpu.return }
+  }
+  func.func @host_flag_in_kernel() {
+    %c1 = arith.constant 1 : index
+    // expected-error @below {{a host buffer (memref.alloca) passed to a kernel}}
+    %flag = memref.alloca() : memref<i32>
+    gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%flag : memref<i32>)
+    return
+  }
+}

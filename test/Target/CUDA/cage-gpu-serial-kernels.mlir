@@ -96,3 +96,17 @@ func.func @rows(%w: memref<4x8xf32>, %s: memref<4xf32>) {
   }
   return
 }
+
+// -----
+
+// An access to a memref.alloca (host memory: cage-cpu-runtime-checks' flag)
+// stays on the host.
+// CHECK-LABEL: func.func @host_flag
+// CHECK-NOT:     scf.parallel
+// CHECK:         memref.store
+// CHECK-NOT:     scf.parallel
+func.func @host_flag(%site: i32) {
+  %flag = memref.alloca() : memref<i32>
+  memref.store %site, %flag[] : memref<i32>
+  return
+}
