@@ -3,7 +3,7 @@
 BUILD ?= build
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all setup build demo check check-sanitizers clean
+.PHONY: all setup build demo check check-sanitizers gpu-bundle clean
 
 all: build
 
@@ -21,6 +21,11 @@ demo: build
 
 check: build
 	@bash scripts/check.sh $(BUILD)
+
+# A folder (and .tar.gz) that checks and measures the GPU code on a machine
+# with an NVIDIA GPU and driver only: BUILD/gpu-bundle/run.sh (docs/GPU.md).
+gpu-bundle: build
+	@bash scripts/gpu-bundle.sh $(BUILD)
 
 # The lit suite under AddressSanitizer and UndefinedBehaviorSanitizer.
 check-sanitizers:
