@@ -16,6 +16,11 @@
 |* output goes to a temporary file; all are renamed into place only when   *|
 |* all were written.                                                        *|
 |*                                                                            *|
+|* With --target=cuda: cage-gpu-pipeline instead, and F runs on device 0    *|
+|* through its GPU entry point (__cage_cuda_F: the default stream, a        *|
+|* status): the arrays are copied to device memory first, the results and  *|
+|* --out-arg arguments back after the last call (docs/GPU.md).              *|
+|*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
 #define _POSIX_C_SOURCE 200809L /* access */
@@ -24,6 +29,8 @@
 #include "Tool.h"
 
 #include "cage-c/Target/CPU.h"
+#include "cage-c/Target/CUDA.h"
+#include "cage-runtime/CUDA.h"
 
 #include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/ExecutionEngine.h"
@@ -44,6 +51,7 @@
 static const char usage[] =
     "usage: cage-run FILE.mlir [--entry F] [--in A.npy]... [--out R.npy]...\n"
     "                [--out-arg N=FILE.npy]... [--repeat N]\n"
+    "                [--target=cpu|cuda] [--chip=CHIP] [--cuda-toolkit=DIR]\n"
     "                [--print-ir-after-all] [--perf-listener] "
     "[--gdb-listener]\n"
     "                [pipeline options]\n"
@@ -60,6 +68,15 @@ static const char usage[] =
     "                        place) after the last call\n"
     "  --repeat N            call F N times (default 1); results of all\n"
     "                        calls but the last are freed\n"
+    "  --target=cuda         run F on the NVIDIA GPU (device 0) through\n"
+    "                        cage-gpu-pipeline: arrays are copied to the\n"
+    "                        device and the outputs back (docs/GPU.md); of\n"
+    "                        the pipeline options only --no-fuse-updates\n"
+    "                        applies\n"
+    "  --chip=CHIP           with --target=cuda: the PTX's chip (default\n"
+    "                        sm_80; the driver compiles it for the device)\n"
+    "  --cuda-toolkit=DIR    with --target=cuda: the toolkit's libdevice\n"
+    "                        (default $CUDA_HOME, else /usr/local/cuda)\n"
     "  --print-ir-after-all  print the module after every pass to stderr\n"
     "  --perf-listener       register LLVM's perf JIT event listener: it\n"
     "                        writes .debug/jit/*/jit-PID.dump under\n"
@@ -95,6 +112,9 @@ typedef struct Options {
   long repeat;
   bool printIR, perfListener, gdbListener;
   CageCPUPipelineOptions pipeline;
+  bool cuda;
+  CageCUDATarget gpu;
+  const char *cpuFlag, *gpuFlag; /* the first flag of one target only */
 } Options;
 
 static ToolDiagnostics diag = {"cage-run", NULL, 0};
@@ -136,6 +156,7 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
   memset(o, 0, sizeof *o);
   o->repeat = 1;
   o->pipeline = cageCPUPipelineOptionsGetDefault();
+  o->gpu = cageCUDATargetGetDefault();
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i], *value;
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
@@ -193,6 +214,29 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
                   value ? value : "");
         return ToolParsedError;
       }
+    } else if (toolFlagValue(argc, argv, &i, "--target", &value)) {
+      if (!value || (strcmp(value, "cpu") != 0 && strcmp(value, "cuda") != 0)) {
+        toolError(&diag, "--target must be cpu or cuda, not '%s'",
+                  value ? value : "");
+        return ToolParsedError;
+      }
+      o->cuda = strcmp(value, "cuda") == 0;
+    } else if (toolFlagValue(argc, argv, &i, "--chip", &value)) {
+      if (!value || !*value) {
+        toolError(&diag, "--chip needs a value");
+        return ToolParsedError;
+      }
+      o->gpu.chip = value;
+      if (!o->gpuFlag)
+        o->gpuFlag = "--chip";
+    } else if (toolFlagValue(argc, argv, &i, "--cuda-toolkit", &value)) {
+      if (!value || !*value) {
+        toolError(&diag, "--cuda-toolkit needs a value");
+        return ToolParsedError;
+      }
+      o->gpu.toolkit = value;
+      if (!o->gpuFlag)
+        o->gpuFlag = "--cuda-toolkit";
     } else if (strcmp(arg, "--print-ir-after-all") == 0) {
       o->printIR = true;
     } else if (strcmp(arg, "--perf-listener") == 0) {
@@ -202,12 +246,26 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
     } else if (toolPipelineFlag(&diag, argc, argv, &i, &o->pipeline)) {
       if (diag.errors)
         return ToolParsedError;
+      /* The GPU pipeline shares the update fusion and nothing else. */
+      if (strcmp(arg, "--no-fuse-updates") == 0)
+        o->gpu.fuseUpdates = false;
+      else if (!o->cpuFlag)
+        o->cpuFlag = arg;
     } else if (!toolInputFileArg(&diag, arg, &o->file)) {
       return ToolParsedError;
     }
   }
   if (!o->file) {
     toolError(&diag, "no input file (see --help)");
+    return ToolParsedError;
+  }
+  if (o->cuda && o->cpuFlag) {
+    toolError(&diag, "%s is an option of the CPU target, not of --target=cuda",
+              o->cpuFlag);
+    return ToolParsedError;
+  }
+  if (!o->cuda && o->gpuFlag) {
+    toolError(&diag, "%s needs --target=cuda", o->gpuFlag);
     return ToolParsedError;
   }
   return distinctOutputs(o) ? ToolParsedRun : ToolParsedError;
@@ -389,6 +447,11 @@ typedef struct Call {
   unsigned char *resultStorage;
   void *resultPointer;
   size_t resultOffsets[MAX_VALUES];
+  /* With --target=cuda: the entry point's stream and status, and the
+   * device copies of the arrays. */
+  void *stream;
+  int32_t status;
+  CageCudaDevicePointer deviceArgs[MAX_VALUES];
 } Call;
 
 static bool checkSignature(MlirOperation func, Call *call, const Options *o) {
@@ -505,7 +568,7 @@ static bool loadInputs(Call *call, const Options *o) {
  * result returned by value. Of F itself (no C interface): every field of a
  * memref descriptor is an argument of its own, and the results come back by
  * value as one struct, laid out as the C interface's. */
-static bool packArguments(Call *call, bool cInterface) {
+static bool packArguments(Call *call, bool cInterface, bool cuda) {
   size_t offset = 0, align = 1;
   for (int i = 0; i < call->numResults; ++i) {
     size_t a = toolValueAlign(&call->resultTypes[i]);
@@ -516,7 +579,7 @@ static bool packArguments(Call *call, bool cInterface) {
   }
   size_t size = (offset + align - 1) / align * align;
   call->resultStorage = calloc(1, size > 16 ? size : 16);
-  size_t count = 2;
+  size_t count = 3; /* the result pointer, the result, the stream */
   for (int i = 0; i < call->numArgs; ++i)
     count += cInterface || !call->argTypes[i].shaped
                  ? 1
@@ -526,11 +589,15 @@ static bool packArguments(Call *call, bool cInterface) {
     toolError(&diag, "out of memory");
     return false;
   }
+  /* The GPU's entry point returns a status: every result by pointer. */
   call->resultByPointer =
-      cInterface && (call->numResults > 1 ||
-                     (call->numResults == 1 && call->resultTypes[0].shaped));
+      cInterface &&
+      (call->numResults > 1 ||
+       (call->numResults == 1 && (call->resultTypes[0].shaped || cuda)));
   call->resultByValue = call->numResults > 0 && !call->resultByPointer;
   size_t n = 0;
+  if (cuda)
+    call->packed[n++] = &call->stream;
   if (call->resultByPointer) {
     call->resultPointer = call->resultStorage;
     call->packed[n++] = &call->resultPointer;
@@ -547,6 +614,8 @@ static bool packArguments(Call *call, bool cInterface) {
   }
   if (call->resultByValue)
     call->packed[n++] = call->resultStorage;
+  if (cuda)
+    call->packed[n++] = &call->status;
   return true;
 }
 
@@ -576,6 +645,117 @@ static void freeResults(Call *call) {
   }
   for (int k = 0; k < numOwned; ++k)
     free(owned[k]);
+}
+
+/*===----------------------------------------------------------------------===*
+ * The GPU (--target=cuda)
+ *===----------------------------------------------------------------------===*/
+
+static bool cudaFailed(const char *what) {
+  toolError(&diag, "%s: %s", what, cageCudaLastError());
+  return false;
+}
+
+static CageCudaDevicePointer deviceAddress(const void *p) {
+  return (CageCudaDevicePointer)(uintptr_t)p;
+}
+
+/* Each array argument into device memory, its descriptor pointing there. */
+static bool uploadArguments(Call *call) {
+  for (int i = 0; i < call->numArgs; ++i) {
+    if (!call->argTypes[i].shaped)
+      continue;
+    const NpyArray *a = &call->inputs[i];
+    size_t bytes = a->numElements * npyDTypeSize(a->dtype);
+    if (cageCudaMalloc(&call->deviceArgs[i], bytes) ||
+        cageCudaCopyToDevice(call->deviceArgs[i], a->data, bytes))
+      return cudaFailed("cannot copy the arguments to the GPU");
+    setDescriptorWord(call->argStorage[i], 0, (int64_t)call->deviceArgs[i]);
+    setDescriptorWord(call->argStorage[i], 1, (int64_t)call->deviceArgs[i]);
+  }
+  return true;
+}
+
+/* Argument n (updated in place) back into its host array, which its
+ * descriptor then describes again. */
+static bool downloadArgument(Call *call, long n) {
+  NpyArray *a = &call->inputs[n];
+  if (cageCudaCopyToHost(a->data, call->deviceArgs[n],
+                         a->numElements * npyDTypeSize(a->dtype)))
+    return cudaFailed("cannot copy an argument from the GPU");
+  setDescriptorWord(call->argStorage[n], 0, (int64_t)(uintptr_t)a->data);
+  setDescriptorWord(call->argStorage[n], 1, (int64_t)(uintptr_t)a->data);
+  return true;
+}
+
+static bool isDeviceArgument(const Call *call, CageCudaDevicePointer p) {
+  for (int i = 0; i < call->numArgs; ++i)
+    if (call->argTypes[i].shaped && call->deviceArgs[i] == p)
+      return true;
+  return false;
+}
+
+/* Frees the device buffers of the results of one call, each once (not the
+ * arguments' buffers, which a function may return). */
+static void freeDeviceResults(Call *call) {
+  CageCudaDevicePointer owned[MAX_VALUES];
+  int numOwned = 0;
+  for (int i = 0; i < call->numResults; ++i) {
+    if (!call->resultTypes[i].shaped)
+      continue;
+    CageCudaDevicePointer p = deviceAddress(
+        descriptorPointer(call->resultStorage + call->resultOffsets[i], 0));
+    bool seen = p == 0 || isDeviceArgument(call, p);
+    for (int k = 0; k < numOwned && !seen; ++k)
+      seen = owned[k] == p;
+    if (!seen)
+      owned[numOwned++] = p;
+  }
+  for (int k = 0; k < numOwned; ++k)
+    cageCudaFree(owned[k]);
+}
+
+/* Each array result into a host buffer of its own (malloc), which its
+ * descriptor then describes (the code returns dense buffers); the device
+ * buffers are freed. */
+static bool downloadResults(Call *call) {
+  bool ok = true;
+  void *host[MAX_VALUES] = {NULL};
+  for (int i = 0; ok && i < call->numResults; ++i) {
+    const ToolValueType *t = &call->resultTypes[i];
+    if (!t->shaped)
+      continue;
+    unsigned char *desc = call->resultStorage + call->resultOffsets[i];
+    size_t count = 1, size = toolElementSize(t->element);
+    for (int d = 0; d < t->rank; ++d)
+      count *= (size_t)descriptorWord(desc, 3 + d);
+    host[i] = malloc(count ? count * size : 1);
+    CageCudaDevicePointer from =
+        deviceAddress(descriptorPointer(desc, 1)) +
+        (CageCudaDevicePointer)(descriptorWord(desc, 2) * (int64_t)size);
+    ok = host[i] && cageCudaCopyToHost(host[i], from, count * size) == 0;
+    if (!ok)
+      host[i] ? cudaFailed("cannot copy a result from the GPU")
+              : toolError(&diag, "out of memory");
+  }
+  freeDeviceResults(call);
+  for (int i = 0; i < call->numResults; ++i) {
+    if (!call->resultTypes[i].shaped)
+      continue;
+    unsigned char *desc = call->resultStorage + call->resultOffsets[i];
+    setDescriptorWord(desc, 0, (int64_t)(uintptr_t)host[i]);
+    setDescriptorWord(desc, 1, (int64_t)(uintptr_t)host[i]);
+    setDescriptorWord(desc, 2, 0);
+  }
+  return ok;
+}
+
+static void freeDeviceArguments(Call *call) {
+  for (int i = 0; i < call->numArgs; ++i)
+    if (call->deviceArgs[i]) {
+      cageCudaFree(call->deviceArgs[i]);
+      call->deviceArgs[i] = 0;
+    }
 }
 
 /* Writes `out` to a temporary file of `outputs` for `path`. */
@@ -670,10 +850,16 @@ int main(int argc, char **argv) {
   snprintf(entry, sizeof entry, "%.*s", (int)funcName.length, funcName.data);
   call.entry = entry;
   if (!checkSignature(func, &call, &o) || !loadInputs(&call, &o) ||
-      !packArguments(&call, o.pipeline.cInterface))
+      !packArguments(&call, o.pipeline.cInterface, o.cuda))
+    goto done;
+  /* The GPU before anything is compiled: none is a clear error at once. */
+  if (o.cuda &&
+      (cageCudaInit(0) != CageCudaOk ? !cudaFailed("cannot use the GPU")
+                                     : !uploadArguments(&call)))
     goto done;
 
-  if (!toolRunPipeline(ctx, &diag, module, &o.pipeline, o.printIR))
+  if (o.cuda ? !toolRunCUDAPipeline(ctx, &diag, module, &o.gpu, o.printIR)
+             : !toolRunPipeline(ctx, &diag, module, &o.pipeline, o.printIR))
     goto done;
 
   const char *libomp = getenv("CAGE_LIBOMP");
@@ -683,7 +869,8 @@ int main(int argc, char **argv) {
    * and libm (cage-cpu-expand-strided-copies). */
   MlirStringRef libs[1] = {mlirStringRefCreateFromCString(libomp)};
   int numLibs = 0;
-  if (o.pipeline.threads) {
+  /* The GPU's code calls the CUDA runtime, which cage-run is linked with. */
+  if (o.pipeline.threads && !o.cuda) {
     if (access(libomp, R_OK) != 0) {
       toolError(&diag,
                 "cannot load the OpenMP runtime '%s' (set CAGE_LIBOMP, or "
@@ -698,8 +885,10 @@ int main(int argc, char **argv) {
    * call that fails one returns at once with undefined results. */
   MlirSymbolTable symbols =
       mlirSymbolTableCreate(mlirModuleGetOperation(module));
-  bool checked = !mlirOperationIsNull(mlirSymbolTableLookup(
-      symbols, mlirStringRefCreateFromCString("cage_last_error")));
+  bool checked =
+      !o.cuda &&
+      !mlirOperationIsNull(mlirSymbolTableLookup(
+          symbols, mlirStringRefCreateFromCString("cage_last_error")));
   mlirSymbolTableDestroy(symbols);
   jit = cageCPUExecutionEngineCreate(module, 3, numLibs, libs, o.perfListener,
                                      o.gdbListener, toolReportError, &diag);
@@ -707,7 +896,10 @@ int main(int argc, char **argv) {
     goto done;
   char name[512];
   snprintf(name, sizeof name, "%s%s",
-           o.pipeline.cInterface ? "_mlir_ciface_" : "", call.entry);
+           o.cuda                  ? "__cage_cuda_"
+           : o.pipeline.cInterface ? "_mlir_ciface_"
+                                   : "",
+           call.entry);
   void *wrapper = mlirExecutionEngineLookupPacked(
       jit, mlirStringRefCreateFromCString(name));
   if (!wrapper) {
@@ -730,8 +922,16 @@ int main(int argc, char **argv) {
     memcpy(&lastErrorFn, &lastError, sizeof lastErrorFn);
   for (long r = 0; r < o.repeat; ++r) {
     if (r > 0)
-      freeResults(&call);
+      o.cuda ? freeDeviceResults(&call) : freeResults(&call);
     packed(call.packed);
+    if (o.cuda && call.status != CageCudaOk) {
+      /* Nothing of a failed call is left to free. */
+      toolError(&diag, "'%s' %s: %s", call.entry,
+                call.status == CageCudaCheckFailed ? "failed a run-time check"
+                                                   : "failed on the GPU",
+                cageCudaLastError());
+      goto done;
+    }
     const char *failed = lastErrorFn ? lastErrorFn() : NULL;
     if (failed) {
       /* The results are undefined (no buffers to free): write nothing. */
@@ -739,10 +939,17 @@ int main(int argc, char **argv) {
       goto done;
     }
   }
-  status = writeResults(&call, &o) ? 0 : 1;
+  bool downloaded = true;
+  if (o.cuda) {
+    downloaded = downloadResults(&call);
+    for (int k = 0; downloaded && k < o.numOutArgs; ++k)
+      downloaded = downloadArgument(&call, o.outArgs[k].index);
+  }
+  status = downloaded && writeResults(&call, &o) ? 0 : 1;
   freeResults(&call);
 
 done:
+  freeDeviceArguments(&call);
   if (!mlirExecutionEngineIsNull(jit))
     mlirExecutionEngineDestroy(jit);
   releaseCall(&call);

@@ -29,3 +29,14 @@ func.func @step(%w: tensor<?x16xf32>, %g: tensor<?x16xf32>, %m: tensor<?x16xf32>
        coupling = decoupled} : tensor<?x16xf32>
   return %w1, %m1, %v1 : tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>
 }
+
+// In place: the caller's buffers are updated (destination-passing style).
+func.func @sgd_in_place(%w: memref<?x16xf32>, %g: memref<?x16xf32>, %b: memref<?x16xf32>, %lr: f32) {
+  %wt = bufferization.to_tensor %w restrict writable : memref<?x16xf32> to tensor<?x16xf32>
+  %gt = bufferization.to_tensor %g restrict : memref<?x16xf32> to tensor<?x16xf32>
+  %bt = bufferization.to_tensor %b restrict writable : memref<?x16xf32> to tensor<?x16xf32>
+  %w1, %b1 = cage.sgd %wt, %gt, %bt, %lr {momentum = 0.9 : f32} : tensor<?x16xf32>
+  bufferization.materialize_in_destination %w1 in restrict writable %w : (tensor<?x16xf32>, memref<?x16xf32>) -> ()
+  bufferization.materialize_in_destination %b1 in restrict writable %b : (tensor<?x16xf32>, memref<?x16xf32>) -> ()
+  return
+}
