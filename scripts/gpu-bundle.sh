@@ -8,7 +8,8 @@
 #   OUT/run.sh            runs it all: every case, then the benchmark
 #   OUT/lib/              libcage-cuda-runtime.so
 #   OUT/cases/FAMILY/     the integration harness's cases of FAMILY
-#                         (test/Integration/CPU/Inputs/harness.py): inputs,
+#                         (test/Integration/CPU/Inputs/harness.py, and
+#                         update_bf16_state.py for bf16 state): inputs,
 #                         reference outputs of lib/Reference made here, and
 #                         gpu-driver, the harness's driver linked with the
 #                         cases' GPU host object (cage-compile --target=cuda)
@@ -24,7 +25,7 @@ build=$(cd "$build" && pwd)
 python=/usr/bin/python3
 cc=${CC:-cc}
 inputs=$src/test/Integration/CPU/Inputs
-families=${GPU_BUNDLE_FAMILIES:-quantize quantize_stochastic ste quant_error schedule optimizers update_adamw update_sgd}
+families=${GPU_BUNDLE_FAMILIES:-quantize quantize_stochastic ste quant_error schedule optimizers update_adamw update_sgd update_bf16_state}
 compile() { "$build/bin/cage-compile" --target=cuda "$@"; }
 
 rm -rf "$out" "$out.tar.gz"
@@ -33,9 +34,15 @@ cp "$build/lib/libcage-cuda-runtime.so" "$out/lib/"
 for family in $families; do
   d=$out/cases/$family
   echo "gpu-bundle: $family"
-  "$python" "$inputs/harness.py" gen "$family" "$d" "$build/lib/libCageReference.so" > /dev/null
+  generator=$inputs/harness.py
+  if [ "$family" = update_bf16_state ]; then generator=$inputs/update_bf16_state.py; fi
+  if [ "$generator" = "$inputs/harness.py" ]; then
+    "$python" "$generator" gen "$family" "$d" "$build/lib/libCageReference.so" > /dev/null
+  else
+    "$python" "$generator" gen "$d" "$build/lib/libCageReference.so" > /dev/null
+  fi
   compile "$d/module.mlir" -o "$d/module.o" --header "$d/module.h"
-  "$python" "$inputs/harness.py" driver "$d/module.h" "$d/entries.inc"
+  "$python" "$generator" driver "$d/module.h" "$d/entries.inc"
   "$cc" -std=c11 -O1 -Wall -Wextra -Wno-unused-function -Werror -DCAGE_AOT_CUDA \
     -I"$d" -I"$src/lib/Tools" -I"$src/include" "$inputs/aot-driver.c" \
     "$src/lib/Tools/Npy.c" "$d/module.o" -L"$build/lib" -lcage-cuda-runtime \
