@@ -1,5 +1,6 @@
-"""cage from Python: compile MLIR with the cage dialect for the CPU and call
-its functions on numpy arrays, or export an object file and a C header.
+"""cage from Python: compile MLIR with the cage dialect for the CPU (or with
+device="cuda" for an NVIDIA GPU) and call its functions on numpy arrays, or
+export an object file and a C header.
 
     import cage, numpy as np
     module = cage.compile(open("step.mlir").read(), filename="step.mlir")
@@ -18,11 +19,13 @@ copies, updates in place and frees.
 from ._call import Function, RuntimeCheckError, Value
 from ._capi import API_MAJOR, LibraryError
 from ._compile import CompileError, CompileWarning, Module, compile
+from ._cuda import CudaError
 from .training import Trainer, compile_training
 from . import nn
 
 __all__ = [
-    "API_MAJOR", "CompileError", "CompileWarning", "Function", "LibraryError", "Module",
+    "API_MAJOR", "CompileError", "CompileWarning", "CudaError", "Function", "LibraryError",
+    "Module",
     "RuntimeCheckError", "Trainer", "Value", "api_version", "compile", "compile_training",
     "library_path", "nn",
 ]

@@ -16,6 +16,10 @@ over the array's own memory (no copy: a memref argument is updated in
 place). Python numbers for scalars. Results: numpy arrays over the buffers
 the compiled code allocated with malloc (no copy), each buffer freed once,
 when the last array over it is gone; numbers for scalars.
+
+On the GPU (device="cuda", _cuda.py) the entry point is __cage_cuda_F: the
+slot of the stream first, every result through the pointer, the slot of
+the status last; arrays are copied to the device and back.
 """
 
 import ctypes
@@ -26,7 +30,7 @@ import threading
 
 import numpy as np
 
-from . import _capi
+from . import _capi, _cuda
 
 
 class RuntimeCheckError(RuntimeError):
@@ -257,6 +261,10 @@ class _Frame:
                 storage.strides[0] = 1
         self.keep = []
         slots = []
+        cuda = function.device == "cuda"
+        if cuda:  # the default stream
+            self.stream = ctypes.c_void_p(None)
+            slots.append(ctypes.addressof(self.stream))
         if function._result_by_pointer:
             self.result = (results[0].ctype() if len(results) == 1
                            else function._result_struct())
@@ -267,6 +275,9 @@ class _Frame:
         if function._result_by_value:
             self.result = results[0].ctype()
             slots.append(ctypes.addressof(self.result))
+        if cuda:
+            self.status = ctypes.c_int32(0)
+            slots.append(ctypes.addressof(self.status))
         self.packed = (ctypes.c_void_p * max(len(slots), 1))(*slots)
 
     def _pointer_slot(self, storage):
@@ -280,8 +291,11 @@ class Function:
     function. `arguments` and `results` describe its C interface (Value),
     `signature` is its MLIR function type."""
 
-    def __init__(self, owner, filename, name, signature, arguments, results, unsupported):
+    def __init__(self, owner, filename, name, signature, arguments, results, unsupported,
+                 device="cpu"):
         self.name = name
+        self.device = device
+        self._runtime = None
         self._filename = filename
         self.signature = signature
         self.arguments = tuple(arguments)
@@ -293,8 +307,9 @@ class Function:
         self._last_error = None
         if unsupported:
             return
+        # The GPU's entry point returns its status: every result by pointer.
         self._result_by_pointer = len(results) > 1 or (
-            len(results) == 1 and results[0].kind != "scalar")
+            len(results) == 1 and (results[0].kind != "scalar" or device == "cuda"))
         self._result_by_value = len(results) == 1 and not self._result_by_pointer
         if len(results) > 1:
             self._result_struct = type(f"{name}_results", (ctypes.Structure,), {
@@ -308,11 +323,13 @@ class Function:
         self._fields = [f"r{i}" for i in range(len(results))]
         self._shaped_args = [i for i, v in enumerate(arguments) if v.kind != "scalar"]
 
-    def _bind(self, packed_address, last_error):
+    def _bind(self, packed_address, last_error, runtime=None):
         """Takes the packed wrapper's address and the module's
-        cage_last_error (None when the module has none)."""
+        cage_last_error (None when the module has none), or on the GPU the
+        CUDA runtime."""
         self._call = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(packed_address)
         self._last_error = last_error
+        self._runtime = runtime
 
     def __repr__(self):
         return f"<cage.Function {self.name} : {self.signature}>"
@@ -329,12 +346,60 @@ class Function:
         storage = frame.args
         for fill, slot, x in zip(self._fill, storage, args):
             fill(slot, x)
+        if self.device == "cuda":
+            return self._call_on_device(frame, args)
         self._call(frame.packed)
         if self._last_error is not None:
             failed = self._last_error()
             if failed is not None:
                 raise RuntimeCheckError(self._check_message(failed.decode(errors="replace")))
         return self._unpack(frame, args)
+
+    def _call_on_device(self, frame, args):
+        """The call on the GPU: the arrays to the device, the memref
+        arguments back, the results into new arrays; every device buffer
+        freed."""
+        transfers = _cuda.Transfers(self._runtime)
+        try:
+            on_device = set()
+            for i in self._shaped_args:
+                d = frame.args[i]
+                d.allocated = d.aligned = transfers.upload(args[i])
+                on_device.add(d.allocated or 0)
+            self._call(frame.packed)
+            status = frame.status.value
+            if status:
+                message = _cuda.message(self._runtime)
+                if status == _cuda.CHECK_FAILED:
+                    raise RuntimeCheckError(self._check_message(message))
+                raise _cuda.CudaError(f"'{self.name}' failed on the GPU: {message}", status)
+            for i in self._shaped_args:
+                if self.arguments[i].kind == "memref":
+                    transfers.download(args[i], frame.args[i].aligned or 0)
+            return self._unpack_device(frame, transfers, on_device)
+        finally:
+            transfers.release()
+
+    def _unpack_device(self, frame, transfers, on_device):
+        if not self.results:
+            return None
+        result = frame.result
+        if len(self.results) > 1:  # descriptors as views, scalars as values
+            fields = [getattr(result, name) for name in self._fields]
+        else:
+            fields = [result.value if self.results[0].kind == "scalar" else result]
+        out = []
+        for read, v, field in zip(self._read, self.results, fields):
+            if v.kind == "scalar":
+                out.append(read(field) if read else field)
+                continue
+            shape = tuple(field.sizes[:]) if v.shape else ()
+            array = np.empty(shape, v.dtype)
+            transfers.download(array, (field.aligned or 0) + field.offset * v.dtype.itemsize)
+            if (field.allocated or 0) not in on_device:
+                transfers.own(field.allocated or 0)
+            out.append(array)
+        return out[0] if len(out) == 1 else tuple(out)
 
     def _check_message(self, message):
         """The message of a failed check, its location (the checks of cage

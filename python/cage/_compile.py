@@ -13,7 +13,7 @@ import os
 import tempfile
 import warnings
 
-from . import _capi
+from . import _capi, _cuda
 from ._call import Function, Value
 
 
@@ -202,15 +202,19 @@ class _Handles:
 
 class Module:
     """A compiled MLIR module: its public functions, callable from Python
-    (JIT-compiled once, at O3 for the host), and `export` for an object
-    file and a C header. Made by cage.compile.
+    (JIT-compiled once, at O3 for the host; with device="cuda" their kernels
+    run on the GPU), and `export` for an object file and a C header. Made by
+    cage.compile. `device` is "cpu" or "cuda".
 
     `functions` maps the name of each public function to its Function;
     `module["f"]` and `module.f` are the same; `module(...)` calls the
     entry function (`entry` of compile, or the only public function)."""
 
-    def __init__(self, lib, text, filename, entry, options, autodiff):
+    def __init__(self, lib, text, filename, entry, options, autodiff, gpu=None):
         self._lib = lib
+        # device="cuda": the CageCUDATarget, and the CUDA runtime.
+        self.device = "cuda" if gpu is not None else "cpu"
+        self._runtime = _cuda.load() if gpu is not None else None
         self._text = text
         self._filename = filename
         self._release = None
@@ -242,10 +246,16 @@ class Module:
 
         lowered = lib.mlirOperationClone(lib.mlirModuleGetOperation(handles.source))
         handles.lowered = lib.mlirModuleFromOperation(lowered)
-        self._run(handles.lowered,
-                  lambda pm, error: lib.cageCPUPipelineAddPasses(
-                      pm, ctypes.byref(options), error, None), "the CPU pipeline")
-        self._create_engine(options.threads)
+        if gpu is not None:
+            target, self._keep_target = gpu
+            self._run(handles.lowered,
+                      lambda pm, error: lib.cageCUDAPipelineAddPasses(
+                          pm, ctypes.byref(target), error, None), "the GPU pipeline")
+        else:
+            self._run(handles.lowered,
+                      lambda pm, error: lib.cageCPUPipelineAddPasses(
+                          pm, ctypes.byref(options), error, None), "the CPU pipeline")
+        self._create_engine(options.threads and gpu is None)
         self._diagnostics.warn(0)
 
     def _describe_functions(self, entry):
@@ -261,7 +271,7 @@ class Module:
                     unsupported = unsupported or why
             self.functions[name] = Function(
                 self._handles, self._filename, name, _text(lib.mlirTypePrint, type_),
-                values[0], values[1], unsupported)
+                values[0], values[1], unsupported, self.device)
         if entry is not None and entry not in self.functions:
             raise CompileError(f"no public function '{entry}' in '{self._filename}' "
                                f"(public functions: {', '.join(self.functions) or 'none'})")
@@ -295,6 +305,8 @@ class Module:
                     f"cannot load the OpenMP runtime '{libomp}' (set CAGE_LIBOMP, or "
                     "compile with threads=False)")
             libs.append(os.fsencode(os.path.abspath(libomp)))
+        if self._runtime is not None:  # what the GPU's host code calls
+            libs.append(os.fsencode(os.path.abspath(self._runtime._path)))
         refs = (_capi.StringRef * max(len(libs), 1))(*map(_capi.string_ref, libs))
         error = _Messages()
         engine = self._handles.engine = lib.cageCPUExecutionEngineCreate(
@@ -305,15 +317,16 @@ class Module:
         last_error = ctypes.CFUNCTYPE(ctypes.c_char_p)(last_error) if last_error else None
         release = lib.mlirExecutionEngineLookup(engine, _capi.string_ref(b"cage_release_buffers"))
         self._release = ctypes.CFUNCTYPE(None)(release) if release else None
+        prefix = "__cage_cuda_" if self._runtime is not None else "_mlir_ciface_"
         for function in self.functions.values():
             if function._unsupported:
                 continue
-            symbol = f"_mlir_ciface_{function.name}".encode()
+            symbol = f"{prefix}{function.name}".encode()
             address = lib.mlirExecutionEngineLookupPacked(engine, _capi.string_ref(symbol))
             if not address:
                 raise CompileError(f"cannot find or link '{symbol.decode()}' in the compiled "
                                    "code (LLVM printed the unresolved symbols)")
-            function._bind(address, last_error)
+            function._bind(address, last_error, self._runtime)
         # Global constructors, once every symbol resolved.
         lib.mlirExecutionEngineInitialize(engine)
 
@@ -394,8 +407,14 @@ class Module:
         host), `cpu` and `features` name the CPU ("skylake-avx512",
         "native") and its features ("+avx2,-avx512f"). Both files appear
         together, each renamed into place once both were made. Raises
-        CompileError."""
+        CompileError; a module compiled for the GPU is exported by
+        `cage-compile --target=cuda` (and its kernels by export_ptx)."""
         lib = self._lib
+        if self.device != "cpu":
+            raise CompileError(
+                "export writes CPU objects: this module was compiled with device='cuda'; "
+                "cage-compile --target=cuda makes its host object and header, export_ptx "
+                "its kernels")
         keep = [s.encode() if s is not None else None for s in (target, cpu, features)]
         machine = lib.cageCPUTargetGetDefault()
         machine.triple, machine.cpu, machine.features = keep
@@ -427,7 +446,7 @@ class Module:
 def compile(source, *, entry=None, filename="<string>", vectorize=None, vector_width=None,
             threads=None, fuse_updates=None, fuse_elementwise=None, hoist_allocations=None,
             gradients=False,
-            remat=False, estimator="clipped"):
+            remat=False, estimator="clipped", device="cpu", chip="sm_80", toolkit=None):
     """Compiles MLIR `source` (text, or bytecode as bytes) for the host CPU:
     parses and verifies it, runs cage-cpu-pipeline and JIT-compiles the
     result once, at O3. Returns a Module whose public functions are called
@@ -445,10 +464,15 @@ def compile(source, *, entry=None, filename="<string>", vectorize=None, vector_w
         the training steps f_train_step and f_train_step_inplace of every
         function f with cage.param arguments (and with gradients=True
         f_grad: the loss and the parameters' gradients); docs/Training.md.
+    device: "cpu", or "cuda": cage-gpu-pipeline for `chip` (PTX, which the
+        driver compiles for device 0) with libdevice from `toolkit` (else
+        $CUDA_HOME, else /usr/local/cuda); calls then copy the arrays to the
+        GPU and back (docs/GPU.md). The CPU pipeline's options but
+        fuse_updates do not apply to it.
 
     Raises CompileError (parse, verifier and pipeline errors, with their
-    file:line:col), and LibraryError when libCAGE-C.so or libomp cannot be
-    loaded."""
+    file:line:col), LibraryError when libCAGE-C.so or libomp cannot be
+    loaded, and with device="cuda" CudaError when there is no GPU."""
     if isinstance(source, str):
         text = source.encode()
     elif isinstance(source, (bytes, bytearray, memoryview)):
@@ -462,4 +486,28 @@ def compile(source, *, entry=None, filename="<string>", vectorize=None, vector_w
         raise ValueError(f"estimator must be 'clipped' or 'identity', not {estimator!r}")
     autodiff = (f"builtin.module(cage-autodiff{{gradients={int(bool(gradients))} "
                 f"remat={int(bool(remat))} estimator={estimator}}})").encode()
-    return Module(lib, text, filename, entry, options, autodiff)
+    return Module(lib, text, filename, entry, options, autodiff,
+                  _gpu_target(lib, device, chip, toolkit, fuse_updates,
+                              vectorize, vector_width, threads, fuse_elementwise,
+                              hoist_allocations))
+
+
+def _gpu_target(lib, device, chip, toolkit, fuse_updates, *cpu_only):
+    """None for the CPU; for device="cuda" the CageCUDATarget and the
+    bytes it points to."""
+    if device == "cpu":
+        return None
+    if device != "cuda":
+        raise ValueError(f"device must be 'cpu' or 'cuda', not {device!r}")
+    names = ("vectorize", "vector_width", "threads", "fuse_elementwise", "hoist_allocations")
+    given = [n for n, v in zip(names, cpu_only) if v is not None]
+    if given:
+        raise ValueError(f"{given[0]} is an option of the CPU pipeline, not of device='cuda'")
+    if not isinstance(chip, str):
+        raise TypeError(f"chip must be a str such as 'sm_80', not {type(chip).__name__}")
+    target = lib.cageCUDATargetGetDefault()
+    keep = [chip.encode(), os.fsencode(toolkit) if toolkit is not None else None]
+    target.chip, target.toolkit = keep
+    if fuse_updates is not None:
+        target.fuseUpdates = bool(fuse_updates)
+    return target, keep
