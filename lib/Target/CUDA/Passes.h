@@ -13,5 +13,6 @@ extern const CagePassDefinition cageGPUMergeKernelModulesPass;
 extern const CagePassDefinition cageGPUSerialKernelsPass;
 extern const CagePassDefinition cageGPUDeviceBuffersPass;
 extern const CagePassDefinition cageGPUEntryPointsPass;
+extern const CagePassDefinition cageGPUThreadLoopsPass;
 
 #endif

@@ -153,10 +153,11 @@ static MlirLogicalResult buildPipeline(const CagePassOptionValue *options,
       "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
       "canonicalize,cage-cpu-free-early,"
       "cage-cpu-runtime-checks{hoist-allocations=true},canonicalize,"
-      /* One thread per element of 128-wide rows of the parallel loops;
+      /* One thread per element of 128-wide rows of the parallel loops (a
+         loop of one dimension: 128 of its iterations to a block);
          reductions stay loops inside a thread, and host code that reads or
          writes buffers becomes a kernel of one thread. */
-      "func.func(convert-linalg-to-parallel-loops,"
+      "func.func(convert-linalg-to-parallel-loops,cage-gpu-thread-loops,"
       "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,128 "
       "no-min-max-bounds},cage-gpu-serial-kernels,gpu-map-parallel-loops,"
       "convert-parallel-loops-to-gpu),"
@@ -244,5 +245,6 @@ void cageRegisterCUDAPasses(void) {
   cagePassRegister(&cageGPUSerialKernelsPass);
   cagePassRegister(&cageGPUDeviceBuffersPass);
   cagePassRegister(&cageGPUEntryPointsPass);
+  cagePassRegister(&cageGPUThreadLoopsPass);
   cagePassPipelineRegister(&cageGPUPipeline);
 }
