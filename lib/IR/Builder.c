@@ -1185,6 +1185,44 @@ MlirOperation cageBuildForall(CageBuilder *b, MlirValue upperBound,
   return insert(b, mlirOperationCreate(&state));
 }
 
+MlirOperation cageBuildParallel(CageBuilder *b, const MlirValue *lowerBounds,
+                                const MlirValue *upperBounds,
+                                const MlirValue *steps, intptr_t rank,
+                                CageParallelBodyBuilder body, void *userData) {
+  if (anyNull(lowerBounds, rank) || anyNull(upperBounds, rank) ||
+      anyNull(steps, rank) || !isRegisteredOp(b, "scf.parallel"))
+    return nullOperation;
+  MlirType *types = cageAllocArray(rank, sizeof *types);
+  MlirLocation *locations = cageAllocArray(rank, sizeof *locations);
+  MlirValue *ivs = cageAllocArray(rank, sizeof *ivs);
+  for (intptr_t i = 0; i < rank; ++i) {
+    types[i] = mlirIndexTypeGet(b->context);
+    locations[i] = b->location;
+  }
+  MlirBlock block = mlirBlockCreate(rank, types, locations);
+  for (intptr_t i = 0; i < rank; ++i)
+    ivs[i] = mlirBlockGetArgument(block, i);
+  CageBuilder bodyBuilder = cageBuilderAtEndOfBlock(block, b->location);
+  body(&bodyBuilder, ivs, userData);
+  buildOp(&bodyBuilder, "scf.reduce", 0, NULL, 0, NULL, 0, NULL);
+  MlirOperationState state =
+      mlirOperationStateGet(cageStr("scf.parallel"), b->location);
+  mlirOperationStateAddOperands(&state, rank, lowerBounds);
+  mlirOperationStateAddOperands(&state, rank, upperBounds);
+  mlirOperationStateAddOperands(&state, rank, steps);
+  int32_t segments[] = {(int32_t)rank, (int32_t)rank, (int32_t)rank, 0};
+  MlirNamedAttribute segmentSizes = cageNamedAttribute(
+      b, "operandSegmentSizes", mlirDenseI32ArrayGet(b->context, 4, segments));
+  mlirOperationStateAddAttributes(&state, 1, &segmentSizes);
+  MlirRegion region = mlirRegionCreate();
+  mlirRegionAppendOwnedBlock(region, block);
+  mlirOperationStateAddOwnedRegions(&state, 1, &region);
+  free(ivs);
+  free(locations);
+  free(types);
+  return insert(b, mlirOperationCreate(&state));
+}
+
 MlirOperation cageBuildFor(CageBuilder *b, MlirValue lowerBound,
                            MlirValue upperBound, MlirValue step,
                            const MlirValue *inits, intptr_t numInits,

@@ -509,6 +509,19 @@ MLIR_CAPI_EXPORTED MlirOperation cageBuildForall(
     CageBuilder *b, MlirValue upperBound, const MlirValue *sharedOuts,
     intptr_t numSharedOuts, CageForallBodyBuilder body, void *userData);
 
+/** Builds the body of an scf.parallel: appends to the loop's block, whose
+ * arguments are the induction variables `ivs` (scf.reduce follows). */
+typedef void (*CageParallelBodyBuilder)(CageBuilder *body, const MlirValue *ivs,
+                                        void *userData);
+
+/** scf.parallel without results over `rank` loops from lowerBounds[i] to
+ * upperBounds[i] by steps[i] (index). Returns the op, or a null op when an
+ * operand is null. */
+MLIR_CAPI_EXPORTED MlirOperation
+cageBuildParallel(CageBuilder *b, const MlirValue *lowerBounds,
+                  const MlirValue *upperBounds, const MlirValue *steps,
+                  intptr_t rank, CageParallelBodyBuilder body, void *userData);
+
 /** Builds the body of an scf.for: appends to the loop's block, whose
  * arguments are the induction variable `iv` and the iteration arguments,
  * and stores the values to yield (one per iteration argument) in

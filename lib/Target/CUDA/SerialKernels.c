@@ -104,32 +104,22 @@ static bool runsOnDevice(MlirOperation op) {
   return c.accessesElements && !c.blocksMove && resultsUnused(op);
 }
 
+static void moveInto(CageBuilder *body, const MlirValue *ivs, void *userData) {
+  (void)ivs;
+  MlirOperation op = *(const MlirOperation *)userData;
+  mlirOperationRemoveFromParent(op);
+  mlirBlockAppendOwnedOperation(body->block, op);
+}
+
 /* scf.parallel (%i) = (0) to (1) step (1) { op; scf.reduce } in place of
- * `op`. */
+ * `op` (which a terminator follows at the latest). */
 static void wrapInParallel(MlirOperation op) {
-  MlirContext ctx = mlirOperationGetContext(op);
-  MlirLocation loc = mlirOperationGetLocation(op);
-  CageBuilder b = cageBuilderDetached(loc);
+  MlirOperation next = mlirOperationGetNextInBlock(op);
+  CageBuilder b = cageBuilderDetached(mlirOperationGetLocation(op));
   MlirValue zero = cageBuildConstantIndex(&b, 0);
   MlirValue one = cageBuildConstantIndex(&b, 1);
-  MlirType index = mlirIndexTypeGet(ctx);
-  MlirBlock body = mlirBlockCreate(1, &index, &loc);
-  MlirOperationState reduce = mlirOperationStateGet(cageStr("scf.reduce"), loc);
-  mlirBlockAppendOwnedOperation(body, mlirOperationCreate(&reduce));
-  MlirRegion region = mlirRegionCreate();
-  mlirRegionAppendOwnedBlock(region, body);
-  MlirOperationState state =
-      mlirOperationStateGet(cageStr("scf.parallel"), loc);
-  MlirValue bounds[] = {zero, one, one};
-  mlirOperationStateAddOperands(&state, 3, bounds);
-  int32_t segments[] = {1, 1, 1, 0};
-  MlirNamedAttribute segmentSizes = cageNamedAttribute(
-      &b, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 4, segments));
-  mlirOperationStateAddAttributes(&state, 1, &segmentSizes);
-  mlirOperationStateAddOwnedRegions(&state, 1, &region);
-  cageBuilderInsert(&b, mlirOperationCreate(&state));
-  cageBuilderMoveBefore(&b, op);
-  mlirOperationMoveBefore(op, mlirBlockGetFirstOperation(body));
+  cageBuildParallel(&b, &zero, &one, &one, 1, moveInto, &op);
+  cageBuilderMoveBefore(&b, next);
 }
 
 static void processRegion(MlirRegion region);

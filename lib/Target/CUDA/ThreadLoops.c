@@ -95,47 +95,44 @@ static void nothing(CageBuilder *body, MlirValue *yielded, void *userData) {
   (void)userData;
 }
 
+/* The body of the new loop: k = a * 128 + b, and the old body under
+ * k < n. */
+typedef struct Split {
+  MlirValue threads, tripCount;
+  Guarded guarded;
+} Split;
+
+static void guardBody(CageBuilder *body, const MlirValue *ivs, void *userData) {
+  Split *s = userData;
+  MlirValue k =
+      cageBuildAddI(body, cageBuildMulI(body, ivs[0], s->threads), ivs[1]);
+  s->guarded.k = k;
+  cageBuildIf(body, cageBuildCmpI(body, CageCmpIULT, k, s->tripCount), NULL, 0,
+              moveBody, nothing, &s->guarded);
+}
+
 static void splitLoop(MlirOperation loop) {
-  MlirContext ctx = mlirOperationGetContext(loop);
-  MlirLocation loc = mlirOperationGetLocation(loop);
   MlirValue lb = mlirOperationGetOperand(loop, 0);
   MlirValue ub = mlirOperationGetOperand(loop, 1);
   MlirValue step = mlirOperationGetOperand(loop, 2);
-  CageBuilder b = cageBuilderDetached(loc);
+  CageBuilder b = cageBuilderDetached(mlirOperationGetLocation(loop));
   MlirValue zero = cageBuildConstantIndex(&b, 0);
   MlirValue one = cageBuildConstantIndex(&b, 1);
   MlirValue threads = cageBuildConstantIndex(&b, kThreads);
   MlirValue tripCount = cageBuildCeilDivUI(
       &b, cageBuildMaxSI(&b, cageBuildSubI(&b, ub, lb), zero), step);
   MlirValue blocks = cageBuildCeilDivUI(&b, tripCount, threads);
-
-  MlirType index = mlirIndexTypeGet(ctx);
-  MlirType indices[] = {index, index};
-  MlirLocation locs[] = {loc, loc};
-  MlirBlock body = mlirBlockCreate(2, indices, locs);
-  CageBuilder inner = cageBuilderAtEndOfBlock(body, loc);
-  MlirValue k = cageBuildAddI(
-      &inner, cageBuildMulI(&inner, mlirBlockGetArgument(body, 0), threads),
-      mlirBlockGetArgument(body, 1));
-  Guarded guarded = {mlirRegionGetFirstBlock(mlirOperationGetRegion(loop, 0)),
-                     lb, step, k};
-  cageBuildIf(&inner, cageBuildCmpI(&inner, CageCmpIULT, k, tripCount), NULL, 0,
-              moveBody, nothing, &guarded);
-  MlirOperationState reduce = mlirOperationStateGet(cageStr("scf.reduce"), loc);
-  mlirBlockAppendOwnedOperation(body, mlirOperationCreate(&reduce));
-
-  MlirRegion region = mlirRegionCreate();
-  mlirRegionAppendOwnedBlock(region, body);
-  MlirOperationState state =
-      mlirOperationStateGet(cageStr("scf.parallel"), loc);
-  MlirValue bounds[] = {zero, zero, blocks, threads, one, one};
-  mlirOperationStateAddOperands(&state, 6, bounds);
-  int32_t segments[] = {2, 2, 2, 0};
-  MlirNamedAttribute segmentSizes = cageNamedAttribute(
-      &b, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 4, segments));
-  mlirOperationStateAddAttributes(&state, 1, &segmentSizes);
-  mlirOperationStateAddOwnedRegions(&state, 1, &region);
-  cageBuilderInsert(&b, mlirOperationCreate(&state));
+  Split split = {
+      threads,
+      tripCount,
+      {mlirRegionGetFirstBlock(mlirOperationGetRegion(loop, 0)),
+       lb,
+       step,
+       {NULL}},
+  };
+  MlirValue lowerBounds[] = {zero, zero}, upperBounds[] = {blocks, threads},
+            steps[] = {one, one};
+  cageBuildParallel(&b, lowerBounds, upperBounds, steps, 2, guardBody, &split);
   cageBuilderMoveBefore(&b, loop);
   mlirOperationDestroy(loop);
 }
