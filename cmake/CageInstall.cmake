@@ -3,6 +3,8 @@
 #   P/include/cage-c/...                the public C headers
 #   P/lib/libCAGE-C.so.<M>.<m>.0        (+ .so.<M> SONAME and .so links)
 #   P/lib/libCagePlugin.so              dialect + pass plugin for mlir-opt
+#   P/lib/libcage-cuda-runtime.so       the CUDA runtime of GPU code (and of
+#   P/include/cage-runtime/CUDA.h       cage-run --target=cuda), its header
 #   P/bin/cage-opt cage-run cage-compile
 #   P/lib/cmake/Cage/                   find_package(Cage CONFIG): Cage::CAGE-C
 #   P/lib/pkgconfig/cage.pc             pkg-config --cflags --libs cage
@@ -20,6 +22,7 @@ list(GET MLIR_INCLUDE_DIRS 0 CAGE_MLIR_INCLUDE_DIR)
 # Headers: the public C API only; include/cage/** (ODS, the C pass
 # definitions) is internal and no public header includes it.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/cage-c
+  ${PROJECT_SOURCE_DIR}/include/cage-runtime
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   FILES_MATCHING PATTERN "*.h")
 
@@ -37,6 +40,11 @@ set_target_properties(CAGE-C CagePlugin PROPERTIES
 install(TARGETS CAGE-C EXPORT CageTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS CagePlugin EXPORT CageTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+# The CUDA runtime needs libc, libdl and libpthread only (the driver it
+# opens at run time): no run path.
+set_target_properties(CageCUDARuntime PROPERTIES INSTALL_RPATH "")
+install(TARGETS CageCUDARuntime EXPORT CageTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS cage-opt cage-run cage-compile EXPORT CageTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

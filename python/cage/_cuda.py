@@ -63,8 +63,8 @@ def load():
             return _runtime
         path = runtime_path()
         if not os.path.exists(path):
-            raise CudaError(f"cannot find cage's CUDA runtime {path} (it is built with cage, "
-                            "not installed: use the build tree, or set CAGE_CUDA_RUNTIME)")
+            raise CudaError(f"cannot find cage's CUDA runtime {path} (it is built and "
+                            "installed with libCAGE-C; CAGE_CUDA_RUNTIME names another)")
         # Global: the JIT-compiled host code resolves its calls there.
         lib = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
         for name, (restype, argtypes) in _PROTOTYPES.items():
