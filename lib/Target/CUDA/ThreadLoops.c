@@ -1,22 +1,23 @@
 /*===- ThreadLoops.c - cage-gpu-thread-loops ------------------------------===*\
 |*                                                                            *|
-|* cage-gpu-pipeline tiles every scf.parallel by 1 x 128 (its innermost      *|
-|* dimension becomes 128 threads of a block, the others blocks). A loop of   *|
-|* one dimension, the loop over the rows of a per-row scale or over a       *|
-|* flat tensor, then got blocks of one thread each, at most 32 resident per  *|
-|* multiprocessor: 1/64 of a GPU's threads. This pass splits each top-level *|
-|* scf.parallel of one dimension, of trip count n, into two:                *|
+|* cage-gpu-pipeline tiles every scf.parallel by 1 x 128 and maps the tiles  *|
+|* to blocks (grid x, y, z in order) and their iterations to threads. A      *|
+|* loop of one dimension (over the rows of a per-row scale, a flat tensor)  *|
+|* then got blocks of one thread each, at most 32 resident per               *|
+|* multiprocessor: 1/64 of a GPU's threads; a loop of two dimensions put     *|
+|* ceil(n/128) blocks of its last dimension on grid y, which takes 65535 at  *|
+|* most (a launch failure past 65535 * 128 columns). This pass flattens each *|
+|* top-level scf.parallel, of trip counts t_0 ... t_{r-1}, into             *|
 |*                                                                            *|
-|*   scf.parallel (%i) = (%lb) to (%ub) step (%s) { body(%i) }              *|
-|*   -> scf.parallel (%a, %b) = (0, 0) to (ceil(n / 128), 128) {             *|
-|*        %k = %a * 128 + %b                                                 *|
-|*        scf.if %k < n { body(%lb + %k * %s) } }                            *|
+|*   scf.parallel (%a, %b) = (0, 0) to (ceil(T / 128), 128) { // T: prod t_d *|
+|*     %k = %a * 128 + %b                                                    *|
+|*     scf.if %k < T { body(lb_d + i_d * s_d) } }  // i_d from %k, last fast *|
 |*                                                                            *|
-|* so that the tiling makes 128 of its iterations the threads of a block,   *|
-|* and the blocks run along the grid's x dimension (2^31 - 1 of them, where *|
-|* y and z take 65535). The same iterations and body: the same bits. Loops  *|
-|* with reductions (results), loops nested in another parallel loop and     *|
-|* loops with parallel loops inside stay as they are.                       *|
+|* so that every kernel is blocks of 128 threads along grid x (2^31 - 1     *|
+|* blocks), consecutive threads on consecutive elements of the last         *|
+|* dimension. The same iterations and body: the same bits. Loops with       *|
+|* reductions (results), loops nested in another parallel loop and loops    *|
+|* with parallel loops inside stay as they are.                             *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -31,6 +32,8 @@
 #include "mlir-c/Dialect/Arith.h"
 #include "mlir-c/Dialect/SCF.h"
 
+#include <stdlib.h>
+
 static MlirWalkResult findParallel(MlirOperation op, void *userData) {
   bool *found = userData;
   if (cageOpIs(op, "scf.parallel")) {
@@ -40,12 +43,10 @@ static MlirWalkResult findParallel(MlirOperation op, void *userData) {
   return MlirWalkResultAdvance;
 }
 
-/* A top-level scf.parallel of one dimension without results or parallel
- * loops inside (the mapping to blocks and threads takes nested loops as
- * they are). */
-static bool isOneDimensionalLoop(MlirOperation op) {
-  if (!cageOpIs(op, "scf.parallel") || mlirOperationGetNumResults(op) != 0 ||
-      mlirOperationGetNumOperands(op) != 3)
+/* A top-level scf.parallel without results or parallel loops inside (the
+ * mapping to blocks and threads takes nested loops as they are). */
+static bool isFlatLoop(MlirOperation op) {
+  if (!cageOpIs(op, "scf.parallel") || mlirOperationGetNumResults(op) != 0)
     return false;
   bool nested = false;
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
@@ -65,21 +66,31 @@ static bool isOneDimensionalLoop(MlirOperation op) {
 
 enum { kThreads = 128 };
 
-/* What the scf.if of the new loop's body gets: the old body, moved, its
- * induction variable lb + k * step. */
-typedef struct Guarded {
+/* The loop being rewritten: its old body and, per dimension, the lower
+ * bound, step and trip count; k, the flat iteration of the new body. */
+typedef struct Flat {
   MlirBlock oldBody;
-  MlirValue lowerBound, step, k;
-} Guarded;
+  intptr_t rank;
+  MlirValue *lowerBounds, *steps, *tripCounts;
+  MlirValue threads, total, k;
+} Flat;
 
+/* In the scf.if: k back to one index per dimension (the last varies
+ * fastest), each induction variable lb + i * step, then the old body. */
 static void moveBody(CageBuilder *then, MlirValue *yielded, void *userData) {
   (void)yielded;
-  const Guarded *g = userData;
-  MlirValue i =
-      cageBuildAddI(then, g->lowerBound, cageBuildMulI(then, g->k, g->step));
-  mlirValueReplaceAllUsesOfWith(mlirBlockGetArgument(g->oldBody, 0), i);
+  const Flat *f = userData;
+  MlirValue rest = f->k;
+  for (intptr_t d = f->rank - 1; d >= 0; --d) {
+    MlirValue i = d == 0 ? rest : cageBuildRemUI(then, rest, f->tripCounts[d]);
+    if (d > 0)
+      rest = cageBuildDivUI(then, rest, f->tripCounts[d]);
+    MlirValue iv = cageBuildAddI(then, f->lowerBounds[d],
+                                 cageBuildMulI(then, i, f->steps[d]));
+    mlirValueReplaceAllUsesOfWith(mlirBlockGetArgument(f->oldBody, d), iv);
+  }
   /* Every op but the terminator, scf.reduce, which the new loop has. */
-  MlirOperation op = mlirBlockGetFirstOperation(g->oldBody);
+  MlirOperation op = mlirBlockGetFirstOperation(f->oldBody);
   while (!mlirOperationIsNull(op) &&
          !mlirOperationIsNull(mlirOperationGetNextInBlock(op))) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
@@ -96,54 +107,55 @@ static void nothing(CageBuilder *body, MlirValue *yielded, void *userData) {
 }
 
 /* The body of the new loop: k = a * 128 + b, and the old body under
- * k < n. */
-typedef struct Split {
-  MlirValue threads, tripCount;
-  Guarded guarded;
-} Split;
-
+ * k < total. */
 static void guardBody(CageBuilder *body, const MlirValue *ivs, void *userData) {
-  Split *s = userData;
-  MlirValue k =
-      cageBuildAddI(body, cageBuildMulI(body, ivs[0], s->threads), ivs[1]);
-  s->guarded.k = k;
-  cageBuildIf(body, cageBuildCmpI(body, CageCmpIULT, k, s->tripCount), NULL, 0,
-              moveBody, nothing, &s->guarded);
+  Flat *f = userData;
+  f->k = cageBuildAddI(body, cageBuildMulI(body, ivs[0], f->threads), ivs[1]);
+  cageBuildIf(body, cageBuildCmpI(body, CageCmpIULT, f->k, f->total), NULL, 0,
+              moveBody, nothing, f);
 }
 
-static void splitLoop(MlirOperation loop) {
-  MlirValue lb = mlirOperationGetOperand(loop, 0);
-  MlirValue ub = mlirOperationGetOperand(loop, 1);
-  MlirValue step = mlirOperationGetOperand(loop, 2);
+static void flattenLoop(MlirOperation loop) {
+  intptr_t rank = mlirOperationGetNumOperands(loop) / 3;
   CageBuilder b = cageBuilderDetached(mlirOperationGetLocation(loop));
   MlirValue zero = cageBuildConstantIndex(&b, 0);
   MlirValue one = cageBuildConstantIndex(&b, 1);
-  MlirValue threads = cageBuildConstantIndex(&b, kThreads);
-  MlirValue tripCount = cageBuildCeilDivUI(
-      &b, cageBuildMaxSI(&b, cageBuildSubI(&b, ub, lb), zero), step);
-  MlirValue blocks = cageBuildCeilDivUI(&b, tripCount, threads);
-  Split split = {
-      threads,
-      tripCount,
-      {mlirRegionGetFirstBlock(mlirOperationGetRegion(loop, 0)),
-       lb,
-       step,
-       {NULL}},
+  Flat f = {
+      .oldBody = mlirRegionGetFirstBlock(mlirOperationGetRegion(loop, 0)),
+      .rank = rank,
+      .lowerBounds = cageAllocArray(rank, sizeof(MlirValue)),
+      .steps = cageAllocArray(rank, sizeof(MlirValue)),
+      .tripCounts = cageAllocArray(rank, sizeof(MlirValue)),
+      .threads = cageBuildConstantIndex(&b, kThreads),
+      .total = one,
   };
-  MlirValue lowerBounds[] = {zero, zero}, upperBounds[] = {blocks, threads},
+  for (intptr_t d = 0; d < rank; ++d) {
+    MlirValue lb = mlirOperationGetOperand(loop, d);
+    MlirValue ub = mlirOperationGetOperand(loop, rank + d);
+    f.lowerBounds[d] = lb;
+    f.steps[d] = mlirOperationGetOperand(loop, 2 * rank + d);
+    f.tripCounts[d] = cageBuildCeilDivUI(
+        &b, cageBuildMaxSI(&b, cageBuildSubI(&b, ub, lb), zero), f.steps[d]);
+    f.total = cageBuildMulI(&b, f.total, f.tripCounts[d]);
+  }
+  MlirValue blocks = cageBuildCeilDivUI(&b, f.total, f.threads);
+  MlirValue lowerBounds[] = {zero, zero}, upperBounds[] = {blocks, f.threads},
             steps[] = {one, one};
-  cageBuildParallel(&b, lowerBounds, upperBounds, steps, 2, guardBody, &split);
+  cageBuildParallel(&b, lowerBounds, upperBounds, steps, 2, guardBody, &f);
   cageBuilderMoveBefore(&b, loop);
   mlirOperationDestroy(loop);
+  free(f.lowerBounds);
+  free(f.steps);
+  free(f.tripCounts);
 }
 
 static void run(MlirOperation func, const CagePassOptionValue *options,
                 CagePassHandle pass) {
   (void)options;
   (void)pass;
-  CageOpList loops = cageCollectOpsWhere(func, isOneDimensionalLoop);
+  CageOpList loops = cageCollectOpsWhere(func, isFlatLoop);
   for (intptr_t i = 0; i < loops.size; ++i)
-    splitLoop(loops.ops[i]);
+    flattenLoop(loops.ops[i]);
   cageOpListDestroy(&loops);
 }
 
@@ -153,9 +165,9 @@ static MlirDialectHandle (*const dependentDialects[])(void) = {
 const CagePassDefinition cageGPUThreadLoopsPass = {
     .argument = "cage-gpu-thread-loops",
     .name = "CageGPUThreadLoops",
-    .summary = "Split one-dimensional parallel loops into blocks of 128 "
-               "iterations, so that the 1 x 128 tiling makes their "
-               "iterations threads, not blocks of one thread",
+    .summary = "Flatten parallel loops into blocks of 128 iterations, so "
+               "that the 1 x 128 tiling makes their iterations threads and "
+               "their blocks run along the grid's x dimension",
     .anchorOp = "func.func",
     .options = NULL,
     .numOptions = 0,
