@@ -153,3 +153,23 @@ void cageOpListDestroy(CageOpList *list) {
   free(list->ops);
   *list = (CageOpList){NULL, 0, 0};
 }
+
+void cageModuleAddNewSymbols(MlirOperation module, MlirModule from) {
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
+  MlirSymbolTable symbols = mlirSymbolTableCreate(module);
+  MlirOperation op = mlirBlockGetFirstOperation(mlirModuleGetBody(from));
+  while (!mlirOperationIsNull(op)) {
+    MlirOperation next = mlirOperationGetNextInBlock(op);
+    MlirAttribute name = mlirOperationGetAttributeByName(
+        op, mlirSymbolTableGetSymbolAttributeName());
+    if (mlirAttributeIsNull(name) ||
+        mlirOperationIsNull(
+            mlirSymbolTableLookup(symbols, mlirStringAttrGetValue(name)))) {
+      mlirOperationRemoveFromParent(op);
+      mlirBlockAppendOwnedOperation(body, op);
+    }
+    op = next;
+  }
+  mlirSymbolTableDestroy(symbols);
+  mlirModuleDestroy(from);
+}

@@ -94,6 +94,13 @@ CageOpList cageCollectOpsWhere(MlirOperation root,
 
 void cageOpListDestroy(CageOpList *list);
 
+/*===--- Adding parsed code -----------------------------------------------===*/
+
+/** Moves the top-level ops of `from` (code a pass parsed from text) to the
+ * end of the body of `module`, but for the symbols `module` already has
+ * (the declarations the text needed to verify), and destroys `from`. */
+void cageModuleAddNewSymbols(MlirOperation module, MlirModule from);
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,6 +31,62 @@ bool toolFlagValue(int argc, char **argv, int *i, const char *name,
   return true;
 }
 
+ToolTargetFlags toolTargetFlagsGetDefault(void) {
+  return (ToolTargetFlags){.gpu = cageCUDATargetGetDefault()};
+}
+
+void toolTargetNoteFlag(ToolTargetFlags *flags, const char *flag, bool cuda) {
+  const char **first = cuda ? &flags->gpuFlag : &flags->cpuFlag;
+  if (!*first)
+    *first = flag;
+}
+
+void toolTargetNotePipelineFlag(ToolTargetFlags *flags, const char *flag) {
+  if (strcmp(flag, "--no-fuse-updates") == 0)
+    flags->gpu.fuseUpdates = false;
+  else
+    toolTargetNoteFlag(flags, flag, false);
+}
+
+bool toolTargetFlag(ToolDiagnostics *diagnostics, int argc, char **argv, int *i,
+                    ToolTargetFlags *flags) {
+  const char *value;
+  if (toolFlagValue(argc, argv, i, "--target", &value)) {
+    if (!value || (strcmp(value, "cpu") != 0 && strcmp(value, "cuda") != 0))
+      toolError(diagnostics, "--target must be cpu or cuda, not '%s'",
+                value ? value : "");
+    else
+      flags->cuda = strcmp(value, "cuda") == 0;
+    return true;
+  }
+  static const char *const gpuFlags[] = {"--chip", "--cuda-toolkit"};
+  for (int k = 0; k < 2; ++k) {
+    if (!toolFlagValue(argc, argv, i, gpuFlags[k], &value))
+      continue;
+    if (!value || !*value) {
+      toolError(diagnostics, "%s needs a value", gpuFlags[k]);
+      return true;
+    }
+    *(k == 0 ? &flags->gpu.chip : &flags->gpu.toolkit) = value;
+    toolTargetNoteFlag(flags, gpuFlags[k], true);
+    return true;
+  }
+  return false;
+}
+
+bool toolTargetFlagsCheck(ToolDiagnostics *diagnostics,
+                          const ToolTargetFlags *flags) {
+  if (flags->cuda && flags->cpuFlag)
+    toolError(diagnostics,
+              "%s is an option of the CPU target, not of --target=cuda",
+              flags->cpuFlag);
+  else if (!flags->cuda && flags->gpuFlag)
+    toolError(diagnostics, "%s needs --target=cuda", flags->gpuFlag);
+  else
+    return true;
+  return false;
+}
+
 const char toolPipelineFlagsHelp[] =
     "cage-cpu-pipeline options (docs/Passes.md):\n"
     "  --no-vectorize        {vectorize=false}: loops for LLVM's vectorizer\n"

@@ -116,6 +116,36 @@ bool toolPipelineFlag(ToolDiagnostics *diagnostics, int argc, char **argv,
 /** The lines of --help that describe the pipeline flags. */
 extern const char toolPipelineFlagsHelp[];
 
+/** The target flags of cage-run and cage-compile: --target=cpu|cuda, and
+ *  --chip and --cuda-toolkit for the GPU; with the first flag seen that
+ *  only the CPU takes and the first that only the GPU takes, for the error
+ *  of giving one target's flag to the other. */
+typedef struct ToolTargetFlags {
+  bool cuda;
+  CageCUDATarget gpu;
+  const char *cpuFlag, *gpuFlag;
+} ToolTargetFlags;
+
+/** --target=cpu, the GPU target's defaults. */
+ToolTargetFlags toolTargetFlagsGetDefault(void);
+
+/** Whether argv[*i] is --target, --chip or --cuda-toolkit; then it is
+ *  applied to `flags`, or an error printed and counted. */
+bool toolTargetFlag(ToolDiagnostics *diagnostics, int argc, char **argv, int *i,
+                    ToolTargetFlags *flags);
+
+/** Notes `flag` as one only the CPU (`cuda` false) or only the GPU takes. */
+void toolTargetNoteFlag(ToolTargetFlags *flags, const char *flag, bool cuda);
+
+/** After toolPipelineFlag took `flag`: the GPU pipeline shares the update
+ *  fusion (--no-fuse-updates) and nothing else. */
+void toolTargetNotePipelineFlag(ToolTargetFlags *flags, const char *flag);
+
+/** After every flag: false after printing that one target's flag came with
+ *  the other target. */
+bool toolTargetFlagsCheck(ToolDiagnostics *diagnostics,
+                          const ToolTargetFlags *flags);
+
 /** Takes `arg`, which is not a known option, as the one input file in
  *  *file ("-" is stdin); else false after printing that it is an unknown
  *  option or a second input file. */

@@ -122,15 +122,9 @@ typedef enum Emit {
 typedef struct Options {
   const char *file, *output, *header, *symbolPrefix;
   Emit emit;
-  bool emitGiven;
-  bool cuda;
-  /* The first flag given that only the CPU target takes, for the message
-     when --target=cuda comes with it. */
-  const char *cpuFlag;
   CageCPUTarget target;
   CageCPUPipelineOptions pipeline;
-  CageCUDATarget gpu;
-  const char *gpuFlag; /* the same the other way round */
+  ToolTargetFlags targets; /* --target=cuda, --chip, --cuda-toolkit */
   bool printIR;
 } Options;
 
@@ -170,24 +164,11 @@ static const struct {
     {"cubin", "--emit=cubin", EmitCubin, false, true},
 };
 
-/* Remembers the first flag of one target only. */
-static void noteFlag(const char **first, const char *flag) {
-  if (!*first)
-    *first = flag;
-}
-
 /* The checks that need every flag: one target's flags with the other's. */
 static ToolParsed checkTarget(Options *o) {
-  if (o->cuda && o->cpuFlag) {
-    toolError(&diag, "%s is an option of the CPU target, not of --target=cuda",
-              o->cpuFlag);
+  if (!toolTargetFlagsCheck(&diag, &o->targets))
     return ToolParsedError;
-  }
-  if (!o->cuda && o->gpuFlag) {
-    toolError(&diag, "%s needs --target=cuda", o->gpuFlag);
-    return ToolParsedError;
-  }
-  if (o->cuda && o->header &&
+  if (o->targets.cuda && o->header &&
       (o->emit == EmitPTX || o->emit == EmitCubin || o->emit == EmitMLIR)) {
     toolError(&diag,
               "--header declares the entry points of a host object: it "
@@ -205,7 +186,7 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
   o->emit = EmitObject;
   o->target = cageCPUTargetGetDefault();
   o->pipeline = cageCPUPipelineOptionsGetDefault();
-  o->gpu = cageCUDATargetGetDefault();
+  o->targets = toolTargetFlagsGetDefault();
   bool prefixGiven = false;
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i], *value;
@@ -221,13 +202,9 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
       if (!needValue("--header", value))
         return ToolParsedError;
       o->header = value;
-    } else if (toolFlagValue(argc, argv, &i, "--target", &value)) {
-      if (!value || (strcmp(value, "cpu") != 0 && strcmp(value, "cuda") != 0)) {
-        toolError(&diag, "--target must be cpu or cuda, not '%s'",
-                  value ? value : "");
+    } else if (toolTargetFlag(&diag, argc, argv, &i, &o->targets)) {
+      if (diag.errors)
         return ToolParsedError;
-      }
-      o->cuda = strcmp(value, "cuda") == 0;
     } else if (toolFlagValue(argc, argv, &i, "--emit", &value)) {
       if (!needValue("--emit", value))
         return ToolParsedError;
@@ -242,21 +219,10 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
         return ToolParsedError;
       }
       o->emit = kEmits[k].emit;
-      o->emitGiven = true;
       if (!kEmits[k].cuda)
-        noteFlag(&o->cpuFlag, kEmits[k].flag);
+        toolTargetNoteFlag(&o->targets, kEmits[k].flag, false);
       if (!kEmits[k].cpu)
-        noteFlag(&o->gpuFlag, kEmits[k].flag);
-    } else if (toolFlagValue(argc, argv, &i, "--chip", &value)) {
-      if (!needValue("--chip", value))
-        return ToolParsedError;
-      o->gpu.chip = value;
-      noteFlag(&o->gpuFlag, "--chip");
-    } else if (toolFlagValue(argc, argv, &i, "--cuda-toolkit", &value)) {
-      if (!needValue("--cuda-toolkit", value))
-        return ToolParsedError;
-      o->gpu.toolkit = value;
-      noteFlag(&o->gpuFlag, "--cuda-toolkit");
+        toolTargetNoteFlag(&o->targets, kEmits[k].flag, true);
     } else if (toolFlagValue(argc, argv, &i, "--symbol-prefix", &value)) {
       if (!value || !isIdentifierPrefix(value)) {
         toolError(&diag,
@@ -287,11 +253,7 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
     } else if (toolPipelineFlag(&diag, argc, argv, &i, &o->pipeline)) {
       if (diag.errors)
         return ToolParsedError;
-      /* The GPU pipeline shares the update fusion and nothing else. */
-      if (strcmp(arg, "--no-fuse-updates") == 0)
-        o->gpu.fuseUpdates = false;
-      else
-        noteFlag(&o->cpuFlag, arg);
+      toolTargetNotePipelineFlag(&o->targets, arg);
     } else if (strcmp(arg, "--print-ir-after-all") == 0) {
       o->printIR = true;
     } else if (!toolInputFileArg(&diag, arg, &o->file)) {
@@ -317,7 +279,7 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
   }
   if (!prefixGiven)
     o->symbolPrefix =
-        o->cuda ? DEFAULT_CUDA_SYMBOL_PREFIX : DEFAULT_SYMBOL_PREFIX;
+        o->targets.cuda ? DEFAULT_CUDA_SYMBOL_PREFIX : DEFAULT_SYMBOL_PREFIX;
   return cageCPUTargetCheck(&o->target, toolReportError, &diag)
              ? ToolParsedRun
              : ToolParsedError;
@@ -523,9 +485,9 @@ static bool setSymbols(MlirModule module, const Functions *publics,
   for (int k = 0; ok && k < n; ++k) {
     char wrapper[512];
     snprintf(wrapper, sizeof wrapper, "%s%s",
-             o->cuda      ? CUDA_ENTRY_PREFIX
-             : cInterface ? DEFAULT_SYMBOL_PREFIX
-                          : "",
+             o->targets.cuda ? CUDA_ENTRY_PREFIX
+             : cInterface    ? DEFAULT_SYMBOL_PREFIX
+                             : "",
              publics->functions[k].name);
     snprintf(names[k], sizeof names[k], "%s%s",
              cInterface ? o->symbolPrefix : "", publics->functions[k].name);
@@ -548,7 +510,8 @@ static bool setSymbols(MlirModule module, const Functions *publics,
       if (mlirStringRefEqual(name, cageStr(names[k])))
         clash = k;
     }
-    bool local = entry < 0 && becomesInternal(op, publics, cInterface, o->cuda);
+    bool local =
+        entry < 0 && becomesInternal(op, publics, cInterface, o->targets.cuda);
     if (local)
       mlirOperationSetAttributeByName(op, cageStr("linkage"), internal);
     if (clash < 0 || clash == entry)
@@ -602,8 +565,9 @@ static bool writeHeader(MlirModule module, const Options *o,
       .sourceFile = input->path,
   };
   bool ok = mlirLogicalResultIsSuccess(
-      o->cuda ? cageCUDAWriteHeader(module, &options, appendString, out)
-              : cageCPUWriteHeader(module, &options, appendString, out));
+      o->targets.cuda
+          ? cageCUDAWriteHeader(module, &options, appendString, out)
+          : cageCPUWriteHeader(module, &options, appendString, out));
   free(generatedBy);
   return ok;
 }
@@ -623,10 +587,10 @@ static bool emitKernels(MlirModule module, const Options *o, Output *out) {
   }
   char *cubin = NULL;
   size_t length = 0;
-  bool ok =
-      !ptx.failed && toolAssemblePTX(&diag, o->gpu.toolkit, o->gpu.chip,
-                                     mlirStringRefCreate(ptx.data, ptx.length),
-                                     &cubin, &length);
+  bool ok = !ptx.failed &&
+            toolAssemblePTX(&diag, o->targets.gpu.toolkit, o->targets.gpu.chip,
+                            mlirStringRefCreate(ptx.data, ptx.length), &cubin,
+                            &length);
   if (ok)
     append(out, cubin, length);
   else if (ptx.failed)
@@ -667,8 +631,9 @@ int main(int argc, char **argv) {
       (o.header && !writeHeader(module, &o, &input, &headerText)))
     goto done;
 
-  if (o.cuda ? !toolRunCUDAPipeline(ctx, &diag, module, &o.gpu, o.printIR)
-             : !toolRunPipeline(ctx, &diag, module, &o.pipeline, o.printIR))
+  if (o.targets.cuda
+          ? !toolRunCUDAPipeline(ctx, &diag, module, &o.targets.gpu, o.printIR)
+          : !toolRunPipeline(ctx, &diag, module, &o.pipeline, o.printIR))
     goto done;
 
   if (o.emit == EmitPTX || o.emit == EmitCubin) {

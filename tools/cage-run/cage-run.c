@@ -112,9 +112,7 @@ typedef struct Options {
   long repeat;
   bool printIR, perfListener, gdbListener;
   CageCPUPipelineOptions pipeline;
-  bool cuda;
-  CageCUDATarget gpu;
-  const char *cpuFlag, *gpuFlag; /* the first flag of one target only */
+  ToolTargetFlags targets;
 } Options;
 
 static ToolDiagnostics diag = {"cage-run", NULL, 0};
@@ -156,7 +154,7 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
   memset(o, 0, sizeof *o);
   o->repeat = 1;
   o->pipeline = cageCPUPipelineOptionsGetDefault();
-  o->gpu = cageCUDATargetGetDefault();
+  o->targets = toolTargetFlagsGetDefault();
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i], *value;
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
@@ -214,29 +212,9 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
                   value ? value : "");
         return ToolParsedError;
       }
-    } else if (toolFlagValue(argc, argv, &i, "--target", &value)) {
-      if (!value || (strcmp(value, "cpu") != 0 && strcmp(value, "cuda") != 0)) {
-        toolError(&diag, "--target must be cpu or cuda, not '%s'",
-                  value ? value : "");
+    } else if (toolTargetFlag(&diag, argc, argv, &i, &o->targets)) {
+      if (diag.errors)
         return ToolParsedError;
-      }
-      o->cuda = strcmp(value, "cuda") == 0;
-    } else if (toolFlagValue(argc, argv, &i, "--chip", &value)) {
-      if (!value || !*value) {
-        toolError(&diag, "--chip needs a value");
-        return ToolParsedError;
-      }
-      o->gpu.chip = value;
-      if (!o->gpuFlag)
-        o->gpuFlag = "--chip";
-    } else if (toolFlagValue(argc, argv, &i, "--cuda-toolkit", &value)) {
-      if (!value || !*value) {
-        toolError(&diag, "--cuda-toolkit needs a value");
-        return ToolParsedError;
-      }
-      o->gpu.toolkit = value;
-      if (!o->gpuFlag)
-        o->gpuFlag = "--cuda-toolkit";
     } else if (strcmp(arg, "--print-ir-after-all") == 0) {
       o->printIR = true;
     } else if (strcmp(arg, "--perf-listener") == 0) {
@@ -246,11 +224,7 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
     } else if (toolPipelineFlag(&diag, argc, argv, &i, &o->pipeline)) {
       if (diag.errors)
         return ToolParsedError;
-      /* The GPU pipeline shares the update fusion and nothing else. */
-      if (strcmp(arg, "--no-fuse-updates") == 0)
-        o->gpu.fuseUpdates = false;
-      else if (!o->cpuFlag)
-        o->cpuFlag = arg;
+      toolTargetNotePipelineFlag(&o->targets, arg);
     } else if (!toolInputFileArg(&diag, arg, &o->file)) {
       return ToolParsedError;
     }
@@ -259,15 +233,8 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
     toolError(&diag, "no input file (see --help)");
     return ToolParsedError;
   }
-  if (o->cuda && o->cpuFlag) {
-    toolError(&diag, "%s is an option of the CPU target, not of --target=cuda",
-              o->cpuFlag);
+  if (!toolTargetFlagsCheck(&diag, &o->targets))
     return ToolParsedError;
-  }
-  if (!o->cuda && o->gpuFlag) {
-    toolError(&diag, "%s needs --target=cuda", o->gpuFlag);
-    return ToolParsedError;
-  }
   return distinctOutputs(o) ? ToolParsedRun : ToolParsedError;
 }
 
@@ -850,16 +817,17 @@ int main(int argc, char **argv) {
   snprintf(entry, sizeof entry, "%.*s", (int)funcName.length, funcName.data);
   call.entry = entry;
   if (!checkSignature(func, &call, &o) || !loadInputs(&call, &o) ||
-      !packArguments(&call, o.pipeline.cInterface, o.cuda))
+      !packArguments(&call, o.pipeline.cInterface, o.targets.cuda))
     goto done;
   /* The GPU before anything is compiled: none is a clear error at once. */
-  if (o.cuda &&
+  if (o.targets.cuda &&
       (cageCudaInit(0) != CageCudaOk ? !cudaFailed("cannot use the GPU")
                                      : !uploadArguments(&call)))
     goto done;
 
-  if (o.cuda ? !toolRunCUDAPipeline(ctx, &diag, module, &o.gpu, o.printIR)
-             : !toolRunPipeline(ctx, &diag, module, &o.pipeline, o.printIR))
+  if (o.targets.cuda
+          ? !toolRunCUDAPipeline(ctx, &diag, module, &o.targets.gpu, o.printIR)
+          : !toolRunPipeline(ctx, &diag, module, &o.pipeline, o.printIR))
     goto done;
 
   const char *libomp = getenv("CAGE_LIBOMP");
@@ -870,7 +838,7 @@ int main(int argc, char **argv) {
   MlirStringRef libs[1] = {mlirStringRefCreateFromCString(libomp)};
   int numLibs = 0;
   /* The GPU's code calls the CUDA runtime, which cage-run is linked with. */
-  if (o.pipeline.threads && !o.cuda) {
+  if (o.pipeline.threads && !o.targets.cuda) {
     if (access(libomp, R_OK) != 0) {
       toolError(&diag,
                 "cannot load the OpenMP runtime '%s' (set CAGE_LIBOMP, or "
@@ -886,7 +854,7 @@ int main(int argc, char **argv) {
   MlirSymbolTable symbols =
       mlirSymbolTableCreate(mlirModuleGetOperation(module));
   bool checked =
-      !o.cuda &&
+      !o.targets.cuda &&
       !mlirOperationIsNull(mlirSymbolTableLookup(
           symbols, mlirStringRefCreateFromCString("cage_last_error")));
   mlirSymbolTableDestroy(symbols);
@@ -896,7 +864,7 @@ int main(int argc, char **argv) {
     goto done;
   char name[512];
   snprintf(name, sizeof name, "%s%s",
-           o.cuda                  ? "__cage_cuda_"
+           o.targets.cuda          ? "__cage_cuda_"
            : o.pipeline.cInterface ? "_mlir_ciface_"
                                    : "",
            call.entry);
@@ -922,9 +890,9 @@ int main(int argc, char **argv) {
     memcpy(&lastErrorFn, &lastError, sizeof lastErrorFn);
   for (long r = 0; r < o.repeat; ++r) {
     if (r > 0)
-      o.cuda ? freeDeviceResults(&call) : freeResults(&call);
+      o.targets.cuda ? freeDeviceResults(&call) : freeResults(&call);
     packed(call.packed);
-    if (o.cuda && call.status != CageCudaOk) {
+    if (o.targets.cuda && call.status != CageCudaOk) {
       /* Nothing of a failed call is left to free. */
       toolError(&diag, "'%s' %s: %s", call.entry,
                 call.status == CageCudaCheckFailed ? "failed a run-time check"
@@ -940,7 +908,7 @@ int main(int argc, char **argv) {
     }
   }
   bool downloaded = true;
-  if (o.cuda) {
+  if (o.targets.cuda) {
     downloaded = downloadResults(&call);
     for (int k = 0; downloaded && k < o.numOutArgs; ++k)
       downloaded = downloadArgument(&call, o.outArgs[k].index);

@@ -181,13 +181,12 @@ static bool isAllocationCall(MlirOperation op) {
 static void run(MlirOperation module, const CagePassOptionValue *options,
                 CagePassHandle pass) {
   (void)options;
-  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
   MlirSymbolTable symbols = mlirSymbolTableCreate(module);
   bool cached =
       !mlirOperationIsNull(mlirSymbolTableLookup(symbols, cageStr(TAKE)));
+  mlirSymbolTableDestroy(symbols);
   CageOpList sites = cageCollectOpsWhere(module, isAllocationCall);
   if (cached || sites.size == 0) {
-    mlirSymbolTableDestroy(symbols);
     cageOpListDestroy(&sites);
     return;
   }
@@ -197,24 +196,11 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
     mlirEmitError(mlirOperationGetLocation(module),
                   "cage-cpu-cache-buffers: the buffer cache does not parse");
     cagePassSignalFailure(pass);
-    mlirSymbolTableDestroy(symbols);
     cageOpListDestroy(&sites);
     return;
   }
   /* Its ops into the module, but for the declarations the module has. */
-  MlirOperation op = mlirBlockGetFirstOperation(mlirModuleGetBody(runtime));
-  while (!mlirOperationIsNull(op)) {
-    MlirOperation next = mlirOperationGetNextInBlock(op);
-    MlirStringRef name = mlirStringAttrGetValue(mlirOperationGetAttributeByName(
-        op, mlirSymbolTableGetSymbolAttributeName()));
-    if (mlirOperationIsNull(mlirSymbolTableLookup(symbols, name))) {
-      mlirOperationRemoveFromParent(op);
-      mlirBlockAppendOwnedOperation(body, op);
-    }
-    op = next;
-  }
-  mlirSymbolTableDestroy(symbols);
-  mlirModuleDestroy(runtime);
+  cageModuleAddNewSymbols(module, runtime);
   for (intptr_t i = 0; i < sites.size; ++i)
     mlirOperationSetAttributeByName(
         sites.ops[i], cageStr("callee"),

@@ -201,20 +201,7 @@ static void run(MlirOperation module, const CagePassOptionValue *options,
     cagePassSignalFailure(pass);
     return;
   }
-  /* Into the module, but for the declarations of what it has. */
-  MlirOperation op = mlirBlockGetFirstOperation(mlirModuleGetBody(entries));
-  while (!mlirOperationIsNull(op)) {
-    MlirOperation next = mlirOperationGetNextInBlock(op);
-    MlirStringRef name = symbolName(op);
-    char symbol[512];
-    snprintf(symbol, sizeof symbol, "%.*s", (int)name.length, name.data);
-    if (!hasSymbol(module, symbol)) {
-      mlirOperationRemoveFromParent(op);
-      mlirBlockAppendOwnedOperation(body, op);
-    }
-    op = next;
-  }
-  mlirModuleDestroy(entries);
+  cageModuleAddNewSymbols(module, entries);
 }
 
 static MlirDialectHandle (*const dependentDialects[])(void) = {

@@ -36,47 +36,36 @@ static int kernel; /* the address of "fill" */
 static int module; /* the address of the one module */
 static int context;
 
+/* The driver's names and descriptions of the errors the stand-in gives. */
+static const struct {
+  CUresult code;
+  const char *name, *text;
+} kErrors[] = {
+    {Success, "CUDA_SUCCESS", "no error"},
+    {InvalidValue, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
+    {OutOfMemory, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
+    {NoDevice, "CUDA_ERROR_NO_DEVICE", "no CUDA-capable device is detected"},
+    {InvalidImage, "CUDA_ERROR_INVALID_IMAGE",
+     "device kernel image is invalid"},
+    {NotFound, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
+};
+
+static int findError(CUresult error) {
+  for (int i = 0; i < (int)(sizeof kErrors / sizeof kErrors[0]); ++i)
+    if (kErrors[i].code == error)
+      return i;
+  return -1;
+}
+
 EXPORT CUresult cuGetErrorName(CUresult error, const char **name) {
-  switch (error) {
-  case Success:
-    *name = "CUDA_SUCCESS";
-    return Success;
-  case InvalidValue:
-    *name = "CUDA_ERROR_INVALID_VALUE";
-    return Success;
-  case OutOfMemory:
-    *name = "CUDA_ERROR_OUT_OF_MEMORY";
-    return Success;
-  case NoDevice:
-    *name = "CUDA_ERROR_NO_DEVICE";
-    return Success;
-  case InvalidImage:
-    *name = "CUDA_ERROR_INVALID_IMAGE";
-    return Success;
-  case NotFound:
-    *name = "CUDA_ERROR_NOT_FOUND";
-    return Success;
-  }
-  *name = NULL;
-  return InvalidValue;
+  int i = findError(error);
+  *name = i < 0 ? NULL : kErrors[i].name;
+  return i < 0 ? InvalidValue : Success;
 }
 
 EXPORT CUresult cuGetErrorString(CUresult error, const char **text) {
-  switch (error) {
-  case OutOfMemory:
-    *text = "out of memory";
-    return Success;
-  case NoDevice:
-    *text = "no CUDA-capable device is detected";
-    return Success;
-  case InvalidImage:
-    *text = "device kernel image is invalid";
-    return Success;
-  case NotFound:
-    *text = "named symbol not found";
-    return Success;
-  }
-  *text = "an error";
+  int i = findError(error);
+  *text = i < 0 ? "an error" : kErrors[i].text;
   return Success;
 }
 
