@@ -16,7 +16,7 @@ extern "C" {
 #endif
 
 #define CAGE_C_API_VERSION_MAJOR 1
-#define CAGE_C_API_VERSION_MINOR 3
+#define CAGE_C_API_VERSION_MINOR 4
 
 /** Returns (major << 16) | minor of the library actually loaded. */
 MLIR_CAPI_EXPORTED int cageGetAPIVersion(void);

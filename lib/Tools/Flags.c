@@ -90,8 +90,9 @@ bool toolTargetFlagsCheck(ToolDiagnostics *diagnostics,
 const char toolPipelineFlagsHelp[] =
     "cage-cpu-pipeline options (docs/Passes.md):\n"
     "  --no-vectorize        {vectorize=false}: loops for LLVM's vectorizer\n"
-    "  --vector-width=N      {vector-width=N}: lanes of the vector tiles\n"
-    "                        (default 16)\n"
+    "  --vector-width=N      {vector-width=N}: f32 lanes of the vector tiles\n"
+    "                        (default: the target's registers, 16 with\n"
+    "                        AVX-512, 8 with AVX2, 4 with SSE or NEON)\n"
     "  --no-threads          {threads=false}: no OpenMP (no libomp needed)\n"
     "  --no-fuse-updates     {fuse-updates=false}: no cage-fuse-correction,\n"
     "                        no cage-fuse-multi-tensor\n"
@@ -99,6 +100,18 @@ const char toolPipelineFlagsHelp[] =
     "  --no-c-interface      {c-interface=false}: no _mlir_ciface_ wrappers\n"
     "  --no-hoist-allocations {hoist-allocations=false}: allocate buffers\n"
     "                        where they are needed, not all at the entry\n";
+
+CageCPUPipelineOptions toolPipelineOptionsGetDefault(void) {
+  CageCPUPipelineOptions o = cageCPUPipelineOptionsGetDefault();
+  o.vectorWidth = 0;
+  return o;
+}
+
+void toolPipelineForTarget(CageCPUPipelineOptions *pipeline,
+                           const CageCPUTarget *target) {
+  if (pipeline->vectorWidth < 1)
+    pipeline->vectorWidth = cageCPUTargetVectorWidth(target);
+}
 
 bool toolPipelineFlag(ToolDiagnostics *diagnostics, int argc, char **argv,
                       int *i, CageCPUPipelineOptions *pipeline) {

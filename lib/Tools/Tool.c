@@ -108,6 +108,10 @@ static void onFatalError(const char *reason) {
 MlirContext toolCreateContext(ToolDiagnostics *diagnostics) {
   fatalTool = diagnostics->tool;
   LLVMInstallFatalErrorHandler(onFatalError);
+  /* A crash (an upstream bug: cage's own code reports errors) prints what
+   * LLVM and MLIR were doing, "MLIR Parser: custom op parser ...", as
+   * cage-opt does, instead of dying silently. */
+  LLVMEnablePrettyStackTrace();
   MlirDialectRegistry registry = mlirDialectRegistryCreate();
   mlirRegisterAllDialects(registry);
   mlirDialectHandleInsertDialect(mlirGetDialectHandle__cage__(), registry);

@@ -113,6 +113,16 @@ bool toolFlagValue(int argc, char **argv, int *i, const char *name,
 bool toolPipelineFlag(ToolDiagnostics *diagnostics, int argc, char **argv,
                       int *i, CageCPUPipelineOptions *pipeline);
 
+/** The pipeline options of a tool before its flags: cage-cpu-pipeline's
+ *  defaults, but the vector width left open for toolPipelineForTarget. */
+CageCPUPipelineOptions toolPipelineOptionsGetDefault(void);
+
+/** Once the target is known (after cageCPUTargetCheck): unless
+ *  --vector-width gave one, the width of the target's vector registers
+ *  (cageCPUTargetVectorWidth). */
+void toolPipelineForTarget(CageCPUPipelineOptions *pipeline,
+                           const CageCPUTarget *target);
+
 /** The lines of --help that describe the pipeline flags. */
 extern const char toolPipelineFlagsHelp[];
 

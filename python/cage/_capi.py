@@ -193,6 +193,7 @@ _PROTOTYPES = {
     "mlirExecutionEngineDestroy": (None, [ExecutionEngine]),
     "cageCPUTargetGetDefault": (Target, []),
     "cageCPUTargetCheck": (_b, [ctypes.POINTER(Target), StringCallback, _p]),
+    "cageCPUTargetVectorWidth": (_i64, [ctypes.POINTER(Target)]),
     "cageCPUEmit": (LogicalResult, [Module, ctypes.POINTER(Target), _i, StringCallback, _p]),
     "cageCPUWriteHeader": (LogicalResult, [Module, ctypes.POINTER(HeaderOptions),
                                            StringCallback, _p]),

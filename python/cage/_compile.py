@@ -118,6 +118,9 @@ def _pipeline_options(lib, vectorize, vector_width, threads, fuse_updates, fuse_
                          ("hoistAllocations", hoist_allocations)):
         if value is not None:
             setattr(options, field, value)
+    if vector_width is None:
+        # The JIT compiles for the host: tiles for its vector registers.
+        options.vectorWidth = lib.cageCPUTargetVectorWidth(None)
     # The calls go through the C interface's entry points.
     options.cInterface = True
     return options
@@ -458,7 +461,10 @@ def compile(source, *, entry=None, filename="<string>", vectorize=None, vector_w
     vectorize, vector_width, threads, fuse_updates, fuse_elementwise,
     hoist_allocations: the
         options of cage-cpu-pipeline (docs/Passes.md); None keeps its
-        default (cageCPUPipelineOptionsGetDefault: all on, 16 lanes).
+        default (cageCPUPipelineOptionsGetDefault: all on), and for
+        vector_width the host's f32 lanes per vector register (16 with
+        AVX-512, 8 with AVX2, 4 with SSE or NEON), which Module.export
+        keeps when it compiles for another CPU.
         threads=False needs no OpenMP runtime.
     gradients, remat, estimator: the options of cage-autodiff, which adds
         the training steps f_train_step and f_train_step_inplace of every

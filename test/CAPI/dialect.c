@@ -146,7 +146,7 @@ static int testDialectHandle(MlirContext ctx) {
 }
 
 // CHECK-LABEL: @testVersion
-// CHECK: API version 1.3 (0x00010003), header 1.3
+// CHECK: API version 1.4 (0x00010004), header 1.4
 static int testVersion(void) {
   fprintf(stderr, "@testVersion\n");
   int version = cageGetAPIVersion();

@@ -65,11 +65,38 @@ print("widen:", wide.dtype, np.array_equal(wide.view(np.uint32), bits.astype(np.
 narrow = convert.narrow(x)
 print("narrow:", narrow.dtype, np.array_equal(narrow, bits))
 # CHECK: narrow: uint16 True
+# Special values, the same bits on every machine (cage-cpu-expand-bf16):
+# overflow to infinity, denormals rounded (not flushed), NaNs quiet with
+# their sign and the top of their payload.
+special_bits = np.array([0x7F800000, 0xFF800000, 0x7F7FFFFF, 0x00000001,
+                         0x80008000, 0x00018000, 0x7FC00000, 0xFFC00000,
+                         0x7F800001, 0x7FA00000, 0x3F808000, 0x3F818000],
+                        dtype=np.uint32)
+expected = [0x7F80, 0xFF80, 0x7F80, 0x0000, 0x8000, 0x0002, 0x7FC0, 0xFFC0,
+            0x7FC0, 0x7FE0, 0x3F80, 0x3F82]
+got = convert.narrow(special_bits.view(f32))
+print("special:", [hex(int(b)) for b in got] == [hex(b) for b in expected])
+# CHECK: special: True
 try:
     convert.widen(x)
 except TypeError as e:
     print("TypeError:", e)
 # CHECK: TypeError: argument 0 of 'widen' (tensor<?xbf16>) needs dtype uint16 (bf16 as its bit patterns), not float32
+# bf16 arithmetic: each op in f32, its result rounded to bf16.
+ARITH = """
+func.func @arith(%a: tensor<37xbf16>, %b: tensor<37xbf16>) -> tensor<37xbf16> {
+  %c = arith.addf %a, %b : tensor<37xbf16>
+  %k = arith.constant dense<1.5> : tensor<37xbf16>
+  %d = arith.mulf %c, %k : tensor<37xbf16>
+  return %d : tensor<37xbf16>
+}
+"""
+a16 = bf16_round(rng.standard_normal(37).astype(f32))
+b16 = bf16_round(rng.standard_normal(37).astype(f32))
+widen = lambda u: (u.astype(np.uint32) << 16).view(f32)
+want = bf16_round(widen(bf16_round(widen(a16) + widen(b16))) * f32(1.5))
+print("arith:", np.array_equal(cage.compile(ARITH).arith(a16, b16), want))
+# CHECK: arith: True
 h = rng.standard_normal(33).astype(np.float16)
 r, d = convert.half(h, 1.5)
 print("half:", np.array_equal(r, h.astype(f32)), repr(d))

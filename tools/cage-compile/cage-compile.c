@@ -185,7 +185,7 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
   memset(o, 0, sizeof *o);
   o->emit = EmitObject;
   o->target = cageCPUTargetGetDefault();
-  o->pipeline = cageCPUPipelineOptionsGetDefault();
+  o->pipeline = toolPipelineOptionsGetDefault();
   o->targets = toolTargetFlagsGetDefault();
   bool prefixGiven = false;
   for (int i = 1; i < argc; ++i) {
@@ -280,9 +280,10 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
   if (!prefixGiven)
     o->symbolPrefix =
         o->targets.cuda ? DEFAULT_CUDA_SYMBOL_PREFIX : DEFAULT_SYMBOL_PREFIX;
-  return cageCPUTargetCheck(&o->target, toolReportError, &diag)
-             ? ToolParsedRun
-             : ToolParsedError;
+  if (!cageCPUTargetCheck(&o->target, toolReportError, &diag))
+    return ToolParsedError;
+  toolPipelineForTarget(&o->pipeline, &o->target);
+  return ToolParsedRun;
 }
 
 /*===----------------------------------------------------------------------===*

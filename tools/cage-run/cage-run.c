@@ -153,7 +153,7 @@ static bool distinctOutputs(const Options *o) {
 static ToolParsed parseArgs(int argc, char **argv, Options *o) {
   memset(o, 0, sizeof *o);
   o->repeat = 1;
-  o->pipeline = cageCPUPipelineOptionsGetDefault();
+  o->pipeline = toolPipelineOptionsGetDefault();
   o->targets = toolTargetFlagsGetDefault();
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i], *value;
@@ -235,6 +235,8 @@ static ToolParsed parseArgs(int argc, char **argv, Options *o) {
   }
   if (!toolTargetFlagsCheck(&diag, &o->targets))
     return ToolParsedError;
+  /* The JIT compiles for the host. */
+  toolPipelineForTarget(&o->pipeline, NULL);
   return distinctOutputs(o) ? ToolParsedRun : ToolParsedError;
 }
 

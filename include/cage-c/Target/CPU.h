@@ -44,7 +44,9 @@ typedef struct CageCPUPipelineOptions {
    *  LLVM's loop vectorizer handles where that is exact. */
   bool vectorize;
   /** [vector-width] Lanes of the vector tiles (f32 lanes; 16 fills one
-   *  AVX-512 register, two AVX2 ones). Values < 1 mean the default, 16. */
+   *  AVX-512 register, two AVX2 ones). Values < 1 mean the default, 16;
+   *  cageCPUTargetVectorWidth gives the target's, which cage-compile,
+   *  cage-run and Python's cage.compile use unless told otherwise. */
   int64_t vectorWidth;
   /** [threads] Run the outer parallel loops on OpenMP threads (libomp;
    *  OMP_NUM_THREADS at run time). */
@@ -173,6 +175,16 @@ MLIR_CAPI_EXPORTED CageCPUTarget cageCPUTargetGetDefault(void);
 MLIR_CAPI_EXPORTED bool cageCPUTargetCheck(const CageCPUTarget *target,
                                            MlirStringCallback errorCallback,
                                            void *userData);
+
+/** The f32 lanes of `target`'s vector registers (NULL: the host): 16 with
+ *  AVX-512, 8 with AVX or AVX2, 4 otherwise (SSE, NEON and other 128-bit
+ *  vector units). The pipeline's vectorWidth for code that runs there:
+ *  the register block of its contractions is sized from it
+ *  (docs/Passes.md). Check the target with cageCPUTargetCheck first: LLVM
+ *  warns on stderr about a CPU it does not know and ignores it. New in API
+ *  1.4. */
+MLIR_CAPI_EXPORTED int64_t
+cageCPUTargetVectorWidth(const CageCPUTarget *target);
 
 /** An execution engine for `module` (in the LLVM dialect) at `optLevel` for
  *  the host, loading the shared libraries `libs`, as

@@ -7,6 +7,8 @@
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
+#include "Target.h"
+
 #include "cage-c/Target/CPU.h"
 
 #include "mlir-c/Diagnostics.h"
@@ -40,6 +42,33 @@ static void initializeTargets(void) {
   done = true;
 }
 
+CageResolvedCPUTarget cageCPUTargetResolve(const CageCPUTarget *t) {
+  CageResolvedCPUTarget r = {
+      .triple = t->triple ? LLVMNormalizeTargetTriple(t->triple)
+                          : LLVMGetDefaultTargetTriple(),
+      .cpu = t->cpu,
+      .features = t->features};
+  bool native = t->cpu && strcmp(t->cpu, "native") == 0;
+  if (native || (!t->triple && !t->cpu)) {
+    r.cpu = r.hostCPU = LLVMGetHostCPUName();
+    if (!r.features)
+      r.features = r.hostFeatures = LLVMGetHostCPUFeatures();
+  } else if (!r.cpu) {
+    r.cpu = "generic";
+  }
+  if (!r.features)
+    r.features = "";
+  return r;
+}
+
+void cageCPUTargetResolvedDispose(CageResolvedCPUTarget *r) {
+  LLVMDisposeMessage(r->triple);
+  if (r->hostCPU)
+    LLVMDisposeMessage(r->hostCPU);
+  if (r->hostFeatures)
+    LLVMDisposeMessage(r->hostFeatures);
+}
+
 static void emitError(MlirLocation loc, const char *what, const char *detail) {
   char text[1024];
   snprintf(text, sizeof text, "%s%s%s", what, detail ? ": " : "",
@@ -59,26 +88,9 @@ MlirLogicalResult cageCPUEmit(MlirModule module, const CageCPUTarget *target,
   }
   initializeTargets();
 
-  /* Triple, CPU and features: the host's unless named. */
-  bool host = !t.triple && (!t.cpu || strcmp(t.cpu, "native") == 0);
-  char *triple = t.triple ? LLVMNormalizeTargetTriple(t.triple)
-                          : LLVMGetDefaultTargetTriple();
-  char *hostCPU = NULL, *hostFeatures = NULL;
-  const char *cpu = t.cpu, *features = t.features;
-  if (!cpu || strcmp(cpu, "native") == 0) {
-    if (host || (cpu && strcmp(cpu, "native") == 0)) {
-      hostCPU = LLVMGetHostCPUName();
-      cpu = hostCPU;
-      if (!features) {
-        hostFeatures = LLVMGetHostCPUFeatures();
-        features = hostFeatures;
-      }
-    } else {
-      cpu = "generic";
-    }
-  }
-  if (!features)
-    features = "";
+  CageResolvedCPUTarget resolved = cageCPUTargetResolve(&t);
+  const char *triple = resolved.triple, *cpu = resolved.cpu,
+             *features = resolved.features;
 
   MlirLogicalResult result = mlirLogicalResultFailure();
   LLVMContextRef llvmContext = LLVMContextCreate();
@@ -192,10 +204,6 @@ done:
   if (machine)
     LLVMDisposeTargetMachine(machine);
   LLVMContextDispose(llvmContext);
-  LLVMDisposeMessage(triple);
-  if (hostCPU)
-    LLVMDisposeMessage(hostCPU);
-  if (hostFeatures)
-    LLVMDisposeMessage(hostFeatures);
+  cageCPUTargetResolvedDispose(&resolved);
   return result;
 }

@@ -20,6 +20,8 @@ extern const CagePassDefinition cageCPURuntimeChecksPass;
 extern const CagePassDefinition cageCPUCheckSizesPass;
 extern const CagePassDefinition cageCPUExpandStridedCopiesPass;
 extern const CagePassDefinition cageCPUCheckDescriptorsPass;
+extern const CagePassDefinition cageCPUBf16AsI16Pass;
+extern const CagePassDefinition cageCPUExpandBf16Pass;
 extern const CagePassDefinition cageCPUDecomposeSoftmaxPass;
 extern const CagePassDefinition cageCPUFreeEarlyPass;
 extern const CagePassDefinition cageCPUNameContractionsPass;

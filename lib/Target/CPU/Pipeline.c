@@ -90,8 +90,11 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
       "func.func(%scage-verify,cage-lower-to-linalg,"
       "convert-elementwise-to-linalg),"
       /* linalg.softmax has no lowering of its own; exp and erf of f32 as
-         polynomials (vectorizable, the same bits on every target). */
+         polynomials; bf16 arithmetic in f32, bf16 conversions as integer
+         ops (vectorizable, the same bits on every target). */
       "cage-cpu-decompose-softmax,cage-convert-math-to-arith,"
+      "func.func(arith-emulate-unsupported-floats{source-types=bf16 "
+      "target-type=f32}),cage-cpu-expand-bf16,"
       "cage-cpu-abi{c-interface=%d},"
       /* Contractions as named ops, which elementwise fusion never fuses
          producers into; then in the layout of their kernel, an operand's
@@ -125,7 +128,8 @@ static bool pipelineString(const CageCPUPipelineOptions *o, char *buf,
       "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
       "convert-scf-to-cf,convert-vector-to-llvm,convert-math-to-llvm,"
       "convert-math-to-libm,convert-to-llvm,canonicalize,"
-      "reconcile-unrealized-casts,cage-cpu-check-descriptors,"
+      "reconcile-unrealized-casts,cage-cpu-bf16-as-i16,"
+      "cage-cpu-check-descriptors,"
       /* Repeated calls reuse their large buffers, pages and all. */
       "cage-cpu-cache-buffers,cage-cpu-check-lowered)",
       o->fuseUpdates ? "cage-fuse-correction,cage-fuse-multi-tensor," : "",
@@ -717,6 +721,8 @@ void cageRegisterCPUPasses(void) {
   cagePassRegister(&cageCPURuntimeChecksPass);
   cagePassRegister(&cageCPUExpandStridedCopiesPass);
   cagePassRegister(&cageCPUCheckDescriptorsPass);
+  cagePassRegister(&cageCPUBf16AsI16Pass);
+  cagePassRegister(&cageCPUExpandBf16Pass);
   cagePassRegister(&cageCPUDecomposeSoftmaxPass);
   cagePassRegister(&cageCPUFreeEarlyPass);
   cagePassRegister(&cageCPUNameContractionsPass);

@@ -61,11 +61,13 @@
 enum { kVectorWidth, kThreads };
 
 /* The register block of a vector width: two vectors per row, and as many
- * rows as leave registers for the two B vectors and an A broadcast (8 rows
- * of 16 lanes: 16 of AVX-512's 32 registers; 4 rows of 8 lanes: 8 of
- * AVX2's 16). */
+ * rows as leave registers for the two B vectors and an A broadcast: 8 rows
+ * of 16 lanes, 16 of AVX-512's 32 registers; 6 rows of 8 lanes, 12 of
+ * AVX2's 16 (BLIS's Haswell kernel's shape: 12 FMAs per 8 loads;
+ * 4 rows ran 20-40 % slower on Zen 3, docs/Performance.md); 6 rows of 4
+ * lanes for SSE and NEON. */
 int64_t cageCPUContractionBlockRows(int64_t vectorWidth) {
-  return vectorWidth >= 16 ? 8 : 4;
+  return vectorWidth >= 16 ? 8 : 6;
 }
 
 int64_t cageCPUContractionBlockColumns(int64_t vectorWidth) {

@@ -70,7 +70,7 @@
 // RUN: not cage-opt --run-reproducer %t.local.mlir 2>&1 | FileCheck %s --check-prefix=REPLAY
 // FAIL:  error: decoupled CAGE update is unstable
 // FAIL:  Pipeline failed while executing {{.*}}`CageVerify` on 'func.func' operation: @unstable{{.*}} reproducer generated at
-// REPRO: pipeline: "builtin.module(cage-autodiff{{.*}}, cage-cpu-check-sizes, func.func({{.*}}cage-verify{{.*}}cage-lower-to-linalg{{.*}}), cage-cpu-decompose-softmax, cage-convert-math-to-arith, cage-cpu-abi{{.*}}one-shot-bufferize{{.*}}cage-cpu-check-lowered)"
+// REPRO: pipeline: "builtin.module(cage-autodiff{{.*}}, cage-cpu-check-sizes, func.func({{.*}}cage-verify{{.*}}cage-lower-to-linalg{{.*}}), cage-cpu-decompose-softmax, cage-convert-math-to-arith, func.func(arith-emulate-unsupported-floats{{.*}}), cage-cpu-expand-bf16, cage-cpu-abi{{.*}}one-shot-bufferize{{.*}}cage-cpu-check-lowered)"
 // LOCAL: pipeline: "builtin.module(func.func(cage-verify{warn-only=false}))"
 // REPLAY: error: decoupled CAGE update is unstable
 

@@ -2,7 +2,8 @@
 // RUN: cage-opt %s --split-input-file --cage-cpu-tile-contractions=threads=false | FileCheck %s --check-prefix=SERIAL
 // RUN: cage-opt %s --split-input-file --cage-cpu-tile-contractions=vector-width=8 | FileCheck %s --check-prefix=AVX2
 
-// A canonical matmul on buffers becomes, per 8 x 32 register block: the
+// A canonical matmul on buffers (48 rows: a multiple of both register
+// blocks' rows) becomes, per 8 x 32 register block: the
 // accumulators loaded, a loop over all 300 steps of K carrying them as
 // vector<8x32xf32>, each step 8 broadcasts of A, one 32-lane load of B (its
 // rows 80 floats apart) and 8 FMAs, then the accumulators stored. Its 1.2M
@@ -10,21 +11,22 @@
 // CHECK-LABEL: func.func @mm
 // CHECK-NOT: scf.forall
 // CHECK: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}}
-// CHECK-COUNT-8: vector.load %{{.*}} : memref<64x64xf32>, vector<32xf32>
+// CHECK-COUNT-8: vector.load %{{.*}} : memref<48x64xf32>, vector<32xf32>
 // CHECK: %{{.*}} = scf.for %[[K:.*]] = %{{.*}} to %[[C300:.*]] step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<8x32xf32>)
 // CHECK: vector.load %{{.*}} : memref<300x64xf32, strided<[80, 1]>>, vector<32xf32>
 // CHECK-COUNT-8: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<32xf32>
 // CHECK: scf.yield
-// CHECK-COUNT-8: vector.store %{{.*}} : memref<64x64xf32>, vector<32xf32>
+// CHECK-COUNT-8: vector.store %{{.*}} : memref<48x64xf32>, vector<32xf32>
 // CHECK-NOT: linalg.matmul
 // SERIAL-LABEL: func.func @mm
 // SERIAL-NOT: scf.forall
 // SERIAL: vector.fma
 // AVX2-LABEL: func.func @mm
-// AVX2: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<4x16xf32>)
-// AVX2-COUNT-4: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
-func.func @mm(%a: memref<64x300xf32>, %b: memref<300x64xf32, strided<[80, 1]>>, %c: memref<64x64xf32>) {
-  linalg.matmul ins(%a, %b : memref<64x300xf32>, memref<300x64xf32, strided<[80, 1]>>) outs(%c : memref<64x64xf32>)
+// AVX2's block is 6 x 16: 12 accumulators of its 16 registers.
+// AVX2: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<6x16xf32>)
+// AVX2-COUNT-6: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
+func.func @mm(%a: memref<48x300xf32>, %b: memref<300x64xf32, strided<[80, 1]>>, %c: memref<48x64xf32>) {
+  linalg.matmul ins(%a, %b : memref<48x300xf32>, memref<300x64xf32, strided<[80, 1]>>) outs(%c : memref<48x64xf32>)
   return
 }
 
