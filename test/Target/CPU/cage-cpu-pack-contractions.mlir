@@ -163,6 +163,27 @@ func.func @scores(%q: tensor<4x32x16xf32>, %k: tensor<4x32x16xf32>, %i: tensor<4
 
 // -----
 
+// B already K x N but in rows of 128 floats (a multiple of 512 bytes apart:
+// they share L1 sets), read by the kernel 64 / 8 = 8 times: copied into
+// rows 16 floats longer. With 56 rows (7 reads) it is read in place.
+// CHECK-LABEL: func.func @nn_aliased_rows
+// CHECK-SAME: (%[[X:.*]]: tensor<64x8xf32>, %[[W:.*]]: tensor<8x128xf32>, %[[I:.*]]: tensor<64x128xf32>, %[[X2:.*]]: tensor<56x8xf32>, %[[I2:.*]]: tensor<56x128xf32>)
+// CHECK: %[[BUF:.*]] = bufferization.alloc_tensor() : tensor<8x144xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[W]] : tensor<8x128xf32>)
+// CHECK: %[[B:.*]] = tensor.extract_slice %{{.*}}[0, 0] [8, 128] [1, 1]
+// CHECK: %[[R:.*]] = linalg.matmul ins(%[[X]], %[[B]] : tensor<64x8xf32>, tensor<8x128xf32>) outs(%[[I]] : tensor<64x128xf32>)
+// CHECK: %[[R2:.*]] = linalg.matmul ins(%[[X2]], %[[W]] : tensor<56x8xf32>, tensor<8x128xf32>) outs(%[[I2]] : tensor<56x128xf32>)
+// CHECK: return %[[R]], %[[R2]]
+func.func @nn_aliased_rows(%x: tensor<64x8xf32>, %w: tensor<8x128xf32>, %i: tensor<64x128xf32>,
+                           %x2: tensor<56x8xf32>, %i2: tensor<56x128xf32>)
+    -> (tensor<64x128xf32>, tensor<56x128xf32>) {
+  %r = linalg.matmul ins(%x, %w : tensor<64x8xf32>, tensor<8x128xf32>) outs(%i : tensor<64x128xf32>) -> tensor<64x128xf32>
+  %r2 = linalg.matmul ins(%x2, %w : tensor<56x8xf32>, tensor<8x128xf32>) outs(%i2 : tensor<56x128xf32>) -> tensor<56x128xf32>
+  return %r, %r2 : tensor<64x128xf32>, tensor<56x128xf32>
+}
+
+// -----
+
 // Left alone: canonical and aligned, dynamic, f64.
 // CHECK-LABEL: func.func @left_alone
 // CHECK-NOT: linalg.generic
