@@ -44,9 +44,10 @@ void report(MlirStringCallback callback, void *userData,
 
 /// The subtarget of `triple`, `cpu` and `features`; null, with the reason in
 /// `error`, if LLVM knows no target for the triple.
-std::unique_ptr<llvm::MCSubtargetInfo>
-subtargetInfo(const llvm::Triple &triple, const char *cpu, const char *features,
-              std::string &error) {
+std::unique_ptr<llvm::MCSubtargetInfo> subtargetInfo(const llvm::Triple &triple,
+                                                     const char *cpu,
+                                                     const char *features,
+                                                     std::string &error) {
   llvm::InitializeAllTargetInfos();
   llvm::InitializeAllTargets();
   llvm::InitializeAllTargetMCs();
@@ -122,8 +123,8 @@ bool cageCPUTargetCheck(const CageCPUTarget *target,
       unsigned distance = 3;
       for (const llvm::SubtargetSubTypeKV &known :
            info->getAllProcessorDescriptions()) {
-        unsigned d = llvm::StringRef(known.Key).edit_distance(target->cpu,
-                                                              true, distance);
+        unsigned d = llvm::StringRef(known.Key).edit_distance(target->cpu, true,
+                                                              distance);
         if (d < distance) {
           distance = d;
           closest = known.Key;

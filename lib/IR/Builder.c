@@ -8,6 +8,7 @@
 \*===----------------------------------------------------------------------===*/
 
 #include "IR/Builder.h"
+#include "IR/Ops.h"
 #include "IR/Text.h"
 
 #include "mlir-c/AffineExpr.h"
@@ -48,6 +49,20 @@ void cageBuilderMoveBefore(CageBuilder *b, MlirOperation op) {
     mlirOperationMoveBefore(first, op);
   mlirBlockDestroy(b->block);
   b->block = (MlirBlock){NULL};
+}
+
+void cageReplaceOpsWhere(MlirOperation root, bool (*predicate)(MlirOperation),
+                         MlirValue (*build)(CageBuilder *, MlirOperation)) {
+  CageOpList ops = cageCollectOpsWhere(root, predicate);
+  for (intptr_t i = 0; i < ops.size; ++i) {
+    MlirOperation op = ops.ops[i];
+    CageBuilder b = cageBuilderDetached(mlirOperationGetLocation(op));
+    MlirValue value = build(&b, op);
+    cageBuilderMoveBefore(&b, op);
+    mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(op, 0), value);
+    mlirOperationDestroy(op);
+  }
+  cageOpListDestroy(&ops);
 }
 
 /*===--- Helpers ----------------------------------------------------------===*/

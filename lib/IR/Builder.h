@@ -65,6 +65,13 @@ MLIR_CAPI_EXPORTED CageBuilder cageBuilderDetached(MlirLocation location);
  * destroys b's block. */
 MLIR_CAPI_EXPORTED void cageBuilderMoveBefore(CageBuilder *b, MlirOperation op);
 
+/** Replaces each op nested in `root` for which `predicate` holds (ops with
+ * one result) by the value `build` makes for it, built detached and moved
+ * in before the op: a pass that computes an op another way. */
+MLIR_CAPI_EXPORTED void
+cageReplaceOpsWhere(MlirOperation root, bool (*predicate)(MlirOperation),
+                    MlirValue (*build)(CageBuilder *, MlirOperation));
+
 /** A zeroed array of `count` elements of `size` bytes (room for one when
  * `count` is 0), for arrays sized by a rank or a number of operands; free it
  * with free(). Aborts when out of memory, which a pass building IR cannot

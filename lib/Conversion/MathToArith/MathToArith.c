@@ -111,20 +111,15 @@ static bool isF32Math(MlirOperation op) {
          mlirTypeIsAF32(mlirValueGetType(mlirOperationGetResult(op, 0)));
 }
 
+static MlirValue buildMath(CageBuilder *b, MlirOperation op) {
+  MlirValue x = mlirOperationGetOperand(op, 0);
+  return cageOpIs(op, "math.exp") ? buildExp(b, x) : buildErf(b, x);
+}
+
 static void run(MlirOperation root, const CagePassOptionValue *options,
                 CagePassHandle pass) {
   (void)options, (void)pass;
-  CageOpList ops = cageCollectOpsWhere(root, isF32Math);
-  for (intptr_t i = 0; i < ops.size; ++i) {
-    MlirOperation op = ops.ops[i];
-    CageBuilder b = cageBuilderDetached(mlirOperationGetLocation(op));
-    MlirValue x = mlirOperationGetOperand(op, 0);
-    MlirValue y = cageOpIs(op, "math.exp") ? buildExp(&b, x) : buildErf(&b, x);
-    cageBuilderMoveBefore(&b, op);
-    mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(op, 0), y);
-    mlirOperationDestroy(op);
-  }
-  cageOpListDestroy(&ops);
+  cageReplaceOpsWhere(root, isF32Math, buildMath);
 }
 
 static MlirDialectHandle (*const dependentDialects[])(void) = {

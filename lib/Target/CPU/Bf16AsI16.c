@@ -1,4 +1,4 @@
-/*===- Bf16AsI16.c - cage-cpu-bf16-as-i16 ----------------------------------===*\
+/*===- Bf16AsI16.c - cage-cpu-bf16-as-i16 ---------------------------------===*\
 |*                                                                            *|
 |* On the LLVM dialect: in a function that only moves bf16 values (loads,    *|
 |* stores, masked loads and stores, shuffles, element and aggregate inserts  *|
@@ -234,8 +234,8 @@ static MlirWalkResult visit(MlirOperation op, void *userData) {
 }
 
 static bool isDefinedFunction(MlirOperation op) {
-  return cageOpIs(op, "llvm.func") &&
-         !mlirBlockIsNull(mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)));
+  return cageOpIs(op, "llvm.func") && !mlirBlockIsNull(mlirRegionGetFirstBlock(
+                                          mlirOperationGetRegion(op, 0)));
 }
 
 static void run(MlirOperation module, const CagePassOptionValue *options,

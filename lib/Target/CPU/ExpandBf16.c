@@ -1,4 +1,4 @@
-/*===- ExpandBf16.c - cage-cpu-expand-bf16 ---------------------------------===*\
+/*===- ExpandBf16.c - cage-cpu-expand-bf16 --------------------------------===*\
 |*                                                                            *|
 |* arith.extf from bf16 and arith.truncf from f32 to bf16, on scalars (the   *|
 |* bodies of linalg ops, before vectorization), as integer ops:              *|
@@ -77,22 +77,16 @@ static MlirValue buildTruncF(CageBuilder *b, MlirValue x) {
   return cageBuildBitcast(b, half, mlirBF16TypeGet(b->context));
 }
 
+static MlirValue buildConversion(CageBuilder *b, MlirOperation op) {
+  MlirValue x = mlirOperationGetOperand(op, 0);
+  return cageOpIs(op, "arith.extf") ? buildExtF(b, x, resultType(op))
+                                    : buildTruncF(b, x);
+}
+
 static void run(MlirOperation root, const CagePassOptionValue *options,
                 CagePassHandle pass) {
   (void)options, (void)pass;
-  CageOpList ops = cageCollectOpsWhere(root, isBf16Conversion);
-  for (intptr_t i = 0; i < ops.size; ++i) {
-    MlirOperation op = ops.ops[i];
-    CageBuilder b = cageBuilderDetached(mlirOperationGetLocation(op));
-    MlirValue x = mlirOperationGetOperand(op, 0);
-    MlirValue y = cageOpIs(op, "arith.extf")
-                      ? buildExtF(&b, x, resultType(op))
-                      : buildTruncF(&b, x);
-    cageBuilderMoveBefore(&b, op);
-    mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(op, 0), y);
-    mlirOperationDestroy(op);
-  }
-  cageOpListDestroy(&ops);
+  cageReplaceOpsWhere(root, isBf16Conversion, buildConversion);
 }
 
 static MlirDialectHandle (*const dependentDialects[])(void) = {

@@ -1,4 +1,4 @@
-/*===- Target.h - The machine a CPU target names ---------------*- C -*-===*\
+/*===- Target.h - The machine a CPU target names ------------------*- C -*-===*\
 |*                                                                            *|
 |* How a CageCPUTarget (cage-c/Target/CPU.h) becomes the triple, CPU and     *|
 |* features that code generation uses: the host's when no triple and no CPU *|
