@@ -313,20 +313,7 @@ typedef struct Plan {
   int64_t forallTiles[3], cacheTiles[3], registerTiles[3];
   /* Whether C's zero fill goes (see zeroFillOf). */
   bool zeroInit;
-  /* Whether the register loop over columns runs outside the one over rows
-   * (registerColumnsOuter). */
-  bool columnsOuter;
 } Plan;
-
-/* Whether register blocks of `columns` columns go column panel by column
- * panel, all the row blocks of the cache tile inside: each panel of B's
- * cache tile (16 KB for 16 columns at depth 256) then stays in L1 while A
- * streams, where rows outside read every panel from L2 again for each
- * row block. Taken for 8-lane (AVX2) and narrower blocks, where it was
- * measured (Zen 3: 1024 x 3072 x 1024 TN 0.72 -> 0.81 x OpenBLAS, 256^3
- * 5-10 % faster, 2048 x 256 x 1024 NN 3-6 % slower; docs/Performance.md);
- * AVX-512's 8 x 32 blocks keep rows outside (88-97 % of the peak). */
-static bool registerColumnsOuter(int64_t columns) { return columns < 32; }
 
 /* The largest multiple of `step` that divides `extent` and is at most
  * `cap` (`step` itself when none is larger); `step` divides `extent`. */
@@ -388,8 +375,6 @@ static void makePlan(const Shape *s, int64_t rows, int64_t columns,
   int64_t reg[3] = {rows, columns, 1};
   for (int d = 0; d < 3; ++d)
     p->registerTiles[d] = reg[d] < extent[d] ? reg[d] : 0;
-  p->columnsOuter = registerColumnsOuter(columns) && p->registerTiles[M] &&
-                    p->registerTiles[N] && p->registerTiles[K];
 }
 
 /*===----------------------------------------------------------------------===*
@@ -403,12 +388,11 @@ static intptr_t countLoops(const int64_t *tiles, intptr_t rank) {
   return n;
 }
 
-/* `%out, %name:N = transform.structured.tile_using_for %in tile_sizes ...`,
- * the loops over m and n swapped with `columnsOuter` (all three tiled);
+/* `%out, %name:N = transform.structured.tile_using_for %in tile_sizes ...`;
  * false (nothing written) when no loop is tiled. */
 static bool emitTileUsingFor(CageScript *s, const char *out, const char *in,
                              const char *loops, const int64_t *tiles,
-                             intptr_t rank, bool columnsOuter) {
+                             intptr_t rank) {
   intptr_t n = countLoops(tiles, rank);
   if (n == 0)
     return false;
@@ -418,8 +402,6 @@ static bool emitTileUsingFor(CageScript *s, const char *out, const char *in,
   cageScriptPrintf(s, " = transform.structured.tile_using_for %s tile_sizes ",
                    in);
   cageScriptSizes(s, tiles, rank);
-  if (columnsOuter)
-    cageScriptPrintf(s, " interchange = [1, 0, 2]");
   cageScriptPrintf(s, " : (!transform.any_op) -> (");
   cageScriptAnyOps(s, 1 + n);
   cageScriptPrintf(s, ")\n");
@@ -447,7 +429,7 @@ static void emitOp(CageScript *s, int index, const Plan *p) {
                         "!transform.any_op)\n");
     current = "%t1";
   }
-  if (emitTileUsingFor(s, "%t2", current, "%cache", p->cacheTiles, 3, false))
+  if (emitTileUsingFor(s, "%t2", current, "%cache", p->cacheTiles, 3))
     current = "%t2";
   if (p->zeroInit)
     cageScriptPrintf(s,
@@ -468,8 +450,7 @@ static void emitOp(CageScript *s, int index, const Plan *p) {
                      depthLoop);
   }
   intptr_t registerLoops = countLoops(p->registerTiles, 3);
-  if (emitTileUsingFor(s, "%t3", current, "%reg", p->registerTiles, 3,
-                       p->columnsOuter))
+  if (emitTileUsingFor(s, "%t3", current, "%reg", p->registerTiles, 3))
     current = "%t3";
   cageScriptPrintf(s,
                    "        transform.structured.vectorize %s : "

