@@ -109,13 +109,17 @@ typedef struct Collecting {
   intptr_t numNames;
 } Collecting;
 
-static bool wanted(const Collecting *c, MlirOperation op) {
-  if (c->predicate)
-    return c->predicate(op);
-  for (intptr_t i = 0; i < c->numNames; ++i)
-    if (cageOpIs(op, c->names[i]))
+bool cageOpIsOneOf(MlirOperation op, const char *const *names,
+                   intptr_t numNames) {
+  for (intptr_t i = 0; i < numNames; ++i)
+    if (cageOpIs(op, names[i]))
       return true;
   return false;
+}
+
+static bool wanted(const Collecting *c, MlirOperation op) {
+  return c->predicate ? c->predicate(op)
+                      : cageOpIsOneOf(op, c->names, c->numNames);
 }
 
 static MlirWalkResult collect(MlirOperation op, void *userData) {

@@ -24,6 +24,10 @@ extern "C" {
 /** Whether `op` is named `name` ("linalg.generic"). */
 bool cageOpIs(MlirOperation op, const char *name);
 
+/** Whether `op` is named one of the `numNames` `names`. */
+bool cageOpIsOneOf(MlirOperation op, const char *const *names,
+                   intptr_t numNames);
+
 /** Whether the name of `op` starts with `prefix` ("linalg."). */
 bool cageOpHasPrefix(MlirOperation op, const char *prefix);
 

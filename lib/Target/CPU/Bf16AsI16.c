@@ -101,10 +101,7 @@ static const char *const kMoves[] = {
 };
 
 static bool isMove(MlirOperation op) {
-  for (size_t i = 0; i < sizeof kMoves / sizeof kMoves[0]; ++i)
-    if (cageOpIs(op, kMoves[i]))
-      return true;
-  return false;
+  return cageOpIsOneOf(op, kMoves, sizeof kMoves / sizeof kMoves[0]);
 }
 
 /* The type attributes of an op, and whether they have bf16 in them. */
@@ -185,16 +182,33 @@ static void retypeOp(MlirOperation op) {
         op, cageStr("value"), constantAsI16(cageOpAttribute(op, "value")));
 }
 
-/* Whether `op` (which touches bf16) can be converted. */
+static bool isConvertible(MlirType type) {
+  return !mlirTypeIsNull(asI16(type));
+}
+
+/* Whether `op` (which touches bf16) can be converted: a move whose result
+ * types, type attributes and constant value all have an i16 form. */
 static bool convertibleOp(MlirOperation op) {
-  return isMove(op) &&
-         (!cageOpIs(op, "llvm.mlir.constant") ||
-          !mlirAttributeIsNull(constantAsI16(cageOpAttribute(op, "value"))));
+  if (!isMove(op))
+    return false;
+  for (intptr_t r = 0; r < mlirOperationGetNumResults(op); ++r)
+    if (!isConvertible(mlirValueGetType(mlirOperationGetResult(op, r))))
+      return false;
+  for (size_t a = 0; a < sizeof kTypeAttributes / sizeof kTypeAttributes[0];
+       ++a) {
+    MlirAttribute t = cageOpAttribute(op, kTypeAttributes[a]);
+    if (!mlirAttributeIsNull(t) && mlirAttributeIsAType(t) &&
+        !isConvertible(mlirTypeAttrGetValue(t)))
+      return false;
+  }
+  return !cageOpIs(op, "llvm.mlir.constant") ||
+         !mlirAttributeIsNull(constantAsI16(cageOpAttribute(op, "value")));
 }
 
 /* The blocks of `op`'s regions: the arguments of entry blocks are their
  * op's (a function's signature, a loop's induction variables) and stay;
- * those of other blocks are retyped. False for a bf16 entry argument. */
+ * those of other blocks are retyped. False for a bf16 entry argument or
+ * one whose type has no i16 form. */
 static bool visitArguments(MlirOperation op, Walk *w) {
   for (intptr_t r = 0; r < mlirOperationGetNumRegions(op); ++r) {
     MlirBlock entry = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, r));
@@ -204,7 +218,8 @@ static bool visitArguments(MlirOperation op, Walk *w) {
         MlirValue argument = mlirBlockGetArgument(block, i);
         if (!hasBf16(mlirValueGetType(argument)))
           continue;
-        if (mlirBlockEqual(block, entry))
+        if (mlirBlockEqual(block, entry) ||
+            !isConvertible(mlirValueGetType(argument)))
           return false;
         w->touched = true;
         if (w->convert)

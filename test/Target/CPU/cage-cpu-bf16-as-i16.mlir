@@ -39,6 +39,21 @@ llvm.func @moves(%p: !llvm.ptr, %q: !llvm.ptr, %mask: vector<8xi1>, %bits: vecto
   llvm.return
 }
 
+// A value of an identified struct with bf16 in it (whose type this pass
+// cannot rewrite): the function is left as it is.
+// CHECK-LABEL: llvm.func @identified
+// CHECK: llvm.load %{{.*}} : !llvm.ptr -> !llvm.struct<"pair", (bf16, bf16)>
+// CHECK: llvm.shufflevector %{{.*}} : vector<8xbf16>
+// ASM-LABEL: identified:
+llvm.func @identified(%p: !llvm.ptr, %q: !llvm.ptr) {
+  %s = llvm.load %p : !llvm.ptr -> !llvm.struct<"pair", (bf16, bf16)>
+  llvm.store %s, %q : !llvm.struct<"pair", (bf16, bf16)>, !llvm.ptr
+  %v = llvm.load %p : !llvm.ptr -> vector<8xbf16>
+  %r = llvm.shufflevector %v, %v [7, 6, 5, 4, 3, 2, 1, 0] : vector<8xbf16>
+  llvm.store %r, %q : vector<8xbf16>, !llvm.ptr
+  llvm.return
+}
+
 // Arithmetic on bf16, or bf16 in the signature: left as it is.
 // CHECK-LABEL: llvm.func @arithmetic
 // CHECK: llvm.fpext %{{.*}} : vector<8xbf16> to vector<8xf32>
